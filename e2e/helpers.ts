@@ -1,0 +1,20 @@
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
+
+export async function demoAvatarId(request: APIRequestContext): Promise<string> {
+  const res = await request.get("/api/trpc/avatars.list");
+  expect(res.ok()).toBe(true);
+  const body = (await res.json()) as { result: { data: Array<{ id: string; name: string }> } };
+  const demo = body.result.data.find((a) => a.name === "Demo avatar");
+  expect(demo, "the demo avatar is seeded at first start").toBeTruthy();
+  return demo!.id;
+}
+
+export async function openSynced(page: Page, path: string): Promise<void> {
+  await page.goto(path);
+  await expect(page.getByTestId("sync-status")).toHaveText("synced");
+}
+
+/** Moves the hair slider to `value` the way a user's drag ends (input events). */
+export async function setHair(page: Page, value: number): Promise<void> {
+  await page.getByTestId("slider-hair").fill(String(value));
+}

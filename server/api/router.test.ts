@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
+import type { AppRouter } from "./router";
+import { startTestServer, type TestServer } from "../testing/harness";
+
+let server: TestServer;
+
+function api(token: string | null = null) {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${server.url}/api/trpc`, headers: token ? { "x-share-token": token } : {} })],
+  });
+}
+
+async function errorOf(p: Promise<unknown>): Promise<{ code: string; reason: string | null; status: number }> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof TRPCClientError) {
+      const data = err.data as { code: string; reason: string | null; httpStatus: number };
+      return { code: data.code, reason: data.reason, status: data.httpStatus };
+    }
+    throw err;
+  }
+  throw new Error("expected the call to fail");
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe("tRPC API", () => {
+  it("lets the owner create, list and rename avatars", async () => {
+    const owner = api();
+    const created = await owner.avatars.create.mutate({ name: "  Ada  " });
+    expect(created.name).toBe("Ada");
+    const list = await owner.avatars.list.query();
+    expect(list.map((a) => a.id)).toContain(created.id);
+    const renamed = await owner.avatars.rename.mutate({ id: created.id, name: "Ada L." });
+    expect(renamed.name).toBe("Ada L.");
+  });
+
+  it("creates share links whose token has at least 128 bits and is stored only hashed", async () => {
+    const owner = api();
+    const { id } = await owner.avatars.create.mutate({ name: "Shared" });
+    const link = await owner.shareLinks.create.mutate({ avatarId: id, role: "view" });
+    expect(Buffer.from(link.token, "base64url").length * 8).toBeGreaterThanOrEqual(128);
+    expect(link.url).toMatch(new RegExp(`/s/${link.token}$`));
+    const row = await server.db.shareLink.findUniqueOrThrow({ where: { id: link.id } });
+    expect(JSON.stringify(row)).not.toContain(link.token);
+    expect(row.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+    const listed = await owner.shareLinks.list.query({ avatarId: id });
+    expect(listed).toHaveLength(1);
+    expect(JSON.stringify(listed)).not.toContain(link.token);
+  });
+
+  it("gives a view link read access and FORBIDDEN on every mutation", async () => {
+    const owner = api();
+    const { id } = await owner.avatars.create.mutate({ name: "Viewed" });
+    const { token } = await owner.shareLinks.create.mutate({ avatarId: id, role: "view" });
+    const viewer = api(token);
+    expect((await viewer.avatars.get.query({ id })).role).toBe("view");
+    expect(await viewer.me.query()).toEqual({ role: "view", avatarId: id });
+    expect(await errorOf(viewer.avatars.rename.mutate({ id, name: "Hacked" }))).toMatchObject({ code: "FORBIDDEN", reason: "view-only" });
+    expect(await errorOf(viewer.avatars.create.mutate({ name: "x" }))).toMatchObject({ code: "FORBIDDEN", reason: "owner-only" });
+    expect(await errorOf(viewer.shareLinks.create.mutate({ avatarId: id, role: "edit" }))).toMatchObject({ code: "FORBIDDEN" });
+    expect(await errorOf(viewer.shareLinks.list.query({ avatarId: id }))).toMatchObject({ code: "FORBIDDEN" });
+    expect(await errorOf(viewer.avatars.list.query())).toMatchObject({ code: "FORBIDDEN" });
+    expect((await server.db.avatar.findUniqueOrThrow({ where: { id } })).name).toBe("Viewed");
+  });
+
+  it("lets an edit link rename its own avatar but see no other", async () => {
+    const owner = api();
+    const mine = await owner.avatars.create.mutate({ name: "Mine" });
+    const other = await owner.avatars.create.mutate({ name: "Other" });
+    const { token } = await owner.shareLinks.create.mutate({ avatarId: mine.id, role: "edit" });
+    const editor = api(token);
+    expect((await editor.avatars.rename.mutate({ id: mine.id, name: "Ours" })).name).toBe("Ours");
+    expect(await errorOf(editor.avatars.get.query({ id: other.id }))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await errorOf(editor.avatars.rename.mutate({ id: other.id, name: "x" }))).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("stops revoked and expired links at once", async () => {
+    const owner = api();
+    const { id } = await owner.avatars.create.mutate({ name: "Revocable" });
+    const link = await owner.shareLinks.create.mutate({ avatarId: id, role: "edit" });
+    expect((await api(link.token).avatars.get.query({ id })).role).toBe("edit");
+    await owner.shareLinks.revoke.mutate({ id: link.id });
+    expect(await errorOf(api(link.token).avatars.get.query({ id }))).toMatchObject({ code: "UNAUTHORIZED", reason: "revoked" });
+    const short = await owner.shareLinks.create.mutate({ avatarId: id, role: "view", expiresInHours: 1 });
+    await server.db.shareLink.update({ where: { id: short.id }, data: { expiresAt: new Date(Date.now() - 1) } });
+    expect(await errorOf(api(short.token).avatars.get.query({ id }))).toMatchObject({ code: "UNAUTHORIZED", reason: "expired" });
+    expect(await errorOf(api("garbage!").avatars.get.query({ id }))).toMatchObject({ reason: "malformed-token" });
+  });
+
+  it("answers bad input with clear errors and changes nothing", async () => {
+    const count = await server.db.avatar.count();
+    const post = (path: string, body: string) =>
+      fetch(`${server.url}/api/trpc/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const malformed = await post("avatars.create", "{not json");
+    expect(malformed.status).toBe(400);
+    const invalid = await post("avatars.create", JSON.stringify({ name: "" }));
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { error: { message: string } }).error.message).toMatch(/empty/);
+    const huge = await post("avatars.create", JSON.stringify({ name: "x".repeat(2 << 20) }));
+    expect(huge.status).toBe(413);
+    const unknown = await api().avatars.get.query({ id: "does-not-exist" }).catch((e: TRPCClientError<AppRouter>) => e);
+    expect((unknown as TRPCClientError<AppRouter>).data?.code).toBe("NOT_FOUND");
+    const noProc = await fetch(`${server.url}/api/trpc/avatars.nothing`);
+    expect(noProc.status).toBe(404);
+    expect(await server.db.avatar.count()).toBe(count);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});

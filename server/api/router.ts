@@ -1,0 +1,88 @@
+/**
+ * The HTTP API (tRPC v11), mounted at /api/trpc. The app imports only the
+ * AppRouter type from here.
+ */
+import { z } from "zod";
+import { ApiError, assertCanEdit, assertCanView, ownerProcedure, publicProcedure, router } from "./trpc";
+import { newShareToken, hashToken } from "../auth/access";
+
+const avatarId = z.string().min(1).max(64);
+const name = z.string().trim().min(1, "A name cannot be empty").max(80, "A name has at most 80 characters");
+
+const avatarSelect = { id: true, name: true, status: true, createdAt: true, updatedAt: true } as const;
+
+const avatars = router({
+  list: ownerProcedure.query(({ ctx }) => ctx.db.avatar.findMany({ orderBy: { createdAt: "desc" }, select: avatarSelect })),
+
+  get: publicProcedure.input(z.object({ id: avatarId })).query(async ({ ctx, input }) => {
+    assertCanView(ctx.access, input.id);
+    const avatar = await ctx.db.avatar.findUnique({ where: { id: input.id }, select: avatarSelect });
+    if (!avatar) throw new ApiError("NOT_FOUND", "not-found", `No avatar with id "${input.id}".`);
+    return { ...avatar, role: ctx.access.kind === "link" ? ctx.access.role : "owner" };
+  }),
+
+  create: ownerProcedure
+    .input(z.object({ name }))
+    .mutation(({ ctx, input }) => ctx.db.avatar.create({ data: { name: input.name }, select: avatarSelect })),
+
+  rename: publicProcedure.input(z.object({ id: avatarId, name })).mutation(async ({ ctx, input }) => {
+    assertCanEdit(ctx.access, input.id);
+    const found = await ctx.db.avatar.findUnique({ where: { id: input.id }, select: { id: true } });
+    if (!found) throw new ApiError("NOT_FOUND", "not-found", `No avatar with id "${input.id}".`);
+    return ctx.db.avatar.update({ where: { id: input.id }, data: { name: input.name }, select: avatarSelect });
+  }),
+});
+
+const linkSelect = { id: true, avatarId: true, role: true, label: true, createdAt: true, expiresAt: true, revokedAt: true } as const;
+
+const shareLinks = router({
+  create: ownerProcedure
+    .input(
+      z.object({
+        avatarId,
+        role: z.enum(["view", "edit"]),
+        /** Hours until the link stops working; omitted: never. */
+        expiresInHours: z.number().positive().max(24 * 365).optional(),
+        label: z.string().trim().max(80).optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const avatar = await ctx.db.avatar.findUnique({ where: { id: input.avatarId }, select: { id: true } });
+      if (!avatar) throw new ApiError("NOT_FOUND", "not-found", `No avatar with id "${input.avatarId}".`);
+      const token = newShareToken();
+      const expiresAt = input.expiresInHours ? new Date(Date.now() + input.expiresInHours * 3600_000) : null;
+      const link = await ctx.db.shareLink.create({
+        data: { avatarId: input.avatarId, role: input.role, label: input.label || null, tokenHash: hashToken(token), expiresAt },
+        select: linkSelect,
+      });
+      // The token is shown this once; only its hash is kept.
+      return { ...link, token, url: `${ctx.origin}/s/${token}` };
+    }),
+
+  list: ownerProcedure
+    .input(z.object({ avatarId }))
+    .query(({ ctx, input }) => ctx.db.shareLink.findMany({ where: { avatarId: input.avatarId }, orderBy: { createdAt: "desc" }, select: linkSelect })),
+
+  revoke: ownerProcedure.input(z.object({ id: z.string().min(1).max(64) })).mutation(async ({ ctx, input }) => {
+    const link = await ctx.db.shareLink.findUnique({ where: { id: input.id }, select: { id: true, revokedAt: true } });
+    if (!link) throw new ApiError("NOT_FOUND", "not-found", `No share link with id "${input.id}".`);
+    if (link.revokedAt) return ctx.db.shareLink.findUniqueOrThrow({ where: { id: input.id }, select: linkSelect });
+    return ctx.db.shareLink.update({ where: { id: input.id }, data: { revokedAt: new Date() }, select: linkSelect });
+  }),
+});
+
+export const appRouter = router({
+  health: publicProcedure.query(() => ({ ok: true as const })),
+  /** The caller's role: "owner", or the share link's role and avatar. */
+  me: publicProcedure.query(({ ctx }) =>
+    ctx.access.kind === "link"
+      ? { role: ctx.access.role, avatarId: ctx.access.avatarId }
+      : ctx.access.kind === "owner"
+        ? { role: "owner" as const, avatarId: null }
+        : { role: null, avatarId: null, reason: ctx.access.reason },
+  ),
+  avatars,
+  shareLinks,
+});
+
+export type AppRouter = typeof appRouter;

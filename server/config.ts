@@ -1,0 +1,62 @@
+/**
+ * Server configuration from the environment, resolved once into a frozen
+ * object. Every field: meaning, unit, default.
+ */
+import path from "node:path";
+
+export interface ServerConfig {
+  /** TCP port to listen on. Env PORT, default 3000; 0 picks a free port. */
+  port: number;
+  /** Interface to bind. Env HOST, default 0.0.0.0 (all). */
+  host: string;
+  /** Root of all files (database, portraits, datasets, bundles). Env DATA_DIR, default ./data. */
+  dataDir: string;
+  /** Database URL. Env DATABASE_URL; default file:<DATA_DIR>/perse.db (SQLite). postgres://... selects PostgreSQL. */
+  databaseUrl: string;
+  /** Next.js dev mode (HMR). `--dev` flag or NODE_ENV !== "production". */
+  dev: boolean;
+  /**
+   * Owner access without a share link. Env OWNER_KEY: when set, the owner must
+   * present it once as /?owner_key=KEY (it is kept in a cookie). When unset, only
+   * requests from loopback (this machine) are the owner. Behind a reverse proxy
+   * every request looks local: set OWNER_KEY there.
+   */
+  ownerKey: string | null;
+  /** Largest websocket message accepted (Yjs and socket.io), bytes. Env MAX_WS_MESSAGE_BYTES, default 1 MiB. */
+  maxWsMessageBytes: number;
+  /** Largest HTTP request body accepted by the API, bytes. Env MAX_BODY_BYTES, default 1 MiB. */
+  maxBodyBytes: number;
+  /** Compact an avatar's Yjs update log into one update once it holds this many rows. Default 200. */
+  compactAfterUpdates: number;
+  /** Create the demo avatar when the database has no avatar. Env SEED_DEMO, default true. */
+  seedDemo: boolean;
+}
+
+function intFromEnv(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new Error(`config: ${name} must be an integer >= ${min}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[] = process.argv): ServerConfig {
+  const dataDir = path.resolve(overrides.dataDir ?? process.env.DATA_DIR ?? "./data");
+  const resolved: ServerConfig = {
+    port: intFromEnv("PORT", 3000, 0),
+    host: process.env.HOST || "0.0.0.0",
+    dataDir,
+    databaseUrl: process.env.DATABASE_URL || `file:${path.join(dataDir, "perse.db")}`,
+    dev: argv.includes("--dev") || (process.env.NODE_ENV !== "production" && !argv.includes("--prod")),
+    ownerKey: process.env.OWNER_KEY || null,
+    maxWsMessageBytes: intFromEnv("MAX_WS_MESSAGE_BYTES", 1 << 20, 1024),
+    maxBodyBytes: intFromEnv("MAX_BODY_BYTES", 1 << 20, 1024),
+    compactAfterUpdates: intFromEnv("COMPACT_AFTER_UPDATES", 200, 2),
+    seedDemo: process.env.SEED_DEMO !== "false",
+    ...overrides,
+  };
+  resolved.dataDir = dataDir;
+  return Object.freeze(resolved);
+}

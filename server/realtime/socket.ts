@@ -1,0 +1,126 @@
+/**
+ * socket.io on the shared HTTP server: connection auth (share token or
+ * owner), health/echo, joining an avatar's room, and state-changing avatar
+ * commands that view-only links may never run. Streamed frames and job
+ * progress come through here in later stages.
+ */
+import type { Server as HttpServer } from "node:http";
+import { Server, type Socket } from "socket.io";
+import { z } from "zod";
+import type { Db } from "../db/client";
+import { accessFor, ACCESS_DENIED_MESSAGES, canEdit, canView, type Access } from "../auth/access";
+import type { DocStore } from "./doc-store";
+import {
+  PROTOCOL_VERSION,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type SocketResult,
+} from "../protocol";
+import { attributesMap } from "../realtime/shared-state";
+
+interface SocketData {
+  access: Access;
+  joined: Set<string>;
+}
+
+type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+const joinSchema = z.object({ avatarId: z.string().min(1).max(64) });
+const commandSchema = z.object({
+  avatarId: z.string().min(1).max(64),
+  command: z.discriminatedUnion("type", [
+    z.object({ type: z.literal("reset-attributes") }),
+    z.object({ type: z.literal("set-attribute"), key: z.string().min(1).max(64), value: z.number().finite().min(-1).max(1) }),
+  ]),
+});
+
+export interface SocketServerOptions {
+  db: Db;
+  docs: DocStore;
+  ownerKey: string | null;
+  maxMessageBytes: number;
+}
+
+export function attachSocketServer(http: HttpServer, options: SocketServerOptions): Server {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(http, {
+    path: "/socket.io",
+    serveClient: false,
+    maxHttpBufferSize: options.maxMessageBytes,
+    // Other websocket paths (/yjs, Next's HMR) share this server: never destroy their upgrades.
+    destroyUpgrade: false,
+  });
+
+  io.use((socket, next) => {
+    const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const token = typeof raw === "string" && raw ? raw : null;
+    accessFor(options.db, socket.request, options.ownerKey, token).then(
+      (access) => {
+        if (access.kind === "none") {
+          const err = new Error(ACCESS_DENIED_MESSAGES[access.reason]) as Error & { data?: unknown };
+          err.data = { code: "unauthorized", reason: access.reason };
+          return next(err);
+        }
+        socket.data = { access, joined: new Set() };
+        next();
+      },
+      (err: Error) => next(err),
+    );
+  });
+
+  io.on("connection", (socket: AppSocket) => {
+    const { access } = socket.data;
+    socket.emit("server:hello", {
+      protocol: PROTOCOL_VERSION,
+      role: access.kind === "link" ? access.role : "owner",
+      avatarId: access.kind === "link" ? access.avatarId : null,
+    });
+
+    socket.on("health:ping", (ack) => {
+      if (typeof ack === "function") ack({ ok: true, protocol: PROTOCOL_VERSION, serverTime: Date.now() });
+    });
+
+    socket.on("echo", (payload, ack) => {
+      if (typeof ack === "function") ack(payload);
+    });
+
+    socket.on("avatar:join", async (req, ack) => {
+      if (typeof ack !== "function") return;
+      const parsed = joinSchema.safeParse(req);
+      if (!parsed.success) return ack(fail("bad-request", "avatar:join needs { avatarId: string }"));
+      const { avatarId } = parsed.data;
+      if (!canView(access, avatarId)) return ack(fail("not-found", `No avatar with id "${avatarId}".`));
+      const exists = await options.db.avatar.findUnique({ where: { id: avatarId }, select: { id: true } });
+      if (!exists) return ack(fail("not-found", `No avatar with id "${avatarId}".`));
+      socket.data.joined.add(avatarId);
+      await socket.join(`avatar:${avatarId}`);
+      ack({ ok: true, value: { role: access.kind === "link" ? access.role : "owner" } });
+    });
+
+    socket.on("avatar:command", async (req, ack) => {
+      if (typeof ack !== "function") return;
+      const parsed = commandSchema.safeParse(req);
+      if (!parsed.success) return ack(fail("bad-request", `avatar:command: ${parsed.error.issues[0]?.message ?? "malformed"}`));
+      const { avatarId, command } = parsed.data;
+      if (!socket.data.joined.has(avatarId)) return ack(fail("not-joined", "Join the avatar before sending commands."));
+      if (!canEdit(access, avatarId)) return ack(fail("view-only", "This is a view-only link: it cannot change the avatar."));
+      const shared = await options.docs.acquire(avatarId);
+      try {
+        const attrs = attributesMap(shared.doc);
+        shared.doc.transact(() => {
+          if (command.type === "reset-attributes") attrs.clear();
+          else attrs.set(command.key, command.value);
+        }, "socket-command");
+        await shared.flushed();
+        ack({ ok: true, value: { version: shared.version } });
+      } finally {
+        options.docs.release(shared);
+      }
+    });
+  });
+
+  return io;
+}
+
+function fail<T>(code: Exclude<SocketResult<T>, { ok: true }>["code"], message: string): SocketResult<T> {
+  return { ok: false, code, message };
+}
