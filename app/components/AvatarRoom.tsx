@@ -7,6 +7,8 @@
 import { useEffect, useMemo, useState } from "react";
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
+import * as authProtocol from "y-protocols/auth";
+import type * as decoding from "lib0/decoding";
 import { attributesMap } from "../../server/realtime/shared-state";
 import { createApi, errorMessage } from "../lib/trpc";
 import { probeGpu, type GpuStatus } from "../lib/gpu-status";
@@ -77,16 +79,16 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     };
     provider.awareness.on("change", onAwareness);
     onAwareness();
-    const origWarn = console.warn;
-    // y-websocket reports "Permission denied to access <url>.\n<reason>" through console.warn.
-    console.warn = (...args: unknown[]) => {
-      const text = args.map(String).join(" ");
-      if (text.includes("Permission denied")) setDenied("The server refused a change: this link is view-only.");
-      origWarn(...args);
+    // The server answers a refused edit with an auth message (type 2); y-websocket
+    // would only log it, so this provider gets its own handler that tells the user.
+    const handlers = (provider as unknown as { messageHandlers: Array<(...args: unknown[]) => void> }).messageHandlers;
+    handlers[2] = (_encoder, decoder) => {
+      authProtocol.readAuthMessage(decoder as decoding.Decoder, doc, (_doc, reason) =>
+        setDenied(`The server refused a change: ${reason.replace(/^view-only: /, "")}.`),
+      );
     };
     setRoom({ doc, provider });
     return () => {
-      console.warn = origWarn;
       provider.awareness.off("change", onAwareness);
       attrs.unobserve(onAttrs);
       provider.destroy();

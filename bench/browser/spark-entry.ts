@@ -85,7 +85,7 @@ async function benchSpark(req: SparkBenchRequest): Promise<SparkBenchResult> {
   const name = debug ? String(gl.getParameter(debug.UNMASKED_RENDERER_WEBGL)) : String(gl.getParameter(gl.RENDERER));
   renderer.dispose();
   canvas.remove();
-  return { frameMs, medianMs: median(frameMs), splats: mesh.packedSplats.numSplats, renderer: name, meanRgb: sum / (all.length / 4) / 3 };
+  return { frameMs, medianMs: median(frameMs), splats: mesh.packedSplats?.numSplats ?? 0, renderer: name, meanRgb: sum / (all.length / 4) / 3 };
 }
 
 (window as unknown as { benchSpark: typeof benchSpark }).benchSpark = benchSpark;
