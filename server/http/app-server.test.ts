@@ -82,27 +82,30 @@ describe("durability", () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const url = `http://127.0.0.1:${port}`;
     let child = await spawnServer(dataDir, port);
-    const list = (await (await fetch(`${url}/api/trpc/avatars.list`)).json()) as { result: { data: Array<{ id: string }> } };
-    const avatarId = list.result.data[0]!.id;
-    const writer = await connectYClient(url, avatarId);
-    const reader = await connectYClient(url, avatarId);
-    for (let i = 1; i <= 20; i++) writer.doc.getMap("attributes").set("hair", i / 20);
-    writer.doc.getMap("attributes").set("beard", -0.5);
-    // Acknowledged = another client has seen it (the server stores before it broadcasts).
-    await waitFor(() => reader.doc.getMap("attributes").get("beard") === -0.5, 5000, "edits to reach the reader");
-    child.kill("SIGKILL");
-    await new Promise((r) => child.once("exit", r));
-    writer.destroy();
-    reader.destroy();
-
-    child = await spawnServer(dataDir, port);
+    const children = [child];
     try {
+      const list = (await (await fetch(`${url}/api/trpc/avatars.list`)).json()) as { result: { data: Array<{ id: string }> } };
+      const avatarId = list.result.data[0]!.id;
+      const writer = await connectYClient(url, avatarId);
+      const reader = await connectYClient(url, avatarId);
+      for (let i = 1; i <= 20; i++) writer.doc.getMap("attributes").set("hair", i / 20);
+      writer.doc.getMap("attributes").set("beard", -0.5);
+      // Acknowledged = another client has seen it (the server stores before it broadcasts).
+      await waitFor(() => reader.doc.getMap("attributes").get("beard") === -0.5, 5000, "edits to reach the reader");
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+      writer.destroy();
+      reader.destroy();
+
+      child = await spawnServer(dataDir, port);
+      children.push(child);
       const after = await connectYClient(url, avatarId);
       expect(after.doc.getMap("attributes").get("hair")).toBe(1);
       expect(after.doc.getMap("attributes").get("beard")).toBe(-0.5);
       after.destroy();
     } finally {
-      child.kill("SIGKILL");
+      // Never leave a server behind, whatever failed above.
+      for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
     }
   });
 });
