@@ -5,6 +5,12 @@
  * ALPHA_MIN skipped, stop before a splat would take transmittance below
  * T_MIN. Also records lastIsect (1 + index of the last splat composited),
  * which the backward pass replays.
+ *
+ * Loop order differs from the kernel, not the result: the GPU runs one
+ * thread per pixel over the whole list; here each splat, in list order,
+ * visits only the pixels of the box where its alpha can reach ALPHA_MIN
+ * (power >= ln(ALPHA_MIN / opacity), an exact bound). Every pixel still sees
+ * its splats in the same front-to-back order with the same tests.
  */
 import { RASTER } from "./config";
 import type { TileBins } from "./intersect.cpu";
@@ -21,13 +27,15 @@ export interface RasterOutputs {
   lastIsect: Uint32Array;
 }
 
-/**
- * Per-tile gathered splat records: u, v, depth, opacity, conic a b c, r g b,
- * and minPower = ln(ALPHA_MIN / opacity): alpha < ALPHA_MIN exactly when
- * power < minPower, which rejects most pixel-splat pairs without an exp().
- */
-const REC = 11;
-let gathered = new Float64Array(0);
+const TILE_PX = RASTER.TILE * RASTER.TILE;
+// Per-pixel accumulators of the tile being rendered: transmittance, colour, depth-weight, last, done.
+const accT = new Float64Array(TILE_PX);
+const accR = new Float64Array(TILE_PX);
+const accG = new Float64Array(TILE_PX);
+const accB = new Float64Array(TILE_PX);
+const accD = new Float64Array(TILE_PX);
+const accLast = new Uint32Array(TILE_PX);
+const accDone = new Uint8Array(TILE_PX);
 
 export function rasterizeFwd(
   p: ProjectedSplats,
@@ -41,64 +49,82 @@ export function rasterizeFwd(
 ): void {
   const { TILE, ALPHA_MAX, ALPHA_MIN, T_MIN } = RASTER;
   const [bgR, bgG, bgB] = background;
-  const { rgb, alpha, depth, lastIsect } = out;
+  const { means2d, conics, opacities, colors, depths } = p;
   for (let t = tileSpan[0]; t < tileSpan[1]; t++) {
     const start = bins.tileRanges[t * 2]!;
     const end = bins.tileRanges[t * 2 + 1]!;
-    const n = end - start;
-    if (gathered.length < n * REC) gathered = new Float64Array(Math.max(n * REC, gathered.length * 2));
-    const g = gathered;
-    for (let k = 0; k < n; k++) {
-      const i = bins.splatFromIsect[start + k]!;
-      const o = k * REC;
-      g[o] = p.means2d[i * 2]!;
-      g[o + 1] = p.means2d[i * 2 + 1]!;
-      g[o + 2] = p.depths[i]!;
-      g[o + 3] = p.opacities[i]!;
-      g[o + 4] = p.conics[i * 3]!;
-      g[o + 5] = p.conics[i * 3 + 1]!;
-      g[o + 6] = p.conics[i * 3 + 2]!;
-      g[o + 7] = p.colors[i * 3]!;
-      g[o + 8] = p.colors[i * 3 + 1]!;
-      g[o + 9] = p.colors[i * 3 + 2]!;
-      g[o + 10] = Math.log(ALPHA_MIN / Math.max(p.opacities[i]!, 1e-30));
-    }
     const x0 = (t % bins.tilesX) * TILE;
     const y0 = Math.floor(t / bins.tilesX) * TILE;
-    const x1 = Math.min(x0 + TILE, width);
-    const y1 = Math.min(y0 + TILE, height);
-    for (let py = y0; py < y1; py++) {
-      const fy = py + 0.5;
-      for (let px = x0; px < x1; px++) {
-        const fx = px + 0.5;
-        let T = 1, r = 0, gr = 0, b = 0, d = 0, last = 0;
-        for (let k = 0; k < n; k++) {
-          const o = k * REC;
-          const dx = g[o]! - fx;
-          const dy = g[o + 1]! - fy;
-          const power = -0.5 * (g[o + 4]! * dx * dx + g[o + 6]! * dy * dy) - g[o + 5]! * dx * dy;
-          if (power > 0 || power < g[o + 10]!) continue;
-          let a = g[o + 3]! * Math.exp(power);
+    const w = Math.min(TILE, width - x0);
+    const h = Math.min(TILE, height - y0);
+    accT.fill(1);
+    accR.fill(0);
+    accG.fill(0);
+    accB.fill(0);
+    accD.fill(0);
+    accLast.fill(0);
+    accDone.fill(0);
+    let remaining = w * h;
+    for (let k = start; k < end && remaining > 0; k++) {
+      const i = bins.splatFromIsect[k]!;
+      const op = opacities[i]!;
+      const minPower = Math.log(ALPHA_MIN / op);
+      if (!(minPower < 0)) continue; // opacity below ALPHA_MIN: never visible
+      const u = means2d[i * 2]!, v = means2d[i * 2 + 1]!;
+      const qa = conics[i * 3]!, qb = conics[i * 3 + 1]!, qc = conics[i * 3 + 2]!;
+      // Box of the ellipse -0.5 d^T Q d >= minPower: |dx| <= sqrt(-2 minPower Sxx), S = Q^-1.
+      const qdet = qa * qc - qb * qb;
+      if (!(qdet > 0)) continue;
+      const ex = Math.sqrt((-2 * minPower * qc) / qdet);
+      const ey = Math.sqrt((-2 * minPower * qa) / qdet);
+      // Pixel centres (px + 0.5) inside [u - ex, u + ex], relative to the tile.
+      const ax = Math.max(0, Math.ceil(u - ex - 0.5) - x0);
+      const bx = Math.min(w - 1, Math.floor(u + ex - 0.5) - x0);
+      const ay = Math.max(0, Math.ceil(v - ey - 0.5) - y0);
+      const by = Math.min(h - 1, Math.floor(v + ey - 0.5) - y0);
+      if (ax > bx || ay > by) continue;
+      const cr = colors[i * 3]!, cg = colors[i * 3 + 1]!, cb = colors[i * 3 + 2]!, z = depths[i]!;
+      for (let ly = ay; ly <= by; ly++) {
+        const dy = v - (y0 + ly + 0.5);
+        const row = ly * TILE;
+        for (let lx = ax; lx <= bx; lx++) {
+          const q = row + lx;
+          if (accDone[q]) continue;
+          const dx = u - (x0 + lx + 0.5);
+          const power = -0.5 * (qa * dx * dx + qc * dy * dy) - qb * dx * dy;
+          if (power > 0 || power < minPower) continue;
+          let a = op * Math.exp(power);
           if (a > ALPHA_MAX) a = ALPHA_MAX;
           if (a < ALPHA_MIN) continue;
+          const T = accT[q]!;
           const nextT = T * (1 - a);
-          if (nextT < T_MIN) break;
-          const w = a * T;
-          r += w * g[o + 7]!;
-          gr += w * g[o + 8]!;
-          b += w * g[o + 9]!;
-          d += w * g[o + 2]!;
-          T = nextT;
-          last = start + k + 1;
+          if (nextT < T_MIN) {
+            accDone[q] = 1;
+            remaining--;
+            continue;
+          }
+          const wgt = a * T;
+          accR[q] = accR[q]! + wgt * cr;
+          accG[q] = accG[q]! + wgt * cg;
+          accB[q] = accB[q]! + wgt * cb;
+          accD[q] = accD[q]! + wgt * z;
+          accT[q] = nextT;
+          accLast[q] = k + 1;
         }
-        const pi = py * width + px;
-        rgb[pi * 3] = r + T * bgR;
-        rgb[pi * 3 + 1] = gr + T * bgG;
-        rgb[pi * 3 + 2] = b + T * bgB;
+      }
+    }
+    for (let ly = 0; ly < h; ly++) {
+      for (let lx = 0; lx < w; lx++) {
+        const q = ly * TILE + lx;
+        const pi = (y0 + ly) * width + x0 + lx;
+        const T = accT[q]!;
+        out.rgb[pi * 3] = accR[q]! + T * bgR;
+        out.rgb[pi * 3 + 1] = accG[q]! + T * bgG;
+        out.rgb[pi * 3 + 2] = accB[q]! + T * bgB;
         const acc = 1 - T;
-        alpha[pi] = acc;
-        depth[pi] = acc > 0 ? d / acc : 0;
-        lastIsect[pi] = last;
+        out.alpha[pi] = acc;
+        out.depth[pi] = acc > 0 ? accD[q]! / acc : 0;
+        out.lastIsect[pi] = accLast[q]!;
       }
     }
   }
