@@ -1,0 +1,2 @@
+export { randomCloud, type RandomCloudOptions } from "./random-cloud";
+export { splatHead } from "./splat-head";
