@@ -4,15 +4,28 @@
  * Median over up to FRAMES frames after warm-up; slow rows are capped by a
  * per-row time budget and the table says so.
  *
+ * Then the same scenes and views inside headless Chromium: our WebGPU renderer
+ * and Spark (three.js, WebGL2), with the ratio ours / Spark.
+ * Scene: the generated splat head (render-core/scenes), seen by an orbit camera.
+ *
  * Env: BENCH_FRAMES (default 20), BENCH_ROW_BUDGET_S (default 20),
- *      BENCH_SIZES ("10000,100000,1000000"), BENCH_RES ("512,1024"), BENCH_CPU=0 to skip the CPU twin.
+ *      BENCH_SIZES ("10000,100000,1000000"), BENCH_RES ("512,1024"), BENCH_CPU=0 to skip the CPU twin,
+ *      BENCH_BROWSER=0 to skip Chromium.
  */
 import { createNodeGpu } from "../server/gpu/node-device";
 import { GpuSplatRenderer } from "../render-core/raster/renderer";
 import { RadixSort } from "../render-core/sort/radix-sort";
 import { createBufferFrom, STORAGE_RW } from "../render-core/gpu/buffers";
 import { createSplatCloud, type SplatCloud } from "../render-core/splats/splat-cloud";
-import type { Camera, RenderImage } from "../render-core/raster/camera";
+import type { Camera } from "../render-core/raster/camera";
+import { renderCpu } from "../render-core/raster/render.cpu";
+import { splatHead } from "../render-core/scenes/splat-head";
+import { orbitCamera } from "../render-core/math/camera";
+import { writePly } from "../render-core/formats/write-ply";
+import { CpuRenderPool } from "../server/render/cpu-pool";
+import { bundle, openBenchSite } from "./browser/harness";
+import type { OursBenchResult } from "./browser/ours-entry";
+import type { SparkBenchResult } from "./browser/spark-entry";
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 20);
 const BUDGET_MS = Number(process.env.BENCH_ROW_BUDGET_S ?? 20) * 1000;
@@ -33,47 +46,12 @@ export interface BenchRow {
   note?: string;
 }
 
-async function optional<T>(path: string, name: string): Promise<T | null> {
-  try {
-    const m = (await import(/* @vite-ignore */ path)) as Record<string, unknown>;
-    return typeof m[name] === "function" ? (m[name] as T) : null;
-  } catch {
-    return null;
-  }
-}
+const FOV_Y = 30;
+const DISTANCE = 0.7;
 
-/** Seeded stand-in scene when render-core/scenes is not there: a head-sized blob in front of the camera. */
-function blob(n: number, seed: number): SplatCloud {
-  const c = createSplatCloud(n);
-  let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const sc = 0.5 / Math.cbrt(n);
-  for (let i = 0; i < n; i++) {
-    c.positions.set([(rnd() - 0.5) * 2, (rnd() - 0.5) * 2.4, 4 + (rnd() - 0.5) * 1.6], i * 3);
-    c.scales.set([sc * (0.3 + 2 * rnd()), sc * (0.3 + 2 * rnd()), sc * (0.3 + 2 * rnd())], i * 3);
-    c.rotations.set([1, 0, 0, 0], i * 4);
-    c.colors.set([rnd(), rnd(), rnd()], i * 3);
-    c.opacities[i] = 0.2 + 0.8 * rnd();
-  }
-  return c;
-}
-
+/** An orbit around the head: every frame is a new camera (yaw steps of 1 degree). */
 function camera(px: number, frame: number): Camera {
-  // A slow yaw about the scene centre (0, 0, 4): every frame is a new camera, as in an orbit.
-  const a = 0.02 * frame;
-  const c = Math.cos(a);
-  const s = Math.sin(a);
-  return {
-    width: px,
-    height: px,
-    fx: px,
-    fy: px,
-    cx: px / 2,
-    cy: px / 2,
-    near: 0.01,
-    far: 100,
-    worldToCamera: new Float32Array([c, 0, s, -4 * s, 0, 1, 0, 0, -s, 0, c, 4 - 4 * c, 0, 0, 0, 1]),
-  };
+  return orbitCamera({ width: px, height: px, fovYDeg: FOV_Y, distance: DISTANCE, yawDeg: frame, target: [0, -0.01, 0] });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -94,22 +72,21 @@ async function timeFrames(frame: (i: number) => Promise<void> | void): Promise<{
 
 async function main(): Promise<void> {
   const rows: BenchRow[] = [];
-  const splatHead = await optional<(seed: number, n: number) => SplatCloud>("../render-core/scenes/splat-head", "splatHead");
-  const renderCpu = await optional<(c: SplatCloud, cam: Camera) => RenderImage>("../render-core/raster/render.cpu", "renderCpu");
-  const scene = (n: number) => (splatHead ? splatHead(1, n) : blob(n, 1));
-  console.log(`scene: ${splatHead ? "scenes.splatHead" : "stand-in blob (render-core/scenes not present)"}`);
+  const scene = (n: number) => splatHead(1, n);
+  console.log("scene: render-core/scenes splatHead (seed 1), orbit camera at 0.7 m, fov 30 degrees");
 
-  // --- CPU twin (and, once it exists, the worker pool server/render/cpu-pool.ts: TODO(lead)) ---
   if (process.env.BENCH_CPU !== "0") {
-    if (!renderCpu) console.log("cpu: renderCpu not present yet; CPU rows skipped");
-    else
-      for (const n of SIZES) {
-        const cloud = scene(n);
-        for (const px of RES) {
-          const r = await timeFrames((i) => void renderCpu(cloud, camera(px, i)));
-          rows.push({ backend: "cpu (renderCpu, 1 thread)", splats: n, px, msMedian: r.ms, frames: r.frames, capped: r.capped });
-        }
+    const pool = new CpuRenderPool();
+    for (const n of SIZES) {
+      const cloud = scene(n);
+      for (const px of RES) {
+        const one = await timeFrames((i) => void renderCpu(cloud, camera(px, i)));
+        rows.push({ backend: "cpu (renderCpu, 1 thread)", splats: n, px, msMedian: one.ms, frames: one.frames, capped: one.capped });
+        const many = await timeFrames(async (i) => void (await pool.render(cloud, camera(px, i))));
+        rows.push({ backend: `cpu (worker pool, ${pool.threads} threads)`, splats: n, px, msMedian: many.ms, frames: many.frames, capped: many.capped });
       }
+    }
+    await pool.close();
   }
 
   // --- Node + Dawn ---
@@ -158,18 +135,41 @@ async function main(): Promise<void> {
   // Push BenchRow objects here from a Playwright run of the same scenes and cameras.
   rows.push(...(await chromiumRows()));
 
-  console.log("\n| backend | splats | px | ms/frame (median) | frames | depth sort ms | GPU bytes/splat (all) | GPU bytes/splat (no image) |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("\n| backend | splats | px | ms/frame (median) | frames | depth sort ms | GPU bytes/splat (all) | GPU bytes/splat (no image) | note |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of rows) {
     const frames = `${r.frames}${r.capped ? " (capped)" : ""}`;
-    console.log(`| ${r.backend} | ${r.splats} | ${r.px}x${r.px} | ${r.msMedian.toFixed(1)} | ${frames} | ${r.sortMs?.toFixed(1) ?? ""} | ${r.bytesPerSplat?.toFixed(0) ?? ""} | ${r.sceneBytesPerSplat?.toFixed(0) ?? ""} |`);
+    console.log(`| ${r.backend} | ${r.splats} | ${r.px}x${r.px} | ${r.msMedian.toFixed(1)} | ${frames} | ${r.sortMs?.toFixed(1) ?? ""} | ${r.bytesPerSplat?.toFixed(0) ?? ""} | ${r.sceneBytesPerSplat?.toFixed(0) ?? ""} | ${r.note ?? ""} |`);
   }
   console.log(`\n"capped": fewer than ${FRAMES} frames, stopped after the ${BUDGET_MS / 1000} s row budget (BENCH_ROW_BUDGET_S). Frames orbit the scene; one warm-up frame per row.`);
 }
 
-/** Hook for the in-browser section (Chromium + WebGPU, Spark): returns its rows. */
+/**
+ * In-browser section: for each scene and size, our renderer and Spark in the
+ * same Chromium (SwiftShader WebGPU / WebGL here), same .ply, same view.
+ */
 export async function chromiumRows(): Promise<BenchRow[]> {
-  return [];
+  if (process.env.BENCH_BROWSER === "0") return [];
+  const rows: BenchRow[] = [];
+  await bundle({ ours: "bench/browser/ours-entry.ts", spark: "bench/browser/spark-entry.ts" });
+  const site = await openBenchSite(["ours", "spark"]);
+  try {
+    for (const n of SIZES) {
+      const url = site.addFile(`head-${n}.ply`, writePly(splatHead(1, n)));
+      for (const px of RES) {
+        const req = { sceneUrl: url, width: px, height: px, fovYDeg: FOV_Y, distance: DISTANCE, frames: FRAMES, warmup: 1, budgetMs: BUDGET_MS };
+        const ours = (await site.page.evaluate((r) => (window as unknown as { benchOurs: (r: unknown) => Promise<OursBenchResult> }).benchOurs(r), req)) as OursBenchResult;
+        const spark = (await site.page.evaluate((r) => (window as unknown as { benchSpark: (r: unknown) => Promise<SparkBenchResult> }).benchSpark(r), { ...req, frames: Math.min(FRAMES, ours.frameMs.length + 2) })) as SparkBenchResult;
+        const ratio = ours.medianMs / spark.medianMs;
+        console.log(`chromium ${n} splats ${px}px: ours ${ours.medianMs.toFixed(0)} ms (${ours.adapter}), spark ${spark.medianMs.toFixed(0)} ms (${spark.renderer}), ratio ${ratio.toFixed(2)}; mean rgb ours ${ours.meanRgb.toFixed(1)} spark ${spark.meanRgb.toFixed(1)}`);
+        rows.push({ backend: `chromium webgpu (ours; ${ours.adapter})`, splats: n, px, msMedian: ours.medianMs, frames: ours.frameMs.length, capped: ours.frameMs.length < FRAMES, bytesPerSplat: ours.bytesPerSplat, note: `ours/Spark = ${ratio.toFixed(2)}` });
+        rows.push({ backend: `chromium webgl2 (Spark 2.2; sort excluded)`, splats: n, px, msMedian: spark.medianMs, frames: spark.frameMs.length, capped: spark.frameMs.length < FRAMES });
+      }
+    }
+  } finally {
+    await site.close();
+  }
+  return rows;
 }
 
 await main();
