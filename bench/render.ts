@@ -16,7 +16,6 @@ import { createNodeGpu } from "../server/gpu/node-device";
 import { GpuSplatRenderer } from "../render-core/raster/renderer";
 import { RadixSort } from "../render-core/sort/radix-sort";
 import { createBufferFrom, STORAGE_RW } from "../render-core/gpu/buffers";
-import { createSplatCloud, type SplatCloud } from "../render-core/splats/splat-cloud";
 import type { Camera } from "../render-core/raster/camera";
 import { renderCpu } from "../render-core/raster/render.cpu";
 import { splatHead } from "../render-core/scenes/splat-head";
