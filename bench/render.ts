@@ -23,6 +23,7 @@ import { orbitCamera } from "../render-core/math/camera";
 import { writePly } from "../render-core/formats/write-ply";
 import { CpuRenderPool } from "../server/render/cpu-pool";
 import { bundle, openBenchSite } from "./browser/harness";
+import { median } from "./browser/stats";
 import type { OursBenchResult } from "./browser/ours-entry";
 import type { SparkBenchResult } from "./browser/spark-entry";
 
@@ -53,7 +54,6 @@ function camera(px: number, frame: number): Camera {
   return orbitCamera({ width: px, height: px, fovYDeg: FOV_Y, distance: DISTANCE, yawDeg: frame, target: [0, -0.01, 0] });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Times `frame` after one warm-up, up to FRAMES times or until the row budget is spent (at least 3). */
 async function timeFrames(frame: (i: number) => Promise<void> | void): Promise<{ ms: number; frames: number; capped: boolean }> {

@@ -13,7 +13,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { GpuSplatRenderer } from "../../render-core/raster/renderer";
 import { orbitCamera } from "../../render-core/math/camera";
 import { readSplatFile } from "../../render-core/formats";
-import type { SplatCloud } from "../../render-core/splats/splat-cloud";
+import { splatBounds, type SplatCloud } from "../../render-core/splats/splat-cloud";
 import { requestBrowserDevice } from "../lib/webgpu";
 
 export interface SplatViewerProps {
@@ -33,17 +33,8 @@ interface Orbit {
 }
 
 function frame(cloud: SplatCloud): { target: [number, number, number]; radius: number } {
-  if (cloud.count === 0) return { target: [0, 0, 0], radius: 1 };
-  const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < cloud.count; i++) {
-    for (let k = 0; k < 3; k++) {
-      const v = cloud.positions[i * 3 + k]!;
-      if (v < lo[k]!) lo[k] = v;
-      if (v > hi[k]!) hi[k] = v;
-    }
-  }
-  const target: [number, number, number] = [0, 1, 2].map((k) => (lo[k]! + hi[k]!) / 2) as [number, number, number];
-  return { target, radius: Math.max(1e-3, Math.hypot(hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!) / 2) };
+  const { centre, radius } = splatBounds(cloud);
+  return { target: centre, radius };
 }
 
 export function SplatViewer({ cloud: initial, size = 512, background = [0.06, 0.07, 0.09], acceptDrop = true }: SplatViewerProps) {

@@ -10,6 +10,7 @@
 import { GpuSplatRenderer } from "../../render-core/raster/renderer";
 import { orbitCamera } from "../../render-core/math/camera";
 import { readPly } from "../../render-core/formats/read-ply";
+import { median } from "./stats";
 
 export interface OursBenchRequest {
   sceneUrl: string;
@@ -32,10 +33,6 @@ export interface OursBenchResult {
   meanRgb: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function benchOurs(req: OursBenchRequest): Promise<OursBenchResult> {
   const adapter = await navigator.gpu.requestAdapter();

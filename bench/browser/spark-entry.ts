@@ -11,6 +11,7 @@
 import * as THREE from "three";
 import { SparkRenderer, SplatMesh } from "@sparkjsdev/spark";
 import { SplatFileType } from "@sparkjsdev/spark";
+import { median } from "./stats";
 
 export interface SparkBenchRequest {
   sceneUrl: string;
@@ -31,10 +32,6 @@ export interface SparkBenchResult {
   meanRgb: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function benchSpark(req: SparkBenchRequest): Promise<SparkBenchResult> {
   const canvas = document.createElement("canvas");

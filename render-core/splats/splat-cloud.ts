@@ -64,3 +64,18 @@ export function checkSplatCloud(cloud: SplatCloud, owner = "SplatCloud"): void {
     }
   }
 }
+
+/** Centre and radius of the bounding sphere of the splats' centres (radius of an empty cloud: 1). */
+export function splatBounds(cloud: SplatCloud): { centre: [number, number, number]; radius: number } {
+  if (cloud.count === 0) return { centre: [0, 0, 0], radius: 1 };
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < cloud.count * 3; i++) {
+    const k = i % 3;
+    const v = cloud.positions[i]!;
+    if (v < lo[k]!) lo[k] = v;
+    if (v > hi[k]!) hi[k] = v;
+  }
+  const centre: [number, number, number] = [(lo[0]! + hi[0]!) / 2, (lo[1]! + hi[1]!) / 2, (lo[2]! + hi[2]!) / 2];
+  return { centre, radius: Math.max(1e-3, Math.hypot(hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!) / 2) };
+}

@@ -14,7 +14,7 @@ import { readSplatFile } from "../../render-core/formats";
 import { splatHead, randomCloud } from "../../render-core/scenes";
 import { orbitCamera, parseCameraJson } from "../../render-core/math/camera";
 import type { Camera, RenderImage } from "../../render-core/raster/camera";
-import type { SplatCloud } from "../../render-core/splats/splat-cloud";
+import { splatBounds, type SplatCloud } from "../../render-core/splats/splat-cloud";
 import { renderCpu } from "../../render-core/raster/render.cpu";
 
 class UsageError extends Error {}
@@ -39,16 +39,6 @@ function loadScene(spec: string): SplatCloud {
   }
   if (!fs.existsSync(spec)) throw new UsageError(`no such file: ${spec}`);
   return readSplatFile(new Uint8Array(fs.readFileSync(spec)), path.basename(spec));
-}
-
-function bounds(cloud: SplatCloud): { centre: [number, number, number]; radius: number } {
-  const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
-  for (let i = 0; i < cloud.count * 3; i++) {
-    lo[i % 3] = Math.min(lo[i % 3]!, cloud.positions[i]!);
-    hi[i % 3] = Math.max(hi[i % 3]!, cloud.positions[i]!);
-  }
-  if (cloud.count === 0) return { centre: [0, 0, 0], radius: 1 };
-  return { centre: [0, 1, 2].map((k) => (lo[k]! + hi[k]!) / 2) as [number, number, number], radius: Math.max(1e-3, Math.hypot(hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!) / 2) };
 }
 
 async function renderWith(backend: string, cloud: SplatCloud, camera: Camera, background: [number, number, number]): Promise<{ image: RenderImage; used: string }> {
@@ -99,7 +89,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     camera = parseCameraJson(json);
   } else {
-    const { centre, radius } = bounds(cloud);
+    const { centre, radius } = splatBounds(cloud);
     const fov = num(values.fov, "fov", 30, 1);
     camera = orbitCamera({
       width: num(values.width, "width", 512, 1), height: num(values.height, "height", 512, 1), fovYDeg: fov, target: centre,
