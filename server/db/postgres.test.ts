@@ -33,7 +33,7 @@ describe("PostgreSQL", () => {
       const avatar = await db.avatar.create({ data: { name: "On PostgreSQL" } });
       const doc = new Y.Doc();
       doc.getMap("attributes").set("hair", 0.5);
-      await db.docUpdate.create({ data: { avatarId: avatar.id, update: Y.encodeStateAsUpdate(doc) } });
+      await db.docUpdate.create({ data: { avatarId: avatar.id, update: new Uint8Array(Y.encodeStateAsUpdate(doc)) } });
       await db.shareLink.create({ data: { avatarId: avatar.id, role: "view", tokenHash: "a".repeat(64), expiresAt: new Date(Date.now() + 1000) } });
       await db.job.create({ data: { avatarId: avatar.id, kind: "create", progress: 0.25 } });
       const stored = await db.docUpdate.findMany({ where: { avatarId: avatar.id } });
