@@ -68,10 +68,26 @@ export class GpuMlp {
     this.weights = createBufferFrom(device, "mlp.weights", packed, BufferUsage.STORAGE);
   }
 
-  /** Runs the network: input [batch, inputs] f32 -> output [batch, outputs] f32 (read back). */
+  /**
+   * Runs the network: input [batch, inputs] f32 -> output [batch, outputs] f32 (read back).
+   * Rows are processed in chunks that fit the device's storage-binding limit.
+   */
   async forward(input: Float32Array, batch: number): Promise<Float32Array> {
     const { device, spec } = this;
     if (input.length !== batch * spec.inputs) throw new Error(`GpuMlp.forward: input must be [${batch}, ${spec.inputs}], got ${input.length} numbers`);
+    const rowBytes = 4 * Math.max(spec.inputs, spec.hidden, spec.outputs);
+    const rowsPerChunk = Math.floor(device.limits.maxStorageBufferBindingSize / rowBytes);
+    if (rowsPerChunk < 1) throw new Error(`GpuMlp.forward: one row of ${rowBytes} bytes exceeds the device's storage binding limit`);
+    const out = new Float32Array(batch * spec.outputs);
+    for (let start = 0; start < batch; start += rowsPerChunk) {
+      const rows = Math.min(rowsPerChunk, batch - start);
+      out.set(await this.forwardChunk(input.subarray(start * spec.inputs, (start + rows) * spec.inputs), rows), start * spec.outputs);
+    }
+    return out;
+  }
+
+  private async forwardChunk(input: Float32Array, batch: number): Promise<Float32Array> {
+    const { device, spec } = this;
     const layers = mlpLayers(spec);
     const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
     const x = createBufferFrom(device, "mlp.x", input, storage);
@@ -108,8 +124,8 @@ export class GpuMlp {
       pass.end();
     });
     device.queue.submit([encoder.finish()]);
-    const out = ping[(layers.length - 1) % 2]!;
-    const bytes = await readBuffer(device, out, batch * spec.outputs * 4);
+    const result = ping[(layers.length - 1) % 2]!;
+    const bytes = await readBuffer(device, result, batch * spec.outputs * 4);
     for (const b of [x, ...ping, ...uniforms]) b.destroy();
     return new Float32Array(bytes);
   }
