@@ -1,16 +1,34 @@
 /** Splat file formats: sniff and read any supported file. */
 import type { SplatCloud } from "../splats/splat-cloud";
 import { readPly, type ReadPlyOptions } from "./read-ply";
-import { readSplat } from "./read-splat";
+import { readSplat, SPLAT_RECORD_BYTES } from "./read-splat";
 
-export { readPly } from "./read-ply";
+export { readPly, type ReadPlyOptions } from "./read-ply";
 export { writePly } from "./write-ply";
-export { readSplat } from "./read-splat";
+export { readSplat, type ReadSplatOptions } from "./read-splat";
 export { writeSplat } from "./write-splat";
 
-/** Reads a .ply (by its "ply" magic) or a .splat (by its name); clear error otherwise. */
+export type SplatFileFormat = "ply" | "splat";
+
+/**
+ * Which reader a file needs: "ply" by its magic; "splat" (which has no
+ * header) by a .splat name, or, with no name at all, by a length that is a
+ * whole number of 32-byte records. A .ply name without the magic goes to
+ * readPly so that its message says what is wrong. Null when it cannot tell.
+ */
+export function sniffSplatFormat(bytes: Uint8Array, nameHint = ""): SplatFileFormat | null {
+  const magic = bytes.length >= 4 && bytes[0] === 0x70 && bytes[1] === 0x6c && bytes[2] === 0x79 && (bytes[3] === 0x0a || bytes[3] === 0x0d);
+  if (magic || /\.ply$/i.test(nameHint)) return "ply";
+  if (/\.splat$/i.test(nameHint)) return "splat";
+  if (nameHint === "" && bytes.length > 0 && bytes.length % SPLAT_RECORD_BYTES === 0) return "splat";
+  return null;
+}
+
+/** Reads a .ply or .splat file (see sniffSplatFormat); `nameHint` is the file's name, if known. */
 export function readSplatFile(bytes: Uint8Array, nameHint = "", options: ReadPlyOptions = {}): SplatCloud {
-  if (bytes.length >= 4 && bytes[0] === 0x70 && bytes[1] === 0x6c && bytes[2] === 0x79) return readPly(bytes, options);
-  if (/\.splat$/i.test(nameHint)) return readSplat(bytes, options);
-  throw new Error(`readSplatFile: ${nameHint ? `"${nameHint}" ` : ""}is neither a PLY (no "ply" header) nor named *.splat`);
+  const format = sniffSplatFormat(bytes, nameHint);
+  if (format === "ply") return readPly(bytes, options);
+  if (format === "splat") return readSplat(bytes, options);
+  const what = nameHint ? `"${nameHint}"` : `${bytes.length} bytes`;
+  throw new Error(`readSplatFile: cannot tell the format of ${what}: it is neither a PLY (no "ply" header) nor named *.splat${nameHint ? "" : " nor a multiple of 32 bytes"}`);
 }

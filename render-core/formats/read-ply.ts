@@ -36,7 +36,8 @@ export function readPly(bytes: Uint8Array, options: ReadPlyOptions = {}): SplatC
   if (header.format === "binary_little_endian") {
     const need = header.bodyOffset + n * header.stride;
     if (bytes.length < need) throw new Error(`${owner}: truncated: the header promises ${n} splats (${need} bytes) but the file has ${bytes.length} bytes`);
-  } else if (bytes.length - header.bodyOffset < n * REQUIRED.length * 2) {
+  } else if (bytes.length - header.bodyOffset < n * (header.properties.length * 2 - 1)) {
+    // Every ASCII value takes at least one character and one separator.
     throw new Error(`${owner}: truncated: the header promises ${n} splats but the ASCII body is too short`);
   }
   const values = header.format === "binary_little_endian" ? binaryReader(bytes, header) : asciiReader(bytes, header);

@@ -1,115 +1,246 @@
 /**
- * A plausible head made of splats, for tests, benchmarks and the viewer's
- * sample: points sampled on the project's head model (area-weighted), flat
- * splats lying in the surface, coloured by region (skin, lips, brows, eyes),
- * plus a hair cap over the top and back of the skull. Deterministic per seed.
- * World units are metres, +y up, the face looks along +z (render-core/head).
+ * A plausible head made of splats, for tests, benchmarks, docs and the
+ * viewer's sample: points sampled on the project's head model (area-weighted
+ * over triangles), flat splats lying in the surface, coloured by region
+ * (skin, nose, lips, brows, eye white / iris / pupil) with baked soft light,
+ * a hair cap over the top and back of the skull and a short neck.
+ * Deterministic per seed. Metres, +y up, the face looks along +z (render-core/head).
  */
 import { createSplatCloud, type SplatCloud } from "../splats/splat-cloud";
 import { mulberry32, gaussian } from "../math/prng";
 import { createHeadModel, type HeadModel } from "../head/head-model";
+import { MeshPart } from "../head/mesh";
 import { Region } from "../head/regions";
 
-let cachedModel: HeadModel | null = null;
+type Vec3 = [number, number, number];
 
-function headModel(): HeadModel {
-  cachedModel ??= createHeadModel({ detail: 0.5 });
-  return cachedModel;
+/** What sampling needs from the head model, built once per process (the model takes about 1 s). */
+interface HeadSampler {
+  model: HeadModel;
+  /** Triangles kept (outer head surface above the neck cut, front of the eyeballs). */
+  faces: Uint32Array;
+  /** [F] f64 cumulative triangle areas, m^2. */
+  cumArea: Float64Array;
+  totalArea: number;
+  /** [V, 3] f32 smooth vertex normals (area-weighted over each vertex's triangles). */
+  normals: Float32Array;
 }
 
-const REGION_COLOURS: Partial<Record<number, [number, number, number]>> = {
-  [Region.upperLip]: [0.72, 0.36, 0.38],
-  [Region.lowerLip]: [0.76, 0.4, 0.42],
-  [Region.mouthInterior]: [0.35, 0.1, 0.12],
-  [Region.leftBrow]: [0.24, 0.16, 0.1],
-  [Region.rightBrow]: [0.24, 0.16, 0.1],
-  [Region.neck]: [0.8, 0.6, 0.5],
-};
-const SKIN: [number, number, number] = [0.86, 0.66, 0.55];
-const HAIR: [number, number, number] = [0.22, 0.14, 0.09];
+let cached: HeadSampler | null = null;
 
+/** Neck cut: the model's neck runs to y = -0.2; keep "a bit of neck". */
+const NECK_BOTTOM = -0.16;
+
+function sampler(): HeadSampler {
+  if (cached) return cached;
+  const model = createHeadModel({ detail: 1 });
+  const V = model.template, F = model.faces, part = model.vertexPart;
+  const normals = new Float32Array(V.length);
+  const kept: number[] = [];
+  for (let f = 0; f < F.length / 3; f++) {
+    const a = F[f * 3]!, b = F[f * 3 + 1]!, c = F[f * 3 + 2]!;
+    const n = triNormal(V, a, b, c);
+    for (const v of [a, b, c]) for (let k = 0; k < 3; k++) normals[v * 3 + k] += n[k];
+    const p = part[a]!;
+    // The mouth bag and eye sockets sit inside the head: splats there waste budget and poke through thin skin.
+    if (p === MeshPart.mouthBag || p === MeshPart.socketLeft || p === MeshPart.socketRight) continue;
+    if ((p === MeshPart.eyeballLeft || p === MeshPart.eyeballRight) && n[2] <= 0) continue;
+    if (p === MeshPart.head && (V[a * 3 + 1]! + V[b * 3 + 1]! + V[c * 3 + 1]!) / 3 < NECK_BOTTOM) continue;
+    kept.push(f);
+  }
+  for (let v = 0; v < normals.length / 3; v++) {
+    const l = Math.hypot(normals[v * 3]!, normals[v * 3 + 1]!, normals[v * 3 + 2]!) || 1;
+    for (let k = 0; k < 3; k++) normals[v * 3 + k] /= l;
+  }
+  const faces = Uint32Array.from(kept);
+  const cumArea = new Float64Array(faces.length);
+  let total = 0;
+  for (let i = 0; i < faces.length; i++) {
+    const f = faces[i]!;
+    const n = triNormal(V, F[f * 3]!, F[f * 3 + 1]!, F[f * 3 + 2]!);
+    total += Math.hypot(n[0], n[1], n[2]) / 2;
+    cumArea[i] = total;
+  }
+  cached = { model, faces, cumArea, totalArea: total, normals };
+  return cached;
+}
+
+/** Unnormalised triangle normal (length = twice the area). */
+function triNormal(V: Float32Array, a: number, b: number, c: number): Vec3 {
+  const e1x = V[b * 3]! - V[a * 3]!, e1y = V[b * 3 + 1]! - V[a * 3 + 1]!, e1z = V[b * 3 + 2]! - V[a * 3 + 2]!;
+  const e2x = V[c * 3]! - V[a * 3]!, e2y = V[c * 3 + 1]! - V[a * 3 + 1]!, e2z = V[c * 3 + 2]! - V[a * 3 + 2]!;
+  return [e1y * e2z - e1z * e2y, e1z * e2x - e1x * e2z, e1x * e2y - e1y * e2x];
+}
+
+const SKIN: Vec3 = [0.87, 0.66, 0.54];
+const HAIR: Vec3 = [0.2, 0.13, 0.08];
+const REGION_COLOURS: Partial<Record<number, Vec3>> = {
+  [Region.nose]: [0.88, 0.63, 0.52],
+  [Region.leftEar]: [0.86, 0.6, 0.5],
+  [Region.rightEar]: [0.86, 0.6, 0.5],
+  [Region.upperLip]: [0.7, 0.34, 0.36],
+  [Region.lowerLip]: [0.75, 0.38, 0.4],
+  [Region.leftBrow]: [0.22, 0.15, 0.1],
+  [Region.rightBrow]: [0.22, 0.15, 0.1],
+  [Region.neck]: [0.82, 0.61, 0.5],
+};
+
+/**
+ * Height above which the skull is hair, as a function of depth z: a forehead
+ * hairline at the front, sideburns in front of the ears, down to the nape at the back.
+ */
+function hairLine(z: number): number {
+  if (z > 0.06) return 0.076;
+  if (z > 0.01) return 0.076 - ((0.06 - z) / 0.05) * 0.05;
+  if (z > -0.05) return 0.026 - ((0.01 - z) / 0.06) * 0.09;
+  return -0.064;
+}
+
+/** Baked light: a key from the front, above and the subject's right, plus a soft fill. */
+function shade(nx: number, ny: number, nz: number): number {
+  const key = Math.max(0, -0.35 * nx + 0.5 * ny + 0.79 * nz);
+  const fill = Math.max(0, 0.5 * nx + 0.1 * ny + 0.86 * nz);
+  return 0.42 + 0.5 * key + 0.18 * fill;
+}
+
+/** Splat head of `n` splats (a few thousand to a few million), deterministic for `seed`. */
 export function splatHead(seed: number, n: number): SplatCloud {
   if (!Number.isInteger(n) || n < 1) throw new Error(`splatHead: n must be a positive whole number, got ${n}`);
-  const model = headModel();
+  const { model, faces, cumArea, totalArea, normals: N } = sampler();
   const V = model.template, F = model.faces;
-  const nf = F.length / 3;
-  // Cumulative triangle areas for area-weighted sampling.
-  const cum = new Float64Array(nf);
-  let total = 0;
-  const normals = new Float32Array(nf * 3);
-  for (let f = 0; f < nf; f++) {
-    const a = F[f * 3]! * 3, b = F[f * 3 + 1]! * 3, c = F[f * 3 + 2]! * 3;
-    const e1 = [V[b]! - V[a]!, V[b + 1]! - V[a + 1]!, V[b + 2]! - V[a + 2]!];
-    const e2 = [V[c]! - V[a]!, V[c + 1]! - V[a + 1]!, V[c + 2]! - V[a + 2]!];
-    const nx = e1[1]! * e2[2]! - e1[2]! * e2[1]!, ny = e1[2]! * e2[0]! - e1[0]! * e2[2]!, nz = e1[0]! * e2[1]! - e1[1]! * e2[0]!;
-    const len = Math.hypot(nx, ny, nz);
-    normals.set([nx / (len || 1), ny / (len || 1), nz / (len || 1)], f * 3);
-    total += len / 2;
-    cum[f] = total;
-  }
   const rand = mulberry32(seed);
   const gauss = gaussian(rand);
   const cloud = createSplatCloud(n);
-  // Splat size from the surface density: about one splat per spacing^2.
-  const spacing = Math.sqrt(total / n);
+  // About one splat per spacing^2 of surface; discs a bit wider than the spacing close the surface.
+  const spacing = Math.sqrt(totalArea / n);
+  const nf = faces.length;
   for (let i = 0; i < n; i++) {
-    const target = rand() * total;
+    const target = rand() * totalArea;
     let lo = 0, hi = nf - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (cum[mid]! < target) lo = mid + 1;
+      if (cumArea[mid]! < target) lo = mid + 1;
       else hi = mid;
     }
-    const f = lo;
+    const f = faces[lo]!;
     let u = rand(), v = rand();
     if (u + v > 1) {
       u = 1 - u;
       v = 1 - v;
     }
-    const a = F[f * 3]! * 3, b = F[f * 3 + 1]! * 3, c = F[f * 3 + 2]! * 3;
     const w = 1 - u - v;
-    const p = [0, 1, 2].map((k) => w * V[a + k]! + u * V[b + k]! + v * V[c + k]!) as [number, number, number];
-    const nrm = [normals[f * 3]!, normals[f * 3 + 1]!, normals[f * 3 + 2]!] as [number, number, number];
+    const a = F[f * 3]!, b = F[f * 3 + 1]!, c = F[f * 3 + 2]!;
+    let px = w * V[a * 3]! + u * V[b * 3]! + v * V[c * 3]!;
+    let py = w * V[a * 3 + 1]! + u * V[b * 3 + 1]! + v * V[c * 3 + 1]!;
+    let pz = w * V[a * 3 + 2]! + u * V[b * 3 + 2]! + v * V[c * 3 + 2]!;
+    // Smooth (interpolated) normals: flat per-triangle normals band the long neck triangles.
+    let nx = w * N[a * 3]! + u * N[b * 3]! + v * N[c * 3]!;
+    let ny = w * N[a * 3 + 1]! + u * N[b * 3 + 1]! + v * N[c * 3 + 1]!;
+    let nz = w * N[a * 3 + 2]! + u * N[b * 3 + 2]! + v * N[c * 3 + 2]!;
+    const nl = Math.hypot(nx, ny, nz) || 1;
+    nx /= nl;
+    ny /= nl;
+    nz /= nl;
+
     const region = model.faceRegion[f]!;
-    let colour = REGION_COLOURS[region] ?? SKIN;
-    let thickness = 0.15;
-    // Hair cap: above the brow line at the front, down to the nape at the back, not on the face.
-    const isFaceRegion = region !== Region.skin && region !== Region.neck;
-    const hairLine = p[2] > 0.02 ? 0.075 : -0.02 - 0.4 * Math.max(0, -p[2]);
-    if (!isFaceRegion && region !== Region.neck && p[1] > hairLine) {
-      colour = HAIR;
-      thickness = 0.6;
-      const lift = 0.004 + 0.006 * rand();
-      p[0] += nrm[0] * lift;
-      p[1] += nrm[1] * lift;
-      p[2] += nrm[2] * lift;
+    const part = model.vertexPart[a]!;
+    let colour: Vec3 = REGION_COLOURS[region] ?? SKIN;
+    let s1 = spacing * (0.85 + 0.1 * Math.abs(gauss()));
+    let s2 = s1;
+    let flat = 0.15;
+    let light = shade(nx, ny, nz);
+    let tangentDown = false;
+    if (part === MeshPart.eyeballLeft || part === MeshPart.eyeballRight) {
+      // Pupil and iris at the front of the eyeball, white around them (eyes look along +z).
+      colour = nz > 0.95 ? [0.04, 0.03, 0.03] : nz > 0.84 ? [0.27, 0.4, 0.52] : [0.93, 0.91, 0.88];
+      light = 0.75 + 0.25 * light;
+      s1 = s2 = Math.min(s1, 0.0012);
+    } else if (region === Region.skin && py > hairLine(pz) + 0.0015 * gauss()) {
+      // Hair: strands lifted off the scalp and stretched downhill along the surface.
+      const tone = 0.75 + 0.5 * rand();
+      colour = [HAIR[0] * tone, HAIR[1] * tone, HAIR[2] * tone];
+      const lift = 0.003 + 0.006 * rand();
+      px += nx * lift;
+      py += ny * lift;
+      pz += nz * lift;
+      s1 *= 1.8;
+      s2 *= 0.6;
+      flat = 0.5;
+      tangentDown = true;
+    } else if (region === Region.skin && pz > 0.04 && Math.abs(Math.abs(px) - 0.045) < 0.02 && Math.abs(py + 0.025) < 0.02) {
+      // A touch of colour on the cheeks.
+      colour = [colour[0], colour[1] * 0.94, colour[2] * 0.94];
     }
-    if (region === Region.leftEye || region === Region.rightEye) {
-      // Iris and pupil toward the front of the eyeball, white elsewhere.
-      const front = nrm[2];
-      colour = front > 0.93 ? [0.05, 0.04, 0.04] : front > 0.8 ? [0.25, 0.38, 0.5] : [0.92, 0.9, 0.88];
-      thickness = 0.3;
-    }
-    // Baked soft light from the front, above and to the right, as captured splats carry their lighting.
-    const lambert = Math.max(0, nrm[0] * 0.3 + nrm[1] * 0.45 + nrm[2] * 0.84);
-    const shade = (0.55 + 0.5 * lambert) * (0.94 + 0.06 * rand());
-    cloud.positions.set(p, i * 3);
-    cloud.colors.set([Math.min(1, colour[0] * shade), Math.min(1, colour[1] * shade), Math.min(1, colour[2] * shade)], i * 3);
-    const s = spacing * (0.55 + 0.15 * Math.abs(gauss()));
-    // Local z of the splat along the surface normal: flat discs in the surface.
-    cloud.scales.set([s, s, s * thickness], i * 3);
-    cloud.rotations.set(quatFromZ(nrm), i * 4);
-    cloud.opacities[i] = 0.85 + 0.14 * rand();
+    const k = light * (0.96 + 0.04 * rand());
+    cloud.positions[i * 3] = px;
+    cloud.positions[i * 3 + 1] = py;
+    cloud.positions[i * 3 + 2] = pz;
+    cloud.colors[i * 3] = Math.min(1, colour[0] * k);
+    cloud.colors[i * 3 + 1] = Math.min(1, colour[1] * k);
+    cloud.colors[i * 3 + 2] = Math.min(1, colour[2] * k);
+    cloud.scales[i * 3] = s1;
+    cloud.scales[i * 3 + 1] = s2;
+    cloud.scales[i * 3 + 2] = Math.max(s1, s2) * flat;
+    frameQuat(nx, ny, nz, tangentDown ? 0 : rand() * Math.PI, cloud.rotations, i * 4);
+    cloud.opacities[i] = 0.93 + 0.06 * rand();
   }
   return cloud;
 }
 
-/** Unit quaternion (w, x, y, z) turning +z onto the unit vector d. */
-function quatFromZ(d: [number, number, number]): [number, number, number, number] {
-  const dot = d[2];
-  if (dot < -0.999999) return [0, 1, 0, 0];
-  // q = (1 + dot, z x d) normalised.
-  const w = 1 + dot, x = -d[1], y = d[0], z = 0;
+/**
+ * Writes the unit quaternion (w, x, y, z) of the rotation whose local z is the
+ * normal and whose local x is the surface's "downhill" tangent turned by `spin`
+ * radians about the normal. Local x carries the splat's first scale.
+ */
+export function frameQuat(nx: number, ny: number, nz: number, spin: number, out: Float32Array, o: number): void {
+  // Downhill tangent: world -y projected into the tangent plane (fallback +x at the poles).
+  let tx = ny * nx, ty = ny * ny - 1, tz = ny * nz;
+  let tl = Math.hypot(tx, ty, tz);
+  if (tl < 1e-4) {
+    tx = 1 - nx * nx;
+    ty = -nx * ny;
+    tz = -nx * nz;
+    tl = Math.hypot(tx, ty, tz);
+  }
+  tx /= tl;
+  ty /= tl;
+  tz /= tl;
+  // b = n x t completes the right-handed frame; rotate (t, b) by spin.
+  const bx = ny * tz - nz * ty, by = nz * tx - nx * tz, bz = nx * ty - ny * tx;
+  const cs = Math.cos(spin), sn = Math.sin(spin);
+  const xx = cs * tx + sn * bx, xy = cs * ty + sn * by, xz = cs * tz + sn * bz;
+  const yx = ny * xz - nz * xy, yy = nz * xx - nx * xz, yz = nx * xy - ny * xx;
+  // Rotation matrix columns (x, y, n) to quaternion (Shepperd's method, largest-pivot branch).
+  const m00 = xx, m11 = yy, m22 = nz, tr = m00 + m11 + m22;
+  let w: number, x: number, y: number, z: number;
+  if (tr > 0) {
+    const s = Math.sqrt(tr + 1) * 2;
+    w = s / 4;
+    x = (yz - ny) / s;
+    y = (nx - xz) / s;
+    z = (xy - yx) / s;
+  } else if (m00 > m11 && m00 > m22) {
+    const s = Math.sqrt(1 + m00 - m11 - m22) * 2;
+    w = (yz - ny) / s;
+    x = s / 4;
+    y = (yx + xy) / s;
+    z = (nx + xz) / s;
+  } else if (m11 > m22) {
+    const s = Math.sqrt(1 + m11 - m00 - m22) * 2;
+    w = (nx - xz) / s;
+    x = (yx + xy) / s;
+    y = s / 4;
+    z = (ny + yz) / s;
+  } else {
+    const s = Math.sqrt(1 + m22 - m00 - m11) * 2;
+    w = (xy - yx) / s;
+    x = (nx + xz) / s;
+    y = (ny + yz) / s;
+    z = s / 4;
+  }
   const l = Math.hypot(w, x, y, z);
-  return [w / l, x / l, y / l, z / l];
+  out[o] = w / l;
+  out[o + 1] = x / l;
+  out[o + 2] = y / l;
+  out[o + 3] = z / l;
 }
