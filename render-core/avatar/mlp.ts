@@ -100,7 +100,8 @@ export function mlpForward(spec: MlpSpec, params: Float32Array, input: Float32Ar
   const layers = mlpLayers(spec);
   const weights = layers.map((l) => foldLayer(params, l));
   const act = spec.activation === "relu" ? (x: number) => (x > 0 ? x : 0) : softplus100;
-  let x = new Float64Array(Math.max(spec.hidden + spec.inputs, spec.inputs));
+  // Big enough for any layer: hidden + skip input, or the output layer (deformer outputs exceed hidden).
+  let x = new Float64Array(Math.max(spec.hidden + spec.inputs, spec.outputs));
   let y = new Float64Array(x.length);
   for (let n = 0; n < batch; n++) {
     for (let i = 0; i < spec.inputs; i++) x[i] = input[n * spec.inputs + i]!;

@@ -16,7 +16,7 @@ import { FRAME_PARAMS, checkCamera, packFrameParams, tileGrid } from "../gpu/fra
 import { Readback } from "../gpu/readback";
 import { RadixSort } from "../sort/radix-sort";
 import { ExclusiveScan } from "../sort/scan";
-import { checkSplatCloud, type SplatCloud } from "../splats/splat-cloud";
+import { checkSplatCloud, shRestCount, type SplatCloud } from "../splats/splat-cloud";
 import type { Camera, RenderImage, RenderOptions } from "./camera";
 import { depthKeys, emitIsects, isectCounts, tileKeyBits, tileRanges } from "./intersect";
 import { GAUSSIAN_STRIDE, SPLAT2D_STRIDE, packGaussians, projectFwd } from "./project";
@@ -75,14 +75,33 @@ export class GpuSplatRenderer {
   setCloud(cloud: SplatCloud): void {
     this.alive("setCloud");
     checkSplatCloud(cloud, "GpuSplatRenderer.setCloud");
-    const n = cloud.count;
-    this.count = n;
-    this.shDegree = cloud.shDegree;
-    const gauss = packGaussians(cloud);
-    this.bufs.gaussians.ensure(gauss.byteLength);
-    this.device.queue.writeBuffer(this.b("gaussians"), 0, gauss as Float32Array<ArrayBuffer>);
-    this.bufs.shRest.ensure(Math.max(4, cloud.shRest.byteLength));
+    this.allocate(cloud.count, cloud.shDegree);
+    this.device.queue.writeBuffer(this.b("gaussians"), 0, packGaussians(cloud) as Float32Array<ArrayBuffer>);
     if (cloud.shRest.byteLength > 0) this.device.queue.writeBuffer(this.b("shRest"), 0, cloud.shRest as Float32Array<ArrayBuffer>);
+  }
+
+  /**
+   * Sizes every buffer for `count` degree-0 splats without uploading any: a
+   * producer on the same device (the avatar's deform) writes the packed
+   * Gaussians straight into `gaussianBuffer` each frame.
+   */
+  allocateCloud(count: number): GPUBuffer {
+    this.alive("allocateCloud");
+    if (!Number.isInteger(count) || count < 0) throw new Error(`GpuSplatRenderer.allocateCloud: count must be a non-negative integer, got ${count}`);
+    this.allocate(count, 0);
+    return this.b("gaussians");
+  }
+
+  /** [N, GAUSSIAN_STRIDE] f32 packed Gaussians of the current cloud (see packGaussians). */
+  get gaussianBuffer(): GPUBuffer {
+    return this.b("gaussians");
+  }
+
+  private allocate(n: number, shDegree: number): void {
+    this.count = n;
+    this.shDegree = shDegree;
+    this.bufs.gaussians.ensure(Math.max(4, n * GAUSSIAN_STRIDE * 4));
+    this.bufs.shRest.ensure(Math.max(4, n * shRestCount(shDegree) * 3 * 4));
     this.bufs.splats2d.ensure(n * SPLAT2D_STRIDE * 4);
     for (const k of ["radii", "tilesTouched", "depthKeys", "depthIds"]) this.bufs[k].ensure(n * 4);
     this.bufs.counts.ensure((n + 1) * 4);

@@ -1,0 +1,176 @@
+/**
+ * The avatar on a WebGPU device: bake on a latent change, deform every frame
+ * straight into the splat renderer's Gaussian buffer (no readback between
+ * them). CPU twins: ./bake.cpu.ts and ./deform.cpu.ts; kernels:
+ * shaders/avatar/rig.wgsl.ts and shaders/avatar/mlp.wgsl.ts. The device is
+ * passed in; everything per Gaussian is allocated once here.
+ */
+import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
+import { BAKE_RIG_WGSL, BLEND_WGSL, COMPOSE_APPEARANCE_WGSL, DEFORM_RIG_WGSL, QUAT_WGSL } from "../../shaders/avatar/rig.wgsl";
+import { BufferUsage, splitGroups } from "../gpu/flags";
+import { createBuffer, createBufferFrom } from "../gpu/buffers";
+import { f32c, getKernel, requireBytes, u32c, type Kernel, type KernelSpec } from "../gpu/kernel";
+import { readBuffer } from "../gpu/readback";
+import { UniformLayout } from "../gpu/uniforms";
+import { GAUSSIAN_STRIDE } from "../raster/project";
+import { type HeadModel } from "../head";
+import { type AvatarModelConfig } from "./config";
+import { avatarPriors, type Avatar } from "./avatar";
+import { REST_STRIDE, SKIN_PRIOR_FLOOR, foldNetworks, type BakedAvatar, type FoldedNetworks } from "./bake.cpu";
+import { GpuMlp } from "./mlp-gpu";
+import { APPEARANCE_OUTPUTS, deformerOutputs } from "./networks";
+import { positionalEncoding } from "./positional-encoding";
+import { bakeFrame, frameSize } from "./rig";
+
+export const RIG_WG = 64;
+
+export const RIG_PARAMS = new UniformLayout("RigParams", [
+  ["count", "u32"],
+  ["pad0", "u32"],
+  ["pad1", "u32"],
+  ["pad2", "u32"],
+] as const);
+
+const ro = (name: string) => ({ name, kind: "read-only-storage" as const });
+const rw = (name: string) => ({ name, kind: "storage" as const });
+const uniform = { name: "params", kind: "uniform" as const };
+
+function rigKernel(device: GPUDevice, config: AvatarModelConfig, entryPoint: string, code: string[], bindings: KernelSpec["bindings"]): Kernel {
+  return getKernel(device, {
+    label: entryPoint,
+    code: [RIG_PARAMS.wgsl, GRID_WGSL, QUAT_WGSL, ...code],
+    entryPoint,
+    constants: {
+      WG: u32c(RIG_WG),
+      J: u32c(config.jointCount),
+      E: u32c(config.expressionCount),
+      P: u32c(config.poseCorrectiveCount),
+      TEMPERATURE: f32c(config.skinningTemperature),
+      SKIN_FLOOR: f32c(SKIN_PRIOR_FLOOR),
+      SCALE_MAX: f32c(config.scaleMax),
+      REST_STRIDE: u32c(REST_STRIDE),
+      GAUSS_STRIDE: u32c(GAUSSIAN_STRIDE),
+    },
+    bindings,
+  });
+}
+
+export class GpuAvatar {
+  readonly count: number;
+  readonly config: AvatarModelConfig;
+  private readonly bufs: Record<string, GPUBuffer> = {};
+  private readonly params: GPUBuffer;
+  private nets: { geometry: GpuMlp; deformer: GpuMlp; gaussian: GpuMlp } | null = null;
+  private readonly kernels: { bake: Kernel; deform: Kernel; compose: Kernel };
+  /** Bakes so far (a latent change bakes once, however many viewers). */
+  bakes = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly avatar: Avatar,
+    readonly head: HeadModel,
+  ) {
+    const { config, count: N } = avatar;
+    this.count = N;
+    this.config = config;
+    const E = config.expressionCount, P = config.poseCorrectiveCount, J = config.jointCount;
+    const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+    const make = (name: string, floats: number) => (this.bufs[name] = createBuffer(device, `avatar.${name}`, Math.max(4, floats * 4), storage));
+    const upload = (name: string, data: Float32Array) => (this.bufs[name] = createBufferFrom(device, `avatar.${name}`, data, BufferUsage.STORAGE));
+    upload("points", avatar.points);
+    upload("pe", positionalEncoding(avatar.points, config.peFrequencies));
+    upload("prior", avatarPriors(avatar, head));
+    upload("bakeFrame", bakeFrame(head, avatar.shape));
+    make("geomRaw", N * APPEARANCE_OUTPUTS);
+    make("deformerRaw", N * deformerOutputs(config));
+    make("rest", N * REST_STRIDE);
+    make("skin", N * J);
+    make("dirs", N * (E + P) * 3);
+    make("offsets", N * 3);
+    make("residual", N * APPEARANCE_OUTPUTS);
+    this.bufs.frame = createBuffer(device, "avatar.frame", frameSize(config) * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST);
+    this.params = RIG_PARAMS.createBuffer(device, "avatar.params", { count: N, pad0: 0, pad1: 0, pad2: 0 });
+    this.kernels = {
+      bake: rigKernel(device, config, "bakeRig", [BLEND_WGSL, BAKE_RIG_WGSL], [uniform, ro("frame"), ro("points"), ro("defRaw"), ro("prior"), rw("rest"), rw("skin"), rw("dirs")]),
+      deform: rigKernel(device, config, "deformRig", [BLEND_WGSL, DEFORM_RIG_WGSL], [uniform, ro("frame"), ro("rest"), ro("skin"), ro("dirs"), rw("gaussians"), rw("offsets")]),
+      compose: rigKernel(device, config, "composeAppearance", [COMPOSE_APPEARANCE_WGSL], [uniform, ro("geomRaw"), ro("residual"), rw("gaussians")]),
+    };
+  }
+
+  /** GPU bytes held per Gaussian (network weights and scratch excluded). */
+  get bytesPerGaussian(): number {
+    let total = 0;
+    for (const b of Object.values(this.bufs)) total += b.size;
+    return total / Math.max(1, this.count);
+  }
+
+  private dispatch(encoder: GPUCommandEncoder, kernel: Kernel, resources: Parameters<Kernel["bind"]>[0], label: string): void {
+    const [gx, gy] = splitGroups(Math.ceil(this.count / RIG_WG), this.device.limits.maxComputeWorkgroupsPerDimension);
+    const pass = encoder.beginComputePass({ label });
+    kernel.dispatch(pass, kernel.bind(resources), gx, gy);
+    pass.end();
+  }
+
+  /**
+   * Bakes for `latents` ([C, L] f32): folds the conditioning into the
+   * networks on the CPU (cheap: weights x conditioning), then encodes the
+   * geometry and deformer networks and bakeRig. Returns the folded networks.
+   */
+  bake(latents: Float32Array, encoder?: GPUCommandEncoder): FoldedNetworks {
+    const folded = foldNetworks(this.avatar, latents);
+    if (!this.nets) {
+      this.nets = {
+        geometry: new GpuMlp(this.device, folded.geometry.spec, folded.geometry.params),
+        deformer: new GpuMlp(this.device, folded.deformer.spec, folded.deformer.params),
+        gaussian: new GpuMlp(this.device, folded.gaussian.spec, folded.gaussian.params),
+      };
+    } else {
+      for (const name of ["geometry", "deformer", "gaussian"] as const) this.nets[name].setParams(folded[name].params);
+    }
+    const enc = encoder ?? this.device.createCommandEncoder({ label: "avatar.bake" });
+    const b = this.bufs;
+    this.nets.geometry.encode(enc, b.pe!, b.geomRaw!, this.count);
+    this.nets.deformer.encode(enc, b.points!, b.deformerRaw!, this.count);
+    this.dispatch(enc, this.kernels.bake, { params: this.params, frame: b.bakeFrame!, points: b.points!, defRaw: b.deformerRaw!, prior: b.prior!, rest: b.rest!, skin: b.skin!, dirs: b.dirs! }, "bakeRig");
+    if (!encoder) this.device.queue.submit([enc.finish()]);
+    this.bakes++;
+    return folded;
+  }
+
+  /**
+   * Encodes deform for one frame (from deformFrame()) into `gaussians`
+   * ([N, GAUSSIAN_STRIDE] f32, e.g. GpuSplatRenderer.allocateCloud()). The
+   * frame is uploaded through the queue, so encode one deform per submit.
+   */
+  encodeDeform(encoder: GPUCommandEncoder, frame: Float32Array, gaussians: GPUBuffer): void {
+    if (!this.nets) throw new Error("GpuAvatar.encodeDeform: call bake() first");
+    if (frame.length !== frameSize(this.config)) throw new Error(`GpuAvatar.encodeDeform: the frame must hold ${frameSize(this.config)} numbers, got ${frame.length}`);
+    requireBytes("GpuAvatar.encodeDeform", "gaussians", gaussians, this.count * GAUSSIAN_STRIDE * 4);
+    const b = this.bufs;
+    this.device.queue.writeBuffer(b.frame!, 0, frame as Float32Array<ArrayBuffer>);
+    this.dispatch(encoder, this.kernels.deform, { params: this.params, frame: b.frame!, rest: b.rest!, skin: b.skin!, dirs: b.dirs!, gaussians, offsets: b.offsets! }, "deformRig");
+    this.nets.gaussian.encode(encoder, b.offsets!, b.residual!, this.count);
+    this.dispatch(encoder, this.kernels.compose, { params: this.params, geomRaw: b.geomRaw!, residual: b.residual!, gaussians }, "composeAppearance");
+  }
+
+  /** Reads the baked buffers back (tests and tools). */
+  async readBaked(folded: FoldedNetworks): Promise<BakedAvatar> {
+    const read = async (name: string) => new Float32Array(await readBuffer(this.device, this.bufs[name]!, this.bufs[name]!.size));
+    const N = this.count;
+    return {
+      count: N,
+      rest: (await read("rest")).subarray(0, N * REST_STRIDE),
+      skin: (await read("skin")).subarray(0, N * this.config.jointCount),
+      geomRaw: (await read("geomRaw")).subarray(0, N * APPEARANCE_OUTPUTS),
+      dirs: (await read("dirs")).subarray(0, N * (this.config.expressionCount + this.config.poseCorrectiveCount) * 3),
+      folded,
+    };
+  }
+
+  destroy(): void {
+    for (const b of Object.values(this.bufs)) b.destroy();
+    this.params.destroy();
+    if (this.nets) for (const n of Object.values(this.nets)) n.destroy();
+    this.nets = null;
+  }
+}
