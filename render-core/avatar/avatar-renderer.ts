@@ -10,7 +10,7 @@ import { renderCpu } from "../raster/render.cpu";
 import { type HeadModel } from "../head";
 import type { SplatCloud } from "../splats/splat-cloud";
 import { avatarPriors, type Avatar } from "./avatar";
-import { bakeCpu, type BakedAvatar } from "./bake.cpu";
+import { bakeCpu, foldPlans, type BakedAvatar, type FoldPlans } from "./bake.cpu";
 import { deformCpu } from "./deform.cpu";
 import { bakeFrame, deformFrame, type AvatarPose } from "./rig";
 import { GpuAvatar } from "./runtime-gpu";
@@ -42,6 +42,7 @@ export class CpuAvatarRenderer implements AvatarRenderer {
   readonly backend = "cpu" as const;
   private readonly prior: Float32Array;
   private readonly canonA: Float32Array;
+  private readonly plans: FoldPlans;
   private baked: BakedAvatar | null = null;
   private bakedFor: Float32Array | null = null;
 
@@ -51,12 +52,13 @@ export class CpuAvatarRenderer implements AvatarRenderer {
   ) {
     this.prior = avatarPriors(avatar, head);
     this.canonA = bakeFrame(head, avatar.shape);
+    this.plans = foldPlans(avatar);
   }
 
   async setLatents(latents: Float32Array): Promise<boolean> {
     checkLatents(this.avatar, latents, "CpuAvatarRenderer.setLatents");
     if (sameLatents(this.bakedFor, latents)) return false;
-    this.baked = bakeCpu(this.avatar, this.prior, this.canonA, latents);
+    this.baked = bakeCpu(this.avatar, this.prior, this.canonA, latents, this.plans);
     this.bakedFor = latents.slice();
     return true;
   }

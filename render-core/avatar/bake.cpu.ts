@@ -16,10 +16,10 @@
  *        qUnpose = conj(quat(M_c))             so a Gaussian's orientation un-poses with it
  *   rest is stored as [x, y, z, 0, qw, qx, qy, qz].
  */
-import { type AvatarModelConfig } from "./config";
+import { conditioningSize, type AvatarModelConfig } from "./config";
 import { buildConditioning } from "./latent";
 import { mlpForward } from "./mlp";
-import { foldInputTail, type FoldedMlp } from "./fold";
+import { FoldPlan, type FoldedMlp } from "./fold";
 import { deformerOutputs } from "./networks";
 import { positionalEncoding } from "./positional-encoding";
 import { avatarSpecs, type Avatar } from "./avatar";
@@ -49,15 +49,23 @@ export interface BakedAvatar {
   folded: FoldedNetworks;
 }
 
-/** Step 1: the networks with the conditioning of `latents` folded into their biases. */
-export function foldNetworks(avatar: Avatar, latents: Float32Array): FoldedNetworks {
-  const cond = buildConditioning(avatar.config, latents);
+export type FoldPlans = Record<keyof FoldedNetworks, FoldPlan>;
+
+/** Fold plans of the three networks: made once per set of weights (the costly part of a fold). */
+export function foldPlans(avatar: Avatar): FoldPlans {
   const specs = avatarSpecs(avatar.config);
+  const T = conditioningSize(avatar.config);
   return {
-    geometry: foldInputTail(specs.geometry, avatar.weights.geometry, cond),
-    deformer: foldInputTail(specs.deformer, avatar.weights.deformer, cond),
-    gaussian: foldInputTail(specs.gaussian, avatar.weights.gaussian, cond),
+    geometry: new FoldPlan(specs.geometry, avatar.weights.geometry, T),
+    deformer: new FoldPlan(specs.deformer, avatar.weights.deformer, T),
+    gaussian: new FoldPlan(specs.gaussian, avatar.weights.gaussian, T),
   };
+}
+
+/** Step 1: the networks with the conditioning of `latents` folded into their biases. */
+export function foldNetworks(avatar: Avatar, latents: Float32Array, plans = foldPlans(avatar)): FoldedNetworks {
+  const cond = buildConditioning(avatar.config, latents);
+  return { geometry: plans.geometry.apply(cond), deformer: plans.deformer.apply(cond), gaussian: plans.gaussian.apply(cond) };
 }
 
 /** Step 4 for Gaussians [from, to): the CPU twin of the bakeRig kernel. */
@@ -95,9 +103,9 @@ export function bakeRigCpu(config: AvatarModelConfig, points: Float32Array, defo
  * The whole bake on the CPU. `prior` from avatarPriors(), `canonA` from
  * bakeFrame(). Float64 accumulation inside the networks, float32 results.
  */
-export function bakeCpu(avatar: Avatar, prior: Float32Array, canonA: Float32Array, latents: Float32Array): BakedAvatar {
+export function bakeCpu(avatar: Avatar, prior: Float32Array, canonA: Float32Array, latents: Float32Array, plans?: FoldPlans): BakedAvatar {
   const { config, count: N, points } = avatar;
-  const folded = foldNetworks(avatar, latents);
+  const folded = foldNetworks(avatar, latents, plans);
   const pe = positionalEncoding(points, config.peFrequencies);
   const geomRaw = mlpForward(folded.geometry.spec, folded.geometry.params, pe, N);
   const deformerRaw = mlpForward(folded.deformer.spec, folded.deformer.params, points, N);

@@ -14,7 +14,8 @@ import { readBuffer } from "../gpu/readback";
 import { UniformLayout } from "../gpu/uniforms";
 import { foldLayer, mlpLayers, mlpParamCount, type MlpSpec } from "./mlp";
 
-export const MLP_WG = 64;
+/** Rows and units per workgroup tile, and the input slice staged per step (shaders/avatar/mlp.wgsl.ts). */
+export const MLP_TILE = { rows: 64, units: 64, k: 16 } as const;
 
 export const MLP_LAYER_PARAMS = new UniformLayout("MlpLayerParams", [
   ["batch", "u32"],
@@ -38,7 +39,7 @@ const BINDINGS = [
 ] as const;
 
 function mlpKernel(device: GPUDevice): Kernel {
-  return getKernel(device, { label: "mlpLayer", code: [MLP_LAYER_PARAMS.wgsl, GRID_WGSL, MLP_WGSL], entryPoint: "mlpLayer", constants: { WG: u32c(MLP_WG) }, bindings: BINDINGS });
+  return getKernel(device, { label: "mlpLayer", code: [MLP_LAYER_PARAMS.wgsl, GRID_WGSL, MLP_WGSL], entryPoint: "mlpLayer", constants: { TR: u32c(MLP_TILE.rows), TO: u32c(MLP_TILE.units), TK: u32c(MLP_TILE.k) }, bindings: BINDINGS });
 }
 
 export class GpuMlp {
@@ -83,6 +84,14 @@ export class GpuMlp {
     this.device.queue.writeBuffer(this.weights, 0, this.pack(params) as Float32Array<ArrayBuffer>);
   }
 
+  /** Replaces one layer's bias (what a latent change alters in a folded network). */
+  setLayerBias(layer: number, bias: Float32Array): void {
+    const offset = this.offsets[layer];
+    const want = mlpLayers(this.spec)[layer]?.out;
+    if (!offset || bias.length !== want) throw new Error(`GpuMlp.setLayerBias: layer ${layer} needs ${want ?? "no"} biases, got ${bias.length}`);
+    this.device.queue.writeBuffer(this.weights, offset.b * 4, bias as Float32Array<ArrayBuffer>);
+  }
+
   /** Rows per dispatch chunk: fits the storage-binding limit, a multiple of 64 so binding offsets stay 256-byte aligned. */
   private chunkRows(): number {
     const { spec, device } = this;
@@ -121,7 +130,8 @@ export class GpuMlp {
         const src = l === 0 ? xBinding : this.scratch[(l + 1) % 2]!;
         const dst = last ? { buffer: out, offset: start * spec.outputs * 4, size: rows * spec.outputs * 4 } : this.scratch[l % 2]!;
         const group = kernel.bind({ params: uniforms[l]!, weights: this.weights, src, x: xBinding, dst });
-        const [gx, gy] = splitGroups(Math.ceil((rows * layer.out) / MLP_WG), device.limits.maxComputeWorkgroupsPerDimension);
+        const tiles = Math.ceil(rows / MLP_TILE.rows) * Math.ceil(layer.out / MLP_TILE.units);
+        const [gx, gy] = splitGroups(tiles, device.limits.maxComputeWorkgroupsPerDimension);
         kernel.dispatch(pass, group, gx, gy);
       });
       pass.end();

@@ -16,7 +16,8 @@ import { GAUSSIAN_STRIDE } from "../raster/project";
 import { type HeadModel } from "../head";
 import { type AvatarModelConfig } from "./config";
 import { avatarPriors, type Avatar } from "./avatar";
-import { REST_STRIDE, SKIN_PRIOR_FLOOR, foldNetworks, type BakedAvatar, type FoldedNetworks } from "./bake.cpu";
+import { REST_STRIDE, SKIN_PRIOR_FLOOR, foldNetworks, foldPlans, type BakedAvatar, type FoldPlans } from "./bake.cpu";
+import { buildConditioning } from "./latent";
 import { GpuMlp } from "./mlp-gpu";
 import { APPEARANCE_OUTPUTS, deformerOutputs } from "./networks";
 import { positionalEncoding } from "./positional-encoding";
@@ -62,6 +63,8 @@ export class GpuAvatar {
   private readonly params: GPUBuffer;
   private nets: { geometry: GpuMlp; deformer: GpuMlp; gaussian: GpuMlp } | null = null;
   private readonly kernels: { bake: Kernel; deform: Kernel; compose: Kernel };
+  private readonly plans: FoldPlans;
+  private lastLatents: Float32Array | null = null;
   /** Bakes so far (a latent change bakes once, however many viewers). */
   bakes = 0;
 
@@ -73,6 +76,7 @@ export class GpuAvatar {
     const { config, count: N } = avatar;
     this.count = N;
     this.config = config;
+    this.plans = foldPlans(avatar);
     const E = config.expressionCount, P = config.poseCorrectiveCount, J = config.jointCount;
     const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
     const make = (name: string, floats: number) => (this.bufs[name] = createBuffer(device, `avatar.${name}`, Math.max(4, floats * 4), storage));
@@ -112,21 +116,21 @@ export class GpuAvatar {
   }
 
   /**
-   * Bakes for `latents` ([C, L] f32): folds the conditioning into the
-   * networks on the CPU (cheap: weights x conditioning), then encodes the
-   * geometry and deformer networks and bakeRig. Returns the folded networks.
+   * Bakes for `latents` ([C, L] f32): folds the conditioning into the biases
+   * of the layers that see it (two small products on the CPU, uploaded as
+   * bias slices), then encodes the geometry and deformer networks and bakeRig.
    */
-  bake(latents: Float32Array, encoder?: GPUCommandEncoder): FoldedNetworks {
-    const folded = foldNetworks(this.avatar, latents);
+  bake(latents: Float32Array, encoder?: GPUCommandEncoder): void {
+    const cond = buildConditioning(this.config, latents);
     if (!this.nets) {
-      this.nets = {
-        geometry: new GpuMlp(this.device, folded.geometry.spec, folded.geometry.params),
-        deformer: new GpuMlp(this.device, folded.deformer.spec, folded.deformer.params),
-        gaussian: new GpuMlp(this.device, folded.gaussian.spec, folded.gaussian.params),
-      };
+      const make = (name: keyof FoldPlans) => new GpuMlp(this.device, this.plans[name].spec, this.plans[name].apply(cond).params);
+      this.nets = { geometry: make("geometry"), deformer: make("deformer"), gaussian: make("gaussian") };
     } else {
-      for (const name of ["geometry", "deformer", "gaussian"] as const) this.nets[name].setParams(folded[name].params);
+      for (const name of ["geometry", "deformer", "gaussian"] as const) {
+        for (const { layer, bias } of this.plans[name].biases(cond)) this.nets[name].setLayerBias(layer, bias);
+      }
     }
+    this.lastLatents = latents.slice();
     const enc = encoder ?? this.device.createCommandEncoder({ label: "avatar.bake" });
     const b = this.bufs;
     this.nets.geometry.encode(enc, b.pe!, b.geomRaw!, this.count);
@@ -134,7 +138,6 @@ export class GpuAvatar {
     this.dispatch(enc, this.kernels.bake, { params: this.params, frame: b.bakeFrame!, points: b.points!, defRaw: b.deformerRaw!, prior: b.prior!, rest: b.rest!, skin: b.skin!, dirs: b.dirs! }, "bakeRig");
     if (!encoder) this.device.queue.submit([enc.finish()]);
     this.bakes++;
-    return folded;
   }
 
   /**
@@ -154,7 +157,9 @@ export class GpuAvatar {
   }
 
   /** Reads the baked buffers back (tests and tools). */
-  async readBaked(folded: FoldedNetworks): Promise<BakedAvatar> {
+  async readBaked(): Promise<BakedAvatar> {
+    if (!this.lastLatents) throw new Error("GpuAvatar.readBaked: call bake() first");
+    const folded = foldNetworks(this.avatar, this.lastLatents, this.plans);
     const read = async (name: string) => new Float32Array(await readBuffer(this.device, this.bufs[name]!, this.bufs[name]!.size));
     const N = this.count;
     return {
