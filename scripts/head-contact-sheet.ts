@@ -9,6 +9,8 @@
  * Also writes head-regions.png beside it: flat region colours, front and side.
  */
 import sharp from "sharp";
+import fs from "node:fs";
+import { contactSheet, labelledPanel } from "../server/images/png";
 import { createHeadModel, type HeadModel } from "../render-core/head/head-model";
 import { createHeadParams, landmarkPositions, poseVertices, type HeadParams } from "../render-core/head/lbs.cpu";
 import { Region } from "../render-core/head/regions";
@@ -143,17 +145,12 @@ async function panel(model: HeadModel, params: HeadParams, view: View, label: st
   const verts = poseVertices(model, params);
   const r = rasterize(model, verts, vertexColours(model, opts.flat === true), view, n, opts.flat !== true);
   if (opts.landmarks) r.dots(landmarkPositions(model, verts), [40, 230, 90], SS * 2);
-  const small = await sharp(Buffer.from(r.img), { raw: { width: n, height: n, channels: 3 } }).resize(PANEL, PANEL, { kernel: "lanczos3" }).png().toBuffer();
-  const text = `<svg width="${PANEL}" height="${PANEL}"><text x="10" y="24" font-family="sans-serif" font-size="17" fill="#f0f0f0">${label}</text></svg>`;
-  return sharp(small).composite([{ input: Buffer.from(text), top: 0, left: 0 }]).png().toBuffer();
+  const big = await sharp(Buffer.from(r.img), { raw: { width: n, height: n, channels: 3 } }).png().toBuffer();
+  return labelledPanel(big, PANEL, label);
 }
 
 async function sheet(panels: Buffer[], cols: number, out: string): Promise<void> {
-  const rows = Math.ceil(panels.length / cols);
-  await sharp({ create: { width: cols * PANEL, height: rows * PANEL, channels: 3, background: { r: 30, g: 32, b: 36 } } })
-    .composite(panels.map((input, i) => ({ input, left: (i % cols) * PANEL, top: Math.floor(i / cols) * PANEL })))
-    .png()
-    .toFile(out);
+  fs.writeFileSync(out, await contactSheet(panels, cols, PANEL));
 }
 
 const out = process.argv[2] ?? "docs/images/head-contact-sheet.png";

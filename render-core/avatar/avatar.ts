@@ -106,6 +106,17 @@ function scaleOutputLayer(spec: MlpSpec, params: Float32Array, gain: number): Fl
 }
 
 /**
+ * Starts the geometry heads where a fit starts: small splats (scale logits
+ * -1.5: about 3 mm at scaleMax 17.5 mm) that are mostly opaque (logit 1.5).
+ */
+function biasGeometryHeads(spec: MlpSpec, params: Float32Array): Float32Array {
+  const last = mlpLayers(spec).at(-1)!;
+  for (let k = 3; k < 6; k++) params[last.b + k] = -1.5;
+  params[last.b + 10] = 1.5;
+  return params;
+}
+
+/**
  * An untrained avatar: `count` Gaussians spread over the canonical head's
  * surface by area, seeded network weights and latents. The deformer starts
  * near zero (it predicts residuals on the head's priors) and the gaussian
@@ -151,7 +162,7 @@ export function createRandomAvatar(config: AvatarModelConfig, head: HeadModel, o
   }
   const specs = avatarSpecs(config);
   const weights: AvatarWeights = {
-    geometry: initMlp(specs.geometry, seed * 3 + 1),
+    geometry: biasGeometryHeads(specs.geometry, initMlp(specs.geometry, seed * 3 + 1)),
     deformer: scaleOutputLayer(specs.deformer, initMlp(specs.deformer, seed * 3 + 2), 1e-3),
     gaussian: scaleOutputLayer(specs.gaussian, initMlp(specs.gaussian, seed * 3 + 3), 0.1),
   };

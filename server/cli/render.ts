@@ -10,13 +10,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import sharp from "sharp";
 import { readSplatFile } from "../../render-core/formats";
 import { splatHead, randomCloud } from "../../render-core/scenes";
 import { orbitCamera, parseCameraJson } from "../../render-core/math/camera";
 import type { Camera, RenderImage } from "../../render-core/raster/camera";
 import { splatBounds, type SplatCloud } from "../../render-core/splats/splat-cloud";
 import { renderCpu } from "../../render-core/raster/render.cpu";
+import { imageToPng } from "../images/png";
 
 /** A mistake in the command line or its files: reported in one line, never with a stack. */
 class UsageError extends Error {}
@@ -160,10 +160,8 @@ export async function main(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const { image, used } = await renderWith(backend, cloud, camera, bg as [number, number, number]);
   const ms = performance.now() - t0;
-  const px = Buffer.alloc(image.width * image.height * 3);
-  for (let i = 0; i < px.length; i++) px[i] = Math.round(Math.min(1, Math.max(0, image.rgb[i]!)) * 255);
   fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
-  await sharp(px, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(values.out);
+  fs.writeFileSync(values.out, await imageToPng(image));
   console.log(`rendered ${cloud.count.toLocaleString("en-US")} splats at ${image.width}x${image.height} with ${used} in ${ms.toFixed(0)} ms -> ${values.out}`);
 }
 
