@@ -14,7 +14,7 @@
 import { type AvatarModelConfig } from "./config";
 import { initMlp, mlpLayers, type MlpSpec } from "./mlp";
 import { deformerSpec, gaussianSpec, geometrySpec } from "./networks";
-import { canonicalParams, poseVertices, type HeadModel } from "../head";
+import { SurfaceSampler, canonicalParams, poseVertices, type HeadModel } from "../head";
 import { gaussian, mulberry32 } from "../math/prng";
 
 export interface AvatarWeights {
@@ -130,34 +130,16 @@ export function createRandomAvatar(config: AvatarModelConfig, head: HeadModel, o
   const seed = options.seed ?? 1;
   const shape = Float32Array.from(options.shape ?? new Float32Array(head.shapeNames.length));
   const verts = poseVertices(head, canonicalParams(head, shape));
-  const F = head.faceCount;
-  const cumulative = new Float64Array(F);
-  let total = 0;
-  for (let f = 0; f < F; f++) {
-    const [a, b, c] = [0, 1, 2].map((k) => head.faces[f * 3 + k]! * 3);
-    const e1 = [0, 1, 2].map((d) => verts[b! + d]! - verts[a! + d]!);
-    const e2 = [0, 1, 2].map((d) => verts[c! + d]! - verts[a! + d]!);
-    total += 0.5 * Math.hypot(e1[1]! * e2[2]! - e1[2]! * e2[1]!, e1[2]! * e2[0]! - e1[0]! * e2[2]!, e1[0]! * e2[1]! - e1[1]! * e2[0]!);
-    cumulative[f] = total;
-  }
+  const sampler = new SurfaceSampler(verts, head.faces);
   const rand = mulberry32(seed);
   const points = new Float32Array(N * 3), anchorFace = new Uint32Array(N), anchorBary = new Float32Array(N * 3);
   for (let i = 0; i < N; i++) {
-    const t = rand() * total;
-    let lo = 0, hi = F - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid]! < t) lo = mid + 1;
-      else hi = mid;
-    }
-    let u = rand(), v = rand();
-    if (u + v > 1) [u, v] = [1 - u, 1 - v];
-    const bary = [1 - u - v, u, v];
-    anchorFace[i] = lo;
+    const { face, bary } = sampler.sample(rand);
+    anchorFace[i] = face;
     for (let k = 0; k < 3; k++) {
-      anchorBary[i * 3 + k] = bary[k]!;
-      const vi = head.faces[lo * 3 + k]!;
-      for (let d = 0; d < 3; d++) points[i * 3 + d]! += bary[k]! * verts[vi * 3 + d]!;
+      anchorBary[i * 3 + k] = bary[k];
+      const vi = head.faces[face * 3 + k]!;
+      for (let d = 0; d < 3; d++) points[i * 3 + d]! += bary[k] * verts[vi * 3 + d]!;
     }
   }
   const specs = avatarSpecs(config);

@@ -182,3 +182,39 @@ function unscannedBound(p: number[], origin: number[], cell: number, dims: numbe
   }
   return d;
 }
+
+/** Area-weighted random points on a set of faces (all by default): build once, draw many. */
+export class SurfaceSampler {
+  readonly totalArea: number;
+  readonly faceIds: Uint32Array;
+  private readonly cumArea: Float64Array;
+
+  constructor(positions: Float32Array, faces: Uint32Array, faceIds?: ArrayLike<number>) {
+    this.faceIds = faceIds ? Uint32Array.from(faceIds) : Uint32Array.from({ length: faces.length / 3 }, (_, f) => f);
+    if (this.faceIds.length === 0) throw new Error("SurfaceSampler: no faces to sample");
+    this.cumArea = new Float64Array(this.faceIds.length);
+    let total = 0;
+    this.faceIds.forEach((f, i) => {
+      const [a, b, c] = [faces[f * 3]! * 3, faces[f * 3 + 1]! * 3, faces[f * 3 + 2]! * 3];
+      const e1 = [0, 1, 2].map((d) => positions[b + d]! - positions[a + d]!);
+      const e2 = [0, 1, 2].map((d) => positions[c + d]! - positions[a + d]!);
+      total += 0.5 * Math.hypot(e1[1]! * e2[2]! - e1[2]! * e2[1]!, e1[2]! * e2[0]! - e1[0]! * e2[2]!, e1[0]! * e2[1]! - e1[1]! * e2[0]!);
+      this.cumArea[i] = total;
+    });
+    this.totalArea = total;
+  }
+
+  /** One point, uniform over the area: three draws of `rand` (face, then two for the barycentrics). */
+  sample(rand: () => number): SurfacePoint {
+    const target = rand() * this.totalArea;
+    let lo = 0, hi = this.faceIds.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cumArea[mid]! < target) lo = mid + 1;
+      else hi = mid;
+    }
+    let u = rand(), v = rand();
+    if (u + v > 1) [u, v] = [1 - u, 1 - v];
+    return { face: this.faceIds[lo]!, bary: [1 - u - v, u, v] };
+  }
+}

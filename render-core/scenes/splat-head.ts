@@ -11,17 +11,15 @@ import { mulberry32, gaussian } from "../math/prng";
 import { createHeadModel, type HeadModel } from "../head/head-model";
 import { MeshPart } from "../head/mesh";
 import { Region } from "../head/regions";
+import { SurfaceSampler } from "../head/mesh-query";
 
 type Vec3 = [number, number, number];
 
 /** What sampling needs from the head model, built once per process (the model takes about 1 s). */
 interface HeadSampler {
   model: HeadModel;
-  /** Triangles kept (outer head surface above the neck cut, front of the eyeballs). */
-  faces: Uint32Array;
-  /** [F] f64 cumulative triangle areas, m^2. */
-  cumArea: Float64Array;
-  totalArea: number;
+  /** Area-weighted points on the triangles kept (outer head surface above the neck cut, front of the eyeballs). */
+  surface: SurfaceSampler;
   /** [V, 3] f32 smooth vertex normals (area-weighted over each vertex's triangles). */
   normals: Float32Array;
 }
@@ -52,16 +50,7 @@ function sampler(): HeadSampler {
     const l = Math.hypot(normals[v * 3]!, normals[v * 3 + 1]!, normals[v * 3 + 2]!) || 1;
     for (let k = 0; k < 3; k++) normals[v * 3 + k] /= l;
   }
-  const faces = Uint32Array.from(kept);
-  const cumArea = new Float64Array(faces.length);
-  let total = 0;
-  for (let i = 0; i < faces.length; i++) {
-    const f = faces[i]!;
-    const n = triNormal(V, F[f * 3]!, F[f * 3 + 1]!, F[f * 3 + 2]!);
-    total += Math.hypot(n[0], n[1], n[2]) / 2;
-    cumArea[i] = total;
-  }
-  cached = { model, faces, cumArea, totalArea: total, normals };
+  cached = { model, surface: new SurfaceSampler(V, F, kept), normals };
   return cached;
 }
 
@@ -106,29 +95,18 @@ function shade(nx: number, ny: number, nz: number): number {
 /** Splat head of `n` splats (a few thousand to a few million), deterministic for `seed`. */
 export function splatHead(seed: number, n: number): SplatCloud {
   if (!Number.isInteger(n) || n < 1) throw new Error(`splatHead: n must be a positive whole number, got ${n}`);
-  const { model, faces, cumArea, totalArea, normals: N } = sampler();
+  const { model, surface, normals: N } = sampler();
   const V = model.template, F = model.faces;
   const rand = mulberry32(seed);
   const gauss = gaussian(rand);
   const cloud = createSplatCloud(n);
   // About one splat per spacing^2 of surface; discs a bit wider than the spacing close the surface.
-  const spacing = Math.sqrt(totalArea / n);
-  const nf = faces.length;
+  const spacing = Math.sqrt(surface.totalArea / n);
   for (let i = 0; i < n; i++) {
-    const target = rand() * totalArea;
-    let lo = 0, hi = nf - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumArea[mid]! < target) lo = mid + 1;
-      else hi = mid;
-    }
-    const f = faces[lo]!;
-    let u = rand(), v = rand();
-    if (u + v > 1) {
-      u = 1 - u;
-      v = 1 - v;
-    }
-    const w = 1 - u - v;
+    const {
+      face: f,
+      bary: [w, u, v],
+    } = surface.sample(rand);
     const a = F[f * 3]!, b = F[f * 3 + 1]!, c = F[f * 3 + 2]!;
     let px = w * V[a * 3]! + u * V[b * 3]! + v * V[c * 3]!;
     let py = w * V[a * 3 + 1]! + u * V[b * 3 + 1]! + v * V[c * 3 + 1]!;

@@ -7,6 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { UsageError, isMainModule, runCli } from "./run-cli";
 import { COMPACT, PAPER } from "../../render-core/avatar/config";
 import { createRandomAvatar, type Avatar } from "../../render-core/avatar/avatar";
 import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
@@ -17,8 +18,6 @@ import { readAvatarBundleDir } from "../avatar/bundle-files";
 import { createNodeGpu, type NodeGpu } from "../gpu/node-device";
 import { contactSheet, imageToPng, labelledPanel } from "../images/png";
 
-/** A mistake in the command line or its files: reported in one line, never with a stack. */
-class UsageError extends Error {}
 
 const USAGE = `usage: npm run avatar -- render (--bundle DIR | --random compact|paper) --out DIR [options]
   --count 20000 --seed 1       Gaussians and seed of a random avatar
@@ -139,17 +138,4 @@ export async function main(argv: string[]): Promise<void> {
   gpu?.destroy();
 }
 
-const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
-if (isMain) {
-  main(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err: Error) => {
-      if (err instanceof UsageError) {
-        console.error(`avatar: ${err.message}\n${USAGE}`);
-        process.exit(2);
-      }
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (isMainModule(import.meta.url)) runCli("avatar", USAGE, main);

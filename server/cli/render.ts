@@ -10,6 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { UsageError, isMainModule, runCli } from "./run-cli";
 import { readSplatFile } from "../../render-core/formats";
 import { splatHead, randomCloud } from "../../render-core/scenes";
 import { orbitCamera, parseCameraJson } from "../../render-core/math/camera";
@@ -18,8 +19,6 @@ import { splatBounds, type SplatCloud } from "../../render-core/splats/splat-clo
 import { renderCpu } from "../../render-core/raster/render.cpu";
 import { imageToPng } from "../images/png";
 
-/** A mistake in the command line or its files: reported in one line, never with a stack. */
-class UsageError extends Error {}
 
 /** Errors thrown by the readers and validators we call on user input: their message is the whole story. */
 const INPUT_ERROR = /^(readPly|readSplat|readSplatFile|parseCameraJson|splatHead|randomCloud|createSplatCloud):/;
@@ -165,18 +164,4 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`rendered ${cloud.count.toLocaleString("en-US")} splats at ${image.width}x${image.height} with ${used} in ${ms.toFixed(0)} ms -> ${values.out}`);
 }
 
-const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
-if (isMain) {
-  main(process.argv.slice(2)).then(
-    () => process.exit(0),
-    (err: Error) => {
-      if (err instanceof UsageError) {
-        console.error(`render: ${err.message}\n${USAGE}`);
-        process.exit(2);
-      }
-      // Bad input files get their reader's one-line reason; anything else is our bug and keeps its stack.
-      console.error(INPUT_ERROR.test(err.message) ? `render: ${err.message}` : err.stack ?? String(err));
-      process.exit(1);
-    },
-  );
-}
+if (isMainModule(import.meta.url)) runCli("render", USAGE, main, (err) => INPUT_ERROR.test(err.message));

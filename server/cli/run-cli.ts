@@ -1,0 +1,28 @@
+/**
+ * The shared shell of the project's command-line tools: a mistake in the
+ * command line or its files is a UsageError, reported in one line with the
+ * usage and exit code 2; a bad input file gets its reader's one-line reason
+ * (exit 1); anything else is our bug and keeps its stack.
+ */
+import path from "node:path";
+
+export class UsageError extends Error {}
+
+/** Whether `moduleUrl` (import.meta.url) is the script node was started with. */
+export function isMainModule(moduleUrl: string): boolean {
+  return !!process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(moduleUrl).pathname);
+}
+
+export function runCli(name: string, usage: string, main: (argv: string[]) => Promise<void>, isInputError: (err: Error) => boolean = () => false): void {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err: Error) => {
+      if (err instanceof UsageError) {
+        console.error(`${name}: ${err.message}\n${usage}`);
+        process.exit(2);
+      }
+      console.error(isInputError(err) ? `${name}: ${err.message}` : (err.stack ?? String(err)));
+      process.exit(1);
+    },
+  );
+}
