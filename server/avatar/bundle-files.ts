@@ -1,36 +1,78 @@
 /**
  * Avatar bundles on disk: one folder per bundle (render-core/formats/avatar-bundle.ts
  * holds the format). Writing goes to a temporary sibling folder that is
- * renamed into place at the end, so a crash never leaves half a bundle.
+ * renamed into place at the end, so a crash never leaves half a bundle; an
+ * existing bundle is swapped out, not deleted first, so it survives a failed write.
  */
-import fs from "node:fs";
+import fs from "node:fs/promises";
 import path from "node:path";
-import { AvatarBundleError, readAvatarBundle, writeAvatarBundle, type ReadAvatarBundleOptions } from "../../render-core/formats/avatar-bundle";
+import { AvatarBundleError, readAvatarBundle, writeAvatarBundle, type ReadAvatarBundleOptions, type WriteAvatarBundleOptions } from "../../render-core/formats/avatar-bundle";
 import type { Avatar } from "../../render-core/avatar/avatar";
 
-export async function writeAvatarBundleDir(dir: string, avatar: Avatar, options: { name?: string; createdAt?: string } = {}): Promise<void> {
+/** Writes `avatar` as the bundle folder `dir`, replacing any folder there. */
+export async function writeAvatarBundleDir(dir: string, avatar: Avatar, options: WriteAvatarBundleOptions = {}): Promise<void> {
+  // Encode first: an avatar the format refuses never touches the disk.
   const files = await writeAvatarBundle(avatar, options);
   const target = path.resolve(dir);
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+  const existing = await fs.lstat(target).catch(() => null);
+  // Only a folder is swapped out: a file or link there is likely not ours to delete.
+  if (existing && !existing.isDirectory()) throw new Error(`writeAvatarBundleDir: ${dir} exists and is not a folder`);
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const tmp = await fs.mkdtemp(`${target}.tmp-`);
+  let old: string | null = null;
   try {
     for (const [name, bytes] of files) {
-      fs.mkdirSync(path.dirname(path.join(tmp, name)), { recursive: true });
-      fs.writeFileSync(path.join(tmp, name), bytes);
+      const file = path.join(tmp, name);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, bytes);
     }
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.renameSync(tmp, target);
+    try {
+      old = `${tmp}-old`;
+      await fs.rename(target, old);
+    } catch (err) {
+      old = null;
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    try {
+      await fs.rename(tmp, target);
+    } catch (err) {
+      if (old) await fs.rename(old, target);
+      old = null;
+      throw err;
+    }
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await fs.rm(tmp, { recursive: true, force: true });
+    if (old) await fs.rm(old, { recursive: true, force: true });
   }
 }
 
-export async function readAvatarBundleDir(dir: string, options: ReadAvatarBundleOptions = {}): Promise<Avatar> {
+/**
+ * Reads and validates the bundle folder `dir`. Each file's size is taken from
+ * fs.stat and compared with the manifest before the file is read.
+ */
+export async function readAvatarBundleDir(dir: string, options: Omit<ReadAvatarBundleOptions, "size"> = {}): Promise<Avatar> {
   const root = path.resolve(dir);
-  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) throw new AvatarBundleError("missing-file", `${dir} is not a folder`);
-  // Names were checked by the reader against the bundle's pattern (no "..", no absolute paths) before they get here.
-  const file = (name: string) => path.join(root, name);
-  return readAvatarBundle((name) => fs.promises.readFile(file(name)).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)), {
-    ...options,
-    size: async (name) => (await fs.promises.stat(file(name))).size,
-  });
+  const stat = await fs.stat(root).catch(() => null);
+  if (!stat?.isDirectory()) throw new AvatarBundleError("missing-file", `readAvatarBundleDir: ${dir} is not a folder`);
+  const file = (name: string) => {
+    // The reader has already checked names against the bundle's pattern; this keeps the folder a hard boundary anyway.
+    const p = path.resolve(root, name);
+    if (!p.startsWith(root + path.sep)) throw new AvatarBundleError("path", `readAvatarBundleDir: "${name}" is outside ${dir}`);
+    return p;
+  };
+  return readAvatarBundle(
+    async (name) => {
+      const b = await fs.readFile(file(name));
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    },
+    {
+      ...options,
+      size: async (name) => {
+        const s = await fs.stat(file(name));
+        // A folder or device where a file should be would report a misleading size.
+        if (!s.isFile()) throw new AvatarBundleError("missing-file", `readAvatarBundleDir: ${name} in ${dir} is not a file`);
+        return s.size;
+      },
+    },
+  );
 }

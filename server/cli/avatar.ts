@@ -102,7 +102,7 @@ export async function main(argv: string[]): Promise<void> {
   let avatar: Avatar;
   if (v.bundle) {
     try {
-      avatar = await readAvatarBundleDir(v.bundle, { headFaceCount: head.faceCount });
+      avatar = await readAvatarBundleDir(v.bundle, { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
     } catch (err) {
       throw new UsageError(`--bundle ${v.bundle}: ${(err as Error).message}`);
     }
