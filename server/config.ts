@@ -30,6 +30,12 @@ export interface ServerConfig {
   compactAfterUpdates: number;
   /** Create the demo avatar when the database has no avatar. Env SEED_DEMO, default true. */
   seedDemo: boolean;
+  /** STREAM viewers served at once by this process. Env STREAM_MAX_VIEWERS, default 16. */
+  streamMaxViewers: number;
+  /** Largest streamed frame, pixels (width x height). Env STREAM_MAX_PIXELS, default 1024 x 1024. */
+  streamMaxPixels: number;
+  /** Renderer of streamed frames: "auto" (WebGPU through Dawn when an adapter exists, else CPU) or "cpu". Env STREAM_BACKEND. */
+  streamBackend: "auto" | "cpu";
 }
 
 function intFromEnv(name: string, fallback: number, min: number): number {
@@ -55,6 +61,9 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     maxBodyBytes: intFromEnv("MAX_BODY_BYTES", 1 << 20, 1024),
     compactAfterUpdates: intFromEnv("COMPACT_AFTER_UPDATES", 200, 2),
     seedDemo: process.env.SEED_DEMO !== "false",
+    streamMaxViewers: intFromEnv("STREAM_MAX_VIEWERS", 16, 1),
+    streamMaxPixels: intFromEnv("STREAM_MAX_PIXELS", 1024 * 1024, 256),
+    streamBackend: process.env.STREAM_BACKEND === "cpu" ? "cpu" : "auto",
     ...overrides,
   };
   resolved.dataDir = dataDir;

@@ -13,13 +13,51 @@ export const SocketErrorCodes = {
   badRequest: "bad-request",
   unauthorized: "unauthorized",
   internal: "internal",
+  busy: "busy",
 } as const;
 export type SocketErrorCode = (typeof SocketErrorCodes)[keyof typeof SocketErrorCodes];
 
 export type SocketResult<T> = { ok: true; value: T } | { ok: false; code: SocketErrorCode; message: string };
 
 /** State-changing commands on an avatar; refused for view-only links. */
-export type AvatarCommand = { type: "reset-attributes" } | { type: "set-attribute"; key: string; value: number };
+export type AvatarCommand =
+  | { type: "reset-attributes" }
+  | { type: "set-attribute"; key: string; value: number }
+  | { type: "play-clip"; clip: string }
+  | { type: "stop-clip" };
+
+/** A STREAM viewer's own camera: an orbit around the head. */
+export interface StreamCamera {
+  yawDeg: number;
+  pitchDeg: number;
+  /** Metres from the head's centre. */
+  distance: number;
+}
+
+export interface StreamStartRequest {
+  avatarId: string;
+  width: number;
+  height: number;
+  camera: StreamCamera;
+}
+
+/** One rendered frame for one viewer. */
+export interface StreamFrame {
+  frameId: number;
+  /** The avatar document's version the frame shows (to measure change-to-photon latency). */
+  version: number;
+  width: number;
+  height: number;
+  mime: "image/jpeg";
+  data: ArrayBuffer | Uint8Array;
+  quality: number;
+  /** Server-side milliseconds: bake (0 when none was needed), deform + render, encode. */
+  bakeMs: number;
+  renderMs: number;
+  encodeMs: number;
+  /** Which renderer made it: "webgpu" (adapter description) or "cpu". */
+  backend: string;
+}
 
 export interface ServerHello {
   protocol: number;
@@ -33,8 +71,15 @@ export interface ClientToServerEvents {
   echo: (payload: unknown, ack: (reply: unknown) => void) => void;
   "avatar:join": (req: { avatarId: string }, ack: (reply: SocketResult<{ role: ServerHello["role"] }>) => void) => void;
   "avatar:command": (req: { avatarId: string; command: AvatarCommand }, ack: (reply: SocketResult<{ version: number }>) => void) => void;
+  "stream:start": (req: StreamStartRequest, ack: (reply: SocketResult<{ backend: string; maxFps: number }>) => void) => void;
+  "stream:camera": (req: { camera: StreamCamera; width?: number; height?: number }) => void;
+  "stream:ack": (req: { frameId: number }) => void;
+  "stream:stop": () => void;
 }
 
 export interface ServerToClientEvents {
   "server:hello": (hello: ServerHello) => void;
+  "stream:frame": (frame: StreamFrame) => void;
+  /** The stream stopped on the server's side (avatar gone, server closing, a limit). */
+  "stream:ended": (reason: { code: SocketErrorCode; message: string }) => void;
 }

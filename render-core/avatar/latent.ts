@@ -33,3 +33,35 @@ export function lerpCategory(config: AvatarModelConfig, latents: LatentState, ca
   for (let k = 0; k < L; k++) out[c * L + k] = a[k]! + (b[k]! - a[k]!) * alpha;
   return out;
 }
+
+/** A category's anchors, in bundle order. */
+export function categoryAnchors<A extends { category: string }>(anchors: readonly A[], category: string): A[] {
+  return anchors.filter((a) => a.category === category);
+}
+
+/**
+ * The editor's slider model: per category a position s in [-1, 1] that moves
+ * from the category's first anchor (s = -1) through the neutral latent (0,
+ * the person as photographed) to its second anchor (s = 1), linearly on
+ * each side. Categories without a position, or without anchors, stay neutral.
+ */
+export function sliderLatents(
+  config: AvatarModelConfig,
+  neutral: LatentState,
+  anchors: ReadonlyArray<{ category: string; latent: Float32Array }>,
+  positions: ReadonlyMap<string, number> | Record<string, number>,
+): LatentState {
+  const get = (k: string) => (positions instanceof Map ? positions.get(k) : (positions as Record<string, number>)[k]);
+  const out = neutral.slice();
+  const L = config.latentDim;
+  config.categories.forEach((category, c) => {
+    const s = get(category);
+    if (typeof s !== "number" || !Number.isFinite(s) || s === 0) return;
+    const list = categoryAnchors(anchors, category);
+    const target = s < 0 ? list[0] : (list[1] ?? list[0]);
+    if (!target) return;
+    const t = Math.min(1, Math.abs(s));
+    for (let k = 0; k < L; k++) out[c * L + k] = neutral[c * L + k]! + (target.latent[k]! - neutral[c * L + k]!) * t;
+  });
+  return out;
+}

@@ -23,6 +23,9 @@ import { appRouter } from "../api/router";
 import { DocStore } from "../realtime/doc-store";
 import { YjsServer } from "../realtime/yjs-ws";
 import { attachSocketServer } from "../realtime/socket";
+import { StreamHub } from "../realtime/stream";
+import { AvatarStore } from "../avatar/avatar-store";
+import { createNodeGpu, type NodeGpu } from "../gpu/node-device";
 import { errorPage } from "./error-page";
 
 export interface RunningServer {
@@ -32,6 +35,7 @@ export interface RunningServer {
   docs: DocStore;
   yjs: YjsServer;
   io: IoServer;
+  stream: StreamHub;
   close(): Promise<void>;
 }
 
@@ -121,7 +125,20 @@ export async function startServer({ config, root = process.cwd(), log = console.
     return nextHandler(req, res);
   }
 
-  const io = attachSocketServer(server, { db, docs, ownerKey: config.ownerKey, maxMessageBytes: config.maxWsMessageBytes });
+  const avatars = new AvatarStore(db, config.dataDir);
+  let gpu: Promise<NodeGpu | null> | null = null;
+  const stream = new StreamHub({
+    docs,
+    avatars,
+    // One device for the process, made when the first viewer streams; a lost device is logged, and later sessions fall back to the CPU.
+    gpu: () => (gpu ??= config.streamBackend === "cpu" ? Promise.resolve(null) : createNodeGpu({ onFailure: (err) => log(`gpu: ${err.message}`), log: { info: log, warn: log, error: log } })),
+    maxViewers: config.streamMaxViewers,
+    maxPixels: config.streamMaxPixels,
+    maxFps: 30,
+    idleReleaseMs: 30_000,
+    log,
+  });
+  const io = attachSocketServer(server, { db, docs, stream, ownerKey: config.ownerKey, maxMessageBytes: config.maxWsMessageBytes });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://internal");
@@ -166,15 +183,18 @@ export async function startServer({ config, root = process.cwd(), log = console.
     docs,
     yjs,
     io,
+    stream,
     close() {
       closing ??= (async () => {
         yjs.close();
+        stream.close();
         await new Promise<void>((resolve) => io.close(() => resolve()));
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await docs.flushAll();
         await nextApp.close();
         await db.$disconnect();
+        (await gpu)?.destroy();
       })();
       return closing;
     },

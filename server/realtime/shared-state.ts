@@ -5,11 +5,32 @@
  * | top-level type | kind  | holds                                                     |
  * |----------------|-------|-----------------------------------------------------------|
  * | "attributes"   | Y.Map | attribute category -> slider position in [-1, 1] (number) |
+ * | "playback"     | Y.Map | clip: built-in clip name ("" = none); startedAt: server ms  |
+ *
+ * Slider positions map to latents with sliderLatents (render-core/avatar/latent.ts):
+ * -1 is the category's first anchor, 0 the neutral latent, +1 its second anchor.
+ * Playback is set by the server (socket command play-clip), so startedAt is on its clock.
  */
 import type * as Y from "yjs";
 
-export const SharedKeys = { attributes: "attributes" } as const;
+export const SharedKeys = { attributes: "attributes", playback: "playback" } as const;
 
 export function attributesMap(doc: Y.Doc): Y.Map<number> {
   return doc.getMap<number>(SharedKeys.attributes);
+}
+
+export interface PlaybackState {
+  clip: string;
+  startedAt: number;
+}
+
+export function playbackMap(doc: Y.Doc): Y.Map<string | number> {
+  return doc.getMap<string | number>(SharedKeys.playback);
+}
+
+/** The clip playing, if any. */
+export function readPlayback(doc: Y.Doc): PlaybackState | null {
+  const m = playbackMap(doc);
+  const clip = m.get("clip"), startedAt = m.get("startedAt");
+  return typeof clip === "string" && clip && typeof startedAt === "number" ? { clip, startedAt } : null;
 }

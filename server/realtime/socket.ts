@@ -10,13 +10,15 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { accessFor, ACCESS_DENIED_MESSAGES, canEdit, canView, type Access } from "../auth/access";
 import type { DocStore } from "./doc-store";
+import type { StreamHub } from "./stream";
 import {
   PROTOCOL_VERSION,
   type ClientToServerEvents,
   type ServerToClientEvents,
   type SocketResult,
 } from "../protocol";
-import { attributesMap } from "../realtime/shared-state";
+import { attributesMap, playbackMap } from "../realtime/shared-state";
+import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 
 interface SocketData {
   access: Access;
@@ -31,12 +33,16 @@ const commandSchema = z.object({
   command: z.discriminatedUnion("type", [
     z.object({ type: z.literal("reset-attributes") }),
     z.object({ type: z.literal("set-attribute"), key: z.string().min(1).max(64), value: z.number().finite().min(-1).max(1) }),
+    z.object({ type: z.literal("play-clip"), clip: z.enum(BUILTIN_CLIP_NAMES as [string, ...string[]]) }),
+    z.object({ type: z.literal("stop-clip") }),
   ]),
 });
 
 export interface SocketServerOptions {
   db: Db;
   docs: DocStore;
+  /** The streaming renderer's commands (stream:*), when the server streams. */
+  stream?: StreamHub;
   ownerKey: string | null;
   maxMessageBytes: number;
 }
@@ -75,6 +81,8 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
       avatarId: access.kind === "link" ? access.avatarId : null,
     });
 
+    options.stream?.attach(socket, (avatarId) => canView(access, avatarId));
+
     socket.on("health:ping", (ack) => {
       if (typeof ack === "function") ack({ ok: true, protocol: PROTOCOL_VERSION, serverTime: Date.now() });
     });
@@ -106,9 +114,14 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
       const shared = await options.docs.acquire(avatarId);
       try {
         const attrs = attributesMap(shared.doc);
+        const playback = playbackMap(shared.doc);
         shared.doc.transact(() => {
           if (command.type === "reset-attributes") attrs.clear();
-          else attrs.set(command.key, command.value);
+          else if (command.type === "set-attribute") attrs.set(command.key, command.value);
+          else if (command.type === "play-clip") {
+            playback.set("clip", command.clip);
+            playback.set("startedAt", Date.now());
+          } else playback.set("clip", "");
         }, "socket-command");
         await shared.flushed();
         ack({ ok: true, value: { version: shared.version } });
