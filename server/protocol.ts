@@ -26,6 +26,16 @@ export type AvatarCommand =
   | { type: "play-clip"; clip: string }
   | { type: "stop-clip" };
 
+/** What the editor shows controls for. */
+export interface AvatarInfo {
+  /** Attribute categories in order, each with its anchors' labels (slider -1 = first, +1 = second). */
+  categories: Array<{ name: string; anchors: string[] }>;
+  clips: string[];
+  gaussians: number;
+  /** True while the avatar is an untrained placeholder (no bundle yet). */
+  placeholder: boolean;
+}
+
 /** A STREAM viewer's own camera: an orbit around the head. */
 export interface StreamCamera {
   yawDeg: number;
@@ -51,7 +61,7 @@ export interface StreamFrame {
   mime: "image/jpeg";
   data: ArrayBuffer | Uint8Array;
   quality: number;
-  /** Server-side milliseconds: bake (0 when none was needed), deform + render, encode. */
+  /** Server-side milliseconds: bake submission (0 when none was needed; on a GPU the bake runs inside renderMs), deform + render + readback, encode. */
   bakeMs: number;
   renderMs: number;
   encodeMs: number;
@@ -71,6 +81,7 @@ export interface ClientToServerEvents {
   echo: (payload: unknown, ack: (reply: unknown) => void) => void;
   "avatar:join": (req: { avatarId: string }, ack: (reply: SocketResult<{ role: ServerHello["role"] }>) => void) => void;
   "avatar:command": (req: { avatarId: string; command: AvatarCommand }, ack: (reply: SocketResult<{ version: number }>) => void) => void;
+  "avatar:info": (req: { avatarId: string }, ack: (reply: SocketResult<AvatarInfo>) => void) => void;
   "stream:start": (req: StreamStartRequest, ack: (reply: SocketResult<{ backend: string; maxFps: number }>) => void) => void;
   "stream:camera": (req: { camera: StreamCamera; width?: number; height?: number }) => void;
   "stream:ack": (req: { frameId: number }) => void;

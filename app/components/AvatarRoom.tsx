@@ -1,15 +1,20 @@
 "use client";
 /**
- * The avatar page: viewport, the shared attribute slider (bound to the
- * avatar's Y.Doc), presence from Yjs awareness, the WebGPU status and, for
- * the owner, the share dialog. Everything shared goes through the Y.Doc.
+ * The avatar editor: the server-streamed viewport (STREAM mode), one slider
+ * per attribute category between its two anchors (bound to the avatar's
+ * Y.Doc), reset / random / undo / redo, clip playback, presence from Yjs
+ * awareness (who is here and what each is dragging), the WebGPU status and,
+ * for the owner, the share dialog. Everything shared goes through the Y.Doc.
  */
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import * as authProtocol from "y-protocols/auth";
 import type * as decoding from "lib0/decoding";
-import { attributesMap } from "../../server/realtime/shared-state";
+import { attributesMap, playbackMap, readPlayback } from "../../server/realtime/shared-state";
+import type { AvatarInfo } from "../../server/protocol";
+import { connectSocket, type AppSocket } from "../lib/socket";
+import { StreamView, type StreamStats } from "./StreamView";
 import { createApi, errorMessage } from "../lib/trpc";
 import { probeGpu, type GpuStatus } from "../lib/gpu-status";
 import { ShareDialog } from "./ShareDialog";
@@ -21,7 +26,13 @@ interface Peer {
   name: string;
   color: string;
   self: boolean;
+  /** The category this peer is dragging, if any. */
+  dragging: string | null;
 }
+
+/** Yjs transaction origin of this page's own edits: what its undo manager tracks. */
+const LOCAL = Symbol("local-edit");
+const VIEW_SIZE = 384;
 
 const COLORS = ["#ff7a7a", "#ffb86b", "#f1fa8c", "#7ee787", "#8fb4ff", "#d2a8ff", "#ff9ad5", "#6ee7e7"];
 
@@ -34,7 +45,16 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const api = useMemo(() => createApi(shareToken), [shareToken]);
   const [avatar, setAvatar] = useState<{ name: string; role: Role } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [hair, setHair] = useState(0);
+  const [positions, setPositions] = useState<Record<string, number>>({});
+  const [info, setInfo] = useState<AvatarInfo | null>(null);
+  const [socket, setSocket] = useState<AppSocket | null>(null);
+  const [stats, setStats] = useState<StreamStats | null>(null);
+  const [lastEditAt, setLastEditAt] = useState<number | null>(null);
+  const [playing, setPlaying] = useState<string | null>(null);
+  const [clip, setClip] = useState("talk");
+  const [undo, setUndo] = useState<{ manager: Y.UndoManager; canUndo: boolean; canRedo: boolean } | null>(null);
+  const pending = useRef<Record<string, number>>({});
+  const flushTimer = useRef<number | null>(null);
   const [synced, setSynced] = useState(false);
   const [connection, setConnection] = useState("connecting");
   const [denied, setDenied] = useState<string | null>(null);
@@ -59,8 +79,16 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       maxBackoffTime: 2500,
     });
     const attrs = attributesMap(doc);
-    const onAttrs = () => setHair(attrs.get("hair") ?? 0);
+    const playback = playbackMap(doc);
+    const onAttrs = () => setPositions(attrs.toJSON() as Record<string, number>);
+    const onPlayback = () => setPlaying(readPlayback(doc)?.clip ?? null);
     attrs.observe(onAttrs);
+    playback.observe(onPlayback);
+    const manager = new Y.UndoManager([attrs], { trackedOrigins: new Set([LOCAL]), captureTimeout: 400 });
+    const onStack = () => setUndo({ manager, canUndo: manager.undoStack.length > 0, canRedo: manager.redoStack.length > 0 });
+    manager.on("stack-item-added", onStack);
+    manager.on("stack-item-popped", onStack);
+    onStack();
     provider.on("sync", (isSynced: boolean) => {
       setSynced(isSynced);
       onAttrs();
@@ -72,7 +100,8 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       const list: Peer[] = [];
       provider.awareness.getStates().forEach((state, clientId) => {
         const user = (state as { user?: { name?: string; color?: string } }).user;
-        if (user?.name) list.push({ clientId, name: user.name, color: user.color ?? "#888", self: clientId === doc.clientID });
+        const dragging = (state as { dragging?: unknown }).dragging;
+        if (user?.name) list.push({ clientId, name: user.name, color: user.color ?? "#888", self: clientId === doc.clientID, dragging: typeof dragging === "string" ? dragging : null });
       });
       list.sort((a, b) => Number(b.self) - Number(a.self) || a.clientId - b.clientId);
       setPeers(list);
@@ -91,20 +120,68 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     return () => {
       provider.awareness.off("change", onAwareness);
       attrs.unobserve(onAttrs);
+      playback.unobserve(onPlayback);
+      manager.destroy();
       provider.destroy();
       doc.destroy();
       setRoom(null);
     };
   }, [avatarId, shareToken]);
 
+  // One socket.io connection per page: avatar info, clip commands, streamed frames.
+  useEffect(() => {
+    const s = connectSocket(shareToken);
+    const onConnect = () => {
+      s.emitWithAck("avatar:info", { avatarId }).then((reply) => (reply.ok ? setInfo(reply.value) : setLoadError(reply.message)));
+      void s.emitWithAck("avatar:join", { avatarId });
+    };
+    s.on("connect", onConnect);
+    setSocket(s);
+    return () => {
+      s.off("connect", onConnect);
+      s.close();
+      setSocket(null);
+    };
+  }, [avatarId, shareToken]);
+
   const role: Role | null = avatar?.role ?? null;
   const canEdit = role === "owner" || role === "edit";
+  const onStats = useCallback((s: StreamStats) => setStats(s), []);
 
-  function onSlide(value: number) {
+  /** Writes the latest slider values to the document at most every 50 ms: smooth dragging, few updates. */
+  function onSlide(category: string, value: number) {
     if (!room || !canEdit) return;
-    setHair(value);
-    attributesMap(room.doc).set("hair", value);
+    setPositions((p) => ({ ...p, [category]: value }));
+    pending.current[category] = value;
+    if (flushTimer.current !== null) return;
+    flushTimer.current = window.setTimeout(() => {
+      flushTimer.current = null;
+      const values = pending.current;
+      pending.current = {};
+      room.doc.transact(() => {
+        for (const [k, v] of Object.entries(values)) attributesMap(room.doc).set(k, v);
+      }, LOCAL);
+      setLastEditAt(performance.now());
+    }, 50);
   }
+
+  function edit(change: (attrs: Y.Map<number>) => void) {
+    if (!room || !canEdit) return;
+    room.doc.transact(() => change(attributesMap(room.doc)), LOCAL);
+    setLastEditAt(performance.now());
+  }
+
+  function setDragging(category: string | null) {
+    room?.provider.awareness.setLocalStateField("dragging", category);
+  }
+
+  async function playClip(name: string | null) {
+    if (!socket || !canEdit) return;
+    const reply = await socket.emitWithAck("avatar:command", { avatarId, command: name ? { type: "play-clip", clip: name } : { type: "stop-clip" } });
+    if (!reply.ok) setDenied(reply.message);
+  }
+
+  const categories = info?.categories ?? [{ name: "hair", anchors: [] }];
 
   if (loadError) {
     return (
@@ -129,8 +206,16 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       {denied && <p className="error" role="alert" data-testid="denied">{denied}</p>}
       <div className="room">
         <section>
-          <div className="viewport" data-testid="viewport" aria-label="Avatar viewport (placeholder until the renderer lands)">
-            <div className="blob" style={{ boxShadow: `0 -${Math.round(20 + hair * 18)}px 0 ${Math.round(8 + hair * 6)}px #3b2a20` }} />
+          <div className="viewport" data-testid="viewport">
+            <StreamView socket={socket} avatarId={avatarId} size={VIEW_SIZE} lastEditAt={lastEditAt} onStats={onStats} />
+          </div>
+          <div className="status-line" data-testid="stream-status" data-fps={stats ? stats.fps.toFixed(1) : "0"}>
+            {stats?.error
+              ? `Stream: ${stats.error}`
+              : stats && stats.frames > 0
+                ? `STREAM · ${stats.fps.toFixed(1)} fps · ${stats.latencyMs === null ? "latency: move a slider" : `change to frame ${Math.round(stats.latencyMs)} ms`} · ${stats.backend} · JPEG q${stats.quality}`
+                : "STREAM · waiting for the first frame…"}
+            {info?.placeholder && " · untrained placeholder avatar"}
           </div>
           <div className="status-line" data-testid="gpu-status" data-adapter={gpu ? String(gpu.adapter) : "pending"}>
             {gpu === null ? "WebGPU: checking…" : gpu.adapter ? `WebGPU: adapter (${gpu.description})` : `WebGPU: no adapter (${gpu.description})`}
@@ -139,20 +224,56 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
         </section>
         <aside className="card">
           <h2>Attributes</h2>
-          <label htmlFor="hair-slider">Hair</label>
-          <input
-            id="hair-slider"
-            data-testid="slider-hair"
-            className="slider"
-            type="range"
-            min={-1}
-            max={1}
-            step={0.01}
-            value={hair}
-            disabled={!canEdit || !synced}
-            onChange={(e) => onSlide(Number(e.target.value))}
-          />
-          <div className="muted" data-testid="value-hair">{hair.toFixed(2)}</div>
+          {categories.map(({ name, anchors }) => {
+            const value = positions[name] ?? 0;
+            const draggers = peers.filter((p) => !p.self && p.dragging === name);
+            return (
+              <div key={name} className="attribute" style={draggers.length ? { boxShadow: `0 0 0 2px ${draggers[0]!.color}` } : undefined} data-testid={`attribute-${name}`}>
+                <label htmlFor={`${name}-slider`}>
+                  {name}
+                  {draggers.length > 0 && <span className="muted"> · {draggers.map((d) => d.name).join(", ")}</span>}
+                </label>
+                <input
+                  id={`${name}-slider`}
+                  data-testid={`slider-${name}`}
+                  className="slider"
+                  type="range"
+                  min={-1}
+                  max={1}
+                  step={0.01}
+                  value={value}
+                  disabled={!canEdit || !synced}
+                  onChange={(e) => onSlide(name, Number(e.target.value))}
+                  onPointerDown={() => setDragging(name)}
+                  onPointerUp={() => setDragging(null)}
+                />
+                <div className="row muted" style={{ justifyContent: "space-between", fontSize: ".8rem" }}>
+                  <span>{anchors[0] ?? "-1"}</span>
+                  <span data-testid={`value-${name}`}>{value.toFixed(2)}</span>
+                  <span>{anchors[1] ?? anchors[0] ?? "+1"}</span>
+                </div>
+              </div>
+            );
+          })}
+          <div className="row" style={{ marginTop: ".6rem", flexWrap: "wrap" }}>
+            <button disabled={!canEdit} data-testid="reset" onClick={() => edit((a) => a.clear())}>Reset</button>
+            <button disabled={!canEdit} data-testid="random" onClick={() => edit((a) => categories.forEach(({ name }) => a.set(name, Math.round((Math.random() * 2 - 1) * 100) / 100)))}>Random</button>
+            <button disabled={!canEdit || !undo?.canUndo} data-testid="undo" onClick={() => undo?.manager.undo()}>Undo</button>
+            <button disabled={!canEdit || !undo?.canRedo} data-testid="redo" onClick={() => undo?.manager.redo()}>Redo</button>
+          </div>
+          <h2 style={{ marginTop: "1.2rem" }}>Animation</h2>
+          <div className="row">
+            <select value={clip} onChange={(e) => setClip(e.target.value)} disabled={!canEdit} data-testid="clip-select" aria-label="Clip">
+              {(info?.clips ?? ["talk"]).map((c) => (
+                <option key={c} value={c}>{c}</option>
+              ))}
+            </select>
+            {playing ? (
+              <button disabled={!canEdit} data-testid="clip-stop" onClick={() => void playClip(null)}>Stop {playing}</button>
+            ) : (
+              <button disabled={!canEdit} data-testid="clip-play" onClick={() => void playClip(clip)}>Play</button>
+            )}
+          </div>
           <h2 style={{ marginTop: "1.2rem" }}>Here now</h2>
           <ul className="presence" data-testid="presence">
             {peers.map((p) => (

@@ -49,6 +49,12 @@ export class AvatarStore {
     return p;
   }
 
+  /** Whether the avatar has no bundle yet (shown as an untrained placeholder). */
+  async isPlaceholder(avatarId: string): Promise<boolean> {
+    const row = await this.db.avatar.findUnique({ where: { id: avatarId }, select: { bundlePath: true } });
+    return !row?.bundlePath;
+  }
+
   /** Forgets a loaded avatar (its bundle changed, or it was deleted). */
   forget(avatarId: string): void {
     this.loading.delete(avatarId);

@@ -27,7 +27,7 @@ import type { ClientToServerEvents, ServerToClientEvents, SocketResult, StreamCa
 import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
 import { sliderLatents } from "../../render-core/avatar/latent";
 import type { Avatar } from "../../render-core/avatar/avatar";
-import { builtinClip, sampleClip, type AnimationClip } from "../../render-core/animation";
+import { BUILTIN_CLIP_NAMES, builtinClip, sampleClip, type AnimationClip } from "../../render-core/animation";
 import { orbitCamera } from "../../render-core/math/camera";
 
 export const MAX_IN_FLIGHT = 2;
@@ -115,6 +115,26 @@ export class StreamHub {
       } catch (err) {
         this.options.log?.(`stream: start failed: ${(err as Error).stack ?? err}`);
         ack({ ok: false, code: "internal", message: `The server could not start the stream: ${(err as Error).message}` });
+      }
+    });
+    socket.on("avatar:info", async (req, ack) => {
+      if (typeof ack !== "function") return;
+      const id = (req as { avatarId?: unknown } | null)?.avatarId;
+      if (typeof id !== "string" || id.length > 64 || !canView(id)) return ack({ ok: false, code: "not-found", message: `No avatar with id "${String(id)}".` });
+      try {
+        const avatar = await this.options.avatars.load(id);
+        ack({
+          ok: true,
+          value: {
+            categories: avatar.config.categories.map((name) => ({ name, anchors: avatar.anchors.filter((a) => a.category === name).map((a) => a.label) })),
+            clips: BUILTIN_CLIP_NAMES,
+            gaussians: avatar.count,
+            placeholder: await this.options.avatars.isPlaceholder(id),
+          },
+        });
+      } catch (err) {
+        if (err instanceof AvatarNotFoundError) return ack({ ok: false, code: "not-found", message: err.message });
+        ack({ ok: false, code: "internal", message: `The avatar could not be loaded: ${(err as Error).message}` });
       }
     });
     socket.on("stream:camera", (req) => {
@@ -271,8 +291,8 @@ export class StreamHub {
     const clip = playback ? this.clip(playback.clip) : null;
     const pose = clip ? sampleClip(clip, (Date.now() - playback!.startedAt) / 1000, { loop: true }) : {};
     let t = performance.now();
+    // No wait for the bake here: the device runs it before the frame's deform, in queue order.
     if (await renderer.setLatents(latents)) this.stats.bakes++;
-    await renderer.settle();
     const bakeMs = performance.now() - t;
     const camera = orbitCamera({ width: v.width, height: v.height, yawDeg: v.camera.yawDeg, pitchDeg: v.camera.pitchDeg, distance: v.camera.distance, target: [0, 0.01, 0] });
     t = performance.now();

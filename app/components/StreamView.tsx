@@ -1,0 +1,150 @@
+"use client";
+/**
+ * STREAM mode: the server renders the avatar at this viewer's camera and
+ * size and sends JPEG frames over socket.io; this draws them on a canvas and
+ * acknowledges each (the server keeps at most two in flight). Dragging
+ * orbits this viewer's own camera. Reports fps and change-to-frame latency.
+ */
+import { useEffect, useRef } from "react";
+import type { StreamCamera, StreamFrame } from "../../server/protocol";
+import type { AppSocket } from "../lib/socket";
+
+export interface StreamStats {
+  fps: number;
+  /** Milliseconds from this viewer's last edit to the first frame showing a newer document version. */
+  latencyMs: number | null;
+  backend: string;
+  frames: number;
+  version: number;
+  quality: number;
+  error: string | null;
+}
+
+export interface StreamViewProps {
+  socket: AppSocket | null;
+  avatarId: string;
+  size: number;
+  /** performance.now() of this viewer's last edit, to measure latency. */
+  lastEditAt: number | null;
+  onStats: (stats: StreamStats) => void;
+}
+
+export function StreamView({ socket, avatarId, size, lastEditAt, onStats }: StreamViewProps) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const editRef = useRef<{ at: number; version: number } | null>(null);
+  const stats = useRef<StreamStats>({ fps: 0, latencyMs: null, backend: "", frames: 0, version: -1, quality: 0, error: null });
+  const camera = useRef<StreamCamera>({ yawDeg: 20, pitchDeg: 5, distance: 0.7 });
+
+  useEffect(() => {
+    if (lastEditAt !== null) editRef.current = { at: lastEditAt, version: stats.current.version };
+  }, [lastEditAt]);
+
+  useEffect(() => {
+    if (!socket) return;
+    const s = stats.current;
+    const times: number[] = [];
+    let stopped = false;
+    const start = () => {
+      socket.emitWithAck("stream:start", { avatarId, width: size, height: size, camera: camera.current }).then(
+        (reply) => {
+          if (stopped) return;
+          if (reply.ok) s.backend = reply.value.backend;
+          else s.error = reply.message;
+          onStats({ ...s });
+        },
+        (err: Error) => {
+          s.error = err.message;
+          onStats({ ...s });
+        },
+      );
+    };
+    const onFrame = async (frame: StreamFrame) => {
+      socket.emit("stream:ack", { frameId: frame.frameId });
+      const bitmap = await createImageBitmap(new Blob([frame.data as ArrayBuffer], { type: frame.mime }));
+      const ctx = canvas.current?.getContext("2d");
+      if (ctx) {
+        ctx.drawImage(bitmap, 0, 0, ctx.canvas.width, ctx.canvas.height);
+        ctx.canvas.dataset.frames = String(s.frames + 1);
+        ctx.canvas.dataset.version = String(frame.version);
+      }
+      bitmap.close();
+      const now = performance.now();
+      times.push(now);
+      while (times.length && now - times[0]! > 2000) times.shift();
+      s.fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]!) : 0;
+      s.frames++;
+      s.version = frame.version;
+      s.quality = frame.quality;
+      s.backend = frame.backend;
+      const edit = editRef.current;
+      if (edit && frame.version > edit.version) {
+        s.latencyMs = now - edit.at;
+        editRef.current = null;
+      }
+      onStats({ ...s });
+    };
+    const onEnded = (reason: { message: string }) => {
+      s.error = reason.message;
+      onStats({ ...s });
+    };
+    socket.on("stream:frame", onFrame);
+    socket.on("stream:ended", onEnded);
+    socket.on("connect", start);
+    if (socket.connected) start();
+    return () => {
+      stopped = true;
+      socket.off("stream:frame", onFrame);
+      socket.off("stream:ended", onEnded);
+      socket.off("connect", start);
+      socket.emit("stream:stop");
+    };
+  }, [socket, avatarId, size, onStats]);
+
+  // Drag to orbit this viewer's camera; one update per animation frame at most.
+  useEffect(() => {
+    const el = canvas.current;
+    if (!el || !socket) return;
+    let drag: { x: number; y: number } | null = null;
+    let queued = false;
+    const send = () => {
+      queued = false;
+      socket.emit("stream:camera", { camera: camera.current });
+    };
+    const down = (e: PointerEvent) => {
+      drag = { x: e.clientX, y: e.clientY };
+      el.setPointerCapture(e.pointerId);
+    };
+    const move = (e: PointerEvent) => {
+      if (!drag) return;
+      const c = camera.current;
+      c.yawDeg = Math.max(-180, Math.min(180, c.yawDeg - (e.clientX - drag.x) * 0.4));
+      c.pitchDeg = Math.max(-60, Math.min(60, c.pitchDeg + (e.clientY - drag.y) * 0.3));
+      drag = { x: e.clientX, y: e.clientY };
+      if (!queued) {
+        queued = true;
+        requestAnimationFrame(send);
+      }
+    };
+    const up = () => (drag = null);
+    const wheel = (e: WheelEvent) => {
+      e.preventDefault();
+      camera.current.distance = Math.max(0.3, Math.min(2, camera.current.distance * (e.deltaY > 0 ? 1.08 : 1 / 1.08)));
+      if (!queued) {
+        queued = true;
+        requestAnimationFrame(send);
+      }
+    };
+    el.addEventListener("pointerdown", down);
+    el.addEventListener("pointermove", move);
+    el.addEventListener("pointerup", up);
+    el.addEventListener("wheel", wheel, { passive: false });
+    return () => {
+      el.removeEventListener("pointerdown", down);
+      el.removeEventListener("pointermove", move);
+      el.removeEventListener("pointerup", up);
+      el.removeEventListener("wheel", wheel);
+    };
+  }, [socket]);
+
+  return <canvas ref={canvas} width={size} height={size} className="stream-canvas" data-testid="stream-canvas" data-frames="0" data-version="-1" aria-label="Avatar, rendered by the server" />;
+}
