@@ -106,3 +106,35 @@ test("a view link watches the stream with every control disabled", async ({ brow
   await firstFrame(viewer);
   for (const control of ["slider-hair", "reset", "random", "undo", "clip-play", "clip-select"]) await expect(viewer.getByTestId(control)).toBeDisabled();
 });
+
+test("the page's own render (LOCAL) and the server's stream (STREAM) show the same picture", async ({ browser, request }) => {
+  test.setTimeout(120_000);
+  const id = await newAvatar(request, "Local e2e");
+  const a = await (await browser.newContext()).newPage();
+  const b = await (await browser.newContext()).newPage();
+  await openSynced(a, `/avatars/${id}`);
+  await openSynced(b, `/avatars/${id}`);
+  await a.getByTestId("mode-local").click();
+  await expect(a.getByTestId("stream-status")).toContainText("LOCAL", { timeout: 60_000 });
+  await expect.poll(() => a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames)), { timeout: 60_000 }).toBeGreaterThan(0);
+  await firstFrame(b);
+
+  const before = (await streamed(b)).version;
+  await setHair(a, -0.8);
+  await expect(b.getByTestId("value-hair")).toHaveText("-0.80");
+  const localFrames = await a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames));
+  await expect.poll(() => a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames)), { timeout: 60_000 }).toBeGreaterThan(localFrames);
+  // B's stream shows the change (the slider is one document update).
+  await expect.poll(async () => (await streamed(b)).version, { timeout: 30_000 }).toBeGreaterThan(before);
+  const local = await a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+  const remote = await b.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+  let se = 0, n = 0;
+  for (let i = 0; i < local.length; i++) {
+    if (i % 4 === 3) continue;
+    se += (local[i]! - remote[i]!) ** 2;
+    n++;
+  }
+  const psnr = 10 * Math.log10((255 * 255) / Math.max(se / n, 1e-9));
+  console.log(`LOCAL vs STREAM picture: PSNR ${psnr.toFixed(1)} dB`);
+  expect(psnr).toBeGreaterThanOrEqual(30);
+});

@@ -11,10 +11,11 @@ import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import * as authProtocol from "y-protocols/auth";
 import type * as decoding from "lib0/decoding";
-import { attributesMap, playbackMap, readPlayback } from "../../server/realtime/shared-state";
+import { attributesMap, playbackMap, readPlayback, type PlaybackState } from "../../server/realtime/shared-state";
 import type { AvatarInfo } from "../../server/protocol";
 import { connectSocket, type AppSocket } from "../lib/socket";
 import { StreamView, type StreamStats } from "./StreamView";
+import { LocalView } from "./LocalView";
 import { createApi, errorMessage } from "../lib/trpc";
 import { probeGpu, type GpuStatus } from "../lib/gpu-status";
 import { ShareDialog } from "./ShareDialog";
@@ -52,6 +53,11 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const [lastEditAt, setLastEditAt] = useState<number | null>(null);
   const [playing, setPlaying] = useState<string | null>(null);
   const [clip, setClip] = useState("talk");
+  const [mode, setMode] = useState<"local" | "stream" | null>(null);
+  const [lowPower, setLowPower] = useState(false);
+  const [localFailure, setLocalFailure] = useState<string | null>(null);
+  const [playback, setPlayback] = useState<PlaybackState | null>(null);
+  const [serverOffsetMs, setServerOffsetMs] = useState(0);
   const [undo, setUndo] = useState<{ manager: Y.UndoManager; canUndo: boolean; canRedo: boolean } | null>(null);
   const pending = useRef<Record<string, number>>({});
   const flushTimer = useRef<number | null>(null);
@@ -68,7 +74,13 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       (a) => setAvatar({ name: a.name, role: a.role as Role }),
       (e) => setLoadError(errorMessage(e)),
     );
-    void probeGpu().then(setGpu);
+    const savedLowPower = localStorage.getItem("perse-low-power") === "1";
+    setLowPower(savedLowPower);
+    void probeGpu().then((g) => {
+      setGpu(g);
+      // LOCAL where the page has a real GPU; STREAM on thin clients, software adapters and in low-power mode.
+      setMode((m) => m ?? (g.adapter && !g.software && !savedLowPower ? "local" : "stream"));
+    });
   }, [api, avatarId]);
 
   useEffect(() => {
@@ -81,7 +93,11 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     const attrs = attributesMap(doc);
     const playback = playbackMap(doc);
     const onAttrs = () => setPositions(attrs.toJSON() as Record<string, number>);
-    const onPlayback = () => setPlaying(readPlayback(doc)?.clip ?? null);
+    const onPlayback = () => {
+      const p = readPlayback(doc);
+      setPlaying(p?.clip ?? null);
+      setPlayback(p);
+    };
     attrs.observe(onAttrs);
     playback.observe(onPlayback);
     const manager = new Y.UndoManager([attrs], { trackedOrigins: new Set([LOCAL]), captureTimeout: 400 });
@@ -132,6 +148,8 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   useEffect(() => {
     const s = connectSocket(shareToken);
     const onConnect = () => {
+      const sent = Date.now();
+      void s.emitWithAck("health:ping").then((pong) => setServerOffsetMs(pong.serverTime - (sent + Date.now()) / 2));
       s.emitWithAck("avatar:info", { avatarId }).then((reply) => (reply.ok ? setInfo(reply.value) : setLoadError(reply.message)));
       void s.emitWithAck("avatar:join", { avatarId });
     };
@@ -147,6 +165,22 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const role: Role | null = avatar?.role ?? null;
   const canEdit = role === "owner" || role === "edit";
   const onStats = useCallback((s: StreamStats) => setStats(s), []);
+  const onLocalFail = useCallback((reason: string) => {
+    setLocalFailure(reason);
+    setMode("stream");
+  }, []);
+
+  function chooseMode(next: "local" | "stream") {
+    setLocalFailure(null);
+    setStats(null);
+    setMode(next);
+  }
+
+  function toggleLowPower(on: boolean) {
+    setLowPower(on);
+    localStorage.setItem("perse-low-power", on ? "1" : "0");
+    if (on) chooseMode("stream");
+  }
 
   /** Writes the latest slider values to the document at most every 50 ms: smooth dragging, few updates. */
   function onSlide(category: string, value: number) {
@@ -207,15 +241,32 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       <div className="room">
         <section>
           <div className="viewport" data-testid="viewport">
-            <StreamView socket={socket} avatarId={avatarId} size={VIEW_SIZE} lastEditAt={lastEditAt} onStats={onStats} />
+            {mode === "local" && !lowPower ? (
+              <LocalView avatarId={avatarId} shareToken={shareToken} size={VIEW_SIZE} positions={positions} playback={playback} serverOffsetMs={serverOffsetMs} lastEditAt={lastEditAt} onStats={onStats} onFail={onLocalFail} />
+            ) : mode ? (
+              <StreamView socket={socket} avatarId={avatarId} size={VIEW_SIZE} lastEditAt={lastEditAt} onStats={onStats} />
+            ) : null}
           </div>
           <div className="status-line" data-testid="stream-status" data-fps={stats ? stats.fps.toFixed(1) : "0"}>
             {stats?.error
               ? `Stream: ${stats.error}`
               : stats && stats.frames > 0
-                ? `STREAM · ${stats.fps.toFixed(1)} fps · ${stats.latencyMs === null ? "latency: move a slider" : `change to frame ${Math.round(stats.latencyMs)} ms`} · ${stats.backend} · JPEG q${stats.quality}`
-                : "STREAM · waiting for the first frame…"}
+                ? `${mode === "local" ? "LOCAL" : "STREAM"} · ${stats.fps.toFixed(1)} fps · ${stats.latencyMs === null ? "latency: move a slider" : `change to frame ${Math.round(stats.latencyMs)} ms`} · ${stats.backend}${mode === "stream" ? ` · JPEG q${stats.quality}` : ""}`
+                : `${mode === "local" ? "LOCAL" : "STREAM"} · waiting for the first frame…`}
             {info?.placeholder && " · untrained placeholder avatar"}
+          </div>
+          <div className="row status-line" data-testid="mode-switch">
+            <span>Render:</span>
+            <button className={mode === "local" ? "active" : ""} disabled={lowPower || !gpu?.adapter} data-testid="mode-local" onClick={() => chooseMode("local")} title={gpu?.adapter ? "Run the avatar in this page on its WebGPU device" : "This browser has no WebGPU adapter"}>
+              in this page
+            </button>
+            <button className={mode === "stream" ? "active" : ""} data-testid="mode-stream" onClick={() => chooseMode("stream")} title="The server renders and streams frames">
+              on the server
+            </button>
+            <label>
+              <input type="checkbox" checked={lowPower} onChange={(e) => toggleLowPower(e.target.checked)} data-testid="low-power" /> low-power
+            </label>
+            {localFailure && <span className="error" data-testid="local-failure">In-page rendering failed ({localFailure}); streaming instead.</span>}
           </div>
           <div className="status-line" data-testid="gpu-status" data-adapter={gpu ? String(gpu.adapter) : "pending"}>
             {gpu === null ? "WebGPU: checking…" : gpu.adapter ? `WebGPU: adapter (${gpu.description})` : `WebGPU: no adapter (${gpu.description})`}

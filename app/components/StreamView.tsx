@@ -5,9 +5,11 @@
  * acknowledges each (the server keeps at most two in flight). Dragging
  * orbits this viewer's own camera. Reports fps and change-to-frame latency.
  */
-import { useEffect, useRef } from "react";
+import { useCallback, useEffect, useRef } from "react";
 import type { StreamCamera, StreamFrame } from "../../server/protocol";
 import type { AppSocket } from "../lib/socket";
+import { useOrbitControls } from "../lib/orbit";
+import { VIEW } from "../../server/realtime/shared-state";
 
 export interface StreamStats {
   fps: number;
@@ -33,7 +35,7 @@ export function StreamView({ socket, avatarId, size, lastEditAt, onStats }: Stre
   const canvas = useRef<HTMLCanvasElement>(null);
   const editRef = useRef<{ at: number; version: number } | null>(null);
   const stats = useRef<StreamStats>({ fps: 0, latencyMs: null, backend: "", frames: 0, version: -1, quality: 0, error: null });
-  const camera = useRef<StreamCamera>({ yawDeg: 20, pitchDeg: 5, distance: 0.7 });
+  const camera = useRef<StreamCamera>({ ...VIEW.camera });
 
   useEffect(() => {
     if (lastEditAt !== null) editRef.current = { at: lastEditAt, version: stats.current.version };
@@ -100,51 +102,8 @@ export function StreamView({ socket, avatarId, size, lastEditAt, onStats }: Stre
     };
   }, [socket, avatarId, size, onStats]);
 
-  // Drag to orbit this viewer's camera; one update per animation frame at most.
-  useEffect(() => {
-    const el = canvas.current;
-    if (!el || !socket) return;
-    let drag: { x: number; y: number } | null = null;
-    let queued = false;
-    const send = () => {
-      queued = false;
-      socket.emit("stream:camera", { camera: camera.current });
-    };
-    const down = (e: PointerEvent) => {
-      drag = { x: e.clientX, y: e.clientY };
-      el.setPointerCapture(e.pointerId);
-    };
-    const move = (e: PointerEvent) => {
-      if (!drag) return;
-      const c = camera.current;
-      c.yawDeg = Math.max(-180, Math.min(180, c.yawDeg - (e.clientX - drag.x) * 0.4));
-      c.pitchDeg = Math.max(-60, Math.min(60, c.pitchDeg + (e.clientY - drag.y) * 0.3));
-      drag = { x: e.clientX, y: e.clientY };
-      if (!queued) {
-        queued = true;
-        requestAnimationFrame(send);
-      }
-    };
-    const up = () => (drag = null);
-    const wheel = (e: WheelEvent) => {
-      e.preventDefault();
-      camera.current.distance = Math.max(0.3, Math.min(2, camera.current.distance * (e.deltaY > 0 ? 1.08 : 1 / 1.08)));
-      if (!queued) {
-        queued = true;
-        requestAnimationFrame(send);
-      }
-    };
-    el.addEventListener("pointerdown", down);
-    el.addEventListener("pointermove", move);
-    el.addEventListener("pointerup", up);
-    el.addEventListener("wheel", wheel, { passive: false });
-    return () => {
-      el.removeEventListener("pointerdown", down);
-      el.removeEventListener("pointermove", move);
-      el.removeEventListener("pointerup", up);
-      el.removeEventListener("wheel", wheel);
-    };
-  }, [socket]);
+  const sendCamera = useCallback(() => socket?.emit("stream:camera", { camera: camera.current }), [socket]);
+  useOrbitControls(canvas, camera, sendCamera, !!socket);
 
   return <canvas ref={canvas} width={size} height={size} className="stream-canvas" data-testid="stream-canvas" data-frames="0" data-version="-1" aria-label="Avatar, rendered by the server" />;
 }

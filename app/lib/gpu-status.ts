@@ -3,6 +3,8 @@
 export interface GpuStatus {
   adapter: boolean;
   description: string;
+  /** A CPU-emulated adapter (SwiftShader, llvmpipe): there, the server's stream is usually faster. */
+  software?: boolean;
 }
 
 export async function probeGpu(): Promise<GpuStatus> {
@@ -13,7 +15,8 @@ export async function probeGpu(): Promise<GpuStatus> {
     if (!adapter) return { adapter: false, description: "WebGPU gave no adapter" };
     const info = adapter.info;
     const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" / ");
-    return { adapter: true, description: name || "adapter without a name" };
+    const software = /swiftshader|llvmpipe|software|cpu/i.test(name) || (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+    return { adapter: true, description: name || "adapter without a name", software };
   } catch (err) {
     return { adapter: false, description: `WebGPU failed: ${(err as Error).message}` };
   }

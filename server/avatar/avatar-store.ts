@@ -10,10 +10,11 @@ import type { Db } from "../db/client";
 import { COMPACT } from "../../render-core/avatar/config";
 import { createRandomAvatar, type Avatar } from "../../render-core/avatar/avatar";
 import { createHeadModel, type HeadModel } from "../../render-core/head";
-import { readAvatarBundleDir } from "./bundle-files";
+import { readAvatarBundleDir, writeAvatarBundleDir } from "./bundle-files";
 
 /** Gaussians of a placeholder avatar: enough to read as a head, light enough for CPU-only streaming. */
 export const PLACEHOLDER_GAUSSIANS = 12_000;
+const PLACEHOLDER_DIR = "placeholder";
 
 function seedOf(id: string): number {
   let h = 2166136261;
@@ -49,10 +50,18 @@ export class AvatarStore {
     return p;
   }
 
-  /** Whether the avatar has no bundle yet (shown as an untrained placeholder). */
+  /** Whether the avatar is still its untrained placeholder. */
   async isPlaceholder(avatarId: string): Promise<boolean> {
     const row = await this.db.avatar.findUnique({ where: { id: avatarId }, select: { bundlePath: true } });
-    return !row?.bundlePath;
+    return !row?.bundlePath || path.basename(row.bundlePath) === PLACEHOLDER_DIR;
+  }
+
+  /** The avatar's bundle folder (made first for a placeholder), absolute. */
+  async bundleDir(avatarId: string): Promise<string> {
+    await this.load(avatarId);
+    const row = await this.db.avatar.findUnique({ where: { id: avatarId }, select: { bundlePath: true } });
+    if (!row?.bundlePath) throw new AvatarNotFoundError(`No avatar with id "${avatarId}".`);
+    return path.resolve(this.dataDir, row.bundlePath);
   }
 
   /** Forgets a loaded avatar (its bundle changed, or it was deleted). */
@@ -67,6 +76,11 @@ export class AvatarStore {
     if (row.bundlePath) {
       return readAvatarBundleDir(path.resolve(this.dataDir, row.bundlePath), { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
     }
-    return createRandomAvatar(COMPACT, head, { count: PLACEHOLDER_GAUSSIANS, seed: seedOf(avatarId) });
+    // Written as a bundle like any other, so pages that render locally can download it.
+    const avatar = createRandomAvatar(COMPACT, head, { count: PLACEHOLDER_GAUSSIANS, seed: seedOf(avatarId) });
+    const bundlePath = path.join("avatars", avatarId, PLACEHOLDER_DIR);
+    await writeAvatarBundleDir(path.resolve(this.dataDir, bundlePath), avatar, { name: "untrained placeholder", headFaceCount: head.faceCount });
+    await this.db.avatar.update({ where: { id: avatarId }, data: { bundlePath } });
+    return avatar;
   }
 }

@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from "node:events";
 import fs from "node:fs";
+import path from "node:path";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import next from "next";
@@ -24,7 +25,7 @@ import { DocStore } from "../realtime/doc-store";
 import { YjsServer } from "../realtime/yjs-ws";
 import { attachSocketServer } from "../realtime/socket";
 import { StreamHub } from "../realtime/stream";
-import { AvatarStore } from "../avatar/avatar-store";
+import { AvatarNotFoundError, AvatarStore } from "../avatar/avatar-store";
 import { createNodeGpu, type NodeGpu } from "../gpu/node-device";
 import { errorPage } from "./error-page";
 
@@ -62,6 +63,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
 
   const docs = new DocStore(db, { compactAfterUpdates: config.compactAfterUpdates, log });
   const yjs = new YjsServer(docs, { maxMessageBytes: config.maxWsMessageBytes, log });
+  const avatars = new AvatarStore(db, config.dataDir);
 
   const server = http.createServer((req, res) => {
     handleRequest(req, res).catch((err: Error) => {
@@ -98,6 +100,28 @@ export async function startServer({ config, root = process.cwd(), log = console.
       return;
     }
 
+    // An avatar's bundle files, for pages that render it themselves (LOCAL mode).
+    const bundleFile = /^\/api\/avatars\/([^/]+)\/bundle\/((?:thumbs\/)?[a-z0-9_-]+(?:\.[a-z0-9]+)*)$/.exec(pathname);
+    if (bundleFile && req.method === "GET") {
+      const avatarId = safeDecode(bundleFile[1]!) ?? "";
+      const headerToken = req.headers[SHARE_TOKEN_HEADER];
+      const access = await accessFor(db, req, config.ownerKey, typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"));
+      if (access.kind === "none" || !canView(access, avatarId) || avatarId.length > 64) return sendJson(res, 404, { error: "not-found", message: "No such avatar." });
+      let dir: string;
+      try {
+        dir = await avatars.bundleDir(avatarId);
+      } catch (err) {
+        if (err instanceof AvatarNotFoundError) return sendJson(res, 404, { error: "not-found", message: err.message });
+        throw err;
+      }
+      const file = path.join(dir, bundleFile[2]!);
+      const stat = await fs.promises.stat(file).catch(() => null);
+      if (!stat?.isFile()) return sendJson(res, 404, { error: "not-found", message: `The bundle has no ${bundleFile[2]}.` });
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": stat.size, "cache-control": "no-store" });
+      fs.createReadStream(file).pipe(res);
+      return;
+    }
+
     // The owner presents OWNER_KEY once; it is kept in a cookie.
     const presentedKey = url.searchParams.get("owner_key");
     if (presentedKey !== null && config.ownerKey) {
@@ -125,7 +149,6 @@ export async function startServer({ config, root = process.cwd(), log = console.
     return nextHandler(req, res);
   }
 
-  const avatars = new AvatarStore(db, config.dataDir);
   let gpu: Promise<NodeGpu | null> | null = null;
   const stream = new StreamHub({
     docs,
@@ -208,6 +231,11 @@ function safeDecode(s: string): string | null {
   } catch {
     return null;
   }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(JSON.stringify(body));
 }
 
 function sendHtml(res: ServerResponse, status: number, title: string, message: string): void {

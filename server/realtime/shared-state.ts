@@ -34,3 +34,10 @@ export function readPlayback(doc: Y.Doc): PlaybackState | null {
   const clip = m.get("clip"), startedAt = m.get("startedAt");
   return typeof clip === "string" && clip && typeof startedAt === "number" ? { clip, startedAt } : null;
 }
+
+/** How every viewer frames the avatar, so LOCAL and STREAM pictures of one camera are the same picture. */
+export const VIEW = {
+  background: [0.16, 0.17, 0.2] as [number, number, number],
+  target: [0, 0.01, 0] as [number, number, number],
+  camera: { yawDeg: 20, pitchDeg: 5, distance: 0.7 },
+} as const;

@@ -19,7 +19,7 @@ import sharp from "sharp";
 import type { Socket } from "socket.io";
 import { z } from "zod";
 import type { DocStore, SharedDoc } from "./doc-store";
-import { attributesMap, readPlayback } from "./shared-state";
+import { VIEW, attributesMap, readPlayback } from "./shared-state";
 import { AvatarNotFoundError, type AvatarStore } from "../avatar/avatar-store";
 import type { NodeGpu } from "../gpu/node-device";
 import { imageToRgb8 } from "../images/png";
@@ -31,7 +31,6 @@ import { BUILTIN_CLIP_NAMES, builtinClip, sampleClip, type AnimationClip } from 
 import { orbitCamera } from "../../render-core/math/camera";
 
 export const MAX_IN_FLIGHT = 2;
-export const STREAM_BACKGROUND: [number, number, number] = [0.16, 0.17, 0.2];
 
 export interface StreamOptions {
   docs: DocStore;
@@ -294,9 +293,9 @@ export class StreamHub {
     // No wait for the bake here: the device runs it before the frame's deform, in queue order.
     if (await renderer.setLatents(latents)) this.stats.bakes++;
     const bakeMs = performance.now() - t;
-    const camera = orbitCamera({ width: v.width, height: v.height, yawDeg: v.camera.yawDeg, pitchDeg: v.camera.pitchDeg, distance: v.camera.distance, target: [0, 0.01, 0] });
+    const camera = orbitCamera({ width: v.width, height: v.height, yawDeg: v.camera.yawDeg, pitchDeg: v.camera.pitchDeg, distance: v.camera.distance, target: VIEW.target });
     t = performance.now();
-    const image = await renderer.render(pose, camera, { background: STREAM_BACKGROUND });
+    const image = await renderer.render(pose, camera, { background: VIEW.background });
     const renderMs = performance.now() - t;
     t = performance.now();
     const data = await sharp(imageToRgb8(image), { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality: v.quality, mozjpeg: false }).toBuffer();
