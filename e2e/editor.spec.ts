@@ -138,3 +138,27 @@ test("the page's own render (LOCAL) and the server's stream (STREAM) show the sa
   console.log(`LOCAL vs STREAM picture: PSNR ${psnr.toFixed(1)} dB`);
   expect(psnr).toBeGreaterThanOrEqual(30);
 });
+
+test("a saved preset is shared, and the expression controls move the streamed face", async ({ browser, request }) => {
+  test.setTimeout(90_000);
+  const id = await newAvatar(request, "Preset e2e");
+  const a = await (await browser.newContext()).newPage();
+  const b = await (await browser.newContext()).newPage();
+  await openSynced(a, `/avatars/${id}`);
+  await openSynced(b, `/avatars/${id}`);
+  await setHair(a, 0.55);
+  await a.getByTestId("preset-name").fill("long");
+  await a.getByTestId("preset-save").click();
+  await expect(b.getByTestId("preset")).toHaveCount(1);
+  await setHair(b, -0.3);
+  await expect(a.getByTestId("value-hair")).toHaveText("-0.30");
+  await b.getByTestId("preset-apply-long").click();
+  await expect(a.getByTestId("value-hair")).toHaveText("0.55");
+
+  await firstFrame(b);
+  const before = await streamed(b);
+  const px = await pixels(b);
+  await a.getByTestId("pose-jawOpen").fill("1");
+  await expect.poll(async () => (await streamed(b)).version, { timeout: 30_000 }).toBeGreaterThan(before.version);
+  expect(meanAbsDiff(await pixels(b), px)).toBeGreaterThan(0.05);
+});

@@ -11,7 +11,8 @@ import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import * as authProtocol from "y-protocols/auth";
 import type * as decoding from "lib0/decoding";
-import { attributesMap, playbackMap, readPlayback, type PlaybackState } from "../../server/realtime/shared-state";
+import { attributesMap, playbackMap, poseMap, presetsMap, readPlayback, type PlaybackState, type Preset } from "../../server/realtime/shared-state";
+import { POSE_CONTROLS } from "../../render-core/animation/controls";
 import type { AvatarInfo } from "../../server/protocol";
 import { connectSocket, type AppSocket } from "../lib/socket";
 import { StreamView, type StreamStats } from "./StreamView";
@@ -47,6 +48,9 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const [avatar, setAvatar] = useState<{ name: string; role: Role } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [positions, setPositions] = useState<Record<string, number>>({});
+  const [controls, setControls] = useState<Record<string, number>>({});
+  const [presets, setPresets] = useState<Array<[string, Preset]>>([]);
+  const [presetName, setPresetName] = useState("");
   const [info, setInfo] = useState<AvatarInfo | null>(null);
   const [socket, setSocket] = useState<AppSocket | null>(null);
   const [stats, setStats] = useState<StreamStats | null>(null);
@@ -93,6 +97,12 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     const attrs = attributesMap(doc);
     const playback = playbackMap(doc);
     const onAttrs = () => setPositions(attrs.toJSON() as Record<string, number>);
+    const pose = poseMap(doc);
+    const presetList = presetsMap(doc);
+    const onPose = () => setControls(pose.toJSON() as Record<string, number>);
+    const onPresets = () => setPresets([...presetList.entries()].sort((a, b) => a[0].localeCompare(b[0])));
+    pose.observe(onPose);
+    presetList.observe(onPresets);
     const onPlayback = () => {
       const p = readPlayback(doc);
       setPlaying(p?.clip ?? null);
@@ -100,7 +110,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     };
     attrs.observe(onAttrs);
     playback.observe(onPlayback);
-    const manager = new Y.UndoManager([attrs], { trackedOrigins: new Set([LOCAL]), captureTimeout: 400 });
+    const manager = new Y.UndoManager([attrs, pose], { trackedOrigins: new Set([LOCAL]), captureTimeout: 400 });
     const onStack = () => setUndo({ manager, canUndo: manager.undoStack.length > 0, canRedo: manager.redoStack.length > 0 });
     manager.on("stack-item-added", onStack);
     manager.on("stack-item-popped", onStack);
@@ -108,6 +118,8 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     provider.on("sync", (isSynced: boolean) => {
       setSynced(isSynced);
       onAttrs();
+      onPose();
+      onPresets();
     });
     provider.on("status", ({ status }: { status: string }) => setConnection(status));
     const self = { name: guestName(), color: COLORS[Math.floor(Math.random() * COLORS.length)]! };
@@ -137,6 +149,8 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       provider.awareness.off("change", onAwareness);
       attrs.unobserve(onAttrs);
       playback.unobserve(onPlayback);
+      pose.unobserve(onPose);
+      presetList.unobserve(onPresets);
       manager.destroy();
       provider.destroy();
       doc.destroy();
@@ -183,20 +197,31 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   }
 
   /** Writes the latest slider values to the document at most every 50 ms: smooth dragging, few updates. */
-  function onSlide(category: string, value: number) {
+  function onSlide(category: string, value: number, target: "attributes" | "pose" = "attributes") {
     if (!room || !canEdit) return;
-    setPositions((p) => ({ ...p, [category]: value }));
-    pending.current[category] = value;
+    (target === "pose" ? setControls : setPositions)((p) => ({ ...p, [category]: value }));
+    pending.current[`${target}:${category}`] = value;
     if (flushTimer.current !== null) return;
     flushTimer.current = window.setTimeout(() => {
       flushTimer.current = null;
       const values = pending.current;
       pending.current = {};
       room.doc.transact(() => {
-        for (const [k, v] of Object.entries(values)) attributesMap(room.doc).set(k, v);
+        for (const [key, v] of Object.entries(values)) {
+          const [map, k] = key.split(":") as ["attributes" | "pose", string];
+          (map === "pose" ? poseMap(room.doc) : attributesMap(room.doc)).set(k, v);
+        }
       }, LOCAL);
       setLastEditAt(performance.now());
     }, 50);
+  }
+
+  function savePreset() {
+    const name = presetName.trim().slice(0, 40);
+    if (!room || !canEdit || !name) return;
+    const self = room.provider.awareness.getLocalState() as { user?: { name?: string } } | null;
+    presetsMap(room.doc).set(name, { attributes: { ...positions }, savedBy: self?.user?.name ?? "someone", savedAt: Date.now() });
+    setPresetName("");
   }
 
   function edit(change: (attrs: Y.Map<number>) => void) {
@@ -242,7 +267,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
         <section>
           <div className="viewport" data-testid="viewport">
             {mode === "local" && !lowPower ? (
-              <LocalView avatarId={avatarId} shareToken={shareToken} size={VIEW_SIZE} positions={positions} playback={playback} serverOffsetMs={serverOffsetMs} lastEditAt={lastEditAt} onStats={onStats} onFail={onLocalFail} />
+              <LocalView avatarId={avatarId} shareToken={shareToken} size={VIEW_SIZE} positions={positions} controls={controls} playback={playback} serverOffsetMs={serverOffsetMs} lastEditAt={lastEditAt} onStats={onStats} onFail={onLocalFail} />
             ) : mode ? (
               <StreamView socket={socket} avatarId={avatarId} size={VIEW_SIZE} lastEditAt={lastEditAt} onStats={onStats} />
             ) : null}
@@ -312,6 +337,39 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
             <button disabled={!canEdit || !undo?.canUndo} data-testid="undo" onClick={() => undo?.manager.undo()}>Undo</button>
             <button disabled={!canEdit || !undo?.canRedo} data-testid="redo" onClick={() => undo?.manager.redo()}>Redo</button>
           </div>
+          <h2 style={{ marginTop: "1.2rem" }}>Presets</h2>
+          <ul className="presets" data-testid="presets">
+            {presets.map(([name, p]) => (
+              <li key={name} className="row" data-testid="preset">
+                <span>{name}</span>
+                <span className="muted" style={{ fontSize: ".8rem" }}>by {p.savedBy}</span>
+                <button disabled={!canEdit} data-testid={`preset-apply-${name}`} onClick={() => edit((a) => { a.clear(); for (const [k, v] of Object.entries(p.attributes)) a.set(k, v); })}>Apply</button>
+                <button disabled={!canEdit} aria-label={`Delete preset ${name}`} onClick={() => room && presetsMap(room.doc).delete(name)}>×</button>
+              </li>
+            ))}
+          </ul>
+          <div className="row">
+            <input value={presetName} onChange={(e) => setPresetName(e.target.value)} placeholder="Name this look" maxLength={40} disabled={!canEdit} data-testid="preset-name" aria-label="Preset name" />
+            <button disabled={!canEdit || !presetName.trim()} onClick={savePreset} data-testid="preset-save">Save</button>
+          </div>
+          <h2 style={{ marginTop: "1.2rem" }}>Expression and pose</h2>
+          {POSE_CONTROLS.map(({ name, min, max }) => (
+            <div key={name} className="attribute">
+              <label htmlFor={`pose-${name}`}>{name.replace(/([A-Z])/g, " $1").toLowerCase()}</label>
+              <input
+                id={`pose-${name}`}
+                data-testid={`pose-${name}`}
+                className="slider"
+                type="range"
+                min={min}
+                max={max}
+                step={(max - min) / 100}
+                value={controls[name] ?? 0}
+                disabled={!canEdit || !synced || !!playing}
+                onChange={(e) => onSlide(name, Number(e.target.value), "pose")}
+              />
+            </div>
+          ))}
           <h2 style={{ marginTop: "1.2rem" }}>Animation</h2>
           <div className="row">
             <select value={clip} onChange={(e) => setClip(e.target.value)} disabled={!canEdit} data-testid="clip-select" aria-label="Clip">

@@ -13,7 +13,7 @@ import { readAvatarBundle } from "../../render-core/formats/avatar-bundle";
 import { createHeadModel } from "../../render-core/head";
 import { WebGpuAvatarRenderer } from "../../render-core/avatar/avatar-renderer";
 import { sliderLatents } from "../../render-core/avatar/latent";
-import { builtinClip, sampleClip, type AnimationClip } from "../../render-core/animation";
+import { builtinClip, poseFromControls, sampleClip, type AnimationClip } from "../../render-core/animation";
 import { orbitCamera } from "../../render-core/math/camera";
 import { requestBrowserDevice } from "../lib/webgpu";
 import { useOrbitControls } from "../lib/orbit";
@@ -24,6 +24,8 @@ export interface LocalViewProps {
   shareToken: string | null;
   size: number;
   positions: Record<string, number>;
+  /** Manual expression/pose controls (used when no clip plays). */
+  controls: Record<string, number>;
   playback: PlaybackState | null;
   /** Server clock minus this page's clock, ms (clip start times are on the server's clock). */
   serverOffsetMs: number;
@@ -32,19 +34,20 @@ export interface LocalViewProps {
   onFail: (reason: string) => void;
 }
 
-export function LocalView({ avatarId, shareToken, size, positions, playback, serverOffsetMs, lastEditAt, onStats, onFail }: LocalViewProps) {
+export function LocalView({ avatarId, shareToken, size, positions, controls, playback, serverOffsetMs, lastEditAt, onStats, onFail }: LocalViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const camera = useRef<StreamCamera>({ ...VIEW.camera });
   const renderer = useRef<WebGpuAvatarRenderer | null>(null);
-  const state = useRef({ positions, playback, serverOffsetMs, dirty: true, editAt: null as number | null });
+  const state = useRef({ positions, controls, playback, serverOffsetMs, dirty: true, editAt: null as number | null });
   const stats = useRef<StreamStats>({ fps: 0, latencyMs: null, backend: "loading the avatar…", frames: 0, version: -1, quality: 100, error: null });
 
   state.current.positions = positions;
+  state.current.controls = controls;
   state.current.playback = playback;
   state.current.serverOffsetMs = serverOffsetMs;
   useEffect(() => {
     state.current.dirty = true;
-  }, [positions, playback]);
+  }, [positions, controls, playback]);
   useEffect(() => {
     if (lastEditAt !== null) state.current.editAt = lastEditAt;
   }, [lastEditAt]);
@@ -80,7 +83,7 @@ export function LocalView({ avatarId, shareToken, size, positions, playback, ser
         if (st.dirty || clip) {
           st.dirty = false;
           await r.setLatents(sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, st.positions));
-          const pose = clip ? sampleClip(clip, (Date.now() + st.serverOffsetMs - st.playback!.startedAt) / 1000, { loop: true }) : {};
+          const pose = clip ? sampleClip(clip, (Date.now() + st.serverOffsetMs - st.playback!.startedAt) / 1000, { loop: true }) : poseFromControls(st.controls);
           const cam = orbitCamera({ width: size, height: size, ...camera.current, target: VIEW.target });
           const image = await r.render(pose, cam, { background: VIEW.background });
           const rgba = new Uint8ClampedArray(size * size * 4);

@@ -6,6 +6,8 @@
  * |----------------|-------|-----------------------------------------------------------|
  * | "attributes"   | Y.Map | attribute category -> slider position in [-1, 1] (number) |
  * | "playback"     | Y.Map | clip: built-in clip name ("" = none); startedAt: server ms  |
+ * | "pose"         | Y.Map | manual expression/pose control -> value (POSE_CONTROLS)     |
+ * | "presets"      | Y.Map | preset name -> { attributes, savedBy, savedAt }             |
  *
  * Slider positions map to latents with sliderLatents (render-core/avatar/latent.ts):
  * -1 is the category's first anchor, 0 the neutral latent, +1 its second anchor.
@@ -13,7 +15,7 @@
  */
 import type * as Y from "yjs";
 
-export const SharedKeys = { attributes: "attributes", playback: "playback" } as const;
+export const SharedKeys = { attributes: "attributes", playback: "playback", pose: "pose", presets: "presets" } as const;
 
 export function attributesMap(doc: Y.Doc): Y.Map<number> {
   return doc.getMap<number>(SharedKeys.attributes);
@@ -41,3 +43,19 @@ export const VIEW = {
   target: [0, 0.01, 0] as [number, number, number],
   camera: { yawDeg: 20, pitchDeg: 5, distance: 0.7 },
 } as const;
+
+/** The manual expression and pose controls (render-core/animation/controls.ts), used when no clip plays. */
+export function poseMap(doc: Y.Doc): Y.Map<number> {
+  return doc.getMap<number>(SharedKeys.pose);
+}
+
+export interface Preset {
+  attributes: Record<string, number>;
+  savedBy: string;
+  savedAt: number;
+}
+
+/** Named attribute states anyone in the session can apply. */
+export function presetsMap(doc: Y.Doc): Y.Map<Preset> {
+  return doc.getMap<Preset>(SharedKeys.presets);
+}

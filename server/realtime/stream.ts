@@ -19,7 +19,7 @@ import sharp from "sharp";
 import type { Socket } from "socket.io";
 import { z } from "zod";
 import type { DocStore, SharedDoc } from "./doc-store";
-import { VIEW, attributesMap, readPlayback } from "./shared-state";
+import { VIEW, attributesMap, poseMap, readPlayback } from "./shared-state";
 import { AvatarNotFoundError, type AvatarStore } from "../avatar/avatar-store";
 import type { NodeGpu } from "../gpu/node-device";
 import { imageToRgb8 } from "../images/png";
@@ -27,7 +27,7 @@ import type { ClientToServerEvents, ServerToClientEvents, SocketResult, StreamCa
 import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
 import { sliderLatents } from "../../render-core/avatar/latent";
 import type { Avatar } from "../../render-core/avatar/avatar";
-import { BUILTIN_CLIP_NAMES, builtinClip, sampleClip, type AnimationClip } from "../../render-core/animation";
+import { BUILTIN_CLIP_NAMES, builtinClip, poseFromControls, sampleClip, type AnimationClip } from "../../render-core/animation";
 import { orbitCamera } from "../../render-core/math/camera";
 
 export const MAX_IN_FLIGHT = 2;
@@ -288,7 +288,7 @@ export class StreamHub {
     const latents = sliderLatents(session.avatar.config, session.avatar.neutralLatents, session.avatar.anchors, attributesMap(doc).toJSON() as Record<string, number>);
     const playback = readPlayback(doc);
     const clip = playback ? this.clip(playback.clip) : null;
-    const pose = clip ? sampleClip(clip, (Date.now() - playback!.startedAt) / 1000, { loop: true }) : {};
+    const pose = clip ? sampleClip(clip, (Date.now() - playback!.startedAt) / 1000, { loop: true }) : poseFromControls(poseMap(doc).toJSON());
     let t = performance.now();
     // No wait for the bake here: the device runs it before the frame's deform, in queue order.
     if (await renderer.setLatents(latents)) this.stats.bakes++;
