@@ -162,3 +162,28 @@ test("a saved preset is shared, and the expression controls move the streamed fa
   await expect.poll(async () => (await streamed(b)).version, { timeout: 30_000 }).toBeGreaterThan(before.version);
   expect(meanAbsDiff(await pixels(b), px)).toBeGreaterThan(0.05);
 });
+
+test("following another viewer shows what they see; each camera is otherwise one's own", async ({ browser, request }) => {
+  test.setTimeout(90_000);
+  const id = await newAvatar(request, "Follow e2e");
+  const a = await (await browser.newContext()).newPage();
+  const b = await (await browser.newContext()).newPage();
+  await openSynced(a, `/avatars/${id}`);
+  await openSynced(b, `/avatars/${id}`);
+  await firstFrame(a);
+  await firstFrame(b);
+  // A turns its own camera by dragging; B's view does not move.
+  const box = (await a.getByTestId("stream-canvas").boundingBox())!;
+  const aFrames = (await streamed(a)).frames;
+  await a.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await a.mouse.down();
+  await a.mouse.move(box.x + box.width / 2 - 200, box.y + box.height / 2, { steps: 8 });
+  await a.mouse.up();
+  await expect.poll(async () => (await streamed(a)).frames, { timeout: 30_000 }).toBeGreaterThan(aFrames + 1);
+  await b.waitForTimeout(1500);
+  expect(meanAbsDiff(await pixels(a), await pixels(b))).toBeGreaterThan(2);
+  // B follows A: its next frames show A's view.
+  await b.getByTestId("follow").click();
+  await expect(b.getByTestId("follow")).toHaveText("following");
+  await expect.poll(async () => meanAbsDiff(await pixels(a), await pixels(b)), { timeout: 30_000 }).toBeLessThan(1.5);
+});

@@ -11,9 +11,9 @@ import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import * as authProtocol from "y-protocols/auth";
 import type * as decoding from "lib0/decoding";
-import { attributesMap, playbackMap, poseMap, presetsMap, readPlayback, type PlaybackState, type Preset } from "../../server/realtime/shared-state";
+import { VIEW, attributesMap, playbackMap, poseMap, presetsMap, readPlayback, type PlaybackState, type Preset } from "../../server/realtime/shared-state";
 import { POSE_CONTROLS } from "../../render-core/animation/controls";
-import type { AvatarInfo } from "../../server/protocol";
+import type { AvatarInfo, StreamCamera } from "../../server/protocol";
 import { connectSocket, type AppSocket } from "../lib/socket";
 import { StreamView, type StreamStats } from "./StreamView";
 import { LocalView } from "./LocalView";
@@ -30,6 +30,8 @@ interface Peer {
   self: boolean;
   /** The category this peer is dragging, if any. */
   dragging: string | null;
+  /** This peer's own camera, if it shares one. */
+  camera: StreamCamera | null;
 }
 
 /** Yjs transaction origin of this page's own edits: what its undo manager tracks. */
@@ -51,6 +53,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const [controls, setControls] = useState<Record<string, number>>({});
   const [presets, setPresets] = useState<Array<[string, Preset]>>([]);
   const [presetName, setPresetName] = useState("");
+  const [following, setFollowing] = useState<number | null>(null);
   const [info, setInfo] = useState<AvatarInfo | null>(null);
   const [socket, setSocket] = useState<AppSocket | null>(null);
   const [stats, setStats] = useState<StreamStats | null>(null);
@@ -124,12 +127,14 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     provider.on("status", ({ status }: { status: string }) => setConnection(status));
     const self = { name: guestName(), color: COLORS[Math.floor(Math.random() * COLORS.length)]! };
     provider.awareness.setLocalStateField("user", self);
+    provider.awareness.setLocalStateField("camera", { ...VIEW.camera });
     const onAwareness = () => {
       const list: Peer[] = [];
       provider.awareness.getStates().forEach((state, clientId) => {
         const user = (state as { user?: { name?: string; color?: string } }).user;
-        const dragging = (state as { dragging?: unknown }).dragging;
-        if (user?.name) list.push({ clientId, name: user.name, color: user.color ?? "#888", self: clientId === doc.clientID, dragging: typeof dragging === "string" ? dragging : null });
+        const { dragging, camera } = state as { dragging?: unknown; camera?: StreamCamera };
+        const cam = camera && [camera.yawDeg, camera.pitchDeg, camera.distance].every((v) => typeof v === "number" && Number.isFinite(v)) ? camera : null;
+        if (user?.name) list.push({ clientId, name: user.name, color: user.color ?? "#888", self: clientId === doc.clientID, dragging: typeof dragging === "string" ? dragging : null, camera: cam });
       });
       list.sort((a, b) => Number(b.self) - Number(a.self) || a.clientId - b.clientId);
       setPeers(list);
@@ -230,6 +235,9 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     setLastEditAt(performance.now());
   }
 
+  const onCamera = useCallback((camera: StreamCamera) => room?.provider.awareness.setLocalStateField("camera", camera), [room]);
+  const followed = following === null ? null : (peers.find((p) => p.clientId === following)?.camera ?? null);
+
   function setDragging(category: string | null) {
     room?.provider.awareness.setLocalStateField("dragging", category);
   }
@@ -267,9 +275,9 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
         <section>
           <div className="viewport" data-testid="viewport">
             {mode === "local" && !lowPower ? (
-              <LocalView avatarId={avatarId} shareToken={shareToken} size={VIEW_SIZE} positions={positions} controls={controls} playback={playback} serverOffsetMs={serverOffsetMs} lastEditAt={lastEditAt} onStats={onStats} onFail={onLocalFail} />
+              <LocalView avatarId={avatarId} shareToken={shareToken} size={VIEW_SIZE} positions={positions} controls={controls} playback={playback} serverOffsetMs={serverOffsetMs} lastEditAt={lastEditAt} onStats={onStats} onFail={onLocalFail} follow={followed} onCamera={onCamera} />
             ) : mode ? (
-              <StreamView socket={socket} avatarId={avatarId} size={VIEW_SIZE} lastEditAt={lastEditAt} onStats={onStats} />
+              <StreamView socket={socket} avatarId={avatarId} size={VIEW_SIZE} lastEditAt={lastEditAt} onStats={onStats} follow={followed} onCamera={onCamera} />
             ) : null}
           </div>
           <div className="status-line" data-testid="stream-status" data-fps={stats ? stats.fps.toFixed(1) : "0"}>
@@ -390,6 +398,11 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
                 <span className="dot" style={{ background: p.color }} />
                 {p.name}
                 {p.self && <span className="muted">(you)</span>}
+                {!p.self && p.camera && (
+                  <button className={following === p.clientId ? "active" : ""} data-testid="follow" onClick={() => setFollowing(following === p.clientId ? null : p.clientId)} title="See what this person sees">
+                    {following === p.clientId ? "following" : "follow"}
+                  </button>
+                )}
               </li>
             ))}
           </ul>

@@ -32,9 +32,11 @@ export interface LocalViewProps {
   lastEditAt: number | null;
   onStats: (stats: StreamStats) => void;
   onFail: (reason: string) => void;
+  follow?: StreamCamera | null;
+  onCamera?: (camera: StreamCamera) => void;
 }
 
-export function LocalView({ avatarId, shareToken, size, positions, controls, playback, serverOffsetMs, lastEditAt, onStats, onFail }: LocalViewProps) {
+export function LocalView({ avatarId, shareToken, size, positions, controls, playback, serverOffsetMs, lastEditAt, onStats, onFail, follow = null, onCamera }: LocalViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const camera = useRef<StreamCamera>({ ...VIEW.camera });
   const renderer = useRef<WebGpuAvatarRenderer | null>(null);
@@ -52,8 +54,16 @@ export function LocalView({ avatarId, shareToken, size, positions, controls, pla
     if (lastEditAt !== null) state.current.editAt = lastEditAt;
   }, [lastEditAt]);
 
-  const markDirty = useCallback(() => (state.current.dirty = true), []);
-  useOrbitControls(canvas, camera, markDirty);
+  const markDirty = useCallback(() => {
+    state.current.dirty = true;
+    onCamera?.({ ...camera.current });
+  }, [onCamera]);
+  useOrbitControls(canvas, camera, markDirty, !follow);
+  useEffect(() => {
+    if (!follow) return;
+    camera.current = { ...follow };
+    state.current.dirty = true;
+  }, [follow]);
 
   useEffect(() => {
     let stopped = false;

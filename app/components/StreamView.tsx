@@ -29,9 +29,13 @@ export interface StreamViewProps {
   /** performance.now() of this viewer's last edit, to measure latency. */
   lastEditAt: number | null;
   onStats: (stats: StreamStats) => void;
+  /** A camera to follow (another viewer's), or null for this viewer's own. */
+  follow?: StreamCamera | null;
+  /** Called when this viewer's own camera moves. */
+  onCamera?: (camera: StreamCamera) => void;
 }
 
-export function StreamView({ socket, avatarId, size, lastEditAt, onStats }: StreamViewProps) {
+export function StreamView({ socket, avatarId, size, lastEditAt, onStats, follow = null, onCamera }: StreamViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const editRef = useRef<{ at: number; version: number } | null>(null);
   const stats = useRef<StreamStats>({ fps: 0, latencyMs: null, backend: "", frames: 0, version: -1, quality: 0, error: null });
@@ -102,8 +106,16 @@ export function StreamView({ socket, avatarId, size, lastEditAt, onStats }: Stre
     };
   }, [socket, avatarId, size, onStats]);
 
-  const sendCamera = useCallback(() => socket?.emit("stream:camera", { camera: camera.current }), [socket]);
-  useOrbitControls(canvas, camera, sendCamera, !!socket);
+  const sendCamera = useCallback(() => {
+    socket?.emit("stream:camera", { camera: camera.current });
+    onCamera?.({ ...camera.current });
+  }, [socket, onCamera]);
+  useOrbitControls(canvas, camera, sendCamera, !!socket && !follow);
+  useEffect(() => {
+    if (!follow) return;
+    camera.current = { ...follow };
+    socket?.emit("stream:camera", { camera: camera.current });
+  }, [follow, socket]);
 
   return <canvas ref={canvas} width={size} height={size} className="stream-canvas" data-testid="stream-canvas" data-frames="0" data-version="-1" aria-label="Avatar, rendered by the server" />;
 }
