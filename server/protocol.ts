@@ -28,8 +28,8 @@ export type AvatarCommand =
 
 /** What the editor shows controls for. */
 export interface AvatarInfo {
-  /** Attribute categories in order, each with its anchors' labels (slider -1 = first, +1 = second). */
-  categories: Array<{ name: string; anchors: string[] }>;
+  /** Attribute categories in order, each with its anchors' labels (slider -1 = first, +1 = second) and thumbnails (bundle file names). */
+  categories: Array<{ name: string; anchors: string[]; thumbnails: Array<string | null> }>;
   clips: string[];
   gaussians: number;
   /** True while the avatar is an untrained placeholder (no bundle yet). */

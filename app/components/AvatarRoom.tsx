@@ -248,7 +248,9 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     if (!reply.ok) setDenied(reply.message);
   }
 
-  const categories = info?.categories ?? [{ name: "hair", anchors: [] }];
+  const categories = info?.categories ?? [{ name: "hair", anchors: [], thumbnails: [] }];
+  const thumb = (file: string | null | undefined) =>
+    file ? <img className="thumb" alt="" src={`/api/avatars/${encodeURIComponent(avatarId)}/bundle/${file}${shareToken ? `?token=${encodeURIComponent(shareToken)}` : ""}`} /> : null;
 
   if (loadError) {
     return (
@@ -308,7 +310,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
         </section>
         <aside className="card">
           <h2>Attributes</h2>
-          {categories.map(({ name, anchors }) => {
+          {categories.map(({ name, anchors, thumbnails }) => {
             const value = positions[name] ?? 0;
             const draggers = peers.filter((p) => !p.self && p.dragging === name);
             return (
@@ -332,9 +334,9 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
                   onPointerUp={() => setDragging(null)}
                 />
                 <div className="row muted" style={{ justifyContent: "space-between", fontSize: ".8rem" }}>
-                  <span>{anchors[0] ?? "-1"}</span>
+                  <span>{thumb(thumbnails[0])}{anchors[0] ?? "-1"}</span>
                   <span data-testid={`value-${name}`}>{value.toFixed(2)}</span>
-                  <span>{anchors[1] ?? anchors[0] ?? "+1"}</span>
+                  <span>{anchors[1] ?? anchors[0] ?? "+1"}{thumb(thumbnails[1] ?? thumbnails[0])}</span>
                 </div>
               </div>
             );

@@ -125,7 +125,11 @@ export class StreamHub {
         ack({
           ok: true,
           value: {
-            categories: avatar.config.categories.map((name) => ({ name, anchors: avatar.anchors.filter((a) => a.category === name).map((a) => a.label) })),
+            categories: avatar.config.categories.map((name) => {
+              const anchors = avatar.anchors.filter((a) => a.category === name);
+              // Bundle writers name thumbnails thumbs/<category>-<k>.png, k counting the category's anchors.
+              return { name, anchors: anchors.map((a) => a.label), thumbnails: anchors.map((a, k) => (a.thumbnail ? `thumbs/${name}-${k}.png` : null)) };
+            }),
             clips: BUILTIN_CLIP_NAMES,
             gaussians: avatar.count,
             placeholder: await this.options.avatars.isPlaceholder(id),
