@@ -1,0 +1,71 @@
+/**
+ * One synthetic frame as meshes: the identity's head posed for the frame
+ * (one draw per parsing region, so every face carries its class), with each
+ * category's parameters applied (CATEGORIES order: skin and lips recolour the
+ * head first, then hair, beard, glasses, hat and earrings add meshes).
+ */
+import { createHeadParams, poseVertices, type HeadModel } from "../../../render-core/head";
+import type { MeshDraw } from "../../../render-core/mesh/scene";
+import { CATEGORIES, checkParams, type Params } from "./attributes";
+import type { Identity } from "./identity";
+
+export interface FramePose {
+  expression: ArrayLike<number>;
+  pose: ArrayLike<number>;
+  translation?: ArrayLike<number>;
+}
+
+/** Unit vertex normals of a posed mesh (area-weighted face normals). */
+export function vertexNormals(positions: Float32Array, faces: Uint32Array): Float32Array {
+  const n = new Float32Array(positions.length);
+  for (let t = 0; t < faces.length; t += 3) {
+    const [a, b, c] = [faces[t]! * 3, faces[t + 1]! * 3, faces[t + 2]! * 3];
+    const e1 = [0, 1, 2].map((k) => positions[b + k]! - positions[a + k]!), e2 = [0, 1, 2].map((k) => positions[c + k]! - positions[a + k]!);
+    const f = [e1[1]! * e2[2]! - e1[2]! * e2[1]!, e1[2]! * e2[0]! - e1[0]! * e2[2]!, e1[0]! * e2[1]! - e1[1]! * e2[0]!];
+    for (const v of [a, b, c]) for (let k = 0; k < 3; k++) n[v + k]! += f[k]!;
+  }
+  for (let v = 0; v < n.length; v += 3) {
+    const l = Math.hypot(n[v]!, n[v + 1]!, n[v + 2]!) || 1;
+    for (let k = 0; k < 3; k++) n[v + k]! /= l;
+  }
+  return n;
+}
+
+/** The head's faces grouped by parsing region (built once per head model). */
+export function regionFaces(head: HeadModel): Map<number, Uint32Array> {
+  const groups = new Map<number, number[]>();
+  for (let f = 0; f < head.faceCount; f++) {
+    const r = head.faceRegion[f]!;
+    if (!groups.has(r)) groups.set(r, []);
+    groups.get(r)!.push(head.faces[f * 3]!, head.faces[f * 3 + 1]!, head.faces[f * 3 + 2]!);
+  }
+  return new Map([...groups].map(([r, idx]) => [r, Uint32Array.from(idx)]));
+}
+
+export interface SceneInput {
+  head: HeadModel;
+  identity: Identity;
+  /** [V, 3] the identity's head colours (identityColours). */
+  baseColours: Float32Array;
+  regions: Map<number, Uint32Array>;
+  /** Parameters per category name; categories left out are absent ("none"). */
+  attributes: Record<string, Params>;
+  frame: FramePose;
+}
+
+export function buildScene(input: SceneInput): MeshDraw[] {
+  const { head, identity } = input;
+  const params = createHeadParams(head, { shape: identity.shape, expression: input.frame.expression, pose: input.frame.pose, ...(input.frame.translation ? { translation: input.frame.translation } : {}) });
+  const posed = poseVertices(head, params);
+  const normals = vertexNormals(posed, head.faces);
+  const colours = input.baseColours.slice();
+  const ctx = { head, identity, posed, normals, colours };
+  const extra: MeshDraw[] = [];
+  for (const category of CATEGORIES) {
+    const p = input.attributes[category.name];
+    extra.push(...category.build(checkParams(category, p ?? category.none), ctx));
+  }
+  const skinMaterial = { specular: 0.12, shininess: 20, opacity: 1 };
+  const headDraws: MeshDraw[] = [...input.regions].map(([classId, indices]) => ({ positions: posed, normals, indices, colors: colours, material: skinMaterial, classId }));
+  return [...headDraws, ...extra];
+}
