@@ -1,0 +1,91 @@
+/**
+ * npm run synth -- --identity seed:7 --per-category 6 --frames 60 --size 256 --out data/datasets/demo [options]
+ * Generates a synthetic attribute dataset (docs/dataset-format.md) with a
+ * progress bar. Killed runs continue where they stopped when run again with
+ * the same options and folder.
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { UsageError, isMainModule, runCli } from "./run-cli";
+import { ALL_CATEGORIES, generateDataset, type SynthOptions } from "../pipeline/synthesise/dataset";
+import { createNodeGpu } from "../gpu/node-device";
+import { GpuMeshRenderer } from "../../render-core/mesh/renderer";
+
+const FLAGS = ["identity", "per-category", "frames", "size", "fps", "out", "categories", "inbetween", "alphas", "extra-cameras", "backend"] as const;
+
+export const USAGE = `usage: npm run synth -- --out DIR [options]
+  --identity seed:7            the person (a procedural identity from a seed)
+  --per-category 6             videos per attribute category (plus one of the person as they are)
+  --frames 60 --fps 30         frames per video
+  --size 256                   image size, pixels
+  --categories ${ALL_CATEGORIES.join(",")}
+  --inbetween 1                pairs of videos per category that get exact in-between frames
+  --alphas 0.25,0.5,0.75       the in-between positions
+  --extra-cameras 0            held-out cameras (evaluation) besides the main one
+  --backend cpu|webgpu         default: webgpu when an adapter exists, else cpu`;
+
+function int(v: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number in [${min}, ${max}], got "${v}"`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((k) => [k, { type: "string" as const }])), allowPositionals: true, strict: false });
+  const v = values as Record<string, string | undefined>;
+  const unknown = Object.keys(values).filter((k) => !(FLAGS as readonly string[]).includes(k));
+  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!v.out) throw new UsageError("--out DIR is required");
+  if (v.backend && !["cpu", "webgpu"].includes(v.backend)) throw new UsageError(`--backend takes cpu or webgpu, got "${v.backend}"`);
+  const categories = (v.categories ?? ALL_CATEGORIES.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+  const unknownCategory = categories.find((c) => !ALL_CATEGORIES.includes(c));
+  if (unknownCategory) throw new UsageError(`--categories: no category "${unknownCategory}" (have ${ALL_CATEGORIES.join(", ")})`);
+  const alphas = (v.alphas ?? "0.25,0.5,0.75").split(",").map(Number);
+  if (alphas.some((a) => !(a >= 0 && a <= 1))) throw new UsageError(`--alphas must be numbers in [0, 1], got "${v.alphas}"`);
+  const options: SynthOptions = {
+    identity: v.identity ?? "seed:7",
+    perCategory: int(v["per-category"], "per-category", 6, 1, 100),
+    frames: int(v.frames, "frames", 60, 1, 10_000),
+    size: int(v.size, "size", 256, 16, 2048),
+    fps: int(v.fps, "fps", 30, 1, 240),
+    categories,
+    inbetweenPairs: int(v.inbetween, "inbetween", 1, 0, 50),
+    alphas,
+    extraCameras: int(v["extra-cameras"], "extra-cameras", 0, 0, 8),
+  };
+  if (!/^seed:\d{1,9}$/.test(options.identity)) throw new UsageError(`--identity must be seed:N, got "${options.identity}"`);
+
+  const gpu = v.backend === "cpu" ? null : await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } });
+  if (!gpu && v.backend === "webgpu") throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");
+  const renderer = gpu ? new GpuMeshRenderer(gpu.device) : null;
+  const tty = process.stderr.isTTY;
+  let lastLine = 0;
+  try {
+    const result = await generateDataset(options, {
+      out: v.out,
+      gpu: renderer,
+      onProgress: (p) => {
+        const now = Date.now();
+        if (!tty && now - lastLine < 5000 && p.done !== p.total) return;
+        lastLine = now;
+        const width = 30, filled = Math.round((width * p.done) / p.total);
+        const eta = p.etaSeconds > 90 ? `${Math.round(p.etaSeconds / 60)} min` : `${Math.round(p.etaSeconds)} s`;
+        const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${p.done}/${p.total} frames, ${p.framesPerSecond.toFixed(1)}/s, ETA ${eta}${p.skipped ? `, ${p.skipped} already done` : ""}`;
+        process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+      },
+    });
+    if (tty) process.stderr.write("\n");
+    const m = result.manifest;
+    console.log(
+      `dataset: ${m.videos.length} videos x ${options.frames} frames at ${options.size}px (${m.inbetween.length} in-between pairs) in ${path.resolve(v.out)}; ` +
+        `rendered ${result.rendered}, already there ${result.skipped}, ${result.seconds.toFixed(1)} s with ${renderer ? "webgpu" : "cpu"}; contact sheet ${result.contactSheet}`,
+    );
+  } finally {
+    renderer?.destroy();
+    gpu?.destroy();
+  }
+}
+
+if (isMainModule(import.meta.url)) runCli("synth", USAGE, main, (err) => /^synthesise:/.test(err.message));
