@@ -6,6 +6,7 @@
  */
 import { createHeadParams, poseVertices, type HeadModel } from "../../../render-core/head";
 import type { MeshDraw } from "../../../render-core/mesh/scene";
+import { MeshPart } from "../../../render-core/head/mesh";
 import { CATEGORIES, checkParams, type Params } from "./attributes";
 import type { Identity } from "./identity";
 
@@ -42,6 +43,41 @@ export function regionFaces(head: HeadModel): Map<number, Uint32Array> {
   return new Map([...groups].map(([r, idx]) => [r, Uint32Array.from(idx)]));
 }
 
+const occlusionCache = new WeakMap<HeadModel, Float32Array>();
+
+/**
+ * A cheap ambient-occlusion stand-in, per head vertex in [0.35, 1]: creases
+ * and hollows (neighbours rising above the vertex's tangent plane) darken,
+ * the mouth's inside and the eye sockets darken most. Computed once on the
+ * rest template; it multiplies the albedo, so both renderers agree.
+ */
+export function cavityOcclusion(head: HeadModel): Float32Array {
+  const cached = occlusionCache.get(head);
+  if (cached) return cached;
+  const V = head.vertexCount, P = head.template;
+  const n = vertexNormals(P, head.faces);
+  const sum = new Float64Array(V), count = new Uint16Array(V);
+  for (let t = 0; t < head.faces.length; t += 3) {
+    for (let e = 0; e < 3; e++) {
+      const a = head.faces[t + e]!, b = head.faces[t + ((e + 1) % 3)]!;
+      for (const [v, w] of [[a, b], [b, a]] as const) {
+        const d = [0, 1, 2].map((k) => P[w * 3 + k]! - P[v * 3 + k]!);
+        const l = Math.hypot(d[0]!, d[1]!, d[2]!) || 1;
+        sum[v]! += (d[0]! * n[v * 3]! + d[1]! * n[v * 3 + 1]! + d[2]! * n[v * 3 + 2]!) / l;
+        count[v]!++;
+      }
+    }
+  }
+  const ao = new Float32Array(V);
+  for (let v = 0; v < V; v++) {
+    const part = head.vertexPart[v];
+    const rise = count[v] ? sum[v]! / count[v]! : 0;
+    ao[v] = part === MeshPart.mouthBag ? 0.35 : part === MeshPart.socketLeft || part === MeshPart.socketRight ? 0.5 : Math.min(1, Math.max(0.45, 1 - 2.5 * Math.max(0, rise)));
+  }
+  occlusionCache.set(head, ao);
+  return ao;
+}
+
 export interface SceneInput {
   head: HeadModel;
   identity: Identity;
@@ -65,6 +101,8 @@ export function buildScene(input: SceneInput): MeshDraw[] {
     const p = input.attributes[category.name];
     extra.push(...category.build(checkParams(category, p ?? category.none), ctx));
   }
+  const ao = cavityOcclusion(head);
+  for (let v = 0; v < head.vertexCount; v++) for (let k = 0; k < 3; k++) colours[v * 3 + k]! *= ao[v]!;
   const skinMaterial = { specular: 0.12, shininess: 20, opacity: 1 };
   const headDraws: MeshDraw[] = [...input.regions].map(([classId, indices]) => ({ positions: posed, normals, indices, colors: colours, material: skinMaterial, classId }));
   return [...headDraws, ...extra];
