@@ -1,0 +1,118 @@
+/**
+ * Backward of deformRig (render-core/avatar/deform.cpu.ts), CPU twin in
+ * float64: posed centres, rig orientations and expression offsets ->
+ * un-posed centres, un-posing quaternions, skinning weights and
+ * blendshape / corrective directions of each Gaussian.
+ *
+ *   d = sum_k dirs_k c_k,  y = rest + d,  M = sum_j w_j A_j,  centre = M y,
+ *   qRig = quat(M) (x) qUnpose
+ * quat(M) is differentiated on Shepperd's first branch (trace > 0), the one
+ * every head rotation takes (under 120 degrees; render-core/avatar/rig.ts).
+ */
+import { type AvatarModelConfig } from "../avatar/config";
+import { REST_STRIDE } from "../avatar/bake.cpu";
+import { quatMul } from "../avatar/rig";
+
+export interface RigState {
+  count: number;
+  /** [N, 8] un-posed centre (xyz, 0) and un-posing quaternion (w x y z). */
+  rest: ArrayLike<number>;
+  /** [N, J] skinning weights. */
+  skin: ArrayLike<number>;
+  /** [N, (E + P) * 3] directions. */
+  dirs: ArrayLike<number>;
+}
+
+export interface RigOutputs {
+  positions: Float64Array;
+  rotations: Float64Array;
+  offsets: Float64Array;
+}
+
+export interface RigGrad {
+  rest: Float64Array;
+  skin: Float64Array;
+  dirs: Float64Array;
+}
+
+function blend(frame: ArrayLike<number>, skin: ArrayLike<number>, i: number, J: number): Float64Array {
+  const M = new Float64Array(12);
+  for (let j = 0; j < J; j++) for (let k = 0; k < 12; k++) M[k]! += Number(skin[i * J + j]) * Number(frame[j * 12 + k]);
+  return M;
+}
+
+/** Shepperd's first branch, unnormalised: (s / 4, (m21 - m12) / s, (m02 - m20) / s, (m10 - m01) / s), s = 2 sqrt(trace + 1). */
+function rawQuat(M: Float64Array): { raw: number[]; s: number } {
+  const s = 2 * Math.sqrt(M[0]! + M[5]! + M[10]! + 1);
+  return { raw: [s / 4, (M[9]! - M[6]!) / s, (M[2]! - M[8]!) / s, (M[4]! - M[1]!) / s], s };
+}
+
+export function deformRigTrain(config: AvatarModelConfig, state: RigState, frame: ArrayLike<number>): RigOutputs {
+  const J = config.jointCount, K = config.expressionCount + config.poseCorrectiveCount, N = state.count;
+  const out: RigOutputs = { positions: new Float64Array(N * 3), rotations: new Float64Array(N * 4), offsets: new Float64Array(N * 3) };
+  for (let i = 0; i < N; i++) {
+    const d = [0, 0, 0];
+    for (let k = 0; k < K; k++) for (let a = 0; a < 3; a++) d[a]! += Number(state.dirs[(i * K + k) * 3 + a]) * Number(frame[J * 12 + k]);
+    out.offsets.set(d, i * 3);
+    const y = [0, 1, 2].map((a) => Number(state.rest[i * REST_STRIDE + a]) + d[a]!);
+    const M = blend(frame, state.skin, i, J);
+    for (let r = 0; r < 3; r++) out.positions[i * 3 + r] = M[r * 4]! * y[0]! + M[r * 4 + 1]! * y[1]! + M[r * 4 + 2]! * y[2]! + M[r * 4 + 3]!;
+    const { raw } = rawQuat(M);
+    const l = Math.hypot(...raw);
+    const qU = [4, 5, 6, 7].map((k) => Number(state.rest[i * REST_STRIDE + k]));
+    out.rotations.set(quatMul(raw.map((v) => v / l), qU), i * 4);
+  }
+  return out;
+}
+
+export function deformRigBackward(config: AvatarModelConfig, state: RigState, frame: ArrayLike<number>, dPositions: ArrayLike<number>, dRotations: ArrayLike<number>, dOffsets?: ArrayLike<number>): RigGrad {
+  const J = config.jointCount, K = config.expressionCount + config.poseCorrectiveCount, N = state.count;
+  const g: RigGrad = { rest: new Float64Array(N * REST_STRIDE), skin: new Float64Array(N * J), dirs: new Float64Array(N * K * 3) };
+  for (let i = 0; i < N; i++) {
+    const d = [0, 0, 0];
+    for (let k = 0; k < K; k++) for (let a = 0; a < 3; a++) d[a]! += Number(state.dirs[(i * K + k) * 3 + a]) * Number(frame[J * 12 + k]);
+    const y = [0, 1, 2].map((a) => Number(state.rest[i * REST_STRIDE + a]) + d[a]!);
+    const M = blend(frame, state.skin, i, J);
+    const dM = new Float64Array(12);
+    const dx = [0, 1, 2].map((r) => Number(dPositions[i * 3 + r]));
+    const dy = [0, 0, 0];
+    for (let r = 0; r < 3; r++) {
+      for (let c = 0; c < 3; c++) {
+        dM[r * 4 + c]! += dx[r]! * y[c]!;
+        dy[c]! += M[r * 4 + c]! * dx[r]!;
+      }
+      dM[r * 4 + 3]! += dx[r]!;
+    }
+    // Orientation: q = qT (x) qU; Hamilton product partials.
+    const { raw, s } = rawQuat(M);
+    const l = Math.hypot(...raw);
+    const qT = raw.map((v) => v / l);
+    const qU = [4, 5, 6, 7].map((k) => Number(state.rest[i * REST_STRIDE + k]));
+    const dq = [0, 1, 2, 3].map((k) => Number(dRotations[i * 4 + k]));
+    const [aw, ax, ay, az] = qT as [number, number, number, number];
+    const [bw, bx, by, bz] = qU as [number, number, number, number];
+    // q = (aw bw - ax bx - ay by - az bz, aw bx + ax bw + ay bz - az by, aw by - ax bz + ay bw + az bx, aw bz + ax by - ay bx + az bw)
+    const dA = [dq[0]! * bw + dq[1]! * bx + dq[2]! * by + dq[3]! * bz, -dq[0]! * bx + dq[1]! * bw - dq[2]! * bz + dq[3]! * by, -dq[0]! * by + dq[1]! * bz + dq[2]! * bw - dq[3]! * bx, -dq[0]! * bz - dq[1]! * by + dq[2]! * bx + dq[3]! * bw];
+    const dB = [dq[0]! * aw + dq[1]! * ax + dq[2]! * ay + dq[3]! * az, -dq[0]! * ax + dq[1]! * aw + dq[2]! * az - dq[3]! * ay, -dq[0]! * ay - dq[1]! * az + dq[2]! * aw + dq[3]! * ax, -dq[0]! * az + dq[1]! * ay - dq[2]! * ax + dq[3]! * aw];
+    for (let k = 0; k < 4; k++) g.rest[i * REST_STRIDE + 4 + k] = dB[k]!;
+    // Normalisation, then the raw components -> M.
+    const along = dA.reduce((acc, v, k) => acc + v * qT[k]!, 0);
+    const dRaw = dA.map((v, k) => (v - along * qT[k]!) / l);
+    let ds = dRaw[0]! / 4;
+    const pairs: Array<[number, number, number]> = [[1, 9, 6], [2, 2, 8], [3, 4, 1]]; // raw index, plus entry, minus entry
+    for (const [k, plus, minus] of pairs) {
+      dM[plus]! += dRaw[k]! / s;
+      dM[minus]! -= dRaw[k]! / s;
+      ds -= (dRaw[k]! * (M[plus]! - M[minus]!)) / (s * s);
+    }
+    const dTrace = (ds * 2) / s; // s = 2 sqrt(tr + 1), so ds/dtr = 2 / s
+    dM[0]! += dTrace;
+    dM[5]! += dTrace;
+    dM[10]! += dTrace;
+    for (let j = 0; j < J; j++) for (let k = 0; k < 12; k++) g.skin[i * J + j]! += dM[k]! * Number(frame[j * 12 + k]);
+    const dd = [0, 1, 2].map((a) => dy[a]! + (dOffsets ? Number(dOffsets[i * 3 + a]) : 0));
+    for (let a = 0; a < 3; a++) g.rest[i * REST_STRIDE + a] = dy[a]!;
+    for (let k = 0; k < K; k++) for (let a = 0; a < 3; a++) g.dirs[(i * K + k) * 3 + a] = dd[a]! * Number(frame[J * 12 + k]);
+  }
+  return g;
+}
