@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { deformRigBackward, deformRigTrain } from "./rig-grad";
 import { COMPACT } from "../avatar/config";
 import { avatarPriors, createRandomAvatar } from "../avatar/avatar";
-import { bakeCpu, type BakedAvatar } from "../avatar/bake.cpu";
+import { bakeCpu, bakeRigCpu, type BakedAvatar } from "../avatar/bake.cpu";
 import { deformCpu } from "../avatar/deform.cpu";
 import { bakeFrame, deformFrame } from "../avatar/rig";
 import { createHeadModel, type HeadModel } from "../head";
@@ -44,6 +44,54 @@ describe("deform rig backward (CPU twin, float64)", () => {
     for (const [arr, gr, step] of [[state.rest, g.rest, 1], [state.skin, g.skin, 1], [state.dirs, g.dirs, 13]] as const) {
       for (let k = 0; k < arr.length; k += step) {
         if (arr === state.rest && k % 8 === 3) continue; // the padding slot
+        const keep = arr[k]!;
+        arr[k] = keep + eps;
+        const up = loss();
+        arr[k] = keep - eps;
+        const down = loss();
+        arr[k] = keep;
+        const fd = (up - down) / (2 * eps);
+        worst = Math.max(worst, Math.abs(fd - gr[k]!) / Math.max(Math.abs(fd), Math.abs(gr[k]!), 1e-6));
+      }
+    }
+    expect(worst).toBeLessThan(1e-3);
+  });
+});
+
+describe("bake rig backward (CPU twin, float64)", () => {
+  it("has the runtime's forward and matches finite differences for points and deformer outputs", async () => {
+    const { bakeRigBackward, bakeRigTrain } = await import("./rig-grad");
+    const avatar = createRandomAvatar(COMPACT, head, { count: 12, seed: 5 });
+    const rand = mulberry32(4);
+    const D = COMPACT.expressionCount * 3 + COMPACT.poseCorrectiveCount * 3 + 3 + COMPACT.jointCount;
+    const inputs = {
+      count: 12,
+      points: Float64Array.from(avatar.points),
+      deformerRaw: Float64Array.from({ length: 12 * D }, () => 0.01 * (rand() - 0.5)),
+      prior: avatarPriors(avatar, head),
+      canonA: bakeFrame(head, avatar.shape),
+    };
+    const fwd = bakeRigTrain(COMPACT, inputs);
+    const K = COMPACT.expressionCount + COMPACT.poseCorrectiveCount;
+    const ref = { rest: new Float32Array(12 * 8), skin: new Float32Array(12 * COMPACT.jointCount), dirs: new Float32Array(12 * K * 3) };
+    bakeRigCpu(COMPACT, Float32Array.from(inputs.points), Float32Array.from(inputs.deformerRaw), inputs.prior, inputs.canonA, ref);
+    for (const key of ["rest", "skin", "dirs"] as const) for (let k = 0; k < ref[key].length; k++) expect(fwd[key][k]).toBeCloseTo(ref[key][k]!, 5);
+    const wR = Float64Array.from({ length: fwd.rest.length }, (_, k) => (k % 8 === 3 ? 0 : rand() - 0.5));
+    const wS = Float64Array.from({ length: fwd.skin.length }, () => rand() - 0.5);
+    const wD = Float64Array.from({ length: fwd.dirs.length }, () => rand() - 0.5);
+    const loss = () => {
+      const f = bakeRigTrain(COMPACT, inputs);
+      let s = 0;
+      f.rest.forEach((v, k) => (s += v * wR[k]!));
+      f.skin.forEach((v, k) => (s += v * wS[k]!));
+      f.dirs.forEach((v, k) => (s += v * wD[k]!));
+      return s;
+    };
+    const g = bakeRigBackward(COMPACT, inputs, wR, wS, wD);
+    const eps = 1e-6;
+    let worst = 0;
+    for (const [arr, gr, step] of [[inputs.points, g.points, 1], [inputs.deformerRaw, g.deformerRaw, 7]] as const) {
+      for (let k = 0; k < arr.length; k += step) {
         const keep = arr[k]!;
         arr[k] = keep + eps;
         const up = loss();

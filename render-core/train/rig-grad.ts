@@ -116,3 +116,94 @@ export function deformRigBackward(config: AvatarModelConfig, state: RigState, fr
   }
   return g;
 }
+
+export interface BakeRigInputs {
+  count: number;
+  /** [N, 3] canonical points. */
+  points: ArrayLike<number>;
+  /** [N, D] deformer output (raw). */
+  deformerRaw: ArrayLike<number>;
+  /** [N, E * 3 + J] head priors (avatarPriors). */
+  prior: ArrayLike<number>;
+  /** [J, 12] canonical joint transforms (bakeFrame). */
+  canonA: ArrayLike<number>;
+}
+
+/** bakeRig (render-core/avatar/bake.cpu.ts) in float64: points and deformer output -> rest, skin, dirs. */
+export function bakeRigTrain(config: AvatarModelConfig, x: BakeRigInputs): { rest: Float64Array; skin: Float64Array; dirs: Float64Array } {
+  const E = config.expressionCount, P = config.poseCorrectiveCount, J = config.jointCount, T = config.skinningTemperature;
+  const D = E * 3 + P * 3 + 3 + J, PS = E * 3 + J, K = E + P, N = x.count;
+  const rest = new Float64Array(N * REST_STRIDE), skin = new Float64Array(N * J), dirs = new Float64Array(N * K * 3);
+  for (let i = 0; i < N; i++) {
+    for (let k = 0; k < E * 3; k++) dirs[i * K * 3 + k] = Number(x.prior[i * PS + k]) + Number(x.deformerRaw[i * D + k]);
+    for (let k = 0; k < P * 3; k++) dirs[i * K * 3 + E * 3 + k] = Number(x.deformerRaw[i * D + E * 3 + k]);
+    const logits = Array.from({ length: J }, (_, j) => T * Number(x.deformerRaw[i * D + D - J + j]) + Math.log(Number(x.prior[i * PS + E * 3 + j]) + 1e-6));
+    const mx = Math.max(...logits);
+    const e = logits.map((v) => Math.exp(v - mx));
+    const sum = e.reduce((a, b) => a + b, 0);
+    for (let j = 0; j < J; j++) skin[i * J + j] = e[j]! / sum;
+    const M = blend(x.canonA, skin, i, J);
+    const o = i * D + K * 3;
+    const q = [0, 1, 2].map((a) => Number(x.points[i * 3 + a]) + Number(x.deformerRaw[o + a]) - M[a * 4 + 3]!);
+    const inv = invert3(M);
+    for (let r = 0; r < 3; r++) rest[i * REST_STRIDE + r] = inv[r * 3]! * q[0]! + inv[r * 3 + 1]! * q[1]! + inv[r * 3 + 2]! * q[2]!;
+    const { raw } = rawQuat(M);
+    const l = Math.hypot(...raw);
+    rest.set([raw[0]! / l, -raw[1]! / l, -raw[2]! / l, -raw[3]! / l], i * REST_STRIDE + 4);
+  }
+  return { rest, skin, dirs };
+}
+
+function invert3(M: ArrayLike<number>): number[] {
+  const [a, b, c, d, e, f, g, h, k] = [M[0]!, M[1]!, M[2]!, M[4]!, M[5]!, M[6]!, M[8]!, M[9]!, M[10]!];
+  const det = a * (e * k - f * h) - b * (d * k - f * g) + c * (d * h - e * g);
+  return [e * k - f * h, c * h - b * k, b * f - c * e, f * g - d * k, a * k - c * g, c * d - a * f, d * h - e * g, b * g - a * h, a * e - b * d].map((v) => v / det);
+}
+
+/** Backward of bakeRigTrain: d points [N, 3] and d deformer output [N, D]. */
+export function bakeRigBackward(config: AvatarModelConfig, x: BakeRigInputs, dRest: ArrayLike<number>, dSkin: ArrayLike<number>, dDirs: ArrayLike<number>): { points: Float64Array; deformerRaw: Float64Array } {
+  const E = config.expressionCount, P = config.poseCorrectiveCount, J = config.jointCount, T = config.skinningTemperature;
+  const D = E * 3 + P * 3 + 3 + J, K = E + P, N = x.count;
+  const fwd = bakeRigTrain(config, x);
+  const dPoints = new Float64Array(N * 3), dRaw = new Float64Array(N * D);
+  for (let i = 0; i < N; i++) {
+    for (let k = 0; k < K * 3; k++) dRaw[i * D + k] = Number(dDirs[i * K * 3 + k]);
+    const M = blend(x.canonA, fwd.skin, i, J);
+    const inv = invert3(M);
+    const dM = new Float64Array(12);
+    // rest = M^-1 (p + offset - t): g = M^-T d rest.
+    const dr = [0, 1, 2].map((a) => Number(dRest[i * REST_STRIDE + a]));
+    const gv = [0, 1, 2].map((c) => inv[c]! * dr[0]! + inv[3 + c]! * dr[1]! + inv[6 + c]! * dr[2]!);
+    const x0 = [0, 1, 2].map((a) => fwd.rest[i * REST_STRIDE + a]!);
+    for (let r = 0; r < 3; r++) {
+      dPoints[i * 3 + r] = gv[r]!;
+      dRaw[i * D + K * 3 + r] = gv[r]!;
+      for (let c = 0; c < 3; c++) dM[r * 4 + c]! -= gv[r]! * x0[c]!;
+      dM[r * 4 + 3]! -= gv[r]!;
+    }
+    // qUnpose = conj(normalise(raw(M))).
+    const { raw, s } = rawQuat(M);
+    const l = Math.hypot(...raw);
+    const qT = raw.map((v) => v / l);
+    const dqT = [4, 5, 6, 7].map((k, j) => (j === 0 ? 1 : -1) * Number(dRest[i * REST_STRIDE + k]));
+    const along = dqT.reduce((acc, v, k) => acc + v * qT[k]!, 0);
+    const dRawQ = dqT.map((v, k) => (v - along * qT[k]!) / l);
+    let ds = dRawQ[0]! / 4;
+    for (const [k, plus, minus] of [[1, 9, 6], [2, 2, 8], [3, 4, 1]] as const) {
+      dM[plus]! += dRawQ[k]! / s;
+      dM[minus]! -= dRawQ[k]! / s;
+      ds -= (dRawQ[k]! * (M[plus]! - M[minus]!)) / (s * s);
+    }
+    const dTrace = (ds * 2) / s;
+    dM[0]! += dTrace;
+    dM[5]! += dTrace;
+    dM[10]! += dTrace;
+    // M = sum_j w_j A_j, w = softmax(T logits + log prior).
+    const dw = Array.from({ length: J }, (_, j) => Number(dSkin[i * J + j]) + dM.reduce((acc, v, k) => acc + v * Number(x.canonA[j * 12 + k]), 0));
+    const w = fwd.skin.subarray(i * J, (i + 1) * J);
+    let dot = 0;
+    for (let j = 0; j < J; j++) dot += dw[j]! * w[j]!;
+    for (let j = 0; j < J; j++) dRaw[i * D + D - J + j] = T * w[j]! * (dw[j]! - dot);
+  }
+  return { points: dPoints, deformerRaw: dRaw };
+}
