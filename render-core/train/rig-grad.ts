@@ -35,6 +35,18 @@ export interface RigGrad {
   dirs: Float64Array;
 }
 
+/** Backward of the Hamilton product q = a (x) b: d a and d b from d q. */
+export function quatMulBackward(a: ArrayLike<number>, b: ArrayLike<number>, dq: ArrayLike<number>): { da: number[]; db: number[] } {
+  const [aw, ax, ay, az] = [a[0]!, a[1]!, a[2]!, a[3]!];
+  const [bw, bx, by, bz] = [b[0]!, b[1]!, b[2]!, b[3]!];
+  const [d0, d1, d2, d3] = [dq[0]!, dq[1]!, dq[2]!, dq[3]!];
+  // q = (aw bw - ax bx - ay by - az bz, aw bx + ax bw + ay bz - az by, aw by - ax bz + ay bw + az bx, aw bz + ax by - ay bx + az bw)
+  return {
+    da: [d0 * bw + d1 * bx + d2 * by + d3 * bz, -d0 * bx + d1 * bw - d2 * bz + d3 * by, -d0 * by + d1 * bz + d2 * bw - d3 * bx, -d0 * bz - d1 * by + d2 * bx + d3 * bw],
+    db: [d0 * aw + d1 * ax + d2 * ay + d3 * az, -d0 * ax + d1 * aw + d2 * az - d3 * ay, -d0 * ay - d1 * az + d2 * aw + d3 * ax, -d0 * az + d1 * ay - d2 * ax + d3 * aw],
+  };
+}
+
 function blend(frame: ArrayLike<number>, skin: ArrayLike<number>, i: number, J: number): Float64Array {
   const M = new Float64Array(12);
   for (let j = 0; j < J; j++) for (let k = 0; k < 12; k++) M[k]! += Number(skin[i * J + j]) * Number(frame[j * 12 + k]);
@@ -89,11 +101,7 @@ export function deformRigBackward(config: AvatarModelConfig, state: RigState, fr
     const qT = raw.map((v) => v / l);
     const qU = [4, 5, 6, 7].map((k) => Number(state.rest[i * REST_STRIDE + k]));
     const dq = [0, 1, 2, 3].map((k) => Number(dRotations[i * 4 + k]));
-    const [aw, ax, ay, az] = qT as [number, number, number, number];
-    const [bw, bx, by, bz] = qU as [number, number, number, number];
-    // q = (aw bw - ax bx - ay by - az bz, aw bx + ax bw + ay bz - az by, aw by - ax bz + ay bw + az bx, aw bz + ax by - ay bx + az bw)
-    const dA = [dq[0]! * bw + dq[1]! * bx + dq[2]! * by + dq[3]! * bz, -dq[0]! * bx + dq[1]! * bw - dq[2]! * bz + dq[3]! * by, -dq[0]! * by + dq[1]! * bz + dq[2]! * bw - dq[3]! * bx, -dq[0]! * bz - dq[1]! * by + dq[2]! * bx + dq[3]! * bw];
-    const dB = [dq[0]! * aw + dq[1]! * ax + dq[2]! * ay + dq[3]! * az, -dq[0]! * ax + dq[1]! * aw + dq[2]! * az - dq[3]! * ay, -dq[0]! * ay - dq[1]! * az + dq[2]! * aw + dq[3]! * ax, -dq[0]! * az + dq[1]! * ay - dq[2]! * ax + dq[3]! * aw];
+    const { da: dA, db: dB } = quatMulBackward(qT, qU, dq);
     for (let k = 0; k < 4; k++) g.rest[i * REST_STRIDE + 4 + k] = dB[k]!;
     // Normalisation, then the raw components -> M.
     const along = dA.reduce((acc, v, k) => acc + v * qT[k]!, 0);
