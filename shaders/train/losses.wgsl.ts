@@ -1,0 +1,103 @@
+/**
+ * Image losses on the GPU: the D-SSIM and L1 gradients of a predicted image
+ * against a target, [H, W, C] f32. Host: render-core/train/losses-gpu.ts;
+ * CPU twin: render-core/train/losses.ts (the maths is stated there).
+ * All kernels: one thread per pixel-channel; the Gaussian window (TAPS
+ * weights, constant G) is separable, zero-padded.
+ *
+ * ssimStats    mu_x, mu_y, E[x^2], E[y^2], E[xy] blurred along one axis (axis in params): 5 planes in, 5 out
+ * ssimPartials per pixel: ssim value and its partials w.r.t. mu_x, E[x^2], E[xy] -> 4 planes
+ * blur3        blurs the 3 partial planes along one axis
+ * lossGrad     d loss / d prediction = -(b_mu + 2 x b_ex2 + y b_exy) w_ssim / (P C) + w_l1 sign(x - y) / (P C)
+ *
+ * Planes are channel-major: plane k of channel c at ((k * C + c) * H + y) * W + x.
+ */
+export const LOSSES_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<uniform> params: LossParams;
+@group(0) @binding(1) var<storage, read> pred: array<f32>;
+@group(0) @binding(2) var<storage, read> truth: array<f32>;
+@group(0) @binding(3) var<storage, read> planesIn: array<f32>;
+@group(0) @binding(4) var<storage, read_write> planesOut: array<f32>;
+
+fn idx(plane: u32, c: u32, y: u32, x: u32) -> u32 { return ((plane * params.channels + c) * params.height + y) * params.width + x; }
+
+fn thread(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return linearGroup(wg, nwg) * WG + li; }
+
+// Value of plane k at (c, y, x) of the raw image statistics (first pass) or of planesIn.
+fn source(k: u32, c: u32, y: u32, x: u32) -> f32 {
+  if (params.fromImage == 0u) { return planesIn[idx(k, c, y, x)]; }
+  let i = (y * params.width + x) * params.channels + c;
+  let a = pred[i];
+  let b = truth[i];
+  switch k {
+    case 0u: { return a; }
+    case 1u: { return b; }
+    case 2u: { return a * a; }
+    case 3u: { return b * b; }
+    default: { return a * b; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn blurPlanes(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let t = thread(wg, nwg, li);
+  let P = params.width * params.height;
+  if (t >= params.planes * params.channels * P) { return; }
+  let x = t % params.width;
+  let y = (t / params.width) % params.height;
+  let c = (t / P) % params.channels;
+  let k = t / (P * params.channels);
+  var s = 0.0;
+  let r = i32(TAPS / 2u);
+  for (var j = -r; j <= r; j++) {
+    if (params.axis == 0u) {
+      let xx = i32(x) + j;
+      if (xx >= 0 && xx < i32(params.width)) { s += G[u32(j + r)] * source(k, c, y, u32(xx)); }
+    } else {
+      let yy = i32(y) + j;
+      if (yy >= 0 && yy < i32(params.height)) { s += G[u32(j + r)] * source(k, c, u32(yy), x); }
+    }
+  }
+  planesOut[idx(k, c, y, x)] = s;
+}
+
+@compute @workgroup_size(WG)
+fn ssimPartials(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let t = thread(wg, nwg, li);
+  let P = params.width * params.height;
+  if (t >= params.channels * P) { return; }
+  let x = t % params.width;
+  let y = (t / params.width) % params.height;
+  let c = t / P;
+  let ux = planesIn[idx(0u, c, y, x)];
+  let uy = planesIn[idx(1u, c, y, x)];
+  let vx = planesIn[idx(2u, c, y, x)] - ux * ux;
+  let vy = planesIn[idx(3u, c, y, x)] - uy * uy;
+  let cxy = planesIn[idx(4u, c, y, x)] - ux * uy;
+  let A1 = 2.0 * ux * uy + C1;
+  let A2 = 2.0 * cxy + C2;
+  let B1 = ux * ux + uy * uy + C1;
+  let B2 = vx + vy + C2;
+  let s = A1 * A2 / (B1 * B2);
+  planesOut[idx(0u, c, y, x)] = (2.0 * uy * A2 - 2.0 * uy * A1) / (B1 * B2) - s * (2.0 * ux * B2 - 2.0 * ux * B1) / (B1 * B2);
+  planesOut[idx(1u, c, y, x)] = -s / B2;
+  planesOut[idx(2u, c, y, x)] = 2.0 * A1 / (B1 * B2);
+  planesOut[idx(3u, c, y, x)] = s;
+}
+
+@compute @workgroup_size(WG)
+fn lossGrad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let t = thread(wg, nwg, li);
+  let P = params.width * params.height;
+  if (t >= params.channels * P) { return; }
+  let x = t % params.width;
+  let y = (t / params.width) % params.height;
+  let c = t / P;
+  let i = (y * params.width + x) * params.channels + c;
+  let n = f32(params.channels * P);
+  let a = pred[i];
+  let b = truth[i];
+  let dssim = -(planesIn[idx(0u, c, y, x)] + 2.0 * a * planesIn[idx(1u, c, y, x)] + b * planesIn[idx(2u, c, y, x)]) / n;
+  planesOut[i] = params.wSsim * dssim + params.wL1 * sign(a - b) / n;
+}
+`;
