@@ -1,0 +1,76 @@
+/**
+ * WebGPU host of shaders/train/project-grad.wgsl.ts: d (u, v, conic) per
+ * splat -> d centre, scale and quaternion. CPU twin: ./project-grad.ts.
+ */
+import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
+import { PROJECT_GRAD_WGSL } from "../../shaders/train/project-grad.wgsl";
+import { BufferUsage, splitGroups } from "../gpu/flags";
+import { createBuffer } from "../gpu/buffers";
+import { f32c, getKernel, u32c } from "../gpu/kernel";
+import { readBuffer } from "../gpu/readback";
+import { UniformLayout } from "../gpu/uniforms";
+import { RASTER } from "../raster/config";
+import type { Camera } from "../raster/camera";
+import type { GeometryGrad } from "./project-grad";
+
+const WG = 64;
+
+export const PROJECT_GRAD_PARAMS = new UniformLayout("ProjectGradParams", [
+  ["row0", "vec4f"],
+  ["row1", "vec4f"],
+  ["row2", "vec4f"],
+  ["fx", "f32"],
+  ["fy", "f32"],
+  ["limX", "f32"],
+  ["limY", "f32"],
+  ["count", "u32"],
+] as const);
+
+/** gaussians: [N, 16] packed (packGaussians / the renderer's buffer); dIn: [N, 9] (rasterizeBackwardGpu's layout). */
+export async function projectBackwardGpu(device: GPUDevice, gaussians: GPUBuffer, count: number, camera: Camera, dIn: GPUBuffer): Promise<GeometryGrad> {
+  const m = camera.worldToCamera;
+  const params = PROJECT_GRAD_PARAMS.createBuffer(device, "projectGrad.params", {
+    row0: [m[0]!, m[1]!, m[2]!, m[3]!],
+    row1: [m[4]!, m[5]!, m[6]!, m[7]!],
+    row2: [m[8]!, m[9]!, m[10]!, m[11]!],
+    fx: camera.fx,
+    fy: camera.fy,
+    limX: (RASTER.FRUSTUM_CLAMP * 0.5 * camera.width) / camera.fx,
+    limY: (RASTER.FRUSTUM_CLAMP * 0.5 * camera.height) / camera.fy,
+    count,
+  });
+  const dOut = createBuffer(device, "projectGrad.dOut", Math.max(4, count * 40), BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+  const kernel = getKernel(device, {
+    label: "projectBwd",
+    code: [PROJECT_GRAD_PARAMS.wgsl, GRID_WGSL, PROJECT_GRAD_WGSL],
+    entryPoint: "projectBwd",
+    constants: { WG: u32c(WG), LOWPASS: f32c(RASTER.LOWPASS) },
+    bindings: [
+      { name: "params", kind: "uniform" },
+      { name: "gaussians", kind: "read-only-storage" },
+      { name: "dIn", kind: "read-only-storage" },
+      { name: "dOut", kind: "storage" },
+    ],
+  });
+  const encoder = device.createCommandEncoder({ label: "projectBwd" });
+  const pass = encoder.beginComputePass({ label: "projectBwd" });
+  const [gx, gy] = splitGroups(Math.ceil(count / WG), device.limits.maxComputeWorkgroupsPerDimension);
+  kernel.dispatch(pass, kernel.bind({ params, gaussians, dIn, dOut }), gx, gy);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  try {
+    const g = new Float32Array(await readBuffer(device, dOut, count * 40));
+    const out: GeometryGrad = { positions: new Float64Array(count * 3), scales: new Float64Array(count * 3), rotations: new Float64Array(count * 4) };
+    for (let i = 0; i < count; i++) {
+      for (let k = 0; k < 3; k++) {
+        out.positions[i * 3 + k] = g[i * 10 + k]!;
+        out.scales[i * 3 + k] = g[i * 10 + 3 + k]!;
+      }
+      for (let k = 0; k < 4; k++) out.rotations[i * 4 + k] = g[i * 10 + 6 + k]!;
+    }
+    return out;
+  } finally {
+    params.destroy();
+    dOut.destroy();
+  }
+}
