@@ -1,4 +1,4 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { openSynced, setHair } from "./helpers";
 
 async function newAvatar(request: APIRequestContext, name: string): Promise<string> {
@@ -28,17 +28,22 @@ function meanAbsDiff(a: number[], b: number[]): number {
   return s / a.length;
 }
 
+/** A new avatar open in two browsers (separate contexts, so separate people), both synced. */
+async function twoEditors(browser: Browser, request: APIRequestContext, name: string): Promise<{ a: Page; b: Page }> {
+  const id = await newAvatar(request, name);
+  const [a, b] = [await (await browser.newContext()).newPage(), await (await browser.newContext()).newPage()];
+  await openSynced(a, `/avatars/${id}`);
+  await openSynced(b, `/avatars/${id}`);
+  return { a, b };
+}
+
 async function firstFrame(page: Page): Promise<void> {
   await expect.poll(async () => (await streamed(page)).frames, { timeout: 30_000 }).toBeGreaterThan(0);
 }
 
 test("a slider moved in one browser changes the frames the server streams to another", async ({ browser, request }) => {
   test.setTimeout(90_000);
-  const id = await newAvatar(request, "Stream e2e");
-  const a = await (await browser.newContext()).newPage();
-  const b = await (await browser.newContext()).newPage();
-  await openSynced(a, `/avatars/${id}`);
-  await openSynced(b, `/avatars/${id}`);
+  const { a, b } = await twoEditors(browser, request, "Stream e2e");
   await firstFrame(a);
   await firstFrame(b);
   // The head fills the middle of the picture, on the server's background colour elsewhere.
@@ -60,11 +65,7 @@ test("a slider moved in one browser changes the frames the server streams to ano
 
 test("a playing clip changes the frames; undo restores the previous state for everyone", async ({ browser, request }) => {
   test.setTimeout(90_000);
-  const id = await newAvatar(request, "Clip e2e");
-  const a = await (await browser.newContext()).newPage();
-  const b = await (await browser.newContext()).newPage();
-  await openSynced(a, `/avatars/${id}`);
-  await openSynced(b, `/avatars/${id}`);
+  const { a, b } = await twoEditors(browser, request, "Clip e2e");
   await firstFrame(b);
 
   await a.getByTestId("clip-select").selectOption("talk");
@@ -109,11 +110,7 @@ test("a view link watches the stream with every control disabled", async ({ brow
 
 test("the page's own render (LOCAL) and the server's stream (STREAM) show the same picture", async ({ browser, request }) => {
   test.setTimeout(120_000);
-  const id = await newAvatar(request, "Local e2e");
-  const a = await (await browser.newContext()).newPage();
-  const b = await (await browser.newContext()).newPage();
-  await openSynced(a, `/avatars/${id}`);
-  await openSynced(b, `/avatars/${id}`);
+  const { a, b } = await twoEditors(browser, request, "Local e2e");
   await a.getByTestId("mode-local").click();
   await expect(a.getByTestId("stream-status")).toContainText("LOCAL", { timeout: 60_000 });
   await expect.poll(() => a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames)), { timeout: 60_000 }).toBeGreaterThan(0);
@@ -141,11 +138,7 @@ test("the page's own render (LOCAL) and the server's stream (STREAM) show the sa
 
 test("a saved preset is shared, and the expression controls move the streamed face", async ({ browser, request }) => {
   test.setTimeout(90_000);
-  const id = await newAvatar(request, "Preset e2e");
-  const a = await (await browser.newContext()).newPage();
-  const b = await (await browser.newContext()).newPage();
-  await openSynced(a, `/avatars/${id}`);
-  await openSynced(b, `/avatars/${id}`);
+  const { a, b } = await twoEditors(browser, request, "Preset e2e");
   await setHair(a, 0.55);
   await a.getByTestId("preset-name").fill("long");
   await a.getByTestId("preset-save").click();
@@ -165,11 +158,7 @@ test("a saved preset is shared, and the expression controls move the streamed fa
 
 test("following another viewer shows what they see; each camera is otherwise one's own", async ({ browser, request }) => {
   test.setTimeout(90_000);
-  const id = await newAvatar(request, "Follow e2e");
-  const a = await (await browser.newContext()).newPage();
-  const b = await (await browser.newContext()).newPage();
-  await openSynced(a, `/avatars/${id}`);
-  await openSynced(b, `/avatars/${id}`);
+  const { a, b } = await twoEditors(browser, request, "Follow e2e");
   await firstFrame(a);
   await firstFrame(b);
   // A turns its own camera by dragging; B's view does not move.

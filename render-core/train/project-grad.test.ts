@@ -5,6 +5,7 @@ import { createProjectedSplats } from "../raster/projected";
 import { projectFwd } from "../raster/project.cpu";
 import { orbitCamera } from "../math/camera";
 import { mulberry32 } from "../math/prng";
+import { worstGradientError } from "./finite-diff";
 
 const camera = orbitCamera({ width: 64, height: 48, yawDeg: 30, pitchDeg: 10, distance: 2 });
 
@@ -46,20 +47,11 @@ describe("projection backward (CPU twin, float64)", () => {
       return p.means2d.reduce((s, v, i) => s + v * wM[i]!, 0) + p.conics.reduce((s, v, i) => s + v * wC[i]!, 0);
     };
     const grad = projectBackward(g, camera, wM, wC);
-    const eps = 1e-6;
-    let worst = 0;
-    for (const [arr, gr] of [[g.positions, grad.positions], [g.scales, grad.scales], [g.rotations, grad.rotations]] as const) {
-      for (let k = 0; k < arr.length; k++) {
-        const keep = arr[k]!;
-        arr[k] = keep + eps;
-        const up = loss();
-        arr[k] = keep - eps;
-        const down = loss();
-        arr[k] = keep;
-        const fd = (up - down) / (2 * eps);
-        worst = Math.max(worst, Math.abs(fd - gr[k]!) / Math.max(Math.abs(fd), Math.abs(gr[k]!), 1e-6));
-      }
-    }
+    const worst = worstGradientError(loss, [
+      { values: g.positions, grad: grad.positions },
+      { values: g.scales, grad: grad.scales },
+      { values: g.rotations, grad: grad.rotations },
+    ]);
     expect(worst).toBeLessThan(1e-3);
   });
 });

@@ -6,6 +6,7 @@ import { projectFwd } from "../raster/project.cpu";
 import { renderCpu } from "../raster/render.cpu";
 import type { Camera } from "../raster/camera";
 import { mulberry32 } from "../math/prng";
+import { worstGradientError } from "./finite-diff";
 
 const W = 20, H = 18;
 const bg: [number, number, number] = [0.2, 0.1, 0.3];
@@ -37,20 +38,12 @@ describe("rasteriser backward (CPU twin, float64)", () => {
     };
     const { tape } = rasterizeTrain(s, W, H, bg);
     const g = rasterizeBackward(s, bg, tape, wRgb, wA);
-    const eps = 1e-6;
-    let worst = 0;
-    for (const [arr, grad] of [[s.means2d, g.means2d], [s.conics, g.conics], [s.colors, g.colors], [s.opacities, g.opacities]] as const) {
-      for (let k = 0; k < arr.length; k++) {
-        const keep = arr[k]!;
-        arr[k] = keep + eps;
-        const up = loss();
-        arr[k] = keep - eps;
-        const down = loss();
-        arr[k] = keep;
-        const fd = (up - down) / (2 * eps);
-        worst = Math.max(worst, Math.abs(fd - grad[k]!) / Math.max(Math.abs(fd), Math.abs(grad[k]!), 1e-6));
-      }
-    }
+    const worst = worstGradientError(loss, [
+      { values: s.means2d, grad: g.means2d },
+      { values: s.conics, grad: g.conics },
+      { values: s.colors, grad: g.colors },
+      { values: s.opacities, grad: g.opacities },
+    ]);
     expect(worst).toBeLessThan(1e-3);
     expect(g.opacities.some((v) => Math.abs(v) > 1e-3)).toBe(true);
   });
