@@ -79,11 +79,6 @@ export class GpuMlp {
     return packed;
   }
 
-  /** Replaces the weights (same spec), e.g. after a latent change refolds the conditioning. */
-  setParams(params: Float32Array): void {
-    this.device.queue.writeBuffer(this.weights, 0, this.pack(params) as Float32Array<ArrayBuffer>);
-  }
-
   /** Replaces one layer's bias (what a latent change alters in a folded network). */
   setLayerBias(layer: number, bias: Float32Array): void {
     const offset = this.offsets[layer];

@@ -7,7 +7,7 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { BAKE_RIG_WGSL, BLEND_WGSL, COMPOSE_APPEARANCE_WGSL, DEFORM_RIG_WGSL, QUAT_WGSL } from "../../shaders/avatar/rig.wgsl";
-import { BufferUsage, splitGroups } from "../gpu/flags";
+import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
 import { f32c, getKernel, requireBytes, u32c, type Kernel, type KernelSpec } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
@@ -65,8 +65,6 @@ export class GpuAvatar {
   private readonly kernels: { bake: Kernel; deform: Kernel; compose: Kernel };
   private readonly plans: FoldPlans;
   private lastLatents: Float32Array | null = null;
-  /** Bakes so far (a latent change bakes once, however many viewers). */
-  bakes = 0;
 
   constructor(
     readonly device: GPUDevice,
@@ -101,20 +99,6 @@ export class GpuAvatar {
     };
   }
 
-  /** GPU bytes held per Gaussian (network weights and scratch excluded). */
-  get bytesPerGaussian(): number {
-    let total = 0;
-    for (const b of Object.values(this.bufs)) total += b.size;
-    return total / Math.max(1, this.count);
-  }
-
-  private dispatch(encoder: GPUCommandEncoder, kernel: Kernel, resources: Parameters<Kernel["bind"]>[0], label: string): void {
-    const [gx, gy] = splitGroups(Math.ceil(this.count / RIG_WG), this.device.limits.maxComputeWorkgroupsPerDimension);
-    const pass = encoder.beginComputePass({ label });
-    kernel.dispatch(pass, kernel.bind(resources), gx, gy);
-    pass.end();
-  }
-
   /**
    * Bakes for `latents` ([C, L] f32): folds the conditioning into the biases
    * of the layers that see it (two small products on the CPU, uploaded as
@@ -135,9 +119,8 @@ export class GpuAvatar {
     const b = this.bufs;
     this.nets.geometry.encode(enc, b.pe!, b.geomRaw!, this.count);
     this.nets.deformer.encode(enc, b.points!, b.deformerRaw!, this.count);
-    this.dispatch(enc, this.kernels.bake, { params: this.params, frame: b.bakeFrame!, points: b.points!, defRaw: b.deformerRaw!, prior: b.prior!, rest: b.rest!, skin: b.skin!, dirs: b.dirs! }, "bakeRig");
+    this.kernels.bake.encodeThreads(enc, { params: this.params, frame: b.bakeFrame!, points: b.points!, defRaw: b.deformerRaw!, prior: b.prior!, rest: b.rest!, skin: b.skin!, dirs: b.dirs! }, this.count, RIG_WG);
     if (!encoder) this.device.queue.submit([enc.finish()]);
-    this.bakes++;
   }
 
   /**
@@ -151,9 +134,9 @@ export class GpuAvatar {
     requireBytes("GpuAvatar.encodeDeform", "gaussians", gaussians, this.count * GAUSSIAN_STRIDE * 4);
     const b = this.bufs;
     this.device.queue.writeBuffer(b.frame!, 0, frame as Float32Array<ArrayBuffer>);
-    this.dispatch(encoder, this.kernels.deform, { params: this.params, frame: b.frame!, rest: b.rest!, skin: b.skin!, dirs: b.dirs!, gaussians, offsets: b.offsets! }, "deformRig");
+    this.kernels.deform.encodeThreads(encoder, { params: this.params, frame: b.frame!, rest: b.rest!, skin: b.skin!, dirs: b.dirs!, gaussians, offsets: b.offsets! }, this.count, RIG_WG);
     this.nets.gaussian.encode(encoder, b.offsets!, b.residual!, this.count);
-    this.dispatch(encoder, this.kernels.compose, { params: this.params, geomRaw: b.geomRaw!, residual: b.residual!, gaussians }, "composeAppearance");
+    this.kernels.compose.encodeThreads(encoder, { params: this.params, geomRaw: b.geomRaw!, residual: b.residual!, gaussians }, this.count, RIG_WG);
   }
 
   /** Reads the baked buffers back (tests and tools). */

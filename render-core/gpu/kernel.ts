@@ -6,7 +6,7 @@
  * WGSL text lives in shaders/** as TypeScript string modules, because no
  * loader for raw .wgsl files works in all of tsx, vitest and Next.
  */
-import { ShaderStage } from "./flags";
+import { ShaderStage, splitGroups } from "./flags";
 
 /** A typed WGSL constant: emitted as `const NAME: type = value;`. */
 export interface WgslConst {
@@ -115,6 +115,18 @@ export class Kernel {
     pass.setPipeline(this.pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
+  }
+
+  /**
+   * Encodes one compute pass running this kernel on `threads` threads,
+   * `perGroup` per workgroup, the groups split over x and y past the device's
+   * per-dimension limit (the kernel finds its index with linearGroup).
+   */
+  encodeThreads(encoder: GPUCommandEncoder, resources: Record<string, BindingResource>, threads: number, perGroup: number): void {
+    const [x, y] = splitGroups(Math.ceil(threads / perGroup), this.device.limits.maxComputeWorkgroupsPerDimension);
+    const pass = encoder.beginComputePass({ label: this.spec.label });
+    this.dispatch(pass, this.bind(resources), x, y);
+    pass.end();
   }
 
   /** Dispatch with the grid read from `args` at `offset` (three u32, written on the GPU). */

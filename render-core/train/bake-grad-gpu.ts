@@ -4,7 +4,7 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { BAKE_GRAD_WGSL } from "../../shaders/train/bake-grad.wgsl";
-import { BufferUsage, splitGroups } from "../gpu/flags";
+import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
 import { f32c, getKernel, u32c } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
@@ -54,10 +54,7 @@ export async function bakeRigBackwardGpu(device: GPUDevice, config: AvatarModelC
     ],
   });
   const encoder = device.createCommandEncoder({ label: "bakeRigBwd" });
-  const pass = encoder.beginComputePass({ label: "bakeRigBwd" });
-  const [gx, gy] = splitGroups(Math.ceil(N / WG), device.limits.maxComputeWorkgroupsPerDimension);
-  kernel.dispatch(pass, kernel.bind(bufs), gx, gy);
-  pass.end();
+  kernel.encodeThreads(encoder, bufs, N, WG);
   device.queue.submit([encoder.finish()]);
   try {
     const read = async (b: GPUBuffer, floats: number) => Float64Array.from(new Float32Array(await readBuffer(device, b, floats * 4)));

@@ -4,7 +4,7 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { HEADS_GRAD_WGSL } from "../../shaders/train/heads-grad.wgsl";
-import { BufferUsage, splitGroups } from "../gpu/flags";
+import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
 import { f32c, getKernel, u32c } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
@@ -35,10 +35,7 @@ async function run(device: GPUDevice, entry: "headsBwd" | "peBwd", count: number
     ],
   });
   const encoder = device.createCommandEncoder({ label: entry });
-  const pass = encoder.beginComputePass({ label: entry });
-  const [gx, gy] = splitGroups(Math.ceil(count / WG), device.limits.maxComputeWorkgroupsPerDimension);
-  kernel.dispatch(pass, kernel.bind({ params, x: xb, dIn: db, dOut: out }), gx, gy);
-  pass.end();
+  kernel.encodeThreads(encoder, { params, x: xb, dIn: db, dOut: out }, count, WG);
   device.queue.submit([encoder.finish()]);
   try {
     return new Float32Array(await readBuffer(device, out, outFloats * 4));

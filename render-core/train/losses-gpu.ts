@@ -5,7 +5,7 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { LOSSES_WGSL } from "../../shaders/train/losses.wgsl";
-import { BufferUsage, splitGroups } from "../gpu/flags";
+import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
 import { f32c, getKernel, u32c, type Kernel } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
@@ -62,11 +62,7 @@ export async function lossGradGpu(device: GPUDevice, pred: Float32Array, target:
   const run = (entry: string, threads: number, u: { planes: number; axis: number; fromImage: number }, planesIn: GPUBuffer, planesOut: GPUBuffer) => {
     const params = LOSS_PARAMS.createBuffer(device, `loss.${entry}`, { width, height, channels, wL1, wSsim, ...u });
     owned.push(params);
-    const k = kernel(device, entry);
-    const [gx, gy] = splitGroups(Math.ceil(threads / WG), device.limits.maxComputeWorkgroupsPerDimension);
-    const pass = encoder.beginComputePass({ label: entry });
-    k.dispatch(pass, k.bind({ params, pred: pb, truth: tb, planesIn, planesOut }), gx, gy);
-    pass.end();
+    kernel(device, entry).encodeThreads(encoder, { params, pred: pb, truth: tb, planesIn, planesOut }, threads, WG);
   };
   run("blurPlanes", 5 * n, { planes: 5, axis: 0, fromImage: 1 }, e, a);
   run("blurPlanes", 5 * n, { planes: 5, axis: 1, fromImage: 0 }, a, b);

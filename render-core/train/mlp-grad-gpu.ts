@@ -8,7 +8,7 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { MLP_GRAD_WGSL } from "../../shaders/train/mlp-grad.wgsl";
-import { BufferUsage, splitGroups } from "../gpu/flags";
+import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
 import { getKernel, u32c, type Kernel } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
@@ -73,12 +73,7 @@ export async function mlpTrainGpu(device: GPUDevice, spec: MlpSpec, params: Floa
   const run = (entry: string, threads: number, u: Record<"batch" | "inputs" | "outputs" | "splitAt" | "srcStride" | "xStride" | "activation" | "pad", number>, res: Record<string, GPUBuffer>) => {
     const params = MLP_GRAD_PARAMS.createBuffer(device, `mlpGrad.${entry}`, u);
     owned.push(params);
-    const k = kernel(device, entry);
-    const group = k.bind({ params, weights: dummy, src: dummy, x: dummy, pre: dummy, grad: dummy, outA: dummyRw, outB: dummyRw, ...res });
-    const [gx, gy] = splitGroups(Math.ceil(threads / WG), device.limits.maxComputeWorkgroupsPerDimension);
-    const pass = encoder.beginComputePass({ label: entry });
-    k.dispatch(pass, group, gx, gy);
-    pass.end();
+    kernel(device, entry).encodeThreads(encoder, { params, weights: dummy, src: dummy, x: dummy, pre: dummy, grad: dummy, outA: dummyRw, outB: dummyRw, ...res }, threads, WG);
   };
   // Per layer: folded weights [out, in] then bias, its source rows, and where the network input starts.
   const W = layers.map((l, k) => {

@@ -4,7 +4,7 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { PROJECT_GRAD_WGSL } from "../../shaders/train/project-grad.wgsl";
-import { BufferUsage, splitGroups } from "../gpu/flags";
+import { BufferUsage } from "../gpu/flags";
 import { createBuffer } from "../gpu/buffers";
 import { f32c, getKernel, u32c } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
@@ -53,10 +53,7 @@ export async function projectBackwardGpu(device: GPUDevice, gaussians: GPUBuffer
     ],
   });
   const encoder = device.createCommandEncoder({ label: "projectBwd" });
-  const pass = encoder.beginComputePass({ label: "projectBwd" });
-  const [gx, gy] = splitGroups(Math.ceil(count / WG), device.limits.maxComputeWorkgroupsPerDimension);
-  kernel.dispatch(pass, kernel.bind({ params, gaussians, dIn, dOut }), gx, gy);
-  pass.end();
+  kernel.encodeThreads(encoder, { params, gaussians, dIn, dOut }, count, WG);
   device.queue.submit([encoder.finish()]);
   try {
     const g = new Float32Array(await readBuffer(device, dOut, count * 40));

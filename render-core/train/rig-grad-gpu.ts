@@ -4,7 +4,7 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { RIG_GRAD_WGSL } from "../../shaders/train/rig-grad.wgsl";
-import { BufferUsage, splitGroups } from "../gpu/flags";
+import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
 import { getKernel, u32c } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
@@ -49,10 +49,7 @@ export async function deformRigBackwardGpu(device: GPUDevice, config: AvatarMode
     ],
   });
   const encoder = device.createCommandEncoder({ label: "deformRigBwd" });
-  const pass = encoder.beginComputePass({ label: "deformRigBwd" });
-  const [gx, gy] = splitGroups(Math.ceil(N / WG), device.limits.maxComputeWorkgroupsPerDimension);
-  kernel.dispatch(pass, kernel.bind(bufs), gx, gy);
-  pass.end();
+  kernel.encodeThreads(encoder, bufs, N, WG);
   device.queue.submit([encoder.finish()]);
   try {
     const read = async (b: GPUBuffer, floats: number) => Float64Array.from(new Float32Array(await readBuffer(device, b, floats * 4)));

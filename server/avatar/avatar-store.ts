@@ -64,11 +64,6 @@ export class AvatarStore {
     return path.resolve(this.dataDir, row.bundlePath);
   }
 
-  /** Forgets a loaded avatar (its bundle changed, or it was deleted). */
-  forget(avatarId: string): void {
-    this.loading.delete(avatarId);
-  }
-
   private async read(avatarId: string): Promise<Avatar> {
     const row = await this.db.avatar.findUnique({ where: { id: avatarId }, select: { bundlePath: true } });
     if (!row) throw new AvatarNotFoundError(`No avatar with id "${avatarId}".`);

@@ -23,6 +23,12 @@ fn idx(plane: u32, c: u32, y: u32, x: u32) -> u32 { return ((plane * params.chan
 
 fn thread(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 { return linearGroup(wg, nwg) * WG + li; }
 
+// (x, y, channel, plane) of a thread index over planes x channels x H x W (the planes' layout).
+fn unflatten(t: u32) -> vec4<u32> {
+  let P = params.width * params.height;
+  return vec4<u32>(t % params.width, (t / params.width) % params.height, (t / P) % params.channels, t / (P * params.channels));
+}
+
 // Value of plane k at (c, y, x) of the raw image statistics (first pass) or of planesIn.
 fn source(k: u32, c: u32, y: u32, x: u32) -> f32 {
   if (params.fromImage == 0u) { return planesIn[idx(k, c, y, x)]; }
@@ -43,10 +49,8 @@ fn blurPlanes(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
   let t = thread(wg, nwg, li);
   let P = params.width * params.height;
   if (t >= params.planes * params.channels * P) { return; }
-  let x = t % params.width;
-  let y = (t / params.width) % params.height;
-  let c = (t / P) % params.channels;
-  let k = t / (P * params.channels);
+  let q = unflatten(t);
+  let x = q.x; let y = q.y; let c = q.z; let k = q.w;
   var s = 0.0;
   let r = i32(TAPS / 2u);
   for (var j = -r; j <= r; j++) {
@@ -66,9 +70,8 @@ fn ssimPartials(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
   let t = thread(wg, nwg, li);
   let P = params.width * params.height;
   if (t >= params.channels * P) { return; }
-  let x = t % params.width;
-  let y = (t / params.width) % params.height;
-  let c = t / P;
+  let q = unflatten(t);
+  let x = q.x; let y = q.y; let c = q.z;
   let ux = planesIn[idx(0u, c, y, x)];
   let uy = planesIn[idx(1u, c, y, x)];
   let vx = planesIn[idx(2u, c, y, x)] - ux * ux;
@@ -90,9 +93,8 @@ fn lossGrad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
   let t = thread(wg, nwg, li);
   let P = params.width * params.height;
   if (t >= params.channels * P) { return; }
-  let x = t % params.width;
-  let y = (t / params.width) % params.height;
-  let c = t / P;
+  let q = unflatten(t);
+  let x = q.x; let y = q.y; let c = q.z;
   let i = (y * params.width + x) * params.channels + c;
   let n = f32(params.channels * P);
   let a = pred[i];
