@@ -5,7 +5,7 @@
  * layer kernel once per layer into two ping-pong buffers. The device is
  * passed in.
  */
-import { MLP_WGSL } from "../../shaders/avatar/mlp.wgsl";
+import { MLP_WGSL, SOFTPLUS_WGSL } from "../../shaders/avatar/mlp.wgsl";
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { BufferUsage, splitGroups } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
@@ -39,7 +39,7 @@ const BINDINGS = [
 ] as const;
 
 function mlpKernel(device: GPUDevice): Kernel {
-  return getKernel(device, { label: "mlpLayer", code: [MLP_LAYER_PARAMS.wgsl, GRID_WGSL, MLP_WGSL], entryPoint: "mlpLayer", constants: { TR: u32c(MLP_TILE.rows), TO: u32c(MLP_TILE.units), TK: u32c(MLP_TILE.k) }, bindings: BINDINGS });
+  return getKernel(device, { label: "mlpLayer", code: [MLP_LAYER_PARAMS.wgsl, GRID_WGSL, SOFTPLUS_WGSL, MLP_WGSL], entryPoint: "mlpLayer", constants: { TR: u32c(MLP_TILE.rows), TO: u32c(MLP_TILE.units), TK: u32c(MLP_TILE.k) }, bindings: BINDINGS });
 }
 
 export class GpuMlp {

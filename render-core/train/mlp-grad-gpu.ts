@@ -8,6 +8,7 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { MLP_GRAD_WGSL } from "../../shaders/train/mlp-grad.wgsl";
+import { SOFTPLUS_WGSL } from "../../shaders/avatar/mlp.wgsl";
 import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
 import { getKernel, u32c, type Kernel } from "../gpu/kernel";
@@ -40,7 +41,7 @@ const BINDINGS = [
 ] as const;
 
 function kernel(device: GPUDevice, entryPoint: string): Kernel {
-  return getKernel(device, { label: entryPoint, code: [MLP_GRAD_PARAMS.wgsl, GRID_WGSL, MLP_GRAD_WGSL], entryPoint, constants: { WG: u32c(WG) }, bindings: BINDINGS });
+  return getKernel(device, { label: entryPoint, code: [MLP_GRAD_PARAMS.wgsl, GRID_WGSL, SOFTPLUS_WGSL, MLP_GRAD_WGSL], entryPoint, constants: { WG: u32c(WG) }, bindings: BINDINGS });
 }
 
 export interface MlpTrainResult {

@@ -21,9 +21,18 @@
  *   2 src      read-only storage  [B, srcStride] f32  previous layer's activations (or x for layer 0)
  *   3 x        read-only storage  [B, xStride] f32    the network input
  *   4 dst      storage            [B, dstStride] f32
- * Reads constants TR, TO (64), TK (16); workgroup size 256 = (TR / 4) x (TO / 4).
+ * Reads constants TR, TO (64), TK (16); needs SOFTPLUS_WGSL and GRID_WGSL; workgroup size 256 = (TR / 4) x (TO / 4).
  * Dispatch: ceil(B / TR) x ceil(outputs / TO) workgroups, split with linearGroup.
  */
+/** softplus(100 s) / 100, the avatar networks' activation (mlpLayer and the training kernels share it). */
+export const SOFTPLUS_WGSL = /* wgsl */ `
+fn softplus100(s: f32) -> f32 {
+  let y = 100.0 * s;
+  // Stable on both sides: y + log(1 + e^-y) for y > 0, log(1 + e^y) otherwise.
+  return select(log(1.0 + exp(y)), y + log(1.0 + exp(-y)), y > 0.0) / 100.0;
+}
+`;
+
 export const MLP_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<uniform> params: MlpLayerParams;
 @group(0) @binding(1) var<storage, read> weights: array<f32>;
@@ -34,12 +43,6 @@ export const MLP_WGSL = /* wgsl */ `
 // Staged slices, k-major: xs[k * TR + r], ws[k * TO + o].
 var<workgroup> xs: array<f32, TR * TK>;
 var<workgroup> ws: array<f32, TO * TK>;
-
-fn softplus100(s: f32) -> f32 {
-  let y = 100.0 * s;
-  // Stable on both sides: y + log(1 + e^-y) for y > 0, log(1 + e^y) otherwise.
-  return select(log(1.0 + exp(y)), y + log(1.0 + exp(-y)), y > 0.0) / 100.0;
-}
 
 fn layerInput(b: u32, i: u32) -> f32 {
   if (b >= params.batch || i >= params.inputs) { return 0.0; }

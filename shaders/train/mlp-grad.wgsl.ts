@@ -11,7 +11,7 @@
  * Bindings (all kernels share one layout): 0 params (MlpGradParams), 1 weights (W then bias, this layer),
  * 2 src [B, srcStride], 3 x [B, xStride], 4 pre [B, outputs], 5 post-or-grad [B, outputs] (dy / ds),
  * 6 out A (post / ds / dW [out, in + 1] / dSrc [B, splitAt]), 7 out B (dX [B, xStride], mlpGradInput only).
- * Reads constant WG; needs GRID_WGSL.
+ * Reads constant WG; needs GRID_WGSL and SOFTPLUS_WGSL (shaders/avatar/mlp.wgsl.ts).
  */
 export const MLP_GRAD_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<uniform> params: MlpGradParams;
@@ -29,10 +29,7 @@ fn layerInput(b: u32, i: u32) -> f32 {
 }
 
 fn act(s: f32) -> f32 {
-  if (params.activation == 1u) {
-    let y = 100.0 * s;
-    return select(log(1.0 + exp(y)), y + log(1.0 + exp(-y)), y > 0.0) / 100.0;
-  }
+  if (params.activation == 1u) { return softplus100(s); }
   if (params.activation == 2u) { return max(s, 0.0); }
   return s;
 }
