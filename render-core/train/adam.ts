@@ -43,4 +43,29 @@ export class Adam {
       }
     }
   }
+
+  /** Swaps a group's parameters for a new array (densification changes the point count); its moments restart at zero. */
+  replaceGroup(name: string, params: Float32Array | Float64Array): void {
+    const g = this.groups.find((x) => x.name === name);
+    if (!g) throw new Error(`Adam.replaceGroup: no group "${name}"`);
+    g.params = params;
+    this.m.set(name, new Float64Array(params.length));
+    this.v.set(name, new Float64Array(params.length));
+  }
+
+  /** The moments by group, for a checkpoint. */
+  moments(): Record<string, { m: Float64Array; v: Float64Array }> {
+    return Object.fromEntries(this.groups.map((g) => [g.name, { m: this.m.get(g.name)!, v: this.v.get(g.name)! }]));
+  }
+
+  /** Restores moments saved by moments() (a resumed run continues exactly). */
+  restore(step: number, moments: Record<string, { m: Float64Array; v: Float64Array }>): void {
+    for (const g of this.groups) {
+      const s = moments[g.name];
+      if (!s || s.m.length !== g.params.length || s.v.length !== g.params.length) throw new Error(`Adam.restore: moments of "${g.name}" missing or of the wrong size`);
+      this.m.set(g.name, Float64Array.from(s.m));
+      this.v.set(g.name, Float64Array.from(s.v));
+    }
+    this.step = step;
+  }
 }

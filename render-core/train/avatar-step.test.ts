@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { avatarTrainStep, type AvatarTrainState, type StepTarget } from "./avatar-step";
+import { avatarTrainBatch, avatarTrainStep, type AvatarTrainState, type StepTarget } from "./avatar-step";
 import { Adam } from "./adam";
 import { COMPACT, type AvatarModelConfig } from "../avatar/config";
 import { avatarPriors, createRandomAvatar } from "../avatar/avatar";
@@ -89,4 +89,25 @@ describe("avatar training step (CPU twin)", () => {
     expect(last.loss).toBeLessThan(0.7 * first.loss);
     expect(end).toBeGreaterThan(start + 2);
   }, 120_000);
+
+  it("a batch of frames gives the mean of the single-frame losses and gradients", () => {
+    const s = state(4, 80);
+    const rand = mulberry32(2);
+    const t1 = target(s, 16, Float64Array.from({ length: 16 * 16 * 3 }, () => rand()));
+    const t2: StepTarget = { ...t1, frame: deformFrame(TINY, head, new Float32Array(head.shapeNames.length), { expression: [0, 1], pose: [0, -0.2, 0, 0, 0, 0, 0.1, 0, 0, 0, 0, 0, 0, 0, 0] }), image: Float64Array.from({ length: 16 * 16 * 3 }, () => rand()) };
+    const a = avatarTrainStep(s, t1), b = avatarTrainStep(s, t2), batch = avatarTrainBatch(s, [t1, t2]);
+    expect(batch.loss).toBeCloseTo((a.loss + b.loss) / 2, 12);
+    const same = (x: Float64Array, y: Float64Array, z: Float64Array) => {
+      let worst = 0, scale = 1e-12;
+      for (let k = 0; k < x.length; k++) {
+        worst = Math.max(worst, Math.abs(x[k]! - (y[k]! + z[k]!) / 2));
+        scale = Math.max(scale, Math.abs(x[k]!));
+      }
+      return worst / scale;
+    };
+    expect(same(batch.grads.latents, a.grads.latents, b.grads.latents)).toBeLessThan(1e-10);
+    expect(same(batch.grads.points, a.grads.points, b.grads.points)).toBeLessThan(1e-10);
+    for (const name of ["geometry", "deformer", "gaussian"] as const) expect(same(batch.grads.weights[name], a.grads.weights[name], b.grads.weights[name])).toBeLessThan(1e-10);
+    expect(batch.visible.reduce((n, v) => n + v, 0)).toBeGreaterThan(40);
+  });
 });

@@ -1,18 +1,19 @@
 /**
- * One training step of the whole avatar on one frame, CPU twin in float64:
- * latents, points and the three networks' weights -> picture -> L1 + D-SSIM
- * against a target -> gradients for all of them. The chain is the runtime's
- * (bake.cpu.ts, deform.cpu.ts) with the full networks (conditioning as an
- * input, not folded), so the latents get gradients:
+ * Training of the whole avatar, CPU twin in float64: latents, points and the
+ * three networks' weights -> pictures -> L1 + D-SSIM against targets ->
+ * gradients for all of them. The chain is the runtime's (bake.cpu.ts,
+ * deform.cpu.ts) with the full networks (conditioning as an input, not
+ * folded), so the latents get gradients:
  *
  *   geometry([PE(p) | cond]) -> raw appearance          deformer([p | cond]) -> bakeRig -> deformRig -> centres, qRig, d
  *   gaussian([d | cond]) -> residual; heads(raw + residual) -> colour, scale, qLocal, opacity; rotation = qRig (x) qLocal
  *   project -> rasterise -> loss
  *
- * This is the reference computation the GPU training kernels must agree with;
- * it is slow (pure TypeScript) and meant for tests and tiny runs.
+ * avatarTrainBatch takes several frames under the same latents and runs the
+ * frame-independent half once. This is the reference computation the GPU
+ * training kernels must agree with, and the trainer's engine on CPU-only machines.
  */
-import { conditioningSize, positionalEncodingSize, type AvatarModelConfig } from "../avatar/config";
+import { conditioningSize, type AvatarModelConfig } from "../avatar/config";
 import { avatarSpecs, type AvatarWeights } from "../avatar/avatar";
 import { APPEARANCE_OUTPUTS } from "../avatar/networks";
 import { quatMul } from "../avatar/rig";
@@ -46,6 +47,8 @@ export interface StepTarget {
   background: [number, number, number];
   /** Weight of D-SSIM (the reference: 0.2). */
   lambdaDssim: number;
+  /** Optional [H, W] weights of an extra L1 term (stage 2: the attribute's region), and its weight. */
+  region?: { mask: ArrayLike<number>; weight: number };
 }
 
 export interface StepResult {
@@ -54,14 +57,15 @@ export interface StepResult {
   grads: { points: Float64Array; weights: Record<keyof AvatarWeights, Float64Array>; latents: Float64Array };
 }
 
-/** [N, inputs] rows of [own | cond]. */
-function withConditioning(own: ArrayLike<number>, width: number, cond: Float64Array, n: number): Float64Array {
-  const out = new Float64Array(n * (width + cond.length));
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < width; k++) out[i * (width + cond.length) + k] = Number(own[i * width + k]);
-    out.set(cond, i * (width + cond.length) + width);
-  }
-  return out;
+export interface BatchResult {
+  /** Mean loss over the targets (the gradients are of this mean). */
+  loss: number;
+  losses: number[];
+  rgbs: Float64Array[];
+  grads: StepResult["grads"];
+  /** [N] opacity of every Gaussian (the last target's) and whether any target drew it: for pruning. */
+  opacities: Float64Array;
+  visible: Uint8Array;
 }
 
 function positionalEncoding64(points: ArrayLike<number>, F: number): Float64Array {
@@ -89,86 +93,125 @@ function radiusOf(conic: ArrayLike<number>, i: number): number {
   return Math.ceil(RASTER.SIGMA_EXTENT * Math.sqrt(mid + Math.sqrt(Math.max(0.1, mid * mid - det))));
 }
 
-/** Splits [N, own + cond] input gradients into the own part and the summed conditioning gradient. */
-function splitInputGrad(d: Float64Array, width: number, condLength: number, n: number): { own: Float64Array; cond: Float64Array } {
-  const own = new Float64Array(n * width), cond = new Float64Array(condLength);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < width; k++) own[i * width + k] = d[i * (width + condLength) + k]!;
-    for (let k = 0; k < condLength; k++) cond[k]! += d[i * (width + condLength) + width + k]!;
-  }
-  return { own, cond };
+/** One target: avatarTrainBatch with a batch of one. */
+export function avatarTrainStep(s: AvatarTrainState, t: StepTarget): StepResult {
+  const r = avatarTrainBatch(s, [t]);
+  return { loss: r.loss, rgb: r.rgbs[0]!, grads: r.grads };
 }
 
-export function avatarTrainStep(s: AvatarTrainState, t: StepTarget): StepResult {
-  const { config, count: N } = s;
-  const specs = avatarSpecs(config);
-  const C = config.categories.length, L = config.latentDim, CS = conditioningSize(config);
-  // Float64 conditioning (buildConditioning's layout): float32 would swamp the latents' gradients.
-  const cond = new Float64Array(CS);
+/** The conditioning vector in float64 (buildConditioning's layout): float32 would swamp the latents' gradients. */
+function conditioning64(config: AvatarModelConfig, latents: ArrayLike<number>): Float64Array {
+  const C = config.categories.length, L = config.latentDim;
+  const cond = new Float64Array(conditioningSize(config));
   for (let c = 0; c < C; c++) {
     cond[c * (C + L) + c] = 1;
-    for (let k = 0; k < L; k++) cond[c * (C + L) + C + k] = s.latents[c * L + k]!;
+    for (let k = 0; k < L; k++) cond[c * (C + L) + C + k] = Number(latents[c * L + k]);
   }
-  const PEW = positionalEncodingSize(config);
+  return cond;
+}
 
-  // Forward.
+/**
+ * Several frames under the same latents (frames of one video): the geometry and
+ * deformer networks and the bake run once, their gradients summed over the
+ * frames, so a batch of K frames costs far less than K steps. The conditioning
+ * enters each network once per batch (mlpForwardTrain's shared input).
+ */
+export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): BatchResult {
+  if (targets.length === 0) throw new Error("avatarTrainBatch: no targets");
+  const { config, count: N } = s;
+  const specs = avatarSpecs(config);
+  const C = config.categories.length, L = config.latentDim;
+  const cond = conditioning64(config, s.latents);
+  const K = targets.length, A = APPEARANCE_OUTPUTS;
+
+  // Shared forward: networks on the canonical points, then the bake.
   const pe = positionalEncoding64(s.points, config.peFrequencies);
-  const geo = mlpForwardTrain(specs.geometry, s.weights.geometry, withConditioning(pe, PEW, cond, N), N);
-  const def = mlpForwardTrain(specs.deformer, s.weights.deformer, withConditioning(s.points, 3, cond, N), N);
+  const geo = mlpForwardTrain(specs.geometry, s.weights.geometry, pe, N, cond);
+  const def = mlpForwardTrain(specs.deformer, s.weights.deformer, s.points, N, cond);
   const bakeIn = { count: N, points: s.points, deformerRaw: def.out, prior: s.prior, canonA: s.canonA };
   const baked = bakeRigTrain(config, bakeIn);
-  const rig = deformRigTrain(config, { count: N, ...baked }, t.frame);
-  const gau = mlpForwardTrain(specs.gaussian, s.weights.gaussian, withConditioning(rig.offsets, 3, cond, N), N);
-  const raw = geo.out.map((v, k) => v + gau.out[k]!);
-  const heads = appearanceHeads(raw, config.scaleMax);
-  const A = APPEARANCE_OUTPUTS;
-  const scales = new Float64Array(N * 3), colors = new Float64Array(N * 3), opacities = new Float64Array(N), rotations = new Float64Array(N * 4);
-  for (let i = 0; i < N; i++) {
-    for (let k = 0; k < 3; k++) {
-      colors[i * 3 + k] = heads[i * A + k]!;
-      scales[i * 3 + k] = heads[i * A + 3 + k]!;
-    }
-    opacities[i] = heads[i * A + 10]!;
-    rotations.set(quatMul(rig.rotations.subarray(i * 4, i * 4 + 4), heads.subarray(i * A + 6, i * A + 10)), i * 4);
-  }
-  const geometry = { count: N, positions: rig.positions, scales, rotations };
-  const proj = projectTrain(geometry, t.camera);
-  const radii = Int32Array.from({ length: N }, (_, i) => (proj.depths[i]! > t.camera.near ? radiusOf(proj.conics, i) : 0));
-  const splats = { count: N, means2d: proj.means2d, conics: proj.conics, colors, opacities, depths: proj.depths, radii };
-  const { width: W, height: H } = t.camera;
-  const img = rasterizeTrain(splats, W, H, t.background);
-  const shape = { width: W, height: H, channels: 3 };
-  const l1 = l1Loss(img.rgb, t.image, shape), ds = dssimLoss(img.rgb, t.image, shape);
-  const loss = (1 - t.lambdaDssim) * l1.value + t.lambdaDssim * ds.value;
-  const dRgb = l1.grad.map((v, k) => (1 - t.lambdaDssim) * v + t.lambdaDssim * ds.grad[k]!);
 
-  // Backward.
-  const gs = rasterizeBackward(splats, t.background, img.tape, dRgb);
-  const gg = projectBackward(geometry, t.camera, gs.means2d, gs.conics);
-  const dHeads = new Float64Array(N * A), dQRig = new Float64Array(N * 4);
-  for (let i = 0; i < N; i++) {
-    for (let k = 0; k < 3; k++) {
-      dHeads[i * A + k] = gs.colors[i * 3 + k]!;
-      dHeads[i * A + 3 + k] = gg.scales[i * 3 + k]!;
+  const dRawGeo = new Float64Array(N * A);
+  const dGaussian = new Float64Array(s.weights.gaussian.length);
+  const dCond = new Float64Array(cond.length);
+  let dRest: Float64Array | null = null, dSkin: Float64Array | null = null, dDirs: Float64Array | null = null;
+  const losses: number[] = [], rgbs: Float64Array[] = [];
+  const opacities = new Float64Array(N), visible = new Uint8Array(N);
+  const addInto = (acc: Float64Array | null, g: Float64Array): Float64Array => {
+    if (!acc) return Float64Array.from(g);
+    for (let k = 0; k < g.length; k++) acc[k]! += g[k]!;
+    return acc;
+  };
+
+  for (const t of targets) {
+    const rig = deformRigTrain(config, { count: N, ...baked }, t.frame);
+    const gau = mlpForwardTrain(specs.gaussian, s.weights.gaussian, rig.offsets, N, cond);
+    const raw = geo.out.map((v, k) => v + gau.out[k]!);
+    const heads = appearanceHeads(raw, config.scaleMax);
+    const scales = new Float64Array(N * 3), colors = new Float64Array(N * 3), opac = new Float64Array(N), rotations = new Float64Array(N * 4);
+    for (let i = 0; i < N; i++) {
+      for (let k = 0; k < 3; k++) {
+        colors[i * 3 + k] = heads[i * A + k]!;
+        scales[i * 3 + k] = heads[i * A + 3 + k]!;
+      }
+      opac[i] = heads[i * A + 10]!;
+      rotations.set(quatMul(rig.rotations.subarray(i * 4, i * 4 + 4), heads.subarray(i * A + 6, i * A + 10)), i * 4);
     }
-    dHeads[i * A + 10] = gs.opacities[i]!;
-    const { da, db } = quatMulBackward(rig.rotations.subarray(i * 4, i * 4 + 4), heads.subarray(i * A + 6, i * A + 10), gg.rotations.subarray(i * 4, i * 4 + 4));
-    dQRig.set(da, i * 4);
-    for (let k = 0; k < 4; k++) dHeads[i * A + 6 + k] = db[k]!;
+    opacities.set(opac);
+    const geometry = { count: N, positions: rig.positions, scales, rotations };
+    const proj = projectTrain(geometry, t.camera);
+    const radii = Int32Array.from({ length: N }, (_, i) => (proj.depths[i]! > t.camera.near ? radiusOf(proj.conics, i) : 0));
+    for (let i = 0; i < N; i++) if (radii[i]! > 0) visible[i] = 1;
+    const splats = { count: N, means2d: proj.means2d, conics: proj.conics, colors, opacities: opac, depths: proj.depths, radii };
+    const { width: W, height: H } = t.camera;
+    const img = rasterizeTrain(splats, W, H, t.background);
+    const shape = { width: W, height: H, channels: 3 };
+    const l1 = l1Loss(img.rgb, t.image, shape), ds = dssimLoss(img.rgb, t.image, shape);
+    let loss = (1 - t.lambdaDssim) * l1.value + t.lambdaDssim * ds.value;
+    const dRgb = l1.grad.map((v, k) => ((1 - t.lambdaDssim) * v + t.lambdaDssim * ds.grad[k]!) / K);
+    if (t.region && t.region.weight > 0) {
+      const r = l1Loss(img.rgb, t.image, shape, t.region.mask);
+      loss += t.region.weight * r.value;
+      for (let k = 0; k < dRgb.length; k++) dRgb[k]! += (t.region.weight * r.grad[k]!) / K;
+    }
+    losses.push(loss);
+    rgbs.push(img.rgb);
+
+    // Per-frame backward down to the bake's outputs and the geometry network's output.
+    const gs = rasterizeBackward(splats, t.background, img.tape, dRgb);
+    const gg = projectBackward(geometry, t.camera, gs.means2d, gs.conics);
+    const dHeads = new Float64Array(N * A), dQRig = new Float64Array(N * 4);
+    for (let i = 0; i < N; i++) {
+      for (let k = 0; k < 3; k++) {
+        dHeads[i * A + k] = gs.colors[i * 3 + k]!;
+        dHeads[i * A + 3 + k] = gg.scales[i * 3 + k]!;
+      }
+      dHeads[i * A + 10] = gs.opacities[i]!;
+      const { da, db } = quatMulBackward(rig.rotations.subarray(i * 4, i * 4 + 4), heads.subarray(i * A + 6, i * A + 10), gg.rotations.subarray(i * 4, i * 4 + 4));
+      dQRig.set(da, i * 4);
+      for (let k = 0; k < 4; k++) dHeads[i * A + 6 + k] = db[k]!;
+    }
+    const dRaw = appearanceHeadsBackward(raw, config.scaleMax, dHeads);
+    for (let k = 0; k < dRaw.length; k++) dRawGeo[k]! += dRaw[k]!;
+    const gGau = mlpBackward(specs.gaussian, s.weights.gaussian, gau.tape, dRaw);
+    for (let k = 0; k < dGaussian.length; k++) dGaussian[k]! += gGau.dParams[k]!;
+    for (let k = 0; k < dCond.length; k++) dCond[k]! += gGau.dShared[k]!;
+    const gRig = deformRigBackward(config, { count: N, ...baked }, t.frame, gg.positions, dQRig, gGau.dInput);
+    dRest = addInto(dRest, gRig.rest);
+    dSkin = addInto(dSkin, gRig.skin);
+    dDirs = addInto(dDirs, gRig.dirs);
   }
-  const dRaw = appearanceHeadsBackward(raw, config.scaleMax, dHeads);
-  const gGau = mlpBackward(specs.gaussian, s.weights.gaussian, gau.tape, dRaw);
-  const gauIn = splitInputGrad(gGau.dInput, 3, CS, N);
-  const gRig = deformRigBackward(config, { count: N, ...baked }, t.frame, gg.positions, dQRig, gauIn.own);
-  const gBake = bakeRigBackward(config, bakeIn, gRig.rest, gRig.skin, gRig.dirs);
+
+  // Shared backward, once: the bake is linear in its upstream gradients, so their sum goes through it.
+  const gBake = bakeRigBackward(config, bakeIn, dRest!, dSkin!, dDirs!);
   const gDef = mlpBackward(specs.deformer, s.weights.deformer, def.tape, gBake.deformerRaw);
-  const defIn = splitInputGrad(gDef.dInput, 3, CS, N);
-  const gGeo = mlpBackward(specs.geometry, s.weights.geometry, geo.tape, dRaw);
-  const geoIn = splitInputGrad(gGeo.dInput, PEW, CS, N);
-  const dPoints = positionalEncodingBackward(s.points, config.peFrequencies, geoIn.own);
-  for (let k = 0; k < dPoints.length; k++) dPoints[k]! += defIn.own[k]! + gBake.points[k]!;
+  const gGeo = mlpBackward(specs.geometry, s.weights.geometry, geo.tape, dRawGeo);
+  const dPoints = positionalEncodingBackward(s.points, config.peFrequencies, gGeo.dInput);
+  for (let k = 0; k < dPoints.length; k++) dPoints[k]! += gDef.dInput[k]! + gBake.points[k]!;
+  for (let k = 0; k < dCond.length; k++) dCond[k]! += gDef.dShared[k]! + gGeo.dShared[k]!;
   // Conditioning -> latents: each category's block is [one-hot, latent].
   const dLatents = new Float64Array(C * L);
-  for (let c = 0; c < C; c++) for (let k = 0; k < L; k++) dLatents[c * L + k] = geoIn.cond[c * (C + L) + C + k]! + defIn.cond[c * (C + L) + C + k]! + gauIn.cond[c * (C + L) + C + k]!;
-  return { loss, rgb: img.rgb, grads: { points: dPoints, weights: { geometry: gGeo.dParams, deformer: gDef.dParams, gaussian: gGau.dParams }, latents: dLatents } };
+  for (let c = 0; c < C; c++) for (let k = 0; k < L; k++) dLatents[c * L + k] = dCond[c * (C + L) + C + k]!;
+  const loss = losses.reduce((a, b) => a + b, 0) / K;
+  return { loss, losses, rgbs, grads: { points: dPoints, weights: { geometry: gGeo.dParams, deformer: gDef.dParams, gaussian: dGaussian }, latents: dLatents }, opacities, visible };
 }

@@ -7,6 +7,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError, isMainModule, runCli } from "./run-cli";
+import { formatEta, progressBar } from "./progress";
 import { ALL_CATEGORIES, generateDataset, type SynthOptions } from "../pipeline/synthesise/dataset";
 import { createNodeGpu } from "../gpu/node-device";
 import { GpuMeshRenderer } from "../../render-core/mesh/renderer";
@@ -60,23 +61,14 @@ export async function main(argv: string[]): Promise<void> {
   const gpu = v.backend === "cpu" ? null : await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } });
   if (!gpu && v.backend === "webgpu") throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");
   const renderer = gpu ? new GpuMeshRenderer(gpu.device) : null;
-  const tty = process.stderr.isTTY;
-  let lastLine = 0;
+  const bar = progressBar();
   try {
     const result = await generateDataset(options, {
       out: v.out,
       gpu: renderer,
-      onProgress: (p) => {
-        const now = Date.now();
-        if (!tty && now - lastLine < 5000 && p.done !== p.total) return;
-        lastLine = now;
-        const width = 30, filled = Math.round((width * p.done) / p.total);
-        const eta = p.etaSeconds > 90 ? `${Math.round(p.etaSeconds / 60)} min` : `${Math.round(p.etaSeconds)} s`;
-        const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${p.done}/${p.total} frames, ${p.framesPerSecond.toFixed(1)}/s, ETA ${eta}${p.skipped ? `, ${p.skipped} already done` : ""}`;
-        process.stderr.write(tty ? `\r${line}` : `${line}\n`);
-      },
+      onProgress: (p) => bar.update(p.done, p.total, `${p.done}/${p.total} frames, ${p.framesPerSecond.toFixed(1)}/s, ETA ${formatEta(p.etaSeconds)}${p.skipped ? `, ${p.skipped} already done` : ""}`),
     });
-    if (tty) process.stderr.write("\n");
+    bar.end();
     const m = result.manifest;
     console.log(
       `dataset: ${m.videos.length} videos x ${options.frames} frames at ${options.size}px (${m.inbetween.length} in-between pairs) in ${path.resolve(v.out)}; ` +

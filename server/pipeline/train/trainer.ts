@@ -1,0 +1,422 @@
+/**
+ * PERSE training (PERSE-METHOD.md section 3) on the CPU twins: stage 1
+ * reconstructs every training video (densification on); stage 2 adds the
+ * interpolation regulariser: for a frame of videos A and B of one category,
+ * the avatar at lerp(zA, zB, alpha) is supervised by the dataset's exact
+ * in-between image (L1 + D-SSIM on the whole image, extra L1 inside the
+ * attribute's region), alternating with reconstruction batches.
+ *
+ * Parameters: the three networks, the canonical points, the neutral latents
+ * [C, L] (the source video, and every category a video does not edit) and one
+ * latent per attribute video. Expression and pose come from the dataset, which
+ * knows them exactly, so the reference's per-frame refinements are not needed.
+ *
+ * A batch is several frames of one video (or one pair at one alpha): the
+ * heavy networks and the bake run once per batch (avatarTrainBatch).
+ * Everything is resumable: checkpoints hold the parameters, Adam's moments and
+ * the loss history; batches are drawn from a generator seeded by the iteration.
+ */
+import { Adam } from "../../../render-core/train/adam";
+import { avatarTrainBatch, type AvatarTrainState, type StepTarget } from "../../../render-core/train/avatar-step";
+import { COMPACT, PAPER, type AvatarModelConfig } from "../../../render-core/avatar/config";
+import { avatarPriors, createRandomAvatar, type Avatar, type AvatarAnchor } from "../../../render-core/avatar/avatar";
+import { bakeFrame, deformFrame } from "../../../render-core/avatar/rig";
+import type { HeadModel } from "../../../render-core/head";
+import { mulberry32 } from "../../../render-core/math/prng";
+import { BACKGROUND } from "../synthesise/dataset";
+import { densify } from "./densify";
+import { CATEGORY_CLASSES, videoAnchors, type InbetweenPair, type TrainingData } from "./training-data";
+
+export interface TrainConfig {
+  name: string;
+  model: AvatarModelConfig;
+  /** Training image size (square). */
+  size: number;
+  initialGaussians: number;
+  /** Densification: at these iterations, prune and up-sample to these counts. */
+  densifyAt: number[];
+  densifyCounts: number[];
+  pruneOpacity: number;
+  /** Jitter of up-sampled copies (metres), multiplied by jitterDecay at every step. */
+  jitter: number;
+  jitterDecay: number;
+  stage1: number;
+  stage2: number;
+  framesPerBatch: number;
+  /** Learning rates; they decay exponentially to lrFinal times their value at the end. */
+  lr: { geometry: number; deformer: number; gaussian: number; points: number; latents: number };
+  lrFinal: number;
+  lambdaDssim: number;
+  /** Weight of sum(z^2) of the latents a batch uses. */
+  latentL2: number;
+  /** Weight of the extra L1 inside the attribute's region (stage 2). */
+  regionWeight: number;
+  checkpointEvery: number;
+  seed: number;
+}
+
+const BASE = {
+  pruneOpacity: 0.02,
+  jitter: 0.003,
+  jitterDecay: 0.75,
+  lrFinal: 0.1,
+  lambdaDssim: 0.2,
+  latentL2: 1e-4,
+  regionWeight: 1,
+  seed: 1,
+};
+
+/** Training presets; the model's categories are replaced by the dataset's. */
+export const TRAIN_PRESETS: Record<string, TrainConfig> = {
+  compact: {
+    ...BASE,
+    name: "compact",
+    model: COMPACT,
+    size: 128,
+    initialGaussians: 1500,
+    densifyAt: [150, 400],
+    densifyCounts: [2500, 3500],
+    stage1: 700,
+    stage2: 250,
+    framesPerBatch: 3,
+    lr: { geometry: 2e-3, deformer: 5e-4, gaussian: 1e-3, points: 2e-4, latents: 1e-2 },
+    checkpointEvery: 50,
+  },
+  paper: {
+    ...BASE,
+    name: "paper",
+    model: PAPER,
+    size: 512,
+    initialGaussians: 4000,
+    densifyAt: [2000, 5000, 10000, 20000],
+    densifyCounts: [16000, 32000, 64000, 130000],
+    stage1: 40000,
+    stage2: 10000,
+    framesPerBatch: 4,
+    lr: { geometry: 1e-4, deformer: 1e-4, gaussian: 1e-4, points: 1e-5, latents: 5e-4 },
+    checkpointEvery: 1000,
+  },
+  /** Seconds-long runs for the test suite. */
+  tiny: {
+    ...BASE,
+    name: "tiny",
+    model: { ...COMPACT, latentDim: 4, geometry: { depth: 2, width: 16, skipAt: 0 }, deformer: { depth: 1, width: 8 }, gaussian: { depth: 1, width: 8 } },
+    size: 24,
+    initialGaussians: 150,
+    densifyAt: [12],
+    densifyCounts: [200],
+    stage1: 24,
+    stage2: 8,
+    framesPerBatch: 2,
+    lr: { geometry: 1e-2, deformer: 1e-3, gaussian: 5e-3, points: 2e-4, latents: 3e-2 },
+    checkpointEvery: 10,
+  },
+};
+
+export interface TrainProgress {
+  stage: 1 | 2;
+  iteration: number;
+  total: number;
+  loss: number;
+  psnr: number;
+  gaussians: number;
+  secondsPerIteration: number;
+  etaSeconds: number;
+}
+
+export interface HistoryPoint {
+  iteration: number;
+  stage: 1 | 2;
+  kind: "reconstruction" | "interpolation";
+  loss: number;
+  psnr: number;
+}
+
+/** Everything a checkpoint holds. */
+export interface TrainState {
+  iteration: number;
+  count: number;
+  points: Float64Array;
+  anchorFace: Uint32Array;
+  anchorBary: Float32Array;
+  weights: { geometry: Float64Array; deformer: Float64Array; gaussian: Float64Array };
+  /** [C, L] */
+  neutral: Float64Array;
+  /** [V, L], one row per manifest video (the source video's row is unused). */
+  videoLatents: Float64Array;
+  shape: Float32Array;
+  /** Largest opacity per Gaussian since the last densification; -1: never drawn. */
+  maxOpacity: Float64Array;
+  history: HistoryPoint[];
+  seconds: number;
+}
+
+/** The model config for a dataset: the preset's sizes with "source" + the dataset's categories. */
+export function modelFor(config: TrainConfig, data: TrainingData): AvatarModelConfig {
+  return { ...config.model, categories: ["source", ...data.manifest.categories] };
+}
+
+export function initialState(config: TrainConfig, data: TrainingData, head: HeadModel): TrainState {
+  const model = modelFor(config, data);
+  const shape = Float32Array.from(data.manifest.identity.shape);
+  const a = createRandomAvatar(model, head, { count: config.initialGaussians, seed: config.seed, shape });
+  const L = model.latentDim, V = data.manifest.videos.length;
+  const rand = mulberry32(config.seed + 7);
+  // Small random latents: distinct videos start distinguishable, and the conditioning's weights get gradients.
+  const small = () => 0.1 * (rand() * 2 - 1);
+  return {
+    iteration: 0,
+    count: a.count,
+    points: Float64Array.from(a.points),
+    anchorFace: a.anchorFace,
+    anchorBary: a.anchorBary,
+    weights: { geometry: Float64Array.from(a.weights.geometry), deformer: Float64Array.from(a.weights.deformer), gaussian: Float64Array.from(a.weights.gaussian) },
+    neutral: Float64Array.from({ length: model.categories.length * L }, small),
+    videoLatents: Float64Array.from({ length: V * L }, small),
+    shape,
+    maxOpacity: new Float64Array(a.count).fill(-1),
+    history: [],
+    seconds: 0,
+  };
+}
+
+const psnrOf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (Number(a[i]) - Number(b[i])) ** 2;
+  return 10 * Math.log10(1 / Math.max(se / a.length, 1e-12));
+};
+
+/** Region of category `c` in a parse map, dilated by `radius` px (square), as [H, W] 0/1 weights. */
+export function regionMask(parse: Uint8Array, size: number, classes: readonly number[], radius: number): Float64Array {
+  const inside = new Uint8Array(parse.length);
+  for (let i = 0; i < parse.length; i++) if (classes.includes(parse[i]!)) inside[i] = 1;
+  const out = new Float64Array(parse.length);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      if (!inside[y * size + x]) continue;
+      for (let dy = -radius; dy <= radius; dy++) {
+        for (let dx = -radius; dx <= radius; dx++) {
+          const yy = y + dy, xx = x + dx;
+          if (yy >= 0 && yy < size && xx >= 0 && xx < size) out[yy * size + xx] = 1;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export interface TrainerOptions {
+  config: TrainConfig;
+  data: TrainingData;
+  head: HeadModel;
+  /** Stage 2 on (the method) or off (the ablation: its iterations are reconstruction only). */
+  stage2: boolean;
+  onProgress?: (p: TrainProgress) => void;
+  /** Called every config.checkpointEvery iterations and at the end of stage 1 (with stage1Done). */
+  onCheckpoint?: (state: TrainState, stage1Done: boolean) => void | Promise<void>;
+  /** Set to stop after the current iteration (a checkpoint is written). */
+  signal?: { stop: boolean };
+}
+
+export class AvatarTrainer {
+  readonly model: AvatarModelConfig;
+  readonly adam: Adam;
+  private prior: Float32Array;
+  private readonly canonA: Float32Array;
+  private readonly frames = new Map<number, Float32Array>();
+  private readonly trainVideos: number[];
+
+  constructor(
+    readonly options: TrainerOptions,
+    readonly state: TrainState,
+  ) {
+    const { config, data, head } = options;
+    this.model = modelFor(config, data);
+    this.canonA = bakeFrame(head, state.shape);
+    this.prior = this.priors();
+    this.trainVideos = data.manifest.videos.map((_, i) => i);
+    const lr = config.lr;
+    this.adam = new Adam([
+      { name: "geometry", params: state.weights.geometry, lr: lr.geometry },
+      { name: "deformer", params: state.weights.deformer, lr: lr.deformer },
+      { name: "gaussian", params: state.weights.gaussian, lr: lr.gaussian },
+      { name: "points", params: state.points, lr: lr.points },
+      { name: "neutral", params: state.neutral, lr: lr.latents },
+      // One group per video latent: Adam's momentum must not move latents of videos a batch did not see.
+      ...data.manifest.videos.map((_, v) => ({ name: `video${v}`, params: state.videoLatents.subarray(v * this.model.latentDim, (v + 1) * this.model.latentDim), lr: lr.latents })),
+    ]);
+  }
+
+  get total(): number {
+    return this.options.config.stage1 + this.options.config.stage2;
+  }
+
+  private priors(): Float32Array {
+    const s = this.state;
+    return avatarPriors({ config: this.model, count: s.count, anchorFace: s.anchorFace, anchorBary: s.anchorBary } as Avatar, this.options.head);
+  }
+
+  private frameBuffer(f: number): Float32Array {
+    let b = this.frames.get(f);
+    if (!b) {
+      const m = this.options.data.motion[f]!;
+      b = deformFrame(this.model, this.options.head, this.state.shape, { expression: m.expression, pose: m.pose });
+      this.frames.set(f, b);
+    }
+    return b;
+  }
+
+  /** [C, L] latents of video v: neutral, with its category's row replaced by its latent (or a lerp for a pair). */
+  private latentsFor(video: number, other?: { video: number; alpha: number }): Float64Array {
+    const L = this.model.latentDim, s = this.state;
+    const category = this.options.data.manifest.videos[video]!.category;
+    const out = Float64Array.from(s.neutral);
+    if (category === "source") return out;
+    const c = this.model.categories.indexOf(category);
+    for (let k = 0; k < L; k++) {
+      const a = s.videoLatents[video * L + k]!;
+      out[c * L + k] = other ? (1 - other.alpha) * a + other.alpha * s.videoLatents[other.video * L + k]! : a;
+    }
+    return out;
+  }
+
+  /** The batch of iteration `it`: deterministic in (seed, it), so a resumed run draws the same batches. */
+  private plan(it: number): { kind: HistoryPoint["kind"]; video: number; pair?: { pair: InbetweenPair; b: number; alpha: number }; frames: number[] } {
+    const { config, data } = this.options;
+    const rand = mulberry32(config.seed * 1_000_003 + it * 7919);
+    const frames = Array.from({ length: config.framesPerBatch }, () => data.split.trainFrames[Math.floor(rand() * data.split.trainFrames.length)]!);
+    const pairs = data.split.trainPairs;
+    const interpolation = this.options.stage2 && it >= config.stage1 && pairs.length > 0 && it % 2 === 1;
+    if (interpolation) {
+      const pair = pairs[Math.floor(rand() * pairs.length)]!;
+      const alpha = pair.alphas[Math.floor(rand() * pair.alphas.length)]!;
+      const ids = data.manifest.videos.map((v) => v.id);
+      return { kind: "interpolation", video: ids.indexOf(pair.a), pair: { pair, b: ids.indexOf(pair.b), alpha }, frames };
+    }
+    return { kind: "reconstruction", video: this.trainVideos[Math.floor(rand() * this.trainVideos.length)]!, frames };
+  }
+
+  /** One iteration: a batch, its gradients, one Adam update. */
+  async step(): Promise<HistoryPoint> {
+    const { config, data } = this.options;
+    const s = this.state, it = s.iteration, L = this.model.latentDim;
+    const p = this.plan(it);
+    const videos = data.manifest.videos;
+    const camera = data.camera();
+    const targets: StepTarget[] = [];
+    for (const f of p.frames) {
+      const image = p.pair ? await data.inbetween(p.pair.pair, p.pair.alpha, f) : await data.rgb(videos[p.video]!.id, f);
+      let region: StepTarget["region"];
+      if (p.pair && config.regionWeight > 0) {
+        const classes = CATEGORY_CLASSES[p.pair.pair.category] ?? [];
+        const a = regionMask(await data.parse(p.pair.pair.a, f), data.size, classes, 2);
+        const b = regionMask(await data.parse(p.pair.pair.b, f), data.size, classes, 2);
+        region = { mask: a.map((v, k) => Math.max(v, b[k]!)), weight: config.regionWeight };
+      }
+      targets.push({ frame: this.frameBuffer(f), camera, image, background: BACKGROUND, lambdaDssim: config.lambdaDssim, ...(region ? { region } : {}) });
+    }
+    const latents = this.latentsFor(p.video, p.pair ? { video: p.pair.b, alpha: p.pair.alpha } : undefined);
+    const trainState: AvatarTrainState = { config: this.model, count: s.count, points: s.points, weights: s.weights, latents, prior: this.prior, canonA: this.canonA };
+    const r = avatarTrainBatch(trainState, targets);
+
+    // Latent gradients back to the parameters they came from.
+    const category = videos[p.video]!.category, c = this.model.categories.indexOf(category);
+    const dNeutral = Float64Array.from(r.grads.latents);
+    const grads: Record<string, ArrayLike<number>> = { geometry: r.grads.weights.geometry, deformer: r.grads.weights.deformer, gaussian: r.grads.weights.gaussian, points: r.grads.points, neutral: dNeutral };
+    const w = config.latentL2;
+    if (category !== "source") {
+      const row = r.grads.latents.subarray(c * L, (c + 1) * L);
+      dNeutral.fill(0, c * L, (c + 1) * L);
+      const share = p.pair ? [[p.video, 1 - p.pair.alpha], [p.pair.b, p.pair.alpha]] : [[p.video, 1]];
+      for (const [v, k] of share) {
+        const z = s.videoLatents.subarray(v! * L, (v! + 1) * L);
+        grads[`video${v}`] = Float64Array.from(row, (g, j) => k! * g + 2 * w * z[j]!);
+      }
+    }
+    for (let k = 0; k < dNeutral.length; k++) dNeutral[k]! += 2 * w * s.neutral[k]!;
+
+    // Exponential decay to lrFinal at the end of training.
+    const decay = config.lrFinal ** (it / Math.max(1, this.total));
+    for (const g of this.adam.groups) {
+      const base = g.name.startsWith("video") || g.name === "neutral" ? config.lr.latents : config.lr[g.name as keyof TrainConfig["lr"]];
+      if (!(base > 0)) throw new Error(`train: no learning rate for parameter group "${g.name}"`);
+      g.lr = base * decay;
+    }
+    this.adam.update(grads);
+    for (let i = 0; i < s.count; i++) if (r.visible[i]) s.maxOpacity[i] = Math.max(s.maxOpacity[i]!, r.opacities[i]!);
+
+    const psnr = r.rgbs.reduce((acc, rgb, k) => acc + psnrOf(rgb, targets[k]!.image), 0) / r.rgbs.length;
+    const point: HistoryPoint = { iteration: it, stage: it < config.stage1 ? 1 : 2, kind: p.kind, loss: r.loss, psnr };
+    s.history.push(point);
+    s.iteration++;
+    const d = config.densifyAt.indexOf(s.iteration);
+    if (d >= 0 && s.iteration < config.stage1) this.densify(d);
+    return point;
+  }
+
+  private densify(k: number): void {
+    const { config } = this.options;
+    const s = this.state;
+    const r = densify(s, s.maxOpacity, { target: config.densifyCounts[k]!, pruneOpacity: config.pruneOpacity, jitter: config.jitter * config.jitterDecay ** k, seed: config.seed * 31 + k });
+    s.count = r.count;
+    s.points = r.points;
+    s.anchorFace = r.anchorFace;
+    s.anchorBary = r.anchorBary;
+    s.maxOpacity = new Float64Array(r.count).fill(-1);
+    this.adam.replaceGroup("points", s.points);
+    this.prior = this.priors();
+  }
+
+  /** Runs to the end (or until signal.stop), reporting progress and checkpoints. */
+  async run(): Promise<TrainState> {
+    const { config, onProgress, onCheckpoint, signal } = this.options;
+    const s = this.state;
+    let t0 = performance.now(), done0 = s.iteration;
+    while (s.iteration < this.total) {
+      const tStep = performance.now();
+      const h = await this.step();
+      s.seconds += (performance.now() - tStep) / 1000;
+      const done = s.iteration - done0;
+      const spi = (performance.now() - t0) / 1000 / Math.max(1, done);
+      // Smooth the loss over the last few iterations for the progress line.
+      const recent = s.history.slice(-20);
+      onProgress?.({
+        stage: h.stage,
+        iteration: s.iteration,
+        total: this.total,
+        loss: recent.reduce((a, x) => a + x.loss, 0) / recent.length,
+        psnr: recent.reduce((a, x) => a + x.psnr, 0) / recent.length,
+        gaussians: s.count,
+        secondsPerIteration: spi,
+        etaSeconds: spi * (this.total - s.iteration),
+      });
+      const stage1Done = s.iteration === config.stage1;
+      if (onCheckpoint && (s.iteration % config.checkpointEvery === 0 || stage1Done || s.iteration === this.total || signal?.stop)) await onCheckpoint(s, stage1Done);
+      if (signal?.stop) break;
+      if (done > 50) [t0, done0] = [performance.now(), s.iteration];
+    }
+    return s;
+  }
+}
+
+/** The trained avatar: float32 parameters, neutral latents and one anchor per attribute video (thumbnails added later). */
+export function exportAvatar(state: TrainState, model: AvatarModelConfig, data: TrainingData): Avatar {
+  const L = model.latentDim;
+  const labels = videoAnchors(data.manifest);
+  const anchors: AvatarAnchor[] = [];
+  data.manifest.videos.forEach((v, i) => {
+    const a = labels.get(v.id);
+    if (a) anchors.push({ category: a.category, label: a.label, latent: Float32Array.from(state.videoLatents.subarray(i * L, (i + 1) * L)) });
+  });
+  return {
+    config: model,
+    count: state.count,
+    points: Float32Array.from(state.points),
+    anchorFace: state.anchorFace,
+    anchorBary: state.anchorBary,
+    weights: { geometry: Float32Array.from(state.weights.geometry), deformer: Float32Array.from(state.weights.deformer), gaussian: Float32Array.from(state.weights.gaussian) },
+    shape: state.shape,
+    neutralLatents: Float32Array.from(state.neutral),
+    anchors,
+  };
+}
