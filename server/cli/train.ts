@@ -4,6 +4,7 @@
  * stage 2), with a progress bar. A killed run (or Ctrl-C, which checkpoints
  * first) continues when run again with the same options and folder.
  */
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError, isMainModule, runCli } from "./run-cli";
@@ -11,7 +12,7 @@ import { formatEta, progressBar } from "./progress";
 import { TRAIN_PRESETS, type TrainConfig } from "../pipeline/train/trainer";
 import { runTraining } from "../pipeline/train/train-run";
 
-const FLAGS = ["dataset", "config", "out", "size", "stage1", "stage2-iterations", "no-stage2", "restart", "init-from", "seed"] as const;
+const FLAGS = ["dataset", "config", "out", "size", "stage1", "stage2-iterations", "no-stage2", "restart", "init-from", "seed", "threads"] as const;
 
 export const USAGE = `usage: npm run train -- --dataset DIR --out DIR [options]
   --config compact             ${Object.keys(TRAIN_PRESETS).join(" | ")} (compact: 128 px, CPU-sized; paper: the reference's sizes)
@@ -21,7 +22,8 @@ export const USAGE = `usage: npm run train -- --dataset DIR --out DIR [options]
   --no-stage2                  the ablation: stage 2's iterations reconstruct only
   --init-from FILE             start from another run's checkpoint-stage1.bin
   --restart                    ignore a checkpoint in --out and start over
-  --seed N                     batch order and initialisation`;
+  --seed N                     batch order and initialisation
+  --threads N                  threads for a step's batches (default: the cores, at most the config's batches per step)`;
 
 function int(v: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (v === undefined) return fallback;
@@ -64,6 +66,7 @@ export async function main(argv: string[]): Promise<void> {
     stage2: v["no-stage2"] !== true,
     restart: v.restart === true,
     ...(str("init-from") ? { initFrom: str("init-from")! } : {}),
+    workers: int(str("threads"), "threads", os.availableParallelism(), 1, 256) - 1,
     signal,
     onLog: (line) => console.error(line),
     onProgress: (p) =>

@@ -16,6 +16,7 @@ import { CpuAvatarRenderer } from "../../../render-core/avatar/avatar-renderer";
 import { writeAvatarBundleDir } from "../../avatar/bundle-files";
 import { imageToPng, lineChartPng } from "../../images/png";
 import { BACKGROUND } from "../synthesise/dataset";
+import { BatchPool } from "./batch-pool";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import { AvatarTrainer, exportAvatar, initialState, modelFor, type TrainConfig, type TrainProgress, type TrainState } from "./trainer";
 import { latentsWith, TrainingData } from "./training-data";
@@ -33,6 +34,8 @@ export interface TrainRunOptions {
   onLog?: (line: string) => void;
   signal?: { stop: boolean };
   head?: HeadModel;
+  /** Worker threads for a step's batches (default 0: everything on this thread). */
+  workers?: number;
 }
 
 export interface TrainRunResult {
@@ -115,6 +118,9 @@ function loadCheckpoint(file: string, o: TrainRunOptions, data: TrainingData, he
 
 const trainerCallbacks = (o: TrainRunOptions) => ({ ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
 
+/** Worker threads worth starting: one per extra batch of a step, at most `asked`. */
+const workerCount = (o: TrainRunOptions) => Math.max(0, Math.min(o.workers ?? 0, o.config.batchesPerStep - 1));
+
 /** Loss (log scale) and PSNR of the run, smoothed over 25 iterations. */
 export async function lossCurvePng(state: TrainState, title: string): Promise<Buffer> {
   const smooth = (kind: string, pick: (h: TrainState["history"][number]) => number) => {
@@ -157,7 +163,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     saveCheckpoint(ckpt, trainer, o, data);
     if (stage1Done) fs.copyFileSync(ckpt, path.join(out, "checkpoint-stage1.bin"));
   };
-  const state = await trainer.run();
+  const pool = new BatchPool(workerCount(o));
+  trainer.options.pool = pool;
+  if (pool.threads > 1) log(`train: ${pool.threads} threads`);
+  const state = await trainer.run().finally(() => pool.close());
   const finished = state.iteration >= trainer.total;
 
   const title = `${o.config.name} at ${o.config.size} px, stage 2 ${o.stage2 ? "on" : "off"}: ${state.count} Gaussians, ${(state.seconds / 60).toFixed(1)} min`;

@@ -17,13 +17,14 @@
  * the loss history; batches are drawn from a generator seeded by the iteration.
  */
 import { Adam } from "../../../render-core/train/adam";
-import { avatarTrainBatch, type AvatarTrainState, type StepTarget } from "../../../render-core/train/avatar-step";
+import type { AvatarTrainState, StepTarget } from "../../../render-core/train/avatar-step";
 import { COMPACT, PAPER, type AvatarModelConfig } from "../../../render-core/avatar/config";
 import { avatarPriors, createRandomAvatar, type Avatar, type AvatarAnchor } from "../../../render-core/avatar/avatar";
 import { bakeFrame, deformFrame } from "../../../render-core/avatar/rig";
 import type { HeadModel } from "../../../render-core/head";
 import { mulberry32 } from "../../../render-core/math/prng";
 import { BACKGROUND } from "../synthesise/dataset";
+import { BatchPool } from "./batch-pool";
 import { densify } from "./densify";
 import { CATEGORY_CLASSES, videoAnchors, type InbetweenPair, type TrainingData } from "./training-data";
 
@@ -43,6 +44,8 @@ export interface TrainConfig {
   stage1: number;
   stage2: number;
   framesPerBatch: number;
+  /** Batches (different videos) averaged per Adam step; they run in parallel on worker threads. */
+  batchesPerStep: number;
   /** Learning rates; they decay exponentially to lrFinal times their value at the end. */
   lr: { geometry: number; deformer: number; gaussian: number; points: number; latents: number };
   lrFinal: number;
@@ -74,11 +77,12 @@ export const TRAIN_PRESETS: Record<string, TrainConfig> = {
     model: COMPACT,
     size: 128,
     initialGaussians: 1500,
-    densifyAt: [150, 400],
-    densifyCounts: [2500, 3500],
-    stage1: 700,
-    stage2: 250,
+    densifyAt: [100, 250],
+    densifyCounts: [2200, 3000],
+    stage1: 450,
+    stage2: 150,
     framesPerBatch: 3,
+    batchesPerStep: 2,
     lr: { geometry: 2e-3, deformer: 5e-4, gaussian: 1e-3, points: 2e-4, latents: 1e-2 },
     checkpointEvery: 50,
   },
@@ -93,6 +97,7 @@ export const TRAIN_PRESETS: Record<string, TrainConfig> = {
     stage1: 40000,
     stage2: 10000,
     framesPerBatch: 4,
+    batchesPerStep: 2,
     lr: { geometry: 1e-4, deformer: 1e-4, gaussian: 1e-4, points: 1e-5, latents: 5e-4 },
     checkpointEvery: 1000,
   },
@@ -108,6 +113,7 @@ export const TRAIN_PRESETS: Record<string, TrainConfig> = {
     stage1: 24,
     stage2: 8,
     framesPerBatch: 2,
+    batchesPerStep: 1,
     lr: { geometry: 1e-2, deformer: 1e-3, gaussian: 5e-3, points: 2e-4, latents: 3e-2 },
     checkpointEvery: 10,
   },
@@ -216,6 +222,8 @@ export interface TrainerOptions {
   onCheckpoint?: (state: TrainState, stage1Done: boolean) => void | Promise<void>;
   /** Set to stop after the current iteration (a checkpoint is written). */
   signal?: { stop: boolean };
+  /** Runs a step's batches (default: all on this thread). */
+  pool?: BatchPool;
 }
 
 export class AvatarTrainer {
@@ -280,13 +288,13 @@ export class AvatarTrainer {
     return out;
   }
 
-  /** The batch of iteration `it`: deterministic in (seed, it), so a resumed run draws the same batches. */
-  private plan(it: number): { kind: HistoryPoint["kind"]; video: number; pair?: { pair: InbetweenPair; b: number; alpha: number }; frames: number[] } {
+  /** Batch `j` of iteration `it`: deterministic in (seed, it, j), so a resumed run draws the same batches. */
+  private plan(it: number, j: number): { kind: HistoryPoint["kind"]; video: number; pair?: { pair: InbetweenPair; b: number; alpha: number }; frames: number[] } {
     const { config, data } = this.options;
-    const rand = mulberry32(config.seed * 1_000_003 + it * 7919);
+    const rand = mulberry32(config.seed * 1_000_003 + it * 7919 + j * 104_729);
     const frames = Array.from({ length: config.framesPerBatch }, () => data.split.trainFrames[Math.floor(rand() * data.split.trainFrames.length)]!);
     const pairs = data.split.trainPairs;
-    const interpolation = this.options.stage2 && it >= config.stage1 && pairs.length > 0 && it % 2 === 1;
+    const interpolation = this.options.stage2 && it >= config.stage1 && pairs.length > 0 && (it * config.batchesPerStep + j) % 2 === 1;
     if (interpolation) {
       const pair = pairs[Math.floor(rand() * pairs.length)]!;
       const alpha = pair.alphas[Math.floor(rand() * pair.alphas.length)]!;
@@ -296,16 +304,13 @@ export class AvatarTrainer {
     return { kind: "reconstruction", video: this.trainVideos[Math.floor(rand() * this.trainVideos.length)]!, frames };
   }
 
-  /** One iteration: a batch, its gradients, one Adam update. */
-  async step(): Promise<HistoryPoint> {
+  /** The targets and latents of a planned batch. */
+  private async prepare(p: ReturnType<AvatarTrainer["plan"]>): Promise<{ targets: StepTarget[]; latents: Float64Array }> {
     const { config, data } = this.options;
-    const s = this.state, it = s.iteration, L = this.model.latentDim;
-    const p = this.plan(it);
-    const videos = data.manifest.videos;
     const camera = data.camera();
     const targets: StepTarget[] = [];
     for (const f of p.frames) {
-      const image = p.pair ? await data.inbetween(p.pair.pair, p.pair.alpha, f) : await data.rgb(videos[p.video]!.id, f);
+      const image = p.pair ? await data.inbetween(p.pair.pair, p.pair.alpha, f) : await data.rgb(data.manifest.videos[p.video]!.id, f);
       let region: StepTarget["region"];
       if (p.pair && config.regionWeight > 0) {
         const classes = CATEGORY_CLASSES[p.pair.pair.category] ?? [];
@@ -315,24 +320,43 @@ export class AvatarTrainer {
       }
       targets.push({ frame: this.frameBuffer(f), camera, image, background: BACKGROUND, lambdaDssim: config.lambdaDssim, ...(region ? { region } : {}) });
     }
-    const latents = this.latentsFor(p.video, p.pair ? { video: p.pair.b, alpha: p.pair.alpha } : undefined);
-    const trainState: AvatarTrainState = { config: this.model, count: s.count, points: s.points, weights: s.weights, latents, prior: this.prior, canonA: this.canonA };
-    const r = avatarTrainBatch(trainState, targets);
+    return { targets, latents: this.latentsFor(p.video, p.pair ? { video: p.pair.b, alpha: p.pair.alpha } : undefined) };
+  }
 
-    // Latent gradients back to the parameters they came from.
-    const category = videos[p.video]!.category, c = this.model.categories.indexOf(category);
-    const dNeutral = Float64Array.from(r.grads.latents);
-    const grads: Record<string, ArrayLike<number>> = { geometry: r.grads.weights.geometry, deformer: r.grads.weights.deformer, gaussian: r.grads.weights.gaussian, points: r.grads.points, neutral: dNeutral };
-    const w = config.latentL2;
-    if (category !== "source") {
-      const row = r.grads.latents.subarray(c * L, (c + 1) * L);
-      dNeutral.fill(0, c * L, (c + 1) * L);
-      const share = p.pair ? [[p.video, 1 - p.pair.alpha], [p.pair.b, p.pair.alpha]] : [[p.video, 1]];
-      for (const [v, k] of share) {
-        const z = s.videoLatents.subarray(v! * L, (v! + 1) * L);
-        grads[`video${v}`] = Float64Array.from(row, (g, j) => k! * g + 2 * w * z[j]!);
+  /** One iteration: batchesPerStep batches, their mean gradient, one Adam update. */
+  async step(): Promise<HistoryPoint[]> {
+    const { config, data } = this.options;
+    const s = this.state, it = s.iteration, L = this.model.latentDim, B = config.batchesPerStep;
+    const plans = Array.from({ length: B }, (_, j) => this.plan(it, j));
+    const prepared = await Promise.all(plans.map((p) => this.prepare(p)));
+    const jobs = prepared.map(({ targets, latents }) => ({ targets, state: { config: this.model, count: s.count, points: s.points, weights: s.weights, latents, prior: this.prior, canonA: this.canonA } satisfies AvatarTrainState }));
+    const results = this.options.pool ? await this.options.pool.run(jobs) : await new BatchPool(0).run(jobs);
+
+    const sum = (pick: (r: (typeof results)[number]) => Float64Array) => {
+      const out = Float64Array.from(pick(results[0]!));
+      for (let j = 1; j < B; j++) {
+        const g = pick(results[j]!);
+        for (let k = 0; k < out.length; k++) out[k]! += g[k]!;
       }
-    }
+      for (let k = 0; k < out.length; k++) out[k]! /= B;
+      return out;
+    };
+    const dNeutral = new Float64Array(s.neutral.length);
+    const grads: Record<string, Float64Array> = { geometry: sum((r) => r.grads.weights.geometry), deformer: sum((r) => r.grads.weights.deformer), gaussian: sum((r) => r.grads.weights.gaussian), points: sum((r) => r.grads.points), neutral: dNeutral };
+    const w = config.latentL2;
+    // Latent gradients back to the parameters they came from: the neutral rows, and the edited row to its video(s).
+    plans.forEach((p, j) => {
+      const dl = results[j]!.grads.latents;
+      const category = data.manifest.videos[p.video]!.category, c = this.model.categories.indexOf(category);
+      for (let k = 0; k < dl.length; k++) if (category === "source" || Math.floor(k / L) !== c) dNeutral[k]! += dl[k]! / B;
+      if (category === "source") return;
+      const share: Array<[number, number]> = p.pair ? [[p.video, 1 - p.pair.alpha], [p.pair.b, p.pair.alpha]] : [[p.video, 1]];
+      for (const [v, weight] of share) {
+        const z = s.videoLatents.subarray(v * L, (v + 1) * L);
+        const g = (grads[`video${v}`] ??= Float64Array.from(z, (zk) => 2 * w * zk));
+        for (let k = 0; k < L; k++) g[k]! += (weight * dl[c * L + k]!) / B;
+      }
+    });
     for (let k = 0; k < dNeutral.length; k++) dNeutral[k]! += 2 * w * s.neutral[k]!;
 
     // Exponential decay to lrFinal at the end of training.
@@ -343,15 +367,18 @@ export class AvatarTrainer {
       g.lr = base * decay;
     }
     this.adam.update(grads);
-    for (let i = 0; i < s.count; i++) if (r.visible[i]) s.maxOpacity[i] = Math.max(s.maxOpacity[i]!, r.opacities[i]!);
+    for (const r of results) for (let i = 0; i < s.count; i++) if (r.visible[i]) s.maxOpacity[i] = Math.max(s.maxOpacity[i]!, r.opacities[i]!);
 
-    const psnr = r.rgbs.reduce((acc, rgb, k) => acc + psnrOf(rgb, targets[k]!.image), 0) / r.rgbs.length;
-    const point: HistoryPoint = { iteration: it, stage: it < config.stage1 ? 1 : 2, kind: p.kind, loss: r.loss, psnr };
-    s.history.push(point);
+    const points = plans.map((p, j): HistoryPoint => {
+      const r = results[j]!, targets = prepared[j]!.targets;
+      const psnr = r.rgbs.reduce((acc, rgb, k) => acc + psnrOf(rgb, targets[k]!.image), 0) / r.rgbs.length;
+      return { iteration: it, stage: it < config.stage1 ? 1 : 2, kind: p.kind, loss: r.loss, psnr };
+    });
+    s.history.push(...points);
     s.iteration++;
     const d = config.densifyAt.indexOf(s.iteration);
     if (d >= 0 && s.iteration < config.stage1) this.densify(d);
-    return point;
+    return points;
   }
 
   private densify(k: number): void {
@@ -374,7 +401,7 @@ export class AvatarTrainer {
     let t0 = performance.now(), done0 = s.iteration;
     while (s.iteration < this.total) {
       const tStep = performance.now();
-      const h = await this.step();
+      const h = (await this.step())[0]!;
       s.seconds += (performance.now() - tStep) / 1000;
       const done = s.iteration - done0;
       const spi = (performance.now() - t0) / 1000 / Math.max(1, done);

@@ -1,0 +1,68 @@
+/**
+ * Data-parallel training batches: the first batch of a step runs on this
+ * thread, the others on worker threads, and results come back in job order so
+ * the summed gradients do not depend on the number of workers. Without
+ * workers (tests, one core) every batch runs here, with the same result.
+ */
+import { Worker } from "node:worker_threads";
+import { avatarTrainBatch, type AvatarTrainState, type BatchResult, type StepTarget } from "../../../render-core/train/avatar-step";
+
+export interface BatchJob {
+  state: AvatarTrainState;
+  targets: StepTarget[];
+}
+
+export class BatchPool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, { resolve: (r: BatchResult) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  /** `workers` threads besides this one; they load the TypeScript sources through the same loader (tsx). */
+  constructor(workers: number) {
+    for (let k = 0; k < workers; k++) {
+      // The worker is TypeScript: a two-line bootstrap loads it through tsx's API, as the CLIs run through tsx.
+      const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./batch-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
+      const w = new Worker(boot, { eval: true });
+      w.on("message", (m: { id: number; result?: BatchResult; error?: string }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.result) p.resolve(m.result);
+        else p.reject(new Error(`train: a batch worker failed: ${m.error}`));
+      });
+      w.on("error", (err) => {
+        for (const p of this.pending.values()) p.reject(err);
+        this.pending.clear();
+      });
+      this.workers.push(w);
+    }
+  }
+
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  private onWorker(k: number, job: BatchJob): Promise<BatchResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.workers[k]!.postMessage({ id, ...job });
+    });
+  }
+
+  async run(jobs: BatchJob[]): Promise<BatchResult[]> {
+    const results: Array<Promise<BatchResult> | BatchResult> = [];
+    // Hand jobs 1.. to the workers first, then compute the rest here.
+    jobs.forEach((job, j) => {
+      if (j > 0 && j <= this.workers.length) results[j] = this.onWorker(j - 1, job);
+    });
+    jobs.forEach((job, j) => {
+      if (j === 0 || j > this.workers.length) results[j] = avatarTrainBatch(job.state, job.targets);
+    });
+    return Promise.all(results);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
