@@ -26,3 +26,11 @@ export function runCli(name: string, usage: string, main: (argv: string[]) => Pr
     },
   );
 }
+
+/** An optional whole-number option: `fallback` when absent, a UsageError when not a whole number in [min, max]. */
+export function intOption(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number in [${min}, ${max}], got "${value}"`);
+  return n;
+}

@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError, isMainModule, runCli } from "./run-cli";
+import { UsageError, intOption, isMainModule, runCli } from "./run-cli";
 import { formatEta, progressBar } from "./progress";
 import { ALL_CATEGORIES, generateDataset, type SynthOptions } from "../pipeline/synthesise/dataset";
 import { createNodeGpu } from "../gpu/node-device";
@@ -25,13 +25,6 @@ export const USAGE = `usage: npm run synth -- --out DIR [options]
   --extra-cameras 0            held-out cameras (evaluation) besides the main one
   --backend cpu|webgpu         default: webgpu when an adapter exists, else cpu`;
 
-function int(v: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number in [${min}, ${max}], got "${v}"`);
-  return n;
-}
-
 export async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((k) => [k, { type: "string" as const }])), allowPositionals: true, strict: false });
   const v = values as Record<string, string | undefined>;
@@ -47,14 +40,14 @@ export async function main(argv: string[]): Promise<void> {
   if (alphas.some((a) => !(a >= 0 && a <= 1))) throw new UsageError(`--alphas must be numbers in [0, 1], got "${v.alphas}"`);
   const options: SynthOptions = {
     identity: v.identity ?? "seed:7",
-    perCategory: int(v["per-category"], "per-category", 6, 1, 100),
-    frames: int(v.frames, "frames", 60, 1, 10_000),
-    size: int(v.size, "size", 256, 16, 2048),
-    fps: int(v.fps, "fps", 30, 1, 240),
+    perCategory: intOption(v["per-category"], "per-category", 6, 1, 100),
+    frames: intOption(v.frames, "frames", 60, 1, 10_000),
+    size: intOption(v.size, "size", 256, 16, 2048),
+    fps: intOption(v.fps, "fps", 30, 1, 240),
     categories,
-    inbetweenPairs: int(v.inbetween, "inbetween", 1, 0, 50),
+    inbetweenPairs: intOption(v.inbetween, "inbetween", 1, 0, 50),
     alphas,
-    extraCameras: int(v["extra-cameras"], "extra-cameras", 0, 0, 8),
+    extraCameras: intOption(v["extra-cameras"], "extra-cameras", 0, 0, 8),
   };
   if (!/^seed:\d{1,9}$/.test(options.identity)) throw new UsageError(`--identity must be seed:N, got "${options.identity}"`);
 

@@ -7,7 +7,7 @@
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError, isMainModule, runCli } from "./run-cli";
+import { UsageError, intOption, isMainModule, runCli } from "./run-cli";
 import { formatEta, progressBar } from "./progress";
 import { TRAIN_PRESETS, type TrainConfig } from "../pipeline/train/trainer";
 import { runTraining } from "../pipeline/train/train-run";
@@ -25,13 +25,6 @@ export const USAGE = `usage: npm run train -- --dataset DIR --out DIR [options]
   --seed N                     batch order and initialisation
   --threads N                  threads for a step's batches (default: the cores, at most the config's batches per step)`;
 
-function int(v: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number in [${min}, ${max}], got "${v}"`);
-  return n;
-}
-
 export async function main(argv: string[]): Promise<void> {
   const booleans = new Set(["no-stage2", "restart"]);
   const { values, positionals } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((k) => [k, { type: booleans.has(k) ? ("boolean" as const) : ("string" as const) }])), allowPositionals: true, strict: false });
@@ -48,10 +41,10 @@ export async function main(argv: string[]): Promise<void> {
   if (!preset || !Object.hasOwn(TRAIN_PRESETS, name)) throw new UsageError(`--config: no preset "${name}" (have ${Object.keys(TRAIN_PRESETS).join(", ")})`);
   const config: TrainConfig = {
     ...preset,
-    size: int(str("size"), "size", preset.size, 16, 2048),
-    stage1: int(str("stage1"), "stage1", preset.stage1, 1, 10_000_000),
-    stage2: int(str("stage2-iterations"), "stage2-iterations", preset.stage2, 0, 10_000_000),
-    seed: int(str("seed"), "seed", preset.seed, 0, 1_000_000_000),
+    size: intOption(str("size"), "size", preset.size, 16, 2048),
+    stage1: intOption(str("stage1"), "stage1", preset.stage1, 1, 10_000_000),
+    stage2: intOption(str("stage2-iterations"), "stage2-iterations", preset.stage2, 0, 10_000_000),
+    seed: intOption(str("seed"), "seed", preset.seed, 0, 1_000_000_000),
   };
   const signal = { stop: false };
   process.once("SIGINT", () => {
@@ -66,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
     stage2: v["no-stage2"] !== true,
     restart: v.restart === true,
     ...(str("init-from") ? { initFrom: str("init-from")! } : {}),
-    workers: int(str("threads"), "threads", os.availableParallelism(), 1, 256) - 1,
+    workers: intOption(str("threads"), "threads", os.availableParallelism(), 1, 256) - 1,
     signal,
     onLog: (line) => console.error(line),
     onProgress: (p) =>
