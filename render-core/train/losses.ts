@@ -117,3 +117,27 @@ export function dssimLoss(pred: ArrayLike<number>, target: ArrayLike<number>, sh
   }
   return { value: 1 - total / (P * C), grad };
 }
+
+/** Per-pixel SSIM ([H, W], mean over channels) with the same window and constants as dssimLoss: for evaluation. */
+export function ssimMap(pred: ArrayLike<number>, target: ArrayLike<number>, shape: ImageShape): Float64Array {
+  checkShapes("ssimMap", pred, target, shape);
+  const { width: W, height: H, channels: C } = shape;
+  const P = W * H;
+  const g = gaussianWindow();
+  const out = new Float64Array(P);
+  for (let c = 0; c < C; c++) {
+    const x = new Float64Array(P), y = new Float64Array(P);
+    for (let p = 0; p < P; p++) {
+      x[p] = pred[p * C + c]!;
+      y[p] = target[p * C + c]!;
+    }
+    const mx = blur(x, W, H, g), my = blur(y, W, H, g);
+    const ex2 = blur(x.map((v) => v * v), W, H, g), ey2 = blur(y.map((v) => v * v), W, H, g), exy = blur(x.map((v, p) => v * y[p]!), W, H, g);
+    for (let p = 0; p < P; p++) {
+      const ux = mx[p]!, uy = my[p]!;
+      const s = ((2 * ux * uy + C1) * (2 * (exy[p]! - ux * uy) + C2)) / ((ux * ux + uy * uy + C1) * (ex2[p]! - ux * ux + ey2[p]! - uy * uy + C2));
+      out[p] += s / C;
+    }
+  }
+  return out;
+}

@@ -194,17 +194,17 @@ const psnrOf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 /** Region of category `c` in a parse map, dilated by `radius` px (square), as [H, W] 0/1 weights. */
 export function regionMask(parse: Uint8Array, size: number, classes: readonly number[], radius: number): Float64Array {
-  const inside = new Uint8Array(parse.length);
-  for (let i = 0; i < parse.length; i++) if (classes.includes(parse[i]!)) inside[i] = 1;
-  const out = new Float64Array(parse.length);
+  return dilateMask(Array.from(parse, (c) => (classes.includes(c) ? 1 : 0)), size, radius);
+}
+
+/** A square [size, size] mask (non-zero = inside) grown by `radius` px in a square, as 0/1 weights. */
+export function dilateMask(inside: ArrayLike<number>, size: number, radius: number): Float64Array {
+  const out = new Float64Array(size * size);
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       if (!inside[y * size + x]) continue;
-      for (let dy = -radius; dy <= radius; dy++) {
-        for (let dx = -radius; dx <= radius; dx++) {
-          const yy = y + dy, xx = x + dx;
-          if (yy >= 0 && yy < size && xx >= 0 && xx < size) out[yy * size + xx] = 1;
-        }
+      for (let yy = Math.max(0, y - radius); yy <= Math.min(size - 1, y + radius); yy++) {
+        for (let xx = Math.max(0, x - radius); xx <= Math.min(size - 1, x + radius); xx++) out[yy * size + xx] = 1;
       }
     }
   }

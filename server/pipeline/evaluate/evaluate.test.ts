@@ -1,0 +1,83 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { beforeAll, describe, expect, it } from "vitest";
+import { CpuAvatarRenderer } from "../../../render-core/avatar/avatar-renderer";
+import { createHeadModel, type HeadModel } from "../../../render-core/head";
+import { main as evaluateCli } from "../../cli/evaluate";
+import { generateDataset, type SynthOptions } from "../synthesise/dataset";
+import { runTraining } from "../train/train-run";
+import { TRAIN_PRESETS, type TrainConfig } from "../train/trainer";
+import { checkTargets, evaluateAvatar, formatReport } from "./evaluate";
+
+let head: HeadModel;
+let dataset: string;
+let trained: string;
+const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+// Two in-between pairs for hair (one trained, one held out), one held-out camera.
+const options: SynthOptions = { identity: "seed:5", perCategory: 4, frames: 10, size: 32, fps: 30, categories: ["hair"], inbetweenPairs: 2, alphas: [0.25, 0.5, 0.75], extraCameras: 1 };
+const config: TrainConfig = { ...TRAIN_PRESETS.tiny!, stage1: 40, stage2: 10, densifyAt: [20], densifyCounts: [220] };
+const makeRenderer = (a: ConstructorParameters<typeof CpuAvatarRenderer>[0], h: HeadModel) => new CpuAvatarRenderer(a, h);
+
+beforeAll(async () => {
+  head = createHeadModel();
+  dataset = tmp("eval-data");
+  await generateDataset(options, { out: dataset, gpu: null, head });
+  trained = tmp("eval-avatar");
+  await runTraining({ dataset, out: trained, config, stage2: true, head });
+}, 180_000);
+
+describe("evaluation (tiny avatar)", () => {
+  it("measures held-out fidelity, interpolation, smoothness, disentanglement and reads the training log", async () => {
+    const progress: number[] = [];
+    const { report, pictures } = await evaluateAvatar({ avatar: trained, dataset, makeRenderer, head, size: 24, onProgress: (d) => progress.push(d) });
+    console.log(formatReport(report, null));
+    // 5 videos x 2 held-out frames x 2 cameras; 2 pairs x 3 alphas x 2 frames; 2 pairs x (21 sweep + 2 x 1 disentanglement).
+    expect(progress.at(-1)).toBe(20 + 12 + 46);
+    expect(report.fidelity.heldOutFrames.frames).toBe(10);
+    expect(report.fidelity.heldOutCamera?.frames).toBe(10);
+    expect(report.interpolation.heldOutPairs?.frames).toBe(6);
+    expect(report.interpolation.trainedPairs?.frames).toBe(6);
+    // A 50-iteration avatar is blurry but far above chance: a flat grey image scores ~10 dB here.
+    expect(report.fidelity.heldOutFrames.psnr).toBeGreaterThan(15);
+    expect(report.fidelity.heldOutFrames.ssim).toBeGreaterThan(0.3);
+    expect(report.fidelity.heldOutFrames.ssim).toBeLessThan(1);
+    expect(report.interpolation.heldOutPairs!.psnr).toBeGreaterThan(12);
+    expect(Object.keys(report.interpolation.heldOutPairs!.byAlpha)).toEqual(["0.25", "0.50", "0.75"]);
+    expect(report.smoothness.byPair).toHaveLength(2);
+    expect(report.disentanglement.byCategory.hair).toBeGreaterThanOrEqual(0);
+    expect(report.disentanglement.byCategory.hair).toBeLessThan(255);
+    expect(report.training?.iterations).toBe(50);
+    expect(pictures.interpolation).toHaveLength(1);
+    expect(pictures.interpolation[0]!.a.length).toBe(24 * 24 * 3);
+    const targets = checkTargets(report, null);
+    expect(targets.find((t) => t.figure.startsWith("interpolation gain"))?.met).toBeNull();
+    expect(targets.find((t) => t.figure.startsWith("training time"))?.met).toBe(true);
+  }, 120_000);
+
+  it("scores a barely trained avatar lower than the trained one", async () => {
+    const early = tmp("eval-early");
+    await runTraining({ dataset, out: early, config: { ...config, stage1: 5, stage2: 0, densifyAt: [], densifyCounts: [] }, stage2: false, head });
+    const [good, bad] = await Promise.all([trained, early].map((dir) => evaluateAvatar({ avatar: dir, dataset, makeRenderer, head, size: 24 })));
+    console.log(`held-out PSNR after 5 / 50 iterations: ${bad!.report.fidelity.heldOutFrames.psnr.toFixed(1)} / ${good!.report.fidelity.heldOutFrames.psnr.toFixed(1)} dB; interpolation ${bad!.report.interpolation.heldOutPairs!.psnr.toFixed(1)} / ${good!.report.interpolation.heldOutPairs!.psnr.toFixed(1)} dB`);
+    expect(bad!.report.training?.iterations).toBe(5);
+    expect(bad!.report.fidelity.heldOutFrames.psnr).toBeLessThan(good!.report.fidelity.heldOutFrames.psnr - 2);
+    expect(bad!.report.interpolation.heldOutPairs!.psnr).toBeLessThan(good!.report.interpolation.heldOutPairs!.psnr - 1);
+  }, 120_000);
+
+  it("the CLI writes evaluation.json and the picture sheet, and refuses a bundle of another dataset", async () => {
+    const out = tmp("eval-report");
+    await evaluateCli(["--avatar", trained, "--baseline", trained, "--dataset", dataset, "--out", out, "--backend", "cpu", "--size", "16"]);
+    const json = JSON.parse(fs.readFileSync(path.join(out, "evaluation.json"), "utf8"));
+    expect(json.baseline.fidelity.heldOutFrames.psnr).toBeCloseTo(json.avatar.fidelity.heldOutFrames.psnr, 10);
+    expect(json.targets.find((t: { figure: string }) => t.figure.startsWith("interpolation gain")).value).toBeCloseTo(0, 10);
+    const sheet = await sharp(path.join(out, "evaluation-sheet.png")).metadata();
+    // Rows: main camera, held-out camera, the held-out pair with and without stage 2; 3 alphas -> 9 columns.
+    expect([sheet.width, sheet.height]).toEqual([9 * 16, 4 * 16]);
+    const other = tmp("eval-other");
+    await generateDataset({ ...options, categories: ["beard"] }, { out: other, gpu: null, head });
+    await expect(evaluateAvatar({ avatar: trained, dataset: other, makeRenderer, head, size: 16 })).rejects.toThrow(/no anchor .* in "beard"/);
+    await expect(evaluateCli(["--avatar", trained, "--dataset", dataset, "--out", out, "--backend", "vulkan"])).rejects.toThrow(/--backend takes cpu or webgpu/);
+  }, 180_000);
+});
