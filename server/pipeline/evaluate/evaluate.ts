@@ -50,6 +50,11 @@ export interface AvatarEvaluation {
   interpolation: { heldOutPairs: InterpolationFigures | null; trainedPairs: InterpolationFigures | null };
   smoothness: { mean: number | null; worst: number | null; byPair: Array<{ category: string; a: string; b: string; ratio: number | null }> };
   disentanglement: { mean: number | null; worst: number | null; byCategory: Record<string, number> };
+  /**
+   * Inside the region: the rendered change from A to B over the true one (1 = the edit is as strong as in the
+   * data, 0 = the latent does nothing). Small disentanglement figures mean little where this is small.
+   */
+  editStrength: { mean: number | null; byCategory: Record<string, number> };
   training: TrainingLog | null;
   seconds: number;
 }
@@ -179,6 +184,7 @@ export async function evaluateAvatar(o: EvaluateOptions): Promise<{ report: Avat
     // 3 + 4. Per pair: the alpha sweep (smoothness) and A vs B outside the category's region (disentanglement).
     const smooth: AvatarEvaluation["smoothness"]["byPair"] = [];
     const leak: Record<string, number[]> = {};
+    const change: Record<string, { rendered: number; truth: number }> = {};
     for (const pair of pairs) {
       const za = latentsOf(pair.a), zb = latentsOf(pair.b);
       const sweep: Float32Array[] = [];
@@ -193,13 +199,17 @@ export async function evaluateAvatar(o: EvaluateOptions): Promise<{ report: Avat
         const rb = await render(zb, f, undefined, "disentanglement");
         const [pa, pb, ta, tb] = [await data.parse(pair.a, f), await data.parse(pair.b, f), await data.rgb(pair.a, f), await data.rgb(pair.b, f)];
         const region = Array.from(pa, (c, p) => (classes.includes(c) || classes.includes(pb[p]!) || [0, 1, 2].some((k) => Math.abs(ta[3 * p + k]! - tb[3 * p + k]!) > CHANGED) ? 1 : 0));
-        const outside = dilateMask(region, size, REGION_DILATION).map((v) => 1 - v);
-        (leak[pair.category] ??= []).push(meanAbsDiff255(ra[i]!, rb, 3, outside));
+        const inside = dilateMask(region, size, REGION_DILATION);
+        (leak[pair.category] ??= []).push(meanAbsDiff255(ra[i]!, rb, 3, inside.map((v) => 1 - v)));
+        const c = (change[pair.category] ??= { rendered: 0, truth: 0 });
+        c.rendered += meanAbsDiff255(ra[i]!, rb, 3, inside);
+        c.truth += meanAbsDiff255(ta, tb, 3, inside);
       }
     }
     const ratios = smooth.map((s) => s.ratio).filter((r): r is number => r !== null);
     const byCategory = Object.fromEntries(Object.entries(leak).map(([c, xs]) => [c, mean(xs)]));
     const leaks = Object.values(byCategory);
+    const strength = Object.fromEntries(Object.entries(change).filter(([, c]) => c.truth > 0).map(([k, c]) => [k, c.rendered / c.truth]));
 
     const report: AvatarEvaluation = {
       avatar: o.avatar,
@@ -214,6 +224,7 @@ export async function evaluateAvatar(o: EvaluateOptions): Promise<{ report: Avat
       interpolation: { heldOutPairs, trainedPairs },
       smoothness: { mean: ratios.length ? mean(ratios) : null, worst: ratios.length ? Math.max(...ratios) : null, byPair: smooth },
       disentanglement: { mean: leaks.length ? mean(leaks) : null, worst: leaks.length ? Math.max(...leaks) : null, byCategory },
+      editStrength: { mean: Object.keys(strength).length ? mean(Object.values(strength)) : null, byCategory: strength },
       training: where.trainingLog ? (JSON.parse(fs.readFileSync(where.trainingLog, "utf8")) as TrainingLog) : null,
       seconds: (performance.now() - t0) / 1000,
     };
@@ -262,6 +273,7 @@ export function formatReport(r: AvatarEvaluation, baseline: AvatarEvaluation | n
     row("smoothness: worst pair", (e) => e.smoothness.worst),
     row("disentanglement: mean over categories (1/255)", (e) => e.disentanglement.mean),
     row("disentanglement: worst category (1/255)", (e) => e.disentanglement.worst),
+    row("edit strength (rendered / true, in region)", (e) => e.editStrength.mean),
     row("training time (min)", (e) => (e.training ? e.training.seconds / 60 : null), 1),
     row("training peak memory (MB)", (e) => e.training?.peakRssMB, 0),
     "",
@@ -270,6 +282,10 @@ export function formatReport(r: AvatarEvaluation, baseline: AvatarEvaluation | n
   ];
   return lines.join("\n");
 }
+
+/** Categories whose edits show best at thumbnail size come first on the sheet. */
+const SHEET_CATEGORIES = ["hair", "hat", "beard", "eyewear"];
+const SHEET_PAIRS = 4;
 
 /** One image as a labelled PNG panel. */
 async function panel(rgb: Float32Array, size: number, label: string, gain = 1): Promise<Buffer> {
@@ -281,11 +297,11 @@ const absDiff = (a: Float32Array, b: Float32Array) => a.map((v, i) => Math.abs(v
 
 /**
  * The picture sheet: a row of held-out views (truth, render, error x4 per
- * example video), then per held-out pair A, truth and render at each alpha,
+ * example video), then for up to `maxPairs` held-out pairs A, truth and render at each alpha,
  * B and |A - B| x4 (where the edit changes the image); with a baseline, its
  * interpolation row follows each pair's.
  */
-export async function evaluationSheet(size: number, main: EvaluationPictures, baseline: EvaluationPictures | null): Promise<Buffer> {
+export async function evaluationSheet(size: number, main: EvaluationPictures, baseline: EvaluationPictures | null, maxPairs = SHEET_PAIRS): Promise<Buffer> {
   const panels: Buffer[] = [];
   let cols = 0;
   const row = (items: Buffer[]) => {
@@ -302,7 +318,10 @@ export async function evaluationSheet(size: number, main: EvaluationPictures, ba
     }
     if (items.length) rows.push(row(items));
   }
-  for (const [k, p] of main.interpolation.entries()) {
+  const rank = (c: string) => (SHEET_CATEGORIES.includes(c) ? SHEET_CATEGORIES.indexOf(c) : SHEET_CATEGORIES.length);
+  const shown = [...main.interpolation.keys()].sort((i, j) => rank(main.interpolation[i]!.category) - rank(main.interpolation[j]!.category)).slice(0, maxPairs);
+  for (const k of shown) {
+    const p = main.interpolation[k]!;
     for (const [which, pics] of [["", p] as const, ["no stage 2 ", baseline?.interpolation[k]] as const]) {
       if (!pics) continue;
       const items = [await panel(pics.a, size, `${which}${p.category} A`)];

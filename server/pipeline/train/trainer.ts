@@ -52,7 +52,7 @@ export interface TrainConfig {
   lambdaDssim: number;
   /** Weight of sum(z^2) of the latents a batch uses. */
   latentL2: number;
-  /** Weight of the extra L1 inside the attribute's region (stage 2). */
+  /** Weight of the extra L1 inside the attribute's region (attribute videos and stage-2 pairs). */
   regionWeight: number;
   checkpointEvery: number;
   seed: number;
@@ -79,11 +79,11 @@ export const TRAIN_PRESETS: Record<string, TrainConfig> = {
     initialGaussians: 1500,
     densifyAt: [100, 250],
     densifyCounts: [2200, 3000],
-    stage1: 450,
-    stage2: 150,
+    stage1: 600,
+    stage2: 200,
     framesPerBatch: 3,
     batchesPerStep: 2,
-    lr: { geometry: 2e-3, deformer: 5e-4, gaussian: 1e-3, points: 2e-4, latents: 1e-2 },
+    lr: { geometry: 2e-3, deformer: 5e-4, gaussian: 1e-3, points: 2e-4, latents: 3e-2 },
     checkpointEvery: 50,
   },
   paper: {
@@ -311,12 +311,15 @@ export class AvatarTrainer {
     const targets: StepTarget[] = [];
     for (const f of p.frames) {
       const image = p.pair ? await data.inbetween(p.pair.pair, p.pair.alpha, f) : await data.rgb(data.manifest.videos[p.video]!.id, f);
+      // The attribute's region gets an extra L1: small attributes (glasses, earrings) are too few pixels to
+      // matter in a whole-image loss, and their latents learn nothing without it.
       let region: StepTarget["region"];
-      if (p.pair && config.regionWeight > 0) {
-        const classes = CATEGORY_CLASSES[p.pair.pair.category] ?? [];
-        const a = regionMask(await data.parse(p.pair.pair.a, f), data.size, classes, 2);
-        const b = regionMask(await data.parse(p.pair.pair.b, f), data.size, classes, 2);
-        region = { mask: a.map((v, k) => Math.max(v, b[k]!)), weight: config.regionWeight };
+      const category = p.pair ? p.pair.pair.category : data.manifest.videos[p.video]!.category;
+      if (config.regionWeight > 0 && category !== "source") {
+        const classes = CATEGORY_CLASSES[category] ?? [];
+        const ids = p.pair ? [p.pair.pair.a, p.pair.pair.b] : [data.manifest.videos[p.video]!.id];
+        const masks = await Promise.all(ids.map(async (id) => regionMask(await data.parse(id, f), data.size, classes, 2)));
+        region = { mask: masks.reduce((u, m) => u.map((v, k) => Math.max(v, m[k]!))), weight: config.regionWeight };
       }
       targets.push({ frame: this.frameBuffer(f), camera, image, background: BACKGROUND, lambdaDssim: config.lambdaDssim, ...(region ? { region } : {}) });
     }
