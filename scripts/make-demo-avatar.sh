@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the demo avatar shipped in assets/demo-avatar and its evaluation report in docs/:
 #   1. the demo dataset (synthetic identity seed:7, 128 px, two in-between pairs per category, one held-out camera);
-#   2. PERSE training with the compact config (stage 1 + stage 2), about 20 minutes on two cores;
+#   2. PERSE training with the compact config (stage 1 + stage 2), about 23 minutes on two cores;
 #   3. the stage-2 ablation: the same run's stage-1 checkpoint trained on without stage 2;
 #   4. the evaluation of both (docs/evaluation.md), and the bundle copied into assets/demo-avatar.
 # Every step resumes where it stopped when run again.

@@ -54,7 +54,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
   const migrated = await migrate(config.databaseUrl, root);
   if (migrated.applied.length) log(`database: applied ${migrated.applied.join(", ")}`);
   const db = createDb(config.databaseUrl);
-  if (config.seedDemo) await seedDemo(db, log);
+  if (config.seedDemo) await seedDemo(db, log, config.dataDir);
 
   const nextEvents = new EventEmitter();
   const nextApp = next({ dev: config.dev, dir: root, quiet: !config.dev, httpServer: nextEvents as unknown as http.Server });
