@@ -25,8 +25,8 @@ for (const name of ["Ada", "Grace"]) {
 }
 const frames = (p: Page) => p.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames));
 for (const p of pages) while ((await frames(p)) < 1) await p.waitForTimeout(200);
-await pages[0]!.getByTestId("slider-hair").fill("0.7");
-await pages[1]!.getByTestId("slider-beard").fill("-0.5");
+await pages[0]!.getByTestId("slider-hair").fill("-0.8");
+await pages[1]!.getByTestId("slider-hat").fill("0.6");
 // Grace is dragging the lips slider while the picture is taken: Ada sees her ring on it.
 await pages[1]!.evaluate(() => document.querySelector<HTMLInputElement>("[data-testid=slider-lips]")?.dispatchEvent(new PointerEvent("pointerdown", { bubbles: true })));
 await pages[0]!.waitForTimeout(4000);
