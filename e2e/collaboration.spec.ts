@@ -126,3 +126,18 @@ test("the home page lists the demo avatar and creates a new one", async ({ page 
   await page.getByRole("button", { name: "Create avatar" }).click();
   await expect(page.getByTestId("avatar-card").filter({ hasText: "E2E avatar" })).toHaveCount(1);
 });
+
+test("the demo avatar opens trained: sliders named after its training videos, with thumbnails, none for the source", async ({ page, request }) => {
+  const id = await demoAvatarId(request);
+  await openSynced(page, `/avatars/${id}`);
+  const hair = page.getByTestId("attribute-hair");
+  await expect(hair).toContainText("bald");
+  await expect(hair).toContainText("medium grey");
+  await expect(page.getByTestId("attribute-source")).toHaveCount(0);
+  await expect(page.getByTestId("attribute-earrings")).toHaveCount(1);
+  const thumbs = hair.locator("img.thumb");
+  await expect(thumbs).toHaveCount(2);
+  await expect.poll(() => thumbs.first().evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(96);
+  await expect(page.getByTestId("stream-status")).toContainText("STREAM", { timeout: 60_000 });
+  await expect(page.getByTestId("stream-status")).not.toContainText("placeholder");
+});

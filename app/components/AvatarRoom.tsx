@@ -248,7 +248,8 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     if (!reply.ok) setDenied(reply.message);
   }
 
-  const categories = info?.categories ?? [{ name: "hair", anchors: [], thumbnails: [] }];
+  // A category without anchors (a trained avatar's "source": the person as they are) has nothing to slide to.
+  const categories = info?.categories.filter((c) => c.anchors.length > 0) ?? [{ name: "hair", anchors: [], thumbnails: [] }];
   const thumb = (file: string | null | undefined) =>
     file ? <img className="thumb" alt="" src={`/api/avatars/${encodeURIComponent(avatarId)}/bundle/${file}${shareToken ? `?token=${encodeURIComponent(shareToken)}` : ""}`} /> : null;
 
