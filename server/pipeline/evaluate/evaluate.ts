@@ -8,6 +8,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import sharp from "sharp";
 import type { Avatar } from "../../../render-core/avatar/avatar";
 import type { AvatarRenderer } from "../../../render-core/avatar/avatar-renderer";
 import { createHeadModel, type HeadModel } from "../../../render-core/head";
@@ -18,7 +19,6 @@ import type { TrainingLog } from "../train/train-run";
 import { dilateMask } from "../train/trainer";
 import { CATEGORY_CLASSES, latentsWith, TrainingData, videoAnchors, type InbetweenPair } from "../train/training-data";
 import { maskedPsnr, maskedSsim, mean, meanAbsDiff255, sweepSmoothness } from "./metrics";
-import sharp from "sharp";
 
 /** Growth of regions (attribute regions, interpolation masks) in pixels. */
 export const REGION_DILATION = 4;
