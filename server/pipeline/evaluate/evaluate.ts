@@ -302,12 +302,6 @@ const absDiff = (a: Float32Array, b: Float32Array) => a.map((v, i) => Math.abs(v
  * interpolation row follows each pair's.
  */
 export async function evaluationSheet(size: number, main: EvaluationPictures, baseline: EvaluationPictures | null, maxPairs = SHEET_PAIRS): Promise<Buffer> {
-  const panels: Buffer[] = [];
-  let cols = 0;
-  const row = (items: Buffer[]) => {
-    cols = Math.max(cols, items.length);
-    return items;
-  };
   const rows: Buffer[][] = [];
   for (const cameraIndex of [0, 1]) {
     const items: Buffer[] = [];
@@ -316,7 +310,7 @@ export async function evaluationSheet(size: number, main: EvaluationPictures, ba
       if (!view) continue;
       items.push(await panel(view.truth, size, `truth ${view.camera}`), await panel(view.render, size, ex.label.slice(0, 18)), await panel(absDiff(view.render, view.truth), size, "error x4", 4));
     }
-    if (items.length) rows.push(row(items));
+    if (items.length) rows.push(items);
   }
   const rank = (c: string) => (SHEET_CATEGORIES.includes(c) ? SHEET_CATEGORIES.indexOf(c) : SHEET_CATEGORIES.length);
   const shown = [...main.interpolation.keys()].sort((i, j) => rank(main.interpolation[i]!.category) - rank(main.interpolation[j]!.category)).slice(0, maxPairs);
@@ -327,10 +321,11 @@ export async function evaluationSheet(size: number, main: EvaluationPictures, ba
       const items = [await panel(pics.a, size, `${which}${p.category} A`)];
       for (const a of pics.alphas) items.push(await panel(a.truth, size, `truth ${a.alpha}`), await panel(a.render, size, `${which}render ${a.alpha}`));
       items.push(await panel(pics.b, size, `${which}B`), await panel(absDiff(pics.a, pics.b), size, "|A - B| x4", 4));
-      rows.push(row(items));
+      rows.push(items);
     }
   }
   const blank = await sharp({ create: { width: size, height: size, channels: 3, background: { r: 30, g: 32, b: 36 } } }).png().toBuffer();
-  for (const r of rows) panels.push(...r, ...Array.from({ length: cols - r.length }, () => blank));
+  const cols = Math.max(...rows.map((r) => r.length));
+  const panels = rows.flatMap((r) => [...r, ...Array.from({ length: cols - r.length }, () => blank)]);
   return contactSheet(panels, cols, size);
 }
