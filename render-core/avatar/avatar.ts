@@ -48,6 +48,8 @@ export interface Avatar {
   /** [C, L] f32 latents shown when nothing is edited (the person as photographed). */
   neutralLatents: Float32Array;
   anchors: AvatarAnchor[];
+  /** PNG thumbnail of the portrait the avatar was made from (portrait pipeline only). */
+  portrait?: Uint8Array;
 }
 
 /** The network specs of a config, by name. */

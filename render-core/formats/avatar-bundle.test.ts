@@ -106,6 +106,15 @@ describe("avatar bundle", () => {
     expect(back).toEqual(avatar);
   });
 
+  it("carries the portrait thumbnail of an avatar made from a photo", async () => {
+    const portrait = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 8, 7]);
+    const files = await writeAvatarBundle({ ...avatar, portrait }, { name: "test", createdAt: CREATED });
+    expect(manifestOf(files).portrait).toBe("portrait.png");
+    expect(firstDifference((await load(files)).portrait!, portrait)).toBe(-1);
+    expect((await load(base)).portrait).toBeUndefined();
+    await expect(writeAvatarBundle({ ...avatar, portrait: Uint8Array.from([1, 2, 3]) })).rejects.toThrow(/portrait thumbnail is not a PNG/);
+  });
+
   it("lays out tensors tightly and lists every file but the manifest with its checksum", async () => {
     const m = manifestOf(base);
     expect(m.tensors.points).toEqual({ file: "gaussians.bin", offset: 0, byteLength: N * 12, dtype: "f32", shape: [N, 3] });
@@ -216,6 +225,7 @@ describe("avatar bundle", () => {
     ["a latent beyond float32", (m) => (m.neutralLatents[2][5] = 1e39), "non-finite", /neutralLatents\[2\] \(beard\) holds 1e\+39 at index 5/],
     ["a missing neutral latent row", (m) => m.neutralLatents.pop(), "anchor", /neutralLatents has 8 rows, the config has 9 categories/],
     ["a thumbnail that is not a PNG", (m) => (m.anchors[0].thumbnail = "weights.bin"), "anchor", /weights.bin, the thumbnail of anchor 0, is not a PNG/],
+    ["a portrait that is not a PNG", (m) => (m.portrait = "weights.bin"), "anchor", /weights.bin, the portrait thumbnail, is not a PNG/],
     ["a thumbnail that is not listed", (m) => (m.anchors[2].thumbnail = "thumbs/x.png"), "missing-file", /thumbs\/x.png is not listed/],
   ])("refuses %s", async (_what, edit, code, message) => {
     await expectRefused(await edited(edit), code, message);

@@ -76,6 +76,8 @@ const manifestSchema = z.object({
   networks: z.object({ geometry: networkSchema, deformer: networkSchema, gaussian: networkSchema }),
   neutralLatents: z.array(z.array(z.number())),
   anchors: z.array(z.object({ category: z.string(), label: z.string().max(NAME_MAX), latent: z.array(z.number()), thumbnail: z.string().optional() })).max(ANCHORS_MAX),
+  /** A PNG of the portrait the avatar was made from (avatars from the portrait pipeline). */
+  portrait: z.string().optional(),
   files: z.record(z.string(), z.object({ bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
 });
 
@@ -190,6 +192,10 @@ export async function writeAvatarBundle(avatar: Avatar, options: WriteAvatarBund
     }
     return entry;
   });
+  if (avatar.portrait) {
+    if (!isPng(avatar.portrait)) throw new Error("writeAvatarBundle: the portrait thumbnail is not a PNG");
+    files.set("portrait.png", avatar.portrait);
+  }
   const fileTable: AvatarBundleManifest["files"] = {};
   for (const [name, bytes] of files) fileTable[name] = { bytes: bytes.byteLength, sha256: await sha256(bytes) };
   const manifest: AvatarBundleManifest = {
@@ -204,6 +210,7 @@ export async function writeAvatarBundle(avatar: Avatar, options: WriteAvatarBund
     networks: { geometry: { tensor: "geometry", onnx: "geometry.onnx" }, deformer: { tensor: "deformer", onnx: "deformer.onnx" }, gaussian: { tensor: "gaussian", onnx: "gaussian.onnx" } },
     neutralLatents: config.categories.map((_, c) => Array.from(avatar.neutralLatents.subarray(c * L, (c + 1) * L))),
     anchors,
+    ...(avatar.portrait ? { portrait: "portrait.png" } : {}),
     files: fileTable,
   };
   files.set(AVATAR_BUNDLE_MANIFEST, new TextEncoder().encode(JSON.stringify(manifest, null, 1)));
@@ -391,5 +398,11 @@ export async function readAvatarBundle(read: (name: string) => Promise<Uint8Arra
     anchors.push(anchor);
   }
   const shape = toF32(m.head.shape, "head.shape", m.head.shape.length);
-  return { config, count: N, points, anchorFace, anchorBary, weights, shape, neutralLatents, anchors };
+  const avatar: Avatar = { config, count: N, points, anchorFace, anchorBary, weights, shape, neutralLatents, anchors };
+  if (m.portrait !== undefined) {
+    const png = await load(m.portrait);
+    if (!isPng(png)) fail("anchor", `${m.portrait}, the portrait thumbnail, is not a PNG`);
+    avatar.portrait = png;
+  }
+  return avatar;
 }

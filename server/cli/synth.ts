@@ -15,7 +15,7 @@ import { GpuMeshRenderer } from "../../render-core/mesh/renderer";
 const FLAGS = ["identity", "per-category", "frames", "size", "fps", "out", "categories", "inbetween", "alphas", "extra-cameras", "backend"] as const;
 
 export const USAGE = `usage: npm run synth -- --out DIR [options]
-  --identity seed:7            the person (a procedural identity from a seed)
+  --identity seed:7            the person: seed:N (a procedural identity) or portrait:FILE (an identity.json from the portrait pipeline)
   --per-category 6             videos per attribute category (plus one of the person as they are)
   --frames 60 --fps 30         frames per video
   --size 256                   image size, pixels
@@ -49,7 +49,7 @@ export async function main(argv: string[]): Promise<void> {
     alphas,
     extraCameras: intOption(v["extra-cameras"], "extra-cameras", 0, 0, 8),
   };
-  if (!/^seed:\d{1,9}$/.test(options.identity)) throw new UsageError(`--identity must be seed:N, got "${options.identity}"`);
+  if (!/^seed:\d{1,9}$/.test(options.identity) && !options.identity.startsWith("portrait:")) throw new UsageError(`--identity must be seed:N or portrait:FILE, got "${options.identity}"`);
 
   const gpu = v.backend === "cpu" ? null : await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } });
   if (!gpu && v.backend === "webgpu") throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");

@@ -3,7 +3,11 @@ import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHeadModel, type HeadModel } from "../../../render-core/head";
-import { generateDataset, type SynthOptions } from "./dataset";
+import sharp from "sharp";
+import { Region } from "../../../render-core/head";
+import { generateDataset, parseIdentity, type SynthOptions } from "./dataset";
+import { categoryByName } from "./attributes";
+import { proceduralIdentity } from "./identity";
 import { main } from "../../cli/synth";
 
 let head: HeadModel;
@@ -60,6 +64,51 @@ describe("synthetic dataset", () => {
     fs.writeFileSync(file, "x");
     await expect(generateDataset(options, { out: path.join(file, "sub"), gpu: null, head })).rejects.toThrow(/cannot write to .*not-a-folder/);
   }, 60_000);
+
+  it("renders a portrait identity: its own colours and its own attributes in the source video", async () => {
+    const dir = tmp();
+    // A green person with auburn hair: nothing a seed would draw.
+    const albedo = Array.from({ length: head.vertexCount * 3 }, (_, i) => [0.2, 0.7, 0.25][i % 3]!);
+    const hair = { ...categoryByName("hair").none, coverage: 1, length: 0.6, volume: 0.5, colourR: 0.42, colourG: 0.17, colourB: 0.08 };
+    const identity = { ...proceduralIdentity(1, head), kind: "portrait", albedo, source: { hair } };
+    const file = path.join(dir, "identity.json");
+    fs.writeFileSync(file, JSON.stringify(identity));
+    const out = path.join(dir, "data");
+    const run = await generateDataset({ ...options, identity: `portrait:${file}`, categories: ["hat"], perCategory: 1, frames: 1, size: 64, inbetweenPairs: 0, extraCameras: 0 }, { out, gpu: null, head });
+    expect(run.manifest.identity.kind).toBe("portrait");
+    expect(run.manifest.videos[0]!.attributes.hair).toEqual(hair);
+    expect(run.manifest.videos[1]!.attributes.hair).toEqual(hair);
+    const frameFile = (what: string) => path.join(out, "videos", run.manifest.videos[0]!.id, what, "0000.png");
+    const rgb = await sharp(frameFile("rgb")).removeAlpha().raw().toBuffer();
+    const parse = await sharp(frameFile("parse")).extractChannel(0).raw().toBuffer();
+    const skin = [0, 0, 0];
+    let n = 0, hairPixels = 0;
+    for (let i = 0; i < parse.length; i++) {
+      if (parse[i] === Region.skin) {
+        for (let k = 0; k < 3; k++) skin[k]! += rgb[i * 3 + k]!;
+        n++;
+      }
+      if (parse[i] === 13) hairPixels++;
+    }
+    expect(n).toBeGreaterThan(100);
+    expect(skin[1]! / n).toBeGreaterThan(1.5 * (skin[0]! / n)); // green skin
+    expect(hairPixels).toBeGreaterThan(50);
+  }, 60_000);
+
+  it("refuses a portrait identity that does not fit the head model", () => {
+    const dir = tmp();
+    const write = (x: unknown) => {
+      const file = path.join(dir, `${Math.random()}.json`);
+      fs.writeFileSync(file, JSON.stringify(x));
+      return `portrait:${file}`;
+    };
+    const good = { ...proceduralIdentity(1, head), kind: "portrait" };
+    expect(() => parseIdentity(`portrait:${path.join(dir, "missing.json")}`, head)).toThrow(/cannot read the identity .*missing.json \(ENOENT\)/);
+    expect(() => parseIdentity(write({ ...good, shape: [1, 2] }), head)).toThrow(/has 2 shape coefficients, the head model 24/);
+    expect(() => parseIdentity(write({ ...good, albedo: [0.5, 0.5, 0.5] }), head)).toThrow(/albedo has 1 vertices/);
+    expect(() => parseIdentity(write({ ...good, source: { hair: { wings: 1 } } }), head)).toThrow(/hair has no parameter "wings"/);
+    expect(() => parseIdentity(write({ ...good, skin: "pink" }), head)).toThrow(/is not an identity: skin/);
+  });
 
   it("explains bad command lines", async () => {
     await expect(main([])).rejects.toThrow(/--out DIR is required/);

@@ -17,8 +17,8 @@ import { createHeadModel, type HeadModel } from "../../../render-core/head";
 import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
 import type { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
 import type { MeshFrame } from "../../../render-core/mesh/scene";
-import { CATEGORIES, categoryByName, lerpParams, type Params } from "./attributes";
-import { identityColours, proceduralIdentity, type Identity } from "./identity";
+import { CATEGORIES, categoryByName, checkParams, lerpParams, type Params } from "./attributes";
+import { identityColours, identitySchema, proceduralIdentity, type Identity } from "./identity";
 import { drivingMotion } from "./motion";
 import { buildScene, regionFaces, type FramePose } from "./scene";
 import { contactSheet, labelledPanel } from "../../images/png";
@@ -27,7 +27,7 @@ export const DATASET_FORMAT = "perse-synthetic-dataset";
 export const BACKGROUND: [number, number, number] = [0.16, 0.17, 0.2];
 
 export interface SynthOptions {
-  /** "seed:N" (a procedural identity). */
+  /** "seed:N" (a procedural identity) or "portrait:FILE" (an identity.json from the portrait pipeline). */
   identity: string;
   perCategory: number;
   frames: number;
@@ -65,14 +65,33 @@ export interface DatasetManifest {
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "video";
 const pad = (n: number) => String(n).padStart(4, "0");
 
+/** "seed:N" (a procedural person) or "portrait:FILE" (an identity.json written by the portrait pipeline's fit stage). */
 export function parseIdentity(spec: string, head: HeadModel): Identity {
   const m = /^seed:(\d{1,9})$/.exec(spec);
-  if (!m) throw new Error(`synthesise: --identity must be seed:N (a procedural person; portraits come with the portrait pipeline), got "${spec}"`);
-  return proceduralIdentity(Number(m[1]), head);
+  if (m) return proceduralIdentity(Number(m[1]), head);
+  if (spec.startsWith("portrait:")) return readPortraitIdentity(spec.slice("portrait:".length), head);
+  throw new Error(`synthesise: --identity must be seed:N (a procedural person) or portrait:FILE (an identity.json from the portrait pipeline), got "${spec}"`);
 }
 
-/** The person's own look: a hair style and brows of their own, drawn from the identity's seed. */
+export function readPortraitIdentity(file: string, head: HeadModel): Identity {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(`synthesise: cannot read the identity ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  const parsed = identitySchema.safeParse(json);
+  if (!parsed.success) throw new Error(`synthesise: ${file} is not an identity: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  const identity = parsed.data;
+  if (identity.shape.length !== head.shapeNames.length) throw new Error(`synthesise: ${file} has ${identity.shape.length} shape coefficients, the head model ${head.shapeNames.length}`);
+  if (identity.albedo && identity.albedo.length !== head.vertexCount * 3) throw new Error(`synthesise: ${file}'s albedo has ${identity.albedo.length / 3} vertices, the head model ${head.vertexCount}`);
+  for (const [name, p] of Object.entries(identity.source ?? {})) checkParams(categoryByName(name), p);
+  return identity;
+}
+
+/** The person's own look: a portrait identity's estimated attributes, else a hair style and brows drawn from the seed. */
 function sourceAttributes(identity: Identity): Record<string, Params> {
+  if (identity.source) return Object.fromEntries(Object.entries(identity.source).map(([name, p]) => [name, checkParams(categoryByName(name), p)]));
   const rand = mulberry32(identity.seed * 13 + 5);
   return { hair: categoryByName("hair").variant(rand).params, eyebrows: categoryByName("eyebrows").variant(rand).params };
 }

@@ -6,7 +6,9 @@
  *
  * The skin is coloured per head-model vertex (about 7,600 of them: enough at
  * 256-512 px); skin-tone and lip edits of the attribute categories act on
- * these colours (attributes.ts).
+ * these colours (attributes.ts). A portrait identity carries its colours
+ * (taken from the photo) and its own attributes (hair, brows, ... estimated
+ * from the photo) instead of drawing them from the seed.
  */
 import { z } from "zod";
 import { Region, type HeadModel } from "../../../render-core/head";
@@ -26,6 +28,10 @@ export const identitySchema = z.object({
   iris: z.tuple([z.number(), z.number(), z.number()]),
   /** 0 none to 1 many. */
   freckles: z.number().min(0).max(1),
+  /** Portrait identities: per-vertex albedo [V, 3] taken from the photo (replaces the colours made from the fields above). */
+  albedo: z.array(z.number().min(0).max(1)).optional(),
+  /** Portrait identities: the person's own attribute parameters per category (the "source" video shows them). */
+  source: z.record(z.string(), z.record(z.string(), z.number().finite())).optional(),
 });
 export type Identity = z.infer<typeof identitySchema>;
 
@@ -72,6 +78,10 @@ export function proceduralIdentity(seed: number, head: HeadModel): Identity {
 /** Per-vertex albedo [V, 3] of the head for an identity (skin, lips, brows, eyes, mouth interior, freckles). */
 export function identityColours(identity: Identity, head: HeadModel): Float32Array {
   const V = head.vertexCount;
+  if (identity.albedo) {
+    if (identity.albedo.length !== V * 3) throw new Error(`synthesise: the identity's albedo has ${identity.albedo.length / 3} vertices, the head model ${V}`);
+    return Float32Array.from(identity.albedo);
+  }
   const out = new Float32Array(V * 3);
   const rand = mulberry32(identity.seed + 1);
   // Eyeball centres and radii, to put the iris where each eye looks (+z at rest).

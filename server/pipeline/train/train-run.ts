@@ -173,7 +173,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const lossCurve = path.join(out, "loss-curve.png");
   if (state.history.length > 0) fs.writeFileSync(lossCurve, await lossCurvePng(state, title));
   const bundle = path.join(out, "bundle");
-  if (finished) await exportBundle(state, trainer, data, head, bundle, `${data.manifest.identity.seed === undefined ? "avatar" : `seed ${data.manifest.identity.seed}`} (${o.config.name})`);
+  if (finished) await exportBundle(state, trainer, data, head, bundle, `${data.manifest.identity.kind === "portrait" ? "portrait" : `seed ${data.manifest.identity.seed}`} (${o.config.name})`);
   const recon = state.history.filter((h) => h.kind === "reconstruction");
   const avg = (hs: typeof recon) => ({ loss: hs.reduce((a, h) => a + h.loss, 0) / Math.max(1, hs.length), psnr: hs.reduce((a, h) => a + h.psnr, 0) / Math.max(1, hs.length) });
   const trainingLog: TrainingLog = {
