@@ -20,6 +20,7 @@ import { LocalView } from "./LocalView";
 import { createApi, errorMessage } from "../lib/trpc";
 import { probeGpu, type GpuStatus } from "../lib/gpu-status";
 import { ShareDialog } from "./ShareDialog";
+import { JobProgressBanner } from "./JobProgressBanner";
 
 type Role = "owner" | "edit" | "view";
 
@@ -47,7 +48,7 @@ function guestName(): string {
 
 export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareToken: string | null }) {
   const api = useMemo(() => createApi(shareToken), [shareToken]);
-  const [avatar, setAvatar] = useState<{ name: string; role: Role } | null>(null);
+  const [avatar, setAvatar] = useState<{ name: string; role: Role; status: string } | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [positions, setPositions] = useState<Record<string, number>>({});
   const [controls, setControls] = useState<Record<string, number>>({});
@@ -78,7 +79,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
 
   useEffect(() => {
     api.avatars.get.query({ id: avatarId }).then(
-      (a) => setAvatar({ name: a.name, role: a.role as Role }),
+      (a) => setAvatar({ name: a.name, role: a.role as Role, status: a.status }),
       (e) => setLoadError(errorMessage(e)),
     );
     const savedLowPower = localStorage.getItem("perse-low-power") === "1";
@@ -272,6 +273,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
           {role === "owner" && <button onClick={() => setSharing(true)} data-testid="open-share">Share…</button>}
         </div>
       </div>
+      {role === "owner" && avatar?.status !== "ready" && <JobProgressBanner api={api} avatarId={avatarId} />}
       {role === "view" && <div className="banner">You are viewing through a view-only link: you see every change live, but cannot make any.</div>}
       {denied && <p className="error" role="alert" data-testid="denied">{denied}</p>}
       <div className="room">
