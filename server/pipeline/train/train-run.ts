@@ -33,6 +33,8 @@ export interface TrainRunOptions {
   onProgress?: (p: TrainProgress) => void;
   onLog?: (line: string) => void;
   signal?: { stop: boolean };
+  /** After each checkpoint is written (e.g. to draw the loss curve so far); awaited. */
+  onCheckpoint?: (state: TrainState) => Promise<void> | void;
   head?: HeadModel;
   /** Worker threads for a step's batches (default 0: everything on this thread). */
   workers?: number;
@@ -159,9 +161,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   } else {
     trainer = new AvatarTrainer({ config: o.config, data, head, stage2: o.stage2, ...trainerCallbacks(o) }, initialState(o.config, data, head));
   }
-  trainer.options.onCheckpoint = (_s, stage1Done) => {
+  trainer.options.onCheckpoint = async (state, stage1Done) => {
     saveCheckpoint(ckpt, trainer, o, data);
     if (stage1Done) fs.copyFileSync(ckpt, path.join(out, "checkpoint-stage1.bin"));
+    await o.onCheckpoint?.(state);
   };
   const pool = new BatchPool(workerCount(o));
   trainer.options.pool = pool;
