@@ -69,6 +69,52 @@ export interface StreamFrame {
   backend: string;
 }
 
+/** A creation job's state, as job:watch, job:update and the jobs.* API return it. */
+export const JobStatuses = { queued: "queued", running: "running", done: "done", failed: "failed", cancelled: "cancelled" } as const;
+export type JobStatus = (typeof JobStatuses)[keyof typeof JobStatuses];
+
+export const StageStatuses = { pending: "pending", running: "running", done: "done", failed: "failed", skipped: "skipped" } as const;
+export type StageStatus = (typeof StageStatuses)[keyof typeof StageStatuses];
+
+export interface JobStageView {
+  /** Stable id ("analyse", "fit", ...). */
+  name: string;
+  label: string;
+  status: StageStatus;
+  /** 0..1 within the stage. */
+  progress: number;
+  /** Seconds spent in the stage so far (over every run of it). */
+  seconds: number;
+}
+
+export interface JobView {
+  id: string;
+  /** The avatar being made; after a cancel it names the deleted avatar. */
+  avatarId: string;
+  avatarName: string;
+  status: JobStatus;
+  /** 1 = the next job to start; null unless queued. */
+  queuePosition: number | null;
+  /** The running (or failed) stage's name; null before the first and after the last. */
+  stage: string | null;
+  /** 0..1 over the whole job (stage weights normalised). */
+  progress: number;
+  /** Seconds until done; null while unknown. */
+  etaSeconds: number | null;
+  stages: JobStageView[];
+  /** The last 200 log lines. */
+  log: string[];
+  /** Short, user-readable reason of a failure. */
+  error: string | null;
+  /** Artifact name ("overlay", "fit", ...) -> URL of the image (/api/jobs/<id>/artifacts/<name>). */
+  artifacts: Record<string, string>;
+  /** ISO 8601 times. */
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  portrait: { id: string; thumbnailUrl: string };
+}
+
 export interface ServerHello {
   protocol: number;
   role: "owner" | "edit" | "view";
@@ -86,6 +132,9 @@ export interface ClientToServerEvents {
   "stream:camera": (req: { camera: StreamCamera; width?: number; height?: number }) => void;
   "stream:ack": (req: { frameId: number }) => void;
   "stream:stop": () => void;
+  /** Owner only: the job's current view, then job:update and job:log until job:unwatch. */
+  "job:watch": (req: { jobId: string }, ack: (reply: SocketResult<JobView>) => void) => void;
+  "job:unwatch": (req: { jobId: string }) => void;
 }
 
 export interface ServerToClientEvents {
@@ -93,4 +142,8 @@ export interface ServerToClientEvents {
   "stream:frame": (frame: StreamFrame) => void;
   /** The stream stopped on the server's side (avatar gone, server closing, a limit). */
   "stream:ended": (reason: { code: SocketErrorCode; message: string }) => void;
+  /** A watched job changed: at most 4 a second per job, and always on a status change. */
+  "job:update": (view: JobView) => void;
+  /** New log lines of a watched job, batched. */
+  "job:log": (batch: { jobId: string; lines: string[] }) => void;
 }
