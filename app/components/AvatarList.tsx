@@ -85,7 +85,7 @@ export function AvatarList() {
             const href = a.status !== "ready" && jobId ? `/jobs/${jobId}` : `/avatars/${a.id}`;
             const eta = a.status === "creating" ? formatEta(job?.etaSeconds) : null;
             return (
-              <a key={a.id} className={`card avatar-card ${a.status}`} href={href} data-testid="avatar-card" data-status={a.status}>
+              <a key={a.id} className={`card avatar-card status-${a.status}`} href={href} data-testid="avatar-card" data-status={a.status}>
                 <strong>{a.name}</strong>
                 {a.status === "creating" ? (
                   <>

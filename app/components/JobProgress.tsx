@@ -144,7 +144,7 @@ export function JobProgress({ jobId }: { jobId: string }) {
       </div>
 
       {done && (
-        <div className="card ready" data-testid="job-ready">
+        <div className="card job-ready" data-testid="job-ready">
           <strong>Your avatar is ready.</strong> Opening the editor… <a href={`/avatars/${encodeURIComponent(job.avatarId)}`} data-testid="open-editor">Open it now</a>
         </div>
       )}

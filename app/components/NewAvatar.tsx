@@ -38,9 +38,11 @@ const REFUSAL_TITLES: Record<string, string> = {
 function summary(p: Portrait): string[] {
   const a = p.analysis;
   const r = a.rotation;
+  // Math.round(-0.4) is -0, which prints as "0" only once made positive.
+  const deg = (v: number) => `${Math.round(v) || 0}°`;
   return [
     `Face found (${Math.round(a.score * 100)}% confidence)${a.faces > 1 ? `, the largest of ${a.faces}` : ""}`,
-    `Head rotation: yaw ${r.yawDeg.toFixed(0)}°, pitch ${r.pitchDeg.toFixed(0)}°, roll ${r.rollDeg.toFixed(0)}°`,
+    `Head rotation: yaw ${deg(r.yawDeg)}, pitch ${deg(r.pitchDeg)}, roll ${deg(r.rollDeg)}`,
     `Sharpness ${a.sharpness < 10 ? a.sharpness.toFixed(2) : a.sharpness.toFixed(0)} · eyes ${a.interocularPx.toFixed(0)} px apart · photo ${p.width}×${p.height}`,
   ];
 }

@@ -101,7 +101,7 @@ export async function uploadPortrait(file: Blob): Promise<UploadResult> {
   if (body?.error?.message) {
     return { ok: false, code: (body.error.code as PortraitRefusalCode) ?? "server", message: body.error.message, overlayUrl: body.overlayUrl ?? null };
   }
-  return { ok: false, code: "server", message: `The server could not take the photo (HTTP ${res.status}). Try again in a moment.`, overlayUrl: null };
+  return { ok: false, code: "server", message: `The upload failed with HTTP ${res.status}. Try again in a moment.`, overlayUrl: null };
 }
 
 /**
