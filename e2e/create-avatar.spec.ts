@@ -1,0 +1,146 @@
+/**
+ * Creating an avatar from a photo, through the browser, against the real
+ * server: the upload and its analysis, the refusal of a photo without a
+ * face, the whole tiny pipeline up to the editor, and cancelling a job.
+ * The photos are rendered by scripts/make-test-portraits.ts.
+ */
+import { fileURLToPath } from "node:url";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+
+const PORTRAIT = fileURLToPath(new URL("./fixtures/portrait.jpg", import.meta.url));
+const NO_FACE = fileURLToPath(new URL("./fixtures/no-face.jpg", import.meta.url));
+
+async function trpcQuery<T>(request: APIRequestContext, name: string): Promise<T> {
+  const res = await request.get(`/api/trpc/${name}`);
+  expect(res.ok(), `${name} answers`).toBe(true);
+  return ((await res.json()) as { result: { data: T } }).result.data;
+}
+
+const avatarIds = async (request: APIRequestContext) => (await trpcQuery<Array<{ id: string }>>(request, "avatars.list")).map((a) => a.id).sort();
+const jobIds = async (request: APIRequestContext) => (await trpcQuery<Array<{ id: string }>>(request, "jobs.list")).map((j) => j.id).sort();
+
+/** Picks a photo on /new the way the file dialog does, and waits for the server's answer. */
+async function upload(page: Page, file: string): Promise<void> {
+  await page.goto("/new");
+  await page.getByTestId("portrait-input").setInputFiles(file);
+  await expect(page.getByTestId("portrait-analysed").or(page.getByTestId("portrait-refused"))).toBeVisible({ timeout: 60_000 });
+}
+
+/** Uploads the portrait and starts a job; returns the job's id from the page it lands on. */
+async function startJob(page: Page, name: string, quality: "tiny" | "auto"): Promise<string> {
+  await upload(page, PORTRAIT);
+  await page.getByTestId("new-avatar-name").fill(name);
+  await page.getByTestId("new-avatar-quality").selectOption(quality);
+  await page.getByTestId("create-avatar").click();
+  await page.waitForURL(/\/jobs\/[^/]+$/);
+  return decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
+}
+
+const progressOf = async (page: Page) => Number(await page.getByTestId("job-progress").getAttribute("data-progress", { timeout: 5000 }));
+
+test("a file that is not a photo is refused in the browser, without an upload", async ({ page }) => {
+  const uploads: string[] = [];
+  page.on("request", (r) => r.url().includes("/api/portraits") && uploads.push(r.url()));
+  await page.goto("/new");
+  await page.getByTestId("portrait-input").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a photo") });
+  await expect(page.getByTestId("file-error")).toContainText("must be a JPEG, PNG or WebP");
+  expect(uploads).toEqual([]);
+});
+
+test("a photo without a face is refused with a clear message, and nothing is created", async ({ page, request }) => {
+  const avatarsBefore = await avatarIds(request);
+  const jobsBefore = await jobIds(request);
+  await upload(page, NO_FACE);
+  const refused = page.getByTestId("portrait-refused");
+  await expect(refused).toHaveAttribute("data-code", "no-face");
+  await expect(page.getByTestId("refusal-message")).toContainText(/no face/i);
+  await expect(page.getByTestId("create-avatar")).toHaveCount(0);
+  // The refused photo is shown back (the server's overlay, or the photo itself).
+  await expect.poll(() => page.getByTestId("refusal-overlay").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  expect(await avatarIds(request)).toEqual(avatarsBefore);
+  expect(await jobIds(request)).toEqual(jobsBefore);
+
+  await page.getByTestId("try-another").click();
+  await expect(page.getByTestId("drop-zone")).toBeVisible();
+});
+
+test("a portrait becomes a trained avatar: analysis, a quick job with live progress, then the editor", async ({ page, request }) => {
+  test.setTimeout(6 * 60_000);
+  await page.goto("/");
+  await page.getByTestId("new-avatar").click();
+  await expect(page).toHaveURL(/\/new$/);
+
+  await upload(page, PORTRAIT);
+  const overlay = page.getByTestId("portrait-overlay");
+  await expect.poll(() => overlay.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await expect(page.getByTestId("portrait-summary")).toContainText("Face found");
+  await expect(page.getByTestId("new-avatar-name")).toHaveValue("My avatar");
+
+  await page.getByTestId("new-avatar-name").fill("E2E portrait avatar");
+  await page.getByTestId("new-avatar-quality").selectOption({ label: "Quick preview (a few minutes, low detail)" });
+  await page.getByTestId("create-avatar").click();
+  await page.waitForURL(/\/jobs\/[^/]+$/);
+  const jobId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
+
+  await expect(page.getByTestId("job-avatar-name")).toHaveText("E2E portrait avatar");
+  await expect.poll(() => page.getByTestId("stage-row").count()).toBeGreaterThanOrEqual(3);
+  await expect.poll(() => page.getByTestId("job-portrait").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+
+  // Sample the overall bar while the job runs: it climbs and never goes back.
+  const samples: number[] = [];
+  let status = "";
+  const deadline = Date.now() + 5.5 * 60_000;
+  while (Date.now() < deadline) {
+    status = (await page.getByTestId("job-status").getAttribute("data-status", { timeout: 5000 }).catch(() => null)) ?? "left the page";
+    if (status !== "queued" && status !== "running") break;
+    samples.push(await progressOf(page));
+    await page.waitForTimeout(1000);
+  }
+  console.log(`job ${jobId}: ${samples.length} progress samples, ${samples.slice(0, 3).join(", ")} … ${samples.slice(-3).join(", ")}; ended ${status}`);
+  expect(status === "done" || status === "left the page", `the job ends done (the page says: ${await page.getByTestId("job-failure").textContent({ timeout: 1000 }).catch(() => status)})`).toBe(true);
+  expect(samples.length).toBeGreaterThan(2);
+  for (let i = 1; i < samples.length; i++) expect(samples[i]!, `progress sample ${i}`).toBeGreaterThanOrEqual(samples[i - 1]!);
+  expect(samples[samples.length - 1]!).toBeGreaterThan(samples[0]!);
+
+  // "Ready", then the editor opens on its own.
+  if (status === "done") {
+    await expect(page.getByTestId("job-ready")).toContainText("Your avatar is ready");
+    expect(await page.getByTestId("job-log").textContent()).not.toBe("No output yet.");
+    await expect(page.getByTestId("stage-row").and(page.locator('[data-status="done"]')).first()).toBeVisible();
+  }
+  await page.waitForURL(/\/avatars\/[^/]+$/, { timeout: 15_000 });
+  const avatarId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
+  const avatars = await trpcQuery<Array<{ id: string; name: string; status: string }>>(request, "avatars.list");
+  expect(avatars.find((a) => a.id === avatarId)).toMatchObject({ name: "E2E portrait avatar", status: "ready" });
+
+  await expect(page.getByTestId("avatar-name")).toHaveText("E2E portrait avatar");
+  await expect(page.getByTestId("sync-status")).toHaveText("synced");
+  await expect(page.getByTestId("creating-banner")).toHaveCount(0);
+  await expect(page.getByTestId("stream-status")).toContainText("fps", { timeout: 60_000 });
+  await expect(page.getByTestId("stream-status")).not.toContainText("placeholder");
+});
+
+test("a running job can be cancelled from its page; its avatar leaves the list", async ({ page, browser, request }) => {
+  const jobId = await startJob(page, "E2E cancel me", "auto");
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", /queued|running/);
+
+  // Meanwhile the list shows the avatar as being created, linking to its job.
+  const list = await (await browser.newContext()).newPage();
+  await list.goto("/");
+  const card = list.getByTestId("avatar-card").filter({ hasText: "E2E cancel me" });
+  await expect(card).toHaveAttribute("data-status", "creating");
+  await expect(card).toHaveAttribute("href", `/jobs/${jobId}`);
+  await expect(card.getByTestId("avatar-card-progress")).toContainText("Creating");
+
+  await page.getByTestId("job-cancel").click();
+  await page.getByTestId("job-cancel-confirm").click();
+  await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", "cancelled");
+  await expect(page.getByTestId("job-cancelled")).toBeVisible();
+  await expect(page.getByTestId("job-cancel")).toHaveCount(0);
+
+  const names = (await trpcQuery<Array<{ name: string }>>(request, "avatars.list")).map((a) => a.name);
+  expect(names).not.toContain("E2E cancel me");
+  await list.reload();
+  await expect(list.getByTestId("avatar-card").filter({ hasText: "Demo avatar" })).toHaveCount(1);
+  await expect(list.getByTestId("avatar-card").filter({ hasText: "E2E cancel me" })).toHaveCount(0);
+});
