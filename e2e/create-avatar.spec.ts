@@ -4,6 +4,8 @@
  * face, the whole tiny pipeline up to the editor, and cancelling a job.
  * The photos are rendered by scripts/make-test-portraits.ts.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 
@@ -19,10 +21,25 @@ async function trpcQuery<T>(request: APIRequestContext, name: string): Promise<T
 const avatarIds = async (request: APIRequestContext) => (await trpcQuery<Array<{ id: string }>>(request, "avatars.list")).map((a) => a.id).sort();
 const jobIds = async (request: APIRequestContext) => (await trpcQuery<Array<{ id: string }>>(request, "jobs.list")).map((j) => j.id).sort();
 
-/** Picks a photo on /new the way the file dialog does, and waits for the server's answer. */
-async function upload(page: Page, file: string): Promise<void> {
+/** Drops a file onto the drop zone as a drag from the desktop does. */
+async function dropFile(page: Page, file: string, mimeType: string): Promise<void> {
+  const bytes = fs.readFileSync(file).toString("base64");
+  const dataTransfer = await page.evaluateHandle(
+    ({ bytes, name, mimeType }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0))], name, { type: mimeType }));
+      return dt;
+    },
+    { bytes, name: path.basename(file), mimeType },
+  );
+  await page.getByTestId("drop-zone").dispatchEvent("drop", { dataTransfer });
+}
+
+/** Puts a photo on /new (picked in the file dialog, or dropped) and waits for the server's answer. */
+async function upload(page: Page, file: string, how: "pick" | "drop" = "pick"): Promise<void> {
   await page.goto("/new");
-  await page.getByTestId("portrait-input").setInputFiles(file);
+  if (how === "drop") await dropFile(page, file, "image/jpeg");
+  else await page.getByTestId("portrait-input").setInputFiles(file);
   await expect(page.getByTestId("portrait-analysed").or(page.getByTestId("portrait-refused"))).toBeVisible({ timeout: 60_000 });
 }
 
@@ -50,7 +67,7 @@ test("a file that is not a photo is refused in the browser, without an upload", 
 test("a photo without a face is refused with a clear message, and nothing is created", async ({ page, request }) => {
   const avatarsBefore = await avatarIds(request);
   const jobsBefore = await jobIds(request);
-  await upload(page, NO_FACE);
+  await upload(page, NO_FACE, "drop");
   const refused = page.getByTestId("portrait-refused");
   await expect(refused).toHaveAttribute("data-code", "no-face");
   await expect(page.getByTestId("refusal-message")).toContainText(/no face/i);
