@@ -2,12 +2,11 @@
 /**
  * The browser's side of avatar creation: the portrait upload (POST
  * /api/portraits), the jobs API and a hook that watches one job live over
- * socket.io (job:watch, job:update, job:log). Types follow the server's
- * contract for issue 8.
+ * socket.io (job:watch, job:update, job:log). JobView is server/protocol.ts's;
+ * the upload's answer and the jobs router are typed here until the router lands.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Socket } from "socket.io-client";
-import type { SocketResult } from "../../server/protocol";
+import type { JobView } from "../../server/protocol";
 import { connectSocket } from "./socket";
 import type { Api } from "./trpc";
 
@@ -40,37 +39,7 @@ export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-
 export type UploadResult = { ok: true; portrait: Portrait } | { ok: false; code: PortraitRefusalCode; message: string; overlayUrl: string | null };
 
 export type JobConfig = "auto" | "tiny" | "compact" | "paper";
-export type JobStatus = "queued" | "running" | "done" | "failed" | "cancelled";
-export type StageStatus = "pending" | "running" | "done" | "failed" | "skipped";
-
-export interface JobStage {
-  name: string;
-  label: string;
-  status: StageStatus;
-  progress: number;
-  seconds: number | null;
-}
-
-export interface JobView {
-  id: string;
-  avatarId: string;
-  avatarName: string;
-  status: JobStatus;
-  queuePosition: number | null;
-  stage: string | null;
-  /** 0-1 over the whole job. */
-  progress: number;
-  etaSeconds: number | null;
-  stages: JobStage[];
-  log: string[];
-  error: string | null;
-  /** Artifact name ("loss-curve", "contact-sheet", "overlay", ...) to its URL. */
-  artifacts: Record<string, string>;
-  createdAt: string | Date;
-  startedAt: string | Date | null;
-  finishedAt: string | Date | null;
-  portrait: { id: string; thumbnailUrl: string };
-}
+export type { JobStatus, StageStatus, JobStageView as JobStage, JobView } from "../../server/protocol";
 
 /** Why a file cannot be a portrait, before any upload; null when it may be one. */
 export function checkPortraitFile(file: { name: string; type: string; size: number }): string | null {
@@ -119,17 +88,6 @@ export interface JobsApi {
 export function jobsApi(api: Api): JobsApi {
   return (api as unknown as { jobs: JobsApi }).jobs;
 }
-
-/** The job events of the socket.io protocol (contract of issue 8). */
-interface JobServerEvents {
-  "job:update": (job: JobView) => void;
-  "job:log": (entry: { jobId: string; lines: string[] }) => void;
-}
-interface JobClientEvents {
-  "job:watch": (req: { jobId: string }, ack: (reply: SocketResult<JobView>) => void) => void;
-  "job:unwatch"?: (req: { jobId: string }) => void;
-}
-type JobSocket = Socket<JobServerEvents, JobClientEvents>;
 
 /** How many log lines the page keeps. */
 const LOG_LINES = 300;
@@ -182,7 +140,7 @@ export function useJob(jobId: string): WatchedJob & { show: (job: JobView) => vo
   );
 
   useEffect(() => {
-    const socket = connectSocket(null) as unknown as JobSocket;
+    const socket = connectSocket(null);
     const onConnect = () => {
       setState((s) => ({ ...s, connected: true }));
       socket.emit("job:watch", { jobId }, (reply) => {
