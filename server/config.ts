@@ -36,6 +36,10 @@ export interface ServerConfig {
   streamMaxPixels: number;
   /** Renderer of streamed frames: "auto" (WebGPU through Dawn when an adapter exists, else CPU) or "cpu". Env STREAM_BACKEND. */
   streamBackend: "auto" | "cpu";
+  /** Largest portrait upload accepted (POST /api/portraits), bytes; refused with 413 while it streams in. Env MAX_UPLOAD_BYTES, default 20 MiB. */
+  maxUploadBytes: number;
+  /** Creation jobs run at once by this process; the others queue. Env JOB_CONCURRENCY, default 1. */
+  jobConcurrency: number;
 }
 
 function intFromEnv(name: string, fallback: number, min: number): number {
@@ -64,6 +68,8 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     streamMaxViewers: intFromEnv("STREAM_MAX_VIEWERS", 16, 1),
     streamMaxPixels: intFromEnv("STREAM_MAX_PIXELS", 1024 * 1024, 256),
     streamBackend: process.env.STREAM_BACKEND === "cpu" ? "cpu" : "auto",
+    maxUploadBytes: intFromEnv("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, 1024),
+    jobConcurrency: intFromEnv("JOB_CONCURRENCY", 1, 1),
     ...overrides,
   };
   resolved.dataDir = dataDir;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import type { AppRouter } from "./router";
-import { startTestServer, type TestServer } from "../testing/harness";
+import { startTestServer, waitFor, type TestServer } from "../testing/harness";
+import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
 
 let server: TestServer;
 
@@ -112,5 +113,98 @@ describe("tRPC API", () => {
     expect(noProc.status).toBe(404);
     expect(await server.db.avatar.count()).toBe(count);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("tRPC jobs", () => {
+  let jobsServer: TestServer;
+  // The stages read these when they run, so each test can set them.
+  const behaviour = { steps: 3, stepMs: 20, failIn: null as string | null };
+
+  function owner(token: string | null = null) {
+    return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${jobsServer.url}/api/trpc`, headers: token ? { "x-share-token": token } : {} })] });
+  }
+
+  async function until(jobId: string, status: string) {
+    return waitFor(async () => {
+      const v = await owner().jobs.get.query({ id: jobId });
+      return v.status === status ? v : null;
+    }, 10_000, `job ${jobId} to be ${status}`);
+  }
+
+  beforeAll(async () => {
+    jobsServer = await startServerWithStages(steppingStages({ get steps() { return behaviour.steps; }, get stepMs() { return behaviour.stepMs; }, failIn: () => behaviour.failIn }));
+  });
+  afterAll(async () => {
+    await jobsServer?.close();
+  });
+
+  it("creates an avatar from an uploaded portrait, reports its progress and lists it", async () => {
+    Object.assign(behaviour, { steps: 4, stepMs: 40, failIn: null });
+    const portraitId = await fakePortrait(jobsServer.dataDir);
+    const { jobId, avatarId } = await owner().jobs.createAvatar.mutate({ portraitId, name: "  Nova  " });
+    const listed = (await owner().avatars.list.query()).find((a) => a.id === avatarId);
+    expect(listed).toMatchObject({ name: "Nova", status: "creating", jobId });
+    const running = await until(jobId, "running");
+    expect(running).toMatchObject({ avatarId, avatarName: "Nova", queuePosition: null, portrait: { id: portraitId, thumbnailUrl: `/api/portraits/${portraitId}/thumbnail.jpg` } });
+    expect(running.stages.map((s) => s.name)).toEqual(["first", "second", "bundle"]);
+    const done = await until(jobId, "done");
+    expect(done).toMatchObject({ progress: 1, stage: null, etaSeconds: null, error: null, artifacts: { overlay: `/api/jobs/${jobId}/artifacts/overlay` } });
+    expect(done.stages.every((s) => s.status === "done" && s.progress === 1)).toBe(true);
+    expect(done.stages[0]!.seconds).toBeGreaterThanOrEqual(0.1);
+    expect(done.log).toEqual(expect.arrayContaining(["Started.", "first step 4", "second step 4", "Done: the avatar is ready."]));
+    expect(new Date(done.finishedAt!).getTime()).toBeGreaterThanOrEqual(new Date(done.startedAt!).getTime());
+    expect(JSON.parse((await jobsServer.db.job.findUniqueOrThrow({ where: { id: jobId } })).input)).toMatchObject({ config: "auto", portraitId });
+    expect((await owner().avatars.list.query()).find((a) => a.id === avatarId)).toMatchObject({ status: "ready", jobId: null });
+    expect((await owner().jobs.list.query())[0]!.id).toBe(jobId);
+  });
+
+  it("answers an unknown portrait or job with NOT_FOUND and a bad config with BAD_REQUEST, creating nothing", async () => {
+    const count = await jobsServer.db.avatar.count();
+    const missing = await errorOf(owner().jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost" }));
+    expect(missing).toMatchObject({ code: "NOT_FOUND", reason: "not-found" });
+    const message = await owner().jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost" }).catch((e: Error) => e.message);
+    expect(message).toBe('No uploaded portrait with id "AAAAAAAAAAAAAAAA". Upload the photo again.');
+    const portraitId = await fakePortrait(jobsServer.dataDir);
+    const badConfig = await errorOf(owner().jobs.createAvatar.mutate({ portraitId, name: "X", config: "huge" as "tiny" }));
+    expect(badConfig.code).toBe("BAD_REQUEST");
+    expect(await errorOf(owner().jobs.get.query({ id: "nope" }))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await errorOf(owner().jobs.cancel.mutate({ id: "nope" }))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await jobsServer.db.avatar.count()).toBe(count);
+  });
+
+  it("shows a failed job's reason, retries it to the end, and cancels another, deleting its avatar", async () => {
+    Object.assign(behaviour, { steps: 2, stepMs: 20, failIn: "second" });
+    const portraitId = await fakePortrait(jobsServer.dataDir);
+    const failing = await owner().jobs.createAvatar.mutate({ portraitId, name: "Fragile", config: "tiny" });
+    const failed = await until(failing.jobId, "failed");
+    expect(failed).toMatchObject({ error: "Second broke on purpose.", stage: "second" });
+    expect((await owner().avatars.list.query()).find((a) => a.id === failing.avatarId)).toMatchObject({ status: "failed", jobId: failing.jobId });
+    behaviour.failIn = null;
+    await owner().jobs.retry.mutate({ id: failing.jobId });
+    await until(failing.jobId, "done");
+    expect(await errorOf(owner().jobs.cancel.mutate({ id: failing.jobId }))).toMatchObject({ code: "CONFLICT" });
+    expect(await errorOf(owner().jobs.retry.mutate({ id: failing.jobId }))).toMatchObject({ code: "CONFLICT" });
+
+    Object.assign(behaviour, { steps: 1000, stepMs: 20 });
+    const slow = await owner().jobs.createAvatar.mutate({ portraitId, name: "Doomed", config: "tiny" });
+    await until(slow.jobId, "running");
+    const cancelled = await owner().jobs.cancel.mutate({ id: slow.jobId });
+    expect(cancelled).toMatchObject({ status: "cancelled", avatarName: "Doomed", avatarId: slow.avatarId });
+    expect((await owner().avatars.list.query()).some((a) => a.id === slow.avatarId)).toBe(false);
+    expect((await owner().jobs.get.query({ id: slow.jobId })).status).toBe("cancelled");
+    await jobsServer.jobs.idle();
+  });
+
+  it("keeps jobs from share links", async () => {
+    const avatarId = (await jobsServer.db.avatar.create({ data: { name: "Shared" } })).id;
+    const { token } = await owner().shareLinks.create.mutate({ avatarId, role: "edit" });
+    const linked = owner(token);
+    const portraitId = await fakePortrait(jobsServer.dataDir);
+    expect(await errorOf(linked.jobs.list.query())).toMatchObject({ code: "FORBIDDEN", reason: "owner-only" });
+    expect(await errorOf(linked.jobs.createAvatar.mutate({ portraitId, name: "Sneaky" }))).toMatchObject({ code: "FORBIDDEN" });
+    const job = (await owner().jobs.list.query())[0]!;
+    expect(await errorOf(linked.jobs.get.query({ id: job.id }))).toMatchObject({ code: "FORBIDDEN" });
+    expect(await errorOf(linked.jobs.cancel.mutate({ id: job.id }))).toMatchObject({ code: "FORBIDDEN" });
   });
 });

@@ -3,8 +3,11 @@
  * AppRouter type from here.
  */
 import { z } from "zod";
+import { TRPCError } from "@trpc/server";
 import { ApiError, assertCanEdit, assertCanView, ownerProcedure, publicProcedure, router } from "./trpc";
 import { newShareToken, hashToken } from "../auth/access";
+import { JobError, type JobRunner } from "../jobs/runner";
+import { CREATE_AVATAR_KIND, CREATION_CONFIGS } from "../jobs/job-record";
 
 const avatarId = z.string().min(1).max(64);
 const name = z.string().trim().min(1, "A name cannot be empty").max(80, "A name has at most 80 characters");
@@ -12,7 +15,14 @@ const name = z.string().trim().min(1, "A name cannot be empty").max(80, "A name 
 const avatarSelect = { id: true, name: true, status: true, createdAt: true, updatedAt: true } as const;
 
 const avatars = router({
-  list: ownerProcedure.query(({ ctx }) => ctx.db.avatar.findMany({ orderBy: { createdAt: "desc" }, select: avatarSelect })),
+  /** Newest first; an avatar still being made (or whose making failed) carries its creation job's id, else null. */
+  list: ownerProcedure.query(async ({ ctx }) => {
+    const rows = await ctx.db.avatar.findMany({
+      orderBy: { createdAt: "desc" },
+      select: { ...avatarSelect, jobs: { where: { kind: CREATE_AVATAR_KIND }, orderBy: { createdAt: "desc" }, take: 1, select: { id: true } } },
+    });
+    return rows.map(({ jobs, ...a }) => ({ ...a, jobId: a.status !== "ready" ? (jobs[0]?.id ?? null) : null }));
+  }),
 
   get: publicProcedure.input(z.object({ id: avatarId })).query(async ({ ctx, input }) => {
     assertCanView(ctx.access, input.id);
@@ -71,6 +81,52 @@ const shareLinks = router({
   }),
 });
 
+/** The request context's job runner (app-server.ts puts it there). */
+export interface JobsContext {
+  jobs: JobRunner;
+}
+
+const jobsProcedure = ownerProcedure.use(({ ctx, next }) => {
+  const jobs = (ctx as typeof ctx & Partial<JobsContext>).jobs;
+  if (!jobs) throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "This server runs no creation jobs." });
+  return next({ ctx: { jobs } });
+});
+
+/** Runner errors as API errors: an unknown job is NOT_FOUND, a request its state does not allow CONFLICT. */
+async function jobCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof JobError) {
+      if (err.code === "not-found") throw new ApiError("NOT_FOUND", "not-found", err.message);
+      throw new TRPCError({ code: "CONFLICT", message: err.message });
+    }
+    throw err;
+  }
+}
+
+const jobId = z.object({ id: z.string().min(1).max(64) });
+
+const jobs = router({
+  /** Starts making an avatar from an uploaded portrait (POST /api/portraits). */
+  createAvatar: jobsProcedure
+    .input(z.object({ portraitId: z.string().min(1).max(64), name, config: z.enum(CREATION_CONFIGS).default("auto") }))
+    .mutation(({ ctx, input }) => jobCall(() => ctx.jobs.createAvatarJob(input))),
+
+  get: jobsProcedure.input(jobId).query(async ({ ctx, input }) => {
+    const view = await ctx.jobs.view(input.id);
+    if (!view) throw new ApiError("NOT_FOUND", "not-found", `No creation job with id "${input.id}".`);
+    return view;
+  }),
+
+  /** Newest first. */
+  list: jobsProcedure.query(({ ctx }) => ctx.jobs.list()),
+
+  cancel: jobsProcedure.input(jobId).mutation(({ ctx, input }) => jobCall(() => ctx.jobs.cancel(input.id))),
+
+  retry: jobsProcedure.input(jobId).mutation(({ ctx, input }) => jobCall(() => ctx.jobs.retry(input.id))),
+});
+
 export const appRouter = router({
   health: publicProcedure.query(() => ({ ok: true as const })),
   /** The caller's role: "owner", or the share link's role and avatar. */
@@ -83,6 +139,7 @@ export const appRouter = router({
   ),
   avatars,
   shareLinks,
+  jobs,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,7 @@
 /**
  * The one Node process: HTTP (Next.js pages, tRPC API, /healthz, share-link
- * landing) and three websocket endpoints on the same port, routed by path:
+ * landing, portrait uploads and job artifacts), the creation-job runner, and
+ * three websocket endpoints on the same port, routed by path:
  *   /_next/...     Next.js (HMR in dev)      -> Next's own upgrade handler
  *   /socket.io/... socket.io                 -> engine.io
  *   /yjs/<avatar>  Yjs sync + awareness      -> YjsServer
@@ -28,6 +29,10 @@ import { StreamHub } from "../realtime/stream";
 import { AvatarNotFoundError, AvatarStore } from "../avatar/avatar-store";
 import { createNodeGpu, type NodeGpu } from "../gpu/node-device";
 import { errorPage } from "./error-page";
+import { JobRunner } from "../jobs/runner";
+import type { StageDef } from "../pipeline/create/stage";
+import { sendJsonError, uploadPortrait } from "../portraits/upload";
+import { isPortraitId, portraitDir, PORTRAIT_FILES } from "../portraits/store";
 
 export interface RunningServer {
   url: string;
@@ -37,6 +42,7 @@ export interface RunningServer {
   yjs: YjsServer;
   io: IoServer;
   stream: StreamHub;
+  jobs: JobRunner;
   close(): Promise<void>;
 }
 
@@ -45,11 +51,34 @@ export interface StartOptions {
   /** Project root (where .next, app/ and prisma/ are). Default: cwd. */
   root?: string;
   log?: (line: string) => void;
+  /** The creation pipeline's stages; default creationStages() of server/pipeline/create/stages.ts (tests pass small ones). */
+  creationStages?: readonly StageDef[];
+}
+
+/**
+ * The production pipeline, loaded on demand: a pipeline that cannot load
+ * must not keep the studio from starting, so its jobs fail with the reason instead.
+ */
+async function defaultStages(log: (line: string) => void): Promise<readonly StageDef[]> {
+  try {
+    return (await import("../pipeline/create/stages")).creationStages();
+  } catch (err) {
+    const reason = (err as Error).message.split("\n")[0];
+    log(`jobs: the creation pipeline could not be loaded: ${(err as Error).stack ?? reason}`);
+    return [
+      {
+        name: "unavailable",
+        label: "Load the creation pipeline",
+        weight: 1,
+        run: () => Promise.reject(new Error(`This server could not load the creation pipeline (${reason}).`)),
+      },
+    ];
+  }
 }
 
 const SHARE_TOKEN_HEADER = "x-share-token";
 
-export async function startServer({ config, root = process.cwd(), log = console.log }: StartOptions): Promise<RunningServer> {
+export async function startServer({ config, root = process.cwd(), log = console.log, creationStages }: StartOptions): Promise<RunningServer> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const migrated = await migrate(config.databaseUrl, root);
   if (migrated.applied.length) log(`database: applied ${migrated.applied.join(", ")}`);
@@ -64,6 +93,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
   const docs = new DocStore(db, { compactAfterUpdates: config.compactAfterUpdates, log });
   const yjs = new YjsServer(docs, { maxMessageBytes: config.maxWsMessageBytes, log });
   const avatars = new AvatarStore(db, config.dataDir);
+  const jobs = new JobRunner({ db, dataDir: config.dataDir, stages: creationStages ?? (await defaultStages(log)), concurrency: config.jobConcurrency, log });
 
   const server = http.createServer((req, res) => {
     handleRequest(req, res).catch((err: Error) => {
@@ -95,9 +125,43 @@ export async function startServer({ config, root = process.cwd(), log = console.
         res,
         path: pathname.slice("/api/trpc/".length),
         maxBodySize: config.maxBodyBytes,
-        createContext: () => ({ db, access, origin }),
+        createContext: () => ({ db, access, origin, jobs }),
       });
       return;
+    }
+
+    // Portrait uploads, their pictures and the jobs' artifacts: the owner's alone.
+    if (pathname === "/api/portraits" || pathname.startsWith("/api/portraits/") || pathname.startsWith("/api/jobs/")) {
+      const headerToken = req.headers[SHARE_TOKEN_HEADER];
+      const access = await accessFor(db, req, config.ownerKey, typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"));
+      if (access.kind === "none") {
+        req.resume();
+        return sendJsonError(res, 401, access.reason, ACCESS_DENIED_MESSAGES[access.reason]);
+      }
+      if (access.kind !== "owner") {
+        req.resume();
+        return sendJsonError(res, 403, "owner-only", "Only the owner of this studio can do that; a share link cannot.");
+      }
+      if (pathname === "/api/portraits") {
+        if (req.method !== "POST") return sendJsonError(res, 405, "method-not-allowed", "Upload a portrait with POST.");
+        return uploadPortrait(req, res, { dataDir: config.dataDir, maxBytes: config.maxUploadBytes, log });
+      }
+      if (req.method !== "GET" && req.method !== "HEAD") return sendJsonError(res, 405, "method-not-allowed", "Only GET is allowed here.");
+      const portraitFile = /^\/api\/portraits\/([^/]+)\/([a-z]+\.(?:png|jpg))$/.exec(pathname);
+      if (portraitFile) {
+        const id = safeDecode(portraitFile[1]!) ?? "";
+        const name = portraitFile[2]!;
+        if (!isPortraitId(id) || !(PORTRAIT_FILES as readonly string[]).includes(name)) return sendJsonError(res, 404, "not-found", "No such portrait file.");
+        return sendFile(req, res, path.join(portraitDir(config.dataDir, id), name), `No portrait with id "${id}".`);
+      }
+      const artifact = /^\/api\/jobs\/([^/]+)\/artifacts\/([a-z-]+)$/.exec(pathname);
+      if (artifact) {
+        const jobId = safeDecode(artifact[1]!) ?? "";
+        const file = jobId.length <= 64 ? await jobs.artifactPath(jobId, artifact[2]!) : null;
+        if (!file) return sendJsonError(res, 404, "not-found", `Job "${jobId}" has no artifact "${artifact[2]}" (yet).`);
+        return sendFile(req, res, file, "The artifact's file is gone.");
+      }
+      return sendJsonError(res, 404, "not-found", "No such API path.");
     }
 
     // An avatar's bundle files, for pages that render it themselves (LOCAL mode).
@@ -161,7 +225,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
     idleReleaseMs: 30_000,
     log,
   });
-  const io = attachSocketServer(server, { db, docs, stream, ownerKey: config.ownerKey, maxMessageBytes: config.maxWsMessageBytes });
+  const io = attachSocketServer(server, { db, docs, stream, jobs, ownerKey: config.ownerKey, maxMessageBytes: config.maxWsMessageBytes, log });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://internal");
@@ -197,6 +261,8 @@ export async function startServer({ config, root = process.cwd(), log = console.
   });
   const port = (server.address() as { port: number }).port;
   const url = `http://localhost:${port}`;
+  // Jobs a previous process left unfinished continue now.
+  await jobs.start();
 
   let closing: Promise<void> | null = null;
   return {
@@ -207,8 +273,11 @@ export async function startServer({ config, root = process.cwd(), log = console.
     yjs,
     io,
     stream,
+    jobs,
     close() {
       closing ??= (async () => {
+        // First: a running stage is aborted but not marked failed, so the next start resumes it.
+        await jobs.close();
         yjs.close();
         stream.close();
         await new Promise<void>((resolve) => io.close(() => resolve()));
@@ -236,6 +305,22 @@ function safeDecode(s: string): string | null {
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify(body));
+}
+
+const CONTENT_TYPES: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".json": "application/json" };
+
+/** A file the caller has already checked the path of; 404 JSON when it is not there. */
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, missing: string): Promise<void> {
+  const stat = await fs.promises.stat(file).catch(() => null);
+  if (!stat?.isFile()) return sendJsonError(res, 404, "not-found", missing);
+  res.writeHead(200, {
+    "content-type": CONTENT_TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream",
+    "content-length": stat.size,
+    "cache-control": "private, no-cache",
+    "x-content-type-options": "nosniff",
+  });
+  if (req.method === "HEAD") return void res.end();
+  fs.createReadStream(file).pipe(res);
 }
 
 function sendHtml(res: ServerResponse, status: number, title: string, message: string): void {

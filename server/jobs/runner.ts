@@ -211,6 +211,29 @@ export class JobRunner {
   }
 
   /**
+   * The absolute path of a published artifact (a running job's newest one,
+   * even before the row has it), checked to lie inside the job's folder; null
+   * when the job has no such artifact.
+   */
+  async artifactPath(jobId: string, name: string): Promise<string | null> {
+    if (!isArtifactName(name)) return null;
+    let rel = this.liveState(jobId)?.artifacts[name];
+    if (rel === undefined) {
+      const row = await this.db.job.findUnique({ where: { id: jobId }, select: { kind: true, artifacts: true } });
+      if (!row || row.kind !== CREATE_AVATAR_KIND) return null;
+      rel = parseArtifacts(row.artifacts)[name];
+    }
+    if (rel === undefined) return null;
+    const jobDir = jobDirOf(this.dataDir, jobId);
+    const safe = safeRelative(jobDir, rel);
+    if (!safe) return null;
+    // A link inside the folder must not lead out of it either.
+    const [real, realDir] = await Promise.all([fs.realpath(path.join(jobDir, safe)).catch(() => null), fs.realpath(jobDir).catch(() => null)]);
+    if (!real || !realDir || !real.startsWith(realDir + path.sep)) return null;
+    return real;
+  }
+
+  /**
    * Cancels a queued, running or failed job: status "cancelled", its Avatar
    * row deleted (the job is detached first so it stays). A running stage's
    * signal is aborted; the avatar's files go once it has stopped.

@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { io as connect, type Socket } from "socket.io-client";
-import { startTestServer, waitFor, type TestServer } from "../testing/harness";
+import { waitFor, type TestServer } from "../testing/harness";
 import { connectYClient } from "../testing/yjs-client";
 import { hashToken, newShareToken } from "../auth/access";
-import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerHello, type ServerToClientEvents } from "../protocol";
+import { PROTOCOL_VERSION, type ClientToServerEvents, type JobView, type ServerHello, type ServerToClientEvents } from "../protocol";
+import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 let server: TestServer;
 let avatarId: string;
+// The job stages read these when they run.
+const behaviour = { steps: 10, stepMs: 50 };
 const sockets: Client[] = [];
 
 async function open(token: string | null = null): Promise<{ socket: Client; hello: ServerHello }> {
@@ -28,7 +31,8 @@ async function token(role: "view" | "edit") {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ maxWsMessageBytes: 16 * 1024 });
+  // Small stages stand in for the creation pipeline (job:watch tests).
+  server = await startServerWithStages(steppingStages(behaviour), { maxWsMessageBytes: 16 * 1024 });
   avatarId = (await server.db.avatar.create({ data: { name: "Socket test" } })).id;
 });
 afterAll(async () => {
@@ -96,5 +100,73 @@ describe("socket.io", () => {
     expect(await reason).toBe("transport close");
     const again = await open();
     expect((await again.socket.emitWithAck("health:ping")).ok).toBe(true);
+  });
+});
+
+describe("job progress over socket.io", () => {
+  it("gives the owner the job's view, then at most 4 updates a second plus status changes, and every log line once", async () => {
+    Object.assign(behaviour, { steps: 10, stepMs: 50 });
+    const { socket } = await open();
+    const updates: Array<{ at: number; view: JobView }> = [];
+    const lines: string[] = [];
+    socket.on("job:update", (view) => updates.push({ at: Date.now(), view }));
+    socket.on("job:log", (batch) => lines.push(...batch.lines));
+    const { jobId } = await server.jobs.createAvatarJob({ portraitId: await fakePortrait(server.dataDir), name: "Watched", config: "tiny" });
+    const ack = await socket.emitWithAck("job:watch", { jobId });
+    expect(ack.ok).toBe(true);
+    if (!ack.ok) return;
+    expect(ack.value).toMatchObject({ id: jobId, avatarName: "Watched" });
+    expect(["queued", "running"]).toContain(ack.value.status);
+    const started = Date.now();
+    await waitFor(() => updates.some((u) => u.view.status === "done"), 10_000, "the done update");
+    const seconds = (Date.now() - started) / 1000;
+
+    const steps = lines.filter((l) => / step /.test(l));
+    const expected = [...Array.from({ length: 10 }, (_, i) => `first step ${i + 1}`), ...Array.from({ length: 10 }, (_, i) => `second step ${i + 1}`)];
+    expect(steps).toEqual(expected);
+    expect(lines.at(-1)).toBe("Done: the avatar is ready.");
+    // Progress updates arrive while it runs, never backwards.
+    const progress = updates.map((u) => u.view.progress);
+    expect(progress.filter((p) => p > 0 && p < 1).length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!).toBeGreaterThanOrEqual(progress[i - 1]! - 1e-9);
+    // 4 a second, plus one per status change (running, done) and stage start the runner writes at once.
+    const changes = new Set(updates.map((u) => `${u.view.status}:${u.view.stage}`)).size;
+    expect(updates.length).toBeLessThanOrEqual(Math.ceil(seconds * 4) + changes + 2);
+    const last = updates.at(-1)!.view;
+    expect(last).toMatchObject({ status: "done", progress: 1, artifacts: { overlay: `/api/jobs/${jobId}/artifacts/overlay` } });
+  });
+
+  it("stops sending once unwatched", async () => {
+    Object.assign(behaviour, { steps: 20, stepMs: 30 });
+    const { socket } = await open();
+    let after = 0;
+    let unwatched = false;
+    socket.on("job:update", () => unwatched && after++);
+    socket.on("job:log", () => unwatched && after++);
+    const { jobId } = await server.jobs.createAvatarJob({ portraitId: await fakePortrait(server.dataDir), name: "Unwatched", config: "tiny" });
+    expect((await socket.emitWithAck("job:watch", { jobId })).ok).toBe(true);
+    socket.emit("job:unwatch", { jobId });
+    expect((await socket.emitWithAck("health:ping")).ok).toBe(true);
+    unwatched = true;
+    await server.jobs.idle();
+    expect(after).toBe(0);
+  });
+
+  it("never lets a share link watch a job, and says so", async () => {
+    Object.assign(behaviour, { steps: 2, stepMs: 10 });
+    const { jobId } = await server.jobs.createAvatarJob({ portraitId: await fakePortrait(server.dataDir), name: "Private", config: "tiny" });
+    for (const role of ["view", "edit"] as const) {
+      const { socket } = await open(await token(role));
+      let got = 0;
+      socket.on("job:update", () => got++);
+      socket.on("job:log", () => got++);
+      const reply = await socket.emitWithAck("job:watch", { jobId });
+      expect(reply).toEqual({ ok: false, code: "not-found", message: "Creation jobs are visible only to the owner of this studio." });
+      await server.jobs.idle();
+      expect(got).toBe(0);
+    }
+    const { socket } = await open();
+    expect(await socket.emitWithAck("job:watch", { jobId: "no-such-job" })).toMatchObject({ ok: false, code: "not-found" });
+    expect(await socket.emitWithAck("job:watch", { jobId: 5 } as never)).toMatchObject({ ok: false, code: "bad-request" });
   });
 });

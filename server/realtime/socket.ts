@@ -1,8 +1,8 @@
 /**
  * socket.io on the shared HTTP server: connection auth (share token or
  * owner), health/echo, joining an avatar's room, and state-changing avatar
- * commands that view-only links may never run. Streamed frames and job
- * progress come through here in later stages.
+ * commands that view-only links may never run, streamed frames (stream.ts),
+ * and creation-job progress for the owner (job:watch -> room job:<id>).
  */
 import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
@@ -19,6 +19,8 @@ import {
 } from "../protocol";
 import { attributesMap, playbackMap } from "../realtime/shared-state";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
+import type { JobRunner } from "../jobs/runner";
+import { JobFeed } from "../jobs/feed";
 
 interface SocketData {
   access: Access;
@@ -28,6 +30,7 @@ interface SocketData {
 type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const joinSchema = z.object({ avatarId: z.string().min(1).max(64) });
+const jobSchema = z.object({ jobId: z.string().min(1).max(64) });
 const commandSchema = z.object({
   avatarId: z.string().min(1).max(64),
   command: z.discriminatedUnion("type", [
@@ -45,6 +48,11 @@ export interface SocketServerOptions {
   stream?: StreamHub;
   ownerKey: string | null;
   maxMessageBytes: number;
+  /** The creation-job runner whose jobs the owner may watch. */
+  jobs?: JobRunner;
+  /** Least time between two job:update events of one job, ms. Default 250. */
+  jobUpdateIntervalMs?: number;
+  log?: (line: string) => void;
 }
 
 export function attachSocketServer(http: HttpServer, options: SocketServerOptions): Server {
@@ -72,6 +80,18 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
       (err: Error) => next(err),
     );
   });
+
+  const jobRoom = (jobId: string) => `job:${jobId}`;
+  if (options.jobs) {
+    new JobFeed({
+      runner: options.jobs,
+      intervalMs: options.jobUpdateIntervalMs,
+      watched: (jobId) => (io.sockets.adapter.rooms.get(jobRoom(jobId))?.size ?? 0) > 0,
+      sendUpdate: (view) => io.to(jobRoom(view.id)).emit("job:update", view),
+      sendLog: (jobId, lines) => io.to(jobRoom(jobId)).emit("job:log", { jobId, lines }),
+      log: options.log,
+    });
+  }
 
   io.on("connection", (socket: AppSocket) => {
     const { access } = socket.data;
@@ -102,6 +122,28 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
       socket.data.joined.add(avatarId);
       await socket.join(`avatar:${avatarId}`);
       ack({ ok: true, value: { role: access.kind === "link" ? access.role : "owner" } });
+    });
+
+    socket.on("job:watch", async (req, ack) => {
+      if (typeof ack !== "function") return;
+      const parsed = jobSchema.safeParse(req);
+      if (!parsed.success) return ack(fail("bad-request", "job:watch needs { jobId: string }"));
+      const { jobId } = parsed.data;
+      // Jobs and uploads are the owner's alone; a link holder learns nothing about them.
+      if (access.kind !== "owner" || !options.jobs) return ack(fail("not-found", "Creation jobs are visible only to the owner of this studio."));
+      // Joined before the read, so no change between the two is missed.
+      await socket.join(jobRoom(jobId));
+      const view = await options.jobs.view(jobId).catch(() => null);
+      if (!view) {
+        await socket.leave(jobRoom(jobId));
+        return ack(fail("not-found", `No creation job with id "${jobId}".`));
+      }
+      ack({ ok: true, value: view });
+    });
+
+    socket.on("job:unwatch", async (req) => {
+      const parsed = jobSchema.safeParse(req);
+      if (parsed.success) await socket.leave(jobRoom(parsed.data.jobId));
     });
 
     socket.on("avatar:command", async (req, ack) => {
