@@ -11,7 +11,9 @@ import { createHeadModel } from "../../render-core/head";
 import { proceduralIdentity } from "../pipeline/synthesise/identity";
 import { portraitFile, renderPortrait } from "../pipeline/synthesise/portrait";
 import type { PortraitUploaded } from "../portraits/upload";
-import { fakePortrait, ONE_PIXEL_PNG, startServerWithStages, steppingStages } from "../jobs/testing";
+import { fakePortrait, ONE_PIXEL_PNG, startServerWithStages, steppingStages, writeFakeBundle } from "../jobs/testing";
+import type { StageDef } from "../pipeline/create/stage";
+import { createDb } from "../db/client";
 
 describe("HTTP pages and owner access", () => {
   let server: TestServer;
@@ -274,3 +276,44 @@ async function sizeOf(image: Buffer): Promise<[number, number, string]> {
   const m = await sharp(image).metadata();
   return [m.width!, m.height!, m.format!];
 }
+
+describe("creation jobs across a server restart", () => {
+  it("stops a running stage on close without failing it, and the next start finishes the job from there", async () => {
+    const ran: string[] = [];
+    let holdSecond = true;
+    const stages: StageDef[] = [
+      { name: "first", label: "First", weight: 1, run: async () => void ran.push("first") },
+      {
+        name: "second",
+        label: "Second",
+        weight: 5,
+        run: (ctx) => {
+          ran.push("second");
+          if (!holdSecond) return Promise.resolve();
+          return new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+        },
+      },
+      { name: "bundle", label: "Bundle", weight: 1, run: writeFakeBundle },
+    ];
+    const dataDir = tempDataDir();
+    const before = await startServerWithStages(stages, { dataDir });
+    const { jobId, avatarId } = await before.jobs.createAvatarJob({ portraitId: await fakePortrait(dataDir), name: "Restarted", config: "tiny" });
+    await waitFor(() => ran.includes("second"), 5000, "the second stage to start");
+    await before.close();
+    const db = createDb(before.config.databaseUrl);
+    const left = await db.job.findUniqueOrThrow({ where: { id: jobId } });
+    await db.$disconnect();
+    expect(left).toMatchObject({ status: "running", error: null, stage: "second" });
+
+    holdSecond = false;
+    const after = await startServerWithStages(stages, { dataDir });
+    try {
+      await after.jobs.idle();
+      expect(ran).toEqual(["first", "second", "second"]);
+      expect((await after.jobs.view(jobId))!).toMatchObject({ status: "done", error: null });
+      expect(await after.db.avatar.findUniqueOrThrow({ where: { id: avatarId } })).toMatchObject({ status: "ready", bundlePath: `avatars/${avatarId}/bundle` });
+    } finally {
+      await after.close();
+    }
+  });
+});
