@@ -39,6 +39,7 @@ describe("HTTP pages and owner access", () => {
     const ok = await fetch(`${server.url}/?owner_key=correct-horse-battery`, { redirect: "manual" });
     expect(ok.status).toBe(303);
     const cookie = ok.headers.get("set-cookie")!.split(";")[0]!;
+    for (const page of ["/new", "/jobs/some-job", "/avatars/x"]) expect((await fetch(`${server.url}${page}`, { redirect: "manual" })).status, page).toBe(403);
     const home = await fetch(`${server.url}/`, { headers: { cookie } });
     expect(home.status).toBe(200);
     expect(await home.text()).toContain("Your avatars");

@@ -206,7 +206,8 @@ export async function startServer({ config, root = process.cwd(), log = console.
       return nextHandler(req, res);
     }
 
-    const ownerPage = pathname === "/" || pathname === "/avatars" || pathname.startsWith("/avatars/");
+    // The upload page and job pages are the owner's too (their API is, in any case).
+    const ownerPage = pathname === "/" || pathname === "/new" || ["/avatars", "/jobs"].some((p) => pathname === p || pathname.startsWith(`${p}/`));
     if (ownerPage && !isOwnerRequest(req, config.ownerKey)) {
       return sendHtml(res, 403, "This studio is private", ACCESS_DENIED_MESSAGES.private);
     }
