@@ -73,7 +73,7 @@ describe("decodePortrait", () => {
     const noise = Uint8Array.from({ length: 5000 }, () => Math.floor(rand() * 256));
     const r1 = await refusal(decodePortrait(noise));
     expect(r1.code).toBe("bad-image");
-    expect(r1.message).toMatch(/not a JPEG, PNG or WebP image/);
+    expect(r1.message).toBe("This file is not a JPEG, PNG or WebP image. Save or export the photo as JPEG and upload that.");
     const jpeg = await sharp(await card()).jpeg().toBuffer();
     const r2 = await refusal(decodePortrait(jpeg.subarray(0, Math.floor(jpeg.length * 0.6))));
     expect(r2.code).toBe("bad-image");

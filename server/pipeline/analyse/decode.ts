@@ -31,7 +31,7 @@ type Format = "jpeg" | "png" | "webp";
 const startsWith = (b: Uint8Array, sig: number[], at = 0) => b.length >= at + sig.length && sig.every((v, i) => b[at + i] === v);
 const ascii = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
 
-/** The format from the file's first bytes (a file name or MIME type can lie); a name for formats we recognise but refuse. */
+/** The format from the file's first bytes (a file name or MIME type can lie); a name for formats we recognise but refuse ("" for unknown bytes). */
 export function sniffFormat(bytes: Uint8Array): { format: Format } | { other: string } {
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return { format: "jpeg" };
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { format: "png" };
@@ -45,7 +45,7 @@ export function sniffFormat(bytes: Uint8Array): { format: Format } | { other: st
   if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return { other: "a TIFF (or camera RAW)" };
   if (startsWith(bytes, ascii("%PDF"))) return { other: "a PDF document" };
   if (startsWith(bytes, ascii("<svg")) || startsWith(bytes, ascii("<?xml"))) return { other: "a vector drawing (SVG/XML)" };
-  return { other: "not an image we recognise" };
+  return { other: "" };
 }
 
 const MB = 1024 * 1024;
@@ -63,7 +63,7 @@ export async function decodePortrait(bytes: Uint8Array, limits?: Partial<DecodeL
   if (bytes.length === 0) throw new PortraitRefusal("bad-image", "The file is empty: upload the photo again.");
   if (bytes.length > l.maxBytes) throw new PortraitRefusal("too-large", `The file is ${fmtMb(bytes.length)}; the limit is ${fmtMb(l.maxBytes)}. Upload a smaller JPEG (a phone's "large" or "medium" size is plenty).`, [], { bytes: bytes.length, maxBytes: l.maxBytes });
   const sniffed = sniffFormat(bytes);
-  if ("other" in sniffed) throw new PortraitRefusal("bad-image", `This file is ${sniffed.other}, not a JPEG, PNG or WebP image. Save or export the photo as JPEG and upload that.`);
+  if ("other" in sniffed) throw new PortraitRefusal("bad-image", `This file is ${sniffed.other ? `${sniffed.other}, ` : ""}not a JPEG, PNG or WebP image. Save or export the photo as JPEG and upload that.`);
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
   let meta: Metadata;
