@@ -50,6 +50,11 @@ export class AvatarStore {
     return p;
   }
 
+  /** Drops what was loaded for the avatar (a creation job just gave it its bundle): the next load reads the row again. */
+  forget(avatarId: string): void {
+    this.loading.delete(avatarId);
+  }
+
   /** Whether the avatar is still its untrained placeholder. */
   async isPlaceholder(avatarId: string): Promise<boolean> {
     const row = await this.db.avatar.findUnique({ where: { id: avatarId }, select: { bundlePath: true } });

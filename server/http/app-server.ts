@@ -94,6 +94,14 @@ export async function startServer({ config, root = process.cwd(), log = console.
   const yjs = new YjsServer(docs, { maxMessageBytes: config.maxWsMessageBytes, log });
   const avatars = new AvatarStore(db, config.dataDir);
   const jobs = new JobRunner({ db, dataDir: config.dataDir, stages: creationStages ?? (await defaultStages(log)), concurrency: config.jobConcurrency, log });
+  // An avatar opened while it was being created got the placeholder; when its job changes state, read it again.
+  jobs.subscribe((e) => {
+    if (e.type !== "change" || !e.status) return;
+    jobs.view(e.jobId).then(
+      (v) => v && avatars.forget(v.avatarId),
+      () => undefined,
+    );
+  });
 
   const server = http.createServer((req, res) => {
     handleRequest(req, res).catch((err: Error) => {
