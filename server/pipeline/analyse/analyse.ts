@@ -10,7 +10,7 @@
  *   turned      |yaw| or |pitch| (fitted from the landmarks) above the limits
  * The thresholds and what they were measured on: docs/portrait-analysis.md.
  */
-import { checkRgbImage, type RgbImage } from "./decode";
+import { DEFAULT_DECODE_LIMITS, checkRgbImage, type RgbImage } from "./decode";
 import { detectFaces, type DetectedFace } from "./detect";
 import { personMatte } from "./matte";
 import { faceMesh } from "./mesh";
@@ -128,7 +128,7 @@ export async function analysePortrait(image: RgbImage, options?: Partial<Analyse
 
     const io = interocular(main.landmarks);
     if (io < th.minInterocularPx) {
-      const scaled = Math.max(image.width, image.height) >= 2048 ? " Large photos are scaled down to 2048 pixels, so crop yours around your head and shoulders before uploading." : "";
+      const scaled = Math.max(image.width, image.height) >= DEFAULT_DECODE_LIMITS.maxSide ? ` Large photos are scaled down to ${DEFAULT_DECODE_LIMITS.maxSide} pixels, so crop yours around your head and shoulders before uploading.` : "";
       throw new PortraitRefusal("too-small", `The face is too small (inter-ocular ${round(io)} px, need ${th.minInterocularPx}): use a closer or larger photo.${scaled}`, [main.box], { interocularPx: round(io, 1), minInterocularPx: th.minInterocularPx });
     }
     const sharpness = await timed("sharpness", () => faceSharpness(image, main.landmarks));

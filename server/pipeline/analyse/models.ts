@@ -99,8 +99,8 @@ async function loadModels(): Promise<Models> {
     if (!(await tf.setBackend("wasm"))) throw new Error("analyse models: the tfjs wasm backend did not initialise");
     await tf.ready();
   });
-  for (const event of ["uncaughtException", "unhandledRejection"] as const)
-    for (const l of process.listeners(event)) if (!(before[event] as unknown[]).includes(l)) process.removeListener(event, l as (...args: unknown[]) => void);
+  for (const l of process.listeners("uncaughtException")) if (!before.uncaughtException.includes(l)) process.removeListener("uncaughtException", l);
+  for (const l of process.listeners("unhandledRejection")) if (!before.unhandledRejection.includes(l)) process.removeListener("unhandledRejection", l);
   // A router may decline with null (tfjs skips it); its type does not say so.
   tf.io.registerLoadRouter((url) => (typeof url === "string" && url.startsWith("file://") ? fileModelHandler(tf, url.slice("file://".length)) : (null as unknown as TF.io.IOHandler)));
 

@@ -55,7 +55,8 @@ export async function analysisOverlayPng(image: RgbImage, analysis: PortraitAnal
   for (let k = 0; k < 68; k++) parts.push(`<circle cx="${analysis.landmarks[k * 2]!.toFixed(1)}" cy="${analysis.landmarks[k * 2 + 1]!.toFixed(1)}" r="${r.toFixed(2)}" fill="#ff3b30"/>`);
   const { yawDeg, pitchDeg, rollDeg } = analysis.rotation;
   const font = Math.max(11, Math.round(Math.max(W, H) / 40));
-  const caption = `yaw ${yawDeg.toFixed(0)}  pitch ${pitchDeg.toFixed(0)}  roll ${rollDeg.toFixed(0)}  |  eyes ${analysis.interocularPx.toFixed(0)} px  |  sharpness ${analysis.sharpness.toFixed(2)}  |  score ${analysis.score.toFixed(2)}`;
+  const deg = (v: number) => Math.round(v) || 0; // no "-0"
+  const caption = `yaw ${deg(yawDeg)}  pitch ${deg(pitchDeg)}  roll ${deg(rollDeg)}  |  eyes ${analysis.interocularPx.toFixed(0)} px  |  sharpness ${analysis.sharpness.toFixed(2)}  |  score ${analysis.score.toFixed(2)}`;
   parts.push(`<rect x="0" y="0" width="${W}" height="${Math.round(font * 1.7)}" fill="#000000" fill-opacity="0.55"/>`);
   parts.push(`<text x="${Math.round(font * 0.5)}" y="${Math.round(font * 1.2)}" font-family="sans-serif" font-size="${font}" fill="#ffffff">${escapeXml(caption)}</text>`);
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">${parts.join("")}</svg>`;

@@ -51,8 +51,8 @@ describe.skipIf(!present)(`real portraits (${DIR})`, () => {
 
   it("matches the same person and tells different people apart by descriptor distance", () => {
     const d = (a: string, b: string) => descriptorDistance(results[a]!.descriptor, results[b]!.descriptor);
-    console.log("distances: vlado/vlado1", d("person-vlado", "person-vlado1").toFixed(3), "ai-face/ai-upper", d("ai-face", "ai-upper").toFixed(3), "vlado/ai-face", d("person-vlado", "ai-face").toFixed(3));
-    // Measured 0.44, 0.43 and 0.84 against the usual 0.6.
+    console.log("distances: vlado/vlado1", d("person-vlado", "person-vlado1").toFixed(3), "ai-face/ai-upper", d("ai-face", "ai-upper").toFixed(3), "vlado/ai-face", d("person-vlado", "ai-face").toFixed(3), "vlado1/ai-upper", d("person-vlado1", "ai-upper").toFixed(3));
+    // Measured 0.44, 0.45, 0.84 and 0.76 against the usual 0.6.
     expect(d("person-vlado", "person-vlado1")).toBeLessThan(0.6);
     expect(d("ai-face", "ai-upper")).toBeLessThan(0.6);
     expect(d("person-vlado", "ai-face")).toBeGreaterThan(0.6);
