@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { createHeadModel, type HeadModel } from "../../../render-core/head";
 import { mulberry32 } from "../../../render-core/math/prng";
 import { contactSheet, labelledPanel } from "../../images/png";
@@ -28,7 +28,7 @@ async function portrait(head: HeadModel, seed: number, o: { yawDeg?: number; siz
 }
 
 const png = (img: RgbImage) => sharp(Buffer.from(img.rgb), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer();
-const rawOf = async (s: sharp.Sharp): Promise<RgbImage> => {
+const rawOf = async (s: Sharp): Promise<RgbImage> => {
   const { data, info } = await s.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, rgb: new Uint8Array(data) };
 };
