@@ -1,7 +1,7 @@
 "use client";
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { createApi, errorMessage } from "../lib/trpc";
-import { formatEta, jobsApi, type JobView } from "../lib/jobs";
+import { formatEta, type JobView } from "../lib/jobs";
 
 interface AvatarRow {
   id: string;
@@ -28,7 +28,7 @@ export function AvatarList() {
       setAvatars(rows);
       if (rows.some((a) => a.status !== "ready")) {
         // Progress of avatars being created; the list still shows without it.
-        const list = await jobsApi(api).list.query().catch(() => [] as JobView[]);
+        const list = await api.jobs.list.query().catch(() => [] as JobView[]);
         const byAvatar = new Map<string, JobView>();
         for (const j of list) if (!byAvatar.has(j.avatarId) || new Date(j.createdAt) > new Date(byAvatar.get(j.avatarId)!.createdAt)) byAvatar.set(j.avatarId, j);
         setJobs(byAvatar);

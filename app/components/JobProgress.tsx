@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useRouter } from "next/navigation";
 import { createApi, errorMessage } from "../lib/trpc";
-import { formatEta, formatSeconds, freshUrl, jobsApi, useJob, type JobStage, type JobView } from "../lib/jobs";
+import { formatEta, formatSeconds, freshUrl, useJob, type JobStage, type JobView } from "../lib/jobs";
 
 /** Pictures in the order a person wants them, with captions; others follow by name. */
 const ARTIFACTS: Array<[string, string]> = [
@@ -82,17 +82,8 @@ export function JobProgress({ jobId }: { jobId: string }) {
     setBusy(true);
     setActionError(null);
     try {
-      const jobs = jobsApi(api);
-      const reply = (await jobs[action].mutate({ id: jobId })) as { jobId?: unknown } | null;
-      // A retry may start a new job: follow it.
-      if (action === "retry" && typeof reply?.jobId === "string" && reply.jobId !== jobId) {
-        router.push(`/jobs/${encodeURIComponent(reply.jobId)}`);
-        return;
-      }
-      // A cancelled job may be gone with its avatar: then the page says so from what it knows.
-      const fresh = await jobs.get.query({ id: jobId }).catch(() => null);
-      if (fresh) show(fresh);
-      else if (action === "cancel" && job) show({ ...job, status: "cancelled", etaSeconds: null });
+      // Both answer the job's new view (a cancelled job stays, naming its deleted avatar).
+      show(await api.jobs[action].mutate({ id: jobId }));
     } catch (e) {
       setActionError(errorMessage(e));
     } finally {

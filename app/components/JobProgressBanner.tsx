@@ -2,15 +2,15 @@
 /** In the editor of an avatar that is still being created (or failed to be): where to follow its job. Owner only. */
 import { useEffect, useState } from "react";
 import type { Api } from "../lib/trpc";
-import { jobsApi, type JobView } from "../lib/jobs";
+import type { JobView } from "../lib/jobs";
 
 export function JobProgressBanner({ api, avatarId }: { api: Api; avatarId: string }) {
   const [job, setJob] = useState<JobView | null>(null);
 
   useEffect(() => {
     let live = true;
-    jobsApi(api)
-      .list.query()
+    api.jobs.list
+      .query()
       .then(
         (jobs) => {
           const mine = jobs.filter((j) => j.avatarId === avatarId && j.status !== "done" && j.status !== "cancelled");

@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import { createApi, errorMessage } from "../lib/trpc";
-import { PORTRAIT_TYPES, checkPortraitFile, jobsApi, uploadPortrait, type JobConfig, type Portrait, type UploadResult } from "../lib/jobs";
+import { PORTRAIT_TYPES, checkPortraitFile, uploadPortrait, type JobConfig, type Portrait, type UploadResult } from "../lib/jobs";
 
 type Step =
   | { kind: "idle" }
@@ -30,6 +30,7 @@ const REFUSAL_TITLES: Record<string, string> = {
   turned: "The head is turned too far",
   "bad-image": "Not a readable image",
   "too-large": "The photo is too large",
+  "unsupported-type": "Not a supported kind of file",
   network: "The upload failed",
   server: "The server could not take the photo",
 };
@@ -96,7 +97,7 @@ export function NewAvatar() {
     setCreating(true);
     setCreateError(null);
     try {
-      const { jobId } = await jobsApi(api).createAvatar.mutate({ portraitId: step.portrait.id, name: name.trim(), config: quality });
+      const { jobId } = await api.jobs.createAvatar.mutate({ portraitId: step.portrait.id, name: name.trim(), config: quality });
       router.push(`/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
       setCreateError(errorMessage(err));

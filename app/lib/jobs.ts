@@ -2,13 +2,12 @@
 /**
  * The browser's side of avatar creation: the portrait upload (POST
  * /api/portraits), the jobs API and a hook that watches one job live over
- * socket.io (job:watch, job:update, job:log). JobView is server/protocol.ts's;
- * the upload's answer and the jobs router are typed here until the router lands.
+ * socket.io (job:watch, job:update, job:log). The upload's answer is typed
+ * here (plain HTTP, docs/jobs.md); JobView is server/protocol.ts's.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { JobView } from "../../server/protocol";
 import { connectSocket } from "./socket";
-import type { Api } from "./trpc";
 
 /** What the browser accepts before uploading; the server checks again. */
 export const PORTRAIT_TYPES = ["image/jpeg", "image/png", "image/webp"] as const;
@@ -34,7 +33,7 @@ export interface Portrait {
   overlayUrl: string;
 }
 
-export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-faces" | "too-small" | "blurred" | "turned" | "network" | "server";
+export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-faces" | "too-small" | "blurred" | "turned" | "unsupported-type" | "network" | "server";
 
 export type UploadResult = { ok: true; portrait: Portrait } | { ok: false; code: PortraitRefusalCode; message: string; overlayUrl: string | null };
 
@@ -71,22 +70,6 @@ export async function uploadPortrait(file: Blob): Promise<UploadResult> {
     return { ok: false, code: (body.error.code as PortraitRefusalCode) ?? "server", message: body.error.message, overlayUrl: body.overlayUrl ?? null };
   }
   return { ok: false, code: "server", message: `The upload failed with HTTP ${res.status}. Try again in a moment.`, overlayUrl: null };
-}
-
-/**
- * The jobs router, typed here until server/api/router.ts exports it
- * (tRPC's client is a proxy: `api.jobs` exists at runtime either way).
- */
-export interface JobsApi {
-  createAvatar: { mutate(input: { portraitId: string; name: string; config: JobConfig }): Promise<{ jobId: string; avatarId: string }> };
-  get: { query(input: { id: string }): Promise<JobView> };
-  list: { query(): Promise<JobView[]> };
-  cancel: { mutate(input: { id: string }): Promise<unknown> };
-  retry: { mutate(input: { id: string }): Promise<unknown> };
-}
-
-export function jobsApi(api: Api): JobsApi {
-  return (api as unknown as { jobs: JobsApi }).jobs;
 }
 
 /** How many log lines the page keeps. */
