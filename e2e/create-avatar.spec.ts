@@ -70,7 +70,8 @@ test("a photo without a face is refused with a clear message, and nothing is cre
   await upload(page, NO_FACE, "drop");
   const refused = page.getByTestId("portrait-refused");
   await expect(refused).toHaveAttribute("data-code", "no-face");
-  await expect(page.getByTestId("refusal-message")).toContainText(/no face/i);
+  await expect(refused.getByRole("heading")).toHaveText("No face found");
+  await expect(page.getByTestId("refusal-message")).toContainText(/no face|not find a face/i);
   await expect(page.getByTestId("create-avatar")).toHaveCount(0);
   // The refused photo is shown back (the server's overlay, or the photo itself).
   await expect.poll(() => page.getByTestId("refusal-overlay").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
