@@ -165,16 +165,17 @@ export function JobProgress({ jobId }: { jobId: string }) {
               </li>
             ))}
           </ol>
-          {active && (
+          {/* A failed job can be cancelled too: that deletes the avatar it left behind. */}
+          {(active || job.status === "failed") && (
             <div className="row" style={{ marginTop: ".8rem" }}>
               {confirming ? (
                 <>
-                  <span>Stop creating this avatar? The work done so far is lost.</span>
-                  <button className="danger" disabled={busy} onClick={() => void act("cancel")} data-testid="job-cancel-confirm">Yes, cancel</button>
-                  <button disabled={busy} onClick={() => setConfirming(false)}>Keep going</button>
+                  <span>{active ? "Stop creating this avatar? The work done so far is lost." : "Delete this avatar instead of retrying?"}</span>
+                  <button className="danger" disabled={busy} onClick={() => void act("cancel")} data-testid="job-cancel-confirm">{active ? "Yes, cancel" : "Yes, delete it"}</button>
+                  <button disabled={busy} onClick={() => setConfirming(false)}>{active ? "Keep going" : "No"}</button>
                 </>
               ) : (
-                <button onClick={() => setConfirming(true)} data-testid="job-cancel">Cancel</button>
+                <button onClick={() => setConfirming(true)} data-testid="job-cancel">{active ? "Cancel" : "Delete this avatar"}</button>
               )}
             </div>
           )}
