@@ -62,15 +62,27 @@ const MIN_FACING = 0.25;
 const DEPTH_SLACK = 0.004;
 /** buildScene's skin material (server/pipeline/synthesise/scene.ts). */
 const SKIN_SPECULAR = 0.12, SKIN_SHININESS = 20;
+/** Eyeballs sit 1.6 mm under the lid shell: a tighter slack keeps lid-covered eyeball vertices out. */
+const EYEBALL_SLACK = 0.0008;
 const DEFAULT_IRIS: Rgb = [0.33, 0.2, 0.1];
 const SKIN_LIKE = new Set<number>([Region.skin, Region.nose, Region.leftEar, Region.rightEar, Region.neck]);
 
+/** How far from the skin tone a colour may be and still pass as skin: luma ratio range and chromaticity (L1) distance. */
+export interface SkinTolerance {
+  lumaLow: number;
+  lumaHigh: number;
+  chroma: number;
+}
+
+/** The texture's test: loose, so shading left over after de-shading still passes as skin. */
+export const SKIN_TOLERANCE: SkinTolerance = { lumaLow: 0.6, lumaHigh: 1.5, chroma: 0.1 };
+
 /** Whether colour c is far from the skin tone s: much darker or lighter, or another hue. */
-export function farFromSkin(c: ArrayLike<number>, s: ArrayLike<number>): boolean {
+export function farFromSkin(c: ArrayLike<number>, s: ArrayLike<number>, tol: SkinTolerance = SKIN_TOLERANCE): boolean {
   const ratio = luma(c) / Math.max(1e-3, luma(s));
-  if (ratio < 0.6 || ratio > 1.5) return true;
+  if (ratio < tol.lumaLow || ratio > tol.lumaHigh) return true;
   const cs = c[0] + c[1] + c[2] || 1e-3, ss = s[0] + s[1] + s[2] || 1e-3;
-  return Math.abs(c[0] / cs - s[0] / ss) + Math.abs(c[1] / cs - s[1] / ss) + Math.abs(c[2] / cs - s[2] / ss) > 0.1;
+  return Math.abs(c[0] / cs - s[0] / ss) + Math.abs(c[1] / cs - s[1] / ss) + Math.abs(c[2] / cs - s[2] / ss) > tol.chroma;
 }
 
 /** The renderer's diffuse shading for a unit world normal (scene.ts, without the specular term). */
@@ -147,7 +159,9 @@ export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage,
     const dx = eye[0] - view.positions[v * 3], dy = eye[1] - view.positions[v * 3 + 1], dz = eye[2] - view.positions[v * 3 + 2];
     const facing = (nx * dx + ny * dy + nz * dz) / (Math.hypot(dx, dy, dz) || 1);
     if (facing < minFacing) continue;
-    if (view.depth[v] > rasterDepthAt(raster, u, w) + DEPTH_SLACK) continue;
+    const part = head.vertexPart[v];
+    const slack = part === MeshPart.eyeballLeft || part === MeshPart.eyeballRight ? EYEBALL_SLACK : DEPTH_SLACK;
+    if (view.depth[v] > rasterDepthAt(raster, u, w) + slack) continue;
     if (matte && sampleMatte(matte, image.width, image.height, u, w) < 0.5) continue;
     sampleRgb(image, u, w, c);
     const deshade = options.deshade !== false;
