@@ -30,6 +30,8 @@ export interface HeadFit {
   pose: Float32Array; // [J * 3], usable with createHeadParams
   /** Fitted pinhole camera (focal fitted, principal point at the image centre), world->camera. */
   camera: Camera;
+  /** [68, 2] the landmarks the fit was given (pixels), for overlays and re-fits. */
+  landmarks: Float32Array;
   /** Mean reprojection error over the landmarks used (weight > 0). */
   landmarkErrorPx: number;
   perLandmarkErrorPx: Float32Array; // [68]
@@ -487,6 +489,7 @@ export function fitHead(head: HeadModel, landmarks: Float32Array, size: { width:
     expression,
     pose,
     camera: { width, height, fx: f, fy: f, cx: p.cx, cy: p.cy, worldToCamera, near: 0.01, far: 1000 },
+    landmarks: Float32Array.from(landmarks),
     landmarkErrorPx,
     perLandmarkErrorPx,
     interocularPx,
