@@ -1,14 +1,11 @@
 /**
- * The photo as the fit stage reads it, and the few pixel operations it needs.
- * RgbImage is structurally the analyse stage's decoded photo.
+ * The photo as the fit stage reads it (the analyse stage's decoded RgbImage:
+ * [H, W, 3] u8 RGB, row-major from the top-left pixel) and the few pixel
+ * operations it needs.
  */
+import type { RgbImage } from "../analyse/decode";
 
-export interface RgbImage {
-  width: number;
-  height: number;
-  /** [H, W, 3] u8 RGB, row-major from the top-left pixel. */
-  rgb: Uint8Array;
-}
+export type { RgbImage };
 
 /** Throws a specific error unless `image` is a well-formed RgbImage (and `matte`, when given, matches it). */
 export function checkImage(owner: string, image: RgbImage, matte?: Float32Array | null): void {

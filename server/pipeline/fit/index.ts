@@ -1,0 +1,10 @@
+/**
+ * The fit stage (docs/portrait-fitting.md): landmarks -> head parameters and
+ * camera, the photo's colours per head vertex, the person's own attributes
+ * as generator parameters, and the stage's pictures.
+ */
+export { FIT_EXPRESSIONS, IDENTIFIABLE_SHAPES, axisAngleToEuler, fitHead, type FitHeadOptions, type HeadFit } from "./fit-head";
+export { SKIN_TOLERANCE, TextureSource, farFromSkin, studioDiffuse, studioSpecular, textureFromPhoto, type PhotoTexture, type SkinTolerance, type TextureOptions } from "./texture";
+export { estimateSourceAttributes, type SourceAttributes } from "./source-attributes";
+export { SOURCE_COLOURS, fitOverlayPng, texturePng, uvImage } from "./pictures";
+export type { RgbImage } from "./image";
