@@ -1,0 +1,86 @@
+/**
+ * npm run create -- --portrait photo.jpg --out data/creations/NAME [--config auto|tiny|compact|paper]
+ * The whole portrait pipeline without the server: the same stages a creation
+ * job runs (server/pipeline/create/stages.ts), with a progress bar per stage
+ * and the time of each. Run again with the same --out to continue after a kill.
+ *
+ *   out/portraits/cli/portrait.png   the decoded upload
+ *   out/job/...                      every stage's outputs
+ *   out/avatars/cli/bundle/          the finished avatar bundle
+ *   out/timings.json                 seconds per stage
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { UsageError, isMainModule, runCli } from "./run-cli";
+import { formatEta, progressBar } from "./progress";
+import { creationStages } from "../pipeline/create/stages";
+import type { CreationInput, StageContext } from "../pipeline/create/stage";
+import { decodePortrait } from "../pipeline/analyse/decode";
+
+const FLAGS = ["portrait", "out", "config"] as const;
+const CONFIGS = ["auto", "tiny", "compact", "paper"] as const;
+
+export const USAGE = `usage: npm run create -- --portrait FILE --out DIR [--config auto|tiny|compact|paper]
+  --portrait photo.jpg   a JPEG, PNG or WebP portrait of one person
+  --out DIR              where every stage writes (run again to continue)
+  --config auto          auto = compact here (about 30 min on 2 cores); tiny = a minute, low detail`;
+
+export async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((k) => [k, { type: "string" as const }])), allowPositionals: true, strict: false });
+  const v = values as Record<string, string | undefined>;
+  const unknown = Object.keys(values).filter((k) => !(FLAGS as readonly string[]).includes(k));
+  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (!v.portrait) throw new UsageError("--portrait FILE is required");
+  if (!v.out) throw new UsageError("--out DIR is required");
+  const config = (v.config ?? "auto") as CreationInput["config"];
+  if (!CONFIGS.includes(config)) throw new UsageError(`--config takes ${CONFIGS.join(", ")}, got "${v.config}"`);
+  if (!fs.existsSync(v.portrait)) throw new UsageError(`--portrait: no file ${v.portrait}`);
+
+  const dataDir = path.resolve(v.out);
+  const upload = path.join(dataDir, "portraits", "cli", "portrait.png");
+  if (!fs.existsSync(upload)) {
+    const image = await decodePortrait(fs.readFileSync(v.portrait));
+    fs.mkdirSync(path.dirname(upload), { recursive: true });
+    await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(upload);
+  }
+  const timingsFile = path.join(dataDir, "timings.json");
+  const timings: Record<string, number> = fs.existsSync(timingsFile) ? JSON.parse(fs.readFileSync(timingsFile, "utf8")) : {};
+  const controller = new AbortController();
+  process.once("SIGINT", () => {
+    process.stderr.write("\ncreate: stopping (run the same command to continue)\n");
+    controller.abort();
+  });
+  const t0 = performance.now();
+  for (const stage of creationStages()) {
+    const bar = progressBar();
+    const started = performance.now();
+    const ctx: StageContext = {
+      jobId: "cli",
+      avatarId: "cli",
+      dataDir,
+      jobDir: path.join(dataDir, "job"),
+      input: { portraitId: "cli", config },
+      signal: controller.signal,
+      progress: (f, eta) => bar.update(Math.round(f * 1000), 1000, `${stage.label}: ${(100 * f).toFixed(0)}%${eta !== undefined ? `, ETA ${formatEta(eta)}` : ""}`),
+      log: (line) => {
+        bar.end();
+        console.log(line);
+      },
+      publish: () => {},
+    };
+    await stage.run(ctx);
+    bar.end();
+    const seconds = (performance.now() - started) / 1000;
+    // A stage that found its outputs on disk took no time now: keep the time it took when it ran.
+    if (seconds > 1 || timings[stage.name] === undefined) timings[stage.name] = seconds;
+    fs.writeFileSync(timingsFile, JSON.stringify(timings, null, 1));
+    console.log(`${stage.name}: ${seconds.toFixed(1)} s`);
+  }
+  const total = Object.values(timings).reduce((a, b) => a + b, 0);
+  console.log(`create: done in ${((performance.now() - t0) / 60000).toFixed(1)} min (stages together ${(total / 60).toFixed(1)} min); the avatar is ${path.join(dataDir, "avatars", "cli", "bundle")}`);
+}
+
+if (isMainModule(import.meta.url)) runCli("create", USAGE, main, (err) => /^(The |synthesise:|train:|evaluate:)/.test(err.message) || err.name === "PortraitRefusal");

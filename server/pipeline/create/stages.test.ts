@@ -1,0 +1,92 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import sharp from "sharp";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createHeadModel } from "../../../render-core/head";
+import { readAvatarBundleDir } from "../../avatar/bundle-files";
+import { categoryByName } from "../synthesise/attributes";
+import { proceduralIdentity } from "../synthesise/identity";
+import { portraitFile, renderPortrait } from "../synthesise/portrait";
+import { readPortraitIdentity } from "../synthesise/dataset";
+import { creationPlan, creationStages } from "./stages";
+import type { ArtifactName, StageContext } from "./stage";
+
+const head = createHeadModel();
+let dataDir: string;
+
+/** Runs the stages like the job runner does, recording what they publish and log. */
+async function runStages(names?: string[]) {
+  const published = new Map<ArtifactName, string>();
+  const logs: string[] = [];
+  const progress: number[] = [];
+  for (const stage of creationStages().filter((s) => !names || names.includes(s.name))) {
+    const ctx: StageContext = {
+      jobId: "job1",
+      avatarId: "avatar1",
+      dataDir,
+      jobDir: path.join(dataDir, "jobs", "job1"),
+      input: { portraitId: "p1", config: "tiny" },
+      signal: new AbortController().signal,
+      progress: (f) => progress.push(f),
+      log: (line) => logs.push(line),
+      publish: (name, rel) => published.set(name, rel),
+    };
+    await stage.run(ctx);
+  }
+  return { published, logs, progress };
+}
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "create-"));
+  // A person with blond hair and dark skin, looking slightly aside: the "upload".
+  const identity = proceduralIdentity(21, head);
+  const hair = { ...categoryByName("hair").none, coverage: 0.95, length: 0.5, volume: 0.5, curl: 0.2, colourR: 0.75, colourG: 0.6, colourB: 0.35 };
+  const portrait = await renderPortrait({ head, identity: { ...identity, skin: [0.45, 0.3, 0.22] }, attributes: { hair }, size: 512, yawDeg: 10 });
+  const dir = path.join(dataDir, "portraits", "p1");
+  fs.mkdirSync(dir, { recursive: true });
+  await sharp(await portraitFile(portrait, "png")).toFile(path.join(dir, "portrait.png"));
+}, 60_000);
+
+describe("creation stages (tiny plan)", () => {
+  it("turns a portrait into a bundle with the person's look, the portrait thumbnail and identity figures; a rerun skips finished stages", async () => {
+    const first = await runStages();
+    const job = path.join(dataDir, "jobs", "job1");
+    expect([...first.published.keys()].sort()).toEqual(["contact-sheet", "fit", "identity-sheet", "loss-curve", "overlay", "texture"]);
+    for (const rel of first.published.values()) expect(fs.existsSync(path.join(job, rel)), rel).toBe(true);
+    expect(first.progress.every((f) => f >= 0 && f <= 1)).toBe(true);
+
+    // The dataset's person is the fitted one: photo colours on the head, blond hair as the source look.
+    const identity = readPortraitIdentity(path.join(job, "fit", "identity.json"), head);
+    expect(identity.kind).toBe("portrait");
+    expect(identity.albedo).toHaveLength(head.vertexCount * 3);
+    const hair = identity.source!.hair!;
+    expect(hair.coverage).toBeGreaterThan(0.3);
+    expect(hair.colourR! + hair.colourG!).toBeGreaterThan(0.8); // blond, not black
+
+    const fit = JSON.parse(fs.readFileSync(path.join(job, "fit", "fit.json"), "utf8"));
+    expect(fit.landmarkErrorPx / fit.interocularPx).toBeLessThan(0.1);
+
+    const bundleDir = path.join(dataDir, "avatars", "avatar1", "bundle");
+    const avatar = await readAvatarBundleDir(bundleDir, { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
+    expect(avatar.portrait).toBeDefined();
+    expect((await sharp(Buffer.from(avatar.portrait!)).metadata()).width).toBe(192);
+    expect(fs.existsSync(path.join(bundleDir, "thumbnail.png"))).toBe(true);
+    expect(new Set(avatar.anchors.map((a) => a.category))).toEqual(new Set(creationPlan("tiny").dataset.categories));
+
+    const figures = JSON.parse(fs.readFileSync(path.join(job, "evaluate", "identity.json"), "utf8"));
+    expect(figures.edits).toHaveLength(avatar.anchors.length);
+    expect(figures.fractionSame).toBeGreaterThanOrEqual(0);
+    expect(first.logs.some((l) => /^identity: source/.test(l))).toBe(true);
+
+    const again = await runStages();
+    expect(again.logs).toEqual([]);
+    expect(again.published.size).toBe(first.published.size);
+  }, 300_000);
+
+  it("says clearly when the upload is gone", async () => {
+    fs.rmSync(path.join(dataDir, "jobs", "job1", "analyse"), { recursive: true, force: true });
+    fs.renameSync(path.join(dataDir, "portraits", "p1"), path.join(dataDir, "portraits", "p1-moved"));
+    await expect(runStages(["analyse"])).rejects.toThrow(/The uploaded portrait p1 is gone from the server/);
+  });
+});
