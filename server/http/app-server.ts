@@ -61,7 +61,10 @@ export interface StartOptions {
  */
 async function defaultStages(log: (line: string) => void): Promise<readonly StageDef[]> {
   try {
-    return (await import("../pipeline/create/stages")).creationStages();
+    const { creationStages } = await import("../pipeline/create/stages");
+    const { onWorkerThread } = await import("../pipeline/create/stage-thread");
+    // Off the server's thread: a training iteration must not stall the editing sessions.
+    return creationStages().map(onWorkerThread);
   } catch (err) {
     const reason = (err as Error).message.split("\n")[0];
     log(`jobs: the creation pipeline could not be loaded: ${(err as Error).stack ?? reason}`);

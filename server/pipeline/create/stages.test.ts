@@ -90,3 +90,29 @@ describe("creation stages (tiny plan)", () => {
     await expect(runStages(["analyse"])).rejects.toThrow(/The uploaded portrait p1 is gone from the server/);
   });
 });
+
+describe("creation stages on a worker thread", () => {
+  it("report progress, log lines and pictures through messages, and stop when cancelled", async () => {
+    const { onWorkerThread } = await import("./stage-thread");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "create-thread-"));
+    fs.mkdirSync(path.join(dir, "portraits", "p2"), { recursive: true });
+    fs.copyFileSync(path.join(dataDir, "portraits", fs.existsSync(path.join(dataDir, "portraits", "p1")) ? "p1" : "p1-moved", "portrait.png"), path.join(dir, "portraits", "p2", "portrait.png"));
+    const stages = creationStages().map(onWorkerThread);
+    const logs: string[] = [], published: string[] = [], progress: number[] = [];
+    const ctx = (signal: AbortSignal): StageContext => ({
+      jobId: "j2", avatarId: "a2", dataDir: dir, jobDir: path.join(dir, "jobs", "j2"), input: { portraitId: "p2", config: "tiny" }, signal,
+      progress: (f) => progress.push(f), log: (l) => logs.push(l), publish: (n) => published.push(n),
+    });
+    for (const name of ["analyse", "fit"]) await stages.find((s) => s.name === name)!.run(ctx(new AbortController().signal));
+    expect(published).toEqual(["overlay", "fit", "texture"]);
+    expect(logs.some((l) => /^fit: landmark error/.test(l))).toBe(true);
+    expect(progress.length).toBeGreaterThan(0);
+
+    // Cancelled while it renders: the worker stops the stage, which rejects.
+    const controller = new AbortController();
+    const running = stages.find((s) => s.name === "synthesise")!.run(ctx(controller.signal));
+    setTimeout(() => controller.abort(), 1500);
+    await expect(running).rejects.toThrow(/cancelled/);
+    expect(fs.existsSync(path.join(dir, "jobs", "j2", "dataset", "contact-sheet.png"))).toBe(false);
+  }, 120_000);
+});
