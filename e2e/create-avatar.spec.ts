@@ -104,28 +104,48 @@ test("a portrait becomes a trained avatar: analysis, a quick job with live progr
   await expect.poll(() => page.getByTestId("stage-row").count()).toBeGreaterThanOrEqual(3);
   await expect.poll(() => page.getByTestId("job-portrait").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
 
-  // Sample the overall bar while the job runs: it climbs and never goes back.
+  // Sample the page once a second while the job runs: the overall bar climbs and never goes back,
+  // the ETA and the log show up, and the pictures the stages publish load.
   const samples: number[] = [];
+  const pictures = new Set<string>();
+  const etas = new Set<string>();
+  let logLines = 0;
+  const look = async () => {
+    const loaded = await page.locator('[data-testid^="artifact-"]').evaluateAll((figs) =>
+      figs.filter((f) => (f.querySelector("img")?.naturalWidth ?? 0) > 0).map((f) => f.getAttribute("data-testid")!.slice("artifact-".length)),
+    );
+    loaded.forEach((name) => pictures.add(name));
+    const eta = await page.getByTestId("job-eta").textContent({ timeout: 100 }).catch(() => null);
+    if (eta) etas.add(eta);
+    const log = (await page.getByTestId("job-log").textContent({ timeout: 1000 }).catch(() => "")) ?? "";
+    if (log !== "No output yet.") logLines = Math.max(logLines, log.split("\n").length);
+  };
   let status = "";
   const deadline = Date.now() + 5.5 * 60_000;
   while (Date.now() < deadline) {
     status = (await page.getByTestId("job-status").getAttribute("data-status", { timeout: 5000 }).catch(() => null)) ?? "left the page";
     if (status !== "queued" && status !== "running") break;
     samples.push(await progressOf(page));
+    await look();
     await page.waitForTimeout(1000);
   }
   console.log(`job ${jobId}: ${samples.length} progress samples, ${samples.slice(0, 3).join(", ")} … ${samples.slice(-3).join(", ")}; ended ${status}`);
-  expect(status === "done" || status === "left the page", `the job ends done (the page says: ${await page.getByTestId("job-failure").textContent({ timeout: 1000 }).catch(() => status)})`).toBe(true);
+  expect(status, `the job ends done (the page says: ${await page.getByTestId("job-failure").textContent({ timeout: 1000 }).catch(() => status)})`).toBe("done");
   expect(samples.length).toBeGreaterThan(2);
   for (let i = 1; i < samples.length; i++) expect(samples[i]!, `progress sample ${i}`).toBeGreaterThanOrEqual(samples[i - 1]!);
   expect(samples[samples.length - 1]!).toBeGreaterThan(samples[0]!);
 
-  // "Ready", then the editor opens on its own.
-  if (status === "done") {
-    await expect(page.getByTestId("job-ready")).toContainText("Your avatar is ready");
-    expect(await page.getByTestId("job-log").textContent()).not.toBe("No output yet.");
-    await expect(page.getByTestId("stage-row").and(page.locator('[data-status="done"]')).first()).toBeVisible();
-  }
+  // "Ready", every stage done, then the editor opens on its own.
+  await expect(page.getByTestId("job-ready")).toContainText("Your avatar is ready");
+  await expect(page.getByTestId("job-percent")).toHaveText("100%");
+  const stageStates = await page.getByTestId("stage-row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
+  expect(stageStates.every((st) => st === "done" || st === "skipped"), `stage states ${stageStates.join(", ")}`).toBe(true);
+  await look();
+  console.log(`pictures seen: ${[...pictures].join(", ")}; ETAs: ${[...etas].join(" / ")}; log lines: ${logLines}`);
+  for (const name of ["overlay", "fit", "texture", "contact-sheet", "loss-curve"]) expect(pictures, `the "${name}" picture was shown`).toContain(name);
+  expect(etas.size, "an ETA was shown while the job ran").toBeGreaterThan(0);
+  for (const eta of etas) expect(eta).toMatch(/^(about \d+ (h|min)( \d+ min)? left|under a minute left)$/);
+  expect(logLines).toBeGreaterThan(3);
   await page.waitForURL(/\/avatars\/[^/]+$/, { timeout: 15_000 });
   const avatarId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
   const avatars = await trpcQuery<Array<{ id: string; name: string; status: string }>>(request, "avatars.list");
