@@ -21,6 +21,7 @@
  * its prior), then everything.
  */
 import { rodrigues, type HeadModel } from "../../../render-core/head";
+import { toModelConvention, type LandmarkConvention } from "./landmark-convention";
 import type { Camera } from "../../../render-core/raster/camera";
 
 export interface HeadFit {
@@ -30,7 +31,7 @@ export interface HeadFit {
   pose: Float32Array; // [J * 3], usable with createHeadParams
   /** Fitted pinhole camera (focal fitted, principal point at the image centre), world->camera. */
   camera: Camera;
-  /** [68, 2] the landmarks the fit was given (pixels), for overlays and re-fits. */
+  /** [68, 2] the landmarks fitted (pixels): the input, moved to the model's convention when a convention was given. */
   landmarks: Float32Array;
   /** Mean reprojection error over the landmarks used (weight > 0). */
   landmarkErrorPx: number;
@@ -62,6 +63,12 @@ export interface FitHeadOptions {
   focalPx?: number;
   /** Fit shape and expression (false: rigid pose and focal only). Default true. */
   fitShape?: boolean;
+  /**
+   * The detector's landmark convention (e.g. FACE_API_CONVENTION): its mean
+   * offsets from the model's points are removed (at the yaw of a first rigid
+   * fit) before fitting. Default none: the landmarks are taken as the model's.
+   */
+  convention?: LandmarkConvention;
   /** Iteration cap per stage. Default 60. */
   maxIterations?: number;
 }
@@ -466,13 +473,20 @@ export function fitHead(head: HeadModel, landmarks: Float32Array, size: { width:
   const maxIt = options.maxIterations ?? 60;
   const rigid = [ROT, ROT + 1, ROT + 2, TRANS, TRANS + 1, TRANS + 2];
   let iterations = levenbergMarquardt(p, t, rigid, maxIt);
+  if (options.convention) {
+    // The detector's offsets depend on the yaw: a rigid fit on the yaw-0 correction tells it.
+    p.obs = Float64Array.from(toModelConvention(landmarks, options.convention, 0));
+    iterations += levenbergMarquardt(p, t, rigid, maxIt);
+    p.obs = Float64Array.from(toModelConvention(landmarks, options.convention, axisAngleToEuler(t[ROT], t[ROT + 1], t[ROT + 2]).yawDeg));
+    iterations += levenbergMarquardt(p, t, rigid, maxIt);
+  }
   const fitFocal = options.focalPx === undefined;
   const full = Array.from({ length: p.count }, (_, i) => i).filter((i) => (fitFocal || i !== LOGF) && (options.fitShape !== false || i < SHAPE));
   iterations += levenbergMarquardt(p, t, full, maxIt);
 
   const proj = projectLandmarks(p, t, new Float64Array(L * 2));
   const perLandmarkErrorPx = new Float32Array(L);
-  for (let i = 0; i < L; i++) perLandmarkErrorPx[i] = Math.hypot(proj[i * 2] - obs[i * 2], proj[i * 2 + 1] - obs[i * 2 + 1]);
+  for (let i = 0; i < L; i++) perLandmarkErrorPx[i] = Math.hypot(proj[i * 2] - p.obs[i * 2], proj[i * 2 + 1] - p.obs[i * 2 + 1]);
   const landmarkErrorPx = used.reduce((s, i) => s + perLandmarkErrorPx[i], 0) / used.length;
   const shapeIdx = Array.from({ length: S }, (_, c) => SHAPE + c);
   const shapeStd = options.fitShape === false ? new Float32Array(S).fill(p.shapeSigma) : Float32Array.from(posteriorStd(p, t, shapeIdx, fitFocal));
@@ -489,7 +503,7 @@ export function fitHead(head: HeadModel, landmarks: Float32Array, size: { width:
     expression,
     pose,
     camera: { width, height, fx: f, fy: f, cx: p.cx, cy: p.cy, worldToCamera, near: 0.01, far: 1000 },
-    landmarks: Float32Array.from(landmarks),
+    landmarks: Float32Array.from(p.obs),
     landmarkErrorPx,
     perLandmarkErrorPx,
     interocularPx,
