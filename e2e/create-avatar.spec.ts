@@ -169,6 +169,11 @@ test("a running job can be cancelled from its page; its avatar leaves the list",
   await expect(card).toHaveAttribute("data-status", "creating");
   await expect(card).toHaveAttribute("href", `/jobs/${jobId}`);
   await expect(card.getByTestId("avatar-card-progress")).toContainText("Creating");
+  // Its editor, opened meanwhile, points to the job too.
+  const creating = (await trpcQuery<Array<{ id: string; name: string; jobId: string | null }>>(request, "avatars.list")).find((a) => a.name === "E2E cancel me");
+  expect(creating?.jobId).toBe(jobId);
+  await list.goto(`/avatars/${creating!.id}`);
+  await expect(list.getByTestId("creating-job-link")).toHaveAttribute("href", `/jobs/${jobId}`);
 
   await page.getByTestId("job-cancel").click();
   await page.getByTestId("job-cancel-confirm").click();
@@ -178,7 +183,7 @@ test("a running job can be cancelled from its page; its avatar leaves the list",
 
   const names = (await trpcQuery<Array<{ name: string }>>(request, "avatars.list")).map((a) => a.name);
   expect(names).not.toContain("E2E cancel me");
-  await list.reload();
+  await list.goto("/");
   await expect(list.getByTestId("avatar-card").filter({ hasText: "Demo avatar" })).toHaveCount(1);
   await expect(list.getByTestId("avatar-card").filter({ hasText: "E2E cancel me" })).toHaveCount(0);
 });
