@@ -18,7 +18,8 @@
  * inter-ocular distance, Huber-robust beyond 3 units; the jaw contour (0-16)
  * has weight 0.25 (detectors place it on the silhouette, the model binds it
  * to fixed surface points). Coarse to fine: rigid pose first (focal fixed at
- * its prior), then everything.
+ * its prior), then everything. A detector's landmarks go through its
+ * LandmarkConvention first (landmark-convention.ts), at the fitted yaw.
  */
 import { rodrigues, type HeadModel } from "../../../render-core/head";
 import { toModelConvention, type LandmarkConvention } from "./landmark-convention";
