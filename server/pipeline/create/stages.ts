@@ -22,7 +22,7 @@ import { readAvatarBundleDir, writeAvatarBundleDir } from "../../avatar/bundle-f
 import { createNodeGpu, type NodeGpu } from "../../gpu/node-device";
 import { analysePortrait, analysisOverlayPng, type PortraitAnalysis } from "../analyse/analyse";
 import { decodePortrait, type RgbImage } from "../analyse/decode";
-import { estimateSourceAttributes, fitHead, fitOverlayPng, texturePng, textureFromPhoto, type HeadFit } from "../fit";
+import { FACE_API_CONVENTION, estimateSourceAttributes, fitHead, fitOverlayPng, texturePng, textureFromPhoto, type HeadFit } from "../fit";
 import { ALL_CATEGORIES, generateDataset, type SynthOptions } from "../synthesise/dataset";
 import { identitySchema, type Identity } from "../synthesise/identity";
 import { lossCurvePng, runTraining } from "../train/train-run";
@@ -150,7 +150,8 @@ const fit: StageDef = {
     const image = await readRgb(path.join(d.analyse, "portrait.png"));
     const matteFile = path.join(d.analyse, "matte.png");
     const matte = fs.existsSync(matteFile) ? await readMatte(matteFile) : null;
-    const result = fitHead(head, Float32Array.from(a.landmarks), { width: image.width, height: image.height });
+    // face-api's 68 points sit where its training data put them, not on the model's own landmarks: the table maps them.
+    const result = fitHead(head, Float32Array.from(a.landmarks), { width: image.width, height: image.height }, { convention: FACE_API_CONVENTION });
     ctx.log(`fit: landmark error ${result.landmarkErrorPx.toFixed(2)} px (${((100 * result.landmarkErrorPx) / result.interocularPx).toFixed(1)}% of the inter-ocular distance) after ${result.iterations} iterations`);
     ctx.progress(0.4);
     const texture = textureFromPhoto(head, result, image, matte);
@@ -175,7 +176,7 @@ const fit: StageDef = {
 };
 
 function storedFit(f: HeadFit) {
-  return { shape: Array.from(f.shape), expression: Array.from(f.expression), pose: Array.from(f.pose), camera: { ...f.camera, worldToCamera: Array.from(f.camera.worldToCamera) }, landmarkErrorPx: f.landmarkErrorPx, perLandmarkErrorPx: Array.from(f.perLandmarkErrorPx), interocularPx: f.interocularPx, iterations: f.iterations, rotation: f.rotation };
+  return { shape: Array.from(f.shape), shapeStd: Array.from(f.shapeStd), expression: Array.from(f.expression), pose: Array.from(f.pose), camera: { ...f.camera, worldToCamera: Array.from(f.camera.worldToCamera) }, landmarkErrorPx: f.landmarkErrorPx, perLandmarkErrorPx: Array.from(f.perLandmarkErrorPx), interocularPx: f.interocularPx, iterations: f.iterations, rotation: f.rotation };
 }
 
 /** A stable seed per portrait, so the attribute variants of a re-run are the same. */
