@@ -2,36 +2,21 @@
 /**
  * The browser's side of avatar creation: the portrait upload (POST
  * /api/portraits), the jobs API and a hook that watches one job live over
- * socket.io (job:watch, job:update, job:log). The upload's answer is typed
- * here (plain HTTP, docs/jobs.md); JobView is server/protocol.ts's.
+ * socket.io (job:watch, job:update, job:log). The upload's answer and JobView
+ * are the server's types (plain HTTP, docs/jobs.md).
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { JobView } from "../../server/protocol";
+import type { PortraitUploaded } from "../../server/portraits/upload";
 import { connectSocket } from "./socket";
 
 /** What the browser accepts before uploading; the server checks again. */
 export const PORTRAIT_TYPES = ["image/jpeg", "image/png", "image/webp"] as const;
 export const PORTRAIT_MAX_BYTES = 20 * 1024 * 1024;
 
-export interface PortraitAnalysis {
-  box: { x: number; y: number; width: number; height: number };
-  /** [68 × 2] pixel positions. */
-  landmarks: number[];
-  rotation: { yawDeg: number; pitchDeg: number; rollDeg: number };
-  interocularPx: number;
-  sharpness: number;
-  score: number;
-  faces: number;
-}
-
-export interface Portrait {
-  id: string;
-  width: number;
-  height: number;
-  analysis: PortraitAnalysis;
-  imageUrl: string;
-  overlayUrl: string;
-}
+/** The upload's answer for an accepted portrait (server/portraits/upload.ts). */
+export type Portrait = PortraitUploaded;
+export type PortraitAnalysis = PortraitUploaded["analysis"];
 
 export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-faces" | "too-small" | "blurred" | "turned" | "unsupported-type" | "network" | "server";
 
