@@ -11,9 +11,8 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import sharp from "sharp";
-import { UsageError, isMainModule, runCli } from "./run-cli";
+import { UsageError, parseFlags, isMainModule, runCli } from "./run-cli";
 import { formatEta, progressBar } from "./progress";
 import { creationStages } from "../pipeline/create/stages";
 import type { CreationInput, StageContext } from "../pipeline/create/stage";
@@ -28,11 +27,7 @@ export const USAGE = `usage: npm run create -- --portrait FILE --out DIR [--conf
   --config auto          auto = compact here (about 30 min on 2 cores); tiny = a minute, low detail`;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((k) => [k, { type: "string" as const }])), allowPositionals: true, strict: false });
-  const v = values as Record<string, string | undefined>;
-  const unknown = Object.keys(values).filter((k) => !(FLAGS as readonly string[]).includes(k));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
-  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const v = parseFlags(argv, FLAGS);
   if (!v.portrait) throw new UsageError("--portrait FILE is required");
   if (!v.out) throw new UsageError("--out DIR is required");
   const config = (v.config ?? "auto") as CreationInput["config"];

@@ -7,14 +7,13 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
 import type { Avatar } from "../../render-core/avatar/avatar";
 import type { HeadModel } from "../../render-core/head";
 import { createHeadModel } from "../../render-core/head";
 import { createNodeGpu, type NodeGpu } from "../gpu/node-device";
 import { checkTargets, evaluateAvatar, evaluationSheet, formatReport } from "../pipeline/evaluate/evaluate";
-import { UsageError, intOption, isMainModule, runCli } from "./run-cli";
+import { UsageError, parseFlags, intOption, isMainModule, runCli } from "./run-cli";
 import { progressBar } from "./progress";
 
 const FLAGS = ["avatar", "dataset", "out", "baseline", "backend", "size"] as const;
@@ -28,11 +27,7 @@ export const USAGE = `usage: npm run evaluate -- --avatar DIR --dataset DIR --ou
   --size N                     render size (default: the dataset's)`;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((k) => [k, { type: "string" as const }])), allowPositionals: true, strict: false });
-  const v = values as Record<string, string | boolean | undefined>;
-  const unknown = Object.keys(values).filter((k) => !(FLAGS as readonly string[]).includes(k));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
-  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const v = parseFlags(argv, FLAGS);
   const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
   const [avatar, dataset, out, baseline, backend] = [str("avatar"), str("dataset"), str("out"), str("baseline"), str("backend")];
   if (!avatar) throw new UsageError("--avatar DIR is required");

@@ -5,6 +5,7 @@
  * (exit 1); anything else is our bug and keeps its stack.
  */
 import path from "node:path";
+import { parseArgs } from "node:util";
 
 export class UsageError extends Error {}
 
@@ -33,4 +34,16 @@ export function intOption(value: string | undefined, name: string, fallback: num
   const n = Number(value);
   if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number in [${min}, ${max}], got "${value}"`);
   return n;
+}
+
+/** `--name VALUE` options (and bare `--flag`s for `booleans`); an unknown option or a stray argument is a UsageError. */
+export function parseFlags(argv: string[], flags: readonly string[]): Record<string, string | undefined>;
+export function parseFlags(argv: string[], flags: readonly string[], booleans: readonly string[]): Record<string, string | boolean | undefined>;
+export function parseFlags(argv: string[], flags: readonly string[], booleans: readonly string[] = []): Record<string, string | boolean | undefined> {
+  const options = Object.fromEntries(flags.map((k) => [k, { type: booleans.includes(k) ? ("boolean" as const) : ("string" as const) }]));
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: false });
+  const unknown = Object.keys(values).find((k) => !flags.includes(k));
+  if (unknown) throw new UsageError(`unknown option --${unknown}`);
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  return values as Record<string, string | boolean | undefined>;
 }

@@ -5,8 +5,7 @@
  * the same options and folder.
  */
 import path from "node:path";
-import { parseArgs } from "node:util";
-import { UsageError, intOption, isMainModule, runCli } from "./run-cli";
+import { UsageError, parseFlags, intOption, isMainModule, runCli } from "./run-cli";
 import { formatEta, progressBar } from "./progress";
 import { ALL_CATEGORIES, generateDataset, type SynthOptions } from "../pipeline/synthesise/dataset";
 import { createNodeGpu } from "../gpu/node-device";
@@ -26,11 +25,7 @@ export const USAGE = `usage: npm run synth -- --out DIR [options]
   --backend cpu|webgpu         default: webgpu when an adapter exists, else cpu`;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((k) => [k, { type: "string" as const }])), allowPositionals: true, strict: false });
-  const v = values as Record<string, string | undefined>;
-  const unknown = Object.keys(values).filter((k) => !(FLAGS as readonly string[]).includes(k));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
-  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const v = parseFlags(argv, FLAGS);
   if (!v.out) throw new UsageError("--out DIR is required");
   if (v.backend && !["cpu", "webgpu"].includes(v.backend)) throw new UsageError(`--backend takes cpu or webgpu, got "${v.backend}"`);
   const categories = (v.categories ?? ALL_CATEGORIES.join(",")).split(",").map((s) => s.trim()).filter(Boolean);

@@ -6,8 +6,7 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
-import { UsageError, intOption, isMainModule, runCli } from "./run-cli";
+import { UsageError, parseFlags, intOption, isMainModule, runCli } from "./run-cli";
 import { formatEta, progressBar } from "./progress";
 import { TRAIN_PRESETS, type TrainConfig } from "../pipeline/train/trainer";
 import { runTraining } from "../pipeline/train/train-run";
@@ -26,12 +25,7 @@ export const USAGE = `usage: npm run train -- --dataset DIR --out DIR [options]
   --threads N                  threads for a step's batches (default: the cores, at most the config's batches per step)`;
 
 export async function main(argv: string[]): Promise<void> {
-  const booleans = new Set(["no-stage2", "restart"]);
-  const { values, positionals } = parseArgs({ args: argv, options: Object.fromEntries(FLAGS.map((k) => [k, { type: booleans.has(k) ? ("boolean" as const) : ("string" as const) }])), allowPositionals: true, strict: false });
-  const v = values as Record<string, string | boolean | undefined>;
-  const unknown = Object.keys(values).filter((k) => !(FLAGS as readonly string[]).includes(k));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
-  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const v = parseFlags(argv, FLAGS, ["no-stage2", "restart"]);
   const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : v[k] === true ? "" : undefined);
   const dataset = str("dataset"), out = str("out");
   if (!dataset) throw new UsageError("--dataset DIR is required (make one with npm run synth)");

@@ -116,3 +116,14 @@ describe("creation stages on a worker thread", () => {
     expect(fs.existsSync(path.join(dir, "jobs", "j2", "dataset", "contact-sheet.png"))).toBe(false);
   }, 120_000);
 });
+
+describe("npm run create", () => {
+  it("explains bad command lines", async () => {
+    const { main } = await import("../../cli/create");
+    await expect(main([])).rejects.toThrow(/--portrait FILE is required/);
+    await expect(main(["--portrait", "a.jpg"])).rejects.toThrow(/--out DIR is required/);
+    await expect(main(["--portrait", "a.jpg", "--out", "/tmp/x", "--config", "huge"])).rejects.toThrow(/--config takes auto, tiny, compact, paper, got "huge"/);
+    await expect(main(["--portrait", "/nonexistent.jpg", "--out", "/tmp/x"])).rejects.toThrow(/--portrait: no file \/nonexistent.jpg/);
+    await expect(main(["--portrait", "a.jpg", "--wings", "2"])).rejects.toThrow(/unknown option --wings/);
+  });
+});
