@@ -80,7 +80,9 @@ export class AvatarStore {
     const avatar = createRandomAvatar(COMPACT, head, { count: PLACEHOLDER_GAUSSIANS, seed: seedOf(avatarId) });
     const bundlePath = path.join("avatars", avatarId, PLACEHOLDER_DIR);
     await writeAvatarBundleDir(path.resolve(this.dataDir, bundlePath), avatar, { name: "untrained placeholder", headFaceCount: head.faceCount });
-    await this.db.avatar.update({ where: { id: avatarId }, data: { bundlePath } });
+    // The row can be gone meanwhile (a creation job cancelled while its editor was open).
+    const { count } = await this.db.avatar.updateMany({ where: { id: avatarId }, data: { bundlePath } });
+    if (count === 0) throw new AvatarNotFoundError(`No avatar with id "${avatarId}".`);
     return avatar;
   }
 }
