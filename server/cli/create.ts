@@ -78,4 +78,4 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`create: done in ${((performance.now() - t0) / 60000).toFixed(1)} min (stages together ${(total / 60).toFixed(1)} min); the avatar is ${path.join(dataDir, "avatars", "cli", "bundle")}`);
 }
 
-if (isMainModule(import.meta.url)) runCli("create", USAGE, main, (err) => /^(The |synthesise:|train:|evaluate:)/.test(err.message) || err.name === "PortraitRefusal");
+if (isMainModule(import.meta.url)) runCli("create", USAGE, main, (err) => /^(The |synthesise:|train:|evaluate:|cancelled$)/.test(err.message) || err.name === "PortraitRefusal");

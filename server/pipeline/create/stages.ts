@@ -12,6 +12,7 @@
  *   DATA_DIR/avatars/<avatarId>/bundle/   the finished bundle, with the portrait's thumbnail
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import type { Avatar } from "../../../render-core/avatar/avatar";
@@ -253,6 +254,8 @@ const train: StageDef = {
         out: d.train,
         config: plan.train,
         stage2: true,
+        // A step's batches on all cores (the weights do not depend on the thread count).
+        workers: os.availableParallelism(),
         signal: stop,
         onLog: (line) => ctx.log(line),
         onProgress: (p) => {
