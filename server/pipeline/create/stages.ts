@@ -21,11 +21,12 @@ import { createHeadModel, type HeadModel } from "../../../render-core/head";
 import { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
 import { readAvatarBundleDir, writeAvatarBundleDir } from "../../avatar/bundle-files";
 import { createNodeGpu, type NodeGpu } from "../../gpu/node-device";
-import { analysePortrait, analysisOverlayPng, type PortraitAnalysis } from "../analyse/analyse";
+import { analysePortrait, analysisOverlayPng, faceDescriptor, type PortraitAnalysis } from "../analyse/analyse";
 import { decodePortrait, type RgbImage } from "../analyse/decode";
 import { FACE_API_CONVENTION, estimateSourceAttributes, fitHead, fitOverlayPng, texturePng, textureFromPhoto, type HeadFit } from "../fit";
-import { ALL_CATEGORIES, generateDataset, type SynthOptions } from "../synthesise/dataset";
-import { identitySchema, type Identity } from "../synthesise/identity";
+import { ALL_CATEGORIES, generateDataset, sourceAttributes, type SynthOptions } from "../synthesise/dataset";
+import { identitySchema, proceduralIdentity, type Identity } from "../synthesise/identity";
+import { renderPortrait } from "../synthesise/portrait";
 import { lossCurvePng, runTraining } from "../train/train-run";
 import { TRAIN_PRESETS, type TrainConfig } from "../train/trainer";
 import { evaluateAvatar } from "../evaluate/evaluate";
@@ -301,6 +302,7 @@ const evaluate: StageDef = {
         avatar,
         head,
         portraitDescriptor: Float32Array.from(a.descriptor),
+        impostorDescriptors: await impostorDescriptors(head),
         makeRenderer: makeRenderer(gpu),
         signal: ctx.signal,
         onProgress: (done, total) => ctx.progress((plan.evaluateHeldOut ? 0.3 : 1) * (done / total)),
@@ -324,6 +326,21 @@ const evaluate: StageDef = {
     ctx.publish("identity-sheet", "evaluate/identity-sheet.png");
   },
 };
+
+/** Seeds of the other people the identity figures are compared with (procedural identities, as photographed). */
+const IMPOSTOR_SEEDS = [101, 102, 103, 104, 105, 106];
+
+/** face-api descriptors of other people's portraits, rendered here (about a second each). */
+async function impostorDescriptors(head: HeadModel): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const seed of IMPOSTOR_SEEDS) {
+    const identity = proceduralIdentity(seed, head);
+    const portrait = await renderPortrait({ head, identity, attributes: sourceAttributes(identity), size: 384 });
+    const found = await faceDescriptor({ width: portrait.width, height: portrait.height, rgb: portrait.rgb });
+    if (found) out.push(found.descriptor);
+  }
+  return out;
+}
 
 /** A square crop of the portrait around the face (for the sheets and the bundle's thumbnail). */
 async function portraitSquare(file: string, a: StoredAnalysis, size = 256): Promise<Buffer> {

@@ -35,6 +35,12 @@ export interface IdentityFigures {
   fractionSame: number;
   /** Renders where no face was found. */
   notFound: number;
+  /**
+   * The avatar's source render against OTHER people's portraits (median and
+   * nearest): how far "someone else" is for this face recogniser. Rendered
+   * faces all look alike to it, so this says how much a small distance means.
+   */
+  impostors: { count: number; median: number | null; nearest: number | null };
   renderSize: number;
   seconds: number;
 }
@@ -43,6 +49,8 @@ export interface IdentityOptions {
   avatar: Avatar;
   head: HeadModel;
   portraitDescriptor: Float32Array;
+  /** Descriptors of other people's portraits (the impostor baseline). */
+  impostorDescriptors?: Float32Array[];
   makeRenderer: (avatar: Avatar, head: HeadModel) => AvatarRenderer;
   /** Render size in pixels (default 256). */
   size?: number;
@@ -83,6 +91,7 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
   const camera = frontalCamera(size);
   const neutral = { expression: new Float32Array(o.head.expressionNames.length), pose: new Float32Array(o.head.jointNames.length * 3) };
   const rows: IdentityRow[] = [];
+  let sourceDescriptor: Float32Array | null = null;
   const renders: IdentityResult["renders"] = [];
   try {
     for (const [k, job] of jobs.entries()) {
@@ -91,6 +100,7 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
       const image = await renderer.render(neutral, camera, { background: BACKGROUND });
       const found = await faceDescriptor(toRgbImage(image.rgb, size));
       const distance = found ? descriptorDistance(o.portraitDescriptor, found.descriptor) : null;
+      if (k === 0 && found) sourceDescriptor = found.descriptor;
       rows.push({ category: job.category, label: job.label, distance });
       renders.push({ label: `${job.category}: ${job.label}`, png: await imageToPng(image), distance });
       o.onProgress?.(k + 1, jobs.length);
@@ -100,6 +110,7 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
   }
   const [source, ...edits] = rows;
   const found = edits.map((r) => r.distance).filter((d): d is number => d !== null);
+  const others = sourceDescriptor ? (o.impostorDescriptors ?? []).map((d) => descriptorDistance(sourceDescriptor!, d)) : [];
   return {
     figures: {
       source: source!.distance,
@@ -108,6 +119,7 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
       worst: found.length ? Math.max(...found) : null,
       fractionSame: edits.length ? edits.filter((r) => r.distance !== null && r.distance < SAME_PERSON).length / edits.length : 0,
       notFound: rows.filter((r) => r.distance === null).length,
+      impostors: { count: others.length, median: median(others), nearest: others.length ? Math.min(...others) : null },
       renderSize: size,
       seconds: (performance.now() - t0) / 1000,
     },
@@ -118,7 +130,8 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
 /** One line for logs and notes. */
 export function formatIdentity(f: IdentityFigures): string {
   const d = (x: number | null) => (x === null ? "no face" : x.toFixed(3));
-  return `identity: source ${d(f.source)}; edits median ${d(f.median)}, worst ${d(f.worst)}, ${(100 * f.fractionSame).toFixed(0)}% under ${SAME_PERSON} (${f.edits.length} edits, ${f.notFound} renders without a face found)`;
+  const impostors = f.impostors.count ? `; other people: median ${d(f.impostors.median)}, nearest ${d(f.impostors.nearest)}` : "";
+  return `identity: source ${d(f.source)}; edits median ${d(f.median)}, worst ${d(f.worst)}, ${(100 * f.fractionSame).toFixed(0)}% under ${SAME_PERSON} (${f.edits.length} edits, ${f.notFound} renders without a face found)${impostors}`;
 }
 
 /**

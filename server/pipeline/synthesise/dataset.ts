@@ -90,7 +90,7 @@ export function readPortraitIdentity(file: string, head: HeadModel): Identity {
 }
 
 /** The person's own look: a portrait identity's estimated attributes, else a hair style and brows drawn from the seed. */
-function sourceAttributes(identity: Identity): Record<string, Params> {
+export function sourceAttributes(identity: Identity): Record<string, Params> {
   if (identity.source) return Object.fromEntries(Object.entries(identity.source).map(([name, p]) => [name, checkParams(categoryByName(name), p)]));
   const rand = mulberry32(identity.seed * 13 + 5);
   return { hair: categoryByName("hair").variant(rand).params, eyebrows: categoryByName("eyebrows").variant(rand).params };
