@@ -34,7 +34,7 @@ const progress = await page.screenshot();
 
 await sharp({ create: { width: w * 2 + 16, height: h, channels: 3, background: { r: 12, g: 13, b: 16 } } })
   .composite([analysed, progress].map((input, i) => ({ input, left: i * (w + 16), top: 0 })))
-  .png()
+  .png({ palette: true, quality: 90, compressionLevel: 9 })
   .toFile(out);
 fs.statSync(out);
 console.log(`wrote ${out}`);
