@@ -29,7 +29,7 @@ import type { Rgb } from "../synthesise/identity";
 import type { HeadFit } from "./fit-head";
 import { checkImage, luma, medianRgb, sampleRgb, type RgbImage } from "./image";
 import { posedHead, projectVertices, rasterDepthAt, rasterizeMesh, type MeshRaster } from "./mesh-view";
-import { farFromSkin, type PhotoTexture, type SkinTolerance } from "./texture";
+import { farFromSkin, studioDiffuse, type PhotoTexture, type SkinTolerance } from "./texture";
 
 export interface SourceAttributes {
   /** The identity's colours (identity.ts fields). */
@@ -72,6 +72,15 @@ function beardWeight(coverage: number, x: number, y: number, z: number): number 
   return smooth(-0.02, -0.035, y) * smooth(halfWidth, halfWidth - 0.012, Math.abs(x)) * smooth(-0.02, 0.02, z) * Math.min(1, 0.4 + coverage);
 }
 
+/** Whether the studio light (which texture.ts divides out) reaches the posed vertex well enough for its de-shaded colour to be trusted. */
+function wellLit(c: Ctx, v: number): boolean {
+  const n = c.view.normals;
+  return studioDiffuse(n[v * 3], n[v * 3 + 1], n[v * 3 + 2]) >= WELL_LIT;
+}
+const WELL_LIT = 0.55;
+/** A beard's luma is below this share of the skin's (the generator's beard colours all are, on every skin tone but the darkest). */
+const BEARD_DARKER = 0.85;
+
 /** The (a, b) on a grid of [0, 1] x [0, 1] in steps of 0.05 that minimises `cost`; ties go to the smaller a, then b. */
 function gridSearch(cost: (a: number, b: number) => number, withB: boolean): { a: number; b: number; cost: number } {
   let best = { a: 0, b: 0, cost: Infinity };
@@ -105,6 +114,7 @@ function estimateHair(c: Ctx): { params: Params | null; colour: Rgb | null } {
     const y = T[v * 3 + 1], z = T[v * 3 + 2];
     // Scalp and forehead, or the temples and nape behind the cheeks (not the jaw, where a beard grows).
     if (!(y > 0.03 || (z < -0.01 && y > -0.11))) continue;
+    if (y <= 0.03 && !wellLit(c, v)) continue;
     ids.push(v);
     isHair.push(farFromSkin(texture.photo.subarray(v * 3, v * 3 + 3), c.skin, HAIR_TOLERANCE));
   }
@@ -278,9 +288,12 @@ function estimateBeard(c: Ctx): Params | null {
     if (head.vertexPart[v] !== MeshPart.head || !texture.seen[v] || head.vertexRegion[v] !== Region.skin) continue;
     const x = T[v * 3], y = T[v * 3 + 1], z = T[v * 3 + 2];
     if (!(y < -0.015 && y > -0.11 && z > 0 && Math.abs(x) < 0.08)) continue;
+    // Under the jaw the studio light is dim, so de-shading multiplies a real photo's (flash, window) light there several times over.
+    if (!wellLit(c, v)) continue;
     const col = texture.photo.subarray(v * 3, v * 3 + 3);
     ids.push(v);
-    isBeard.push(farFromSkin(col, c.skin, HAIR_TOLERANCE));
+    // Darker than the skin too: a real photo's lower face is often lit brighter than the studio assumes, never a beard's cause.
+    isBeard.push(farFromSkin(col, c.skin, HAIR_TOLERANCE) && luma(col) < BEARD_DARKER * luma(c.skin));
   }
   const count = isBeard.filter(Boolean).length;
   c.evidence.beardCandidates = ids.length;

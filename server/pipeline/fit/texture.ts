@@ -46,6 +46,8 @@ export interface PhotoTexture {
   seen: Uint8Array;
   /** [V, 3] f32 de-shaded photo colour where `seen`, 0 elsewhere. */
   photo: Float32Array;
+  /** The gain that brought the de-shaded skin to at most 0.95 (1 unless the photo is brightly lit). */
+  exposure: number;
 }
 
 export interface TextureOptions {
@@ -149,6 +151,8 @@ export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage,
   const raster = rasterizeMesh(view.px, view.depth, head.faces, image.width, image.height, scale);
   const eye = cameraPosition(fit.camera);
   const ao = cavityOcclusion(head);
+  /** The brightest skin channel after exposure (the generator's lightest skin tone is 0.93). */
+  const MAX_SKIN = 0.95;
 
   const seen = new Uint8Array(V), photo = new Float32Array(V * 3);
   const c = new Float64Array(3);
@@ -167,13 +171,19 @@ export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage,
     const deshade = options.deshade !== false;
     const shade = deshade ? Math.max(0.3, studioDiffuse(nx, ny, nz) * ao[v]) : 1;
     const spec = deshade ? studioSpecular(nx, ny, nz, dx, dy, dz) : 0;
-    for (let k = 0; k < 3; k++) photo[v * 3 + k] = Math.min(1, Math.max(0, c[k] - spec) / shade);
+    // Not clamped yet: a brightly lit photo de-shades above 1, and the exposure below brings it back.
+    for (let k = 0; k < 3; k++) photo[v * 3 + k] = Math.max(0, c[k] - spec) / shade;
     seen[v] = 1;
   }
 
   const toneFrom = T.toneSamples.filter((v) => seen[v]);
   if (toneFrom.length < 5) throw new Error(`textureFromPhoto: only ${toneFrom.length} cheek and forehead vertices are visible; does the fit match the photo?`);
-  const skinTone = medianRgb(toneFrom.map((v) => photo.subarray(v * 3, v * 3 + 3)));
+  // Exposure: a flash photo de-shades to a skin brighter than any albedo; scale it down so the skin's brightest
+  // channel is at most MAX_SKIN (else clipped skin makes every shadow look like hair or beard). Renders are unchanged.
+  const rawTone = medianRgb(toneFrom.map((v) => photo.subarray(v * 3, v * 3 + 3)));
+  const exposure = Math.min(1, MAX_SKIN / Math.max(...rawTone));
+  for (let i = 0; i < photo.length; i++) photo[i] = Math.min(1, photo[i] * exposure);
+  const skinTone = rawTone.map((x) => Math.min(1, x * exposure)) as Rgb;
   const irisSamples: Float32Array[] = [];
   for (let v = 0; v < V; v++) if (T.irisBand[v] && seen[v]) irisSamples.push(photo.subarray(v * 3, v * 3 + 3));
   const iris: Rgb = irisSamples.length >= 3 ? medianRgb(irisSamples) : DEFAULT_IRIS;
@@ -227,5 +237,5 @@ export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage,
     source[v] = TextureSource.default;
   }
   for (let i = 0; i < albedo.length; i++) if (!Number.isFinite(albedo[i])) throw new Error(`textureFromPhoto: vertex ${Math.floor(i / 3)} was left without a colour`);
-  return { albedo, source, skinTone, iris, seen, photo };
+  return { albedo, source, skinTone, iris, seen, photo, exposure };
 }
