@@ -302,7 +302,7 @@ const evaluate: StageDef = {
         avatar,
         head,
         portraitDescriptor: Float32Array.from(a.descriptor),
-        impostorDescriptors: await impostorDescriptors(head),
+        impostorDescriptors: () => impostorDescriptors(head),
         makeRenderer: makeRenderer(gpu),
         signal: ctx.signal,
         onProgress: (done, total) => ctx.progress((plan.evaluateHeldOut ? 0.3 : 1) * (done / total)),

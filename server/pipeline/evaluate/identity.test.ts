@@ -30,7 +30,7 @@ describe("identity figures", () => {
       avatar,
       head,
       portraitDescriptor: await descriptorOf(7),
-      impostorDescriptors: [await descriptorOf(101), await descriptorOf(102)],
+      impostorDescriptors: async () => [await descriptorOf(101), await descriptorOf(102)],
       makeRenderer: (a, h) => new CpuAvatarRenderer(a, h),
       size: 160,
     });

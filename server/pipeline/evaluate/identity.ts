@@ -49,8 +49,8 @@ export interface IdentityOptions {
   avatar: Avatar;
   head: HeadModel;
   portraitDescriptor: Float32Array;
-  /** Descriptors of other people's portraits (the impostor baseline). */
-  impostorDescriptors?: Float32Array[];
+  /** Descriptors of other people's portraits (the impostor baseline); asked for only when the source render shows a face. */
+  impostorDescriptors?: () => Promise<Float32Array[]>;
   makeRenderer: (avatar: Avatar, head: HeadModel) => AvatarRenderer;
   /** Render size in pixels (default 256). */
   size?: number;
@@ -110,7 +110,7 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
   }
   const [source, ...edits] = rows;
   const found = edits.map((r) => r.distance).filter((d): d is number => d !== null);
-  const others = sourceDescriptor ? (o.impostorDescriptors ?? []).map((d) => descriptorDistance(sourceDescriptor!, d)) : [];
+  const others = sourceDescriptor && o.impostorDescriptors ? (await o.impostorDescriptors()).map((d) => descriptorDistance(sourceDescriptor!, d)) : [];
   return {
     figures: {
       source: source!.distance,
