@@ -22,9 +22,9 @@ import { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
 import { readAvatarBundleDir, writeAvatarBundleDir } from "../../avatar/bundle-files";
 import { createNodeGpu, type NodeGpu } from "../../gpu/node-device";
 import { analysePortrait, analysisOverlayPng, faceDescriptor, type PortraitAnalysis } from "../analyse/analyse";
-import { decodePortrait, type RgbImage } from "../analyse/decode";
+import { decodePortrait } from "../analyse/decode";
 import { FACE_API_CONVENTION, estimateSourceAttributes, fitHead, fitOverlayPng, texturePng, textureFromPhoto, type HeadFit } from "../fit";
-import { ALL_CATEGORIES, generateDataset, sourceAttributes, type SynthOptions } from "../synthesise/dataset";
+import { ALL_CATEGORIES, generateDataset, sourceAttributes, writeAtomic, type SynthOptions } from "../synthesise/dataset";
 import { identitySchema, proceduralIdentity, type Identity } from "../synthesise/identity";
 import { renderPortrait } from "../synthesise/portrait";
 import { lossCurvePng, runTraining } from "../train/train-run";
@@ -78,14 +78,6 @@ const dirs = (ctx: StageContext) => ({
   bundle: path.join(ctx.dataDir, "avatars", ctx.avatarId, "bundle"),
 });
 
-/** Writes through a temporary sibling, so a killed stage leaves the file whole or absent. */
-function writeAtomic(file: string, data: Buffer | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
-
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
 const cancelled = (ctx: StageContext) => {
   if (ctx.signal.aborted) throw new Error("cancelled");
@@ -103,10 +95,6 @@ async function readMatte(file: string): Promise<Float32Array> {
   return Float32Array.from(data, (v) => v / 255);
 }
 
-async function readRgb(file: string): Promise<RgbImage> {
-  const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, rgb: new Uint8Array(data) };
-}
 
 type StoredAnalysis = Omit<PortraitAnalysis, "landmarks" | "descriptor" | "matte" | "mesh"> & { landmarks: number[]; descriptor: number[]; mesh: number[] | null };
 
@@ -149,7 +137,7 @@ const fit: StageDef = {
     }
     const head = createHeadModel();
     const a = readJson<StoredAnalysis>(path.join(d.analyse, "analysis.json"));
-    const image = await readRgb(path.join(d.analyse, "portrait.png"));
+    const image = await decodePortrait(fs.readFileSync(path.join(d.analyse, "portrait.png")));
     const matteFile = path.join(d.analyse, "matte.png");
     const matte = fs.existsSync(matteFile) ? await readMatte(matteFile) : null;
     // face-api's 68 points sit where its training data put them, not on the model's own landmarks: the table maps them.

@@ -152,7 +152,8 @@ export interface SynthRun {
 }
 
 /** Writes `data` to `file` through a temporary sibling, so the file is whole or absent. */
-function writeAtomic(file: string, data: Buffer | string): void {
+export function writeAtomic(file: string, data: Buffer | string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
