@@ -22,6 +22,20 @@ export interface ServerConfig {
    * every request looks local: set OWNER_KEY there.
    */
   ownerKey: string | null;
+  /**
+   * The address people reach the studio at, e.g. https://studio.example. Share
+   * URLs are built on it, its host is one the server answers to, its origin may
+   * connect, and an https URL makes the owner cookie Secure. Env PUBLIC_URL,
+   * default unset (share URLs then use the Host the owner browsed, which must be
+   * a loopback name, an IP address or an ALLOWED_HOSTS name).
+   */
+  publicUrl: string | null;
+  /** Other sites' origins whose pages may connect with share links (never as the owner). Env ALLOWED_ORIGINS, comma-separated. */
+  allowedOrigins: string[];
+  /** Host names, besides loopback names, IP addresses and PUBLIC_URL's, that this server answers to. Env ALLOWED_HOSTS, comma-separated. */
+  allowedHosts: string[];
+  /** Largest avatar shared state (the encoded Yjs document), bytes; edits past it are refused. Env MAX_DOC_BYTES, default 1 MiB. */
+  maxDocBytes: number;
   /** Largest websocket message accepted (Yjs and socket.io), bytes. Env MAX_WS_MESSAGE_BYTES, default 1 MiB. */
   maxWsMessageBytes: number;
   /** Largest HTTP request body accepted by the API, bytes. Env MAX_BODY_BYTES, default 1 MiB. */
@@ -52,6 +66,13 @@ function intFromEnv(name: string, fallback: number, min: number): number {
   return value;
 }
 
+function listFromEnv(name: string): string[] {
+  return (process.env[name] ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
 export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[] = process.argv): ServerConfig {
   const dataDir = path.resolve(overrides.dataDir ?? process.env.DATA_DIR ?? "./data");
   const resolved: ServerConfig = {
@@ -61,6 +82,10 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     databaseUrl: process.env.DATABASE_URL || `file:${path.join(dataDir, "perse.db")}`,
     dev: argv.includes("--dev") || (process.env.NODE_ENV !== "production" && !argv.includes("--prod")),
     ownerKey: process.env.OWNER_KEY || null,
+    publicUrl: process.env.PUBLIC_URL || null,
+    allowedOrigins: listFromEnv("ALLOWED_ORIGINS"),
+    allowedHosts: listFromEnv("ALLOWED_HOSTS"),
+    maxDocBytes: intFromEnv("MAX_DOC_BYTES", 1 << 20, 4096),
     maxWsMessageBytes: intFromEnv("MAX_WS_MESSAGE_BYTES", 1 << 20, 1024),
     maxBodyBytes: intFromEnv("MAX_BODY_BYTES", 1 << 20, 1024),
     compactAfterUpdates: intFromEnv("COMPACT_AFTER_UPDATES", 200, 2),

@@ -142,6 +142,8 @@ export interface ServerToClientEvents {
   "stream:frame": (frame: StreamFrame) => void;
   /** The stream stopped on the server's side (avatar gone, server closing, a limit). */
   "stream:ended": (reason: { code: SocketErrorCode; message: string }) => void;
+  /** The share link this connection was opened with was revoked or expired; the server disconnects right after. */
+  "session:ended": (ended: { code: "unauthorized"; reason: "revoked" | "expired"; message: string }) => void;
   /** A watched job changed: at most 4 a second per job, and always on a status change. */
   "job:update": (view: JobView) => void;
   /** New log lines of a watched job, batched. */

@@ -77,7 +77,10 @@ const shareLinks = router({
     const link = await ctx.db.shareLink.findUnique({ where: { id: input.id }, select: { id: true, revokedAt: true } });
     if (!link) throw new ApiError("NOT_FOUND", "not-found", `No share link with id "${input.id}".`);
     if (link.revokedAt) return ctx.db.shareLink.findUniqueOrThrow({ where: { id: input.id }, select: linkSelect });
-    return ctx.db.shareLink.update({ where: { id: input.id }, data: { revokedAt: new Date() }, select: linkSelect });
+    const revoked = await ctx.db.shareLink.update({ where: { id: input.id }, data: { revokedAt: new Date() }, select: linkSelect });
+    // Sessions already open with the link end now, not at their next reconnect.
+    ctx.linkSessions?.end(link.id, "revoked");
+    return revoked;
   }),
 });
 

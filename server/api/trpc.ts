@@ -6,12 +6,15 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import type { Db } from "../db/client";
 import { ACCESS_DENIED_MESSAGES, canEdit, canView, type Access, type AccessDeniedReason } from "../auth/access";
+import type { LinkSessions } from "../auth/link-sessions";
 
 export interface ApiContext {
   db: Db;
   access: Access;
-  /** Origin the caller used, for building share URLs. */
+  /** The studio's public origin (PUBLIC_URL, or the allowed Host the owner used), for building share URLs. */
   origin: string;
+  /** Open sessions by share link; revoking a link ends its sessions. Absent in tests that need none. */
+  linkSessions?: LinkSessions;
 }
 
 /** Reason codes carried by API errors. */

@@ -8,6 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Db } from "../db/client";
+import { isAllowedHost, isCrossSiteRequest, isLoopbackName, originVerdict, requestHost, type OriginPolicy } from "./origin-policy";
 
 export const Roles = { owner: "owner", edit: "edit", view: "view" } as const;
 export type Role = (typeof Roles)[keyof typeof Roles];
@@ -16,7 +17,7 @@ export type LinkRole = Exclude<Role, "owner">;
 /** What a request may touch: the owner sees every avatar, a link one. */
 export type Access =
   | { kind: "owner"; role: "owner" }
-  | { kind: "link"; role: LinkRole; avatarId: string; linkId: string }
+  | { kind: "link"; role: LinkRole; avatarId: string; linkId: string; expiresAt: Date | null }
   | { kind: "none"; reason: AccessDeniedReason };
 
 export const AccessDeniedReasons = {
@@ -65,7 +66,7 @@ export async function resolveToken(db: Db, token: string, now = new Date()): Pro
   if (link.revokedAt) return { kind: "none", reason: "revoked" };
   if (link.expiresAt && link.expiresAt.getTime() <= now.getTime()) return { kind: "none", reason: "expired" };
   if (link.role !== "view" && link.role !== "edit") return { kind: "none", reason: "unknown-token" };
-  return { kind: "link", role: link.role, avatarId: link.avatarId, linkId: link.id };
+  return { kind: "link", role: link.role, avatarId: link.avatarId, linkId: link.id, expiresAt: link.expiresAt };
 }
 
 const OWNER_COOKIE = "perse_owner";
@@ -75,34 +76,60 @@ function isLoopback(address: string | undefined): boolean {
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
+/** A cookie's value; null when absent or not decodable (a malformed cookie is no cookie). */
 function readCookie(req: IncomingMessage, name: string): string | null {
   const header = req.headers.cookie;
   if (!header) return null;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null;
+      }
+    }
   }
   return null;
 }
 
-function sameSecret(a: string, b: string): boolean {
+/** Constant-time comparison of two secrets of any length. */
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(hashToken(a));
   const y = Buffer.from(hashToken(b));
   return timingSafeEqual(x, y);
 }
 
-/** Owner check from the raw request: OWNER_KEY cookie when a key is configured, else loopback. */
-export function isOwnerRequest(req: IncomingMessage, ownerKey: string | null): boolean {
-  if (ownerKey) {
+/** How the server tells its owner apart: the key (or loopback) and the names and pages it trusts. */
+export interface OwnerAuth {
+  ownerKey: string | null;
+  policy: OriginPolicy;
+}
+
+/**
+ * Owner check from the raw request. Only the server's own pages (or a
+ * program: no Origin) may act as the owner; then the OWNER_KEY cookie when a
+ * key is configured, else a loopback connection that also NAMES the server
+ * by a loopback name (a proxy on this machine forwarding other names does not
+ * make everyone the owner).
+ */
+export function isOwnerRequest(req: IncomingMessage, auth: OwnerAuth): boolean {
+  const verdict = originVerdict(req, auth.policy);
+  if (verdict !== "absent" && verdict !== "own") return false;
+  if (isCrossSiteRequest(req, auth.policy) || !isAllowedHost(req, auth.policy)) return false;
+  if (auth.ownerKey) {
     const presented = readCookie(req, OWNER_COOKIE);
-    return presented !== null && sameSecret(presented, ownerKey);
+    return presented !== null && sameSecret(presented, auth.ownerKey);
   }
+  const host = requestHost(req);
+  if (host && !isLoopbackName(new URL(`http://${host}`).hostname)) return false;
   // Deliberately the socket address, never X-Forwarded-For (a client could forge that).
   return isLoopback(req.socket.remoteAddress);
 }
 
-export function ownerCookieHeader(ownerKey: string): string {
-  return `${OWNER_COOKIE}=${encodeURIComponent(ownerKey)}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000`;
+/** Strict: the cookie never rides along on another site's request, not even a same-site one's link. */
+export function ownerCookieHeader(ownerKey: string, secure: boolean): string {
+  return `${OWNER_COOKIE}=${encodeURIComponent(ownerKey)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000${secure ? "; Secure" : ""}`;
 }
 
 /**
@@ -110,8 +137,8 @@ export function ownerCookieHeader(ownerKey: string): string {
  * wins over owner status, so a link opened on the owner's machine behaves
  * exactly as it will for the person it is sent to.
  */
-export async function accessFor(db: Db, req: IncomingMessage, ownerKey: string | null, token: string | null): Promise<Access> {
+export async function accessFor(db: Db, req: IncomingMessage, auth: OwnerAuth, token: string | null): Promise<Access> {
   if (token) return resolveToken(db, token);
-  if (isOwnerRequest(req, ownerKey)) return { kind: "owner", role: "owner" };
+  if (isOwnerRequest(req, auth)) return { kind: "owner", role: "owner" };
   return { kind: "none", reason: "private" };
 }

@@ -20,7 +20,9 @@ import type { ServerConfig } from "../config";
 import { migrate } from "../db/migrate";
 import { createDb, type Db } from "../db/client";
 import { seedDemo } from "../db/seed";
-import { accessFor, ACCESS_DENIED_MESSAGES, canView, isOwnerRequest, ownerCookieHeader, resolveToken } from "../auth/access";
+import { accessFor, ACCESS_DENIED_MESSAGES, canView, isOwnerRequest, ownerCookieHeader, resolveToken, sameSecret, type OwnerAuth } from "../auth/access";
+import { isAllowedHost, isCrossSiteRequest, isSafeMethod, makeOriginPolicy, originVerdict, publicOriginFor } from "../auth/origin-policy";
+import { LinkSessions } from "../auth/link-sessions";
 import { appRouter } from "../api/router";
 import { DocStore } from "../realtime/doc-store";
 import { YjsServer } from "../realtime/yjs-ws";
@@ -43,6 +45,8 @@ export interface RunningServer {
   io: IoServer;
   stream: StreamHub;
   jobs: JobRunner;
+  /** Open sessions by share link (revocation and expiry end them). */
+  linkSessions: LinkSessions;
   close(): Promise<void>;
 }
 
@@ -80,6 +84,8 @@ async function defaultStages(log: (line: string) => void): Promise<readonly Stag
 }
 
 const SHARE_TOKEN_HEADER = "x-share-token";
+/** Calls one tRPC batch may hold (the app's client sends at most this many). */
+export const TRPC_MAX_BATCH = 16;
 
 export async function startServer({ config, root = process.cwd(), log = console.log, creationStages }: StartOptions): Promise<RunningServer> {
   fs.mkdirSync(config.dataDir, { recursive: true });
@@ -93,8 +99,12 @@ export async function startServer({ config, root = process.cwd(), log = console.
   await nextApp.prepare();
   const nextHandler = nextApp.getRequestHandler();
 
+  const policy = makeOriginPolicy(config);
+  const auth: OwnerAuth = { ownerKey: config.ownerKey, policy };
+  const secureCookie = policy.publicOrigin?.startsWith("https:") ?? false;
+  const linkSessions = new LinkSessions();
   const docs = new DocStore(db, { compactAfterUpdates: config.compactAfterUpdates, log });
-  const yjs = new YjsServer(docs, { maxMessageBytes: config.maxWsMessageBytes, log });
+  const yjs = new YjsServer(docs, { maxMessageBytes: config.maxWsMessageBytes, maxDocBytes: config.maxDocBytes, linkSessions, log });
   const avatars = new AvatarStore(db, config.dataDir);
   const jobs = new JobRunner({ db, dataDir: config.dataDir, stages: creationStages ?? (await defaultStages(log)), concurrency: config.jobConcurrency, log });
   // An avatar opened while it was being created got the placeholder; when its job changes state, read it again.
@@ -115,8 +125,19 @@ export async function startServer({ config, root = process.cwd(), log = console.
   });
 
   async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://internal");
+    const url = requestUrl(req);
+    if (!url) return sendHtml(res, 400, "Bad request", "The address of this request could not be read.");
     const pathname = url.pathname;
+    // DNS rebinding: a page on another name that now resolves here is not answered.
+    if (!isAllowedHost(req, policy)) {
+      req.resume();
+      return sendHtml(res, 421, "Unknown host name", `This server does not answer to the name in this request. Its owner can add it to ALLOWED_HOSTS or PUBLIC_URL.`);
+    }
+    // Another site's page may not change anything here (CSRF): not with the owner's cookie, not from the owner's machine.
+    if (!isSafeMethod(req.method) && isCrossSiteRequest(req, policy)) {
+      req.resume();
+      return sendJsonError(res, 403, "cross-site", "Requests from another site are refused. Open the studio itself to do this.");
+    }
 
     if (pathname === "/healthz") {
       await db.avatar.count();
@@ -128,15 +149,16 @@ export async function startServer({ config, root = process.cwd(), log = console.
     if (pathname.startsWith("/api/trpc/")) {
       const headerToken = req.headers[SHARE_TOKEN_HEADER];
       const token = typeof headerToken === "string" && headerToken ? headerToken : null;
-      const access = await accessFor(db, req, config.ownerKey, token);
-      const origin = `http://${req.headers.host ?? `localhost:${config.port}`}`;
+      const access = await accessFor(db, req, auth, token);
+      const origin = publicOriginFor(req, policy, config.port);
       await nodeHTTPRequestHandler({
         router: appRouter,
         req,
         res,
         path: pathname.slice("/api/trpc/".length),
         maxBodySize: config.maxBodyBytes,
-        createContext: () => ({ db, access, origin, jobs }),
+        maxBatchSize: TRPC_MAX_BATCH,
+        createContext: () => ({ db, access, origin, jobs, linkSessions }),
       });
       return;
     }
@@ -144,7 +166,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
     // Portrait uploads, their pictures and the jobs' artifacts: the owner's alone.
     if (pathname === "/api/portraits" || pathname.startsWith("/api/portraits/") || pathname.startsWith("/api/jobs/")) {
       const headerToken = req.headers[SHARE_TOKEN_HEADER];
-      const access = await accessFor(db, req, config.ownerKey, typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"));
+      const access = await accessFor(db, req, auth, typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"));
       if (access.kind === "none") {
         req.resume();
         return sendJsonError(res, 401, access.reason, ACCESS_DENIED_MESSAGES[access.reason]);
@@ -180,7 +202,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
     if (bundleFile && req.method === "GET") {
       const avatarId = safeDecode(bundleFile[1]!) ?? "";
       const headerToken = req.headers[SHARE_TOKEN_HEADER];
-      const access = await accessFor(db, req, config.ownerKey, typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"));
+      const access = await accessFor(db, req, auth, typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"));
       if (access.kind === "none" || !canView(access, avatarId) || avatarId.length > 64) return sendJson(res, 404, { error: "not-found", message: "No such avatar." });
       let dir: string;
       try {
@@ -200,9 +222,10 @@ export async function startServer({ config, root = process.cwd(), log = console.
     // The owner presents OWNER_KEY once; it is kept in a cookie.
     const presentedKey = url.searchParams.get("owner_key");
     if (presentedKey !== null && config.ownerKey) {
-      if (presentedKey !== config.ownerKey) return sendHtml(res, 403, "Wrong owner key", ACCESS_DENIED_MESSAGES.private);
+      if (!sameSecret(presentedKey, config.ownerKey)) return sendHtml(res, 403, "Wrong owner key", ACCESS_DENIED_MESSAGES.private);
       url.searchParams.delete("owner_key");
-      res.writeHead(303, { location: url.pathname + url.search, "set-cookie": ownerCookieHeader(config.ownerKey) });
+      // One leading slash: "//host" would be a redirect to another site.
+      res.writeHead(303, { location: `/${url.pathname.replace(/^\/+/, "")}${url.search}`, "set-cookie": ownerCookieHeader(config.ownerKey, secureCookie) });
       res.end();
       return;
     }
@@ -219,7 +242,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
 
     // The upload page and job pages are the owner's too (their API is, in any case).
     const ownerPage = pathname === "/" || pathname === "/new" || ["/avatars", "/jobs"].some((p) => pathname === p || pathname.startsWith(`${p}/`));
-    if (ownerPage && !isOwnerRequest(req, config.ownerKey)) {
+    if (ownerPage && !isOwnerRequest(req, auth)) {
       return sendHtml(res, 403, "This studio is private", ACCESS_DENIED_MESSAGES.private);
     }
     return nextHandler(req, res);
@@ -237,11 +260,16 @@ export async function startServer({ config, root = process.cwd(), log = console.
     idleReleaseMs: 30_000,
     log,
   });
-  const io = attachSocketServer(server, { db, docs, stream, jobs, ownerKey: config.ownerKey, maxMessageBytes: config.maxWsMessageBytes, log });
+  const io = attachSocketServer(server, { db, docs, stream, jobs, auth, linkSessions, maxMessageBytes: config.maxWsMessageBytes, log });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? "/", "http://internal");
-    if (url.pathname.startsWith("/socket.io/")) return; // engine.io's own listener answers it.
+    const url = requestUrl(req);
+    if (!url) return rejectUpgrade(socket, 400, "Bad Request");
+    // engine.io's own listener answers it, after socket.io's allowRequest applies the same policy.
+    if (url.pathname.startsWith("/socket.io/")) return;
+    // Browsers always send Origin on websockets: another site's page (cross-site websocket hijacking) is refused.
+    if (!isAllowedHost(req, policy)) return rejectUpgrade(socket, 421, "Misdirected Request");
+    if (originVerdict(req, policy) === "foreign") return rejectUpgrade(socket, 403, "Forbidden");
     if (url.pathname.startsWith("/_next/")) {
       nextEvents.emit("upgrade", req, socket, head);
       return;
@@ -258,12 +286,12 @@ export async function startServer({ config, root = process.cwd(), log = console.
   });
 
   async function upgradeYjs(req: IncomingMessage, socket: Duplex, head: Buffer, avatarId: string, token: string | null) {
-    const access = await accessFor(db, req, config.ownerKey, token);
+    const access = await accessFor(db, req, auth, token);
     if (access.kind === "none") return rejectUpgrade(socket, 401, "Unauthorized");
     const avatar = avatarId.length <= 64 ? await db.avatar.findUnique({ where: { id: avatarId }, select: { id: true } }) : null;
     if (!avatar || !canView(access, avatarId)) return rejectUpgrade(socket, 404, "Not Found");
     yjs.wss.handleUpgrade(req, socket, head, (ws) => {
-      void yjs.accept(ws, req, avatarId, access.role);
+      void yjs.accept(ws, req, avatarId, access);
     });
   }
 
@@ -286,6 +314,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
     io,
     stream,
     jobs,
+    linkSessions,
     close() {
       closing ??= (async () => {
         // First: a running stage is aborted but not marked failed, so the next start resumes it.
@@ -303,6 +332,21 @@ export async function startServer({ config, root = process.cwd(), log = console.
       return closing;
     },
   };
+}
+
+/**
+ * The request's path and query, or null when they cannot be read. Joined to
+ * a fixed origin rather than resolved against it, so "//" stays a path
+ * instead of becoming a host.
+ */
+function requestUrl(req: IncomingMessage): URL | null {
+  const target = req.url ?? "/";
+  if (!target.startsWith("/")) return null;
+  try {
+    return new URL(`http://internal${target}`);
+  } catch {
+    return null;
+  }
 }
 
 /** decodeURIComponent that answers null for malformed escapes instead of throwing. */

@@ -8,7 +8,9 @@ import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { accessFor, ACCESS_DENIED_MESSAGES, canEdit, canView, type Access } from "../auth/access";
+import { accessFor, ACCESS_DENIED_MESSAGES, canEdit, canView, type Access, type OwnerAuth } from "../auth/access";
+import { isAllowedHost, originVerdict } from "../auth/origin-policy";
+import type { LinkSessions } from "../auth/link-sessions";
 import type { DocStore } from "./doc-store";
 import type { StreamHub } from "./stream";
 import {
@@ -46,7 +48,10 @@ export interface SocketServerOptions {
   docs: DocStore;
   /** The streaming renderer's commands (stream:*), when the server streams. */
   stream?: StreamHub;
-  ownerKey: string | null;
+  /** The owner key and the origin policy (every handshake is checked against it). */
+  auth: OwnerAuth;
+  /** Open sessions by share link: a revoked or expired link disconnects its sockets. */
+  linkSessions?: LinkSessions;
   maxMessageBytes: number;
   /** The creation-job runner whose jobs the owner may watch. */
   jobs?: JobRunner;
@@ -62,12 +67,18 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
     maxHttpBufferSize: options.maxMessageBytes,
     // Other websocket paths (/yjs, Next's HMR) share this server: never destroy their upgrades.
     destroyUpgrade: false,
+    // Every handshake and upgrade, polling included: the server's own names and pages only (origin-policy.ts).
+    allowRequest: (req, callback) => {
+      if (!isAllowedHost(req, options.auth.policy)) return callback("unknown host name", false);
+      if (originVerdict(req, options.auth.policy) === "foreign") return callback("cross-site connection refused", false);
+      callback(null, true);
+    },
   });
 
   io.use((socket, next) => {
     const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     const token = typeof raw === "string" && raw ? raw : null;
-    accessFor(options.db, socket.request, options.ownerKey, token).then(
+    accessFor(options.db, socket.request, options.auth, token).then(
       (access) => {
         if (access.kind === "none") {
           const err = new Error(ACCESS_DENIED_MESSAGES[access.reason]) as Error & { data?: unknown };
@@ -95,6 +106,11 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
 
   io.on("connection", (socket: AppSocket) => {
     const { access } = socket.data;
+    const forgetLink = options.linkSessions?.open(access, (reason) => {
+      socket.emit("session:ended", { code: "unauthorized", reason, message: ACCESS_DENIED_MESSAGES[reason] });
+      socket.disconnect(true);
+    });
+    if (forgetLink) socket.once("disconnect", forgetLink);
     socket.emit("server:hello", {
       protocol: PROTOCOL_VERSION,
       role: access.kind === "link" ? access.role : "owner",

@@ -93,6 +93,8 @@ export class StreamHub {
   private readonly opening = new Map<string, Promise<AvatarSession>>();
   private readonly viewers = new Map<string, Viewer>(); // socket id -> viewer
   private frameIds = 0;
+  /** Viewers between the cap check and their session being open. */
+  private starting = 0;
   private pumping = false;
   private closed = false;
   private readonly clips = new Map<string, AnimationClip>();
@@ -173,13 +175,17 @@ export class StreamHub {
     if (!canView(avatarId)) return { ok: false, code: "not-found", message: `No avatar with id "${avatarId}".` };
     if (width * height > this.options.maxPixels) return { ok: false, code: "bad-request", message: `A streamed frame may hold at most ${this.options.maxPixels} pixels; ${width}x${height} asks for ${width * height}.` };
     this.stop(socket.id);
-    if (this.viewers.size >= this.options.maxViewers) return { ok: false, code: "busy", message: `This server streams to at most ${this.options.maxViewers} viewers at once; try again later or render in the page.` };
+    // The slot is taken before the first await: starts racing on a cold session cannot all pass the check.
+    if (this.viewers.size + this.starting >= this.options.maxViewers) return { ok: false, code: "busy", message: `This server streams to at most ${this.options.maxViewers} viewers at once; try again later or render in the page.` };
+    this.starting++;
     let session: AvatarSession;
     try {
       session = await this.session(avatarId);
     } catch (err) {
       if (err instanceof AvatarNotFoundError) return { ok: false, code: "not-found", message: err.message };
       throw err;
+    } finally {
+      this.starting--;
     }
     if (!socket.connected || this.closed) {
       this.releaseLater(session);

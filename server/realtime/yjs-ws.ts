@@ -3,10 +3,15 @@
  * awareness, auth, query-awareness) at /yjs/<avatarId>?token=...
  *
  * Roles are enforced per message: a view-only connection may read the
- * document and publish its presence, but any sync step 2 or update that
+ * document and publish its own presence, but any sync step 2 or update that
  * would change the document is dropped and answered with an auth
- * "permission denied" message. Malformed messages close the socket with
- * 1007 and change nothing.
+ * "permission denied" message. An editor's update is checked against the
+ * shared-state schema and size cap first (shared-state-guard.ts); presence
+ * against the awareness schema, and only for the connection's own client
+ * ids. Refusals are auth messages whose reason starts with a code
+ * (RefusalCodes). Malformed messages close the socket with 1007 and change
+ * nothing. A share link that is revoked or expires closes its sockets with
+ * LINK_ENDED_CLOSE_CODE after telling them why.
  */
 import type { IncomingMessage } from "node:http";
 import * as Y from "yjs";
@@ -17,29 +22,56 @@ import * as syncProtocol from "y-protocols/sync";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as authProtocol from "y-protocols/auth";
 import type { DocStore, SharedDoc } from "./doc-store";
-import type { Role } from "../auth/access";
+import { ACCESS_DENIED_MESSAGES, type Access, type Role } from "../auth/access";
+import type { LinkSessions } from "../auth/link-sessions";
+import { awarenessProblem, DocGuard, encodeAwarenessEntries, readAwarenessEntries, SHARED_LIMITS, type AwarenessEntry } from "./shared-state-guard";
 
 /** y-websocket's message types. */
 export const YMessage = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;
 
-export const VIEW_ONLY_REASON = "view-only: this share link cannot change the avatar";
+/** The codes that start a refusal's reason ("code: sentence"), for clients to act on. */
+export const RefusalCodes = {
+  viewOnly: "view-only",
+  invalidState: "invalid-state",
+  invalidPresence: "invalid-presence",
+  revoked: "revoked",
+  expired: "expired",
+} as const;
+
+export const VIEW_ONLY_REASON = `${RefusalCodes.viewOnly}: this share link cannot change the avatar`;
+
+/** Close code of a socket whose share link was revoked or expired (4000-4999: the application's own). */
+export const LINK_ENDED_CLOSE_CODE = 4403;
 
 interface Connection {
   ws: WebSocket;
   role: Role;
   /** Awareness client ids this socket has published, removed when it closes. */
   awarenessIds: Set<number>;
+  /** Stops tracking the socket under its share link. */
+  forgetLink: () => void;
+}
+
+/** Per open document: who is connected, its write guard, and which connection owns each presence id. */
+interface Room {
+  conns: Set<Connection>;
+  guard: DocGuard;
+  presenceOwners: Map<number, Connection>;
+  detach: () => void;
 }
 
 export interface YjsServerOptions {
   maxMessageBytes: number;
+  /** Largest encoded shared state, bytes (MAX_DOC_BYTES). */
+  maxDocBytes: number;
+  /** Open sessions by share link, so revocation and expiry close them. */
+  linkSessions?: LinkSessions;
   log?: (line: string) => void;
 }
 
 export class YjsServer {
   readonly wss: WebSocketServer;
-  private readonly connections = new Map<SharedDoc, Set<Connection>>();
-  private readonly detach = new Map<SharedDoc, () => void>();
+  private readonly rooms = new Map<SharedDoc, Room>();
 
   constructor(
     private readonly store: DocStore,
@@ -50,13 +82,23 @@ export class YjsServer {
 
   /** Connections currently open on an avatar (for tests and metrics). */
   connectionCount(avatarId: string): number {
-    for (const [doc, conns] of this.connections) if (doc.avatarId === avatarId) return conns.size;
+    for (const [doc, room] of this.rooms) if (doc.avatarId === avatarId) return room.conns.size;
     return 0;
   }
 
-  /** Called after the HTTP layer has checked the avatar and resolved the role. */
-  async accept(ws: WebSocket, _req: IncomingMessage, avatarId: string, role: Role): Promise<void> {
+  /** Called after the HTTP layer has checked the avatar and resolved the access. */
+  async accept(ws: WebSocket, _req: IncomingMessage, avatarId: string, access: Exclude<Access, { kind: "none" }>): Promise<void> {
     ws.binaryType = "arraybuffer";
+    const role = access.role;
+    // Tracked from the start: a link revoked while the document loads still closes this socket.
+    const forgetLink = this.options.linkSessions?.open(access, (reason) => {
+      const enc = encoding.createEncoder();
+      encoding.writeVarUint(enc, YMessage.auth);
+      authProtocol.writePermissionDenied(enc, `${reason}: ${ACCESS_DENIED_MESSAGES[reason]}`);
+      if (ws.readyState === ws.OPEN) ws.send(encoding.toUint8Array(enc));
+      ws.close(LINK_ENDED_CLOSE_CODE, `share link ${reason}`);
+    }) ?? (() => undefined);
+    ws.once("close", forgetLink);
     // Messages may arrive while the document loads: queue them in order.
     const early: RawData[] = [];
     ws.on("message", (data) => early.push(data));
@@ -69,7 +111,11 @@ export class YjsServer {
       return;
     }
     ws.removeAllListeners("message");
-    const conn: Connection = { ws, role, awarenessIds: new Set() };
+    if (ws.readyState !== ws.OPEN) {
+      this.store.release(shared);
+      return;
+    }
+    const conn: Connection = { ws, role, awarenessIds: new Set(), forgetLink };
     this.join(shared, conn);
     ws.on("message", (data) => this.onMessage(shared, conn, data));
     ws.on("close", () => this.leave(shared, conn));
@@ -88,47 +134,46 @@ export class YjsServer {
   }
 
   private join(shared: SharedDoc, conn: Connection): void {
-    let conns = this.connections.get(shared);
-    if (!conns) {
-      conns = new Set();
-      this.connections.set(shared, conns);
+    let room = this.rooms.get(shared);
+    if (!room) {
+      const conns = new Set<Connection>();
       const offUpdate = shared.onStoredUpdate((update, origin) => {
         const enc = encoding.createEncoder();
         encoding.writeVarUint(enc, YMessage.sync);
         syncProtocol.writeUpdate(enc, update);
         const msg = encoding.toUint8Array(enc);
-        for (const c of this.connections.get(shared) ?? []) if (c !== origin) send(c, msg);
+        for (const c of conns) if (c !== origin) send(c, msg);
       });
-      const onAwareness = (
-        { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-        origin: unknown,
-      ) => {
-        const changed = [...added, ...updated, ...removed];
-        const owner = origin as Connection | undefined;
-        if (owner && this.connections.get(shared)?.has(owner)) {
-          for (const id of added) owner.awarenessIds.add(id);
-          for (const id of removed) owner.awarenessIds.delete(id);
-        }
-        const msg = awarenessMessage(shared.awareness, changed);
-        for (const c of this.connections.get(shared) ?? []) send(c, msg);
+      const onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
+        const msg = awarenessMessage(shared.awareness, [...added, ...updated, ...removed]);
+        for (const c of conns) send(c, msg);
       };
       shared.awareness.on("update", onAwareness);
-      this.detach.set(shared, () => {
-        offUpdate();
-        shared.awareness.off("update", onAwareness);
-      });
+      const guard = new DocGuard(shared.doc, { maxDocBytes: this.options.maxDocBytes });
+      room = {
+        conns,
+        guard,
+        presenceOwners: new Map(),
+        detach: () => {
+          offUpdate();
+          shared.awareness.off("update", onAwareness);
+          guard.destroy();
+        },
+      };
+      this.rooms.set(shared, room);
     }
-    conns.add(conn);
+    room.conns.add(conn);
   }
 
   private leave(shared: SharedDoc, conn: Connection): void {
-    const conns = this.connections.get(shared);
-    if (!conns?.delete(conn)) return;
+    conn.forgetLink();
+    const room = this.rooms.get(shared);
+    if (!room?.conns.delete(conn)) return;
+    for (const id of conn.awarenessIds) room.presenceOwners.delete(id);
     awarenessProtocol.removeAwarenessStates(shared.awareness, [...conn.awarenessIds], null);
-    if (conns.size === 0) {
-      this.connections.delete(shared);
-      this.detach.get(shared)?.();
-      this.detach.delete(shared);
+    if (room.conns.size === 0) {
+      this.rooms.delete(shared);
+      room.detach();
     }
     this.store.release(shared);
   }
@@ -142,11 +187,9 @@ export class YjsServer {
         case YMessage.sync:
           this.onSync(shared, conn, decoder);
           break;
-        case YMessage.awareness: {
-          const update = decoding.readVarUint8Array(decoder);
-          awarenessProtocol.applyAwarenessUpdate(shared.awareness, update, conn);
+        case YMessage.awareness:
+          this.onAwareness(shared, conn, decoding.readVarUint8Array(decoder));
           break;
-        }
         case YMessage.queryAwareness:
           send(conn, awarenessMessage(shared.awareness, [...shared.awareness.getStates().keys()]));
           break;
@@ -179,16 +222,49 @@ export class YjsServer {
     // Parse fully before touching the document: garbage throws here, changing nothing.
     const parsed = Y.decodeUpdate(update);
     const empty = parsed.structs.length === 0 && parsed.ds.clients.size === 0;
-    if (conn.role === "view") {
-      if (!empty) {
-        const enc = encoding.createEncoder();
-        encoding.writeVarUint(enc, YMessage.auth);
-        authProtocol.writePermissionDenied(enc, VIEW_ONLY_REASON);
-        send(conn, encoding.toUint8Array(enc));
-      }
-      return;
+    if (empty) return;
+    if (conn.role === "view") return refuse(conn, VIEW_ONLY_REASON);
+    const verdict = this.rooms.get(shared)!.guard.check(update);
+    if (!verdict.ok) {
+      this.options.log?.(`yjs: refused an update to avatar ${shared.avatarId}: ${verdict.reason}`);
+      return refuse(conn, `${RefusalCodes.invalidState}: ${verdict.reason}`);
     }
-    if (!empty) Y.applyUpdate(shared.doc, update, conn);
+    Y.applyUpdate(shared.doc, update, conn);
+  }
+
+  /**
+   * Presence. y-websocket clients echo every peer's state they receive, so
+   * entries no newer than the server's copy are dropped quietly. A newer
+   * entry must be for an id this connection owns, or for an id nobody owns
+   * (then claimed, within a quota), and carry a valid state; otherwise
+   * nothing of the message is applied and the sender is told.
+   */
+  private onAwareness(shared: SharedDoc, conn: Connection, update: Uint8Array): void {
+    const room = this.rooms.get(shared)!;
+    const claimed = new Set(conn.awarenessIds);
+    const kept: AwarenessEntry[] = [];
+    for (const entry of readAwarenessEntries(update)) {
+      const { clientId, clock, json } = entry;
+      const owner = room.presenceOwners.get(clientId);
+      const known = shared.awareness.meta.get(clientId);
+      if (owner !== conn && known && clock <= known.clock) continue;
+      if (owner && owner !== conn) return refuse(conn, `${RefusalCodes.invalidPresence}: client ${clientId} is another connection's`);
+      if (!owner) {
+        claimed.add(clientId);
+        if (claimed.size > SHARED_LIMITS.maxPresenceIdsPerConnection) {
+          return refuse(conn, `${RefusalCodes.invalidPresence}: at most ${SHARED_LIMITS.maxPresenceIdsPerConnection} presence ids per connection`);
+        }
+      }
+      const problem = awarenessProblem(json);
+      if (problem) return refuse(conn, `${RefusalCodes.invalidPresence}: ${problem}`);
+      kept.push(entry);
+    }
+    if (kept.length === 0) return;
+    for (const id of claimed) {
+      conn.awarenessIds.add(id);
+      room.presenceOwners.set(id, conn);
+    }
+    awarenessProtocol.applyAwarenessUpdate(shared.awareness, encodeAwarenessEntries(kept), conn);
   }
 
   close(): void {
@@ -202,6 +278,14 @@ function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: numbe
   encoding.writeVarUint(enc, YMessage.awareness);
   encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
   return encoding.toUint8Array(enc);
+}
+
+/** Tells the sender why its message changed nothing. */
+function refuse(conn: Connection, reason: string): void {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, YMessage.auth);
+  authProtocol.writePermissionDenied(enc, reason);
+  send(conn, encoding.toUint8Array(enc));
 }
 
 function send(conn: Connection, msg: Uint8Array): void {
