@@ -21,19 +21,10 @@ import { createApi, errorMessage } from "../lib/trpc";
 import { probeGpu, type GpuStatus } from "../lib/gpu-status";
 import { ShareDialog } from "./ShareDialog";
 import { JobProgressBanner } from "./JobProgressBanner";
+import { readPeer, shortText, type Peer } from "../lib/presence";
 
 type Role = "owner" | "edit" | "view";
 
-interface Peer {
-  clientId: number;
-  name: string;
-  color: string;
-  self: boolean;
-  /** The category this peer is dragging, if any. */
-  dragging: string | null;
-  /** This peer's own camera, if it shares one. */
-  camera: StreamCamera | null;
-}
 
 /** Yjs transaction origin of this page's own edits: what its undo manager tracks. */
 const LOCAL = Symbol("local-edit");
@@ -41,9 +32,17 @@ const VIEW_SIZE = 384;
 
 const COLORS = ["#ff7a7a", "#ffb86b", "#f1fa8c", "#7ee787", "#8fb4ff", "#d2a8ff", "#ff9ad5", "#6ee7e7"];
 
+/** The finite numbers of a shared map's JSON: a wrong value from a peer is ignored, not rendered. */
+function numbersOf(json: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(json)) if (typeof v === "number" && Number.isFinite(v)) out[k] = v;
+  return out;
+}
+
 function guestName(): string {
   const saved = typeof localStorage !== "undefined" ? localStorage.getItem("perse-name") : null;
-  return saved || `Guest ${Math.floor(100 + Math.random() * 900)}`;
+  // The server refuses presence names over 40 characters.
+  return saved?.trim().slice(0, 40) || `Guest ${Math.floor(100 + Math.random() * 900)}`;
 }
 
 export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareToken: string | null }) {
@@ -76,6 +75,8 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const [gpu, setGpu] = useState<GpuStatus | null>(null);
   const [sharing, setSharing] = useState(false);
   const [room, setRoom] = useState<{ doc: Y.Doc; provider: WebsocketProvider } | null>(null);
+  /** Bumped to reconnect with a fresh copy of the shared state. */
+  const [resync, setResync] = useState(0);
 
   useEffect(() => {
     api.avatars.get.query({ id: avatarId }).then(
@@ -100,11 +101,17 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     });
     const attrs = attributesMap(doc);
     const playback = playbackMap(doc);
-    const onAttrs = () => setPositions(attrs.toJSON() as Record<string, number>);
+    const onAttrs = () => setPositions(numbersOf(attrs.toJSON()));
     const pose = poseMap(doc);
     const presetList = presetsMap(doc);
-    const onPose = () => setControls(pose.toJSON() as Record<string, number>);
-    const onPresets = () => setPresets([...presetList.entries()].sort((a, b) => a[0].localeCompare(b[0])));
+    const onPose = () => setControls(numbersOf(pose.toJSON()));
+    const onPresets = () =>
+      setPresets(
+        [...presetList.entries()]
+          .filter(([, p]) => p && typeof p === "object" && p.attributes && typeof p.attributes === "object")
+          .map(([name, p]): [string, Preset] => [name, { ...p, attributes: numbersOf(p.attributes) }])
+          .sort((a, b) => a[0].localeCompare(b[0])),
+      );
     pose.observe(onPose);
     presetList.observe(onPresets);
     const onPlayback = () => {
@@ -132,10 +139,8 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     const onAwareness = () => {
       const list: Peer[] = [];
       provider.awareness.getStates().forEach((state, clientId) => {
-        const user = (state as { user?: { name?: string; color?: string } }).user;
-        const { dragging, camera } = state as { dragging?: unknown; camera?: StreamCamera };
-        const cam = camera && [camera.yawDeg, camera.pitchDeg, camera.distance].every((v) => typeof v === "number" && Number.isFinite(v)) ? camera : null;
-        if (user?.name) list.push({ clientId, name: user.name, color: user.color ?? "#888", self: clientId === doc.clientID, dragging: typeof dragging === "string" ? dragging : null, camera: cam });
+        const peer = readPeer(clientId, state, doc.clientID);
+        if (peer) list.push(peer);
       });
       list.sort((a, b) => Number(b.self) - Number(a.self) || a.clientId - b.clientId);
       setPeers(list);
@@ -146,9 +151,18 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     // would only log it, so this provider gets its own handler that tells the user.
     const handlers = (provider as unknown as { messageHandlers: Array<(...args: unknown[]) => void> }).messageHandlers;
     handlers[2] = (_encoder, decoder) => {
-      authProtocol.readAuthMessage(decoder as decoding.Decoder, doc, (_doc, reason) =>
-        setDenied(`The server refused a change: ${reason.replace(/^view-only: /, "")}.`),
-      );
+      authProtocol.readAuthMessage(decoder as decoding.Decoder, doc, (_doc, reason) => {
+        const code = reason.slice(0, reason.indexOf(":"));
+        if (code === "revoked" || code === "expired") {
+          // The link no longer works: stop reconnecting and say so.
+          provider.shouldConnect = false;
+          setLoadError(reason.slice(code.length + 1).trim());
+          return;
+        }
+        setDenied(`The server refused a change: ${reason.replace(/^[a-z-]+: /, "")}.`);
+        // This page's copy now holds what the server refused: start again from the server's state.
+        if (code === "invalid-state") setResync((n) => n + 1);
+      });
     };
     setRoom({ doc, provider });
     return () => {
@@ -162,7 +176,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       doc.destroy();
       setRoom(null);
     };
-  }, [avatarId, shareToken]);
+  }, [avatarId, shareToken, resync]);
 
   // One socket.io connection per page: avatar info, clip commands, streamed frames.
   useEffect(() => {
@@ -173,10 +187,13 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       s.emitWithAck("avatar:info", { avatarId }).then((reply) => (reply.ok ? setInfo(reply.value) : setLoadError(reply.message)));
       void s.emitWithAck("avatar:join", { avatarId });
     };
+    const onEnded = (ended: { message: string }) => setLoadError(ended.message);
     s.on("connect", onConnect);
+    s.on("session:ended", onEnded);
     setSocket(s);
     return () => {
       s.off("connect", onConnect);
+      s.off("session:ended", onEnded);
       s.close();
       setSocket(null);
     };
@@ -355,7 +372,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
             {presets.map(([name, p]) => (
               <li key={name} className="row" data-testid="preset">
                 <span>{name}</span>
-                <span className="muted" style={{ fontSize: ".8rem" }}>by {p.savedBy}</span>
+                <span className="muted" style={{ fontSize: ".8rem" }}>by {shortText(p.savedBy, 40) ?? "someone"}</span>
                 <button disabled={!canEdit} data-testid={`preset-apply-${name}`} onClick={() => edit((a) => { a.clear(); for (const [k, v] of Object.entries(p.attributes)) a.set(k, v); })}>Apply</button>
                 <button disabled={!canEdit} aria-label={`Delete preset ${name}`} onClick={() => room && presetsMap(room.doc).delete(name)}>×</button>
               </li>
