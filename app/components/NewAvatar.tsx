@@ -33,6 +33,8 @@ const REFUSAL_TITLES: Record<string, string> = {
   "unsupported-type": "Not a supported kind of file",
   network: "The upload failed",
   server: "The server could not take the photo",
+  "analysis-failed": "The server could not analyse the photo",
+  "cross-site": "Refused: this page is not the studio's own",
 };
 
 /** One line about the analysis, in words a person reads. */

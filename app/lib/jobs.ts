@@ -18,7 +18,7 @@ export const PORTRAIT_MAX_BYTES = 20 * 1024 * 1024;
 export type Portrait = PortraitUploaded;
 export type PortraitAnalysis = PortraitUploaded["analysis"];
 
-export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-faces" | "too-small" | "blurred" | "turned" | "unsupported-type" | "network" | "server";
+export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-faces" | "too-small" | "blurred" | "turned" | "unsupported-type" | "analysis-failed" | "cross-site" | "network" | "server";
 
 export type UploadResult = { ok: true; portrait: Portrait } | { ok: false; code: PortraitRefusalCode; message: string; overlayUrl: string | null };
 

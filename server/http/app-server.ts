@@ -34,6 +34,7 @@ import { errorPage } from "./error-page";
 import { JobRunner } from "../jobs/runner";
 import type { StageDef } from "../pipeline/create/stage";
 import { sendJsonError, uploadPortrait } from "../portraits/upload";
+import { closePortraitAnalysis } from "../portraits/analysis-thread";
 import { isPortraitId, portraitDir, PORTRAIT_FILES } from "../portraits/store";
 
 export interface RunningServer {
@@ -324,6 +325,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
         await new Promise<void>((resolve) => io.close(() => resolve()));
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closePortraitAnalysis();
         await docs.flushAll();
         await nextApp.close();
         await db.$disconnect();

@@ -2,18 +2,19 @@
  * POST /api/portraits: the owner's portrait upload. The body is the image
  * itself (Content-Type image/jpeg, image/png or image/webp) or
  * multipart/form-data with one file field "portrait". The size limit holds
- * while the body streams in. The image is decoded and analysed at once, so
- * the person learns right away whether the photo will do:
+ * while the body streams in. The image is decoded and analysed at once (on
+ * the analysis worker thread, analysis-thread.ts), so the person learns right
+ * away whether the photo will do:
  *   201 { id, width, height, analysis, imageUrl, overlayUrl }   files under DATA_DIR/portraits/<id>/
  *   422 { error: { code: RefusalCode, message }, overlayUrl? }  nothing kept; the overlay (when the
  *       image could be decoded) comes inline as a data: URL (JPEG, at most 1024 px)
- *   413 / 415 / 400 { error: { code, message } }
+ *   413 { error: { code: "too-large", message } }  too many bytes, or too many pixels in the header
+ *   415 / 400 { error: { code, message } }
+ *   500 { error: { code: "analysis-failed", message } }  the analysis itself broke (logged)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import sharp from "sharp";
-import { decodePortrait, sniffFormat, type RgbImage } from "../pipeline/analyse/decode";
-import { analysePortrait, analysisOverlayPng, refusalOverlayPng, type PortraitAnalysis } from "../pipeline/analyse/analyse";
-import { isPortraitRefusal } from "../pipeline/analyse/refusal";
+import { sniffFormat } from "../pipeline/analyse/decode";
+import { analyseUploadOnWorker, type UploadAnalysis } from "./analysis-thread";
 import { newPortraitId, writePortraitFolder } from "./store";
 
 export interface UploadOptions {
@@ -47,8 +48,6 @@ const RAW_TYPES = ["image/jpeg", "image/png", "image/webp"];
 const MULTIPART_OVERHEAD = 64 * 1024;
 /** After a 413, this much more of the body is read and dropped so browsers see the answer; then the socket closes. */
 const DRAIN_AFTER_REFUSAL = 8 * 1024 * 1024;
-const THUMBNAIL_SIDE = 256;
-const REFUSAL_OVERLAY_SIDE = 1024;
 
 export class HttpFailure extends Error {
   constructor(
@@ -69,8 +68,9 @@ export function sendJsonError(res: ServerResponse, status: number, code: string,
 const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0)} MB`;
 
 export async function uploadPortrait(req: IncomingMessage, res: ServerResponse, options: UploadOptions): Promise<void> {
-  const contentType = (req.headers["content-type"] ?? "").toLowerCase();
-  const mime = contentType.split(";")[0]!.trim();
+  // As sent: a multipart boundary is case-sensitive; only the MIME type is compared without case.
+  const contentType = req.headers["content-type"] ?? "";
+  const mime = contentType.split(";")[0]!.trim().toLowerCase();
   const multipart = mime === "multipart/form-data";
   if (!multipart && !RAW_TYPES.includes(mime)) {
     req.resume();
@@ -88,51 +88,46 @@ export async function uploadPortrait(req: IncomingMessage, res: ServerResponse, 
   }
   if (bytes.length > options.maxBytes) return sendJsonError(res, 413, "too-large", tooLarge);
 
-  let image: RgbImage;
-  let analysis: PortraitAnalysis;
-  try {
-    image = await decodePortrait(bytes, { maxBytes: options.maxBytes });
-  } catch (err) {
-    if (isPortraitRefusal(err)) return sendJsonError(res, 422, err.code, err.message);
-    throw err;
-  }
-  try {
-    analysis = await analysePortrait(image);
-  } catch (err) {
-    if (!isPortraitRefusal(err)) throw err;
-    const overlay = await refusalOverlayPng(image, err);
-    const small = await sharp(overlay).resize({ width: REFUSAL_OVERLAY_SIDE, height: REFUSAL_OVERLAY_SIDE, fit: "inside", withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer();
-    return sendJsonError(res, 422, err.code, err.message, { overlayUrl: `data:image/jpeg;base64,${small.toString("base64")}` });
-  }
-
-  const id = newPortraitId();
   const sniffed = sniffFormat(bytes);
   const ext = "format" in sniffed ? (sniffed.format === "jpeg" ? "jpg" : sniffed.format) : "bin";
-  const raw = () => sharp(Buffer.from(image.rgb.buffer, image.rgb.byteOffset, image.rgb.byteLength), { raw: { width: image.width, height: image.height, channels: 3 } });
+  const size = bytes.length;
+  let result: UploadAnalysis;
+  try {
+    result = await analyseUploadOnWorker(bytes, { maxBytes: options.maxBytes }); // bytes' buffer moves to the worker
+  } catch (err) {
+    options.log?.(`portraits: the analysis of an upload (${size} bytes) failed: ${(err as Error).stack ?? String(err)}`);
+    return sendJsonError(res, 500, "analysis-failed", "The server could not analyse this photo because of an internal error (it has been logged). Try again in a moment.");
+  }
+  if (result.type === "refused") {
+    const overlay = result.overlayJpeg ? { overlayUrl: `data:image/jpeg;base64,${Buffer.from(result.overlayJpeg.buffer, result.overlayJpeg.byteOffset, result.overlayJpeg.byteLength).toString("base64")}` } : {};
+    return sendJsonError(res, result.code === "too-large" ? 413 : 422, result.code, result.message, overlay);
+  }
+
+  const { analysis } = result;
+  const id = newPortraitId();
   const stored = {
     ...analysis,
-    matte: undefined,
     landmarks: Array.from(analysis.landmarks),
     descriptor: Array.from(analysis.descriptor),
     mesh: analysis.mesh ? Array.from(analysis.mesh) : null,
-    original: { file: `original.${ext}`, bytes: bytes.length, contentType: mime },
+    original: { file: `original.${ext}`, bytes: size, contentType: mime },
     uploadedAt: new Date().toISOString(),
   };
   await writePortraitFolder(options.dataDir, id, [
-    ["portrait.png", await raw().png().toBuffer()],
-    [`original.${ext}`, bytes],
-    ["overlay.png", await analysisOverlayPng(image, analysis)],
-    ["thumbnail.jpg", await thumbnail(raw(), image, analysis.box)],
+    ["portrait.png", result.portraitPng],
+    [`original.${ext}`, result.original],
+    ["overlay.png", result.overlayPng],
+    ["thumbnail.jpg", result.thumbnailJpg],
     // Last: its presence marks a complete upload (portraitExists).
     ["analysis.json", JSON.stringify(stored)],
   ]);
-  options.log?.(`portraits: stored ${id} (${image.width} x ${image.height}, ${bytes.length} bytes)`);
+  options.log?.(`portraits: stored ${id} (${analysis.width} x ${analysis.height}, ${size} bytes)`);
 
   const base = `/api/portraits/${id}`;
   const reply: PortraitUploaded = {
     id,
-    width: image.width,
-    height: image.height,
+    width: analysis.width,
+    height: analysis.height,
     analysis: {
       box: analysis.box,
       landmarks: Array.from(analysis.landmarks, (v) => Math.round(v * 100) / 100),
@@ -147,16 +142,6 @@ export async function uploadPortrait(req: IncomingMessage, res: ServerResponse, 
   };
   res.writeHead(201, { "content-type": "application/json", "cache-control": "no-store", location: base });
   res.end(JSON.stringify(reply));
-}
-
-/** A square around the face (twice its box, inside the image), 256 px. */
-async function thumbnail(img: ReturnType<typeof sharp>, image: RgbImage, box: PortraitAnalysis["box"]): Promise<Buffer> {
-  const side = Math.max(1, Math.round(Math.min(image.width, image.height, 2 * Math.max(box.width, box.height))));
-  const cx = box.x + box.width / 2;
-  const cy = box.y + box.height / 2;
-  const left = Math.round(Math.min(Math.max(cx - side / 2, 0), image.width - side));
-  const top = Math.round(Math.min(Math.max(cy - side / 2, 0), image.height - side));
-  return img.extract({ left, top, width: side, height: side }).resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE).jpeg({ quality: 85 }).toBuffer();
 }
 
 /** The whole body, or null as soon as it passes `limit` bytes (declared or counted). */
@@ -214,21 +199,23 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse, message: stri
   req.resume();
 }
 
-/** The bytes of the file field `field` of a multipart/form-data body. */
+/** The bytes of the file field `field` of a multipart/form-data body; `contentType` as sent (the boundary is case-sensitive). */
 export function multipartFile(body: Buffer, contentType: string, field: string): Buffer {
   const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
   const boundary = m?.[1] ?? m?.[2];
   if (!boundary) throw new HttpFailure(400, "bad-request", "The multipart upload has no boundary in its Content-Type.");
   const delimiter = Buffer.from(`--${boundary}`);
+  const incomplete = new HttpFailure(400, "bad-request", "The multipart upload is incomplete: it ends in the middle of a part. Upload the photo again.");
   let at = body.indexOf(delimiter);
-  while (at >= 0) {
+  if (at < 0) throw new HttpFailure(400, "bad-request", "The multipart upload has no parts: its body does not contain the boundary named in its Content-Type.");
+  for (;;) {
     const partStart = at + delimiter.length;
     if (body.subarray(partStart, partStart + 2).toString() === "--") break; // closing delimiter
     const headerEnd = body.indexOf("\r\n\r\n", partStart);
-    if (headerEnd < 0) break;
+    if (headerEnd < 0) throw incomplete;
     const headers = body.subarray(partStart, headerEnd).toString("utf8");
     const next = body.indexOf(Buffer.from(`\r\n--${boundary}`), headerEnd + 4);
-    if (next < 0) break;
+    if (next < 0) throw incomplete;
     const disposition = /content-disposition:[^\r\n]*/i.exec(headers)?.[0] ?? "";
     const name = /\bname="([^"]*)"/i.exec(disposition)?.[1];
     if (name === field) return body.subarray(headerEnd + 4, next);

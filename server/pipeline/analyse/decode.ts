@@ -4,8 +4,11 @@
  * transparency flattened on white, any colour space converted to sRGB,
  * large images scaled down. Every way this can fail is a PortraitRefusal
  * ("bad-image" or "too-large") with a message for the person uploading.
+ * The pixel limit is checked on the size the header declares before any
+ * decoder runs (a decompression bomb is refused as too large, not damaged).
  */
 import sharp, { type Metadata } from "sharp";
+import { headerImageSize } from "./image-size";
 import { PortraitRefusal } from "./refusal";
 
 /** [H, W, 3] u8 sRGB, rows top to bottom. */
@@ -64,17 +67,22 @@ export async function decodePortrait(bytes: Uint8Array, limits?: Partial<DecodeL
   if (bytes.length > l.maxBytes) throw new PortraitRefusal("too-large", `The file is ${fmtMb(bytes.length)}; the limit is ${fmtMb(l.maxBytes)}. Upload a smaller JPEG (a phone's "large" or "medium" size is plenty).`, [], { bytes: bytes.length, maxBytes: l.maxBytes });
   const sniffed = sniffFormat(bytes);
   if ("other" in sniffed) throw new PortraitRefusal("bad-image", `This file is ${sniffed.other ? `${sniffed.other}, ` : ""}not a JPEG, PNG or WebP image. Save or export the photo as JPEG and upload that.`);
+  const tooManyPixels = (w: number, h: number) =>
+    new PortraitRefusal("too-large", `The image is ${w} x ${h} pixels (${fmtMp(w * h)}); the limit is ${fmtMp(l.maxPixels)}. Upload a smaller copy (2000 pixels on the long side is plenty).`, [], { width: w, height: h, maxPixels: l.maxPixels });
+  const declared = headerImageSize(bytes);
+  if (declared && declared.width * declared.height > l.maxPixels) throw tooManyPixels(declared.width, declared.height);
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
   let meta: Metadata;
   try {
-    meta = await sharp(input).metadata();
+    // No pixel limit here: metadata reads only the header, and the limit below then names the size.
+    meta = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new PortraitRefusal("bad-image", `The ${sniffed.format.toUpperCase()} file could not be read (${(err as Error).message}). It may be damaged: export the photo again and upload that.`);
   }
   const [w, h] = [meta.width ?? 0, meta.height ?? 0];
   if (w < 1 || h < 1) throw new PortraitRefusal("bad-image", `The ${sniffed.format.toUpperCase()} file has no picture in it (size ${w} x ${h}): export the photo again and upload that.`);
-  if (w * h > l.maxPixels) throw new PortraitRefusal("too-large", `The image is ${w} x ${h} pixels (${fmtMp(w * h)}); the limit is ${fmtMp(l.maxPixels)}. Upload a smaller copy (2000 pixels on the long side is plenty).`, [], { width: w, height: h, maxPixels: l.maxPixels });
+  if (w * h > l.maxPixels) throw tooManyPixels(w, h);
 
   try {
     // failOn "warning": a truncated or corrupt file is refused rather than decoded half grey.
