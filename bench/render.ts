@@ -16,7 +16,7 @@ import { createNodeGpu } from "../server/gpu/node-device";
 import { GpuSplatRenderer } from "../render-core/raster/renderer";
 import { RadixSort } from "../render-core/sort/radix-sort";
 import { createBufferFrom, STORAGE_RW } from "../render-core/gpu/buffers";
-import type { Camera } from "../render-core/raster/camera";
+import type { Camera } from "../render-core/math/camera";
 import { renderCpu } from "../render-core/raster/render.cpu";
 import { splatHead } from "../render-core/scenes/splat-head";
 import { orbitCamera } from "../render-core/math/camera";

@@ -4,7 +4,8 @@
  * deforms straight into the renderer's Gaussian buffer; the CPU one runs the
  * twins. The CLI, the benchmark and the streaming server use these.
  */
-import type { Camera, RenderImage, RenderOptions } from "../raster/camera";
+import type { Camera } from "../math/camera";
+import type { RenderImage, RenderOptions } from "../raster/camera";
 import { GpuSplatRenderer } from "../raster/renderer";
 import { renderCpu } from "../raster/render.cpu";
 import { type HeadModel } from "../head";

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getTestGpu } from "../../server/gpu/test-gpu";
 import { RASTER } from "../raster/config";
 import { GrowableBuffer, STORAGE_RW, growSize } from "./buffers";
-import { FRAME_PARAMS, rasterConstants } from "./frame-params";
+import { FRAME_PARAMS, rasterConstants } from "../raster/frame-params";
 import { emitConstants, f32c, getKernel, u32c } from "./kernel";
 import { readBuffer } from "./readback";
 import { UniformLayout } from "./uniforms";

@@ -5,7 +5,7 @@
  * (i + 0.5, j + 0.5); a pixel is covered when its centre is inside the
  * triangle or on its edge.
  */
-import type { Camera } from "../raster/camera";
+import type { Camera } from "../math/camera";
 import { cameraCenter } from "../math/camera";
 import { STUDIO_LIGHTS, checkMeshDraws, drawOrder, isBlended, type MeshDraw, type MeshFrame, type MeshLights, type MeshTexture } from "./scene";
 

@@ -10,7 +10,7 @@ import { BufferUsage, ShaderStage, TextureUsage } from "../gpu/flags";
 import { createBufferFrom } from "../gpu/buffers";
 import { readBuffer } from "../gpu/readback";
 import { UniformLayout } from "../gpu/uniforms";
-import type { Camera } from "../raster/camera";
+import type { Camera } from "../math/camera";
 import { cameraCenter } from "../math/camera";
 import type { MeshRenderOptions } from "./render.cpu";
 import { STUDIO_LIGHTS, checkMeshDraws, drawOrder, isBlended, type MeshDraw, type MeshFrame } from "./scene";

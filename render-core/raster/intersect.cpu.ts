@@ -8,7 +8,7 @@
  * depth bits and a counting sort by tile (two passes over the pairs), which
  * is stable too. Ties in depth keep the splat index order on both.
  */
-import type { Camera } from "./camera";
+import type { Camera } from "../math/camera";
 import type { ProjectedSplats } from "./projected";
 import { tileGridOf, tileRect } from "./project.cpu";
 

@@ -7,7 +7,7 @@ import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { TILE_RECT_WGSL } from "../../shaders/common/tile-rect.wgsl";
 import { DEPTH_KEYS_WGSL, EMIT_ISECTS_WGSL, ISECT_COUNTS_WGSL, TILE_RANGES_WGSL } from "../../shaders/raster/intersect.wgsl";
 import { splitGroups } from "../gpu/flags";
-import { FRAME_PARAMS, rasterConstants } from "../gpu/frame-params";
+import { FRAME_PARAMS, rasterConstants } from "./frame-params";
 import { getKernel, requireBytes, u32c, type Kernel } from "../gpu/kernel";
 import { SORT } from "../sort/config";
 import { SPLAT2D_STRIDE, SPLAT_WG } from "./project";

@@ -12,7 +12,7 @@
 import type { SplatCloud } from "../splats/splat-cloud";
 import { shRestCount } from "../splats/splat-cloud";
 import { cameraCenter } from "../math/camera";
-import type { Camera } from "./camera";
+import type { Camera } from "../math/camera";
 import { RASTER } from "./config";
 import type { ProjectedSplats } from "./projected";
 import { addShRest } from "./sh.cpu";

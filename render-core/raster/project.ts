@@ -11,7 +11,7 @@ import { SH_WGSL } from "../../shaders/common/sh.wgsl";
 import { TILE_RECT_WGSL } from "../../shaders/common/tile-rect.wgsl";
 import { PROJECT_WGSL } from "../../shaders/raster/project.wgsl";
 import { splitGroups } from "../gpu/flags";
-import { FRAME_PARAMS, rasterConstants } from "../gpu/frame-params";
+import { FRAME_PARAMS, rasterConstants } from "./frame-params";
 import { getKernel, requireBytes, u32c, type Kernel } from "../gpu/kernel";
 import { shRestCount, type SplatCloud } from "../splats/splat-cloud";
 import { createProjectedSplats, type ProjectedSplats } from "./projected";

@@ -3,7 +3,7 @@
  * CPU twin: ./rasterize.cpu.ts (rasterizeFwd).
  */
 import { RASTERIZE_WGSL, WRITE_DISPLAY_WGSL } from "../../shaders/raster/rasterize.wgsl";
-import { FRAME_PARAMS, rasterConstants, tileGrid } from "../gpu/frame-params";
+import { FRAME_PARAMS, rasterConstants, tileGrid } from "./frame-params";
 import { getKernel, requireBytes } from "../gpu/kernel";
 import { SPLAT2D_STRIDE } from "./project";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createSplatCloud, type SplatCloud } from "../splats/splat-cloud";
 import { orbitCamera } from "../math/camera";
-import type { Camera } from "./camera";
+import type { Camera } from "../math/camera";
 import { RASTER } from "./config";
 import { createProjectedSplats } from "./projected";
 import { projectFwd } from "./project.cpu";

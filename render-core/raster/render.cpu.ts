@@ -5,7 +5,8 @@
  * A CpuSplatRenderer keeps its scratch buffers between frames.
  */
 import { checkSplatCloud, type SplatCloud } from "../splats/splat-cloud";
-import type { Camera, RenderImage, RenderOptions } from "./camera";
+import type { Camera } from "../math/camera";
+import type { RenderImage, RenderOptions } from "./camera";
 import { binTiles, IntersectScratch, sortByDepth, type TileBins } from "./intersect.cpu";
 import { createProjectedSplats, type ProjectedSplats } from "./projected";
 import { projectFwd } from "./project.cpu";

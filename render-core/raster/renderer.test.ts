@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { getTestGpu } from "../../server/gpu/test-gpu";
 import { createSplatCloud, type SplatCloud } from "../splats/splat-cloud";
-import type { Camera } from "./camera";
+import type { Camera } from "../math/camera";
 import { GpuSplatRenderer } from "./renderer";
 
 const { gpu, skipReason } = await getTestGpu();

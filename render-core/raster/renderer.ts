@@ -12,12 +12,13 @@
  */
 import { GrowableBuffer, STORAGE_RW, type GpuDebugOptions } from "../gpu/buffers";
 import { BufferUsage } from "../gpu/flags";
-import { FRAME_PARAMS, checkCamera, packFrameParams, tileGrid } from "../gpu/frame-params";
+import { FRAME_PARAMS, checkCamera, packFrameParams, tileGrid } from "./frame-params";
 import { Readback } from "../gpu/readback";
 import { RadixSort } from "../sort/radix-sort";
 import { ExclusiveScan } from "../sort/scan";
 import { checkSplatCloud, shRestCount, type SplatCloud } from "../splats/splat-cloud";
-import type { Camera, RenderImage, RenderOptions } from "./camera";
+import type { Camera } from "../math/camera";
+import type { RenderImage, RenderOptions } from "./camera";
 import { depthKeys, emitIsects, isectCounts, tileKeyBits, tileRanges } from "./intersect";
 import { GAUSSIAN_STRIDE, SPLAT2D_STRIDE, packGaussians, projectFwd } from "./project";
 import { rasterizeFwd, writeDisplay } from "./rasterize";

@@ -17,7 +17,7 @@ import { conditioningSize, type AvatarModelConfig } from "../avatar/config";
 import { avatarSpecs, type AvatarWeights } from "../avatar/avatar";
 import { APPEARANCE_OUTPUTS } from "../avatar/networks";
 import { quatMul } from "../avatar/rig";
-import type { Camera } from "../raster/camera";
+import type { Camera } from "../math/camera";
 import { RASTER } from "../raster/config";
 import { appearanceHeads, appearanceHeadsBackward, positionalEncodingBackward } from "./heads-grad";
 import { dssimLoss, l1Loss } from "./losses";

@@ -10,7 +10,7 @@ import { f32c, getKernel, u32c } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
 import { UniformLayout } from "../gpu/uniforms";
 import { RASTER } from "../raster/config";
-import type { Camera } from "../raster/camera";
+import type { Camera } from "../math/camera";
 import type { GeometryGrad } from "./project-grad";
 
 const WG = 64;

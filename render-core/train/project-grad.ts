@@ -9,7 +9,7 @@
  * Where the centre is clamped to the frustum, J's x (or y) term does not
  * depend on the centre's x (or y), as in the reference.
  */
-import type { Camera } from "../raster/camera";
+import type { Camera } from "../math/camera";
 import { RASTER } from "../raster/config";
 
 export interface SplatGeometry {

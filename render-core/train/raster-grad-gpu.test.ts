@@ -6,7 +6,7 @@ import { createSplatCloud } from "../splats/splat-cloud";
 import { createProjectedSplats } from "../raster/projected";
 import { projectFwd } from "../raster/project.cpu";
 import { GpuSplatRenderer } from "../raster/renderer";
-import type { Camera } from "../raster/camera";
+import type { Camera } from "../math/camera";
 import { mulberry32 } from "../math/prng";
 
 const { gpu, skipReason } = await getTestGpu();

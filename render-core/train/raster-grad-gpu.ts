@@ -12,7 +12,7 @@ import { readBuffer } from "../gpu/readback";
 import { UniformLayout } from "../gpu/uniforms";
 import { RASTER } from "../raster/config";
 import type { GpuSplatRenderer } from "../raster/renderer";
-import type { Camera } from "../raster/camera";
+import type { Camera } from "../math/camera";
 import type { Splats2dGrad } from "./raster-grad";
 
 export const RASTER_GRAD_PARAMS = new UniformLayout("RasterGradParams", [

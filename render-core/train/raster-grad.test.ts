@@ -4,7 +4,7 @@ import { createSplatCloud } from "../splats/splat-cloud";
 import { createProjectedSplats } from "../raster/projected";
 import { projectFwd } from "../raster/project.cpu";
 import { renderCpu } from "../raster/render.cpu";
-import type { Camera } from "../raster/camera";
+import type { Camera } from "../math/camera";
 import { mulberry32 } from "../math/prng";
 import { worstGradientError } from "./finite-diff";
 

@@ -6,7 +6,8 @@
  */
 import os from "node:os";
 import { Worker } from "node:worker_threads";
-import type { Camera, RenderImage, RenderOptions } from "../../render-core/raster/camera";
+import type { Camera } from "../../render-core/math/camera";
+import type { RenderImage, RenderOptions } from "../../render-core/raster/camera";
 import { checkSplatCloud, type SplatCloud } from "../../render-core/splats/splat-cloud";
 import { createProjectedSplats, type ProjectedSplats } from "../../render-core/raster/projected";
 import { projectFwd } from "../../render-core/raster/project.cpu";

@@ -23,7 +23,7 @@
  */
 import { rodrigues, type HeadModel } from "../../../render-core/head";
 import { toModelConvention, type LandmarkConvention } from "./landmark-convention";
-import type { Camera } from "../../../render-core/raster/camera";
+import type { Camera } from "../../../render-core/math/camera";
 
 export interface HeadFit {
   shape: Float32Array; // [24]

@@ -4,7 +4,7 @@
  * id per pixel) for visibility tests and silhouettes.
  */
 import { createHeadParams, poseVertices, type HeadModel } from "../../../render-core/head";
-import type { Camera } from "../../../render-core/raster/camera";
+import type { Camera } from "../../../render-core/math/camera";
 import { vertexNormals } from "../synthesise/scene";
 import type { HeadFit } from "./fit-head";
 

@@ -10,7 +10,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import type { Camera } from "../../../render-core/raster/camera";
+import type { Camera } from "../../../render-core/math/camera";
 import { orbitCamera } from "../../../render-core/math/camera";
 import { mulberry32 } from "../../../render-core/math/prng";
 import { createHeadModel, type HeadModel } from "../../../render-core/head";

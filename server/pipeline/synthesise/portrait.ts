@@ -7,7 +7,7 @@
 import sharp from "sharp";
 import { createHeadParams, landmarkPositions, poseVertices, rodrigues, type HeadModel } from "../../../render-core/head";
 import { orbitCamera } from "../../../render-core/math/camera";
-import type { Camera } from "../../../render-core/raster/camera";
+import type { Camera } from "../../../render-core/math/camera";
 import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
 import type { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
 import type { Params } from "./attributes";

@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import type { Camera } from "../../../render-core/raster/camera";
+import type { Camera } from "../../../render-core/math/camera";
 import { DATASET_FORMAT, type DatasetManifest } from "../synthesise/dataset";
 
 export const HELD_OUT_EVERY = 5;

@@ -2,10 +2,10 @@
  * The per-frame uniform shared by every raster kernel, and the raster
  * constants emitted into their WGSL: one definition for both sides (STYLE.md 5).
  */
-import type { Camera } from "../raster/camera";
-import { RASTER } from "../raster/config";
-import { f32c, u32c, type WgslConst } from "./kernel";
-import { UniformLayout } from "./uniforms";
+import type { Camera } from "../math/camera";
+import { RASTER } from "./config";
+import { f32c, u32c, type WgslConst } from "../gpu/kernel";
+import { UniformLayout } from "../gpu/uniforms";
 
 /**
  * FrameParams slots: row0..row2 = world-to-camera rows (R | t); campos = camera
