@@ -1,6 +1,7 @@
-// Lint gates every commit (STYLE.md 12). The one architectural rule:
-// render-core runs in browsers and in Node, so it imports nothing from node:*
-// (its tests and the Node-only entry file may).
+// Lint gates every commit (STYLE.md 12). Here: render-core and protocol/ run in
+// browsers and in Node, so they import nothing from node:* and touch no DOM
+// globals (their tests and render-core's Node-only entry file may). The import
+// layers and cycles are checked by scripts/check-imports.mjs, the format by Prettier.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
@@ -17,14 +18,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ["render-core/**/*.ts"],
-    ignores: ["render-core/**/*.test.ts", "render-core/node.ts"],
+    // protocol/ is shared by the page and the server: the same rule.
+    files: ["render-core/**/*.ts", "protocol/**/*.ts"],
+    ignores: ["render-core/**/*.test.ts", "render-core/node.ts", "protocol/**/*.test.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
         { patterns: [{ group: ["node:*", "fs", "path", "os", "worker_threads", "child_process", "crypto"], message: "render-core runs in the browser too: pass data in, keep Node APIs in server/." }] },
       ],
-      "no-restricted-globals": ["error", "document", "window", "process", "Buffer"],
+      "no-restricted-globals": ["error", "document", "window", "navigator", "location", "localStorage", "sessionStorage", "process", "Buffer"],
     },
   },
   {

@@ -10,7 +10,7 @@
  */
 import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor } from "../server/testing/harness";
-import type { ClientToServerEvents, ServerToClientEvents } from "../server/protocol";
+import type { ClientToServerEvents, ServerToClientEvents } from "../protocol/messages";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 

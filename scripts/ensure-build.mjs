@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 
 const buildId = path.join(".next", "BUILD_ID");
-const sources = ["app", "render-core", "shaders", "next.config.ts", "package.json", "tsconfig.json"];
+const sources = ["app", "protocol", "render-core", "shaders", "next.config.ts", "package.json", "tsconfig.json"];
 
 function newestMtime(p) {
   if (!fs.existsSync(p)) return 0;

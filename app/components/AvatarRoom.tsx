@@ -11,9 +11,9 @@ import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
 import * as authProtocol from "y-protocols/auth";
 import type * as decoding from "lib0/decoding";
-import { VIEW, attributesMap, playbackMap, poseMap, presetsMap, readPlayback, type PlaybackState, type Preset } from "../../server/realtime/shared-state";
+import { VIEW, attributesMap, playbackMap, poseMap, presetsMap, readPlayback, type PlaybackState, type Preset } from "../../protocol/shared-state";
 import { POSE_CONTROLS } from "../../render-core/animation/controls";
-import type { AvatarInfo, StreamCamera } from "../../server/protocol";
+import type { AvatarInfo, StreamCamera } from "../../protocol/messages";
 import { connectSocket, type AppSocket } from "../lib/socket";
 import { StreamView, type StreamStats } from "./StreamView";
 import { LocalView } from "./LocalView";
@@ -22,6 +22,7 @@ import { probeGpu, type GpuStatus } from "../lib/gpu-status";
 import { ShareDialog } from "./ShareDialog";
 import { JobProgressBanner } from "./JobProgressBanner";
 import { readPeer, shortText, type Peer } from "../lib/presence";
+import { parseRefusal, RefusalCodes } from "../../protocol/yjs";
 
 type Role = "owner" | "edit" | "view";
 
@@ -152,16 +153,16 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
     const handlers = (provider as unknown as { messageHandlers: Array<(...args: unknown[]) => void> }).messageHandlers;
     handlers[2] = (_encoder, decoder) => {
       authProtocol.readAuthMessage(decoder as decoding.Decoder, doc, (_doc, reason) => {
-        const code = reason.slice(0, reason.indexOf(":"));
-        if (code === "revoked" || code === "expired") {
+        const { code, message } = parseRefusal(reason);
+        if (code === RefusalCodes.revoked || code === RefusalCodes.expired) {
           // The link no longer works: stop reconnecting and say so.
           provider.shouldConnect = false;
-          setLoadError(reason.slice(code.length + 1).trim());
+          setLoadError(message);
           return;
         }
-        setDenied(`The server refused a change: ${reason.replace(/^[a-z-]+: /, "")}.`);
+        setDenied(`The server refused a change: ${message}.`);
         // This page's copy now holds what the server refused: start again from the server's state.
-        if (code === "invalid-state") setResync((n) => n + 1);
+        if (code === RefusalCodes.invalidState) setResync((n) => n + 1);
       });
     };
     setRoom({ doc, provider });
@@ -180,7 +181,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
 
   // One socket.io connection per page: avatar info, clip commands, streamed frames.
   useEffect(() => {
-    const s = connectSocket(shareToken);
+    const s = connectSocket(shareToken, setLoadError);
     const onConnect = () => {
       const sent = Date.now();
       void s.emitWithAck("health:ping").then((pong) => setServerOffsetMs(pong.serverTime - (sent + Date.now()) / 2));

@@ -7,14 +7,12 @@
  * show the same picture. Fails over to the parent (onFail) when it cannot run.
  */
 import { useCallback, useEffect, useRef } from "react";
-import type { StreamCamera } from "../../server/protocol";
-import { VIEW, type PlaybackState } from "../../server/realtime/shared-state";
+import type { StreamCamera } from "../../protocol/messages";
+import { VIEW, type PlaybackState } from "../../protocol/shared-state";
 import { readAvatarBundle } from "../../render-core/formats/avatar-bundle";
 import { createHeadModel } from "../../render-core/head";
 import { WebGpuAvatarRenderer } from "../../render-core/avatar/avatar-renderer";
-import { sliderLatents } from "../../render-core/avatar/latent";
-import { builtinClip, poseFromControls, sampleClip, type AnimationClip } from "../../render-core/animation";
-import { orbitCamera } from "../../render-core/math/camera";
+import { ClipCache, frameInputs, viewCamera } from "../../protocol/frame-inputs";
 import { requestBrowserDevice } from "../lib/webgpu";
 import { useOrbitControls } from "../lib/orbit";
 import type { StreamStats } from "./StreamView";
@@ -68,7 +66,7 @@ export function LocalView({ avatarId, shareToken, size, positions, controls, pla
   useEffect(() => {
     let stopped = false;
     let frame = 0;
-    const clips = new Map<string, AnimationClip>();
+    const clips = new ClipCache();
     const s = stats.current;
     const times: number[] = [];
     void (async () => {
@@ -89,13 +87,11 @@ export function LocalView({ avatarId, shareToken, size, positions, controls, pla
         const st = state.current;
         const ctx = canvas.current?.getContext("2d");
         if (!r || !ctx || stopped) return;
-        const clip = st.playback ? (clips.get(st.playback.clip) ?? clips.set(st.playback.clip, builtinClip(st.playback.clip)).get(st.playback.clip)!) : null;
-        if (st.dirty || clip) {
+        const inputs = frameInputs(avatar, { attributes: st.positions, pose: st.controls, playback: st.playback }, Date.now() + st.serverOffsetMs, clips);
+        if (st.dirty || inputs.playing) {
           st.dirty = false;
-          await r.setLatents(sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, st.positions));
-          const pose = clip ? sampleClip(clip, (Date.now() + st.serverOffsetMs - st.playback!.startedAt) / 1000, { loop: true }) : poseFromControls(st.controls);
-          const cam = orbitCamera({ width: size, height: size, ...camera.current, target: VIEW.target });
-          const image = await r.render(pose, cam, { background: VIEW.background });
+          await r.setLatents(inputs.latents);
+          const image = await r.render(inputs.pose, viewCamera(camera.current, size, size), { background: VIEW.background });
           const rgba = new Uint8ClampedArray(size * size * 4);
           for (let i = 0; i < size * size; i++) {
             for (let k = 0; k < 3; k++) rgba[i * 4 + k] = image.rgb[i * 3 + k]! * 255 + 0.5;

@@ -6,10 +6,10 @@
  * orbits this viewer's own camera. Reports fps and change-to-frame latency.
  */
 import { useCallback, useEffect, useRef } from "react";
-import type { StreamCamera, StreamFrame } from "../../server/protocol";
+import type { StreamCamera, StreamFrame } from "../../protocol/messages";
 import type { AppSocket } from "../lib/socket";
 import { useOrbitControls } from "../lib/orbit";
-import { VIEW } from "../../server/realtime/shared-state";
+import { VIEW } from "../../protocol/shared-state";
 
 export interface StreamStats {
   fps: number;

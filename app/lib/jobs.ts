@@ -6,7 +6,7 @@
  * are the server's types (plain HTTP, docs/jobs.md).
  */
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { JobView } from "../../server/protocol";
+import type { JobView } from "../../protocol/messages";
 import type { PortraitUploaded } from "../../server/portraits/upload";
 import { connectSocket } from "./socket";
 
@@ -23,7 +23,7 @@ export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-
 export type UploadResult = { ok: true; portrait: Portrait } | { ok: false; code: PortraitRefusalCode; message: string; overlayUrl: string | null };
 
 export type JobConfig = "auto" | "tiny" | "compact" | "paper";
-export type { JobStatus, StageStatus, JobStageView as JobStage, JobView } from "../../server/protocol";
+export type { JobStatus, StageStatus, JobStageView as JobStage, JobView } from "../../protocol/messages";
 
 /** Why a file cannot be a portrait, before any upload; null when it may be one. */
 export function checkPortraitFile(file: { name: string; type: string; size: number }): string | null {
@@ -108,7 +108,7 @@ export function useJob(jobId: string): WatchedJob & { show: (job: JobView) => vo
   );
 
   useEffect(() => {
-    const socket = connectSocket(null);
+    const socket = connectSocket(null, (message) => setState((s) => ({ ...s, error: message })));
     const onConnect = () => {
       setState((s) => ({ ...s, connected: true }));
       socket.emit("job:watch", { jobId }, (reply) => {

@@ -1,7 +1,7 @@
 "use client";
 /** Drag to orbit, wheel to zoom, on a canvas; at most one change callback per animation frame. */
 import { useEffect, type RefObject } from "react";
-import type { StreamCamera } from "../../server/protocol";
+import type { StreamCamera } from "../../protocol/messages";
 
 export function useOrbitControls(canvas: RefObject<HTMLCanvasElement | null>, camera: RefObject<StreamCamera>, onChange: () => void, enabled = true): void {
   useEffect(() => {

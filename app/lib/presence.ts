@@ -4,8 +4,8 @@
  * strings as names and #rrggbb colours (the server refuses anything else, but
  * a page must not break, or load an attacker's URL, if one slips through).
  */
-import type { AwarenessState } from "../../server/realtime/shared-state-guard";
-import type { StreamCamera } from "../../server/protocol";
+import type { AwarenessState } from "../../protocol/schemas";
+import type { StreamCamera } from "../../protocol/messages";
 
 export interface Peer {
   clientId: number;

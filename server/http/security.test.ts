@@ -16,9 +16,9 @@ import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { connectYClient } from "../testing/yjs-client";
 import { hashToken, newShareToken } from "../auth/access";
-import { LINK_ENDED_CLOSE_CODE } from "../realtime/yjs-ws";
+import { LINK_ENDED_CLOSE_CODE } from "../../protocol/yjs";
 import { TRPC_MAX_BATCH } from "./app-server";
-import type { ClientToServerEvents, ServerToClientEvents } from "../protocol";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../protocol/messages";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 

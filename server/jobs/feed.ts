@@ -3,7 +3,7 @@
  * once per `intervalMs` (and at once on a status change), its new log lines
  * batched in between. Jobs nobody watches cost nothing.
  */
-import type { JobView } from "../protocol";
+import type { JobView } from "../../protocol/messages";
 import type { JobEvent, JobRunner } from "./runner";
 
 export interface JobFeedOptions {

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { z } from "zod";
 import type { ArtifactName, CreationInput, StageDef } from "../pipeline/create/stage";
-import type { JobStatus, JobView, StageStatus } from "../protocol";
+import type { JobStatus, JobView, StageStatus } from "../../protocol/messages";
 
 export const CREATE_AVATAR_KIND = "create-avatar";
 /** Log lines kept in the row; older ones are dropped. */

@@ -17,7 +17,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type { Db } from "../db/client";
 import type { ArtifactName, CreationInput, StageContext, StageDef } from "../pipeline/create/stage";
-import type { JobView } from "../protocol";
+import type { JobView } from "../../protocol/messages";
 import { portraitExists } from "../portraits/store";
 import {
   appendLog,

@@ -3,7 +3,7 @@ import { io as connect, type Socket } from "socket.io-client";
 import { waitFor, type TestServer } from "../testing/harness";
 import { connectYClient } from "../testing/yjs-client";
 import { hashToken, newShareToken } from "../auth/access";
-import { PROTOCOL_VERSION, type ClientToServerEvents, type JobView, type ServerHello, type ServerToClientEvents } from "../protocol";
+import { PROTOCOL_VERSION, type ClientToServerEvents, type JobView, type ServerHello, type ServerToClientEvents } from "../../protocol/messages";
 import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -18,8 +18,8 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
   type SocketResult,
-} from "../protocol";
-import { attributesMap, playbackMap } from "../realtime/shared-state";
+} from "../../protocol/messages";
+import { attributesMap, playbackMap } from "../../protocol/shared-state";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 import type { JobRunner } from "../jobs/runner";
 import { JobFeed } from "../jobs/feed";

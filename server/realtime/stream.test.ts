@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { hashToken, newShareToken } from "../auth/access";
-import type { ClientToServerEvents, ServerHello, ServerToClientEvents, StreamFrame, StreamStartRequest } from "../protocol";
+import type { ClientToServerEvents, ServerHello, ServerToClientEvents, StreamFrame, StreamStartRequest } from "../../protocol/messages";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 

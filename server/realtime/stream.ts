@@ -19,16 +19,15 @@ import sharp from "sharp";
 import type { Socket } from "socket.io";
 import { z } from "zod";
 import type { DocStore, SharedDoc } from "./doc-store";
-import { VIEW, attributesMap, poseMap, readPlayback } from "./shared-state";
+import { VIEW } from "../../protocol/shared-state";
+import { ClipCache, frameInputs, readFrameState, viewCamera } from "../../protocol/frame-inputs";
 import { AvatarNotFoundError, type AvatarStore } from "../avatar/avatar-store";
 import type { NodeGpu } from "../gpu/node-device";
 import { imageToRgb8 } from "../images/png";
-import type { ClientToServerEvents, ServerToClientEvents, SocketResult, StreamCamera, StreamFrame } from "../protocol";
+import type { ClientToServerEvents, ServerToClientEvents, SocketResult, StreamCamera, StreamFrame } from "../../protocol/messages";
 import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
-import { sliderLatents } from "../../render-core/avatar/latent";
 import type { Avatar } from "../../render-core/avatar/avatar";
-import { BUILTIN_CLIP_NAMES, builtinClip, poseFromControls, sampleClip, type AnimationClip } from "../../render-core/animation";
-import { orbitCamera } from "../../render-core/math/camera";
+import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 
 export const MAX_IN_FLIGHT = 2;
 
@@ -97,7 +96,7 @@ export class StreamHub {
   private starting = 0;
   private pumping = false;
   private closed = false;
-  private readonly clips = new Map<string, AnimationClip>();
+  private readonly clips = new ClipCache();
   /** Counters for tests and the benchmark. */
   readonly stats = { bakes: 0, frames: 0 };
 
@@ -275,35 +274,18 @@ export class StreamHub {
     })();
   }
 
-  private clip(name: string): AnimationClip | null {
-    let c = this.clips.get(name);
-    if (!c) {
-      try {
-        c = builtinClip(name);
-      } catch {
-        return null;
-      }
-      this.clips.set(name, c);
-    }
-    return c;
-  }
-
   private async renderFor(v: Viewer): Promise<void> {
     const { session } = v;
     const renderer = session.renderer;
     if (!renderer) return;
     v.dirty = false;
-    const doc = session.shared.doc;
     const version = session.shared.version;
-    const latents = sliderLatents(session.avatar.config, session.avatar.neutralLatents, session.avatar.anchors, attributesMap(doc).toJSON() as Record<string, number>);
-    const playback = readPlayback(doc);
-    const clip = playback ? this.clip(playback.clip) : null;
-    const pose = clip ? sampleClip(clip, (Date.now() - playback!.startedAt) / 1000, { loop: true }) : poseFromControls(poseMap(doc).toJSON());
+    const { latents, pose, playing } = frameInputs(session.avatar, readFrameState(session.shared.doc), Date.now(), this.clips);
     let t = performance.now();
     // No wait for the bake here: the device runs it before the frame's deform, in queue order.
     if (await renderer.setLatents(latents)) this.stats.bakes++;
     const bakeMs = performance.now() - t;
-    const camera = orbitCamera({ width: v.width, height: v.height, yawDeg: v.camera.yawDeg, pitchDeg: v.camera.pitchDeg, distance: v.camera.distance, target: VIEW.target });
+    const camera = viewCamera(v.camera, v.width, v.height);
     t = performance.now();
     const image = await renderer.render(pose, camera, { background: VIEW.background });
     const renderMs = performance.now() - t;
@@ -317,7 +299,7 @@ export class StreamHub {
     this.stats.frames++;
     v.socket.emit("stream:frame", frame);
     // A playing clip keeps every viewer wanting the next frame.
-    if (clip) v.dirty = true;
+    if (playing) v.dirty = true;
   }
 
   close(): void {

@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { connectYClient, forgedAttributeUpdate, rawYSocket } from "../testing/yjs-client";
 import { newShareToken, hashToken } from "../auth/access";
-import { VIEW_ONLY_REASON } from "./yjs-ws";
+import { VIEW_ONLY_REASON } from "../../protocol/yjs";
 
 let server: TestServer;
 let avatarId: string;

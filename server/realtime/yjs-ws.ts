@@ -9,7 +9,7 @@
  * shared-state schema and size cap first (shared-state-guard.ts); presence
  * against the awareness schema, and only for the connection's own client
  * ids. Refusals are auth messages whose reason starts with a code
- * (RefusalCodes). Malformed messages close the socket with 1007 and change
+ * (RefusalCodes in protocol/yjs.ts). Malformed messages close the socket with 1007 and change
  * nothing. A share link that is revoked or expires closes its sockets with
  * LINK_ENDED_CLOSE_CODE after telling them why.
  */
@@ -24,24 +24,10 @@ import * as authProtocol from "y-protocols/auth";
 import type { DocStore, SharedDoc } from "./doc-store";
 import { ACCESS_DENIED_MESSAGES, type Access, type Role } from "../auth/access";
 import type { LinkSessions } from "../auth/link-sessions";
-import { awarenessProblem, DocGuard, encodeAwarenessEntries, readAwarenessEntries, SHARED_LIMITS, type AwarenessEntry } from "./shared-state-guard";
+import { DocGuard, encodeAwarenessEntries, readAwarenessEntries, type AwarenessEntry } from "./shared-state-guard";
+import { awarenessProblem, SHARED_LIMITS } from "../../protocol/schemas";
+import { LINK_ENDED_CLOSE_CODE, RefusalCodes, VIEW_ONLY_REASON, YMessage } from "../../protocol/yjs";
 
-/** y-websocket's message types. */
-export const YMessage = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;
-
-/** The codes that start a refusal's reason ("code: sentence"), for clients to act on. */
-export const RefusalCodes = {
-  viewOnly: "view-only",
-  invalidState: "invalid-state",
-  invalidPresence: "invalid-presence",
-  revoked: "revoked",
-  expired: "expired",
-} as const;
-
-export const VIEW_ONLY_REASON = `${RefusalCodes.viewOnly}: this share link cannot change the avatar`;
-
-/** Close code of a socket whose share link was revoked or expired (4000-4999: the application's own). */
-export const LINK_ENDED_CLOSE_CODE = 4403;
 
 interface Connection {
   ws: WebSocket;
