@@ -21,8 +21,8 @@ export const SHARED_LIMITS = {
   maxPresetName: 40,
   /** Longest peer name, characters. */
   maxUserName: 40,
-  /** Client ids one connection may publish presence for (a page uses one). */
-  maxPresenceIdsPerConnection: 4,
+  /** Yjs client ids one connection may write changes and presence under (a page uses one). */
+  maxClientIdsPerConnection: 4,
   /** Largest presence state, bytes of JSON. */
   maxPresenceBytes: 2048,
 } as const;

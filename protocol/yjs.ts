@@ -29,3 +29,16 @@ export function parseRefusal(reason: string): { code: RefusalCode | null; messag
   const known = (Object.values(RefusalCodes) as string[]).includes(code);
   return known ? { code: code as RefusalCode, message: reason.slice(colon + 1).trim() } : { code: null, message: reason };
 }
+
+/**
+ * A page's secret for one shared document, sent as the `session` query
+ * parameter of the Yjs socket: the server binds the Yjs client ids the page
+ * writes under to it, so after a reconnect the page (and only the page) takes
+ * its ids back. 128 random bits, base64url.
+ */
+export function newSessionSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}

@@ -85,6 +85,8 @@ async function defaultStages(log: (line: string) => void): Promise<readonly Stag
 }
 
 const SHARE_TOKEN_HEADER = "x-share-token";
+/** A page's Yjs session secret (protocol/yjs.ts newSessionSecret): 16 to 64 URL-safe characters. */
+const SESSION_SECRET = /^[A-Za-z0-9_-]{16,64}$/;
 /** Calls one tRPC batch may hold (the app's client sends at most this many). */
 export const TRPC_MAX_BATCH = 16;
 
@@ -277,7 +279,7 @@ export async function startServer({ config, root = process.cwd(), log = console.
     }
     const yjsPath = /^\/yjs\/([^/]+)$/.exec(url.pathname);
     if (yjsPath) {
-      void upgradeYjs(req, socket, head, safeDecode(yjsPath[1]!) ?? "", url.searchParams.get("token")).catch((err: Error) => {
+      void upgradeYjs(req, socket, head, safeDecode(yjsPath[1]!) ?? "", url.searchParams.get("token"), url.searchParams.get("session")).catch((err: Error) => {
         log(`yjs: upgrade failed: ${err.message}`);
         rejectUpgrade(socket, 500, "Internal Server Error");
       });
@@ -286,13 +288,14 @@ export async function startServer({ config, root = process.cwd(), log = console.
     rejectUpgrade(socket, 404, "Not Found");
   });
 
-  async function upgradeYjs(req: IncomingMessage, socket: Duplex, head: Buffer, avatarId: string, token: string | null) {
+  async function upgradeYjs(req: IncomingMessage, socket: Duplex, head: Buffer, avatarId: string, token: string | null, session: string | null) {
+    if (session !== null && !SESSION_SECRET.test(session)) return rejectUpgrade(socket, 400, "Bad Request");
     const access = await accessFor(db, req, auth, token);
     if (access.kind === "none") return rejectUpgrade(socket, 401, "Unauthorized");
     const avatar = avatarId.length <= 64 ? await db.avatar.findUnique({ where: { id: avatarId }, select: { id: true } }) : null;
     if (!avatar || !canView(access, avatarId)) return rejectUpgrade(socket, 404, "Not Found");
     yjs.wss.handleUpgrade(req, socket, head, (ws) => {
-      void yjs.accept(ws, req, avatarId, access);
+      void yjs.accept(ws, req, avatarId, access, session);
     });
   }
 

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import WebSocket from "ws";
 import * as encoding from "lib0/encoding";
-import * as decoding from "lib0/decoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as awarenessProtocol from "y-protocols/awareness";
 import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
-import { connectYClient } from "../testing/yjs-client";
+import { authReasons, connectYClient, forgedAwarenessMessage, recordDenials } from "../testing/yjs-client";
+import { encodeAwarenessEntries } from "../realtime/shared-state-guard";
 import { hashToken, newShareToken } from "../auth/access";
 import { LINK_ENDED_CLOSE_CODE } from "../../protocol/yjs";
 import { TRPC_MAX_BATCH } from "./app-server";
@@ -58,38 +58,18 @@ function yjsSocket(base: string, avatarId: string, headers: Record<string, strin
     ws,
     opened,
     closed: () => closed,
-    deniedReasons: () =>
-      received
-        .filter((m) => m[0] === 2)
-        .map((m) => {
-          const d = decoding.createDecoder(m);
-          decoding.readVarUint(d);
-          decoding.readVarUint(d);
-          return decoding.readVarString(d);
-        }),
+    deniedReasons: () => authReasons(received),
     sendUpdate(update: Uint8Array) {
       const enc = encoding.createEncoder();
       encoding.writeVarUint(enc, 0);
       syncProtocol.writeUpdate(enc, update);
       ws.send(encoding.toUint8Array(enc));
     },
-    sendAwareness(update: Uint8Array) {
-      const enc = encoding.createEncoder();
-      encoding.writeVarUint(enc, 1);
-      encoding.writeVarUint8Array(enc, update);
-      ws.send(encoding.toUint8Array(enc));
+    /** Publishes `state` for `clientId` at `clock`, whoever that id belongs to. */
+    sendPresence(clientId: number, clock: number, state: unknown) {
+      ws.send(forgedAwarenessMessage([{ clientId, clock, json: JSON.stringify(state) }]));
     },
   };
-}
-
-/** An awareness update carrying `state` for `clientId` at `clock`, as y-protocols encodes it. */
-function awarenessUpdate(clientId: number, clock: number, state: unknown): Uint8Array {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, 1);
-  encoding.writeVarUint(enc, clientId);
-  encoding.writeVarUint(enc, clock);
-  encoding.writeVarString(enc, JSON.stringify(state));
-  return encoding.toUint8Array(enc);
 }
 
 /** The update a scratch document makes when `change` runs on it. */
@@ -111,18 +91,6 @@ function socketClient(base: string, options: { token?: string; headers?: Record<
 }
 
 const EVIL = "http://evil.example";
-
-/** The refusals a y-websocket provider receives (it would only log them). */
-function deniedOf(provider: import("y-websocket").WebsocketProvider): string[] {
-  const reasons: string[] = [];
-  const handlers = (provider as unknown as { messageHandlers: Array<(...args: unknown[]) => void> }).messageHandlers;
-  handlers[2] = (_encoder, decoder) => {
-    const d = decoder as decoding.Decoder;
-    decoding.readVarUint(d);
-    reasons.push(decoding.readVarString(d));
-  };
-  return reasons;
-}
 
 describe("with no OWNER_KEY (loopback owner)", () => {
   let server: TestServer;
@@ -277,24 +245,24 @@ describe("with no OWNER_KEY (loopback owner)", () => {
     it("refuses a view link's presence that would crash editors or load a URL, and presence for another client", async () => {
       const { token } = await link("view");
       const editor = await connectYClient(server.url, avatarId);
-      const editorDenied = deniedOf(editor.provider);
+      const editorDenied = recordDenials(editor.provider);
       try {
         editor.provider.awareness.setLocalStateField("user", { name: "Ada", color: "#ff7a7a" });
         const viewer = yjsSocket(server.url, avatarId, {}, token);
         expect(await viewer.opened).toEqual({ ok: true });
-        viewer.sendAwareness(awarenessUpdate(900001, 1, { user: { name: { boom: 1 }, color: "#ffffff" } }));
-        viewer.sendAwareness(awarenessUpdate(900001, 2, { user: { name: "Eve", color: "url(https://evil.example/x.png)" } }));
+        viewer.sendPresence(900001, 1, { user: { name: { boom: 1 }, color: "#ffffff" } });
+        viewer.sendPresence(900001, 2, { user: { name: "Eve", color: "url(https://evil.example/x.png)" } });
         // Ada's own id, with a later clock: an impersonation.
         const adaId = editor.doc.clientID;
         await waitFor(() => editor.provider.awareness.getStates().size >= 1, 2000, "own presence");
-        viewer.sendAwareness(awarenessUpdate(adaId, 1000, { user: { name: "Not Ada", color: "#000000" } }));
+        viewer.sendPresence(adaId, 1000, { user: { name: "Not Ada", color: "#000000" } });
         await waitFor(() => viewer.deniedReasons().length >= 3, 2000, "three refusals");
         expect(viewer.deniedReasons().every((r) => r.startsWith("invalid-presence: "))).toBe(true);
         await new Promise((r) => setTimeout(r, 200));
         const states = [...editor.provider.awareness.getStates().values()] as Array<{ user?: { name?: unknown; color?: unknown } }>;
         expect(states.map((s) => s.user?.name)).toEqual(["Ada"]);
         // Its own, well-formed presence is still allowed.
-        viewer.sendAwareness(awarenessUpdate(900002, 1, { user: { name: "Viewer", color: "#8fb4ff" } }));
+        viewer.sendPresence(900002, 1, { user: { name: "Viewer", color: "#8fb4ff" } });
         await waitFor(() => [...editor.provider.awareness.getStates().values()].some((s) => (s as { user?: { name?: string } }).user?.name === "Viewer"), 2000, "viewer's presence");
         // The editor echoes every peer's presence (y-websocket does): those echoes are never refused.
         expect(editorDenied).toEqual([]);
@@ -449,12 +417,12 @@ describe("with OWNER_KEY and an https PUBLIC_URL (behind a proxy)", () => {
   });
 });
 
-// Keep the awareness encoder honest: the helper above must match y-protocols' own encoding.
-it("encodes awareness updates the way y-protocols does", () => {
+// The presence codec the server re-encodes kept entries with must match y-protocols' own encoding.
+it("encodes awareness entries the way y-protocols does", () => {
   const doc = new Y.Doc();
   const a = new awarenessProtocol.Awareness(doc);
   a.setLocalState({ user: { name: "A", color: "#123456" } });
-  const ours = awarenessUpdate(doc.clientID, a.meta.get(doc.clientID)!.clock, { user: { name: "A", color: "#123456" } });
+  const ours = encodeAwarenessEntries([{ clientId: doc.clientID, clock: a.meta.get(doc.clientID)!.clock, json: JSON.stringify({ user: { name: "A", color: "#123456" } }) }]);
   expect(Buffer.from(ours)).toEqual(Buffer.from(awarenessProtocol.encodeAwarenessUpdate(a, [doc.clientID])));
   a.destroy();
 });

@@ -48,7 +48,10 @@ export class DocGuard {
   check(update: Uint8Array): GuardVerdict {
     this.mirror ??= cloneDoc(this.doc);
     Y.applyUpdate(this.mirror, update);
-    const problem = sharedStateProblem(this.mirror);
+    // An update that waits for changes the server lacks would be invisible to the schema now and
+    // land later, under someone else's next edit; honest clients never send one (the server is their hub).
+    const pending = this.mirror.store.pendingStructs !== null || this.mirror.store.pendingDs !== null;
+    const problem = pending ? "the update depends on changes the server does not have" : sharedStateProblem(this.mirror);
     if (problem) {
       this.dropMirror();
       return { ok: false, reason: problem };
@@ -112,3 +115,85 @@ export function encodeAwarenessEntries(entries: readonly AwarenessEntry[]): Uint
   return encoding.toUint8Array(enc);
 }
 
+
+// ---- who may write under which client id ------------------------------------
+
+/** A connection as the ownership table sees it: who it acts for, and whether it is still open. */
+export interface IdHolder {
+  /** "owner", or "link:<id>": a closed connection's ids pass only to the same principal. */
+  principal: string;
+  open: boolean;
+}
+
+/**
+ * Yjs client ids (of document changes, and of presence states) by the
+ * connection that first wrote under them. Nothing in the protocol ties an id
+ * to a socket, so without this table an editor could write under another
+ * person's id at that person's next clock (their replicas would never
+ * converge) or publish presence for them. A reconnecting page keeps its ids:
+ * a closed connection's ids pass to a new connection of the same principal.
+ */
+export class ClientIds<C extends IdHolder> {
+  private readonly owners = new Map<number, C>();
+
+  constructor(private readonly maxPerConnection: number) {}
+
+  /** Why `conn` may not write under `id` (null when it may; then claim() makes it its own). */
+  problem(id: number, conn: C, claiming: ReadonlySet<number> = new Set()): string | null {
+    const owner = this.owners.get(id);
+    if (owner === conn) return null;
+    if (owner && (owner.open || owner.principal !== conn.principal)) return `client ${id} is another connection's`;
+    const held = this.count(conn) + [...claiming].filter((c) => this.owners.get(c) !== conn).length;
+    if (held >= this.maxPerConnection) return `at most ${this.maxPerConnection} client ids per connection`;
+    return null;
+  }
+
+  owner(id: number): C | undefined {
+    return this.owners.get(id);
+  }
+
+  claim(id: number, conn: C): void {
+    this.owners.set(id, conn);
+  }
+
+  ownedBy(conn: C): number[] {
+    return [...this.owners].filter(([, c]) => c === conn).map(([id]) => id);
+  }
+
+  private count(conn: C): number {
+    let n = 0;
+    for (const c of this.owners.values()) if (c === conn) n++;
+    return n;
+  }
+}
+
+/**
+ * Whether an update would change the document: a struct the document lacks,
+ * or a deletion of something not yet deleted there. A client re-sending what
+ * the server has (a view page's sync after a reconnect carries every deletion
+ * it knows) changes nothing and is not a write.
+ */
+export function changesDocument(doc: Y.Doc, parsed: ReturnType<typeof Y.decodeUpdate>): boolean {
+  for (const s of parsed.structs) {
+    if (s instanceof Y.Skip) continue;
+    if (s.id.clock + s.length > Y.getState(doc.store, s.id.client)) return true;
+  }
+  if (parsed.ds.clients.size === 0) return false;
+  const deleted = Y.createDeleteSetFromStructStore(doc.store);
+  for (const [client, ranges] of parsed.ds.clients) {
+    const have = deleted.clients.get(client) ?? [];
+    for (const { clock, len } of ranges) {
+      if (!have.some((r) => r.clock <= clock && clock + len <= r.clock + r.len)) return true;
+    }
+  }
+  return false;
+}
+
+/** The client ids an update writes new structs under (those the document does not have yet). */
+export function newStructClients(doc: Y.Doc, parsed: ReturnType<typeof Y.decodeUpdate>): Set<number> {
+  const clients = new Set<number>();
+  for (const s of parsed.structs) {
+    if (!(s instanceof Y.Skip) && s.id.clock + s.length > Y.getState(doc.store, s.id.client)) clients.add(s.id.client);
+  }
+  return clients;
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import WebSocket from "ws";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
-import { connectYClient, forgedAttributeUpdate, rawYSocket } from "../testing/yjs-client";
+import { connectYClient, forgedAttributeUpdate, rawYSocket, recordDenials } from "../testing/yjs-client";
 import { newShareToken, hashToken } from "../auth/access";
 import { VIEW_ONLY_REASON } from "../../protocol/yjs";
 
@@ -131,6 +131,65 @@ describe("Yjs websocket endpoint", () => {
       probe.destroy();
     } finally {
       await small.close();
+    }
+  });
+
+  it("refuses a write under another connection's client id, and an update that waits for changes the server lacks", async () => {
+    const victim = await connectYClient(server.url, avatarId);
+    const bad = await rawYSocket(server.url, avatarId, editToken);
+    const denied = recordDenials(victim.provider);
+    try {
+      victim.doc.getMap("attributes").set("brows", 0.25);
+      await waitFor(async () => (await server.docs.acquire(avatarId).then((d) => (server.docs.release(d), d.doc.getMap("attributes").get("brows")))) === 0.25, 3000, "victim's edit");
+      // The victim's next clock, written by someone else: the two replicas would never converge.
+      const spoof = new Y.Doc();
+      Y.applyUpdate(spoof, Y.encodeStateAsUpdate(victim.doc));
+      spoof.clientID = victim.doc.clientID;
+      const sv = Y.encodeStateVector(spoof);
+      spoof.getMap("attributes").set("brows", -1);
+      bad.sendUpdate(Y.encodeStateAsUpdate(spoof, sv));
+      // An update built on a change the server never saw: it would land later, inside someone's edit.
+      const future = new Y.Doc();
+      Y.applyUpdate(future, Y.encodeStateAsUpdate(victim.doc));
+      future.getMap("attributes").set("unseen", 0.1);
+      const afterFuture = Y.encodeStateVector(future);
+      future.getMap("attributes").set("unseen", 0.2);
+      bad.sendUpdate(Y.encodeStateAsUpdate(future, afterFuture));
+      await waitFor(() => bad.deniedReasons().length >= 2, 3000, "two refusals");
+      expect(bad.deniedReasons()[0]).toMatch(/^invalid-state: client \d+ is another connection's/);
+      expect(bad.deniedReasons()[1]).toBe("invalid-state: the update depends on changes the server does not have");
+      victim.doc.getMap("attributes").set("brows", 0.5);
+      const shared = await server.docs.acquire(avatarId);
+      try {
+        await waitFor(() => shared.doc.getMap("attributes").get("brows") === 0.5, 3000, "victim's next edit");
+        expect(shared.doc.store.pendingStructs).toBeNull();
+        expect(shared.doc.getMap("attributes").get("unseen")).toBeUndefined();
+      } finally {
+        server.docs.release(shared);
+      }
+      expect(denied).toEqual([]);
+    } finally {
+      bad.ws.close();
+      victim.destroy();
+    }
+  });
+
+  it("does not refuse a view page that re-sends deletions the server already has", async () => {
+    const editor = await connectYClient(server.url, avatarId);
+    editor.doc.getMap("attributes").set("tmp", 0.3);
+    editor.doc.getMap("attributes").delete("tmp");
+    const viewer = await connectYClient(server.url, avatarId, viewToken);
+    const denied = recordDenials(viewer.provider);
+    try {
+      await waitFor(() => viewer.doc.getMap("attributes").get("tmp") === undefined && viewer.provider.synced, 3000, "viewer synced");
+      viewer.provider.disconnect();
+      viewer.provider.connect();
+      await waitFor(() => viewer.provider.synced, 3000, "viewer resynced");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(denied).toEqual([]);
+    } finally {
+      viewer.destroy();
+      editor.destroy();
     }
   });
 

@@ -22,27 +22,26 @@ import * as syncProtocol from "y-protocols/sync";
 import * as awarenessProtocol from "y-protocols/awareness";
 import * as authProtocol from "y-protocols/auth";
 import type { DocStore, SharedDoc } from "./doc-store";
-import { ACCESS_DENIED_MESSAGES, type Access, type Role } from "../auth/access";
+import { ACCESS_DENIED_MESSAGES, hashToken, type Access, type Role } from "../auth/access";
 import type { LinkSessions } from "../auth/link-sessions";
-import { DocGuard, encodeAwarenessEntries, readAwarenessEntries, type AwarenessEntry } from "./shared-state-guard";
+import { changesDocument, ClientIds, DocGuard, encodeAwarenessEntries, newStructClients, readAwarenessEntries, type AwarenessEntry, type IdHolder } from "./shared-state-guard";
 import { awarenessProblem, SHARED_LIMITS } from "../../protocol/schemas";
 import { LINK_ENDED_CLOSE_CODE, RefusalCodes, VIEW_ONLY_REASON, YMessage } from "../../protocol/yjs";
 
 
-interface Connection {
+interface Connection extends IdHolder {
   ws: WebSocket;
   role: Role;
-  /** Awareness client ids this socket has published, removed when it closes. */
-  awarenessIds: Set<number>;
   /** Stops tracking the socket under its share link. */
   forgetLink: () => void;
 }
 
-/** Per open document: who is connected, its write guard, and which connection owns each presence id. */
+/** Per open document: who is connected, its write guard, and which connection owns each client id. */
 interface Room {
   conns: Set<Connection>;
   guard: DocGuard;
-  presenceOwners: Map<number, Connection>;
+  /** Client ids of document changes and presence states alike (a page uses its document's id for both). */
+  clients: ClientIds<Connection>;
   detach: () => void;
 }
 
@@ -73,7 +72,12 @@ export class YjsServer {
   }
 
   /** Called after the HTTP layer has checked the avatar and resolved the access. */
-  async accept(ws: WebSocket, _req: IncomingMessage, avatarId: string, access: Exclude<Access, { kind: "none" }>): Promise<void> {
+  /**
+   * `session` is the page's own secret (the `session` query parameter, made
+   * once per document by the page): a reconnect that presents it takes back
+   * the client ids its earlier socket wrote under, and nobody else can.
+   */
+  async accept(ws: WebSocket, _req: IncomingMessage, avatarId: string, access: Exclude<Access, { kind: "none" }>, session: string | null = null): Promise<void> {
     ws.binaryType = "arraybuffer";
     const role = access.role;
     // Tracked from the start: a link revoked while the document loads still closes this socket.
@@ -101,7 +105,7 @@ export class YjsServer {
       this.store.release(shared);
       return;
     }
-    const conn: Connection = { ws, role, awarenessIds: new Set(), forgetLink };
+    const conn: Connection = { ws, role, forgetLink, principal: principalOf(access, session), open: true };
     this.join(shared, conn);
     ws.on("message", (data) => this.onMessage(shared, conn, data));
     ws.on("close", () => this.leave(shared, conn));
@@ -139,7 +143,7 @@ export class YjsServer {
       room = {
         conns,
         guard,
-        presenceOwners: new Map(),
+        clients: new ClientIds(SHARED_LIMITS.maxClientIdsPerConnection),
         detach: () => {
           offUpdate();
           shared.awareness.off("update", onAwareness);
@@ -153,10 +157,11 @@ export class YjsServer {
 
   private leave(shared: SharedDoc, conn: Connection): void {
     conn.forgetLink();
+    conn.open = false;
     const room = this.rooms.get(shared);
     if (!room?.conns.delete(conn)) return;
-    for (const id of conn.awarenessIds) room.presenceOwners.delete(id);
-    awarenessProtocol.removeAwarenessStates(shared.awareness, [...conn.awarenessIds], null);
+    // Its ids stay its own (a reconnect of the same principal takes them back); its presence goes.
+    awarenessProtocol.removeAwarenessStates(shared.awareness, room.clients.ownedBy(conn), null);
     if (room.conns.size === 0) {
       this.rooms.delete(shared);
       room.detach();
@@ -207,49 +212,58 @@ export class YjsServer {
     const update = decoding.readVarUint8Array(decoder);
     // Parse fully before touching the document: garbage throws here, changing nothing.
     const parsed = Y.decodeUpdate(update);
-    const empty = parsed.structs.length === 0 && parsed.ds.clients.size === 0;
-    if (empty) return;
+    // What the server already holds is no write (a page re-sends its deletions after every reconnect).
+    if (!changesDocument(shared.doc, parsed)) return;
     if (conn.role === "view") return refuse(conn, VIEW_ONLY_REASON);
-    const verdict = this.rooms.get(shared)!.guard.check(update);
-    if (!verdict.ok) {
-      this.options.log?.(`yjs: refused an update to avatar ${shared.avatarId}: ${verdict.reason}`);
-      return refuse(conn, `${RefusalCodes.invalidState}: ${verdict.reason}`);
+    const room = this.rooms.get(shared)!;
+    const clients = newStructClients(shared.doc, parsed);
+    for (const id of clients) {
+      const problem = room.clients.problem(id, conn, clients);
+      if (problem) return this.refuseUpdate(shared, conn, problem);
     }
+    const verdict = room.guard.check(update);
+    if (!verdict.ok) return this.refuseUpdate(shared, conn, verdict.reason);
+    for (const id of clients) room.clients.claim(id, conn);
     Y.applyUpdate(shared.doc, update, conn);
   }
 
+  private refuseUpdate(shared: SharedDoc, conn: Connection, reason: string): void {
+    this.options.log?.(`yjs: refused an update to avatar ${shared.avatarId}: ${reason}`);
+    refuse(conn, `${RefusalCodes.invalidState}: ${reason}`);
+  }
+
   /**
-   * Presence. y-websocket clients echo every peer's state they receive, so
-   * entries no newer than the server's copy are dropped quietly. A newer
-   * entry must be for an id this connection owns, or for an id nobody owns
-   * (then claimed, within a quota), and carry a valid state; otherwise
-   * nothing of the message is applied and the sender is told.
+   * Presence. y-websocket clients echo every peer's state they receive, so an
+   * entry no newer than the server's copy is dropped quietly. A newer entry
+   * must be for an id this connection may write under (ClientIds: its own,
+   * a new one, or one its principal held before a reconnect) and carry a
+   * valid state; otherwise nothing of the message is applied and the sender
+   * is told.
    */
   private onAwareness(shared: SharedDoc, conn: Connection, update: Uint8Array): void {
-    const room = this.rooms.get(shared)!;
-    const claimed = new Set(conn.awarenessIds);
+    const ids = this.rooms.get(shared)!.clients;
+    const claiming = new Set<number>();
     const kept: AwarenessEntry[] = [];
     for (const entry of readAwarenessEntries(update)) {
       const { clientId, clock, json } = entry;
-      const owner = room.presenceOwners.get(clientId);
       const known = shared.awareness.meta.get(clientId);
-      if (owner !== conn && known && clock <= known.clock) continue;
-      if (owner && owner !== conn) return refuse(conn, `${RefusalCodes.invalidPresence}: client ${clientId} is another connection's`);
-      if (!owner) {
-        claimed.add(clientId);
-        if (claimed.size > SHARED_LIMITS.maxPresenceIdsPerConnection) {
-          return refuse(conn, `${RefusalCodes.invalidPresence}: at most ${SHARED_LIMITS.maxPresenceIdsPerConnection} presence ids per connection`);
-        }
+      const stale = known !== undefined && clock <= known.clock;
+      const problem = ids.problem(clientId, conn, claiming);
+      if (stale) {
+        // An echo, or a page re-sending its own state after a reconnect with the clock the server saw:
+        // nothing to apply, but a reconnecting page takes its id back at once, so nobody else can.
+        const reclaim = !problem && ids.owner(clientId) !== conn && json !== "null" && !shared.awareness.states.has(clientId);
+        if (reclaim && ids.owner(clientId) !== undefined) claiming.add(clientId);
+        continue;
       }
-      const problem = awarenessProblem(json);
       if (problem) return refuse(conn, `${RefusalCodes.invalidPresence}: ${problem}`);
+      const invalid = awarenessProblem(json);
+      if (invalid) return refuse(conn, `${RefusalCodes.invalidPresence}: ${invalid}`);
+      claiming.add(clientId);
       kept.push(entry);
     }
+    for (const id of claiming) ids.claim(id, conn);
     if (kept.length === 0) return;
-    for (const id of claimed) {
-      conn.awarenessIds.add(id);
-      room.presenceOwners.set(id, conn);
-    }
     awarenessProtocol.applyAwarenessUpdate(shared.awareness, encodeAwarenessEntries(kept), conn);
   }
 
@@ -264,6 +278,12 @@ function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: numbe
   encoding.writeVarUint(enc, YMessage.awareness);
   encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
   return encoding.toUint8Array(enc);
+}
+
+/** Who a connection writes for: its access and, when the page sent one, its session secret (hashed). */
+function principalOf(access: Exclude<Access, { kind: "none" }>, session: string | null): string {
+  const who = access.kind === "link" ? `link:${access.linkId}` : "owner";
+  return session ? `${who}|${hashToken(session)}` : who;
 }
 
 /** Tells the sender why its message changed nothing. */

@@ -9,6 +9,8 @@ import * as encoding from "lib0/encoding";
 import * as decoding from "lib0/decoding";
 import * as syncProtocol from "y-protocols/sync";
 import { waitFor } from "./harness";
+import { newSessionSecret } from "../../protocol/yjs";
+import { encodeAwarenessEntries } from "../realtime/shared-state-guard";
 
 export interface YClient {
   doc: Y.Doc;
@@ -20,7 +22,8 @@ export async function connectYClient(baseUrl: string, avatarId: string, token: s
   const doc = new Y.Doc();
   const provider = new WebsocketProvider(baseUrl.replace(/^http/, "ws") + "/yjs", avatarId, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    params: token ? { token } : {},
+    // As the editor does: a session secret binds this page's client ids to it across reconnects.
+    params: { ...(token ? { token } : {}), session: newSessionSecret() },
     disableBc: true,
   });
   await waitFor(() => provider.synced, 5000, "y-websocket sync");
@@ -59,16 +62,7 @@ export async function rawYSocket(baseUrl: string, avatarId: string, token: strin
       ws.send(encoding.toUint8Array(enc));
     },
     /** Auth messages (type 2) received: the reasons of permission-denied answers. */
-    deniedReasons(): string[] {
-      return received
-        .filter((m) => m[0] === 2)
-        .map((m) => {
-          const d = decoding.createDecoder(m);
-          decoding.readVarUint(d);
-          decoding.readVarUint(d);
-          return decoding.readVarString(d);
-        });
-    },
+    deniedReasons: () => authReasons(received),
   };
 }
 
@@ -77,4 +71,47 @@ export function forgedAttributeUpdate(key: string, value: number): Uint8Array {
   const scratch = new Y.Doc();
   scratch.getMap("attributes").set(key, value);
   return Y.encodeStateAsUpdate(scratch);
+}
+
+/**
+ * Keeps the reasons of the permission-denied (auth) messages a provider
+ * receives, as AvatarRoom.tsx does (y-websocket would only log them).
+ * Survives provider.disconnect()/connect(): the handler belongs to the provider.
+ */
+export function recordDenials(provider: WebsocketProvider): string[] {
+  const reasons: string[] = [];
+  const handlers = (provider as unknown as { messageHandlers: Array<(encoder: encoding.Encoder, decoder: decoding.Decoder) => void> }).messageHandlers;
+  // y-protocols/auth: varUint sub-type (0 = permission denied), then the reason.
+  handlers[2] = (_encoder, decoder) => {
+    if (decoding.readVarUint(decoder) === 0) reasons.push(decoding.readVarString(decoder));
+  };
+  return reasons;
+}
+
+/** A sync step 1 message (type 0, sub-type 0) with `doc`'s state vector: the server answers with a sync step 2. */
+export function syncStep1Message(doc: Y.Doc): Uint8Array {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, 0);
+  syncProtocol.writeSyncStep1(enc, doc);
+  return encoding.toUint8Array(enc);
+}
+
+/** An awareness message (type 1) with hand-written entries: any client id, clock and JSON text. */
+export function forgedAwarenessMessage(entries: Array<{ clientId: number; clock: number; json: string }>): Uint8Array {
+  const enc = encoding.createEncoder();
+  encoding.writeVarUint(enc, 1);
+  encoding.writeVarUint8Array(enc, encodeAwarenessEntries(entries));
+  return encoding.toUint8Array(enc);
+}
+
+/** The reasons of the permission-denied (auth, type 2) messages among raw received messages. */
+export function authReasons(received: readonly Uint8Array[]): string[] {
+  return received
+    .filter((m) => m[0] === 2)
+    .map((m) => {
+      const d = decoding.createDecoder(m);
+      decoding.readVarUint(d);
+      decoding.readVarUint(d);
+      return decoding.readVarString(d);
+    });
 }
