@@ -3,6 +3,7 @@
  * object. Every field: meaning, unit, default.
  */
 import path from "node:path";
+import { defaultDatabaseUrl } from "./storage/layout";
 
 export interface ServerConfig {
   /** TCP port to listen on. Env PORT, default 3000; 0 picks a free port. */
@@ -79,7 +80,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     port: intFromEnv("PORT", 3000, 0),
     host: process.env.HOST || "0.0.0.0",
     dataDir,
-    databaseUrl: process.env.DATABASE_URL || `file:${path.join(dataDir, "perse.db")}`,
+    databaseUrl: process.env.DATABASE_URL || defaultDatabaseUrl(dataDir),
     dev: argv.includes("--dev") || (process.env.NODE_ENV !== "production" && !argv.includes("--prod")),
     ownerKey: process.env.OWNER_KEY || null,
     publicUrl: process.env.PUBLIC_URL || null,

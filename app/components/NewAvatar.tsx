@@ -8,6 +8,7 @@
 import { useEffect, useMemo, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import { createApi, errorMessage } from "../lib/trpc";
+import { CREATION_CONFIG_LABELS, OFFERED_CREATION_CONFIGS } from "../../protocol/creation-configs";
 import { PORTRAIT_TYPES, checkPortraitFile, uploadPortrait, type JobConfig, type Portrait, type UploadResult } from "../lib/jobs";
 
 type Step =
@@ -17,10 +18,7 @@ type Step =
   | { kind: "refused"; refusal: Extract<UploadResult, { ok: false }> }
   | { kind: "invalid"; message: string };
 
-const QUALITIES: Array<{ value: JobConfig; label: string }> = [
-  { value: "tiny", label: "Quick preview (a few minutes, low detail)" },
-  { value: "auto", label: "Standard (about 40 min on this server)" },
-];
+const QUALITIES = OFFERED_CREATION_CONFIGS.map((value) => ({ value, label: CREATION_CONFIG_LABELS[value] }));
 
 const REFUSAL_TITLES: Record<string, string> = {
   "no-face": "No face found",

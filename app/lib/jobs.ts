@@ -22,7 +22,7 @@ export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-
 
 export type UploadResult = { ok: true; portrait: Portrait } | { ok: false; code: PortraitRefusalCode; message: string; overlayUrl: string | null };
 
-export type JobConfig = "auto" | "tiny" | "compact" | "paper";
+export type { CreationConfig as JobConfig } from "../../protocol/creation-configs";
 export type { JobStatus, StageStatus, JobStageView as JobStage, JobView } from "../../protocol/messages";
 
 /** Why a file cannot be a portrait, before any upload; null when it may be one. */

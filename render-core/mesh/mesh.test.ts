@@ -5,6 +5,7 @@ import { orbitCamera } from "../math/camera";
 import { renderMeshCpu } from "./render.cpu";
 import { GpuMeshRenderer } from "./renderer";
 import type { MeshDraw, MeshFrame } from "./scene";
+import { psnr } from "../math/image-metrics";
 
 const { gpu, skipReason } = await getTestGpu();
 afterAll(() => gpu?.destroy());
@@ -52,11 +53,8 @@ function scene(): MeshDraw[] {
 
 const camera = () => orbitCamera({ width: 96, height: 96, yawDeg: 10, pitchDeg: 5, distance: 0.6, target: [0, 0.02, 0] });
 
-function psnr(a: Float32Array, b: Float32Array): number {
-  let se = 0;
-  for (let i = 0; i < a.length; i++) se += (Math.min(1, a[i]!) - Math.min(1, b[i]!)) ** 2;
-  return 10 * Math.log10(1 / Math.max(se / a.length, 1e-12));
-}
+/** PSNR of the displayable images: lit colours above 1 clip, as on screen. */
+const displayPsnr = (a: Float32Array, b: Float32Array) => psnr(a.map((v) => Math.min(1, v)), b.map((v) => Math.min(1, v)));
 
 describe("mesh renderer", () => {
   let cpu: MeshFrame;
@@ -92,7 +90,7 @@ describe("mesh renderer", () => {
     const r = new GpuMeshRenderer(gpu.device);
     const g = await r.render(scene(), camera(), { background: [0.1, 0.1, 0.1] });
     r.destroy();
-    const colour = psnr(g.rgb, cpu.rgb), mask = psnr(g.mask, cpu.mask);
+    const colour = displayPsnr(g.rgb, cpu.rgb), mask = displayPsnr(g.mask, cpu.mask);
     let same = 0;
     for (let p = 0; p < g.parse.length; p++) same += g.parse[p] === cpu.parse[p] ? 1 : 0;
     console.log(`mesh CPU vs WebGPU: colour ${colour.toFixed(1)} dB, mask ${mask.toFixed(1)} dB, classes ${((100 * same) / g.parse.length).toFixed(2)}%`);

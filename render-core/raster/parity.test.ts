@@ -14,6 +14,7 @@ import { projectFwd as projectCpu } from "./project.cpu";
 import { renderCpu } from "./render.cpu";
 import { splatHead } from "../scenes/splat-head";
 import { orbitCamera } from "../math/camera";
+import { psnr } from "../math/image-metrics";
 
 const { gpu, skipReason } = await getTestGpu();
 afterAll(() => gpu?.destroy());
@@ -56,13 +57,6 @@ function camera(size: number, yaw = 0): Camera {
     far: 100,
     worldToCamera: new Float32Array([R[0], R[1], R[2], t[0], R[3], R[4], R[5], t[1], R[6], R[7], R[8], t[2], 0, 0, 0, 1]),
   };
-}
-
-function psnr(a: Float32Array, b: Float32Array): number {
-  let se = 0;
-  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
-  const mse = se / a.length;
-  return mse === 0 ? Infinity : 10 * Math.log10(1 / mse);
 }
 
 describe("GPU renderer vs CPU twin", () => {

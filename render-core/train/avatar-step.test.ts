@@ -7,6 +7,7 @@ import { bakeFrame, deformFrame } from "../avatar/rig";
 import { createHeadModel, type HeadModel } from "../head";
 import { orbitCamera } from "../math/camera";
 import { mulberry32 } from "../math/prng";
+import { psnr } from "../math/image-metrics";
 
 /** A small config so a whole step runs in milliseconds. */
 const TINY: AvatarModelConfig = { ...COMPACT, categories: ["source", "hair"], latentDim: 4, geometry: { depth: 2, width: 16, skipAt: 0 }, deformer: { depth: 1, width: 8 }, gaussian: { depth: 1, width: 8 } };
@@ -76,15 +77,14 @@ describe("avatar training step (CPU twin)", () => {
       { name: "geometry", params: student.weights.geometry, lr: 0.01 },
       { name: "gaussian", params: student.weights.gaussian, lr: 0.005 },
     ]);
-    const psnr = (a: Float64Array) => 10 * Math.log10(1 / (a.reduce((acc, v, i) => acc + (v - picture[i]!) ** 2, 0) / a.length));
     const first = avatarTrainStep(student, t);
-    const start = psnr(first.rgb);
+    const start = psnr(first.rgb, picture);
     let last = first;
     for (let it = 0; it < 25; it++) {
       last = avatarTrainStep(student, t);
       adam.update({ latents: last.grads.latents, geometry: last.grads.weights.geometry, gaussian: last.grads.weights.gaussian });
     }
-    const end = psnr(avatarTrainStep(student, t).rgb);
+    const end = psnr(avatarTrainStep(student, t).rgb, picture);
     console.log(`avatar step: loss ${first.loss.toFixed(4)} -> ${last.loss.toFixed(4)}, PSNR ${start.toFixed(1)} -> ${end.toFixed(1)} dB in 25 steps`);
     expect(last.loss).toBeLessThan(0.7 * first.loss);
     expect(end).toBeGreaterThan(start + 2);

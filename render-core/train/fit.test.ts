@@ -5,6 +5,7 @@ import { projectBackward, projectTrain } from "./project-grad";
 import { rasterizeBackward, rasterizeTrain } from "./raster-grad";
 import { orbitCamera } from "../math/camera";
 import { mulberry32 } from "../math/prng";
+import { psnr } from "../math/image-metrics";
 
 const W = 32, H = 32;
 const bg: [number, number, number] = [0, 0, 0];
@@ -21,7 +22,6 @@ function render(raw: { pos: Float64Array; logScale: Float64Array; rot: Float64Ar
   return { g, splats, scales, opacities, colors, ...rasterizeTrain(splats, W, H, bg) };
 }
 
-const psnr = (a: Float64Array, b: Float64Array) => 10 * Math.log10(1 / (a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / a.length));
 
 describe("fitting splats to a picture with the CPU twins", () => {
   it("lowers the loss and raises PSNR well above where it started", () => {

@@ -7,7 +7,8 @@ import { TRPCError } from "@trpc/server";
 import { ApiError, assertCanEdit, assertCanView, ownerProcedure, publicProcedure, router } from "./trpc";
 import { newShareToken, hashToken } from "../auth/access";
 import { JobError, type JobRunner } from "../jobs/runner";
-import { CREATE_AVATAR_KIND, CREATION_CONFIGS } from "../jobs/job-record";
+import { CREATE_AVATAR_KIND } from "../jobs/job-record";
+import { creationConfigSchema } from "../pipeline/create/configs";
 
 const avatarId = z.string().min(1).max(64);
 const name = z.string().trim().min(1, "A name cannot be empty").max(80, "A name has at most 80 characters");
@@ -113,7 +114,7 @@ const jobId = z.object({ id: z.string().min(1).max(64) });
 const jobs = router({
   /** Starts making an avatar from an uploaded portrait (POST /api/portraits). */
   createAvatar: jobsProcedure
-    .input(z.object({ portraitId: z.string().min(1).max(64), name, config: z.enum(CREATION_CONFIGS).default("auto") }))
+    .input(z.object({ portraitId: z.string().min(1).max(64), name, config: creationConfigSchema.default("auto") }))
     .mutation(({ ctx, input }) => jobCall(() => ctx.jobs.createAvatarJob(input))),
 
   get: jobsProcedure.input(jobId).query(async ({ ctx, input }) => {

@@ -10,11 +10,11 @@ import type { Db } from "../db/client";
 import { COMPACT } from "../../render-core/avatar/config";
 import { createRandomAvatar, type Avatar } from "../../render-core/avatar/avatar";
 import { createHeadModel, type HeadModel } from "../../render-core/head";
+import { avatarBundlePath, isPlaceholderBundlePath } from "../storage/layout";
 import { readAvatarBundleDir, writeAvatarBundleDir } from "./bundle-files";
 
 /** Gaussians of a placeholder avatar: enough to read as a head, light enough for CPU-only streaming. */
 export const PLACEHOLDER_GAUSSIANS = 12_000;
-const PLACEHOLDER_DIR = "placeholder";
 
 function seedOf(id: string): number {
   let h = 2166136261;
@@ -58,7 +58,7 @@ export class AvatarStore {
   /** Whether the avatar is still its untrained placeholder. */
   async isPlaceholder(avatarId: string): Promise<boolean> {
     const row = await this.db.avatar.findUnique({ where: { id: avatarId }, select: { bundlePath: true } });
-    return !row?.bundlePath || path.basename(row.bundlePath) === PLACEHOLDER_DIR;
+    return !row?.bundlePath || isPlaceholderBundlePath(row.bundlePath);
   }
 
   /** The avatar's bundle folder (made first for a placeholder), absolute. */
@@ -78,7 +78,7 @@ export class AvatarStore {
     }
     // Written as a bundle like any other, so pages that render locally can download it.
     const avatar = createRandomAvatar(COMPACT, head, { count: PLACEHOLDER_GAUSSIANS, seed: seedOf(avatarId) });
-    const bundlePath = path.join("avatars", avatarId, PLACEHOLDER_DIR);
+    const bundlePath = avatarBundlePath(avatarId, "placeholder");
     await writeAvatarBundleDir(path.resolve(this.dataDir, bundlePath), avatar, { name: "untrained placeholder", headFaceCount: head.faceCount });
     // The row can be gone meanwhile (a creation job cancelled while its editor was open).
     const { count } = await this.db.avatar.updateMany({ where: { id: avatarId }, data: { bundlePath } });

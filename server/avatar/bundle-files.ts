@@ -6,6 +6,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
+import { writeDirAtomic } from "../storage/atomic";
 import { AvatarBundleError, readAvatarBundle, writeAvatarBundle, type ReadAvatarBundleOptions, type WriteAvatarBundleOptions } from "../../render-core/formats/avatar-bundle";
 import type { Avatar } from "../../render-core/avatar/avatar";
 
@@ -13,37 +14,7 @@ import type { Avatar } from "../../render-core/avatar/avatar";
 export async function writeAvatarBundleDir(dir: string, avatar: Avatar, options: WriteAvatarBundleOptions = {}): Promise<void> {
   // Encode first: an avatar the format refuses never touches the disk.
   const files = await writeAvatarBundle(avatar, options);
-  const target = path.resolve(dir);
-  const existing = await fs.lstat(target).catch(() => null);
-  // Only a folder is swapped out: a file or link there is likely not ours to delete.
-  if (existing && !existing.isDirectory()) throw new Error(`writeAvatarBundleDir: ${dir} exists and is not a folder`);
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const tmp = await fs.mkdtemp(`${target}.tmp-`);
-  let old: string | null = null;
-  try {
-    for (const [name, bytes] of files) {
-      const file = path.join(tmp, name);
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, bytes);
-    }
-    try {
-      old = `${tmp}-old`;
-      await fs.rename(target, old);
-    } catch (err) {
-      old = null;
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-    try {
-      await fs.rename(tmp, target);
-    } catch (err) {
-      if (old) await fs.rename(old, target);
-      old = null;
-      throw err;
-    }
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
-    if (old) await fs.rm(old, { recursive: true, force: true });
-  }
+  await writeDirAtomic(dir, files, { replace: true, owner: "writeAvatarBundleDir" });
 }
 
 /**

@@ -8,40 +8,44 @@
  *   out/job/...                      every stage's outputs
  *   out/avatars/cli/bundle/          the finished avatar bundle
  *   out/timings.json                 seconds per stage
+ * (the layout: cliCreation in server/storage/layout.ts)
  */
 import fs from "node:fs";
-import path from "node:path";
 import sharp from "sharp";
 import { UsageError, parseFlags, isMainModule, runCli } from "./run-cli";
 import { formatEta, progressBar } from "./progress";
 import { creationStages } from "../pipeline/create/stages";
-import type { CreationInput, StageContext } from "../pipeline/create/stage";
+import { CREATION_CONFIGS, creationConfigSchema } from "../pipeline/create/configs";
+import { CREATION_CONFIG_LABELS } from "../../protocol/creation-configs";
+import type { StageContext } from "../pipeline/create/stage";
 import { decodePortrait } from "../pipeline/analyse/decode";
+import { writeFileAtomicSync } from "../storage/atomic";
+import { cliCreation } from "../storage/layout";
 
 const FLAGS = ["portrait", "out", "config"] as const;
-const CONFIGS = ["auto", "tiny", "compact", "paper"] as const;
 
-export const USAGE = `usage: npm run create -- --portrait FILE --out DIR [--config auto|tiny|compact|paper]
+export const USAGE = `usage: npm run create -- --portrait FILE --out DIR [--config ${CREATION_CONFIGS.join("|")}]
   --portrait photo.jpg   a JPEG, PNG or WebP portrait of one person
   --out DIR              where every stage writes (run again to continue)
-  --config auto          auto = compact here (about 30 min on 2 cores); tiny = a minute, low detail`;
+  --config auto          ${CREATION_CONFIGS.map((c) => `${c}: ${CREATION_CONFIG_LABELS[c]}`).join("\n                         ")}`;
 
 export async function main(argv: string[]): Promise<void> {
   const v = parseFlags(argv, FLAGS);
   if (!v.portrait) throw new UsageError("--portrait FILE is required");
   if (!v.out) throw new UsageError("--out DIR is required");
-  const config = (v.config ?? "auto") as CreationInput["config"];
-  if (!CONFIGS.includes(config)) throw new UsageError(`--config takes ${CONFIGS.join(", ")}, got "${v.config}"`);
+  const parsed = creationConfigSchema.safeParse(v.config ?? "auto");
+  if (!parsed.success) throw new UsageError(`--config takes ${CREATION_CONFIGS.join(", ")}, got "${v.config}"`);
+  const config = parsed.data;
   if (!fs.existsSync(v.portrait)) throw new UsageError(`--portrait: no file ${v.portrait}`);
 
-  const dataDir = path.resolve(v.out);
-  const upload = path.join(dataDir, "portraits", "cli", "portrait.png");
+  const where = cliCreation(v.out);
+  const upload = where.portraitImage;
+  // A raw photo: no stored analysis beside it, so the analyse stage analyses it in full.
   if (!fs.existsSync(upload)) {
     const image = await decodePortrait(fs.readFileSync(v.portrait));
-    fs.mkdirSync(path.dirname(upload), { recursive: true });
-    await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(upload);
+    writeFileAtomicSync(upload, await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer());
   }
-  const timingsFile = path.join(dataDir, "timings.json");
+  const timingsFile = where.timings;
   const timings: Record<string, number> = fs.existsSync(timingsFile) ? JSON.parse(fs.readFileSync(timingsFile, "utf8")) : {};
   const controller = new AbortController();
   process.once("SIGINT", () => {
@@ -53,11 +57,11 @@ export async function main(argv: string[]): Promise<void> {
     const bar = progressBar();
     const started = performance.now();
     const ctx: StageContext = {
-      jobId: "cli",
-      avatarId: "cli",
-      dataDir,
-      jobDir: path.join(dataDir, "job"),
-      input: { portraitId: "cli", config },
+      jobId: where.jobId,
+      avatarId: where.avatarId,
+      dataDir: where.dataDir,
+      jobDir: where.jobDir,
+      input: { portraitId: where.portraitId, config },
       signal: controller.signal,
       progress: (f, eta) => bar.update(Math.round(f * 1000), 1000, `${stage.label}: ${(100 * f).toFixed(0)}%${eta !== undefined ? `, ETA ${formatEta(eta)}` : ""}`),
       log: (line) => {
@@ -71,11 +75,11 @@ export async function main(argv: string[]): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     // A stage that found its outputs on disk took no time now: keep the time it took when it ran.
     if (seconds > 1 || timings[stage.name] === undefined) timings[stage.name] = seconds;
-    fs.writeFileSync(timingsFile, JSON.stringify(timings, null, 1));
+    writeFileAtomicSync(timingsFile, JSON.stringify(timings, null, 1));
     console.log(`${stage.name}: ${seconds.toFixed(1)} s`);
   }
   const total = Object.values(timings).reduce((a, b) => a + b, 0);
-  console.log(`create: done in ${((performance.now() - t0) / 60000).toFixed(1)} min (stages together ${(total / 60).toFixed(1)} min); the avatar is ${path.join(dataDir, "avatars", "cli", "bundle")}`);
+  console.log(`create: done in ${((performance.now() - t0) / 60000).toFixed(1)} min (stages together ${(total / 60).toFixed(1)} min); the avatar is ${where.bundle}`);
 }
 
 if (isMainModule(import.meta.url)) runCli("create", USAGE, main, (err) => /^(The |synthesise:|train:|evaluate:|cancelled$)/.test(err.message) || err.name === "PortraitRefusal");

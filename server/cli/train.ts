@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { UsageError, parseFlags, intOption, isMainModule, runCli } from "./run-cli";
 import { formatEta, progressBar } from "./progress";
-import { TRAIN_PRESETS, type TrainConfig } from "../pipeline/train/trainer";
+import { TRAIN_PRESETS, type TrainConfig, type TrainPresetName } from "../pipeline/train/trainer";
 import { runTraining } from "../pipeline/train/train-run";
 
 const FLAGS = ["dataset", "config", "out", "size", "stage1", "stage2-iterations", "no-stage2", "restart", "init-from", "seed", "threads"] as const;
@@ -31,8 +31,8 @@ export async function main(argv: string[]): Promise<void> {
   if (!dataset) throw new UsageError("--dataset DIR is required (make one with npm run synth)");
   if (!out) throw new UsageError("--out DIR is required");
   const name = str("config") ?? "compact";
-  const preset = TRAIN_PRESETS[name];
-  if (!preset || !Object.hasOwn(TRAIN_PRESETS, name)) throw new UsageError(`--config: no preset "${name}" (have ${Object.keys(TRAIN_PRESETS).join(", ")})`);
+  const preset = Object.hasOwn(TRAIN_PRESETS, name) ? TRAIN_PRESETS[name as TrainPresetName] : undefined;
+  if (!preset) throw new UsageError(`--config: no preset "${name}" (have ${Object.keys(TRAIN_PRESETS).join(", ")})`);
   const config: TrainConfig = {
     ...preset,
     size: intOption(str("size"), "size", preset.size, 16, 2048),

@@ -7,6 +7,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { avatarBundleDir, avatarBundlePath } from "../storage/layout";
 import type { Db } from "./client";
 
 export const DEMO_AVATAR_NAME = "Demo avatar";
@@ -21,8 +22,8 @@ export async function seedDemo(db: Db, log: (line: string) => void, dataDir: str
     return;
   }
   // The store reads and validates it on first use, like any bundle.
-  const bundlePath = path.join("avatars", demo.id, "trained");
-  await fs.cp(bundle, path.join(dataDir, bundlePath), { recursive: true });
+  const bundlePath = avatarBundlePath(demo.id, "trained");
+  await fs.cp(bundle, avatarBundleDir(dataDir, demo.id, "trained"), { recursive: true });
   await db.avatar.update({ where: { id: demo.id }, data: { bundlePath } });
   log(`database: created the demo avatar ${demo.id} from the trained bundle ${path.relative(process.cwd(), bundle) || bundle}`);
 }

@@ -35,7 +35,8 @@ import { JobRunner } from "../jobs/runner";
 import type { StageDef } from "../pipeline/create/stage";
 import { sendJsonError, uploadPortrait } from "../portraits/upload";
 import { closePortraitAnalysis } from "../portraits/analysis-thread";
-import { isPortraitId, portraitDir, PORTRAIT_FILES } from "../portraits/store";
+import { PORTRAIT_FILES } from "../portraits/store";
+import { isPortraitId, portraitDir } from "../storage/layout";
 
 export interface RunningServer {
   url: string;

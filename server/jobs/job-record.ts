@@ -5,8 +5,12 @@
  */
 import path from "node:path";
 import { z } from "zod";
-import type { ArtifactName, CreationInput, StageDef } from "../pipeline/create/stage";
+import { creationConfigSchema } from "../pipeline/create/configs";
+import type { ArtifactName, StageDef } from "../pipeline/create/stage";
 import type { JobStatus, JobView, StageStatus } from "../../protocol/messages";
+import { PORTRAIT_ID } from "../storage/layout";
+
+// The tRPC router validates its input with these.
 
 export const CREATE_AVATAR_KIND = "create-avatar";
 /** Log lines kept in the row; older ones are dropped. */
@@ -15,8 +19,6 @@ export const LOG_KEEP_LINES = 500;
 export const VIEW_LOG_LINES = 200;
 /** A single log line longer than this is cut (a stage printing a whole tensor must not bloat the row). */
 const MAX_LINE_CHARS = 2000;
-
-export const CREATION_CONFIGS = ["auto", "tiny", "compact", "paper"] as const satisfies readonly CreationInput["config"][];
 
 export const ARTIFACT_NAMES = ["overlay", "fit", "texture", "contact-sheet", "loss-curve", "identity-sheet"] as const satisfies readonly ArtifactName[];
 // Fails to compile when stage.ts gains an artifact name this list lacks.
@@ -27,13 +29,10 @@ export function isArtifactName(name: string): name is ArtifactName {
   return (ARTIFACT_NAMES as readonly string[]).includes(name);
 }
 
-/** Portrait ids are ours (see server/portraits/store.ts); anything else is refused before touching the disk. */
-export const PORTRAIT_ID = /^[A-Za-z0-9_-]{8,64}$/;
-
 /** What a creation job's `input` column holds. */
 export const creationJobInput = z.object({
   portraitId: z.string().regex(PORTRAIT_ID),
-  config: z.enum(CREATION_CONFIGS),
+  config: creationConfigSchema,
   /** The avatar's name and id when the job was made: both outlive a cancel, which deletes the avatar. */
   name: z.string(),
   avatarId: z.string(),
@@ -144,15 +143,6 @@ export function safeRelative(jobDir: string, relativePath: string): string | nul
   const abs = path.resolve(jobDir, relativePath);
   if (!abs.startsWith(path.resolve(jobDir) + path.sep)) return null;
   return path.relative(jobDir, abs).split(path.sep).join("/");
-}
-
-export function jobDirOf(dataDir: string, jobId: string): string {
-  return path.join(dataDir, "jobs", jobId);
-}
-
-/** Bundle folder of a finished avatar, relative to DATA_DIR (forward slashes, as Avatar.bundlePath stores it). */
-export function bundlePathOf(avatarId: string): string {
-  return `avatars/${avatarId}/bundle`;
 }
 
 export function artifactUrl(jobId: string, name: string): string {

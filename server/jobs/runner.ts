@@ -11,36 +11,35 @@
  * row at most every `writeIntervalMs`; status changes are written at once.
  * A job interrupted by a kill or by close() keeps its stage states, and
  * start() re-queues it: it continues from the first stage not done (stages
- * skip or resume what is on disk).
+ * skip or resume what is on disk). This file keeps the queue and answers
+ * requests; a running job is a JobExecution (job-execution.ts, its ETA in
+ * job-eta.ts), and the row's columns are read and written by job-record.ts.
  */
 import fs from "node:fs/promises";
 import path from "node:path";
 import type { Db } from "../db/client";
-import type { ArtifactName, CreationInput, StageContext, StageDef } from "../pipeline/create/stage";
+import type { CreationInput, StageDef } from "../pipeline/create/stage";
 import type { JobView } from "../../protocol/messages";
 import { portraitExists } from "../portraits/store";
+import { jobDir as jobDirOf } from "../storage/layout";
+import { JobError, Stop, type JobEvent } from "./job-events";
+import { JobExecution, removeAvatarFiles, type ExecutionHost } from "./job-execution";
 import {
   appendLog,
-  bundlePathOf,
-  clamp01,
   CREATE_AVATAR_KIND,
   isArtifactName,
-  jobDirOf,
-  LOG_KEEP_LINES,
-  logLines,
-  overallProgress,
   parseArtifacts,
   parseInput,
   parseStages,
   reconcileStages,
   safeRelative,
-  shortError,
   splitLog,
   toJobView,
   type CreationJobInput,
   type LiveState,
-  type StageState,
 } from "./job-record";
+
+export { JobError, type JobEvent } from "./job-events";
 
 export interface JobRunnerOptions {
   db: Db;
@@ -54,48 +53,6 @@ export interface JobRunnerOptions {
   writeIntervalMs?: number;
   /** Server log (stacks of failed stages go here, never to the user). Default: none. */
   log?: (line: string) => void;
-}
-
-/** What the socket layer listens to. "change" with status: true is a status change. */
-export type JobEvent =
-  | { type: "change"; jobId: string; status: boolean }
-  | { type: "log"; jobId: string; lines: string[] }
-  | { type: "closed" };
-
-/** A request the job's state does not allow, or an unknown job; `code` maps to the API's error. */
-export class JobError extends Error {
-  constructor(
-    readonly code: "not-found" | "conflict",
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Why a running stage's signal was aborted. */
-class Stop extends Error {
-  constructor(readonly why: "cancel" | "close" | "gone") {
-    super(why === "cancel" ? "The job was cancelled." : why === "close" ? "The server is shutting down." : "The job's row is gone.");
-  }
-}
-
-interface Live extends LiveState {
-  id: string;
-  avatarId: string;
-  input: CreationJobInput;
-  controller: AbortController;
-  /** Index of the running stage. */
-  index: number;
-  stageStartedAt: number;
-  /** The running stage's own ETA, when it gave one. */
-  stageEta: number | null;
-  /** Mean seconds of each stage in earlier finished jobs of the same config. */
-  history: Map<string, number>;
-  finished: boolean;
-  writeTimer: NodeJS.Timeout | null;
-  lastWrite: number;
-  writing: Promise<void>;
-  done: Promise<void>;
 }
 
 const jobSelect = {
@@ -121,10 +78,11 @@ export class JobRunner {
   private readonly dataDir: string;
   private readonly defs: readonly StageDef[];
   private readonly concurrency: number;
-  private readonly writeIntervalMs: number;
   private readonly serverLog: (line: string) => void;
+  /** What a running job reaches of this runner. */
+  private readonly host: ExecutionHost;
   private readonly queue: string[] = [];
-  private readonly active = new Map<string, Live>();
+  private readonly active = new Map<string, { execution: JobExecution; done: Promise<void> }>();
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private closed = false;
 
@@ -138,8 +96,8 @@ export class JobRunner {
     this.dataDir = path.resolve(options.dataDir);
     this.defs = options.stages;
     this.concurrency = concurrency;
-    this.writeIntervalMs = options.writeIntervalMs ?? 500;
     this.serverLog = options.log ?? (() => undefined);
+    this.host = { db: this.db, dataDir: this.dataDir, defs: this.defs, writeIntervalMs: options.writeIntervalMs ?? 500, emit: (e) => this.emit(e), serverLog: this.serverLog };
   }
 
   /** Listens to job changes and log lines; returns the unsubscribe function. */
@@ -247,7 +205,7 @@ export class JobRunner {
       const avatarId = row.avatarId ?? input.avatarId;
       const qi = this.queue.indexOf(jobId);
       if (qi >= 0) this.queue.splice(qi, 1);
-      const live = this.active.get(jobId);
+      const live = this.active.get(jobId)?.execution;
       if (live) live.controller.abort(new Stop("cancel"));
       const stages = (live?.stages ?? parseStages(row.stages)).map((s) => (s.status === "running" ? { ...s, status: "pending" as const } : s));
       const log = live?.log ?? splitLog(row.log);
@@ -260,7 +218,7 @@ export class JobRunner {
         // Never a finished avatar, whatever raced with us.
         this.db.avatar.deleteMany({ where: { id: avatarId, status: { in: ["creating", "failed"] } } }),
       ]);
-      if (!live) await this.removeAvatarFiles(avatarId);
+      if (!live) await removeAvatarFiles(this.dataDir, avatarId);
       this.emit({ type: "change", jobId, status: true });
       if (qi >= 0) this.queue.forEach((id) => this.emit({ type: "change", jobId: id, status: false }));
     }
@@ -291,7 +249,7 @@ export class JobRunner {
   /** Resolves once no job runs and none waits (tests). */
   async idle(): Promise<void> {
     while (this.active.size || (this.queue.length && !this.closed)) {
-      await Promise.all([...this.active.values()].map((l) => l.done));
+      await Promise.all([...this.active.values()].map((a) => a.done));
       await new Promise((r) => setImmediate(r));
     }
   }
@@ -304,8 +262,8 @@ export class JobRunner {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
-    for (const live of this.active.values()) live.controller.abort(new Stop("close"));
-    await Promise.all([...this.active.values()].map((l) => l.done));
+    for (const { execution } of this.active.values()) execution.controller.abort(new Stop("close"));
+    await Promise.all([...this.active.values()].map((a) => a.done));
     this.emit({ type: "closed" });
     this.listeners.clear();
   }
@@ -320,365 +278,23 @@ export class JobRunner {
     }
   }
 
-  /** The runner's own line in a job's log. */
-  private say(live: Live, line: string): void {
-    appendLog(live.log, [line]);
-    this.emit({ type: "log", jobId: live.id, lines: [line] });
-  }
-
-  /** Fresher than the row, but only while the row says "running" (a cancel or failure has already written the final state). */
   private liveState(jobId: string): LiveState | null {
-    const live = this.active.get(jobId);
-    if (!live || live.finished || !live.stages.length) return null;
-    return { stage: live.stage, progress: live.progress, etaSeconds: live.etaSeconds, stages: live.stages, artifacts: live.artifacts, log: live.log };
+    return this.active.get(jobId)?.execution.liveState() ?? null;
   }
 
+  /** Starts queued jobs, first come first served, while fewer than `concurrency` run. */
   private pump(): void {
     while (!this.closed && this.active.size < this.concurrency && this.queue.length) {
       const jobId = this.queue.shift()!;
       // Registered before the first await, so a cancel that comes meanwhile finds it.
-      const live: Live = {
-        id: jobId,
-        avatarId: "",
-        input: null as unknown as CreationJobInput,
-        controller: new AbortController(),
-        index: -1,
-        stageStartedAt: 0,
-        stageEta: null,
-        history: new Map(),
-        finished: false,
-        writeTimer: null,
-        lastWrite: 0,
-        writing: Promise.resolve(),
-        done: Promise.resolve(),
-        stage: null,
-        progress: 0,
-        etaSeconds: null,
-        stages: [],
-        artifacts: {},
-        log: [],
-      };
-      this.active.set(jobId, live);
+      const execution = new JobExecution(jobId, this.host);
+      const entry = { execution, done: Promise.resolve() };
+      this.active.set(jobId, entry);
       for (const id of this.queue) this.emit({ type: "change", jobId: id, status: false });
-      live.done = this.run(live)
-        .catch((err: Error) => this.broken(live, err))
-        .finally(() => {
-          live.finished = true;
-          if (live.writeTimer) clearTimeout(live.writeTimer);
-          this.active.delete(jobId);
-          this.pump();
-        });
-    }
-  }
-
-  private async run(live: Live): Promise<void> {
-    const row = await this.db.job.findUnique({ where: { id: live.id } });
-    if (!row || row.status !== "queued" || !row.avatarId || live.controller.signal.aborted) return;
-    live.input = parseInput(row.input, row.id);
-    live.avatarId = row.avatarId;
-    live.stages = reconcileStages(this.defs, parseStages(row.stages));
-    live.artifacts = parseArtifacts(row.artifacts);
-    live.log = splitLog(row.log).slice(-LOG_KEEP_LINES);
-    live.history = await this.stageHistory(live.input.config);
-    const first = live.stages.findIndex((s) => s.status !== "done" && s.status !== "skipped");
-    live.stage = first >= 0 ? live.stages[first]!.name : null;
-    live.progress = overallProgress(this.defs, live.stages);
-    const resumed = live.stages.some((s) => s.status === "done");
-    this.say(live, resumed ? `Resuming at ${live.stages[first]?.label ?? "the end"}.` : "Started.");
-    const started = await this.db.job.updateMany({
-      where: { id: live.id, status: "queued" },
-      data: { status: "running", startedAt: row.startedAt ?? new Date(), stage: live.stage, stages: JSON.stringify(live.stages), log: live.log.join("\n"), progress: live.progress },
-    });
-    if (started.count !== 1) return;
-    this.emit({ type: "change", jobId: live.id, status: true });
-
-    const jobDir = jobDirOf(this.dataDir, live.id);
-    await fs.mkdir(jobDir, { recursive: true });
-    const signal = live.controller.signal;
-
-    for (let i = 0; i < this.defs.length; i++) {
-      const def = this.defs[i]!;
-      const state = live.stages[i]!;
-      if (state.status === "done" || state.status === "skipped") continue;
-      if (signal.aborted) break;
-      live.index = i;
-      live.stage = def.name;
-      live.stageEta = null;
-      live.stageStartedAt = performance.now();
-      Object.assign(state, { status: "running", progress: 0, startedAt: new Date().toISOString() } satisfies Partial<StageState>);
-      this.refresh(live);
-      await this.write(live, true);
-      const t0 = performance.now();
-      try {
-        await def.run(this.context(live, jobDir, def));
-        state.seconds += (performance.now() - t0) / 1000;
-        // A stage that returns after an abort may have stopped short: it is not done.
-        if (signal.aborted) break;
-        state.status = "done";
-        state.progress = 1;
-        this.refresh(live);
-        await this.write(live, true);
-      } catch (err) {
-        state.seconds += (performance.now() - t0) / 1000;
-        if (signal.aborted) break;
-        await this.fail(live, def, err);
-        return;
-      }
-    }
-    if (signal.aborted) return this.stopped(live);
-    await this.finish(live);
-  }
-
-  private context(live: Live, jobDir: string, def: StageDef): StageContext {
-    const state = live.stages[live.index]!;
-    const current = () => !live.finished && live.stage === def.name && state.status === "running";
-    return {
-      jobId: live.id,
-      avatarId: live.avatarId,
-      dataDir: this.dataDir,
-      jobDir,
-      input: { portraitId: live.input.portraitId, config: live.input.config },
-      signal: live.controller.signal,
-      progress: (fraction, etaSeconds) => {
-        if (!current()) return;
-        state.progress = clamp01(fraction);
-        live.stageEta = etaSeconds !== undefined && Number.isFinite(etaSeconds) && etaSeconds >= 0 ? etaSeconds : null;
-        this.refresh(live);
-        this.scheduleWrite(live);
-        this.emit({ type: "change", jobId: live.id, status: false });
-      },
-      log: (line) => {
-        if (live.finished) return;
-        const lines = logLines(line);
-        appendLog(live.log, lines);
-        this.scheduleWrite(live);
-        this.emit({ type: "log", jobId: live.id, lines });
-      },
-      publish: (name: ArtifactName, relativePath: string) => {
-        if (!isArtifactName(name)) throw new Error(`publish: "${String(name)}" is not an artifact name`);
-        const rel = safeRelative(jobDir, relativePath);
-        if (!rel) throw new Error(`publish: "${relativePath}" is not a path inside the job folder`);
-        if (live.finished) return;
-        live.artifacts[name] = rel;
-        this.scheduleWrite(live);
-        this.emit({ type: "change", jobId: live.id, status: false });
-      },
-    };
-  }
-
-  /** Progress and ETA from the stage states. */
-  private refresh(live: Live): void {
-    live.progress = overallProgress(this.defs, live.stages);
-    live.etaSeconds = this.eta(live);
-  }
-
-  /**
-   * Seconds left: the running stage's own ETA (else its elapsed time over its
-   * progress, else the measured rate x its weight), plus each later stage's
-   * mean time in earlier jobs of the same config (else the measured rate x its
-   * weight). The rate is seconds per unit of weight over this job's finished
-   * stages and the running one. Null while nothing has been measured.
-   */
-  private eta(live: Live): number | null {
-    const i = live.index;
-    if (i < 0) return null;
-    const cur = live.stages[i]!;
-    const elapsed = (performance.now() - live.stageStartedAt) / 1000;
-    const p = clamp01(cur.progress);
-    let sec = 0;
-    let weight = 0;
-    live.stages.forEach((s, j) => {
-      if (j !== i && s.status === "done" && s.seconds > 0) {
-        sec += s.seconds;
-        weight += this.defs[j]!.weight;
-      }
-    });
-    if (p >= 0.02) {
-      sec += elapsed;
-      weight += p * this.defs[i]!.weight;
-    }
-    const rate = weight > 0 ? sec / weight : null;
-    let left: number | null =
-      live.stageEta ?? (p >= 0.02 && elapsed >= 0.5 ? (elapsed * (1 - p)) / p : rate !== null ? rate * this.defs[i]!.weight * (1 - p) : null);
-    for (let j = i + 1; j < live.stages.length && left !== null; j++) {
-      const s = live.stages[j]!;
-      if (s.status === "done" || s.status === "skipped") continue;
-      const known = live.history.get(s.name) ?? (rate !== null ? rate * this.defs[j]!.weight : null);
-      left = known === null ? null : left + known;
-    }
-    return left === null ? null : Math.round(left * 10) / 10;
-  }
-
-  /** Mean seconds per stage over the last finished jobs of this config. */
-  private async stageHistory(config: string): Promise<Map<string, number>> {
-    const rows = await this.db.job.findMany({
-      where: { kind: CREATE_AVATAR_KIND, status: "done" },
-      orderBy: { finishedAt: "desc" },
-      take: 20,
-      select: { id: true, input: true, stages: true },
-    });
-    const sums = new Map<string, { s: number; n: number }>();
-    let used = 0;
-    for (const r of rows) {
-      if (used >= 5) break;
-      let input: CreationJobInput;
-      try {
-        input = parseInput(r.input, r.id);
-      } catch {
-        continue;
-      }
-      if (input.config !== config) continue;
-      used++;
-      for (const s of parseStages(r.stages)) {
-        if (s.status !== "done") continue;
-        const acc = sums.get(s.name) ?? { s: 0, n: 0 };
-        acc.s += s.seconds;
-        acc.n++;
-        sums.set(s.name, acc);
-      }
-    }
-    return new Map([...sums].map(([name, { s, n }]) => [name, s / n]));
-  }
-
-  private scheduleWrite(live: Live): void {
-    if (live.writeTimer || live.finished) return;
-    const wait = Math.max(0, live.lastWrite + this.writeIntervalMs - Date.now());
-    live.writeTimer = setTimeout(() => {
-      live.writeTimer = null;
-      void this.write(live, false);
-    }, wait);
-  }
-
-  /**
-   * Writes the in-memory state, serialised per job; only while the row is
-   * still "running" (a cancel has already written its own state). A row gone
-   * or no longer running stops the job.
-   */
-  private write(live: Live, now: boolean): Promise<void> {
-    if (now && live.writeTimer) {
-      clearTimeout(live.writeTimer);
-      live.writeTimer = null;
-    }
-    live.writing = live.writing.then(async () => {
-      live.lastWrite = Date.now();
-      try {
-        const r = await this.db.job.updateMany({
-          where: { id: live.id, status: "running" },
-          data: {
-            stage: live.stage,
-            progress: live.progress,
-            etaSeconds: live.etaSeconds,
-            stages: JSON.stringify(live.stages),
-            artifacts: JSON.stringify(live.artifacts),
-            log: live.log.join("\n"),
-          },
-        });
-        if (r.count === 0 && !live.controller.signal.aborted) live.controller.abort(new Stop("gone"));
-      } catch (err) {
-        this.serverLog(`jobs: could not save job ${live.id}: ${(err as Error).message}`);
-      }
-    });
-    if (now) this.emit({ type: "change", jobId: live.id, status: false });
-    return live.writing;
-  }
-
-  private async fail(live: Live, def: StageDef, err: unknown): Promise<void> {
-    const message = shortError(err);
-    this.serverLog(`jobs: job ${live.id} failed in ${def.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    live.stages[live.index]!.status = "failed";
-    this.say(live, `${def.label} failed: ${message}`);
-    live.etaSeconds = null;
-    live.progress = overallProgress(this.defs, live.stages);
-    await live.writing;
-    const r = await this.db.job.updateMany({
-      where: { id: live.id, status: "running" },
-      data: {
-        status: "failed",
-        error: message,
-        finishedAt: new Date(),
-        stage: def.name,
-        etaSeconds: null,
-        progress: live.progress,
-        stages: JSON.stringify(live.stages),
-        artifacts: JSON.stringify(live.artifacts),
-        log: live.log.join("\n"),
-      },
-    });
-    if (r.count === 1) await this.db.avatar.updateMany({ where: { id: live.avatarId, status: "creating" }, data: { status: "failed" } });
-    live.finished = true;
-    this.emit({ type: "change", jobId: live.id, status: true });
-  }
-
-  private async stopped(live: Live): Promise<void> {
-    const why = live.controller.signal.reason instanceof Stop ? live.controller.signal.reason.why : "close";
-    live.finished = true;
-    if (why === "close") {
-      // The row stays "running" with its stage states: the next start() resumes it.
-      this.say(live, "Interrupted: the server is shutting down; the job resumes when it starts again.");
-      await this.write(live, true);
-      return;
-    }
-    await live.writing;
-    // Cancelled (or deleted under us): what the stages wrote for the deleted avatar goes too.
-    await this.removeAvatarFiles(live.avatarId);
-  }
-
-  private async finish(live: Live): Promise<void> {
-    const bundlePath = bundlePathOf(live.avatarId);
-    const bundleDir = path.join(this.dataDir, bundlePath);
-    const manifest = await fs.stat(path.join(bundleDir, "manifest.json")).catch(() => null);
-    if (!manifest?.isFile()) {
-      const last = this.defs[this.defs.length - 1]!;
-      live.index = this.defs.length - 1;
-      await this.fail(live, last, new Error(`${last.label} finished without writing the avatar's bundle (${bundlePath}/manifest.json).`));
-      return;
-    }
-    const thumb = await fs.stat(path.join(bundleDir, "thumbnail.png")).catch(() => null);
-    live.stage = null;
-    live.etaSeconds = null;
-    live.progress = 1;
-    this.say(live, "Done: the avatar is ready.");
-    await live.writing;
-    const r = await this.db.job.updateMany({
-      where: { id: live.id, status: "running" },
-      data: {
-        status: "done",
-        finishedAt: new Date(),
-        stage: null,
-        etaSeconds: null,
-        progress: 1,
-        stages: JSON.stringify(live.stages),
-        artifacts: JSON.stringify(live.artifacts),
-        log: live.log.join("\n"),
-      },
-    });
-    live.finished = true;
-    if (r.count !== 1) return;
-    await this.db.avatar.updateMany({
-      where: { id: live.avatarId },
-      data: { status: "ready", bundlePath, thumbnailPath: thumb?.isFile() ? `${bundlePath}/thumbnail.png` : null },
-    });
-    this.emit({ type: "change", jobId: live.id, status: true });
-  }
-
-  /** An error outside any stage (database, disk): the job fails rather than staying "running" until a restart. */
-  private async broken(live: Live, err: Error): Promise<void> {
-    this.serverLog(`jobs: job ${live.id} broke the runner: ${err.stack ?? err.message}`);
-    if (live.controller.signal.aborted) return;
-    try {
-      const r = await this.db.job.updateMany({
-        where: { id: live.id, status: { in: ["queued", "running"] } },
-        data: { status: "failed", error: `The job runner failed: ${shortError(err)}`, finishedAt: new Date(), etaSeconds: null },
+      entry.done = execution.execute().finally(() => {
+        this.active.delete(jobId);
+        this.pump();
       });
-      if (r.count === 1 && live.avatarId) await this.db.avatar.updateMany({ where: { id: live.avatarId, status: "creating" }, data: { status: "failed" } });
-      this.emit({ type: "change", jobId: live.id, status: true });
-    } catch (again) {
-      this.serverLog(`jobs: could not mark job ${live.id} failed: ${(again as Error).message}`);
     }
-  }
-
-  private async removeAvatarFiles(avatarId: string): Promise<void> {
-    if (!avatarId || avatarId.includes("/") || avatarId.includes("\\") || avatarId.startsWith(".")) return;
-    await fs.rm(path.join(this.dataDir, "avatars", avatarId), { recursive: true, force: true }).catch(() => undefined);
   }
 }

@@ -6,32 +6,26 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import { loadConfig, type ServerConfig } from "../config";
-import { startServer } from "../http/app-server";
+import type { ServerConfig } from "../config";
 import type { StageContext, StageDef } from "../pipeline/create/stage";
 import { newPortraitId, writePortraitFolder } from "../portraits/store";
-import { tempDataDir, type TestServer } from "../testing/harness";
+import { avatarBundleDir, PORTRAIT_FOLDER } from "../storage/layout";
+import { startTestServer, type TestServer } from "../testing/harness";
 
-export async function startServerWithStages(stages: readonly StageDef[], overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
-  const dataDir = overrides.dataDir ?? tempDataDir();
-  const config = loadConfig(
-    { port: 0, host: "127.0.0.1", dev: false, seedDemo: false, ownerKey: null, databaseUrl: `file:${path.join(dataDir, "perse.db")}`, ...overrides, dataDir },
-    [],
-  );
-  const server = await startServer({ config, log: () => undefined, creationStages: stages });
-  return { ...server, dataDir, config };
+export function startServerWithStages(stages: readonly StageDef[], overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+  return startTestServer(overrides, { creationStages: stages });
 }
 
 /** A stored portrait as far as the runner cares (its analysis.json), without running the analysis. */
 export async function fakePortrait(dataDir: string): Promise<string> {
   const id = newPortraitId();
-  await writePortraitFolder(dataDir, id, [["analysis.json", "{}"]]);
+  await writePortraitFolder(dataDir, id, [[PORTRAIT_FOLDER.analysis, "{}"]]);
   return id;
 }
 
 /** The avatar bundle the last stage must leave. */
 export async function writeFakeBundle(ctx: StageContext): Promise<void> {
-  const dir = path.join(ctx.dataDir, "avatars", ctx.avatarId, "bundle");
+  const dir = avatarBundleDir(ctx.dataDir, ctx.avatarId);
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, "manifest.json"), "{}");
 }

@@ -14,6 +14,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sniffFormat } from "../pipeline/analyse/decode";
+import { toStoredAnalysis } from "../pipeline/analyse/stored-analysis";
+import { originalFileName, PORTRAIT_FOLDER } from "../storage/layout";
 import { analyseUploadOnWorker, type UploadAnalysis } from "./analysis-thread";
 import { newPortraitId, writePortraitFolder } from "./store";
 
@@ -105,21 +107,15 @@ export async function uploadPortrait(req: IncomingMessage, res: ServerResponse, 
 
   const { analysis } = result;
   const id = newPortraitId();
-  const stored = {
-    ...analysis,
-    landmarks: Array.from(analysis.landmarks),
-    descriptor: Array.from(analysis.descriptor),
-    mesh: analysis.mesh ? Array.from(analysis.mesh) : null,
-    original: { file: `original.${ext}`, bytes: size, contentType: mime },
-    uploadedAt: new Date().toISOString(),
-  };
+  const original = originalFileName(ext);
+  const stored = { ...toStoredAnalysis(analysis), original: { file: original, bytes: size, contentType: mime }, uploadedAt: new Date().toISOString() };
   await writePortraitFolder(options.dataDir, id, [
-    ["portrait.png", result.portraitPng],
-    [`original.${ext}`, result.original],
-    ["overlay.png", result.overlayPng],
-    ["thumbnail.jpg", result.thumbnailJpg],
+    [PORTRAIT_FOLDER.image, result.portraitPng],
+    [original, result.original],
+    [PORTRAIT_FOLDER.overlay, result.overlayPng],
+    [PORTRAIT_FOLDER.thumbnail, result.thumbnailJpg],
     // Last: its presence marks a complete upload (portraitExists).
-    ["analysis.json", JSON.stringify(stored)],
+    [PORTRAIT_FOLDER.analysis, JSON.stringify(stored)],
   ]);
   options.log?.(`portraits: stored ${id} (${analysis.width} x ${analysis.height}, ${size} bytes)`);
 
@@ -137,8 +133,8 @@ export async function uploadPortrait(req: IncomingMessage, res: ServerResponse, 
       score: analysis.score,
       faces: analysis.faces,
     },
-    imageUrl: `${base}/portrait.png`,
-    overlayUrl: `${base}/overlay.png`,
+    imageUrl: `${base}/${PORTRAIT_FOLDER.image}`,
+    overlayUrl: `${base}/${PORTRAIT_FOLDER.overlay}`,
   };
   res.writeHead(201, { "content-type": "application/json", "cache-control": "no-store", location: base });
   res.end(JSON.stringify(reply));

@@ -7,6 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { loadConfig, type ServerConfig } from "../config";
 import { startServer, type RunningServer } from "../http/app-server";
+import type { StageDef } from "../pipeline/create/stage";
+import { defaultDatabaseUrl } from "../storage/layout";
 
 export interface TestServer extends RunningServer {
   dataDir: string;
@@ -17,7 +19,8 @@ export function tempDataDir(prefix = "perse-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+/** `creationStages` replaces the creation pipeline (server/jobs/testing.ts runs small, controllable stages). */
+export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: { creationStages?: readonly StageDef[] } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDataDir();
   const config = loadConfig(
     {
@@ -26,13 +29,13 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
       dev: false,
       seedDemo: false,
       ownerKey: null,
-      databaseUrl: `file:${path.join(dataDir, "perse.db")}`,
+      databaseUrl: defaultDatabaseUrl(dataDir),
       ...overrides,
       dataDir,
     },
     [],
   );
-  const server = await startServer({ config, log: () => undefined });
+  const server = await startServer({ config, log: () => undefined, ...options });
   return { ...server, dataDir, config };
 }
 

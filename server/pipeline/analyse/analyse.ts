@@ -16,45 +16,12 @@ import { personMatte } from "./matte";
 import { faceMesh } from "./mesh";
 import { exclusive, getModels } from "./models";
 import { PortraitRefusal } from "./refusal";
-import { fitHeadRotation, type HeadRotation } from "./rotation";
+import { fitHeadRotation } from "./rotation";
 import { faceSharpness } from "./sharpness";
+import type { Box, PortraitAnalysis } from "./types";
 
 export { analysisOverlayPng, refusalOverlayPng } from "./overlay";
-
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface PortraitAnalysis {
-  /** The decoded image the coordinates refer to. */
-  width: number;
-  height: number;
-  /** The face's box (face-api's detector; may reach past the image's edge on a tight crop). */
-  box: Box;
-  /** Detector score in [0, 1]. */
-  score: number;
-  /** Faces that count (background faces smaller than otherFaceRatio are ignored): 1 for an accepted portrait. */
-  faces: number;
-  /** [68, 2] f32 pixels, iBUG 300-W order; the image's top-left corner is (0, 0), the centre of pixel (i, j) is (i + 0.5, j + 0.5). */
-  landmarks: Float32Array;
-  /** [128] f32 face-api descriptor (Euclidean distance < 0.6: same person). */
-  descriptor: Float32Array;
-  /** Degrees, renderer convention: yaw > 0 turns the face toward the SUBJECT'S LEFT (the image's right), pitch > 0 nods down, roll > 0 tilts the head toward the subject's right shoulder (the image's left). */
-  rotation: HeadRotation;
-  /** Distance between the eye-corner landmarks 36 and 45, pixels. */
-  interocularPx: number;
-  /** Re-blur sharpness of the face resampled to 64 px between the eyes, in [0, 1]; higher is sharper. */
-  sharpness: number;
-  /** [H, W] f32 person coverage in [0, 1] at the decoded image's resolution (RVM; includes hair). */
-  matte: Float32Array | null;
-  /** [478, 3] f32 Human's face mesh in pixels (z: depth, negative toward the camera), or null when Human did not find the face. */
-  mesh: Float32Array | null;
-  /** Milliseconds per step: models (waiting for the one-time load), detect, rotation, sharpness, mesh, matte, total. */
-  timings: Record<string, number>;
-}
+export type { Box, PortraitAnalysis } from "./types";
 
 export interface AnalyseThresholds {
   /** Lowest detector score for the main face, in [0, 1]. Default 0.3: a face turned 65 degrees still scores 0.3-0.45, and is then refused as turned, which says more than "no face". */
@@ -147,6 +114,13 @@ export async function analysePortrait(image: RgbImage, options?: Partial<Analyse
     timings.total = round(performance.now() - t0);
     return { width: image.width, height: image.height, box: main.box, score: main.score, faces: 1, landmarks: main.landmarks, descriptor: main.descriptor, rotation, interocularPx: io, sharpness, matte, mesh: mesh?.mesh ?? null, timings };
   });
+}
+
+/** The person matte alone: an upload's stored analysis holds everything else. */
+export async function portraitMatte(image: RgbImage): Promise<Float32Array> {
+  checkRgbImage(image, "portraitMatte");
+  const models = await getModels();
+  return exclusive(() => personMatte(models, image));
 }
 
 /**

@@ -10,7 +10,7 @@
  * faces in full-body photos get lost.
  */
 import sharp from "sharp";
-import type { Box } from "./analyse";
+import type { Box } from "./types";
 import type { RgbImage } from "./decode";
 import type { Models } from "./models";
 

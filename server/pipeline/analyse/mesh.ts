@@ -7,7 +7,7 @@
  * converted to the same pixel scale.
  */
 import sharp from "sharp";
-import type { Box } from "./analyse";
+import type { Box } from "./types";
 import type { RgbImage } from "./decode";
 import type { Models } from "./models";
 

@@ -6,7 +6,7 @@
  * the image.
  */
 import sharp, { type Sharp } from "sharp";
-import type { PortraitAnalysis, Box } from "./analyse";
+import type { PortraitAnalysis, Box } from "./types";
 import type { RgbImage } from "./decode";
 import type { PortraitRefusal } from "./refusal";
 

@@ -4,7 +4,7 @@
  * job runner shows its message and code (and the found faces' boxes on
  * refusalOverlayPng) instead of a stack trace.
  */
-import type { Box } from "./analyse";
+import type { Box } from "./types";
 
 export type RefusalCode = "bad-image" | "too-large" | "no-face" | "many-faces" | "too-small" | "blurred" | "turned";
 

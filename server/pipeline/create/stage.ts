@@ -4,12 +4,13 @@
  * under the job's folder and can be run again after a kill (it skips or
  * resumes what is already on disk).
  */
+import type { CreationConfig } from "./configs";
 
 /** What the browser chose: the portrait (an upload under DATA_DIR/portraits/<id>) and the training size. */
 export interface CreationInput {
   portraitId: string;
-  /** "auto": compact on a CPU, paper-sized on a GPU; "tiny": a quick run for tests and previews. */
-  config: "auto" | "tiny" | "compact" | "paper";
+  /** What the avatar is made with: configs.ts. */
+  config: CreationConfig;
 }
 
 /** Files a stage makes visible to the browser while the job runs (paths relative to the job folder). */

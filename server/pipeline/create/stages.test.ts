@@ -9,24 +9,40 @@ import { categoryByName } from "../synthesise/attributes";
 import { proceduralIdentity } from "../synthesise/identity";
 import { portraitFile, renderPortrait } from "../synthesise/portrait";
 import { readPortraitIdentity } from "../synthesise/dataset";
+import { analysePortrait } from "../analyse/analyse";
+import { decodePortrait } from "../analyse/decode";
+import { toStoredAnalysis } from "../analyse/stored-analysis";
+import { MODEL_ANALYSER, type PortraitAnalyser } from "./analyse-stage";
 import { creationPlan, creationStages } from "./stages";
 import type { ArtifactName, StageContext } from "./stage";
 
 const head = createHeadModel();
 let dataDir: string;
 
+/** The models' analyser, counting what it is asked to do. */
+function countingAnalyser() {
+  const calls = { analyse: 0, matte: 0 };
+  const analyser: PortraitAnalyser = {
+    analyse: (image) => (calls.analyse++, MODEL_ANALYSER.analyse(image)),
+    matte: (image) => (calls.matte++, MODEL_ANALYSER.matte(image)),
+  };
+  return { calls, analyser };
+}
+
 /** Runs the stages like the job runner does, recording what they publish and log. */
-async function runStages(names?: string[]) {
+async function runStages(names?: string[], o: { analyser?: PortraitAnalyser; portraitId?: string; jobId?: string; dir?: string } = {}) {
   const published = new Map<ArtifactName, string>();
   const logs: string[] = [];
   const progress: number[] = [];
-  for (const stage of creationStages().filter((s) => !names || names.includes(s.name))) {
+  const root = o.dir ?? dataDir;
+  const jobId = o.jobId ?? "job1";
+  for (const stage of creationStages(o.analyser ? { analyser: o.analyser } : {}).filter((s) => !names || names.includes(s.name))) {
     const ctx: StageContext = {
-      jobId: "job1",
+      jobId,
       avatarId: "avatar1",
-      dataDir,
-      jobDir: path.join(dataDir, "jobs", "job1"),
-      input: { portraitId: "p1", config: "tiny" },
+      dataDir: root,
+      jobDir: path.join(root, "jobs", jobId),
+      input: { portraitId: o.portraitId ?? "p1", config: "tiny" },
       signal: new AbortController().signal,
       progress: (f) => progress.push(f),
       log: (line) => logs.push(line),
@@ -50,7 +66,10 @@ beforeAll(async () => {
 
 describe("creation stages (tiny plan)", () => {
   it("turns a portrait into a bundle with the person's look, the portrait thumbnail and identity figures; a rerun skips finished stages", async () => {
-    const first = await runStages();
+    const counting = countingAnalyser();
+    const first = await runStages(undefined, { analyser: counting.analyser });
+    // A photo without a stored analysis (npm run create) is analysed in full, once.
+    expect(counting.calls).toEqual({ analyse: 1, matte: 0 });
     const job = path.join(dataDir, "jobs", "job1");
     expect([...first.published.keys()].sort()).toEqual(["contact-sheet", "fit", "identity-sheet", "loss-curve", "overlay", "texture"]);
     for (const rel of first.published.values()) expect(fs.existsSync(path.join(job, rel)), rel).toBe(true);
@@ -72,6 +91,9 @@ describe("creation stages (tiny plan)", () => {
     expect(avatar.portrait).toBeDefined();
     expect((await sharp(Buffer.from(avatar.portrait!)).metadata()).width).toBe(192);
     expect(fs.existsSync(path.join(bundleDir, "thumbnail.png"))).toBe(true);
+    // Training wrote the bundle (with the portrait) and the bundle stage moved it: no second copy stays in the job.
+    expect(fs.existsSync(path.join(job, "train", "bundle"))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(bundleDir, "manifest.json"), "utf8")).name).toBe("portrait p1");
     expect(new Set(avatar.anchors.map((a) => a.category))).toEqual(new Set(creationPlan("tiny").dataset.categories));
 
     const figures = JSON.parse(fs.readFileSync(path.join(job, "evaluate", "identity.json"), "utf8"));
@@ -119,13 +141,33 @@ describe("creation stages on a worker thread", () => {
   }, 120_000);
 });
 
-describe("npm run create", () => {
-  it("explains bad command lines", async () => {
-    const { main } = await import("../../cli/create");
-    await expect(main([])).rejects.toThrow(/--portrait FILE is required/);
-    await expect(main(["--portrait", "a.jpg"])).rejects.toThrow(/--out DIR is required/);
-    await expect(main(["--portrait", "a.jpg", "--out", "/tmp/x", "--config", "huge"])).rejects.toThrow(/--config takes auto, tiny, compact, paper, got "huge"/);
-    await expect(main(["--portrait", "/nonexistent.jpg", "--out", "/tmp/x"])).rejects.toThrow(/--portrait: no file \/nonexistent.jpg/);
-    await expect(main(["--portrait", "a.jpg", "--wings", "2"])).rejects.toThrow(/unknown option --wings/);
-  });
+describe("creation from an uploaded portrait", () => {
+  it("reuses the upload's stored analysis: no second face detection, only the matte it lacks", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "create-upload-"));
+    const upload = path.join(dir, "portraits", "uploaded1");
+    fs.mkdirSync(upload, { recursive: true });
+    const source = path.join(dataDir, "portraits", fs.existsSync(path.join(dataDir, "portraits", "p1")) ? "p1" : "p1-moved", "portrait.png");
+    fs.copyFileSync(source, path.join(upload, "portrait.png"));
+    // What the upload stores (server/portraits/upload.ts): the analysis without the matte, and the upload's own fields.
+    const analysis = await analysePortrait(await decodePortrait(fs.readFileSync(source)));
+    const stored = { ...toStoredAnalysis(analysis), original: { file: "original.png", bytes: 1, contentType: "image/png" }, uploadedAt: new Date().toISOString() };
+    fs.writeFileSync(path.join(upload, "analysis.json"), JSON.stringify(stored));
+
+    const counting = countingAnalyser();
+    const run = await runStages(["analyse"], { analyser: counting.analyser, portraitId: "uploaded1", jobId: "j3", dir });
+    expect(counting.calls).toEqual({ analyse: 0, matte: 1 });
+    expect([...run.published.keys()]).toEqual(["overlay"]);
+    const analyse = path.join(dir, "jobs", "j3", "analyse");
+    const kept = JSON.parse(fs.readFileSync(path.join(analyse, "analysis.json"), "utf8"));
+    expect(kept.landmarks).toEqual(stored.landmarks);
+    expect(kept.descriptor).toEqual(stored.descriptor);
+    expect(kept.uploadedAt).toBeUndefined();
+    expect((await sharp(path.join(analyse, "matte.png")).metadata()).width).toBe(analysis.width);
+
+    // An analysis.json that is not a whole analysis (an older upload, a test fixture) is not trusted.
+    fs.writeFileSync(path.join(upload, "analysis.json"), "{}");
+    const again = countingAnalyser();
+    await runStages(["analyse"], { analyser: again.analyser, portraitId: "uploaded1", jobId: "j4", dir });
+    expect(again.calls).toEqual({ analyse: 1, matte: 0 });
+  }, 120_000);
 });

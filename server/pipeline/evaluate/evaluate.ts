@@ -12,13 +12,14 @@ import sharp from "sharp";
 import type { Avatar } from "../../../render-core/avatar/avatar";
 import type { AvatarRenderer } from "../../../render-core/avatar/avatar-renderer";
 import { createHeadModel, type HeadModel } from "../../../render-core/head";
+import { maskedPsnr } from "../../../render-core/math/image-metrics";
 import { readAvatarBundleDir } from "../../avatar/bundle-files";
 import { contactSheet, labelledPanel } from "../../images/png";
 import { BACKGROUND } from "../synthesise/dataset";
-import type { TrainingLog } from "../train/train-run";
+import { trainedBundleDir, type TrainingLog } from "../train/train-run";
 import { dilateMask } from "../train/trainer";
 import { CATEGORY_CLASSES, latentsWith, TrainingData, videoAnchors, type InbetweenPair } from "../train/training-data";
-import { maskedPsnr, maskedSsim, mean, meanAbsDiff255, sweepSmoothness } from "./metrics";
+import { maskedSsim, mean, meanAbsDiff255, sweepSmoothness } from "./metrics";
 
 /** Growth of regions (attribute regions, interpolation masks) in pixels. */
 export const REGION_DILATION = 4;
@@ -81,7 +82,7 @@ export interface EvaluateOptions {
 /** Where the bundle and the training log of `dir` are. */
 export function locateAvatar(dir: string): { bundle: string; trainingLog: string | null } {
   if (!fs.existsSync(dir)) throw new Error(`evaluate: ${dir} does not exist`);
-  const inner = path.join(dir, "bundle");
+  const inner = trainedBundleDir(dir);
   const bundle = fs.existsSync(inner) ? inner : dir;
   const log = path.join(path.dirname(path.resolve(bundle)), "training-log.json");
   return { bundle, trainingLog: bundle === inner && fs.existsSync(log) ? log : null };

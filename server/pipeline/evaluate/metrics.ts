@@ -1,31 +1,14 @@
 /**
  * The figures of docs/evaluation.md, on [H, W, C] float images in [0, 1] and
  * [H, W] weight masks (1 = counts, 0 = ignored; soft values weight a pixel).
+ * PSNR and the plain errors are render-core/math/image-metrics.ts.
  */
+import { checkImagePair, meanAbsError } from "../../../render-core/math/image-metrics";
 import { ssimMap, type ImageShape } from "../../../render-core/train/losses";
-
-function checkSizes(owner: string, a: ArrayLike<number>, b: ArrayLike<number>, mask: ArrayLike<number> | undefined, channels: number): void {
-  if (a.length !== b.length) throw new Error(`${owner}: images differ in size (${a.length} and ${b.length} numbers)`);
-  if (mask && mask.length * channels !== a.length) throw new Error(`${owner}: the mask holds ${mask.length} pixels, the images ${a.length / channels}`);
-}
-
-/** PSNR in dB (peak 1) of the mask-weighted mean squared error; 100 dB for identical images. */
-export function maskedPsnr(pred: ArrayLike<number>, target: ArrayLike<number>, channels: number, mask?: ArrayLike<number>): number {
-  checkSizes("maskedPsnr", pred, target, mask, channels);
-  let se = 0, weight = 0;
-  for (let p = 0; p < pred.length / channels; p++) {
-    const m = mask ? mask[p]! : 1;
-    if (m === 0) continue;
-    weight += m * channels;
-    for (let c = 0; c < channels; c++) se += m * (pred[p * channels + c]! - target[p * channels + c]!) ** 2;
-  }
-  if (weight === 0) throw new Error("maskedPsnr: the mask is empty");
-  return Math.min(100, 10 * Math.log10(1 / Math.max(se / weight, 1e-10)));
-}
 
 /** Mean SSIM (11 x 11 Gaussian window) over the mask's weight. */
 export function maskedSsim(pred: ArrayLike<number>, target: ArrayLike<number>, shape: ImageShape, mask?: ArrayLike<number>): number {
-  checkSizes("maskedSsim", pred, target, mask, shape.channels);
+  checkImagePair("maskedSsim", pred, target, shape.channels, mask);
   const s = ssimMap(pred, target, shape);
   let total = 0, weight = 0;
   for (let p = 0; p < s.length; p++) {
@@ -39,15 +22,8 @@ export function maskedSsim(pred: ArrayLike<number>, target: ArrayLike<number>, s
 
 /** Mean absolute difference in 1/255 units over the mask's weight (over all pixels without one). */
 export function meanAbsDiff255(a: ArrayLike<number>, b: ArrayLike<number>, channels: number, mask?: ArrayLike<number>): number {
-  checkSizes("meanAbsDiff255", a, b, mask, channels);
-  let total = 0, weight = 0;
-  for (let p = 0; p < a.length / channels; p++) {
-    const m = mask ? mask[p]! : 1;
-    if (m === 0) continue;
-    weight += m * channels;
-    for (let c = 0; c < channels; c++) total += m * Math.abs(a[p * channels + c]! - b[p * channels + c]!);
-  }
-  return weight === 0 ? 0 : (255 * total) / weight;
+  checkImagePair("meanAbsDiff255", a, b, channels, mask);
+  return 255 * meanAbsError(a, b, channels, mask);
 }
 
 export function median(xs: readonly number[]): number {

@@ -7,7 +7,7 @@
  * yaw, in a frame that the detector's own points define (x along the eye
  * line toward the image's right, y down, unit the outer-eye-corner
  * distance): subtracting it maps detector landmarks to the model's
- * convention before the fit. Tables are made by calibrate-landmarks.ts.
+ * convention before the fit. Tables are made by server/cli/calibrate-landmarks.ts.
  */
 import faceApiTable from "./face-api-convention.json";
 

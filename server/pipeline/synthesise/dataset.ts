@@ -22,6 +22,7 @@ import { identityColours, identitySchema, proceduralIdentity, type Identity } fr
 import { drivingMotion } from "./motion";
 import { buildScene, regionFaces, type FramePose } from "./scene";
 import { contactSheet, labelledPanel } from "../../images/png";
+import { writeFileAtomicSync } from "../../storage/atomic";
 
 export const DATASET_FORMAT = "perse-synthetic-dataset";
 export const BACKGROUND: [number, number, number] = [0.16, 0.17, 0.2];
@@ -151,14 +152,6 @@ export interface SynthRun {
   contactSheet: string;
 }
 
-/** Writes `data` to `file` through a temporary sibling, so the file is whole or absent. */
-export function writeAtomic(file: string, data: Buffer | string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
-
 async function png(frame: MeshFrame, what: "rgb" | "mask" | "parse"): Promise<Buffer> {
   const { width, height } = frame;
   if (what === "rgb") {
@@ -198,7 +191,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
   if (fs.existsSync(manifestFile)) {
     const old = fs.readFileSync(manifestFile, "utf8");
     if (old !== manifestText) throw new Error(`synthesise: ${run.out} holds a different dataset (other options or generator); pick a new --out, or delete it to start over`);
-  } else writeAtomic(manifestFile, manifestText);
+  } else writeFileAtomicSync(manifestFile, manifestText);
 
   const base = identityColours(manifest.identity, head);
   const regions = regionFaces(head);
@@ -218,7 +211,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
     for (const v of views) for (const what of ["rgb", "mask", "parse"]) fs.mkdirSync(path.join(v.root, what), { recursive: true });
     const paramsFile = path.join(dir, "params.json");
     if (!fs.existsSync(paramsFile)) {
-      writeAtomic(paramsFile, JSON.stringify({ video: video.id, category: video.category, label: video.label, attributes: video.attributes, fps: options.fps, shape: manifest.identity.shape, cameras: manifest.cameras.map((c) => c.name), frames: motion }));
+      writeFileAtomicSync(paramsFile, JSON.stringify({ video: video.id, category: video.category, label: video.label, attributes: video.attributes, fps: options.fps, shape: manifest.identity.shape, cameras: manifest.cameras.map((c) => c.name), frames: motion }));
     }
     for (let f = 0; f < options.frames; f++) {
       const files = views.flatMap((v) => ["rgb", "mask", "parse"].map((w) => path.join(v.root, w, `${pad(f)}.png`)));
@@ -227,7 +220,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
         make: async () => {
           for (const v of views) {
             const frame = await render(video.attributes, f, v.camera);
-            for (const w of ["rgb", "mask", "parse"] as const) writeAtomic(path.join(v.root, w, `${pad(f)}.png`), await png(frame, w));
+            for (const w of ["rgb", "mask", "parse"] as const) writeFileAtomicSync(path.join(v.root, w, `${pad(f)}.png`), await png(frame, w));
           }
         },
       });
@@ -241,7 +234,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
       const attributes = { ...a.attributes, [pair.category]: lerpParams(a.attributes[pair.category]!, b.attributes[pair.category]!, alpha) };
       for (let f = 0; f < options.frames; f++) {
         const file = path.join(dir, `${pad(f)}.png`);
-        jobs.push({ files: [file], make: async () => writeAtomic(file, await png(await render(attributes, f, cameras[0]!), "rgb")) });
+        jobs.push({ files: [file], make: async () => writeFileAtomicSync(file, await png(await render(attributes, f, cameras[0]!), "rgb")) });
       }
     }
   }
@@ -262,7 +255,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
     }
   }
   const sheet = path.join(out, "contact-sheet.png");
-  writeAtomic(sheet, await datasetContactSheet(out, manifest));
+  writeFileAtomicSync(sheet, await datasetContactSheet(out, manifest));
   return { manifest, rendered, skipped, seconds: (performance.now() - t0) / 1000, contactSheet: sheet };
 }
 

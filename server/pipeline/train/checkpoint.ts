@@ -5,6 +5,7 @@
  * previous checkpoint whole.
  */
 import fs from "node:fs";
+import { writeFileAtomicSync } from "../../storage/atomic";
 
 const MAGIC = "PERSECKP";
 
@@ -34,9 +35,7 @@ export function writeCheckpoint(file: string, header: object, arrays: Record<str
     const a = arrays[e.name]!;
     Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(buf, start + e.offset);
   }
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, buf);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, buf);
 }
 
 export function readCheckpoint<H>(file: string): { header: H; arrays: Record<string, NumericArray> } {

@@ -1,7 +1,8 @@
 /**
  * A training run in an output folder: resumes from its checkpoint, keeps a
  * copy of the stage-1 checkpoint (the stage-2 ablation starts from it), and at
- * the end writes the avatar bundle (bundle/, anchors with thumbnails), the loss
+ * the end writes the avatar bundle (bundle/, anchors with thumbnails, and the
+ * portrait it was made from when given), the loss
  * curve (loss-curve.png) and training-log.json (time, memory, figures).
  *
  *   out/checkpoint.bin          latest state (resume)
@@ -15,6 +16,7 @@ import { createHeadModel, type HeadModel } from "../../../render-core/head";
 import { CpuAvatarRenderer } from "../../../render-core/avatar/avatar-renderer";
 import { writeAvatarBundleDir } from "../../avatar/bundle-files";
 import { imageToPng, lineChartPng } from "../../images/png";
+import { writeFileAtomicSync } from "../../storage/atomic";
 import { BACKGROUND } from "../synthesise/dataset";
 import { BatchPool } from "./batch-pool";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
@@ -38,6 +40,8 @@ export interface TrainRunOptions {
   head?: HeadModel;
   /** Worker threads for a step's batches (default 0: everything on this thread). */
   workers?: number;
+  /** The finished bundle's name (default: the dataset's person and the config) and the portrait it was made from (a PNG). */
+  bundle?: { name?: string; portrait?: Uint8Array };
 }
 
 export interface TrainRunResult {
@@ -72,6 +76,9 @@ interface CheckpointHeader {
   adamStep: number;
   groups: string[];
 }
+
+/** Where a training output folder keeps its finished avatar bundle. */
+export const trainedBundleDir = (out: string): string => path.join(out, "bundle");
 
 const datasetKey = (data: TrainingData) => ({ options: data.manifest.options, identity: data.manifest.identity.seed, videos: data.manifest.videos.map((v) => v.id) });
 
@@ -174,9 +181,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
 
   const title = `${o.config.name} at ${o.config.size} px, stage 2 ${o.stage2 ? "on" : "off"}: ${state.count} Gaussians, ${(state.seconds / 60).toFixed(1)} min`;
   const lossCurve = path.join(out, "loss-curve.png");
-  if (state.history.length > 0) fs.writeFileSync(lossCurve, await lossCurvePng(state, title));
-  const bundle = path.join(out, "bundle");
-  if (finished) await exportBundle(state, trainer, data, head, bundle, `${data.manifest.identity.kind === "portrait" ? "portrait" : `seed ${data.manifest.identity.seed}`} (${o.config.name})`);
+  if (state.history.length > 0) writeFileAtomicSync(lossCurve, await lossCurvePng(state, title));
+  const bundle = trainedBundleDir(out);
+  const name = o.bundle?.name ?? `${data.manifest.identity.kind === "portrait" ? "portrait" : `seed ${data.manifest.identity.seed}`} (${o.config.name})`;
+  if (finished) await exportBundle(state, trainer, data, head, bundle, name, o.bundle?.portrait);
   const recon = state.history.filter((h) => h.kind === "reconstruction");
   const avg = (hs: typeof recon) => ({ loss: hs.reduce((a, h) => a + h.loss, 0) / Math.max(1, hs.length), psnr: hs.reduce((a, h) => a + h.psnr, 0) / Math.max(1, hs.length) });
   const trainingLog: TrainingLog = {
@@ -195,8 +203,9 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
 }
 
 /** Writes the bundle with a thumbnail per anchor: the avatar at that anchor, first frame, main camera. */
-async function exportBundle(state: TrainState, trainer: AvatarTrainer, data: TrainingData, head: HeadModel, dir: string, name: string): Promise<void> {
+async function exportBundle(state: TrainState, trainer: AvatarTrainer, data: TrainingData, head: HeadModel, dir: string, name: string, portrait: Uint8Array | undefined): Promise<void> {
   const avatar = exportAvatar(state, modelFor(trainer.options.config, data), data);
+  if (portrait) avatar.portrait = portrait;
   const renderer = new CpuAvatarRenderer(avatar, head);
   const cam = data.camera();
   const k = 96 / cam.width;

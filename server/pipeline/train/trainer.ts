@@ -22,6 +22,7 @@ import { COMPACT, PAPER, type AvatarModelConfig } from "../../../render-core/ava
 import { avatarPriors, createRandomAvatar, type Avatar, type AvatarAnchor } from "../../../render-core/avatar/avatar";
 import { bakeFrame, deformFrame } from "../../../render-core/avatar/rig";
 import type { HeadModel } from "../../../render-core/head";
+import { psnr } from "../../../render-core/math/image-metrics";
 import { mulberry32 } from "../../../render-core/math/prng";
 import { BACKGROUND } from "../synthesise/dataset";
 import { BatchPool } from "./batch-pool";
@@ -69,8 +70,10 @@ const BASE = {
   seed: 1,
 };
 
+export type TrainPresetName = "compact" | "paper" | "tiny";
+
 /** Training presets; the model's categories are replaced by the dataset's. */
-export const TRAIN_PRESETS: Record<string, TrainConfig> = {
+export const TRAIN_PRESETS: Readonly<Record<TrainPresetName, TrainConfig>> = {
   compact: {
     ...BASE,
     name: "compact",
@@ -185,12 +188,6 @@ export function initialState(config: TrainConfig, data: TrainingData, head: Head
     seconds: 0,
   };
 }
-
-const psnrOf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let se = 0;
-  for (let i = 0; i < a.length; i++) se += (Number(a[i]) - Number(b[i])) ** 2;
-  return 10 * Math.log10(1 / Math.max(se / a.length, 1e-12));
-};
 
 /** Region of category `c` in a parse map, dilated by `radius` px (square), as [H, W] 0/1 weights. */
 export function regionMask(parse: Uint8Array, size: number, classes: readonly number[], radius: number): Float64Array {
@@ -374,8 +371,8 @@ export class AvatarTrainer {
 
     const points = plans.map((p, j): HistoryPoint => {
       const r = results[j]!, targets = prepared[j]!.targets;
-      const psnr = r.rgbs.reduce((acc, rgb, k) => acc + psnrOf(rgb, targets[k]!.image), 0) / r.rgbs.length;
-      return { iteration: it, stage: it < config.stage1 ? 1 : 2, kind: p.kind, loss: r.loss, psnr };
+      const meanPsnr = r.rgbs.reduce((acc, rgb, k) => acc + psnr(rgb, targets[k]!.image), 0) / r.rgbs.length;
+      return { iteration: it, stage: it < config.stage1 ? 1 : 2, kind: p.kind, loss: r.loss, psnr: meanPsnr };
     });
     s.history.push(...points);
     s.iteration++;

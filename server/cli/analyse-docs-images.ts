@@ -1,5 +1,5 @@
 /**
- * npx tsx server/pipeline/analyse/docs-images.ts [outDir=docs/images]
+ * npx tsx server/cli/analyse-docs-images.ts [outDir=docs/images]
  * Writes the pictures of docs/portrait-analysis.md from portraits the
  * project renders itself (never from the real test photos, which may not be
  * redistributed): portrait-analysis-accepted.png (render, overlay, matte)
@@ -8,16 +8,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import sharp, { type Sharp } from "sharp";
-import { createHeadModel, type HeadModel } from "../../../render-core/head";
-import { mulberry32 } from "../../../render-core/math/prng";
-import { contactSheet, labelledPanel } from "../../images/png";
-import { isMainModule, runCli } from "../../cli/run-cli";
-import { categoryByName } from "../synthesise/attributes";
-import { proceduralIdentity } from "../synthesise/identity";
-import { renderPortrait } from "../synthesise/portrait";
-import { analysePortrait, analysisOverlayPng, refusalOverlayPng } from "./analyse";
-import type { RgbImage } from "./decode";
-import { PortraitRefusal } from "./refusal";
+import { createHeadModel, type HeadModel } from "../../render-core/head";
+import { mulberry32 } from "../../render-core/math/prng";
+import { contactSheet, labelledPanel } from "../images/png";
+import { isMainModule, runCli } from "./run-cli";
+import { categoryByName } from "../pipeline/synthesise/attributes";
+import { proceduralIdentity } from "../pipeline/synthesise/identity";
+import { renderPortrait } from "../pipeline/synthesise/portrait";
+import { analysePortrait, analysisOverlayPng, refusalOverlayPng } from "../pipeline/analyse/analyse";
+import type { RgbImage } from "../pipeline/analyse/decode";
+import { PortraitRefusal } from "../pipeline/analyse/refusal";
 
 const PANEL = 320;
 
@@ -64,4 +64,4 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`wrote ${out}/portrait-analysis-accepted.png and portrait-analysis-refusals.png; accepted portrait timings ${JSON.stringify(a.timings)}`);
 }
 
-if (isMainModule(import.meta.url)) runCli("docs-images", "usage: npx tsx server/pipeline/analyse/docs-images.ts [outDir]", main);
+if (isMainModule(import.meta.url)) runCli("docs-images", "usage: npx tsx server/cli/analyse-docs-images.ts [outDir]", main);

@@ -4,11 +4,11 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { createHeadModel } from "../../../render-core/head";
-import { proceduralIdentity } from "../synthesise/identity";
-import { portraitFile, renderPortrait } from "../synthesise/portrait";
+import { createHeadModel } from "../../render-core/head";
+import { proceduralIdentity } from "../pipeline/synthesise/identity";
+import { portraitFile, renderPortrait } from "../pipeline/synthesise/portrait";
 
-const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "server/pipeline/analyse/cli.ts", ...args], { encoding: "utf8" });
+const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "server/cli/analyse.ts", ...args], { encoding: "utf8" });
 
 describe("analyse command", () => {
   it("prints the analysis of a portrait and writes its overlay and JSON", async () => {
@@ -37,7 +37,7 @@ describe("analyse command", () => {
     expect(r.stderr.trim()).toBe("analyse: This file is not a JPEG, PNG or WebP image. Save or export the photo as JPEG and upload that.");
     const usage = run([]);
     expect(usage.status).toBe(2);
-    expect(usage.stderr).toMatch(/analyse: give the photo to analyse\nusage: npx tsx server\/pipeline\/analyse\/cli\.ts/);
+    expect(usage.stderr).toMatch(/analyse: give the photo to analyse\nusage: npm run analyse --/);
     expect(run(["no-such.jpg"]).stderr).toMatch(/analyse: no such file: no-such\.jpg/);
   });
 });

@@ -1,17 +1,17 @@
 /**
- * npx tsx server/pipeline/analyse/cli.ts <photo.jpg|png|webp> [overlay.png] [--json analysis.json]
+ * npm run analyse -- <photo.jpg|png|webp> [overlay.png] [--json analysis.json]
  * Runs the analyse stage on one photo: prints the analysis (or the reason it
  * is refused, exit code 1) and writes the overlay picture (the refusal's
  * picture when refused). The JSON holds everything but the matte.
  */
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { UsageError, isMainModule, runCli } from "../../cli/run-cli";
-import { analysePortrait, analysisOverlayPng, loadAnalyseModels, refusalOverlayPng, type PortraitAnalysis } from "./analyse";
-import { decodePortrait } from "./decode";
-import { PortraitRefusal } from "./refusal";
+import { UsageError, isMainModule, runCli } from "./run-cli";
+import { analysePortrait, analysisOverlayPng, loadAnalyseModels, refusalOverlayPng, type PortraitAnalysis } from "../pipeline/analyse/analyse";
+import { decodePortrait } from "../pipeline/analyse/decode";
+import { PortraitRefusal } from "../pipeline/analyse/refusal";
 
-const USAGE = `usage: npx tsx server/pipeline/analyse/cli.ts <photo.jpg|png|webp> [overlay.png] [--json analysis.json]`;
+const USAGE = `usage: npm run analyse -- <photo.jpg|png|webp> [overlay.png] [--json analysis.json]`;
 
 /** The analysis as plain JSON: arrays as lists, the matte summarised by its mean coverage. */
 export function analysisJson(a: PortraitAnalysis): Record<string, unknown> {

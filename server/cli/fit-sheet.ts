@@ -2,7 +2,7 @@
  * The fit stage measured on the project's own rendered portraits (known
  * truth), and its pictures for docs/portrait-fitting.md:
  *
- *   npx tsx server/pipeline/fit/fit-sheet.ts [outDir]   (default docs/images; about a minute)
+ *   npx tsx server/cli/fit-sheet.ts [outDir]   (default docs/images; about a minute)
  *
  * Prints the figures the doc quotes (markdown) and writes
  * portrait-fit-overlay.png (photos with the fitted mesh and landmarks),
@@ -13,19 +13,19 @@
 import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { createHeadModel, Region, type HeadModel } from "../../../render-core/head";
-import { gaussian, mulberry32 } from "../../../render-core/math/prng";
-import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
-import { contactSheet, labelledPanel } from "../../images/png";
-import { isMainModule, runCli } from "../../cli/run-cli";
-import { CATEGORIES, type Params } from "../synthesise/attributes";
-import { identityColours, proceduralIdentity, type Identity } from "../synthesise/identity";
-import { portraitFile, renderPortrait, type Portrait } from "../synthesise/portrait";
-import { buildScene, regionFaces } from "../synthesise/scene";
-import { IDENTIFIABLE_SHAPES, fitHead, type HeadFit } from "./fit-head";
-import { fitOverlayPng, texturePng } from "./pictures";
-import { estimateSourceAttributes, type SourceAttributes } from "./source-attributes";
-import { TextureSource, textureFromPhoto, type PhotoTexture } from "./texture";
+import { createHeadModel, Region, type HeadModel } from "../../render-core/head";
+import { gaussian, mulberry32 } from "../../render-core/math/prng";
+import { renderMeshCpu } from "../../render-core/mesh/render.cpu";
+import { contactSheet, labelledPanel } from "../images/png";
+import { isMainModule, runCli } from "./run-cli";
+import { CATEGORIES, type Params } from "../pipeline/synthesise/attributes";
+import { identityColours, proceduralIdentity, type Identity } from "../pipeline/synthesise/identity";
+import { portraitFile, renderPortrait, type Portrait } from "../pipeline/synthesise/portrait";
+import { buildScene, regionFaces } from "../pipeline/synthesise/scene";
+import { IDENTIFIABLE_SHAPES, fitHead, type HeadFit } from "../pipeline/fit/fit-head";
+import { fitOverlayPng, texturePng } from "../pipeline/fit/pictures";
+import { estimateSourceAttributes, type SourceAttributes } from "../pipeline/fit/source-attributes";
+import { TextureSource, textureFromPhoto, type PhotoTexture } from "../pipeline/fit/texture";
 
 const quantile = (xs: number[], q: number) => xs.slice().sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];
 const rms = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
@@ -215,4 +215,4 @@ async function main(argv: string[]): Promise<void> {
   console.log(out.join("\n"));
 }
 
-if (isMainModule(import.meta.url)) runCli("fit-sheet", "usage: npx tsx server/pipeline/fit/fit-sheet.ts [outDir]", main);
+if (isMainModule(import.meta.url)) runCli("fit-sheet", "usage: npx tsx server/cli/fit-sheet.ts [outDir]", main);

@@ -5,19 +5,19 @@
  * table landmark-convention.ts reads; then checks the fit on other portraits
  * with and without it.
  *
- *   npx tsx server/pipeline/fit/calibrate-landmarks.ts [portraits=40] [held-out=12]   (about 1.5 s per portrait)
+ *   npx tsx server/cli/calibrate-landmarks.ts [portraits=40] [held-out=12]   (about 1.5 s per portrait)
  */
 import fs from "node:fs";
-import path from "node:path";
-import { createHeadModel, type HeadModel } from "../../../render-core/head";
-import { mulberry32 } from "../../../render-core/math/prng";
-import { intOption, isMainModule, runCli } from "../../cli/run-cli";
-import { analysePortrait } from "../analyse/analyse";
-import { CATEGORIES, type Params } from "../synthesise/attributes";
-import { proceduralIdentity, type Identity } from "../synthesise/identity";
-import { renderPortrait, type Portrait } from "../synthesise/portrait";
-import { IDENTIFIABLE_SHAPES, fitHead } from "./fit-head";
-import { eyeLineFrame, type LandmarkConvention } from "./landmark-convention";
+import { fileURLToPath } from "node:url";
+import { createHeadModel, type HeadModel } from "../../render-core/head";
+import { mulberry32 } from "../../render-core/math/prng";
+import { intOption, isMainModule, runCli } from "./run-cli";
+import { analysePortrait } from "../pipeline/analyse/analyse";
+import { CATEGORIES, type Params } from "../pipeline/synthesise/attributes";
+import { proceduralIdentity, type Identity } from "../pipeline/synthesise/identity";
+import { renderPortrait, type Portrait } from "../pipeline/synthesise/portrait";
+import { IDENTIFIABLE_SHAPES, fitHead } from "../pipeline/fit/fit-head";
+import { eyeLineFrame, type LandmarkConvention } from "../pipeline/fit/landmark-convention";
 
 interface Sample { identity: Identity; portrait: Portrait; detected: Float32Array; yaw: number; pitch: number; roll: number }
 
@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<void> {
   const head = createHeadModel();
   const train = await samples(head, count, 300);
   const table = calibrate(train);
-  const file = path.join(path.dirname(new URL(import.meta.url).pathname), "face-api-convention.json");
+  const file = fileURLToPath(new URL("../pipeline/fit/face-api-convention.json", import.meta.url));
   fs.writeFileSync(file, JSON.stringify(table) + "\n");
   const before = Math.sqrt(train.reduce((s, x) => {
     const io = eyeLineFrame(x.detected).io;
@@ -111,4 +111,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (isMainModule(import.meta.url)) runCli("calibrate-landmarks", "usage: npx tsx server/pipeline/fit/calibrate-landmarks.ts [portraits] [held-out]", main);
+if (isMainModule(import.meta.url)) runCli("calibrate-landmarks", "usage: npx tsx server/cli/calibrate-landmarks.ts [portraits] [held-out]", main);
