@@ -19,6 +19,7 @@ const BACKGROUND: [number, number, number] = [0.55, 0.6, 0.66];
 let head: HeadModel;
 let front: Portrait; // seed 7, frontal, with hair and eyebrows
 let frontAnalysis: PortraitAnalysis;
+let frontWallMs: number; // the wall time of the analysePortrait call that made frontAnalysis
 
 const portrait = (seed: number, yawDeg = 0) => {
   const rand = mulberry32(seed);
@@ -49,7 +50,9 @@ beforeAll(async () => {
   const load = await loadAnalyseModels();
   console.log("model load ms", load);
   front = await portrait(7);
+  const t = performance.now();
   frontAnalysis = await analysePortrait(front);
+  frontWallMs = performance.now() - t;
 }, 120_000);
 
 describe("analysePortrait on a rendered frontal portrait", () => {
@@ -85,7 +88,18 @@ describe("analysePortrait on a rendered frontal portrait", () => {
     expect(Math.hypot(m[33 * 3]! - a.landmarks[72]!, m[33 * 3 + 1]! - a.landmarks[73]!)).toBeLessThan(0.12 * trueIo);
     expect(Math.hypot(m[263 * 3]! - a.landmarks[90]!, m[263 * 3 + 1]! - a.landmarks[91]!)).toBeLessThan(0.12 * trueIo);
     expect(m[1 * 3 + 2]!).toBeLessThan(m[33 * 3 + 2]! - 10);
-    for (const k of ["models", "detect", "sharpness", "rotation", "mesh", "matte", "total"]) expect(a.timings[k], k).toBeGreaterThanOrEqual(0);
+    // Timings: whole milliseconds of this call's steps, no more and no fewer.
+    const steps = ["models", "detect", "sharpness", "rotation", "mesh", "matte"];
+    expect(Object.keys(a.timings).sort()).toEqual([...steps, "total"].sort());
+    // The three network steps take real time here (measured 1409, 116 and 764 ms): at least 1 ms each,
+    // where a figure in seconds (rounded to whole units) reads 0 for the mesh.
+    for (const k of ["detect", "mesh", "matte"]) expect(a.timings[k], k).toBeGreaterThanOrEqual(1);
+    // total spans the steps and lies inside the wall time measured around the call; each figure is rounded to
+    // the millisecond, so the sum of six steps may exceed the true total by up to 3 ms and total its own by 0.5.
+    // A timestamp instead of a duration, or a total that misses steps, falls outside.
+    const sum = steps.reduce((t, k) => t + a.timings[k]!, 0);
+    expect(a.timings.total).toBeGreaterThanOrEqual(sum - 3.5);
+    expect(a.timings.total).toBeLessThanOrEqual(frontWallMs + 0.5);
   });
 
   it("mattes the whole person, hair included: covered inside the true mask, clear far outside", () => {
