@@ -19,7 +19,8 @@ module.exports = {
     },
     {
       name: "render-core-stays-below",
-      comment: "render-core runs in browsers and in Node; it knows nothing of the app, the server or the protocol (its tests may borrow the server's Node GPU helper).",
+      comment:
+        "render-core runs in browsers and in Node; it knows nothing of the app, the server or the protocol (its tests may borrow the server's Node GPU helper).",
       severity: "error",
       from: { path: "^render-core/", pathNot: "\\.test\\.ts$" },
       to: { path: "^(app|server|protocol)/" },

@@ -6,7 +6,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".next/", "data/", ".tmp/", "server/db/generated/", "next-env.d.ts", "test-results/", "playwright-report/"] },
+  {
+    ignores: [
+      "node_modules/",
+      ".next/",
+      "data/",
+      ".tmp/",
+      "server/db/generated/",
+      "next-env.d.ts",
+      "test-results/",
+      "playwright-report/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -24,9 +35,26 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["node:*", "fs", "path", "os", "worker_threads", "child_process", "crypto"], message: "render-core runs in the browser too: pass data in, keep Node APIs in server/." }] },
+        {
+          patterns: [
+            {
+              group: ["node:*", "fs", "path", "os", "worker_threads", "child_process", "crypto"],
+              message: "render-core runs in the browser too: pass data in, keep Node APIs in server/.",
+            },
+          ],
+        },
       ],
-      "no-restricted-globals": ["error", "document", "window", "navigator", "location", "localStorage", "sessionStorage", "process", "Buffer"],
+      "no-restricted-globals": [
+        "error",
+        "document",
+        "window",
+        "navigator",
+        "location",
+        "localStorage",
+        "sessionStorage",
+        "process",
+        "Buffer",
+      ],
     },
   },
   {

@@ -8,7 +8,9 @@ import { defineConfig } from "@playwright/test";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./e2e/chromium";
 
 if (!fs.existsSync(CHROMIUM_PATH)) {
-  throw new Error(`playwright.config: no Chromium at ${CHROMIUM_PATH}. Install it (apt-get install -y chromium) or set CHROMIUM_PATH.`);
+  throw new Error(
+    `playwright.config: no Chromium at ${CHROMIUM_PATH}. Install it (apt-get install -y chromium) or set CHROMIUM_PATH.`,
+  );
 }
 
 const PORT = Number(process.env.E2E_PORT ?? 3123);
@@ -34,6 +36,12 @@ export default defineConfig({
     reuseExistingServer: false,
     timeout: 120_000,
     stdout: "pipe",
-    env: { DATA_DIR: ".tmp/e2e-data", PORT: String(PORT), HOST: "127.0.0.1", NODE_ENV: "production", SEED_DEMO: "true" },
+    env: {
+      DATA_DIR: ".tmp/e2e-data",
+      PORT: String(PORT),
+      HOST: "127.0.0.1",
+      NODE_ENV: "production",
+      SEED_DEMO: "true",
+    },
   },
 });

@@ -20,7 +20,11 @@ console.log("| preset | network | points | CPU ms | WebGPU ms (incl. upload + re
 console.log("|---|---|---:|---:|---:|");
 for (const name of chosen) {
   const config = PRESETS[name]!;
-  const nets: Array<[string, MlpSpec]> = [["geometry", geometrySpec(config)], ["deformer", deformerSpec(config)], ["gaussian", gaussianSpec(config)]];
+  const nets: Array<[string, MlpSpec]> = [
+    ["geometry", geometrySpec(config)],
+    ["deformer", deformerSpec(config)],
+    ["gaussian", gaussianSpec(config)],
+  ];
   for (const n of POINTS) {
     for (const [net, spec] of nets) {
       const params = initMlp(spec, 1);
@@ -39,7 +43,9 @@ for (const name of chosen) {
         gpuMs = performance.now() - t;
         mlp.destroy();
       }
-      console.log(`| ${name} | ${net} | ${n} | ${cpuMs.toFixed(0)}${cpuPoints < n ? ` (from ${cpuPoints})` : ""} | ${gpuMs.toFixed(0)} |`);
+      console.log(
+        `| ${name} | ${net} | ${n} | ${cpuMs.toFixed(0)}${cpuPoints < n ? ` (from ${cpuPoints})` : ""} | ${gpuMs.toFixed(0)} |`,
+      );
     }
   }
 }

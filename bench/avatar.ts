@@ -17,7 +17,11 @@ import { orbitCamera } from "../render-core/math/camera";
 import { renderCpu } from "../render-core/raster/render.cpu";
 import { createNodeGpu } from "../server/gpu/node-device";
 
-const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
+const list = (name: string, fallback: string) =>
+  (process.env[name] ?? fallback)
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 const POINTS = list("BENCH_POINTS", "20000,100000").map(Number);
 const PRESETS: Record<string, AvatarModelConfig> = { compact: COMPACT, paper: PAPER };
 const presets = list("BENCH_PRESETS", "compact,paper");
@@ -30,13 +34,29 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 
 const head = createHeadModel();
-const gpu = backends.includes("webgpu") ? await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } }) : null;
-console.log(`adapter: ${gpu ? `${gpu.adapterInfo.vendor} / ${gpu.adapterInfo.architecture} / ${gpu.adapterInfo.description}` : "none"}; image ${SIZE}x${SIZE}; median of ${FRAMES} frames`);
-console.log("| preset | Gaussians | backend | bake ms | deform ms | deform + render, on the GPU ms | deform + render + readback ms | latent change to picture ms |");
+const gpu = backends.includes("webgpu")
+  ? await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } })
+  : null;
+console.log(
+  `adapter: ${gpu ? `${gpu.adapterInfo.vendor} / ${gpu.adapterInfo.architecture} / ${gpu.adapterInfo.description}` : "none"}; image ${SIZE}x${SIZE}; median of ${FRAMES} frames`,
+);
+console.log(
+  "| preset | Gaussians | backend | bake ms | deform ms | deform + render, on the GPU ms | deform + render + readback ms | latent change to picture ms |",
+);
 console.log("|---|---:|---|---:|---:|---:|---:|---:|");
 
-const camera = orbitCamera({ width: SIZE, height: SIZE, yawDeg: 15, pitchDeg: 5, distance: 0.75, target: [0, 0.02, 0] });
-const pose = (f: number) => ({ expression: [0.5 + 0.5 * Math.sin(f), 0.5 + 0.5 * Math.sin(f)], pose: [0, 0.3 * Math.sin(f / 3), 0, 0, 0, 0, 0.2 + 0.1 * Math.sin(f), 0, 0, 0, 0, 0, 0, 0, 0] });
+const camera = orbitCamera({
+  width: SIZE,
+  height: SIZE,
+  yawDeg: 15,
+  pitchDeg: 5,
+  distance: 0.75,
+  target: [0, 0.02, 0],
+});
+const pose = (f: number) => ({
+  expression: [0.5 + 0.5 * Math.sin(f), 0.5 + 0.5 * Math.sin(f)],
+  pose: [0, 0.3 * Math.sin(f / 3), 0, 0, 0, 0, 0.2 + 0.1 * Math.sin(f), 0, 0, 0, 0, 0, 0, 0, 0],
+});
 
 for (const name of presets) {
   const config = PRESETS[name];
@@ -50,12 +70,17 @@ for (const name of presets) {
       // The CPU twins are timed on a sample and scaled: a paper bake of 100k takes minutes in one thread.
       const sampled = backend === "cpu" ? Math.min(n, CPU_SAMPLE) : n;
       const avatar = createRandomAvatar(config, head, { count: sampled, seed: 1 });
-      const r: AvatarRenderer = backend === "cpu" ? new CpuAvatarRenderer(avatar, head) : new WebGpuAvatarRenderer(gpu!.device, avatar, head);
-      const latentsA = avatar.neutralLatents, latentsB = avatar.neutralLatents.map((v, i) => v + 0.1 * Math.sin(i));
+      const r: AvatarRenderer =
+        backend === "cpu" ? new CpuAvatarRenderer(avatar, head) : new WebGpuAvatarRenderer(gpu!.device, avatar, head);
+      const latentsA = avatar.neutralLatents,
+        latentsB = avatar.neutralLatents.map((v, i) => v + 0.1 * Math.sin(i));
       await r.setLatents(latentsB);
       await r.render(pose(0), camera); // compile kernels, size buffers
       await r.settle();
-      const bakes: number[] = [], deforms: number[] = [], frames: number[] = [], gpuFrames: number[] = [];
+      const bakes: number[] = [],
+        deforms: number[] = [],
+        frames: number[] = [],
+        gpuFrames: number[] = [];
       for (let f = 0; f < FRAMES; f++) {
         let t = performance.now();
         await r.setLatents(f % 2 ? latentsB : latentsA);
@@ -101,9 +126,13 @@ for (const name of presets) {
       }
       const scale = n / sampled;
       const est = scale > 1 ? ` (est. from ${sampled})` : "";
-      const bake = median(bakes) * scale, deform = median(deforms) * scale, frame = median(frames);
+      const bake = median(bakes) * scale,
+        deform = median(deforms) * scale,
+        frame = median(frames);
       const gpuFrame = gpuFrames.length ? fmt(median(gpuFrames)) : "-";
-      console.log(`| ${name} | ${n} | ${backend} | ${fmt(bake)}${est} | ${fmt(deform)}${est} | ${gpuFrame} | ${fmt(frame)}${est} | ${fmt(bake + frame)} |`);
+      console.log(
+        `| ${name} | ${n} | ${backend} | ${fmt(bake)}${est} | ${fmt(deform)}${est} | ${gpuFrame} | ${fmt(frame)}${est} | ${fmt(bake + frame)} |`,
+      );
       r.destroy();
     }
   }

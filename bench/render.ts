@@ -51,12 +51,20 @@ const DISTANCE = 0.7;
 
 /** An orbit around the head: every frame is a new camera (yaw steps of 1 degree). */
 function camera(px: number, frame: number): Camera {
-  return orbitCamera({ width: px, height: px, fovYDeg: FOV_Y, distance: DISTANCE, yawDeg: frame, target: [0, -0.01, 0] });
+  return orbitCamera({
+    width: px,
+    height: px,
+    fovYDeg: FOV_Y,
+    distance: DISTANCE,
+    yawDeg: frame,
+    target: [0, -0.01, 0],
+  });
 }
 
-
 /** Times `frame` after one warm-up, up to FRAMES times or until the row budget is spent (at least 3). */
-async function timeFrames(frame: (i: number) => Promise<void> | void): Promise<{ ms: number; frames: number; capped: boolean }> {
+async function timeFrames(
+  frame: (i: number) => Promise<void> | void,
+): Promise<{ ms: number; frames: number; capped: boolean }> {
   await frame(0);
   const times: number[] = [];
   const start = performance.now();
@@ -80,9 +88,23 @@ async function main(): Promise<void> {
       const cloud = scene(n);
       for (const px of RES) {
         const one = await timeFrames((i) => void renderCpu(cloud, camera(px, i)));
-        rows.push({ backend: "cpu (renderCpu, 1 thread)", splats: n, px, msMedian: one.ms, frames: one.frames, capped: one.capped });
+        rows.push({
+          backend: "cpu (renderCpu, 1 thread)",
+          splats: n,
+          px,
+          msMedian: one.ms,
+          frames: one.frames,
+          capped: one.capped,
+        });
         const many = await timeFrames(async (i) => void (await pool.render(cloud, camera(px, i))));
-        rows.push({ backend: `cpu (worker pool, ${pool.threads} threads)`, splats: n, px, msMedian: many.ms, frames: many.frames, capped: many.capped });
+        rows.push({
+          backend: `cpu (worker pool, ${pool.threads} threads)`,
+          splats: n,
+          px,
+          msMedian: many.ms,
+          frames: many.frames,
+          capped: many.capped,
+        });
       }
     }
     await pool.close();
@@ -121,9 +143,26 @@ async function main(): Promise<void> {
           d.queue.submit([e.finish()]);
           await d.queue.onSubmittedWorkDone();
         });
-        rows.push({ backend: "node+dawn (encodeRender, no readback)", splats: n, px, msMedian: noReadback.ms, frames: noReadback.frames, capped: noReadback.capped, sortMs: sort.ms, bytesPerSplat: r.bytesPerSplat, sceneBytesPerSplat: (r.gpuBytesByKind.perSplat + r.gpuBytesByKind.perIsect) / n });
+        rows.push({
+          backend: "node+dawn (encodeRender, no readback)",
+          splats: n,
+          px,
+          msMedian: noReadback.ms,
+          frames: noReadback.frames,
+          capped: noReadback.capped,
+          sortMs: sort.ms,
+          bytesPerSplat: r.bytesPerSplat,
+          sceneBytesPerSplat: (r.gpuBytesByKind.perSplat + r.gpuBytesByKind.perIsect) / n,
+        });
         const withReadback = await timeFrames(async (i) => void (await r.render(camera(px, i))));
-        rows.push({ backend: "node+dawn (render, with readback)", splats: n, px, msMedian: withReadback.ms, frames: withReadback.frames, capped: withReadback.capped });
+        rows.push({
+          backend: "node+dawn (render, with readback)",
+          splats: n,
+          px,
+          msMedian: withReadback.ms,
+          frames: withReadback.frames,
+          capped: withReadback.capped,
+        });
         r.destroy();
       }
     }
@@ -134,13 +173,19 @@ async function main(): Promise<void> {
   // Push BenchRow objects here from a Playwright run of the same scenes and cameras.
   rows.push(...(await chromiumRows()));
 
-  console.log("\n| backend | splats | px | ms/frame (median) | frames | depth sort ms | GPU bytes/splat (all) | GPU bytes/splat (no image) | note |");
+  console.log(
+    "\n| backend | splats | px | ms/frame (median) | frames | depth sort ms | GPU bytes/splat (all) | GPU bytes/splat (no image) | note |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of rows) {
     const frames = `${r.frames}${r.capped ? " (capped)" : ""}`;
-    console.log(`| ${r.backend} | ${r.splats} | ${r.px}x${r.px} | ${r.msMedian.toFixed(1)} | ${frames} | ${r.sortMs?.toFixed(1) ?? ""} | ${r.bytesPerSplat?.toFixed(0) ?? ""} | ${r.sceneBytesPerSplat?.toFixed(0) ?? ""} | ${r.note ?? ""} |`);
+    console.log(
+      `| ${r.backend} | ${r.splats} | ${r.px}x${r.px} | ${r.msMedian.toFixed(1)} | ${frames} | ${r.sortMs?.toFixed(1) ?? ""} | ${r.bytesPerSplat?.toFixed(0) ?? ""} | ${r.sceneBytesPerSplat?.toFixed(0) ?? ""} | ${r.note ?? ""} |`,
+    );
   }
-  console.log(`\n"capped": fewer than ${FRAMES} frames, stopped after the ${BUDGET_MS / 1000} s row budget (BENCH_ROW_BUDGET_S). Frames orbit the scene; one warm-up frame per row.`);
+  console.log(
+    `\n"capped": fewer than ${FRAMES} frames, stopped after the ${BUDGET_MS / 1000} s row budget (BENCH_ROW_BUDGET_S). Frames orbit the scene; one warm-up frame per row.`,
+  );
 }
 
 /**
@@ -156,13 +201,46 @@ export async function chromiumRows(): Promise<BenchRow[]> {
     for (const n of SIZES) {
       const url = site.addFile(`head-${n}.ply`, writePly(splatHead(1, n)));
       for (const px of RES) {
-        const req = { sceneUrl: url, width: px, height: px, fovYDeg: FOV_Y, distance: DISTANCE, frames: FRAMES, warmup: 1, budgetMs: BUDGET_MS };
-        const ours = (await site.page.evaluate((r) => (window as unknown as { benchOurs: (r: unknown) => Promise<OursBenchResult> }).benchOurs(r), req)) as OursBenchResult;
-        const spark = (await site.page.evaluate((r) => (window as unknown as { benchSpark: (r: unknown) => Promise<SparkBenchResult> }).benchSpark(r), { ...req, frames: Math.min(FRAMES, ours.frameMs.length + 2) })) as SparkBenchResult;
+        const req = {
+          sceneUrl: url,
+          width: px,
+          height: px,
+          fovYDeg: FOV_Y,
+          distance: DISTANCE,
+          frames: FRAMES,
+          warmup: 1,
+          budgetMs: BUDGET_MS,
+        };
+        const ours = (await site.page.evaluate(
+          (r) => (window as unknown as { benchOurs: (r: unknown) => Promise<OursBenchResult> }).benchOurs(r),
+          req,
+        )) as OursBenchResult;
+        const spark = (await site.page.evaluate(
+          (r) => (window as unknown as { benchSpark: (r: unknown) => Promise<SparkBenchResult> }).benchSpark(r),
+          { ...req, frames: Math.min(FRAMES, ours.frameMs.length + 2) },
+        )) as SparkBenchResult;
         const ratio = ours.medianMs / spark.medianMs;
-        console.log(`chromium ${n} splats ${px}px: ours ${ours.medianMs.toFixed(0)} ms (${ours.adapter}), spark ${spark.medianMs.toFixed(0)} ms (${spark.renderer}), ratio ${ratio.toFixed(2)}; mean rgb ours ${ours.meanRgb.toFixed(1)} spark ${spark.meanRgb.toFixed(1)}`);
-        rows.push({ backend: `chromium webgpu (ours; ${ours.adapter})`, splats: n, px, msMedian: ours.medianMs, frames: ours.frameMs.length, capped: ours.frameMs.length < FRAMES, bytesPerSplat: ours.bytesPerSplat, note: `ours/Spark = ${ratio.toFixed(2)}` });
-        rows.push({ backend: `chromium webgl2 (Spark 2.2; sort excluded)`, splats: n, px, msMedian: spark.medianMs, frames: spark.frameMs.length, capped: spark.frameMs.length < FRAMES });
+        console.log(
+          `chromium ${n} splats ${px}px: ours ${ours.medianMs.toFixed(0)} ms (${ours.adapter}), spark ${spark.medianMs.toFixed(0)} ms (${spark.renderer}), ratio ${ratio.toFixed(2)}; mean rgb ours ${ours.meanRgb.toFixed(1)} spark ${spark.meanRgb.toFixed(1)}`,
+        );
+        rows.push({
+          backend: `chromium webgpu (ours; ${ours.adapter})`,
+          splats: n,
+          px,
+          msMedian: ours.medianMs,
+          frames: ours.frameMs.length,
+          capped: ours.frameMs.length < FRAMES,
+          bytesPerSplat: ours.bytesPerSplat,
+          note: `ours/Spark = ${ratio.toFixed(2)}`,
+        });
+        rows.push({
+          backend: `chromium webgl2 (Spark 2.2; sort excluded)`,
+          splats: n,
+          px,
+          msMedian: spark.medianMs,
+          frames: spark.frameMs.length,
+          capped: spark.frameMs.length < FRAMES,
+        });
       }
     }
   } finally {

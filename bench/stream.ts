@@ -30,7 +30,10 @@ interface Viewer {
   frames: Array<{ at: number; version: number; bytes: number }>;
 }
 
-const server = await startTestServer({ streamMaxViewers: Math.max(...VIEWERS) + 1, streamBackend: process.env.STREAM_BACKEND === "cpu" ? "cpu" : "auto" });
+const server = await startTestServer({
+  streamMaxViewers: Math.max(...VIEWERS) + 1,
+  streamBackend: process.env.STREAM_BACKEND === "cpu" ? "cpu" : "auto",
+});
 const avatarId = (await server.db.avatar.create({ data: { name: "bench" } })).id;
 
 async function open(): Promise<Client> {
@@ -52,7 +55,9 @@ const command = async (cmd: Parameters<ClientToServerEvents["avatar:command"]>[0
 
 let backend = "";
 console.log(`image ${SIZE}x${SIZE}, placeholder avatar; clip phase ${SECONDS} s; ${CHANGES} slider changes`);
-console.log("| viewers | fps per viewer (clip) | bytes per frame | change-to-frame p50 ms | p95 ms | server CPU (cores) | RSS MiB |");
+console.log(
+  "| viewers | fps per viewer (clip) | bytes per frame | change-to-frame p50 ms | p95 ms | server CPU (cores) | RSS MiB |",
+);
 console.log("|---:|---:|---:|---:|---:|---:|---:|");
 for (const n of VIEWERS) {
   const viewers: Viewer[] = [];
@@ -64,7 +69,12 @@ for (const n of VIEWERS) {
       backend = f.backend;
       socket.emit("stream:ack", { frameId: f.frameId });
     });
-    const r = await socket.emitWithAck("stream:start", { avatarId, width: SIZE, height: SIZE, camera: { yawDeg: 10 * i, pitchDeg: 5, distance: 0.7 } });
+    const r = await socket.emitWithAck("stream:start", {
+      avatarId,
+      width: SIZE,
+      height: SIZE,
+      camera: { yawDeg: 10 * i, pitchDeg: 5, distance: 0.7 },
+    });
     if (!r.ok) throw new Error(r.message);
     viewers.push(v);
   }
@@ -89,12 +99,18 @@ for (const n of VIEWERS) {
   for (let c = 0; c < CHANGES; c++) {
     const sent = performance.now();
     const version = await command({ type: "set-attribute", key: "hair", value: c % 2 ? -0.6 : 0.6 });
-    await waitFor(() => viewers.every((v) => v.frames.some((f) => f.version >= version && f.at >= sent)), 300_000, "every viewer to show the change");
+    await waitFor(
+      () => viewers.every((v) => v.frames.some((f) => f.version >= version && f.at >= sent)),
+      300_000,
+      "every viewer to show the change",
+    );
     for (const v of viewers) latencies.push(v.frames.find((f) => f.version >= version && f.at >= sent)!.at - sent);
   }
   const cores = (cpu.user + cpu.system) / 1e6 / wall;
   const rss = process.memoryUsage().rss / 2 ** 20;
-  console.log(`| ${n} | ${(fps.reduce((a, b) => a + b, 0) / n).toFixed(2)} | ${Math.round(bytes)} | ${pct(latencies, 50).toFixed(0)} | ${pct(latencies, 95).toFixed(0)} | ${cores.toFixed(2)} | ${rss.toFixed(0)} |`);
+  console.log(
+    `| ${n} | ${(fps.reduce((a, b) => a + b, 0) / n).toFixed(2)} | ${Math.round(bytes)} | ${pct(latencies, 50).toFixed(0)} | ${pct(latencies, 95).toFixed(0)} | ${cores.toFixed(2)} | ${rss.toFixed(0)} |`,
+  );
   for (const v of viewers) v.socket.close();
   await waitFor(() => server.stream.viewerCount === 0, 10_000, "viewers to leave");
 }

@@ -23,15 +23,35 @@ const base = identityColours(identity, head);
 const regions = regionFaces(head);
 const motion = drivingMotion(FRAMES);
 const rand = mulberry32(1);
-const attributes = Object.fromEntries(CATEGORIES.filter((c) => ["hair", "eyewear", "earrings"].includes(c.name)).map((c) => [c.name, c.variant(rand).params]));
+const attributes = Object.fromEntries(
+  CATEGORIES.filter((c) => ["hair", "eyewear", "earrings"].includes(c.name)).map((c) => [
+    c.name,
+    c.variant(rand).params,
+  ]),
+);
 const scenes = motion.map((frame) => buildScene({ head, identity, baseColours: base, regions, attributes, frame }));
 const gpu = await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } });
 const renderer = gpu ? new GpuMeshRenderer(gpu.device) : null;
-console.log(`adapter: ${gpu ? gpu.adapterInfo.description || gpu.adapterInfo.vendor : "none"}; scene: head + hair (4 shells) + glasses + earrings, ${scenes[0]!.reduce((s, d) => s + d.indices.length / 3, 0)} triangles`);
+console.log(
+  `adapter: ${gpu ? gpu.adapterInfo.description || gpu.adapterInfo.vendor : "none"}; scene: head + hair (4 shells) + glasses + earrings, ${scenes[0]!.reduce((s, d) => s + d.indices.length / 3, 0)} triangles`,
+);
 console.log("| size | CPU twin frames/s | WebGPU frames/s (incl. readback) |");
 console.log("|---:|---:|---:|");
 for (const size of SIZES) {
-  const camera = planDataset({ identity: "seed:7", perCategory: 1, frames: 1, size, fps: 30, categories: [], inbetweenPairs: 0, alphas: [], extraCameras: 0 }, head).cameras[0]!.camera;
+  const camera = planDataset(
+    {
+      identity: "seed:7",
+      perCategory: 1,
+      frames: 1,
+      size,
+      fps: 30,
+      categories: [],
+      inbetweenPairs: 0,
+      alphas: [],
+      extraCameras: 0,
+    },
+    head,
+  ).cameras[0]!.camera;
   const cam = { ...camera, worldToCamera: Float32Array.from(camera.worldToCamera) };
   let t = performance.now();
   for (const s of scenes) renderMeshCpu(s, cam, { background: BACKGROUND });

@@ -13,7 +13,10 @@ test("two browsers on one avatar see each other's slider change within 1 s", asy
   await expect(a.getByTestId("peer")).toHaveCount(2);
   await expect(b.getByTestId("peer")).toHaveCount(2);
 
-  for (const [from, to, value] of [[a, b, 0.37], [b, a, -0.61]] as const) {
+  for (const [from, to, value] of [
+    [a, b, 0.37],
+    [b, a, -0.61],
+  ] as const) {
     const started = Date.now();
     await setHair(from, value);
     await expect(to.getByTestId("value-hair")).toHaveText(value.toFixed(2), { timeout: 1000 });
@@ -23,7 +26,10 @@ test("two browsers on one avatar see each other's slider change within 1 s", asy
   }
 });
 
-test("a view link sees changes live but cannot make any, not even with a forged Yjs update", async ({ browser, request }) => {
+test("a view link sees changes live but cannot make any, not even with a forged Yjs update", async ({
+  browser,
+  request,
+}) => {
   const id = await demoAvatarId(request);
   const owner = await (await browser.newContext()).newPage();
   await openSynced(owner, `/avatars/${id}`);
@@ -112,7 +118,9 @@ test("the page reports whether navigator.gpu gave an adapter", async ({ page, re
   await page.goto(`/avatars/${id}`);
   const status = page.getByTestId("gpu-status");
   await expect(status).not.toHaveAttribute("data-adapter", "pending");
-  const hasAdapter = await page.evaluate(async () => !!(await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter()));
+  const hasAdapter = await page.evaluate(
+    async () => !!(await (navigator as Navigator & { gpu?: GPU }).gpu?.requestAdapter()),
+  );
   await expect(status).toHaveAttribute("data-adapter", String(hasAdapter));
   // Chromium runs with the SwiftShader WebGPU flags (playwright.config.ts): an adapter is expected.
   expect(hasAdapter).toBe(true);
@@ -127,7 +135,10 @@ test("the home page lists the demo avatar and creates a new one", async ({ page 
   await expect(page.getByTestId("avatar-card").filter({ hasText: "E2E avatar" })).toHaveCount(1);
 });
 
-test("the demo avatar opens trained: sliders named after its training videos, with thumbnails, none for the source", async ({ page, request }) => {
+test("the demo avatar opens trained: sliders named after its training videos, with thumbnails, none for the source", async ({
+  page,
+  request,
+}) => {
   const id = await demoAvatarId(request);
   await openSynced(page, `/avatars/${id}`);
   const hair = page.getByTestId("attribute-hair");

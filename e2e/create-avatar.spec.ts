@@ -18,8 +18,10 @@ async function trpcQuery<T>(request: APIRequestContext, name: string): Promise<T
   return ((await res.json()) as { result: { data: T } }).result.data;
 }
 
-const avatarIds = async (request: APIRequestContext) => (await trpcQuery<Array<{ id: string }>>(request, "avatars.list")).map((a) => a.id).sort();
-const jobIds = async (request: APIRequestContext) => (await trpcQuery<Array<{ id: string }>>(request, "jobs.list")).map((j) => j.id).sort();
+const avatarIds = async (request: APIRequestContext) =>
+  (await trpcQuery<Array<{ id: string }>>(request, "avatars.list")).map((a) => a.id).sort();
+const jobIds = async (request: APIRequestContext) =>
+  (await trpcQuery<Array<{ id: string }>>(request, "jobs.list")).map((j) => j.id).sort();
 
 /** Drops a file onto the drop zone as a drag from the desktop does. */
 async function dropFile(page: Page, file: string, mimeType: string): Promise<void> {
@@ -40,7 +42,9 @@ async function upload(page: Page, file: string, how: "pick" | "drop" = "pick"): 
   await page.goto("/new");
   if (how === "drop") await dropFile(page, file, "image/jpeg");
   else await page.getByTestId("portrait-input").setInputFiles(file);
-  await expect(page.getByTestId("portrait-analysed").or(page.getByTestId("portrait-refused"))).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId("portrait-analysed").or(page.getByTestId("portrait-refused"))).toBeVisible({
+    timeout: 60_000,
+  });
 }
 
 /** Uploads the portrait and starts a job; returns the job's id from the page it lands on. */
@@ -53,13 +57,16 @@ async function startJob(page: Page, name: string, quality: "tiny" | "auto"): Pro
   return decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
 }
 
-const progressOf = async (page: Page) => Number(await page.getByTestId("job-progress").getAttribute("data-progress", { timeout: 5000 }));
+const progressOf = async (page: Page) =>
+  Number(await page.getByTestId("job-progress").getAttribute("data-progress", { timeout: 5000 }));
 
 test("a file that is not a photo is refused in the browser, without an upload", async ({ page }) => {
   const uploads: string[] = [];
   page.on("request", (r) => r.url().includes("/api/portraits") && uploads.push(r.url()));
   await page.goto("/new");
-  await page.getByTestId("portrait-input").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a photo") });
+  await page
+    .getByTestId("portrait-input")
+    .setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a photo") });
   await expect(page.getByTestId("file-error")).toContainText("must be a JPEG, PNG or WebP");
   expect(uploads).toEqual([]);
 });
@@ -74,7 +81,9 @@ test("a photo without a face is refused with a clear message, and nothing is cre
   await expect(page.getByTestId("refusal-message")).toContainText(/no face|not find a face/i);
   await expect(page.getByTestId("create-avatar")).toHaveCount(0);
   // The refused photo is shown back (the server's overlay, or the photo itself).
-  await expect.poll(() => page.getByTestId("refusal-overlay").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await expect
+    .poll(() => page.getByTestId("refusal-overlay").evaluate((img: HTMLImageElement) => img.naturalWidth))
+    .toBeGreaterThan(0);
   expect(await avatarIds(request)).toEqual(avatarsBefore);
   expect(await jobIds(request)).toEqual(jobsBefore);
 
@@ -82,7 +91,10 @@ test("a photo without a face is refused with a clear message, and nothing is cre
   await expect(page.getByTestId("drop-zone")).toBeVisible();
 });
 
-test("a portrait becomes a trained avatar: analysis, a quick job with live progress, then the editor", async ({ page, request }) => {
+test("a portrait becomes a trained avatar: analysis, a quick job with live progress, then the editor", async ({
+  page,
+  request,
+}) => {
   test.setTimeout(6 * 60_000);
   await page.goto("/");
   await page.getByTestId("new-avatar").click();
@@ -102,7 +114,9 @@ test("a portrait becomes a trained avatar: analysis, a quick job with live progr
 
   await expect(page.getByTestId("job-avatar-name")).toHaveText("E2E portrait avatar");
   await expect.poll(() => page.getByTestId("stage-row").count()).toBeGreaterThanOrEqual(3);
-  await expect.poll(() => page.getByTestId("job-portrait").evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+  await expect
+    .poll(() => page.getByTestId("job-portrait").evaluate((img: HTMLImageElement) => img.naturalWidth))
+    .toBeGreaterThan(0);
 
   // Sample the page once a second while the job runs: the overall bar climbs and never goes back,
   // the ETA and the log show up, and the pictures the stages publish load.
@@ -111,38 +125,68 @@ test("a portrait becomes a trained avatar: analysis, a quick job with live progr
   const etas = new Set<string>();
   let logLines = 0;
   const look = async () => {
-    const loaded = await page.locator('[data-testid^="artifact-"]').evaluateAll((figs) =>
-      figs.filter((f) => (f.querySelector("img")?.naturalWidth ?? 0) > 0).map((f) => f.getAttribute("data-testid")!.slice("artifact-".length)),
-    );
+    const loaded = await page
+      .locator('[data-testid^="artifact-"]')
+      .evaluateAll((figs) =>
+        figs
+          .filter((f) => (f.querySelector("img")?.naturalWidth ?? 0) > 0)
+          .map((f) => f.getAttribute("data-testid")!.slice("artifact-".length)),
+      );
     loaded.forEach((name) => pictures.add(name));
-    const eta = await page.getByTestId("job-eta").textContent({ timeout: 100 }).catch(() => null);
+    const eta = await page
+      .getByTestId("job-eta")
+      .textContent({ timeout: 100 })
+      .catch(() => null);
     if (eta) etas.add(eta);
-    const log = (await page.getByTestId("job-log").textContent({ timeout: 1000 }).catch(() => "")) ?? "";
+    const log =
+      (await page
+        .getByTestId("job-log")
+        .textContent({ timeout: 1000 })
+        .catch(() => "")) ?? "";
     if (log !== "No output yet.") logLines = Math.max(logLines, log.split("\n").length);
   };
   let status = "";
   const deadline = Date.now() + 5.5 * 60_000;
   while (Date.now() < deadline) {
-    status = (await page.getByTestId("job-status").getAttribute("data-status", { timeout: 5000 }).catch(() => null)) ?? "left the page";
+    status =
+      (await page
+        .getByTestId("job-status")
+        .getAttribute("data-status", { timeout: 5000 })
+        .catch(() => null)) ?? "left the page";
     if (status !== "queued" && status !== "running") break;
     samples.push(await progressOf(page));
     await look();
     await page.waitForTimeout(1000);
   }
-  console.log(`job ${jobId}: ${samples.length} progress samples, ${samples.slice(0, 3).join(", ")} … ${samples.slice(-3).join(", ")}; ended ${status}`);
-  expect(status, `the job ends done (the page says: ${await page.getByTestId("job-failure").textContent({ timeout: 1000 }).catch(() => status)})`).toBe("done");
+  console.log(
+    `job ${jobId}: ${samples.length} progress samples, ${samples.slice(0, 3).join(", ")} … ${samples.slice(-3).join(", ")}; ended ${status}`,
+  );
+  expect(
+    status,
+    `the job ends done (the page says: ${await page
+      .getByTestId("job-failure")
+      .textContent({ timeout: 1000 })
+      .catch(() => status)})`,
+  ).toBe("done");
   expect(samples.length).toBeGreaterThan(2);
-  for (let i = 1; i < samples.length; i++) expect(samples[i]!, `progress sample ${i}`).toBeGreaterThanOrEqual(samples[i - 1]!);
+  for (let i = 1; i < samples.length; i++)
+    expect(samples[i]!, `progress sample ${i}`).toBeGreaterThanOrEqual(samples[i - 1]!);
   expect(samples[samples.length - 1]!).toBeGreaterThan(samples[0]!);
 
   // "Ready", every stage done, then the editor opens on its own.
   await expect(page.getByTestId("job-ready")).toContainText("Your avatar is ready");
   await expect(page.getByTestId("job-percent")).toHaveText("100%");
-  const stageStates = await page.getByTestId("stage-row").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
-  expect(stageStates.every((st) => st === "done" || st === "skipped"), `stage states ${stageStates.join(", ")}`).toBe(true);
+  const stageStates = await page
+    .getByTestId("stage-row")
+    .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
+  expect(
+    stageStates.every((st) => st === "done" || st === "skipped"),
+    `stage states ${stageStates.join(", ")}`,
+  ).toBe(true);
   await look();
   console.log(`pictures seen: ${[...pictures].join(", ")}; ETAs: ${[...etas].join(" / ")}; log lines: ${logLines}`);
-  for (const name of ["overlay", "fit", "texture", "contact-sheet", "loss-curve"]) expect(pictures, `the "${name}" picture was shown`).toContain(name);
+  for (const name of ["overlay", "fit", "texture", "contact-sheet", "loss-curve"])
+    expect(pictures, `the "${name}" picture was shown`).toContain(name);
   expect(etas.size, "an ETA was shown while the job ran").toBeGreaterThan(0);
   for (const eta of etas) expect(eta).toMatch(/^(about \d+ (h|min)( \d+ min)? left|under a minute left)$/);
   expect(logLines).toBeGreaterThan(3);
@@ -170,7 +214,9 @@ test("a running job can be cancelled from its page; its avatar leaves the list",
   await expect(card).toHaveAttribute("href", `/jobs/${jobId}`);
   await expect(card.getByTestId("avatar-card-progress")).toContainText("Creating");
   // Its editor, opened meanwhile, points to the job too.
-  const creating = (await trpcQuery<Array<{ id: string; name: string; jobId: string | null }>>(request, "avatars.list")).find((a) => a.name === "E2E cancel me");
+  const creating = (
+    await trpcQuery<Array<{ id: string; name: string; jobId: string | null }>>(request, "avatars.list")
+  ).find((a) => a.name === "E2E cancel me");
   expect(creating?.jobId).toBe(jobId);
   await list.goto(`/avatars/${creating!.id}`);
   await expect(list.getByTestId("creating-job-link")).toHaveAttribute("href", `/jobs/${jobId}`);

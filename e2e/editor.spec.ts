@@ -24,7 +24,9 @@ async function newAvatar(request: APIRequestContext, name: string): Promise<stri
 
 /** The streamed canvas: how many frames it has drawn and the document version of the last (cheap to poll). */
 async function streamed(page: Page): Promise<{ frames: number; version: number }> {
-  return page.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => ({ frames: Number(c.dataset.frames), version: Number(c.dataset.version) }));
+  return page
+    .getByTestId("stream-canvas")
+    .evaluate((c: HTMLCanvasElement) => ({ frames: Number(c.dataset.frames), version: Number(c.dataset.version) }));
 }
 
 /** The canvas's RGBA pixels, every 4th row and column (enough to compare frames, small to transfer). */
@@ -32,7 +34,8 @@ async function pixels(page: Page): Promise<number[]> {
   return page.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => {
     const d = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
     const out: number[] = [];
-    for (let y = 0; y < c.height; y += 4) for (let x = 0; x < c.width; x += 4) for (let k = 0; k < 4; k++) out.push(d[(y * c.width + x) * 4 + k]!);
+    for (let y = 0; y < c.height; y += 4)
+      for (let x = 0; x < c.width; x += 4) for (let k = 0; k < 4; k++) out.push(d[(y * c.width + x) * 4 + k]!);
     return out;
   });
 }
@@ -45,7 +48,9 @@ function meanAbsDiff(a: number[], b: number[]): number {
 
 /** The whole canvas as 8-bit RGB [SIZE, SIZE, 3]: the last frame as the browser decoded it. */
 async function canvasRgb(page: Page): Promise<Uint8Array> {
-  const rgba = await page.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+  const rgba = await page
+    .getByTestId("stream-canvas")
+    .evaluate((c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
   return Uint8Array.from({ length: (rgba.length / 4) * 3 }, (_, i) => rgba[Math.floor(i / 3) * 4 + (i % 3)]!);
 }
 
@@ -55,19 +60,29 @@ let head: HeadModel | null = null;
  * The reference frame: the avatar rendered in this process by the CPU twins, from its bundle (downloaded as the
  * page's LOCAL mode does), at the stream's default camera and size, for the given sliders and pose controls.
  */
-async function referenceRgb(request: APIRequestContext, avatarId: string, positions: Record<string, number>, controls: Record<string, number>): Promise<Uint8Array> {
+async function referenceRgb(
+  request: APIRequestContext,
+  avatarId: string,
+  positions: Record<string, number>,
+  controls: Record<string, number>,
+): Promise<Uint8Array> {
   head ??= createHeadModel();
   const read = async (name: string) => {
     const res = await request.get(`/api/avatars/${encodeURIComponent(avatarId)}/bundle/${name}`);
     expect(res.ok(), `bundle file ${name}`).toBe(true);
     return new Uint8Array(await res.body());
   };
-  const avatar = await readAvatarBundle(read, { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
+  const avatar = await readAvatarBundle(read, {
+    headFaceCount: head.faceCount,
+    headShapeCount: head.shapeNames.length,
+  });
   const renderer = new CpuAvatarRenderer(avatar, head);
   try {
     await renderer.setLatents(sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, positions));
     const camera = orbitCamera({ width: SIZE, height: SIZE, ...VIEW.camera, target: VIEW.target });
-    return new Uint8Array(imageToRgb8(await renderer.render(poseFromControls(controls), camera, { background: VIEW.background })));
+    return new Uint8Array(
+      imageToRgb8(await renderer.render(poseFromControls(controls), camera, { background: VIEW.background })),
+    );
   } finally {
     renderer.destroy();
   }
@@ -75,7 +90,9 @@ async function referenceRgb(request: APIRequestContext, avatarId: string, positi
 
 /** `rgb` [SIZE, SIZE, 3] through a JPEG encoder set as the server's is, at `quality`, and decoded again. */
 async function jpegRoundTrip(rgb: Uint8Array, quality: number): Promise<Uint8Array> {
-  const jpeg = await sharp(rgb, { raw: { width: SIZE, height: SIZE, channels: 3 } }).jpeg({ quality, mozjpeg: false }).toBuffer();
+  const jpeg = await sharp(rgb, { raw: { width: SIZE, height: SIZE, channels: 3 } })
+    .jpeg({ quality, mozjpeg: false })
+    .toBuffer();
   return new Uint8Array(await sharp(jpeg).raw().toBuffer());
 }
 
@@ -114,7 +131,11 @@ function largestBlockChange(a: Uint8Array, b: Uint8Array): number {
 }
 
 /** A new avatar open in two browsers (separate contexts, so separate people), both synced. */
-async function twoEditors(browser: Browser, request: APIRequestContext, name: string): Promise<{ id: string; a: Page; b: Page }> {
+async function twoEditors(
+  browser: Browser,
+  request: APIRequestContext,
+  name: string,
+): Promise<{ id: string; a: Page; b: Page }> {
   const id = await newAvatar(request, name);
   const [a, b] = [await (await browser.newContext()).newPage(), await (await browser.newContext()).newPage()];
   await openSynced(a, `/avatars/${id}`);
@@ -134,19 +155,30 @@ test("a slider moved in one browser changes the frames the server streams to ano
   // The head fills the middle of the picture, on the server's background colour elsewhere.
   const before = await streamed(b);
   const beforePx = await pixels(b);
-  expect(meanAbsDiff(beforePx.slice(0, 400), new Array(400).fill(0).map((_, i) => [41, 43, 51, 255][i % 4]!))).toBeLessThan(8);
+  expect(
+    meanAbsDiff(
+      beforePx.slice(0, 400),
+      new Array(400).fill(0).map((_, i) => [41, 43, 51, 255][i % 4]!),
+    ),
+  ).toBeLessThan(8);
   const expected = await referenceRgb(request, id, { hair: 0.9 }, {});
   const tolerance = await psnrTolerance(expected);
 
   const started = Date.now();
   await setHair(a, 0.9);
   // Polled every 50 ms, so that the time below is the stream's and not the poll's.
-  await expect.poll(async () => (await streamed(b)).version, { timeout: 15_000, intervals: [50] }).toBeGreaterThan(before.version);
+  await expect
+    .poll(async () => (await streamed(b)).version, { timeout: 15_000, intervals: [50] })
+    .toBeGreaterThan(before.version);
   const elapsed = Date.now() - started;
-  console.log(`hair change streamed to the other browser in ${elapsed} ms (${await a.getByTestId("stream-status").textContent()})`);
+  console.log(
+    `hair change streamed to the other browser in ${elapsed} ms (${await a.getByTestId("stream-status").textContent()})`,
+  );
   // The first frame of the new version shows the avatar with hair 0.9: not any change, that one.
   const got = psnr(await canvasRgb(b), expected);
-  console.log(`the other browser's frame against the reference: ${got.toFixed(1)} dB (at least ${tolerance.toFixed(1)})`);
+  console.log(
+    `the other browser's frame against the reference: ${got.toFixed(1)} dB (at least ${tolerance.toFixed(1)})`,
+  );
   expect(got).toBeGreaterThanOrEqual(tolerance);
   await expect(a.getByTestId("stream-status")).toContainText(/STREAM · [\d.]+ fps/);
   await expect(a.getByTestId("stream-status")).toContainText(/change to frame \d+ ms/);
@@ -155,11 +187,16 @@ test("a slider moved in one browser changes the frames the server streams to ano
   // (a 512 px frame alone takes 0.5 s, docs/benchmarks.md). The server renders one frame at a time, so B's can
   // queue behind A's: at most one frame more, plus the page's 50 ms flush and the fill's and this poll's round
   // trips (500 ms). Measured 1.2-1.5 times A's (1.4 s against 0.9 s).
-  const editorMs = Number(/change to frame (\d+) ms/.exec((await a.getByTestId("stream-status").textContent()) ?? "")![1]);
+  const editorMs = Number(
+    /change to frame (\d+) ms/.exec((await a.getByTestId("stream-status").textContent()) ?? "")![1],
+  );
   expect(elapsed).toBeLessThan(2 * editorMs + 500);
 });
 
-test("a playing clip changes the frames; undo restores the previous state for everyone", async ({ browser, request }) => {
+test("a playing clip changes the frames; undo restores the previous state for everyone", async ({
+  browser,
+  request,
+}) => {
   test.setTimeout(90_000);
   const { a, b } = await twoEditors(browser, request, "Clip e2e");
   await firstFrame(b);
@@ -178,8 +215,11 @@ test("a playing clip changes the frames; undo restores the previous state for ev
   // (measured 1.6 levels). A frame of the clip moving moves the mouth's blocks by more than twice that
   // (measured 30 levels on the first frame polled).
   let requant = 0;
-  for (const q of [40, 50, 60, 70, 80, 90]) requant = Math.max(requant, largestBlockChange(await jpegRoundTrip(startRgb, q), startRgb));
-  await expect.poll(async () => largestBlockChange(await canvasRgb(b), startRgb), { timeout: 30_000 }).toBeGreaterThan(2 * requant);
+  for (const q of [40, 50, 60, 70, 80, 90])
+    requant = Math.max(requant, largestBlockChange(await jpegRoundTrip(startRgb, q), startRgb));
+  await expect
+    .poll(async () => largestBlockChange(await canvasRgb(b), startRgb), { timeout: 30_000 })
+    .toBeGreaterThan(2 * requant);
   await expect.poll(async () => (await streamed(b)).frames, { timeout: 30_000 }).toBeGreaterThan(start.frames + 2);
   expect((await streamed(b)).version).toBe(start.version);
   await a.getByTestId("clip-stop").click();
@@ -206,27 +246,44 @@ test("a view link watches the stream with every control disabled", async ({ brow
   await viewer.goto(new URL(url).pathname);
   await expect(viewer.getByTestId("role-badge")).toHaveText("View only");
   await firstFrame(viewer);
-  for (const control of ["slider-hair", "reset", "random", "undo", "clip-play", "clip-select"]) await expect(viewer.getByTestId(control)).toBeDisabled();
+  for (const control of ["slider-hair", "reset", "random", "undo", "clip-play", "clip-select"])
+    await expect(viewer.getByTestId(control)).toBeDisabled();
 });
 
-test("the page's own render (LOCAL) and the server's stream (STREAM) show the same picture", async ({ browser, request }) => {
+test("the page's own render (LOCAL) and the server's stream (STREAM) show the same picture", async ({
+  browser,
+  request,
+}) => {
   test.setTimeout(120_000);
   const { a, b } = await twoEditors(browser, request, "Local e2e");
   await a.getByTestId("mode-local").click();
   await expect(a.getByTestId("stream-status")).toContainText("LOCAL", { timeout: 60_000 });
-  await expect.poll(() => a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames)), { timeout: 60_000 }).toBeGreaterThan(0);
+  await expect
+    .poll(() => a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames)), {
+      timeout: 60_000,
+    })
+    .toBeGreaterThan(0);
   await firstFrame(b);
 
   const before = (await streamed(b)).version;
   await setHair(a, -0.8);
   await expect(b.getByTestId("value-hair")).toHaveText("-0.80");
   const localFrames = await a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames));
-  await expect.poll(() => a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames)), { timeout: 60_000 }).toBeGreaterThan(localFrames);
+  await expect
+    .poll(() => a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Number(c.dataset.frames)), {
+      timeout: 60_000,
+    })
+    .toBeGreaterThan(localFrames);
   // B's stream shows the change (the slider is one document update).
   await expect.poll(async () => (await streamed(b)).version, { timeout: 30_000 }).toBeGreaterThan(before);
-  const local = await a.getByTestId("local-canvas").evaluate((c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
-  const remote = await b.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
-  let se = 0, n = 0;
+  const local = await a
+    .getByTestId("local-canvas")
+    .evaluate((c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+  const remote = await b
+    .getByTestId("stream-canvas")
+    .evaluate((c: HTMLCanvasElement) => Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data));
+  let se = 0,
+    n = 0;
   for (let i = 0; i < local.length; i++) {
     if (i % 4 === 3) continue;
     se += (local[i]! - remote[i]!) ** 2;
@@ -250,21 +307,31 @@ test("a saved preset is shared, and the expression controls move the streamed fa
   await expect(a.getByTestId("value-hair")).toHaveText("0.55");
 
   await firstFrame(b);
-  const [open, shut] = [await referenceRgb(request, id, { hair: 0.55 }, { jawOpen: 1 }), await referenceRgb(request, id, { hair: 0.55 }, {})];
+  const [open, shut] = [
+    await referenceRgb(request, id, { hair: 0.55 }, { jawOpen: 1 }),
+    await referenceRgb(request, id, { hair: 0.55 }, {}),
+  ];
   const tolerance = await psnrTolerance(open);
   await a.getByTestId("pose-jawOpen").fill("1");
   // B's stream comes to show the preset's hair with the jaw open. (Waiting for a newer document version is not
   // enough: the first newer frame can still be the preset's, jaw shut.)
   let frame: Uint8Array = new Uint8Array();
-  await expect.poll(async () => psnr((frame = await canvasRgb(b)), open), { timeout: 30_000 }).toBeGreaterThanOrEqual(tolerance);
+  await expect
+    .poll(async () => psnr((frame = await canvasRgb(b)), open), { timeout: 30_000 })
+    .toBeGreaterThanOrEqual(tolerance);
   // The jaw moves this placeholder's picture little (open against shut: 36-38.5 dB), so the same frame must also
   // be nearer the open jaw than the shut one: by 3 dB (half the squared error), where measured frames score
   // 46.5-46.9 dB against the open jaw and 36.6-38.2 against the shut one, and a shut frame the other way round.
-  console.log(`jaw open: the other browser's frame scores ${psnr(frame, open).toFixed(1)} dB against the open jaw, ${psnr(frame, shut).toFixed(1)} against the shut one`);
+  console.log(
+    `jaw open: the other browser's frame scores ${psnr(frame, open).toFixed(1)} dB against the open jaw, ${psnr(frame, shut).toFixed(1)} against the shut one`,
+  );
   expect(psnr(frame, open)).toBeGreaterThan(psnr(frame, shut) + 3);
 });
 
-test("following another viewer shows what they see; each camera is otherwise one's own", async ({ browser, request }) => {
+test("following another viewer shows what they see; each camera is otherwise one's own", async ({
+  browser,
+  request,
+}) => {
   test.setTimeout(90_000);
   const { a, b } = await twoEditors(browser, request, "Follow e2e");
   await firstFrame(a);

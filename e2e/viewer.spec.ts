@@ -9,7 +9,8 @@ test("the splat viewer renders the sample head with WebGPU in the page", async (
   await expect(page.getByTestId("viewer-error")).toHaveCount(0);
   const shot = await page.getByTestId("splat-canvas").screenshot();
   const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
-  const at = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
+  const at = (x: number, y: number) =>
+    Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
   // Corner: the background (0.06, 0.07, 0.09) -> about (15, 18, 23). Centre: the head's skin, much brighter and red.
   const corner = at(2, 2);
   const centre = at(Math.floor(info.width / 2), Math.floor(info.height * 0.45));

@@ -12,10 +12,16 @@ describe("frameInputs", () => {
   const avatar = createRandomAvatar(COMPACT, createHeadModel(), { count: 50, seed: 3 });
 
   it("moves the latents with the sliders and poses the face with the manual controls when no clip plays", () => {
-    const state = { attributes: { [avatar.config.categories[0]!]: 0.5 }, pose: { smile: 0.8, turn: 10 }, playback: null };
+    const state = {
+      attributes: { [avatar.config.categories[0]!]: 0.5 },
+      pose: { smile: 0.8, turn: 10 },
+      playback: null,
+    };
     const inputs = frameInputs(avatar, state, 1_000, new ClipCache());
     expect(inputs.playing).toBe(false);
-    expect(Array.from(inputs.latents)).toEqual(Array.from(sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, state.attributes)));
+    expect(Array.from(inputs.latents)).toEqual(
+      Array.from(sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, state.attributes)),
+    );
     expect(Array.from(inputs.latents)).not.toEqual(Array.from(avatar.neutralLatents));
     expect(Array.from(inputs.pose.expression)).toEqual(Array.from(poseFromControls(state.pose).expression));
   });
@@ -30,7 +36,12 @@ describe("frameInputs", () => {
   });
 
   it("treats an unknown clip name as no clip", () => {
-    const inputs = frameInputs(avatar, { attributes: {}, pose: {}, playback: { clip: "nope", startedAt: 0 } }, 5, new ClipCache());
+    const inputs = frameInputs(
+      avatar,
+      { attributes: {}, pose: {}, playback: { clip: "nope", startedAt: 0 } },
+      5,
+      new ClipCache(),
+    );
     expect(inputs.playing).toBe(false);
   });
 
@@ -51,8 +62,14 @@ describe("frameInputs", () => {
 
 describe("parseRefusal", () => {
   it("splits a known code from its sentence and leaves unknown ones whole", () => {
-    expect(parseRefusal("invalid-state: attributes.hair: Too big")).toEqual({ code: "invalid-state", message: "attributes.hair: Too big" });
-    expect(parseRefusal("revoked: This share link was revoked.")).toEqual({ code: "revoked", message: "This share link was revoked." });
+    expect(parseRefusal("invalid-state: attributes.hair: Too big")).toEqual({
+      code: "invalid-state",
+      message: "attributes.hair: Too big",
+    });
+    expect(parseRefusal("revoked: This share link was revoked.")).toEqual({
+      code: "revoked",
+      message: "This share link was revoked.",
+    });
     expect(parseRefusal("something: else")).toEqual({ code: null, message: "something: else" });
   });
 });

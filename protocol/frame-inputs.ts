@@ -9,7 +9,13 @@
 import type * as Y from "yjs";
 import type { Avatar } from "../render-core/avatar/avatar";
 import { sliderLatents } from "../render-core/avatar/latent";
-import { builtinClip, poseFromControls, sampleClip, type AnimationClip, type ClipSample } from "../render-core/animation";
+import {
+  builtinClip,
+  poseFromControls,
+  sampleClip,
+  type AnimationClip,
+  type ClipSample,
+} from "../render-core/animation";
 import { orbitCamera, type Camera } from "../render-core/math/camera";
 import type { StreamCamera } from "./messages";
 import { attributesMap, poseMap, readPlayback, VIEW, type PlaybackState } from "./shared-state";
@@ -24,7 +30,11 @@ export interface FrameState {
 }
 
 export function readFrameState(doc: Y.Doc): FrameState {
-  return { attributes: attributesMap(doc).toJSON() as Record<string, number>, pose: poseMap(doc).toJSON() as Record<string, number>, playback: readPlayback(doc) };
+  return {
+    attributes: attributesMap(doc).toJSON() as Record<string, number>,
+    pose: poseMap(doc).toJSON() as Record<string, number>,
+    playback: readPlayback(doc),
+  };
 }
 
 /** Built-in clips by name, made once; null for a name that is not one. */
@@ -53,14 +63,28 @@ export interface FrameInputs {
 }
 
 /** The latents and pose of a frame at `serverNowMs` (the server's clock: clips start on it). */
-export function frameInputs(avatar: Pick<Avatar, "config" | "neutralLatents" | "anchors">, state: FrameState, serverNowMs: number, clips: ClipCache): FrameInputs {
+export function frameInputs(
+  avatar: Pick<Avatar, "config" | "neutralLatents" | "anchors">,
+  state: FrameState,
+  serverNowMs: number,
+  clips: ClipCache,
+): FrameInputs {
   const latents = sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, state.attributes);
   const clip = state.playback ? clips.get(state.playback.clip) : null;
-  const pose = clip ? sampleClip(clip, (serverNowMs - state.playback!.startedAt) / 1000, { loop: true }) : poseFromControls(state.pose);
+  const pose = clip
+    ? sampleClip(clip, (serverNowMs - state.playback!.startedAt) / 1000, { loop: true })
+    : poseFromControls(state.pose);
   return { latents, pose, playing: clip !== null };
 }
 
 /** A viewer's orbit camera, framed as every viewer frames the avatar. */
 export function viewCamera(camera: StreamCamera, width: number, height: number): Camera {
-  return orbitCamera({ width, height, yawDeg: camera.yawDeg, pitchDeg: camera.pitchDeg, distance: camera.distance, target: VIEW.target });
+  return orbitCamera({
+    width,
+    height,
+    yawDeg: camera.yawDeg,
+    pitchDeg: camera.pitchDeg,
+    distance: camera.distance,
+    target: VIEW.target,
+  });
 }

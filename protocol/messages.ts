@@ -70,10 +70,22 @@ export interface StreamFrame {
 }
 
 /** A creation job's state, as job:watch, job:update and the jobs.* API return it. */
-export const JobStatuses = { queued: "queued", running: "running", done: "done", failed: "failed", cancelled: "cancelled" } as const;
+export const JobStatuses = {
+  queued: "queued",
+  running: "running",
+  done: "done",
+  failed: "failed",
+  cancelled: "cancelled",
+} as const;
 export type JobStatus = (typeof JobStatuses)[keyof typeof JobStatuses];
 
-export const StageStatuses = { pending: "pending", running: "running", done: "done", failed: "failed", skipped: "skipped" } as const;
+export const StageStatuses = {
+  pending: "pending",
+  running: "running",
+  done: "done",
+  failed: "failed",
+  skipped: "skipped",
+} as const;
 export type StageStatus = (typeof StageStatuses)[keyof typeof StageStatuses];
 
 export interface JobStageView {
@@ -126,9 +138,15 @@ export interface ClientToServerEvents {
   "health:ping": (ack: (reply: { ok: true; protocol: number; serverTime: number }) => void) => void;
   echo: (payload: unknown, ack: (reply: unknown) => void) => void;
   "avatar:join": (req: { avatarId: string }, ack: (reply: SocketResult<{ role: ServerHello["role"] }>) => void) => void;
-  "avatar:command": (req: { avatarId: string; command: AvatarCommand }, ack: (reply: SocketResult<{ version: number }>) => void) => void;
+  "avatar:command": (
+    req: { avatarId: string; command: AvatarCommand },
+    ack: (reply: SocketResult<{ version: number }>) => void,
+  ) => void;
   "avatar:info": (req: { avatarId: string }, ack: (reply: SocketResult<AvatarInfo>) => void) => void;
-  "stream:start": (req: StreamStartRequest, ack: (reply: SocketResult<{ backend: string; maxFps: number }>) => void) => void;
+  "stream:start": (
+    req: StreamStartRequest,
+    ack: (reply: SocketResult<{ backend: string; maxFps: number }>) => void,
+  ) => void;
   "stream:camera": (req: { camera: StreamCamera; width?: number; height?: number }) => void;
   "stream:ack": (req: { frameId: number }) => void;
   "stream:stop": () => void;

@@ -32,7 +32,9 @@ const sliderValue = z.number().finite().min(-1).max(1);
 const attributeRecord = z.record(key, sliderValue).refine((r) => Object.keys(r).length <= SHARED_LIMITS.maxAttributes, {
   message: `at most ${SHARED_LIMITS.maxAttributes} attributes`,
 });
-const poseShape = Object.fromEntries(POSE_CONTROLS.map(({ name, min, max }) => [name, z.number().finite().min(min).max(max).optional()]));
+const poseShape = Object.fromEntries(
+  POSE_CONTROLS.map(({ name, min, max }) => [name, z.number().finite().min(min).max(max).optional()]),
+);
 
 /** One value per top-level map of the document; `.strict()` refuses unknown keys. */
 export const sharedStateSchema = z
@@ -56,7 +58,9 @@ export const sharedStateSchema = z
           })
           .strict(),
       )
-      .refine((r) => Object.keys(r).length <= SHARED_LIMITS.maxPresets, { message: `at most ${SHARED_LIMITS.maxPresets} presets` }),
+      .refine((r) => Object.keys(r).length <= SHARED_LIMITS.maxPresets, {
+        message: `at most ${SHARED_LIMITS.maxPresets} presets`,
+      }),
   })
   .strict();
 
@@ -75,7 +79,8 @@ export function sharedStateProblem(doc: Y.Doc): string | null {
       const content = item.content.getContent();
       const value = content[content.length - 1];
       // Values are plain JSON; a nested shared type would change under the schema's feet.
-      if (value instanceof Y.AbstractType || value instanceof Y.Doc) return `"${name}.${k.slice(0, 40)}" is a shared type; only plain values are allowed`;
+      if (value instanceof Y.AbstractType || value instanceof Y.Doc)
+        return `"${name}.${k.slice(0, 40)}" is a shared type; only plain values are allowed`;
       values[k] = value;
     }
     state[name] = values;
@@ -92,7 +97,10 @@ const COLOR = /^#[0-9a-fA-F]{6}$/;
 /** A peer's presence as the editor publishes it; anything else is refused. */
 export const awarenessStateSchema = z
   .object({
-    user: z.object({ name: z.string().min(1).max(SHARED_LIMITS.maxUserName), color: z.string().regex(COLOR) }).strict().optional(),
+    user: z
+      .object({ name: z.string().min(1).max(SHARED_LIMITS.maxUserName), color: z.string().regex(COLOR) })
+      .strict()
+      .optional(),
     camera: z
       .object({
         yawDeg: z.number().finite().min(-360).max(360),
@@ -108,7 +116,8 @@ export type AwarenessState = z.infer<typeof awarenessStateSchema>;
 
 /** Why a presence state is refused, or null. */
 export function awarenessProblem(json: string): string | null {
-  if (json.length > SHARED_LIMITS.maxPresenceBytes) return `a presence state has at most ${SHARED_LIMITS.maxPresenceBytes} bytes`;
+  if (json.length > SHARED_LIMITS.maxPresenceBytes)
+    return `a presence state has at most ${SHARED_LIMITS.maxPresenceBytes} bytes`;
   let value: unknown;
   try {
     value = JSON.parse(json);

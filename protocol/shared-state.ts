@@ -33,8 +33,11 @@ export function playbackMap(doc: Y.Doc): Y.Map<string | number> {
 /** The clip playing, if any. */
 export function readPlayback(doc: Y.Doc): PlaybackState | null {
   const m = playbackMap(doc);
-  const clip = m.get("clip"), startedAt = m.get("startedAt");
-  return typeof clip === "string" && clip && typeof startedAt === "number" && Number.isFinite(startedAt) ? { clip, startedAt } : null;
+  const clip = m.get("clip"),
+    startedAt = m.get("startedAt");
+  return typeof clip === "string" && clip && typeof startedAt === "number" && Number.isFinite(startedAt)
+    ? { clip, startedAt }
+    : null;
 }
 
 /** How every viewer frames the avatar, so LOCAL and STREAM pictures of one camera are the same picture. */

@@ -27,7 +27,9 @@ export function parseRefusal(reason: string): { code: RefusalCode | null; messag
   const colon = reason.indexOf(":");
   const code = colon > 0 ? reason.slice(0, colon) : "";
   const known = (Object.values(RefusalCodes) as string[]).includes(code);
-  return known ? { code: code as RefusalCode, message: reason.slice(colon + 1).trim() } : { code: null, message: reason };
+  return known
+    ? { code: code as RefusalCode, message: reason.slice(colon + 1).trim() }
+    : { code: null, message: reason };
 }
 
 /**

@@ -8,13 +8,26 @@ import { fileURLToPath } from "node:url";
 
 const ROOTS = ["app", "server", "render-core", "shaders", "protocol", "scripts", "bench", "e2e"];
 // The project's own dependency-cruiser, whatever folder this runs in (its test runs it on a scratch tree).
-const DEPCRUISE = fileURLToPath(new URL("../node_modules/dependency-cruiser/bin/dependency-cruise.mjs", import.meta.url));
+const DEPCRUISE = fileURLToPath(
+  new URL("../node_modules/dependency-cruiser/bin/dependency-cruise.mjs", import.meta.url),
+);
 let json;
 try {
-  json = execFileSync(process.execPath, [DEPCRUISE, "--config", ".dependency-cruiser.cjs", "--output-type", "json", ...ROOTS.filter((r) => fs.existsSync(r))], {
-    maxBuffer: 1 << 28,
-    stdio: ["ignore", "pipe", "inherit"],
-  }).toString();
+  json = execFileSync(
+    process.execPath,
+    [
+      DEPCRUISE,
+      "--config",
+      ".dependency-cruiser.cjs",
+      "--output-type",
+      "json",
+      ...ROOTS.filter((r) => fs.existsSync(r)),
+    ],
+    {
+      maxBuffer: 1 << 28,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  ).toString();
 } catch (err) {
   // depcruise exits non-zero when a rule is broken; its JSON is still on stdout.
   json = err.stdout?.toString() ?? "";
@@ -30,7 +43,9 @@ for (const v of summary.violations) {
 const isTestCode = (f) => /\.test\.tsx?$/.test(f) || /(^|\/)testing(\/|\.ts$)/.test(f) || f.startsWith("e2e/");
 /** The folder a file belongs to in the data-flow picture: a pipeline stage, a server or render-core folder, or a top-level one. */
 function folderOf(file) {
-  const m = /^(server\/pipeline\/[^/]+|server\/[^/]+|render-core\/[^/]+|protocol|app|shaders|scripts|bench)(\/|$)/.exec(file);
+  const m = /^(server\/pipeline\/[^/]+|server\/[^/]+|render-core\/[^/]+|protocol|app|shaders|scripts|bench)(\/|$)/.exec(
+    file,
+  );
   return m ? m[1].replace(/\.(ts|tsx|mjs)$/, "") : null;
 }
 const edges = new Map(); // folder -> folder -> one example import
@@ -46,7 +61,9 @@ for (const m of modules) {
   }
 }
 for (const component of stronglyConnected(edges)) {
-  const examples = component.flatMap((a) => component.filter((b) => edges.get(a)?.has(b)).map((b) => `    ${edges.get(a).get(b)}`));
+  const examples = component.flatMap((a) =>
+    component.filter((b) => edges.get(a)?.has(b)).map((b) => `    ${edges.get(a).get(b)}`),
+  );
   problems.push(`folder cycle: ${component.join(", ")}\n${examples.join("\n")}`);
 }
 
@@ -58,7 +75,11 @@ console.log(`check-imports: ${modules.length} modules, no cycles, layers respect
 
 /** Tarjan's strongly connected components with more than one folder. */
 function stronglyConnected(graph) {
-  const index = new Map(), low = new Map(), stack = [], onStack = new Set(), out = [];
+  const index = new Map(),
+    low = new Map(),
+    stack = [],
+    onStack = new Set(),
+    out = [];
   let next = 0;
   const nodes = new Set([...graph.keys(), ...[...graph.values()].flatMap((e) => [...e.keys()])]);
   const visit = (v) => {
@@ -85,4 +106,3 @@ function stronglyConnected(graph) {
   for (const v of nodes) if (!index.has(v)) visit(v);
   return out;
 }
-

@@ -20,6 +20,10 @@ const built = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
 const changed = Math.max(...sources.map(newestMtime));
 if (built && built >= changed) process.exit(0);
 
-console.log(built ? "Sources changed since the last build: building the app…" : "No build yet: building the app (about a minute)…");
+console.log(
+  built
+    ? "Sources changed since the last build: building the app…"
+    : "No build yet: building the app (about a minute)…",
+);
 const r = spawnSync("npx", ["--no-install", "next", "build"], { stdio: "inherit" });
 process.exit(r.status ?? 1);

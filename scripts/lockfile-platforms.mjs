@@ -18,7 +18,9 @@ for (const [name, version] of Object.entries(nextPkg?.optionalDependencies ?? {}
   added++;
 }
 if (added) {
-  const sorted = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)));
+  const sorted = Object.fromEntries(
+    Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)),
+  );
   lock.packages = sorted;
   fs.writeFileSync(file, JSON.stringify(lock, null, 2) + "\n");
 }

@@ -14,7 +14,16 @@ import { portraitFile, renderPortrait } from "../server/pipeline/synthesise/port
 const out = process.argv[2] ?? "data/portraits/rendered-21.jpg";
 const head = createHeadModel();
 const identity = { ...proceduralIdentity(21, head), skin: [0.62, 0.45, 0.34] as [number, number, number] };
-const hair = { ...categoryByName("hair").none, coverage: 0.95, length: 0.55, volume: 0.5, curl: 0.3, colourR: 0.42, colourG: 0.17, colourB: 0.08 };
+const hair = {
+  ...categoryByName("hair").none,
+  coverage: 0.95,
+  length: 0.55,
+  volume: 0.5,
+  curl: 0.3,
+  colourR: 0.42,
+  colourG: 0.17,
+  colourB: 0.08,
+};
 const portrait = await renderPortrait({ head, identity, attributes: { hair }, size: 768, yawDeg: 12, pitchDeg: -3 });
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, await portraitFile(portrait, "jpeg"));

@@ -18,7 +18,9 @@ const head = createHeadModel();
 const portrait = await renderPortrait({
   head,
   identity: proceduralIdentity(7, head),
-  attributes: { hair: { coverage: 0.9, length: 0.25, volume: 0.4, curl: 0.1, colourR: 0.16, colourG: 0.1, colourB: 0.06 } },
+  attributes: {
+    hair: { coverage: 0.9, length: 0.25, volume: 0.4, curl: 0.1, colourR: 0.16, colourG: 0.1, colourB: 0.06 },
+  },
   size: 512,
   yawDeg: 8,
   pitchDeg: 2,
@@ -27,11 +29,13 @@ const portraitPath = path.join(outDir, "portrait.jpg");
 fs.writeFileSync(portraitPath, await portraitFile(portrait, "jpeg"));
 
 // No face: a sky-to-ground gradient with a few blocks, like a photo of a wall or a landscape.
-const W = 512, H = 384;
+const W = 512,
+  H = 384;
 const rgb = Buffer.alloc(W * H * 3);
 for (let y = 0; y < H; y++) {
   for (let x = 0; x < W; x++) {
-    const t = y / (H - 1), block = (Math.floor(x / 96) + Math.floor(y / 80)) % 3 === 0 && y > H * 0.55;
+    const t = y / (H - 1),
+      block = (Math.floor(x / 96) + Math.floor(y / 80)) % 3 === 0 && y > H * 0.55;
     const o = (y * W + x) * 3;
     rgb[o] = block ? 150 : Math.round(90 + 80 * t);
     rgb[o + 1] = block ? 120 : Math.round(140 + 30 * t);
@@ -39,6 +43,11 @@ for (let y = 0; y < H; y++) {
   }
 }
 const noFacePath = path.join(outDir, "no-face.jpg");
-fs.writeFileSync(noFacePath, await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+fs.writeFileSync(
+  noFacePath,
+  await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer(),
+);
 
 for (const file of [portraitPath, noFacePath]) console.log(`wrote ${file} (${fs.statSync(file).size} bytes)`);

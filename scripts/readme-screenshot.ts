@@ -12,7 +12,9 @@ const base = process.argv[2] ?? "http://127.0.0.1:3000";
 const out = process.argv[3] ?? "docs/images/two-browsers.png";
 
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-const list = (await (await fetch(`${base}/api/trpc/avatars.list`)).json()) as { result: { data: Array<{ id: string; name: string }> } };
+const list = (await (await fetch(`${base}/api/trpc/avatars.list`)).json()) as {
+  result: { data: Array<{ id: string; name: string }> };
+};
 const id = list.result.data[0]!.id;
 const pages: Page[] = [];
 for (const name of ["Ada", "Grace"]) {
@@ -28,7 +30,11 @@ for (const p of pages) while ((await frames(p)) < 1) await p.waitForTimeout(200)
 await pages[0]!.getByTestId("slider-hair").fill("-0.8");
 await pages[1]!.getByTestId("slider-hat").fill("0.6");
 // Grace is dragging the lips slider while the picture is taken: Ada sees her ring on it.
-await pages[1]!.evaluate(() => document.querySelector<HTMLInputElement>("[data-testid=slider-lips]")?.dispatchEvent(new PointerEvent("pointerdown", { bubbles: true })));
+await pages[1]!.evaluate(() =>
+  document
+    .querySelector<HTMLInputElement>("[data-testid=slider-lips]")
+    ?.dispatchEvent(new PointerEvent("pointerdown", { bubbles: true })),
+);
 await pages[0]!.waitForTimeout(4000);
 const shots = await Promise.all(pages.map((p) => p.screenshot()));
 const [w, h] = [900, 1040];

@@ -29,8 +29,16 @@ for (const c of CATEGORIES) {
   variants.push([`${c.name}: ${v.label}`, { [c.name]: v.params }]);
 }
 for (const [label, attributes] of variants) {
-  const f = renderMeshCpu(buildScene({ head, identity, baseColours: base, regions, attributes, frame }), camera, { background: [0.16, 0.17, 0.2] });
-  panels.push(await labelledPanel(await imageToPng({ width: f.width, height: f.height, rgb: f.rgb, alpha: f.mask, depth: new Float32Array(0) }), 256, label));
+  const f = renderMeshCpu(buildScene({ head, identity, baseColours: base, regions, attributes, frame }), camera, {
+    background: [0.16, 0.17, 0.2],
+  });
+  panels.push(
+    await labelledPanel(
+      await imageToPng({ width: f.width, height: f.height, rgb: f.rgb, alpha: f.mask, depth: new Float32Array(0) }),
+      256,
+      label,
+    ),
+  );
 }
 fs.writeFileSync(out, await contactSheet(panels, 3, 256));
 console.log(`wrote ${out}`);

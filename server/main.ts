@@ -19,7 +19,9 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const config = loadConfig();
 const server = await startServer({ config });
-console.log(`PERSE Studio ready on ${server.url} (${config.dev ? "development" : "production"}; data in ${config.dataDir})`);
+console.log(
+  `PERSE Studio ready on ${server.url} (${config.dev ? "development" : "production"}; data in ${config.dataDir})`,
+);
 
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -30,7 +30,9 @@ export function AvatarList() {
         // Progress of avatars being created; the list still shows without it.
         const list = await api.jobs.list.query().catch(() => [] as JobView[]);
         const byAvatar = new Map<string, JobView>();
-        for (const j of list) if (!byAvatar.has(j.avatarId) || new Date(j.createdAt) > new Date(byAvatar.get(j.avatarId)!.createdAt)) byAvatar.set(j.avatarId, j);
+        for (const j of list)
+          if (!byAvatar.has(j.avatarId) || new Date(j.createdAt) > new Date(byAvatar.get(j.avatarId)!.createdAt))
+            byAvatar.set(j.avatarId, j);
         setJobs(byAvatar);
       }
     } catch (e) {
@@ -63,16 +65,23 @@ export function AvatarList() {
   return (
     <>
       <div className="row" style={{ marginBottom: "1rem" }}>
-        <a className="button primary" href="/new" data-testid="new-avatar">New avatar from a photo</a>
+        <a className="button primary" href="/new" data-testid="new-avatar">
+          New avatar from a photo
+        </a>
       </div>
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       {avatars === null && !error && <p className="muted">Loading…</p>}
       {avatars?.length === 0 && (
         <div className="card" data-testid="empty-state">
           <h2>No avatars yet</h2>
           <p className="muted">
-            An avatar is made from one portrait photo: PERSE Studio analyses the face, fits a 3D head, synthesises attribute
-            videos and trains an editable Gaussian-splat avatar. Choose <a href="/new">New avatar from a photo</a> to start.
+            An avatar is made from one portrait photo: PERSE Studio analyses the face, fits a 3D head, synthesises
+            attribute videos and trains an editable Gaussian-splat avatar. Choose{" "}
+            <a href="/new">New avatar from a photo</a> to start.
           </p>
         </div>
       )}
@@ -85,17 +94,28 @@ export function AvatarList() {
             const href = a.status !== "ready" && jobId ? `/jobs/${jobId}` : `/avatars/${a.id}`;
             const eta = a.status === "creating" ? formatEta(job?.etaSeconds) : null;
             return (
-              <a key={a.id} className={`card avatar-card status-${a.status}`} href={href} data-testid="avatar-card" data-status={a.status}>
+              <a
+                key={a.id}
+                className={`card avatar-card status-${a.status}`}
+                href={href}
+                data-testid="avatar-card"
+                data-status={a.status}
+              >
                 <strong>{a.name}</strong>
                 {a.status === "creating" ? (
                   <>
                     <div className="muted" data-testid="avatar-card-progress">
                       {job ? `Creating · ${Math.floor(job.progress * 100)}%${eta ? ` · ${eta}` : ""}` : "Creating…"}
                     </div>
-                    <div className="bar"><div style={{ width: `${(job?.progress ?? 0) * 100}%` }} /></div>
+                    <div className="bar">
+                      <div style={{ width: `${(job?.progress ?? 0) * 100}%` }} />
+                    </div>
                   </>
                 ) : (
-                  <div className="muted">{a.status === "failed" ? "creation failed" : a.status} · {new Date(a.createdAt).toLocaleDateString()}</div>
+                  <div className="muted">
+                    {a.status === "failed" ? "creation failed" : a.status} ·{" "}
+                    {new Date(a.createdAt).toLocaleDateString()}
+                  </div>
                 )}
               </a>
             );
@@ -104,8 +124,16 @@ export function AvatarList() {
       )}
       <form className="row" style={{ marginTop: "1.5rem" }} onSubmit={create}>
         <span className="muted">Or an empty avatar (an untrained placeholder) to try shared editing:</span>
-        <input type="text" placeholder="Name of a new avatar" value={name} onChange={(e) => setName(e.target.value)} aria-label="Avatar name" />
-        <button type="submit" disabled={!name.trim()}>Create avatar</button>
+        <input
+          type="text"
+          placeholder="Name of a new avatar"
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          aria-label="Avatar name"
+        />
+        <button type="submit" disabled={!name.trim()}>
+          Create avatar
+        </button>
       </form>
     </>
   );

@@ -20,7 +20,13 @@ const ARTIFACTS: Array<[string, string]> = [
   ["identity-sheet", "Identity check"],
 ];
 
-const STAGE_ICONS: Record<JobStage["status"], string> = { pending: "○", running: "◐", done: "✓", failed: "✕", skipped: "–" };
+const STAGE_ICONS: Record<JobStage["status"], string> = {
+  pending: "○",
+  running: "◐",
+  done: "✓",
+  failed: "✕",
+  skipped: "–",
+};
 
 /** How long "ready" stays on screen before the editor opens. */
 const OPEN_EDITOR_AFTER_MS = 2500;
@@ -33,7 +39,9 @@ function headline(job: JobView): string {
   const stage = job.stages.find((s) => s.name === job.stage);
   switch (job.status) {
     case "queued":
-      return job.queuePosition ? `Waiting for the server: number ${job.queuePosition} in line` : "Waiting for the server";
+      return job.queuePosition
+        ? `Waiting for the server: number ${job.queuePosition} in line`
+        : "Waiting for the server";
     case "running":
       return stage ? `${stage.label}…` : "Running…";
     case "done":
@@ -48,7 +56,15 @@ function headline(job: JobView): string {
 function Bar({ fraction, testId }: { fraction: number; testId?: string }) {
   const f = Math.max(0, Math.min(1, fraction));
   return (
-    <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.floor(f * 100)} data-testid={testId} data-progress={f.toFixed(4)}>
+    <div
+      className="bar"
+      role="progressbar"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={Math.floor(f * 100)}
+      data-testid={testId}
+      data-progress={f.toFixed(4)}
+    >
       <div style={{ width: `${f * 100}%` }} />
     </div>
   );
@@ -96,7 +112,9 @@ export function JobProgress({ jobId }: { jobId: string }) {
     return (
       <main>
         <h1>Avatar creation</h1>
-        <p className="error big" role="alert" data-testid="job-error">{error}</p>
+        <p className="error big" role="alert" data-testid="job-error">
+          {error}
+        </p>
         <a href="/">Back to your avatars</a>
       </main>
     );
@@ -114,21 +132,34 @@ export function JobProgress({ jobId }: { jobId: string }) {
 
   const active = job.status === "queued" || job.status === "running";
   const eta = active ? formatEta(job.etaSeconds) : null;
-  const pictures = [...ARTIFACTS.filter(([name]) => job.artifacts[name]), ...Object.keys(job.artifacts).filter((n) => !ARTIFACTS.some(([k]) => k === n)).map((n): [string, string] => [n, n])];
+  const pictures = [
+    ...ARTIFACTS.filter(([name]) => job.artifacts[name]),
+    ...Object.keys(job.artifacts)
+      .filter((n) => !ARTIFACTS.some(([k]) => k === n))
+      .map((n): [string, string] => [n, n]),
+  ];
 
   return (
     <main>
       <div className="job-head">
         <img className="job-portrait" src={job.portrait.thumbnailUrl} alt="The portrait" data-testid="job-portrait" />
         <div style={{ flex: 1, minWidth: 0 }}>
-          <h1 style={{ margin: 0 }} data-testid="job-avatar-name">{job.avatarName}</h1>
-          <p className={`job-status ${job.status}`} data-testid="job-status" data-status={job.status}>{headline(job)}</p>
+          <h1 style={{ margin: 0 }} data-testid="job-avatar-name">
+            {job.avatarName}
+          </h1>
+          <p className={`job-status ${job.status}`} data-testid="job-status" data-status={job.status}>
+            {headline(job)}
+          </p>
           <div className="row">
             <div style={{ flex: 1 }}>
               <Bar fraction={job.progress} testId="job-progress" />
             </div>
             <strong data-testid="job-percent">{percent(job.progress)}</strong>
-            {eta && <span className="muted" data-testid="job-eta">{eta}</span>}
+            {eta && (
+              <span className="muted" data-testid="job-eta">
+                {eta}
+              </span>
+            )}
           </div>
           {!connected && active && <p className="muted status-line">Connection lost: reconnecting…</p>}
         </div>
@@ -136,13 +167,20 @@ export function JobProgress({ jobId }: { jobId: string }) {
 
       {done && (
         <div className="card job-ready" data-testid="job-ready">
-          <strong>Your avatar is ready.</strong> Opening the editor… <a href={`/avatars/${encodeURIComponent(job.avatarId)}`} data-testid="open-editor">Open it now</a>
+          <strong>Your avatar is ready.</strong> Opening the editor…{" "}
+          <a href={`/avatars/${encodeURIComponent(job.avatarId)}`} data-testid="open-editor">
+            Open it now
+          </a>
         </div>
       )}
       {job.status === "failed" && (
         <div className="card refusal" data-testid="job-failed">
-          <p className="refusal-message" role="alert" data-testid="job-failure">{job.error ?? "The job failed without a message; its log below may say why."}</p>
-          <button className="primary" disabled={busy} onClick={() => void act("retry")} data-testid="job-retry">Retry</button>
+          <p className="refusal-message" role="alert" data-testid="job-failure">
+            {job.error ?? "The job failed without a message; its log below may say why."}
+          </p>
+          <button className="primary" disabled={busy} onClick={() => void act("retry")} data-testid="job-retry">
+            Retry
+          </button>
         </div>
       )}
       {job.status === "cancelled" && (
@@ -150,15 +188,27 @@ export function JobProgress({ jobId }: { jobId: string }) {
           Creating this avatar was cancelled. <a href="/new">Start again with a photo</a> · <a href="/">Your avatars</a>
         </div>
       )}
-      {actionError && <p className="error" role="alert" data-testid="job-action-error">{actionError}</p>}
+      {actionError && (
+        <p className="error" role="alert" data-testid="job-action-error">
+          {actionError}
+        </p>
+      )}
 
       <div className="job-body">
         <section className="card">
           <h2>Steps</h2>
           <ol className="stages" data-testid="job-stages">
             {job.stages.map((s) => (
-              <li key={s.name} className={`stage ${s.status}`} data-testid="stage-row" data-stage={s.name} data-status={s.status}>
-                <span className={`stage-icon${s.status === "running" ? " spin" : ""}`} aria-label={s.status}>{STAGE_ICONS[s.status]}</span>
+              <li
+                key={s.name}
+                className={`stage ${s.status}`}
+                data-testid="stage-row"
+                data-stage={s.name}
+                data-status={s.status}
+              >
+                <span className={`stage-icon${s.status === "running" ? " spin" : ""}`} aria-label={s.status}>
+                  {STAGE_ICONS[s.status]}
+                </span>
                 <span className="stage-label">{s.label}</span>
                 <Bar fraction={s.status === "done" ? 1 : s.progress} />
                 <span className="stage-time muted">{s.status === "pending" ? "" : formatSeconds(s.seconds)}</span>
@@ -170,12 +220,27 @@ export function JobProgress({ jobId }: { jobId: string }) {
             <div className="row" style={{ marginTop: ".8rem" }}>
               {confirming ? (
                 <>
-                  <span>{active ? "Stop creating this avatar? The work done so far is lost." : "Delete this avatar instead of retrying?"}</span>
-                  <button className="danger" disabled={busy} onClick={() => void act("cancel")} data-testid="job-cancel-confirm">{active ? "Yes, cancel" : "Yes, delete it"}</button>
-                  <button disabled={busy} onClick={() => setConfirming(false)}>{active ? "Keep going" : "No"}</button>
+                  <span>
+                    {active
+                      ? "Stop creating this avatar? The work done so far is lost."
+                      : "Delete this avatar instead of retrying?"}
+                  </span>
+                  <button
+                    className="danger"
+                    disabled={busy}
+                    onClick={() => void act("cancel")}
+                    data-testid="job-cancel-confirm"
+                  >
+                    {active ? "Yes, cancel" : "Yes, delete it"}
+                  </button>
+                  <button disabled={busy} onClick={() => setConfirming(false)}>
+                    {active ? "Keep going" : "No"}
+                  </button>
                 </>
               ) : (
-                <button onClick={() => setConfirming(true)} data-testid="job-cancel">{active ? "Cancel" : "Delete this avatar"}</button>
+                <button onClick={() => setConfirming(true)} data-testid="job-cancel">
+                  {active ? "Cancel" : "Delete this avatar"}
+                </button>
               )}
             </div>
           )}
@@ -200,7 +265,10 @@ export function JobProgress({ jobId }: { jobId: string }) {
         <section className="artifacts" data-testid="job-artifacts">
           {pictures.map(([name, caption]) => (
             <figure key={name} className="card" data-testid={`artifact-${name}`}>
-              <img src={name === "loss-curve" ? freshUrl(job.artifacts[name]!, version) : job.artifacts[name]!} alt={caption} />
+              <img
+                src={name === "loss-curve" ? freshUrl(job.artifacts[name]!, version) : job.artifacts[name]!}
+                alt={caption}
+              />
               <figcaption className="muted">{caption}</figcaption>
             </figure>
           ))}

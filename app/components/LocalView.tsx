@@ -34,12 +34,33 @@ export interface LocalViewProps {
   onCamera?: (camera: StreamCamera) => void;
 }
 
-export function LocalView({ avatarId, shareToken, size, positions, controls, playback, serverOffsetMs, lastEditAt, onStats, onFail, follow = null, onCamera }: LocalViewProps) {
+export function LocalView({
+  avatarId,
+  shareToken,
+  size,
+  positions,
+  controls,
+  playback,
+  serverOffsetMs,
+  lastEditAt,
+  onStats,
+  onFail,
+  follow = null,
+  onCamera,
+}: LocalViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const camera = useRef<StreamCamera>({ ...VIEW.camera });
   const renderer = useRef<WebGpuAvatarRenderer | null>(null);
   const state = useRef({ positions, controls, playback, serverOffsetMs, dirty: true, editAt: null as number | null });
-  const stats = useRef<StreamStats>({ fps: 0, latencyMs: null, backend: "loading the avatar…", frames: 0, version: -1, quality: 100, error: null });
+  const stats = useRef<StreamStats>({
+    fps: 0,
+    latencyMs: null,
+    backend: "loading the avatar…",
+    frames: 0,
+    version: -1,
+    quality: 100,
+    error: null,
+  });
 
   state.current.positions = positions;
   state.current.controls = controls;
@@ -73,12 +94,17 @@ export function LocalView({ avatarId, shareToken, size, positions, controls, pla
       const gpu = await requestBrowserDevice();
       if (!gpu.device) return onFail(gpu.reason);
       const read = async (name: string) => {
-        const res = await fetch(`/api/avatars/${encodeURIComponent(avatarId)}/bundle/${name}`, { headers: shareToken ? { "x-share-token": shareToken } : {} });
+        const res = await fetch(`/api/avatars/${encodeURIComponent(avatarId)}/bundle/${name}`, {
+          headers: shareToken ? { "x-share-token": shareToken } : {},
+        });
         if (!res.ok) throw new Error(`${name}: HTTP ${res.status}`);
         return new Uint8Array(await res.arrayBuffer());
       };
       const head = createHeadModel();
-      const avatar = await readAvatarBundle(read, { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
+      const avatar = await readAvatarBundle(read, {
+        headFaceCount: head.faceCount,
+        headShapeCount: head.shapeNames.length,
+      });
       if (stopped) return;
       renderer.current = new WebGpuAvatarRenderer(gpu.device, avatar, head);
       s.backend = `local WebGPU (${gpu.adapterName})`;
@@ -87,11 +113,18 @@ export function LocalView({ avatarId, shareToken, size, positions, controls, pla
         const st = state.current;
         const ctx = canvas.current?.getContext("2d");
         if (!r || !ctx || stopped) return;
-        const inputs = frameInputs(avatar, { attributes: st.positions, pose: st.controls, playback: st.playback }, Date.now() + st.serverOffsetMs, clips);
+        const inputs = frameInputs(
+          avatar,
+          { attributes: st.positions, pose: st.controls, playback: st.playback },
+          Date.now() + st.serverOffsetMs,
+          clips,
+        );
         if (st.dirty || inputs.playing) {
           st.dirty = false;
           await r.setLatents(inputs.latents);
-          const image = await r.render(inputs.pose, viewCamera(camera.current, size, size), { background: VIEW.background });
+          const image = await r.render(inputs.pose, viewCamera(camera.current, size, size), {
+            background: VIEW.background,
+          });
           const rgba = new Uint8ClampedArray(size * size * 4);
           for (let i = 0; i < size * size; i++) {
             for (let k = 0; k < 3; k++) rgba[i * 4 + k] = image.rgb[i * 3 + k]! * 255 + 0.5;
@@ -122,5 +155,15 @@ export function LocalView({ avatarId, shareToken, size, positions, controls, pla
     };
   }, [avatarId, shareToken, size, onStats, onFail]);
 
-  return <canvas ref={canvas} width={size} height={size} className="stream-canvas" data-testid="local-canvas" data-frames="0" aria-label="Avatar, rendered in this page" />;
+  return (
+    <canvas
+      ref={canvas}
+      width={size}
+      height={size}
+      className="stream-canvas"
+      data-testid="local-canvas"
+      data-frames="0"
+      aria-label="Avatar, rendered in this page"
+    />
+  );
 }

@@ -9,7 +9,14 @@ import { useEffect, useMemo, useRef, useState, type DragEvent, type FormEvent } 
 import { useRouter } from "next/navigation";
 import { createApi, errorMessage } from "../lib/trpc";
 import { CREATION_CONFIG_LABELS, OFFERED_CREATION_CONFIGS } from "../../protocol/creation-configs";
-import { PORTRAIT_TYPES, checkPortraitFile, uploadPortrait, type JobConfig, type Portrait, type UploadResult } from "../lib/jobs";
+import {
+  PORTRAIT_TYPES,
+  checkPortraitFile,
+  uploadPortrait,
+  type JobConfig,
+  type Portrait,
+  type UploadResult,
+} from "../lib/jobs";
 
 type Step =
   | { kind: "idle" }
@@ -97,7 +104,11 @@ export function NewAvatar() {
     setCreating(true);
     setCreateError(null);
     try {
-      const { jobId } = await api.jobs.createAvatar.mutate({ portraitId: step.portrait.id, name: name.trim(), config: quality });
+      const { jobId } = await api.jobs.createAvatar.mutate({
+        portraitId: step.portrait.id,
+        name: name.trim(),
+        config: quality,
+      });
       router.push(`/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
       setCreateError(errorMessage(err));
@@ -123,7 +134,11 @@ export function NewAvatar() {
     return (
       <div className="new-avatar" data-testid="portrait-analysed">
         <figure className="portrait-figure">
-          <img src={p.overlayUrl} alt="The portrait with the face box, landmarks and matte the server found" data-testid="portrait-overlay" />
+          <img
+            src={p.overlayUrl}
+            alt="The portrait with the face box, landmarks and matte the server found"
+            data-testid="portrait-overlay"
+          />
         </figure>
         <div className="card">
           <ul className="analysis" data-testid="portrait-summary">
@@ -134,22 +149,40 @@ export function NewAvatar() {
           <form className="create-form" onSubmit={create}>
             <label>
               Name
-              <input type="text" value={name} maxLength={80} onChange={(e) => setName(e.target.value)} data-testid="new-avatar-name" />
+              <input
+                type="text"
+                value={name}
+                maxLength={80}
+                onChange={(e) => setName(e.target.value)}
+                data-testid="new-avatar-name"
+              />
             </label>
             <label>
               Quality
-              <select value={quality} onChange={(e) => setQuality(e.target.value as JobConfig)} data-testid="new-avatar-quality">
+              <select
+                value={quality}
+                onChange={(e) => setQuality(e.target.value as JobConfig)}
+                data-testid="new-avatar-quality"
+              >
                 {QUALITIES.map((q) => (
-                  <option key={q.value} value={q.value}>{q.label}</option>
+                  <option key={q.value} value={q.value}>
+                    {q.label}
+                  </option>
                 ))}
               </select>
             </label>
-            {createError && <p className="error" role="alert" data-testid="create-error">{createError}</p>}
+            {createError && (
+              <p className="error" role="alert" data-testid="create-error">
+                {createError}
+              </p>
+            )}
             <div className="row">
               <button type="submit" className="primary" disabled={creating || !name.trim()} data-testid="create-avatar">
                 {creating ? "Starting…" : "Create avatar"}
               </button>
-              <button type="button" onClick={reset} disabled={creating}>Use another photo</button>
+              <button type="button" onClick={reset} disabled={creating}>
+                Use another photo
+              </button>
             </div>
           </form>
         </div>
@@ -168,8 +201,12 @@ export function NewAvatar() {
         )}
         <div className="card refusal">
           <h2>{REFUSAL_TITLES[refusal.code] ?? "This photo cannot be used"}</h2>
-          <p className="refusal-message" role="alert" data-testid="refusal-message">{refusal.message}</p>
-          <button type="button" className="primary" onClick={reset} data-testid="try-another">Try another photo</button>
+          <p className="refusal-message" role="alert" data-testid="refusal-message">
+            {refusal.message}
+          </p>
+          <button type="button" className="primary" onClick={reset} data-testid="try-another">
+            Try another photo
+          </button>
         </div>
       </div>
     );
@@ -202,9 +239,14 @@ export function NewAvatar() {
           </>
         )}
       </label>
-      {step.kind === "invalid" && <p className="error big" role="alert" data-testid="file-error">{step.message}</p>}
+      {step.kind === "invalid" && (
+        <p className="error big" role="alert" data-testid="file-error">
+          {step.message}
+        </p>
+      )}
       <p className="muted">
-        Best results: one person, facing the camera, face well lit and in focus, at least 512 pixels across. The photo stays on this server.
+        Best results: one person, facing the camera, face well lit and in focus, at least 512 pixels across. The photo
+        stays on this server.
       </p>
     </>
   );

@@ -65,24 +65,44 @@ export function ShareDialog({ api, avatarId, onClose }: { api: Api; avatarId: st
       <div className="card" onClick={(e) => e.stopPropagation()}>
         <div className="row" style={{ justifyContent: "space-between" }}>
           <h2>Share this avatar</h2>
-          <button onClick={onClose} aria-label="Close">✕</button>
+          <button onClick={onClose} aria-label="Close">
+            ✕
+          </button>
         </div>
-        <p className="muted">Anyone with a link can open this avatar. A view link sees every change live but can change nothing.</p>
+        <p className="muted">
+          Anyone with a link can open this avatar. A view link sees every change live but can change nothing.
+        </p>
         <div className="row">
-          <select value={role} onChange={(e) => setRole(e.target.value as "view" | "edit")} data-testid="share-role" aria-label="Role">
+          <select
+            value={role}
+            onChange={(e) => setRole(e.target.value as "view" | "edit")}
+            data-testid="share-role"
+            aria-label="Role"
+          >
             <option value="view">Can view</option>
             <option value="edit">Can edit</option>
           </select>
-          <select value={expiry} onChange={(e) => setExpiry(Number(e.target.value))} data-testid="share-expiry" aria-label="Expires">
+          <select
+            value={expiry}
+            onChange={(e) => setExpiry(Number(e.target.value))}
+            data-testid="share-expiry"
+            aria-label="Expires"
+          >
             {EXPIRY_CHOICES.map(([label], i) => (
-              <option key={label} value={i}>Expires: {label}</option>
+              <option key={label} value={i}>
+                Expires: {label}
+              </option>
             ))}
           </select>
-          <button onClick={create} data-testid="share-create">Create link</button>
+          <button onClick={create} data-testid="share-create">
+            Create link
+          </button>
         </div>
         {created && (
           <div style={{ marginTop: ".8rem" }}>
-            <div className="new-url" data-testid="share-url">{created}</div>
+            <div className="new-url" data-testid="share-url">
+              {created}
+            </div>
             <div className="row" style={{ marginTop: ".4rem" }}>
               <button
                 onClick={() =>
@@ -98,10 +118,19 @@ export function ShareDialog({ api, avatarId, onClose }: { api: Api; avatarId: st
             </div>
           </div>
         )}
-        {error && <p className="error" role="alert">{error}</p>}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
         <table className="links" style={{ marginTop: "1rem" }}>
           <thead>
-            <tr><th>Role</th><th>Created</th><th>State</th><th /></tr>
+            <tr>
+              <th>Role</th>
+              <th>Created</th>
+              <th>State</th>
+              <th />
+            </tr>
           </thead>
           <tbody data-testid="share-links">
             {links.map((l) => (
@@ -109,11 +138,21 @@ export function ShareDialog({ api, avatarId, onClose }: { api: Api; avatarId: st
                 <td>{l.role}</td>
                 <td>{new Date(l.createdAt).toLocaleString()}</td>
                 <td>{linkState(l)}</td>
-                <td>{!l.revokedAt && <button onClick={() => revoke(l.id)} data-testid="share-revoke">Revoke</button>}</td>
+                <td>
+                  {!l.revokedAt && (
+                    <button onClick={() => revoke(l.id)} data-testid="share-revoke">
+                      Revoke
+                    </button>
+                  )}
+                </td>
               </tr>
             ))}
             {links.length === 0 && (
-              <tr><td colSpan={4} className="muted">No links yet.</td></tr>
+              <tr>
+                <td colSpan={4} className="muted">
+                  No links yet.
+                </td>
+              </tr>
             )}
           </tbody>
         </table>

@@ -13,7 +13,19 @@ export function SharedAvatar({ token }: { token: string }) {
       (e) => setError(errorMessage(e)),
     );
   }, [api]);
-  if (error) return <main><p className="error" role="alert">{error}</p></main>;
-  if (!avatarId) return <main><p className="muted">Opening the shared avatar…</p></main>;
+  if (error)
+    return (
+      <main>
+        <p className="error" role="alert">
+          {error}
+        </p>
+      </main>
+    );
+  if (!avatarId)
+    return (
+      <main>
+        <p className="muted">Opening the shared avatar…</p>
+      </main>
+    );
   return <AvatarRoom avatarId={avatarId} shareToken={token} />;
 }

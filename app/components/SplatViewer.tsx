@@ -37,15 +37,25 @@ function frame(cloud: SplatCloud): { target: [number, number, number]; radius: n
   return { target: centre, radius };
 }
 
-export function SplatViewer({ cloud: initial, size = 512, background = [0.06, 0.07, 0.09], acceptDrop = true }: SplatViewerProps) {
+export function SplatViewer({
+  cloud: initial,
+  size = 512,
+  background = [0.06, 0.07, 0.09],
+  acceptDrop = true,
+}: SplatViewerProps) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const [cloud, setCloud] = useState<SplatCloud | null>(initial);
   const [status, setStatus] = useState("starting WebGPU…");
   const [error, setError] = useState<string | null>(null);
   const [ready, setReady] = useState(false);
-  const gpu = useRef<{ device: GPUDevice; context: GPUCanvasContext | null; ctx2d: CanvasRenderingContext2D | null; renderer: GpuSplatRenderer } | null>(null);
+  const gpu = useRef<{
+    device: GPUDevice;
+    context: GPUCanvasContext | null;
+    ctx2d: CanvasRenderingContext2D | null;
+    renderer: GpuSplatRenderer;
+  } | null>(null);
   const orbit = useRef<Orbit>({ yaw: 0, pitch: 0, distance: 1 });
-  const framing = useRef(frame(initial ?? { count: 0 } as SplatCloud));
+  const framing = useRef(frame(initial ?? ({ count: 0 } as SplatCloud)));
   const pending = useRef(false);
 
   useEffect(() => setCloud(initial), [initial]);
@@ -57,7 +67,15 @@ export function SplatViewer({ cloud: initial, size = 512, background = [0.06, 0.
     requestAnimationFrame(() => {
       pending.current = false;
       const { yaw, pitch, distance } = orbit.current;
-      const camera = orbitCamera({ width: size, height: size, fovYDeg: 30, target: framing.current.target, distance, yawDeg: yaw, pitchDeg: pitch });
+      const camera = orbitCamera({
+        width: size,
+        height: size,
+        fovYDeg: 30,
+        target: framing.current.target,
+        distance,
+        yawDeg: yaw,
+        pitchDeg: pitch,
+      });
       const t0 = performance.now();
       const done = (grew: boolean) => {
         setStatus(`${cloud.count.toLocaleString()} splats · ${(performance.now() - t0).toFixed(0)} ms/frame`);
@@ -103,7 +121,12 @@ export function SplatViewer({ cloud: initial, size = 512, background = [0.06, 0.
         setError("Could not get a canvas context.");
         return;
       }
-      context?.configure({ device: r.device, format: "rgba8unorm", usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.RENDER_ATTACHMENT, alphaMode: "opaque" });
+      context?.configure({
+        device: r.device,
+        format: "rgba8unorm",
+        usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.RENDER_ATTACHMENT,
+        alphaMode: "opaque",
+      });
       gpu.current = { device: r.device, context, ctx2d, renderer: new GpuSplatRenderer(r.device) };
       setStatus(`WebGPU: ${r.adapterName}${r.software ? " (software: frames read back)" : ""}`);
       setReady(true);
@@ -128,7 +151,11 @@ export function SplatViewer({ cloud: initial, size = 512, background = [0.06, 0.
     const start = { x: e.clientX, y: e.clientY, ...orbit.current };
     (e.target as Element).setPointerCapture(e.pointerId);
     const move = (ev: PointerEvent) => {
-      orbit.current = { ...orbit.current, yaw: start.yaw - (ev.clientX - start.x) * 0.4, pitch: Math.max(-80, Math.min(80, start.pitch + (ev.clientY - start.y) * 0.4)) };
+      orbit.current = {
+        ...orbit.current,
+        yaw: start.yaw - (ev.clientX - start.x) * 0.4,
+        pitch: Math.max(-80, Math.min(80, start.pitch + (ev.clientY - start.y) * 0.4)),
+      };
       draw();
     };
     const up = () => {
@@ -141,7 +168,10 @@ export function SplatViewer({ cloud: initial, size = 512, background = [0.06, 0.
 
   function onWheel(e: React.WheelEvent) {
     const r = framing.current.radius;
-    orbit.current = { ...orbit.current, distance: Math.max(r * 0.5, Math.min(r * 20, orbit.current.distance * Math.exp(e.deltaY * 0.001))) };
+    orbit.current = {
+      ...orbit.current,
+      distance: Math.max(r * 0.5, Math.min(r * 20, orbit.current.distance * Math.exp(e.deltaY * 0.001))),
+    };
     draw();
   }
 
@@ -166,14 +196,28 @@ export function SplatViewer({ cloud: initial, size = 512, background = [0.06, 0.
         width={size}
         height={size}
         data-testid="splat-canvas"
-        style={{ width: "100%", maxWidth: size, aspectRatio: "1", borderRadius: 10, touchAction: "none", cursor: "grab", display: "block" }}
+        style={{
+          width: "100%",
+          maxWidth: size,
+          aspectRatio: "1",
+          borderRadius: 10,
+          touchAction: "none",
+          cursor: "grab",
+          display: "block",
+        }}
         onPointerDown={onPointerDown}
         onWheel={onWheel}
         onDragOver={(e) => e.preventDefault()}
         onDrop={onDrop}
       />
-      <div className="status-line" data-testid="viewer-status">{status}</div>
-      {error && <p className="error" role="alert" data-testid="viewer-error">{error}</p>}
+      <div className="status-line" data-testid="viewer-status">
+        {status}
+      </div>
+      {error && (
+        <p className="error" role="alert" data-testid="viewer-error">
+          {error}
+        </p>
+      )}
     </div>
   );
 }

@@ -38,7 +38,15 @@ export interface StreamViewProps {
 export function StreamView({ socket, avatarId, size, lastEditAt, onStats, follow = null, onCamera }: StreamViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const editRef = useRef<{ at: number; version: number } | null>(null);
-  const stats = useRef<StreamStats>({ fps: 0, latencyMs: null, backend: "", frames: 0, version: -1, quality: 0, error: null });
+  const stats = useRef<StreamStats>({
+    fps: 0,
+    latencyMs: null,
+    backend: "",
+    frames: 0,
+    version: -1,
+    quality: 0,
+    error: null,
+  });
   const camera = useRef<StreamCamera>({ ...VIEW.camera });
 
   useEffect(() => {
@@ -117,5 +125,16 @@ export function StreamView({ socket, avatarId, size, lastEditAt, onStats, follow
     socket?.emit("stream:camera", { camera: camera.current });
   }, [follow, socket]);
 
-  return <canvas ref={canvas} width={size} height={size} className="stream-canvas" data-testid="stream-canvas" data-frames="0" data-version="-1" aria-label="Avatar, rendered by the server" />;
+  return (
+    <canvas
+      ref={canvas}
+      width={size}
+      height={size}
+      className="stream-canvas"
+      data-testid="stream-canvas"
+      data-frames="0"
+      data-version="-1"
+      aria-label="Avatar, rendered by the server"
+    />
+  );
 }

@@ -20,11 +20,13 @@ export function ViewerPage() {
     <main>
       <h1>Splat viewer</h1>
       <p className="muted">
-        Drop a 3D Gaussian-splat <code>.ply</code> or <code>.splat</code> file on the canvas, or load the sample head. Drag to orbit,
-        scroll to zoom. Rendering runs on this device with WebGPU.
+        Drop a 3D Gaussian-splat <code>.ply</code> or <code>.splat</code> file on the canvas, or load the sample head.
+        Drag to orbit, scroll to zoom. Rendering runs on this device with WebGPU.
       </p>
       <div className="row" style={{ marginBottom: ".8rem" }}>
-        <button onClick={loadSample} disabled={loading} data-testid="load-sample">{loading ? "Generating…" : "Load the sample head"}</button>
+        <button onClick={loadSample} disabled={loading} data-testid="load-sample">
+          {loading ? "Generating…" : "Load the sample head"}
+        </button>
       </div>
       <SplatViewer cloud={cloud} size={512} />
     </main>

@@ -15,7 +15,9 @@ export async function probeGpu(): Promise<GpuStatus> {
     if (!adapter) return { adapter: false, description: "WebGPU gave no adapter" };
     const info = adapter.info;
     const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" / ");
-    const software = /swiftshader|llvmpipe|software|cpu/i.test(name) || (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+    const software =
+      /swiftshader|llvmpipe|software|cpu/i.test(name) ||
+      (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
     return { adapter: true, description: name || "adapter without a name", software };
   } catch (err) {
     return { adapter: false, description: `WebGPU failed: ${(err as Error).message}` };

@@ -18,9 +18,23 @@ export const PORTRAIT_MAX_BYTES = 20 * 1024 * 1024;
 export type Portrait = PortraitUploaded;
 export type PortraitAnalysis = PortraitUploaded["analysis"];
 
-export type PortraitRefusalCode = "bad-image" | "too-large" | "no-face" | "many-faces" | "too-small" | "blurred" | "turned" | "unsupported-type" | "analysis-failed" | "cross-site" | "network" | "server";
+export type PortraitRefusalCode =
+  | "bad-image"
+  | "too-large"
+  | "no-face"
+  | "many-faces"
+  | "too-small"
+  | "blurred"
+  | "turned"
+  | "unsupported-type"
+  | "analysis-failed"
+  | "cross-site"
+  | "network"
+  | "server";
 
-export type UploadResult = { ok: true; portrait: Portrait } | { ok: false; code: PortraitRefusalCode; message: string; overlayUrl: string | null };
+export type UploadResult =
+  | { ok: true; portrait: Portrait }
+  | { ok: false; code: PortraitRefusalCode; message: string; overlayUrl: string | null };
 
 export type { CreationConfig as JobConfig } from "../../protocol/creation-configs";
 export type { JobStatus, StageStatus, JobStageView as JobStage, JobView } from "../../protocol/messages";
@@ -44,17 +58,38 @@ export async function uploadPortrait(file: Blob): Promise<UploadResult> {
   try {
     res = await fetch("/api/portraits", { method: "POST", body: file, headers: { "content-type": file.type } });
   } catch (e) {
-    return { ok: false, code: "network", message: `The upload did not reach the server (${e instanceof Error ? e.message : String(e)}). Check the connection and try again.`, overlayUrl: null };
+    return {
+      ok: false,
+      code: "network",
+      message: `The upload did not reach the server (${e instanceof Error ? e.message : String(e)}). Check the connection and try again.`,
+      overlayUrl: null,
+    };
   }
-  const body = (await res.json().catch(() => null)) as (Portrait & { error?: { code?: string; message?: string }; overlayUrl?: string }) | null;
+  const body = (await res.json().catch(() => null)) as
+    (Portrait & { error?: { code?: string; message?: string }; overlayUrl?: string }) | null;
   if (res.status === 201 && body?.id) return { ok: true, portrait: body };
   if (res.status === 413) {
-    return { ok: false, code: "too-large", message: body?.error?.message ?? "The photo is too large for the server (at most 20 MB).", overlayUrl: null };
+    return {
+      ok: false,
+      code: "too-large",
+      message: body?.error?.message ?? "The photo is too large for the server (at most 20 MB).",
+      overlayUrl: null,
+    };
   }
   if (body?.error?.message) {
-    return { ok: false, code: (body.error.code as PortraitRefusalCode) ?? "server", message: body.error.message, overlayUrl: body.overlayUrl ?? null };
+    return {
+      ok: false,
+      code: (body.error.code as PortraitRefusalCode) ?? "server",
+      message: body.error.message,
+      overlayUrl: body.overlayUrl ?? null,
+    };
   }
-  return { ok: false, code: "server", message: `The upload failed with HTTP ${res.status}. Try again in a moment.`, overlayUrl: null };
+  return {
+    ok: false,
+    code: "server",
+    message: `The upload failed with HTTP ${res.status}. Try again in a moment.`,
+    overlayUrl: null,
+  };
 }
 
 /** How many log lines the page keeps. */
@@ -102,7 +137,13 @@ export function useJob(jobId: string): WatchedJob & { show: (job: JobView) => vo
       const key = progressKey(job);
       const moved = key === lastKey.current ? 0 : 1;
       lastKey.current = key;
-      setState((s) => ({ ...s, job, log: mergeLog(s.log, job.log ?? [], "update"), error: null, version: s.version + moved }));
+      setState((s) => ({
+        ...s,
+        job,
+        log: mergeLog(s.log, job.log ?? [], "update"),
+        error: null,
+        version: s.version + moved,
+      }));
     },
     [jobId],
   );
@@ -142,7 +183,8 @@ export function formatEta(seconds: number | null | undefined): string | null {
   if (seconds < 60) return "under a minute left";
   const minutes = Math.round(seconds / 60);
   if (minutes < 60) return `about ${minutes} min left`;
-  const h = Math.floor(minutes / 60), m = minutes % 60;
+  const h = Math.floor(minutes / 60),
+    m = minutes % 60;
   return `about ${h} h${m ? ` ${m} min` : ""} left`;
 }
 

@@ -3,7 +3,12 @@
 import { useEffect, type RefObject } from "react";
 import type { StreamCamera } from "../../protocol/messages";
 
-export function useOrbitControls(canvas: RefObject<HTMLCanvasElement | null>, camera: RefObject<StreamCamera>, onChange: () => void, enabled = true): void {
+export function useOrbitControls(
+  canvas: RefObject<HTMLCanvasElement | null>,
+  camera: RefObject<StreamCamera>,
+  onChange: () => void,
+  enabled = true,
+): void {
   useEffect(() => {
     const el = canvas.current;
     if (!el || !enabled) return;

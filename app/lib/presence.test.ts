@@ -3,7 +3,17 @@ import { readPeer, safeColor } from "./presence";
 
 describe("readPeer", () => {
   it("shows a well-formed peer as it is", () => {
-    expect(readPeer(7, { user: { name: "Ada", color: "#ff7a7a" }, camera: { yawDeg: 10, pitchDeg: 5, distance: 0.7 }, dragging: "hair" }, 1)).toEqual({
+    expect(
+      readPeer(
+        7,
+        {
+          user: { name: "Ada", color: "#ff7a7a" },
+          camera: { yawDeg: 10, pitchDeg: 5, distance: 0.7 },
+          dragging: "hair",
+        },
+        1,
+      ),
+    ).toEqual({
       clientId: 7,
       name: "Ada",
       color: "#ff7a7a",
@@ -26,7 +36,15 @@ describe("readPeer", () => {
   });
 
   it("drops a camera with a non-finite or missing number and a non-string dragging", () => {
-    const peer = readPeer(3, { user: { name: "Bob", color: "#000000" }, camera: { yawDeg: "1", pitchDeg: 0, distance: 1 }, dragging: { x: 1 } }, 3)!;
+    const peer = readPeer(
+      3,
+      {
+        user: { name: "Bob", color: "#000000" },
+        camera: { yawDeg: "1", pitchDeg: 0, distance: 1 },
+        dragging: { x: 1 },
+      },
+      3,
+    )!;
     expect(peer.camera).toBeNull();
     expect(peer.dragging).toBeNull();
     expect(peer.self).toBe(true);

@@ -42,6 +42,16 @@ export function readPeer(clientId: number, state: unknown, selfId: number): Peer
   const name = shortText(u?.name, 40);
   if (!name) return null;
   const c = camera && typeof camera === "object" ? (camera as Record<string, unknown>) : null;
-  const cam = c && finite(c.yawDeg) && finite(c.pitchDeg) && finite(c.distance) ? { yawDeg: c.yawDeg, pitchDeg: c.pitchDeg, distance: c.distance } : null;
-  return { clientId, name, color: safeColor(u?.color), self: clientId === selfId, dragging: shortText(dragging, 64), camera: cam };
+  const cam =
+    c && finite(c.yawDeg) && finite(c.pitchDeg) && finite(c.distance)
+      ? { yawDeg: c.yawDeg, pitchDeg: c.pitchDeg, distance: c.distance }
+      : null;
+  return {
+    clientId,
+    name,
+    color: safeColor(u?.color),
+    self: clientId === selfId,
+    dragging: shortText(dragging, 64),
+    camera: cam,
+  };
 }

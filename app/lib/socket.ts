@@ -13,7 +13,11 @@ export const OUTDATED_PAGE_MESSAGE = "This page is older than the studio's serve
  * instead of speaking a protocol the server no longer understands.
  */
 export function connectSocket(shareToken: string | null, onOutdated?: (message: string) => void): AppSocket {
-  const socket: AppSocket = io({ path: "/socket.io", auth: shareToken ? { token: shareToken } : {}, transports: ["websocket"] });
+  const socket: AppSocket = io({
+    path: "/socket.io",
+    auth: shareToken ? { token: shareToken } : {},
+    transports: ["websocket"],
+  });
   socket.on("server:hello", (hello) => {
     if (hello.protocol === PROTOCOL_VERSION) return;
     socket.close();

@@ -1,6 +1,7 @@
 "use client";
 /** The browser's WebGPU device for local rendering, or the reason there is none. */
-export type DeviceResult = { device: GPUDevice; adapterName: string; software: boolean } | { device: null; reason: string };
+export type DeviceResult =
+  { device: GPUDevice; adapterName: string; software: boolean } | { device: null; reason: string };
 
 export async function requestBrowserDevice(): Promise<DeviceResult> {
   const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
@@ -15,10 +16,14 @@ export async function requestBrowserDevice(): Promise<DeviceResult> {
       maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
     },
   });
-  device.addEventListener("uncapturederror", (e) => console.error("WebGPU error:", (e as GPUUncapturedErrorEvent).error.message));
+  device.addEventListener("uncapturederror", (e) =>
+    console.error("WebGPU error:", (e as GPUUncapturedErrorEvent).error.message),
+  );
   const info = adapter.info;
   const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(" / ") || "WebGPU adapter";
   // Software adapters (SwiftShader, llvmpipe) render on the CPU.
-  const software = /swiftshader|llvmpipe|software|cpu/i.test(name) || (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  const software =
+    /swiftshader|llvmpipe|software|cpu/i.test(name) ||
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
   return { device, adapterName: name, software };
 }

@@ -42,7 +42,9 @@ export async function openBenchSite(scripts: string[]): Promise<BenchSite> {
     const url = new URL(req.url ?? "/", "http://x");
     if (url.pathname === "/") {
       res.writeHead(200, { "content-type": "text/html" });
-      res.end(`<!doctype html><html><body style="margin:0;background:#000">${scripts.map((s) => `<script type="module" src="/${s}.js"></script>`).join("")}</body></html>`);
+      res.end(
+        `<!doctype html><html><body style="margin:0;background:#000">${scripts.map((s) => `<script type="module" src="/${s}.js"></script>`).join("")}</body></html>`,
+      );
       return;
     }
     const file = files.get(url.pathname);
@@ -67,7 +69,10 @@ export async function openBenchSite(scripts: string[]): Promise<BenchSite> {
     if (m.type() === "error") console.error(`[chromium] ${m.text()}`);
   });
   await page.goto(url);
-  await page.waitForFunction((names) => names.every((n) => n in window), scripts.map((s) => (s === "spark" ? "benchSpark" : "benchOurs")));
+  await page.waitForFunction(
+    (names) => names.every((n) => n in window),
+    scripts.map((s) => (s === "spark" ? "benchSpark" : "benchOurs")),
+  );
   return {
     url,
     page,

@@ -33,7 +33,6 @@ export interface OursBenchResult {
   meanRgb: number;
 }
 
-
 async function benchOurs(req: OursBenchRequest): Promise<OursBenchResult> {
   const adapter = await navigator.gpu.requestAdapter();
   if (!adapter) throw new Error("benchOurs: no WebGPU adapter");
@@ -45,12 +44,18 @@ async function benchOurs(req: OursBenchRequest): Promise<OursBenchResult> {
     },
   });
   void device.lost.then((info) => console.error(`benchOurs: device lost (${info.reason}): ${info.message}`));
-  device.addEventListener("uncapturederror", (e) => console.error(`benchOurs: ${(e as GPUUncapturedErrorEvent).error.message}`));
+  device.addEventListener("uncapturederror", (e) =>
+    console.error(`benchOurs: ${(e as GPUUncapturedErrorEvent).error.message}`),
+  );
   const cloud = readPly(new Uint8Array(await (await fetch(req.sceneUrl)).arrayBuffer()));
   const renderer = new GpuSplatRenderer(device);
   renderer.setCloud(cloud);
   const camera = orbitCamera({ width: req.width, height: req.height, fovYDeg: req.fovYDeg, distance: req.distance });
-  const texture = device.createTexture({ size: [req.width, req.height], format: "rgba8unorm", usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_SRC });
+  const texture = device.createTexture({
+    size: [req.width, req.height],
+    format: "rgba8unorm",
+    usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_SRC,
+  });
   const frame = async () => {
     const encoder = device.createCommandEncoder();
     renderer.encodeRender(encoder, camera, { background: [0, 0, 0] }, { texture });

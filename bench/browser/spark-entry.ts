@@ -32,7 +32,6 @@ export interface SparkBenchResult {
   meanRgb: number;
 }
 
-
 async function benchSpark(req: SparkBenchRequest): Promise<SparkBenchResult> {
   const canvas = document.createElement("canvas");
   canvas.width = req.width;
@@ -82,7 +81,13 @@ async function benchSpark(req: SparkBenchRequest): Promise<SparkBenchResult> {
   const name = debug ? String(gl.getParameter(debug.UNMASKED_RENDERER_WEBGL)) : String(gl.getParameter(gl.RENDERER));
   renderer.dispose();
   canvas.remove();
-  return { frameMs, medianMs: median(frameMs), splats: mesh.packedSplats?.numSplats ?? 0, renderer: name, meanRgb: sum / (all.length / 4) / 3 };
+  return {
+    frameMs,
+    medianMs: median(frameMs),
+    splats: mesh.packedSplats?.numSplats ?? 0,
+    renderer: name,
+    meanRgb: sum / (all.length / 4) / 3,
+  };
 }
 
 (window as unknown as { benchSpark: typeof benchSpark }).benchSpark = benchSpark;

@@ -1,11 +1,20 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLIP_CHANNELS, EXPRESSION_CHANNELS, POSE_CHANNELS, clipDuration, getClipValue, sampleClip, type AnimationClip } from "./clip";
+import {
+  CLIP_CHANNELS,
+  EXPRESSION_CHANNELS,
+  POSE_CHANNELS,
+  clipDuration,
+  getClipValue,
+  sampleClip,
+  type AnimationClip,
+} from "./clip";
 import { BUILTIN_CLIPS, BUILTIN_CLIP_NAMES, builtinClip } from "./builtin";
 import { parseClipJson, writeClipJson } from "./clip-files";
 import { createHeadModel, createHeadParams, landmarkPositions, poseVertices, type HeadModel } from "../head";
 
 const DEG = Math.PI / 180;
-const column = (clip: AnimationClip, name: string) => Array.from({ length: clip.frames }, (_, f) => getClipValue(clip, f, CLIP_CHANNELS.indexOf(name)));
+const column = (clip: AnimationClip, name: string) =>
+  Array.from({ length: clip.frames }, (_, f) => getClipValue(clip, f, CLIP_CHANNELS.indexOf(name)));
 const sum = (a: number[], b: number[]) => a.map((v, i) => v + b[i]!);
 const range = (a: number[]) => [Math.min(...a), Math.max(...a)] as const;
 /** Total head yaw / pitch: the global and neck joints rotate about parallel axes, so their angles add. */
@@ -29,13 +38,16 @@ describe("built-in clips", () => {
     for (const name of BUILTIN_CLIP_NAMES) {
       const clip = builtinClip(name);
       for (let c = 0; c < CLIP_CHANNELS.length; c++) {
-        const first = getClipValue(clip, 0, c), last = getClipValue(clip, clip.frames - 1, c);
+        const first = getClipValue(clip, 0, c),
+          last = getClipValue(clip, clip.frames - 1, c);
         // 1e-6: the clips are built to return to exactly 0; this only allows f32 rounding.
         expect(Math.abs(last - first), `${name} ${CLIP_CHANNELS[c]}`).toBeLessThan(1e-6);
         expect(Math.abs(first), `${name} ${CLIP_CHANNELS[c]}`).toBeLessThan(1e-6);
       }
       // Looped playback runs straight through the join.
-      expect(Array.from(sampleClip(clip, clipDuration(clip) + 0.5 / 30, { loop: true }).pose)).toEqual(Array.from(sampleClip(clip, 0.5 / 30).pose));
+      expect(Array.from(sampleClip(clip, clipDuration(clip) + 0.5 / 30, { loop: true }).pose)).toEqual(
+        Array.from(sampleClip(clip, 0.5 / 30).pose),
+      );
     }
   });
 
@@ -47,7 +59,8 @@ describe("built-in clips", () => {
         expect(lo, `${name} ${e}`).toBeGreaterThanOrEqual(0); // all built-in expressions are one-sided
         expect(hi, `${name} ${e}`).toBeLessThanOrEqual(1);
       }
-      for (const p of POSE_CHANNELS) for (const v of column(clip, p)) expect(Math.abs(v), `${name} ${p}`).toBeLessThanOrEqual(20 * DEG);
+      for (const p of POSE_CHANNELS)
+        for (const v of column(clip, p)) expect(Math.abs(v), `${name} ${p}`).toBeLessThanOrEqual(20 * DEG);
       expect(clip.translation).toBeUndefined();
       expect(() => parseClipJson(writeClipJson(clip))).not.toThrow();
     }
@@ -80,7 +93,8 @@ describe("built-in clips", () => {
     expect(column(clip, "blinkR")).toEqual(left);
     expect(range(left)[1]).toBeGreaterThanOrEqual(0.9);
     // Count turns from rising to falling: one per blink.
-    let peaks = 0, rising = false;
+    let peaks = 0,
+      rising = false;
     for (let f = 1; f < left.length; f++) {
       const d = left[f]! - left[f - 1]!;
       if (d > 0) rising = true;
@@ -104,7 +118,8 @@ describe("built-in clips", () => {
     let opens = 0;
     for (let f = 1; f < jaw.length; f++) if (jaw[f - 1]! < 0.05 && jaw[f]! >= 0.05) opens++;
     expect(opens).toBeGreaterThanOrEqual(6);
-    for (const lip of ["lipPucker", "mouthStretch", "upperLipRaise"]) expect(range(column(clip, lip))[1], lip).toBeGreaterThan(0.15);
+    for (const lip of ["lipPucker", "mouthStretch", "upperLipRaise"])
+      expect(range(column(clip, lip))[1], lip).toBeGreaterThan(0.15);
   });
 
   it("smile goes neutral, both sides smiling with squinted cheeks, neutral", () => {
@@ -125,7 +140,9 @@ describe("built-in clips", () => {
   });
 
   it("builtinClip names the clips it has when asked for another", () => {
-    expect(() => builtinClip("moonwalk")).toThrow('builtinClip: no clip "moonwalk" (have talk, smile, blink, turn, nod, showcase)');
+    expect(() => builtinClip("moonwalk")).toThrow(
+      'builtinClip: no clip "moonwalk" (have talk, smile, blink, turn, nod, showcase)',
+    );
     expect(() => builtinClip("toString")).toThrow('no clip "toString"');
     expect("toString" in BUILTIN_CLIPS).toBe(false);
     // Each call builds a fresh clip, so a caller editing one does not change the next.
@@ -141,24 +158,35 @@ describe("built-in clips on the head model", () => {
   });
   const landmarksAt = (clip: AnimationClip, frame: number) => {
     const s = sampleClip(clip, frame / clip.fps);
-    return landmarkPositions(head, poseVertices(head, createHeadParams(head, { expression: s.expression, pose: s.pose, translation: s.translation })));
+    return landmarkPositions(
+      head,
+      poseVertices(
+        head,
+        createHeadParams(head, { expression: s.expression, pose: s.pose, translation: s.translation }),
+      ),
+    );
   };
 
   it("turn, nod and talk move the nose tip and chin the way the sign conventions say", () => {
     const rest = landmarkPositions(head, poseVertices(head, createHeadParams(head)));
-    const NOSE = 30, CHIN = 8; // iBUG-68
-    const turn = builtinClip("turn"), yaw = yawOf(turn);
-    const left = landmarksAt(turn, yaw.indexOf(Math.max(...yaw))), right = landmarksAt(turn, yaw.indexOf(Math.min(...yaw)));
+    const NOSE = 30,
+      CHIN = 8; // iBUG-68
+    const turn = builtinClip("turn"),
+      yaw = yawOf(turn);
+    const left = landmarksAt(turn, yaw.indexOf(Math.max(...yaw))),
+      right = landmarksAt(turn, yaw.indexOf(Math.min(...yaw)));
     // 30 degrees about joints ~10 cm behind the nose tip: ~5 cm sideways, toward +x for positive yaw.
     expect(left[NOSE * 3]! - rest[NOSE * 3]!).toBeGreaterThan(0.03);
     expect(left[NOSE * 3]! - rest[NOSE * 3]!).toBeLessThan(0.1);
     expect(right[NOSE * 3]! - rest[NOSE * 3]!).toBeLessThan(-0.03);
 
-    const nod = builtinClip("nod"), pitch = pitchOf(nod);
+    const nod = builtinClip("nod"),
+      pitch = pitchOf(nod);
     const down = landmarksAt(nod, pitch.indexOf(Math.max(...pitch)));
     expect(down[NOSE * 3 + 1]! - rest[NOSE * 3 + 1]!).toBeLessThan(-0.01); // x > 0 pitches the face down
 
-    const talk = builtinClip("talk"), jaw = column(talk, "jaw.x");
+    const talk = builtinClip("talk"),
+      jaw = column(talk, "jaw.x");
     const open = landmarksAt(talk, jaw.indexOf(Math.max(...jaw)));
     expect(open[CHIN * 3 + 1]! - rest[CHIN * 3 + 1]!).toBeLessThan(-0.01); // jaw.x > 0 drops the chin
   });

@@ -94,15 +94,62 @@ const factories = {
       const b = Math.max(blink(t, 0.5), blink(t, 1.4));
       return { blinkL: b, blinkR: b };
     }),
-  turn: () => clipFromFunction("turn", 4, FPS, (t) => yaw(TURN * keys(t, [[0, 0], [0.9, 1], [1.3, 1], [2.7, -1], [3.1, -1], [4, 0]]))),
-  nod: () => clipFromFunction("nod", 2, FPS, (t) => pitch(NOD * keys(t, [[0, 0], [0.5, 1], [0.65, 1], [1.35, -1], [1.5, -1], [2, 0]]))),
+  turn: () =>
+    clipFromFunction("turn", 4, FPS, (t) =>
+      yaw(
+        TURN *
+          keys(t, [
+            [0, 0],
+            [0.9, 1],
+            [1.3, 1],
+            [2.7, -1],
+            [3.1, -1],
+            [4, 0],
+          ]),
+      ),
+    ),
+  nod: () =>
+    clipFromFunction("nod", 2, FPS, (t) =>
+      pitch(
+        NOD *
+          keys(t, [
+            [0, 0],
+            [0.5, 1],
+            [0.65, 1],
+            [1.35, -1],
+            [1.5, -1],
+            [2, 0],
+          ]),
+      ),
+    ),
   showcase: () =>
     clipFromFunction("showcase", 6, FPS, (t) => {
       // 0-2 s turn, 2-3.6 smile, 3.4-5 talk, 5-6 nod, blinks at 0.9 and 4.2 s: each stage shows on a contact sheet.
-      const out = yaw(TURN * keys(t, [[0, 0], [0.5, 1], [0.7, 1], [1.3, -1], [1.5, -1], [2, 0]]));
+      const out = yaw(
+        TURN *
+          keys(t, [
+            [0, 0],
+            [0.5, 1],
+            [0.7, 1],
+            [1.3, -1],
+            [1.5, -1],
+            [2, 0],
+          ]),
+      );
       mix(out, smile(t, 2, 3.6));
       mix(out, talk(t, 3.4, 5));
-      mix(out, pitch(NOD * keys(t, [[5, 0], [5.3, 0.9], [5.7, -0.6], [6, 0]])));
+      mix(
+        out,
+        pitch(
+          NOD *
+            keys(t, [
+              [5, 0],
+              [5.3, 0.9],
+              [5.7, -0.6],
+              [6, 0],
+            ]),
+        ),
+      );
       const b = Math.max(blink(t, 0.9), blink(t, 4.2));
       return mix(out, { blinkL: b, blinkR: b });
     }),
@@ -115,9 +162,12 @@ export const BUILTIN_CLIP_NAMES = Object.keys(factories) as BuiltinClipName[];
  * Clip factories by name (each call builds a fresh clip the caller may edit).
  * No prototype, so `name in BUILTIN_CLIPS` is false for "toString" and the like.
  */
-export const BUILTIN_CLIPS: Readonly<Record<BuiltinClipName, () => AnimationClip>> = Object.freeze(Object.assign(Object.create(null) as Record<BuiltinClipName, () => AnimationClip>, factories));
+export const BUILTIN_CLIPS: Readonly<Record<BuiltinClipName, () => AnimationClip>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<BuiltinClipName, () => AnimationClip>, factories),
+);
 
 export function builtinClip(name: string): AnimationClip {
-  if (!Object.hasOwn(BUILTIN_CLIPS, name)) throw new Error(`builtinClip: no clip "${name}" (have ${BUILTIN_CLIP_NAMES.join(", ")})`);
+  if (!Object.hasOwn(BUILTIN_CLIPS, name))
+    throw new Error(`builtinClip: no clip "${name}" (have ${BUILTIN_CLIP_NAMES.join(", ")})`);
   return BUILTIN_CLIPS[name as BuiltinClipName]();
 }

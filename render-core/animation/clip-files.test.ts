@@ -1,10 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { CLIP_CHANNELS, createClip, getClipValue, setClipValue, type AnimationClip } from "./clip";
-import { CLIP_LIMITS, ClipFileError, closestChannel, parseClipCsv, parseClipJson, writeClipCsv, writeClipJson } from "./clip-files";
+import {
+  CLIP_LIMITS,
+  ClipFileError,
+  closestChannel,
+  parseClipCsv,
+  parseClipJson,
+  writeClipCsv,
+  writeClipJson,
+} from "./clip-files";
 import { BUILTIN_CLIP_NAMES, builtinClip } from "./builtin";
 
 const ch = (name: string) => CLIP_CHANNELS.indexOf(name);
-const column = (clip: AnimationClip, name: string) => Array.from({ length: clip.frames }, (_, f) => getClipValue(clip, f, ch(name)));
+const column = (clip: AnimationClip, name: string) =>
+  Array.from({ length: clip.frames }, (_, f) => getClipValue(clip, f, ch(name)));
 const json = (body: Record<string, unknown>) => JSON.stringify({ format: "perse-clip", version: 1, ...body });
 
 function expectSameClip(back: AnimationClip, clip: AnimationClip): void {
@@ -39,8 +48,23 @@ describe("clip files round trip", () => {
     setClipValue(clip, 2, ch("jaw.x"), 0.2);
     const text = writeClipJson(clip);
     const doc = JSON.parse(text);
-    expect(doc).toEqual({ format: "perse-clip", version: 1, name: "hello", fps: 30, channels: ["smileL", "jaw.x"], frames: [[0, 0], [0.3, 0], [0, 0.2]] });
-    expect(text.split("\n").filter((l) => l.trim().startsWith("["))).toEqual(["    [0, 0],", "    [0.3, 0],", "    [0, 0.2]"]);
+    expect(doc).toEqual({
+      format: "perse-clip",
+      version: 1,
+      name: "hello",
+      fps: 30,
+      channels: ["smileL", "jaw.x"],
+      frames: [
+        [0, 0],
+        [0.3, 0],
+        [0, 0.2],
+      ],
+    });
+    expect(text.split("\n").filter((l) => l.trim().startsWith("["))).toEqual([
+      "    [0, 0],",
+      "    [0.3, 0],",
+      "    [0, 0.2]",
+    ]);
     expect(writeClipCsv(clip)).toBe("frame,smileL,jaw.x\n0,0,0\n1,0.3,0\n2,0,0.2\n");
     // An all-zero clip keeps its length through the frame column.
     expect(parseClipCsv(writeClipCsv(createClip("still", 30, 5))).frames).toBe(5);
@@ -51,13 +75,24 @@ describe("clip files round trip", () => {
     const clip = createClip("wild", 30, 2);
     setClipValue(clip, 1, ch("jaw.y"), 4);
     expect(() => writeClipJson(clip)).toThrow("writeClipJson: frame 1: jaw.y = 4 is outside [-3.1416, 3.1416]");
-    expect(() => writeClipCsv({ ...clip, fps: 1000 })).toThrow("writeClipCsv: fps must be a number in (0, 240], got 1000");
+    expect(() => writeClipCsv({ ...clip, fps: 1000 })).toThrow(
+      "writeClipCsv: fps must be a number in (0, 240], got 1000",
+    );
   });
 });
 
 describe("parseClipJson", () => {
   it("puts each listed channel in its track, zeroes the rest and defaults to 30 fps", () => {
-    const clip = parseClipJson(json({ name: " wave ", channels: ["jaw.x", "smileL", "translation.y"], frames: [[0.1, 0.5, 0.01], [0.12, 0.55, 0]] }));
+    const clip = parseClipJson(
+      json({
+        name: " wave ",
+        channels: ["jaw.x", "smileL", "translation.y"],
+        frames: [
+          [0.1, 0.5, 0.01],
+          [0.12, 0.55, 0],
+        ],
+      }),
+    );
     expect([clip.name, clip.fps, clip.frames]).toEqual(["wave", 30, 2]);
     expect(column(clip, "jaw.x")).toEqual([Math.fround(0.1), Math.fround(0.12)]);
     expect(column(clip, "smileL")).toEqual([0.5, Math.fround(0.55)]);
@@ -102,40 +137,160 @@ describe("parseClipCsv", () => {
 describe("clip file errors", () => {
   const refusals: Array<[string, () => unknown, string]> = [
     ["JSON syntax", () => parseClipJson("{"), "parseClipJson: not JSON ("],
-    ["not an object", () => parseClipJson("[1]"), 'parseClipJson: not a clip: expected an object with "format": "perse-clip"'],
-    ["wrong format", () => parseClipJson('{"format":"x"}'), 'parseClipJson: not a clip: "format" must be "perse-clip", got "x"'],
-    ["wrong version", () => parseClipJson(json({ version: 2, channels: [], frames: [] })), "parseClipJson: clip version 2 is not supported (this build reads version 1)"],
-    ["unknown channel, case", () => parseClipJson(json({ channels: ["smilel"], frames: [[0]] })), 'parseClipJson: channels[0]: unknown channel "smilel" (did you mean "smileL"?'],
-    ["unknown joint channel", () => parseClipJson(json({ channels: ["jaw.x", "nek.y"], frames: [[0, 0]] })), 'parseClipJson: channels[1]: unknown channel "nek.y" (did you mean "neck.y"?'],
-    ["duplicate channel", () => parseClipJson(json({ channels: ["jaw.x", "jaw.x"], frames: [[0, 0]] })), 'parseClipJson: channels[1]: "jaw.x" is listed twice'],
-    ["channels not a list", () => parseClipJson(json({ channels: "jaw.x", frames: [[0]] })), 'parseClipJson: "channels" must be a list of channel names'],
-    ["empty clip", () => parseClipJson(json({ channels: ["jaw.x"], frames: [] })), "parseClipJson: the clip has no frames"],
-    ["ragged row", () => parseClipJson(json({ channels: ["jaw.x"], frames: [[0], [0, 1]] })), "parseClipJson: frames[1] must hold 1 numbers, one per channel, got 2"],
-    ["string value", () => parseClipJson(json({ channels: ["jaw.x"], frames: [["0.1"]] })), 'parseClipJson: frames[0][0]: jaw.x must be a number, got "0.1"'],
-    ["non-finite value", () => parseClipJson('{"format":"perse-clip","version":1,"channels":["smileL"],"frames":[[1e999]]}'), "parseClipJson: frames[0][0]: smileL is Infinity; values must be finite numbers"],
-    ["fps zero", () => parseClipJson(json({ fps: 0, channels: ["jaw.x"], frames: [[0]] })), "parseClipJson: fps must be a number in (0, 240], got 0"],
-    ["fps too high", () => parseClipJson(json({ fps: 241, channels: ["jaw.x"], frames: [[0]] })), "parseClipJson: fps must be a number in (0, 240], got 241"],
-    ["fps as text", () => parseClipJson(json({ fps: "30", channels: ["jaw.x"], frames: [[0]] })), 'parseClipJson: fps must be a number in (0, 240], got "30"'],
-    ["expression out of range", () => parseClipJson(json({ channels: ["smileL"], frames: [[-3.5]] })), "parseClipJson: frames[0][0]: smileL = -3.5 is outside [-3, 3]"],
-    ["angle out of range", () => parseClipJson(json({ channels: ["jaw.x"], frames: [[4]] })), "parseClipJson: frames[0][0]: jaw.x = 4 is outside [-3.1416, 3.1416]"],
-    ["translation out of range", () => parseClipJson(json({ channels: ["translation.z"], frames: [[2]] })), "parseClipJson: frames[0][0]: translation.z = 2 is outside [-1, 1]"],
-    ["too many frames", () => parseClipJson(json({ channels: [], frames: Array.from({ length: CLIP_LIMITS.frames + 1 }, () => []) })), "parseClipJson: 100001 frames is over the limit of 100000"],
-    ["CSV empty", () => parseClipCsv(" \n\n"), "parseClipCsv: the file is empty; it needs a header row of channel names"],
+    [
+      "not an object",
+      () => parseClipJson("[1]"),
+      'parseClipJson: not a clip: expected an object with "format": "perse-clip"',
+    ],
+    [
+      "wrong format",
+      () => parseClipJson('{"format":"x"}'),
+      'parseClipJson: not a clip: "format" must be "perse-clip", got "x"',
+    ],
+    [
+      "wrong version",
+      () => parseClipJson(json({ version: 2, channels: [], frames: [] })),
+      "parseClipJson: clip version 2 is not supported (this build reads version 1)",
+    ],
+    [
+      "unknown channel, case",
+      () => parseClipJson(json({ channels: ["smilel"], frames: [[0]] })),
+      'parseClipJson: channels[0]: unknown channel "smilel" (did you mean "smileL"?',
+    ],
+    [
+      "unknown joint channel",
+      () => parseClipJson(json({ channels: ["jaw.x", "nek.y"], frames: [[0, 0]] })),
+      'parseClipJson: channels[1]: unknown channel "nek.y" (did you mean "neck.y"?',
+    ],
+    [
+      "duplicate channel",
+      () => parseClipJson(json({ channels: ["jaw.x", "jaw.x"], frames: [[0, 0]] })),
+      'parseClipJson: channels[1]: "jaw.x" is listed twice',
+    ],
+    [
+      "channels not a list",
+      () => parseClipJson(json({ channels: "jaw.x", frames: [[0]] })),
+      'parseClipJson: "channels" must be a list of channel names',
+    ],
+    [
+      "empty clip",
+      () => parseClipJson(json({ channels: ["jaw.x"], frames: [] })),
+      "parseClipJson: the clip has no frames",
+    ],
+    [
+      "ragged row",
+      () => parseClipJson(json({ channels: ["jaw.x"], frames: [[0], [0, 1]] })),
+      "parseClipJson: frames[1] must hold 1 numbers, one per channel, got 2",
+    ],
+    [
+      "string value",
+      () => parseClipJson(json({ channels: ["jaw.x"], frames: [["0.1"]] })),
+      'parseClipJson: frames[0][0]: jaw.x must be a number, got "0.1"',
+    ],
+    [
+      "non-finite value",
+      () => parseClipJson('{"format":"perse-clip","version":1,"channels":["smileL"],"frames":[[1e999]]}'),
+      "parseClipJson: frames[0][0]: smileL is Infinity; values must be finite numbers",
+    ],
+    [
+      "fps zero",
+      () => parseClipJson(json({ fps: 0, channels: ["jaw.x"], frames: [[0]] })),
+      "parseClipJson: fps must be a number in (0, 240], got 0",
+    ],
+    [
+      "fps too high",
+      () => parseClipJson(json({ fps: 241, channels: ["jaw.x"], frames: [[0]] })),
+      "parseClipJson: fps must be a number in (0, 240], got 241",
+    ],
+    [
+      "fps as text",
+      () => parseClipJson(json({ fps: "30", channels: ["jaw.x"], frames: [[0]] })),
+      'parseClipJson: fps must be a number in (0, 240], got "30"',
+    ],
+    [
+      "expression out of range",
+      () => parseClipJson(json({ channels: ["smileL"], frames: [[-3.5]] })),
+      "parseClipJson: frames[0][0]: smileL = -3.5 is outside [-3, 3]",
+    ],
+    [
+      "angle out of range",
+      () => parseClipJson(json({ channels: ["jaw.x"], frames: [[4]] })),
+      "parseClipJson: frames[0][0]: jaw.x = 4 is outside [-3.1416, 3.1416]",
+    ],
+    [
+      "translation out of range",
+      () => parseClipJson(json({ channels: ["translation.z"], frames: [[2]] })),
+      "parseClipJson: frames[0][0]: translation.z = 2 is outside [-1, 1]",
+    ],
+    [
+      "too many frames",
+      () => parseClipJson(json({ channels: [], frames: Array.from({ length: CLIP_LIMITS.frames + 1 }, () => []) })),
+      "parseClipJson: 100001 frames is over the limit of 100000",
+    ],
+    [
+      "CSV empty",
+      () => parseClipCsv(" \n\n"),
+      "parseClipCsv: the file is empty; it needs a header row of channel names",
+    ],
     ["CSV header only", () => parseClipCsv("jaw.x\n"), "parseClipCsv: the clip has no frames"],
-    ["CSV unknown channel", () => parseClipCsv("time,jaw.x,blink\n0,0,0\n"), 'parseClipCsv: line 1, column 3: unknown channel "blink" (did you mean "blinkL"?'],
-    ["CSV duplicate channel", () => parseClipCsv("\nsmileL,smileL\n0,0\n"), 'parseClipCsv: line 2, column 2: "smileL" is listed twice'],
-    ["CSV ragged row", () => parseClipCsv("smileL,blinkL\n0.1,0.2\n0.3\n"), "parseClipCsv: line 3 has 1 cells, the header 2"],
-    ["CSV not a number", () => parseClipCsv("smileL,blinkL\n0,abc\n"), 'parseClipCsv: line 2, column 2: "abc" is not a number'],
+    [
+      "CSV unknown channel",
+      () => parseClipCsv("time,jaw.x,blink\n0,0,0\n"),
+      'parseClipCsv: line 1, column 3: unknown channel "blink" (did you mean "blinkL"?',
+    ],
+    [
+      "CSV duplicate channel",
+      () => parseClipCsv("\nsmileL,smileL\n0,0\n"),
+      'parseClipCsv: line 2, column 2: "smileL" is listed twice',
+    ],
+    [
+      "CSV ragged row",
+      () => parseClipCsv("smileL,blinkL\n0.1,0.2\n0.3\n"),
+      "parseClipCsv: line 3 has 1 cells, the header 2",
+    ],
+    [
+      "CSV not a number",
+      () => parseClipCsv("smileL,blinkL\n0,abc\n"),
+      'parseClipCsv: line 2, column 2: "abc" is not a number',
+    ],
     ["CSV empty cell", () => parseClipCsv("smileL,blinkL\n0,\n"), 'parseClipCsv: line 2, column 2: "" is not a number'],
     ["CSV hex", () => parseClipCsv("smileL\n0x1\n"), 'parseClipCsv: line 2, column 1: "0x1" is not a number'],
     ["CSV NaN", () => parseClipCsv("smileL\n0\nNaN\n"), 'parseClipCsv: line 3, column 1: "NaN" is not a finite number'],
-    ["CSV overflow", () => parseClipCsv("smileL\n1e999\n"), 'parseClipCsv: line 2, column 1: "1e999" is not a finite number'],
-    ["CSV out of range", () => parseClipCsv("frame,global.y\n0,0\n1,-3.5\n"), "parseClipCsv: line 3, column 2: global.y = -3.5 is outside [-3.1416, 3.1416]"],
-    ["CSV time not increasing", () => parseClipCsv("time,smileL\n0,0\n0,1\n"), "parseClipCsv: line 3: time must increase from row to row (0 after 0)"],
-    ["CSV frame going back", () => parseClipCsv("frame,smileL\n0,0\n5,1\n4,1\n"), "parseClipCsv: line 4: frame must increase from row to row (4 after 5)"],
-    ["CSV fps option", () => parseClipCsv("smileL\n0\n", { fps: -30 }), "parseClipCsv: fps must be a number in (0, 240], got -30"],
-    ["CSV too many rows", () => parseClipCsv("smileL\n" + "0\n".repeat(CLIP_LIMITS.frames + 1)), "parseClipCsv: 100001 frames is over the limit of 100000"],
-    ["CSV keys too far apart", () => parseClipCsv("time,smileL\n0,0\n3600,0\n"), "parseClipCsv: 108001 frames is over the limit of 100000"],
+    [
+      "CSV overflow",
+      () => parseClipCsv("smileL\n1e999\n"),
+      'parseClipCsv: line 2, column 1: "1e999" is not a finite number',
+    ],
+    [
+      "CSV out of range",
+      () => parseClipCsv("frame,global.y\n0,0\n1,-3.5\n"),
+      "parseClipCsv: line 3, column 2: global.y = -3.5 is outside [-3.1416, 3.1416]",
+    ],
+    [
+      "CSV time not increasing",
+      () => parseClipCsv("time,smileL\n0,0\n0,1\n"),
+      "parseClipCsv: line 3: time must increase from row to row (0 after 0)",
+    ],
+    [
+      "CSV frame going back",
+      () => parseClipCsv("frame,smileL\n0,0\n5,1\n4,1\n"),
+      "parseClipCsv: line 4: frame must increase from row to row (4 after 5)",
+    ],
+    [
+      "CSV fps option",
+      () => parseClipCsv("smileL\n0\n", { fps: -30 }),
+      "parseClipCsv: fps must be a number in (0, 240], got -30",
+    ],
+    [
+      "CSV too many rows",
+      () => parseClipCsv("smileL\n" + "0\n".repeat(CLIP_LIMITS.frames + 1)),
+      "parseClipCsv: 100001 frames is over the limit of 100000",
+    ],
+    [
+      "CSV keys too far apart",
+      () => parseClipCsv("time,smileL\n0,0\n3600,0\n"),
+      "parseClipCsv: 108001 frames is over the limit of 100000",
+    ],
   ];
   it.each(refusals)("refuses %s with a message saying where", (_what, parse, message) => {
     expect(parse).toThrow(ClipFileError);
@@ -153,6 +308,12 @@ describe("clip file errors", () => {
   });
 
   it("suggests the nearest channel name", () => {
-    expect(["smilel", "blink_L", "jawx", "translation.X", "browInnerRaise"].map(closestChannel)).toEqual(["smileL", "blinkL", "jaw.x", "translation.x", "browInnerRaiseL"]);
+    expect(["smilel", "blink_L", "jawx", "translation.X", "browInnerRaise"].map(closestChannel)).toEqual([
+      "smileL",
+      "blinkL",
+      "jaw.x",
+      "translation.x",
+      "browInnerRaiseL",
+    ]);
   });
 });

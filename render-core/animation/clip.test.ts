@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { CLIP_CHANNELS, checkClip, clipDuration, clipFromFunction, createClip, getClipValue, sampleClip, setClipValue } from "./clip";
+import {
+  CLIP_CHANNELS,
+  checkClip,
+  clipDuration,
+  clipFromFunction,
+  createClip,
+  getClipValue,
+  sampleClip,
+  setClipValue,
+} from "./clip";
 import { EXPRESSION_NAMES } from "../head";
 
 const ch = (name: string) => CLIP_CHANNELS.indexOf(name);
@@ -7,7 +16,12 @@ const ch = (name: string) => CLIP_CHANNELS.indexOf(name);
 /** 3 frames at 4 fps (0, 0.25, 0.5 s) with binary-exact values, so midpoints are exact too. */
 function threeFrames() {
   const clip = createClip("three", 4, 3, { translation: true });
-  const track: Array<[string, number[]]> = [["smileL", [0, 1, 0.5]], ["jaw.x", [0.25, 0.75, 0]], ["rightEye.z", [-0.5, 0.5, 0]], ["translation.y", [0.125, -0.125, 0]]];
+  const track: Array<[string, number[]]> = [
+    ["smileL", [0, 1, 0.5]],
+    ["jaw.x", [0.25, 0.75, 0]],
+    ["rightEye.z", [-0.5, 0.5, 0]],
+    ["translation.y", [0.125, -0.125, 0]],
+  ];
   for (const [name, vals] of track) vals.forEach((v, f) => setClipValue(clip, f, ch(name), v));
   return clip;
 }
@@ -15,7 +29,9 @@ function threeFrames() {
 describe("sampleClip", () => {
   it("returns the frames themselves at frame times and exact means at midpoints", () => {
     const clip = threeFrames();
-    const at0 = sampleClip(clip, 0), mid = sampleClip(clip, 0.125), mid2 = sampleClip(clip, 0.375);
+    const at0 = sampleClip(clip, 0),
+      mid = sampleClip(clip, 0.125),
+      mid2 = sampleClip(clip, 0.375);
     expect([at0.expression[0], at0.pose[6], at0.pose[14], at0.translation[1]]).toEqual([0, 0.25, -0.5, 0.125]);
     expect([mid.expression[0], mid.pose[6], mid.pose[14], mid.translation[1]]).toEqual([0.5, 0.5, 0, 0]);
     expect([mid2.expression[0], mid2.pose[6]]).toEqual([0.75, 0.375]);
@@ -52,8 +68,12 @@ describe("sampleClip", () => {
   it("refuses a non-finite time and arrays that do not match the frame count", () => {
     const clip = threeFrames();
     expect(() => sampleClip(clip, NaN)).toThrow("sampleClip: time must be a finite number of seconds, got NaN");
-    expect(() => sampleClip({ ...clip, pose: new Float32Array(15) }, 0)).toThrow('sampleClip: clip "three" pose needs 3 x 15 = 45 floats, got 15');
-    expect(() => sampleClip({ ...clip, translation: new Float32Array(3) }, 0)).toThrow("translation needs 3 x 3 = 9 floats, got 3");
+    expect(() => sampleClip({ ...clip, pose: new Float32Array(15) }, 0)).toThrow(
+      'sampleClip: clip "three" pose needs 3 x 15 = 45 floats, got 15',
+    );
+    expect(() => sampleClip({ ...clip, translation: new Float32Array(3) }, 0)).toThrow(
+      "translation needs 3 x 3 = 9 floats, got 3",
+    );
     expect(() => checkClip("player", { ...clip, frames: 0 })).toThrow('player: clip "three" has 0 frames');
     expect(() => createClip("x", 0, 3)).toThrow("createClip: fps must be a positive number, got 0");
     expect(() => createClip("x", 30, 2.5)).toThrow("createClip: frames must be a positive whole number, got 2.5");
@@ -88,8 +108,14 @@ describe("clipFromFunction", () => {
   });
 
   it("names the clip and channel when the function returns something wrong", () => {
-    expect(() => clipFromFunction("oops", 1, 10, () => ({ smile: 1 }))).toThrow('clipFromFunction: unknown channel "smile" in clip "oops"');
-    expect(() => clipFromFunction("oops", 1, 10, (t) => ({ smileL: t > 0.5 ? NaN : 0 }))).toThrow('clipFromFunction: channel smileL of clip "oops" is NaN at frame 6');
-    expect(() => clipFromFunction("oops", -1, 10, () => ({}))).toThrow("clipFromFunction: seconds must be a finite number >= 0, got -1");
+    expect(() => clipFromFunction("oops", 1, 10, () => ({ smile: 1 }))).toThrow(
+      'clipFromFunction: unknown channel "smile" in clip "oops"',
+    );
+    expect(() => clipFromFunction("oops", 1, 10, (t) => ({ smileL: t > 0.5 ? NaN : 0 }))).toThrow(
+      'clipFromFunction: channel smileL of clip "oops" is NaN at frame 6',
+    );
+    expect(() => clipFromFunction("oops", -1, 10, () => ({}))).toThrow(
+      "clipFromFunction: seconds must be a finite number >= 0, got -1",
+    );
   });
 });

@@ -17,7 +17,8 @@ export const EXPRESSION_CHANNELS: readonly string[] = EXPRESSION_NAMES;
 export const POSE_CHANNELS: readonly string[] = JOINT_NAMES.flatMap((j) => ["x", "y", "z"].map((a) => `${j}.${a}`));
 export const TRANSLATION_CHANNELS: readonly string[] = ["translation.x", "translation.y", "translation.z"];
 export const CLIP_CHANNELS: readonly string[] = [...EXPRESSION_CHANNELS, ...POSE_CHANNELS, ...TRANSLATION_CHANNELS];
-const E = EXPRESSION_CHANNELS.length, P = POSE_CHANNELS.length;
+const E = EXPRESSION_CHANNELS.length,
+  P = POSE_CHANNELS.length;
 
 export interface AnimationClip {
   name: string;
@@ -43,10 +44,22 @@ export interface ClipSample {
 }
 
 /** A clip of `frames` frames with every channel 0 (a translation track only when asked for). */
-export function createClip(name: string, fps: number, frames: number, options: { translation?: boolean } = {}): AnimationClip {
+export function createClip(
+  name: string,
+  fps: number,
+  frames: number,
+  options: { translation?: boolean } = {},
+): AnimationClip {
   if (!(fps > 0) || !Number.isFinite(fps)) throw new Error(`createClip: fps must be a positive number, got ${fps}`);
-  if (!Number.isInteger(frames) || frames < 1) throw new Error(`createClip: frames must be a positive whole number, got ${frames}`);
-  const clip: AnimationClip = { name, fps, frames, expression: new Float32Array(frames * E), pose: new Float32Array(frames * P) };
+  if (!Number.isInteger(frames) || frames < 1)
+    throw new Error(`createClip: frames must be a positive whole number, got ${frames}`);
+  const clip: AnimationClip = {
+    name,
+    fps,
+    frames,
+    expression: new Float32Array(frames * E),
+    pose: new Float32Array(frames * P),
+  };
   if (options.translation) clip.translation = new Float32Array(frames * 3);
   return clip;
 }
@@ -54,13 +67,21 @@ export function createClip(name: string, fps: number, frames: number, options: {
 /** Throws unless the clip's arrays match its frame count (clips also arrive from other code and files). */
 export function checkClip(owner: string, clip: AnimationClip): void {
   const { frames, fps } = clip;
-  if (!Number.isInteger(frames) || frames < 1) throw new Error(`${owner}: clip "${clip.name}" has ${frames} frames; it needs at least 1`);
+  if (!Number.isInteger(frames) || frames < 1)
+    throw new Error(`${owner}: clip "${clip.name}" has ${frames} frames; it needs at least 1`);
   if (!(fps > 0) || !Number.isFinite(fps)) throw new Error(`${owner}: clip "${clip.name}" has fps ${fps}`);
-  const want: Array<["expression" | "pose" | "translation", number]> = [["expression", E], ["pose", P], ["translation", 3]];
+  const want: Array<["expression" | "pose" | "translation", number]> = [
+    ["expression", E],
+    ["pose", P],
+    ["translation", 3],
+  ];
   for (const [track, width] of want) {
     const a = clip[track];
     if (a === undefined && track === "translation") continue;
-    if (!a || a.length !== frames * width) throw new Error(`${owner}: clip "${clip.name}" ${track} needs ${frames} x ${width} = ${frames * width} floats, got ${a ? a.length : a}`);
+    if (!a || a.length !== frames * width)
+      throw new Error(
+        `${owner}: clip "${clip.name}" ${track} needs ${frames} x ${width} = ${frames * width} floats, got ${a ? a.length : a}`,
+      );
   }
 }
 
@@ -109,7 +130,9 @@ export function sampleClip(clip: AnimationClip, seconds: number, options: { loop
   let f = seconds * clip.fps;
   if (options.loop && last > 0) f = ((f % last) + last) % last;
   f = Math.min(Math.max(f, 0), last);
-  const f0 = Math.floor(f), f1 = Math.min(f0 + 1, last), w = f - f0;
+  const f0 = Math.floor(f),
+    f1 = Math.min(f0 + 1, last),
+    w = f - f0;
   const lerp = (a: Float32Array, width: number, out: Float32Array) => {
     for (let c = 0; c < width; c++) out[c] = a[f0 * width + c]! * (1 - w) + a[f1 * width + c]! * w;
     return out;
@@ -125,14 +148,21 @@ export function sampleClip(clip: AnimationClip, seconds: number, options: { loop
  * Builds a clip of round(seconds * fps) + 1 frames from a function of time (s)
  * that returns the non-zero channels by name.
  */
-export function clipFromFunction(name: string, seconds: number, fps: number, channelsAt: (t: number) => Record<string, number>): AnimationClip {
-  if (!(seconds >= 0) || !Number.isFinite(seconds)) throw new Error(`clipFromFunction: seconds must be a finite number >= 0, got ${seconds} for clip "${name}"`);
+export function clipFromFunction(
+  name: string,
+  seconds: number,
+  fps: number,
+  channelsAt: (t: number) => Record<string, number>,
+): AnimationClip {
+  if (!(seconds >= 0) || !Number.isFinite(seconds))
+    throw new Error(`clipFromFunction: seconds must be a finite number >= 0, got ${seconds} for clip "${name}"`);
   const clip = createClip(name, fps, Math.round(seconds * fps) + 1);
   for (let f = 0; f < clip.frames; f++) {
     for (const [channel, value] of Object.entries(channelsAt(f / fps))) {
       const c = CLIP_CHANNELS.indexOf(channel);
       if (c < 0) throw new Error(`clipFromFunction: unknown channel "${channel}" in clip "${name}"`);
-      if (!Number.isFinite(value)) throw new Error(`clipFromFunction: channel ${channel} of clip "${name}" is ${value} at frame ${f}`);
+      if (!Number.isFinite(value))
+        throw new Error(`clipFromFunction: channel ${channel} of clip "${name}" is ${value} at frame ${f}`);
       setClipValue(clip, f, c, value);
     }
   }

@@ -10,7 +10,9 @@ describe("manual pose controls", () => {
     expect(p.pose[1]! + p.pose[4]!).toBeCloseTo((30 * Math.PI) / 180, 6); // whole-head + neck yaw
     expect(p.pose[0]).toBeCloseTo((-10 * Math.PI) / 180, 6);
     expect(p.pose[6]).toBeCloseTo(0.35, 6);
-    expect(poseFromControls({ turn: 500, smile: Number.NaN }).pose[1]! + poseFromControls({ turn: 500 }).pose[4]!).toBeCloseTo((40 * Math.PI) / 180, 6);
+    expect(
+      poseFromControls({ turn: 500, smile: Number.NaN }).pose[1]! + poseFromControls({ turn: 500 }).pose[4]!,
+    ).toBeCloseTo((40 * Math.PI) / 180, 6);
     expect(Array.from(poseFromControls({}).pose).every((v) => v === 0)).toBe(true);
   });
 });

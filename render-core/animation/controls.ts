@@ -34,7 +34,8 @@ export function poseFromControls(controls: PoseControls | Record<string, unknown
   set("squintR", 0.3 * get("smile"));
   set("blinkL", get("blink"));
   set("blinkR", get("blink"));
-  for (const n of ["browInnerRaiseL", "browInnerRaiseR", "browOuterRaiseL", "browOuterRaiseR"] as const) set(n, get("browRaise"));
+  for (const n of ["browInnerRaiseL", "browInnerRaiseR", "browOuterRaiseL", "browOuterRaiseR"] as const)
+    set(n, get("browRaise"));
   const pose = new Float32Array(15);
   // Turn: 40% whole head, 60% neck (as the built-in clips); nod about x; jaw open up to 0.35 rad.
   pose[1] = 0.4 * get("turn") * DEG;

@@ -35,8 +35,10 @@ function sameLatents(a: Float32Array | null, b: Float32Array): boolean {
 
 function checkLatents(avatar: Avatar, latents: Float32Array, owner: string): void {
   const want = avatar.config.categories.length * avatar.config.latentDim;
-  if (latents.length !== want) throw new Error(`${owner}: latents must hold ${want} numbers (categories x latentDim), got ${latents.length}`);
-  for (let i = 0; i < latents.length; i++) if (!Number.isFinite(latents[i])) throw new Error(`${owner}: latents[${i}] is ${latents[i]}`);
+  if (latents.length !== want)
+    throw new Error(`${owner}: latents must hold ${want} numbers (categories x latentDim), got ${latents.length}`);
+  for (let i = 0; i < latents.length; i++)
+    if (!Number.isFinite(latents[i])) throw new Error(`${owner}: latents[${i}] is ${latents[i]}`);
 }
 
 export class CpuAvatarRenderer implements AvatarRenderer {
@@ -67,7 +69,11 @@ export class CpuAvatarRenderer implements AvatarRenderer {
   /** The posed Gaussians of a frame. */
   deform(pose: AvatarPose): SplatCloud {
     if (!this.baked) throw new Error("CpuAvatarRenderer: call setLatents() first");
-    return deformCpu(this.avatar.config, this.baked, deformFrame(this.avatar.config, this.head, this.avatar.shape, pose));
+    return deformCpu(
+      this.avatar.config,
+      this.baked,
+      deformFrame(this.avatar.config, this.head, this.avatar.shape, pose),
+    );
   }
 
   async render(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<RenderImage> {
@@ -109,7 +115,11 @@ export class WebGpuAvatarRenderer implements AvatarRenderer {
   deform(pose: AvatarPose): void {
     if (!this.bakedFor) throw new Error("WebGpuAvatarRenderer: call setLatents() first");
     const encoder = this.device.createCommandEncoder({ label: "avatar.deform" });
-    this.gpuAvatar.encodeDeform(encoder, deformFrame(this.avatar.config, this.head, this.avatar.shape, pose), this.splats.gaussianBuffer);
+    this.gpuAvatar.encodeDeform(
+      encoder,
+      deformFrame(this.avatar.config, this.head, this.avatar.shape, pose),
+      this.splats.gaussianBuffer,
+    );
     this.device.queue.submit([encoder.finish()]);
   }
 

@@ -15,20 +15,26 @@ describe("avatar model config", () => {
   });
 
   it("refuses an invalid config and names every problem", () => {
-    expect(() => parseAvatarModelConfig({ ...PAPER, latentDim: 0, categories: ["hair", "hair"] })).toThrow(/latentDim.*categories: categories must be unique|categories must be unique/);
-    expect(() => parseAvatarModelConfig({ ...PAPER, geometry: { depth: 3, width: 64, skipAt: 5 } })).toThrow(/skipAt must be below geometry.depth/);
+    expect(() => parseAvatarModelConfig({ ...PAPER, latentDim: 0, categories: ["hair", "hair"] })).toThrow(
+      /latentDim.*categories: categories must be unique|categories must be unique/,
+    );
+    expect(() => parseAvatarModelConfig({ ...PAPER, geometry: { depth: 3, width: 64, skipAt: 5 } })).toThrow(
+      /skipAt must be below geometry.depth/,
+    );
     expect(() => parseAvatarModelConfig("paper")).toThrow(/parseAvatarModelConfig/);
   });
 
   it("builds each category's block as [one-hot, latent] and moves only the edited category", () => {
-    const C = COMPACT.categories.length, L = COMPACT.latentDim;
+    const C = COMPACT.categories.length,
+      L = COMPACT.latentDim;
     const latents = new Float32Array(C * L).map((_, i) => i);
     const cond = buildConditioning(COMPACT, latents);
     const hair = COMPACT.categories.indexOf("hair");
     const block = cond.subarray(hair * (C + L), (hair + 1) * (C + L));
     expect(Array.from(block.subarray(0, C))).toEqual(Array.from({ length: C }, (_, k) => (k === hair ? 1 : 0)));
     expect(block[C]).toBe(hair * L);
-    const a = new Float32Array(L).fill(-1), b = new Float32Array(L).fill(1);
+    const a = new Float32Array(L).fill(-1),
+      b = new Float32Array(L).fill(1);
     const moved = lerpCategory(COMPACT, latents, "hair", a, b, 0.25);
     expect(moved[hair * L]).toBe(-0.5);
     expect(moved[0]).toBe(latents[0]);
@@ -58,7 +64,8 @@ describe("avatar networks (CPU)", () => {
     mlpLayers(spec).forEach((l, idx) => {
       const next: number[] = [];
       for (let o = 0; o < l.out; o++) {
-        let dot = 0, norm = 0;
+        let dot = 0,
+          norm = 0;
         for (let i = 0; i < l.in; i++) {
           dot += params[l.v + o * l.in + i]! * h[i]!;
           norm += params[l.v + o * l.in + i]! ** 2;
@@ -74,16 +81,33 @@ describe("avatar networks (CPU)", () => {
 
   it("produces appearance in range and skinning weights that sum to one", () => {
     const rand = mulberry32(9);
-    const g = geometrySpec(COMPACT), d = deformerSpec(COMPACT);
+    const g = geometrySpec(COMPACT),
+      d = deformerSpec(COMPACT);
     const B = 50;
-    const app = applyAppearanceHeads(COMPACT, mlpForward(g, initMlp(g, 1), new Float32Array(B * g.inputs).map(() => rand() * 2 - 1), B));
+    const app = applyAppearanceHeads(
+      COMPACT,
+      mlpForward(
+        g,
+        initMlp(g, 1),
+        new Float32Array(B * g.inputs).map(() => rand() * 2 - 1),
+        B,
+      ),
+    );
     for (let n = 0; n < B; n++) {
       const o = n * 11;
       for (const k of [0, 1, 2, 10]) expect(app[o + k]! > 0 && app[o + k]! < 1).toBe(true);
       for (const k of [3, 4, 5]) expect(app[o + k]! > 0 && app[o + k]! < COMPACT.scaleMax).toBe(true);
       expect(Math.hypot(app[o + 6]!, app[o + 7]!, app[o + 8]!, app[o + 9]!)).toBeCloseTo(1, 5);
     }
-    const def = applySkinningSoftmax(COMPACT, mlpForward(d, initMlp(d, 2), new Float32Array(B * d.inputs).map(() => rand() - 0.5), B));
+    const def = applySkinningSoftmax(
+      COMPACT,
+      mlpForward(
+        d,
+        initMlp(d, 2),
+        new Float32Array(B * d.inputs).map(() => rand() - 0.5),
+        B,
+      ),
+    );
     for (let n = 0; n < B; n++) {
       let sum = 0;
       for (let j = 0; j < COMPACT.jointCount; j++) sum += def[(n + 1) * d.outputs - COMPACT.jointCount + j]!;

@@ -63,10 +63,13 @@ export function avatarSpecs(config: AvatarModelConfig): Record<keyof AvatarWeigh
  */
 export function checkAvatarHead(config: AvatarModelConfig, head: HeadModel): void {
   const J = head.jointNames.length;
-  if (config.jointCount !== J) throw new Error(`avatar: config.jointCount is ${config.jointCount}, the head model has ${J} joints`);
+  if (config.jointCount !== J)
+    throw new Error(`avatar: config.jointCount is ${config.jointCount}, the head model has ${J} joints`);
   const P = (J - 1) * 9;
   if (config.poseCorrectiveCount !== 0 && config.poseCorrectiveCount !== P) {
-    throw new Error(`avatar: config.poseCorrectiveCount must be 0 or ${P} (9 rotation entries per non-global joint), got ${config.poseCorrectiveCount}`);
+    throw new Error(
+      `avatar: config.poseCorrectiveCount must be 0 or ${P} (9 rotation entries per non-global joint), got ${config.poseCorrectiveCount}`,
+    );
   }
 }
 
@@ -78,15 +81,20 @@ export function checkAvatarHead(config: AvatarModelConfig, head: HeadModel): voi
 export function avatarPriors(avatar: Avatar, head: HeadModel): Float32Array {
   const { config, count: N } = avatar;
   checkAvatarHead(config, head);
-  const E = config.expressionCount, J = config.jointCount, HE = head.expressionNames.length;
+  const E = config.expressionCount,
+    J = config.jointCount,
+    HE = head.expressionNames.length;
   const stride = E * 3 + J;
   const out = new Float32Array(N * stride);
   for (let i = 0; i < N; i++) {
     const f = avatar.anchorFace[i]!;
-    if (f >= head.faceCount) throw new Error(`avatar: Gaussian ${i} hangs on face ${f}, the head model has ${head.faceCount}`);
+    if (f >= head.faceCount)
+      throw new Error(`avatar: Gaussian ${i} hangs on face ${f}, the head model has ${head.faceCount}`);
     for (let k = 0; k < 3; k++) {
-      const v = head.faces[f * 3 + k]!, w = avatar.anchorBary[i * 3 + k]!;
-      for (let e = 0; e < Math.min(E, HE); e++) for (let a = 0; a < 3; a++) out[i * stride + e * 3 + a] += w * head.exprDirs[(v * 3 + a) * HE + e]!;
+      const v = head.faces[f * 3 + k]!,
+        w = avatar.anchorBary[i * 3 + k]!;
+      for (let e = 0; e < Math.min(E, HE); e++)
+        for (let a = 0; a < 3; a++) out[i * stride + e * 3 + a] += w * head.exprDirs[(v * 3 + a) * HE + e]!;
       for (let j = 0; j < J; j++) out[i * stride + E * 3 + j] += w * head.skinWeights[v * J + j]!;
     }
   }
@@ -134,7 +142,9 @@ export function createRandomAvatar(config: AvatarModelConfig, head: HeadModel, o
   const verts = poseVertices(head, canonicalParams(head, shape));
   const sampler = new SurfaceSampler(verts, head.faces);
   const rand = mulberry32(seed);
-  const points = new Float32Array(N * 3), anchorFace = new Uint32Array(N), anchorBary = new Float32Array(N * 3);
+  const points = new Float32Array(N * 3),
+    anchorFace = new Uint32Array(N),
+    anchorBary = new Float32Array(N * 3);
   for (let i = 0; i < N; i++) {
     const { face, bary } = sampler.sample(rand);
     anchorFace[i] = face;
@@ -150,12 +160,17 @@ export function createRandomAvatar(config: AvatarModelConfig, head: HeadModel, o
     deformer: scaleOutputLayer(specs.deformer, initMlp(specs.deformer, seed * 3 + 2), 1e-3),
     gaussian: scaleOutputLayer(specs.gaussian, initMlp(specs.gaussian, seed * 3 + 3), 0.1),
   };
-  const C = config.categories.length, L = config.latentDim;
+  const C = config.categories.length,
+    L = config.latentDim;
   const normal = gaussian(mulberry32(seed + 101));
   const neutralLatents = new Float32Array(C * L).map(() => 0.3 * normal());
   // Two anchors per category, so sliders have something to move between.
   const anchors: AvatarAnchor[] = config.categories.flatMap((category) =>
-    ["A", "B"].map((label) => ({ category, label: `random ${label}`, latent: new Float32Array(L).map(() => normal()) })),
+    ["A", "B"].map((label) => ({
+      category,
+      label: `random ${label}`,
+      latent: new Float32Array(L).map(() => normal()),
+    })),
   );
   return { config, count: N, points, anchorFace, anchorBary, weights, shape, neutralLatents, anchors };
 }

@@ -65,14 +65,33 @@ export function foldPlans(avatar: Avatar): FoldPlans {
 /** Step 1: the networks with the conditioning of `latents` folded into their biases. */
 export function foldNetworks(avatar: Avatar, latents: Float32Array, plans = foldPlans(avatar)): FoldedNetworks {
   const cond = buildConditioning(avatar.config, latents);
-  return { geometry: plans.geometry.apply(cond), deformer: plans.deformer.apply(cond), gaussian: plans.gaussian.apply(cond) };
+  return {
+    geometry: plans.geometry.apply(cond),
+    deformer: plans.deformer.apply(cond),
+    gaussian: plans.gaussian.apply(cond),
+  };
 }
 
 /** Step 4 for Gaussians [from, to): the CPU twin of the bakeRig kernel. */
-export function bakeRigCpu(config: AvatarModelConfig, points: Float32Array, deformerRaw: Float32Array, prior: Float32Array, canonA: Float32Array, out: Pick<BakedAvatar, "rest" | "skin" | "dirs">, from = 0, to = points.length / 3): void {
-  const E = config.expressionCount, P = config.poseCorrectiveCount, J = config.jointCount, T = config.skinningTemperature;
-  const D = deformerOutputs(config), PS = E * 3 + J, DS = (E + P) * 3;
-  const M = new Float64Array(12), w = new Float64Array(J);
+export function bakeRigCpu(
+  config: AvatarModelConfig,
+  points: Float32Array,
+  deformerRaw: Float32Array,
+  prior: Float32Array,
+  canonA: Float32Array,
+  out: Pick<BakedAvatar, "rest" | "skin" | "dirs">,
+  from = 0,
+  to = points.length / 3,
+): void {
+  const E = config.expressionCount,
+    P = config.poseCorrectiveCount,
+    J = config.jointCount,
+    T = config.skinningTemperature;
+  const D = deformerOutputs(config),
+    PS = E * 3 + J,
+    DS = (E + P) * 3;
+  const M = new Float64Array(12),
+    w = new Float64Array(J);
   for (let i = from; i < to; i++) {
     const raw = i * D;
     for (let k = 0; k < E * 3; k++) out.dirs[i * DS + k] = prior[i * PS + k]! + deformerRaw[raw + k]!;
@@ -83,16 +102,29 @@ export function bakeRigCpu(config: AvatarModelConfig, points: Float32Array, defo
       max = Math.max(max, w[j]!);
     }
     let sum = 0;
-    for (let j = 0; j < J; j++) sum += (w[j] = Math.exp(w[j]! - max));
+    for (let j = 0; j < J; j++) sum += w[j] = Math.exp(w[j]! - max);
     for (let j = 0; j < J; j++) out.skin[i * J + j] = w[j]! / sum;
     blendTransform(canonA, out.skin, i * J, J, M);
     const o = raw + (E + P) * 3;
-    const px = points[i * 3]! + deformerRaw[o]! - M[3]!, py = points[i * 3 + 1]! + deformerRaw[o + 1]! - M[7]!, pz = points[i * 3 + 2]! + deformerRaw[o + 2]! - M[11]!;
+    const px = points[i * 3]! + deformerRaw[o]! - M[3]!,
+      py = points[i * 3 + 1]! + deformerRaw[o + 1]! - M[7]!,
+      pz = points[i * 3 + 2]! + deformerRaw[o + 2]! - M[11]!;
     // Inverse of the 3x3 part by cofactors (a blend of rotations with non-negative weights: well conditioned).
     const [a, b, c, d, e, f, g, h, k] = [M[0]!, M[1]!, M[2]!, M[4]!, M[5]!, M[6]!, M[8]!, M[9]!, M[10]!];
     const det = a * (e * k - f * h) - b * (d * k - f * g) + c * (d * h - e * g);
-    const inv = [e * k - f * h, c * h - b * k, b * f - c * e, f * g - d * k, a * k - c * g, c * d - a * f, d * h - e * g, b * g - a * h, a * e - b * d];
-    for (let r = 0; r < 3; r++) out.rest[i * REST_STRIDE + r] = (inv[r * 3]! * px + inv[r * 3 + 1]! * py + inv[r * 3 + 2]! * pz) / det;
+    const inv = [
+      e * k - f * h,
+      c * h - b * k,
+      b * f - c * e,
+      f * g - d * k,
+      a * k - c * g,
+      c * d - a * f,
+      d * h - e * g,
+      b * g - a * h,
+      a * e - b * d,
+    ];
+    for (let r = 0; r < 3; r++)
+      out.rest[i * REST_STRIDE + r] = (inv[r * 3]! * px + inv[r * 3 + 1]! * py + inv[r * 3 + 2]! * pz) / det;
     out.rest[i * REST_STRIDE + 3] = 0;
     const q = matrixQuat(M);
     out.rest.set([q[0], -q[1], -q[2], -q[3]], i * REST_STRIDE + 4);
@@ -103,7 +135,13 @@ export function bakeRigCpu(config: AvatarModelConfig, points: Float32Array, defo
  * The whole bake on the CPU. `prior` from avatarPriors(), `canonA` from
  * bakeFrame(). Float64 accumulation inside the networks, float32 results.
  */
-export function bakeCpu(avatar: Avatar, prior: Float32Array, canonA: Float32Array, latents: Float32Array, plans?: FoldPlans): BakedAvatar {
+export function bakeCpu(
+  avatar: Avatar,
+  prior: Float32Array,
+  canonA: Float32Array,
+  latents: Float32Array,
+  plans?: FoldPlans,
+): BakedAvatar {
   const { config, count: N, points } = avatar;
   const folded = foldNetworks(avatar, latents, plans);
   const pe = positionalEncoding(points, config.peFrequencies);

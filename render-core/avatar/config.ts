@@ -18,7 +18,10 @@ const mlpSize = z.object({
 export const avatarModelConfigSchema = z
   .object({
     /** Attribute categories, in conditioning order. */
-    categories: z.array(z.string().regex(/^[a-z][a-z0-9_-]*$/, "category names are lower-case words")).min(1).max(32),
+    categories: z
+      .array(z.string().regex(/^[a-z][a-z0-9_-]*$/, "category names are lower-case words"))
+      .min(1)
+      .max(32),
     /** Latent numbers per category. */
     latentDim: z.number().int().min(1).max(256),
     /** Expression coefficients the deformer predicts blendshapes for. */
@@ -29,7 +32,9 @@ export const avatarModelConfigSchema = z
     jointCount: z.number().int().min(1).max(16),
     /** Positional-encoding frequencies for the canonical point (6 -> 3 + 3*2*6 = 39 inputs). */
     peFrequencies: z.number().int().min(0).max(16),
-    geometry: mlpSize.extend({ /** Hidden layer after which the input is concatenated again. */ skipAt: z.number().int().min(0) }),
+    geometry: mlpSize.extend({
+      /** Hidden layer after which the input is concatenated again. */ skipAt: z.number().int().min(0),
+    }),
     deformer: mlpSize,
     gaussian: mlpSize,
     activation: z.enum(ACTIVATIONS),
@@ -38,12 +43,28 @@ export const avatarModelConfigSchema = z
     /** Scale activation: sigmoid(x) * scaleMax (world units). */
     scaleMax: z.number().positive(),
   })
-  .refine((c) => c.geometry.skipAt < c.geometry.depth, { message: "geometry.skipAt must be below geometry.depth", path: ["geometry", "skipAt"] })
-  .refine((c) => new Set(c.categories).size === c.categories.length, { message: "categories must be unique", path: ["categories"] });
+  .refine((c) => c.geometry.skipAt < c.geometry.depth, {
+    message: "geometry.skipAt must be below geometry.depth",
+    path: ["geometry", "skipAt"],
+  })
+  .refine((c) => new Set(c.categories).size === c.categories.length, {
+    message: "categories must be unique",
+    path: ["categories"],
+  });
 
 export type AvatarModelConfig = z.infer<typeof avatarModelConfigSchema>;
 
-export const DEFAULT_CATEGORIES = ["source", "hair", "beard", "eyebrows", "eyewear", "hat", "earrings", "skin", "lips"] as const;
+export const DEFAULT_CATEGORIES = [
+  "source",
+  "hair",
+  "beard",
+  "eyebrows",
+  "eyewear",
+  "hat",
+  "earrings",
+  "skin",
+  "lips",
+] as const;
 
 /** The reference's sizes (PERSE-METHOD.md section 2). */
 export const PAPER: AvatarModelConfig = {
@@ -78,7 +99,9 @@ export const COMPACT: AvatarModelConfig = {
 export function parseAvatarModelConfig(input: unknown): AvatarModelConfig {
   const r = avatarModelConfigSchema.safeParse(input);
   if (!r.success) {
-    throw new Error(`parseAvatarModelConfig: ${r.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ")}`);
+    throw new Error(
+      `parseAvatarModelConfig: ${r.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ")}`,
+    );
   }
   return r.data;
 }

@@ -22,13 +22,23 @@ import { createSplatCloud, type SplatCloud } from "../splats/splat-cloud";
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** deformRig for every Gaussian: fills cloud.positions, cloud.rotations (qRig) and returns d [N, 3]. */
-export function deformRigCpu(config: AvatarModelConfig, baked: BakedAvatar, frame: Float32Array, cloud: SplatCloud): Float32Array {
-  const J = config.jointCount, E = config.expressionCount, P = config.poseCorrectiveCount;
-  const K = E + P, N = baked.count;
+export function deformRigCpu(
+  config: AvatarModelConfig,
+  baked: BakedAvatar,
+  frame: Float32Array,
+  cloud: SplatCloud,
+): Float32Array {
+  const J = config.jointCount,
+    E = config.expressionCount,
+    P = config.poseCorrectiveCount;
+  const K = E + P,
+    N = baked.count;
   const d = new Float32Array(N * 3);
   const M = new Float64Array(12);
   for (let i = 0; i < N; i++) {
-    let dx = 0, dy = 0, dz = 0;
+    let dx = 0,
+      dy = 0,
+      dz = 0;
     for (let k = 0; k < K; k++) {
       const c = frame[J * 12 + k]!;
       if (c === 0) continue;
@@ -41,16 +51,24 @@ export function deformRigCpu(config: AvatarModelConfig, baked: BakedAvatar, fram
     d[i * 3 + 1] = dy;
     d[i * 3 + 2] = dz;
     const r = i * REST_STRIDE;
-    const x = baked.rest[r]! + dx, y = baked.rest[r + 1]! + dy, z = baked.rest[r + 2]! + dz;
+    const x = baked.rest[r]! + dx,
+      y = baked.rest[r + 1]! + dy,
+      z = baked.rest[r + 2]! + dz;
     blendTransform(frame, baked.skin, i * J, J, M);
-    for (let a = 0; a < 3; a++) cloud.positions[i * 3 + a] = M[a * 4]! * x + M[a * 4 + 1]! * y + M[a * 4 + 2]! * z + M[a * 4 + 3]!;
+    for (let a = 0; a < 3; a++)
+      cloud.positions[i * 3 + a] = M[a * 4]! * x + M[a * 4 + 1]! * y + M[a * 4 + 2]! * z + M[a * 4 + 3]!;
     cloud.rotations.set(quatMul(matrixQuat(M), baked.rest.subarray(r + 4, r + 8)), i * 4);
   }
   return d;
 }
 
 /** composeAppearance for every Gaussian: fills colours, scales, opacities and finishes rotations. */
-export function composeAppearanceCpu(config: AvatarModelConfig, baked: BakedAvatar, residual: Float32Array, cloud: SplatCloud): void {
+export function composeAppearanceCpu(
+  config: AvatarModelConfig,
+  baked: BakedAvatar,
+  residual: Float32Array,
+  cloud: SplatCloud,
+): void {
   for (let i = 0; i < baked.count; i++) {
     const o = i * APPEARANCE_OUTPUTS;
     const raw = (k: number) => baked.geomRaw[o + k]! + residual[o + k]!;
@@ -64,8 +82,14 @@ export function composeAppearanceCpu(config: AvatarModelConfig, baked: BakedAvat
 }
 
 /** The whole deform on the CPU: posed Gaussians as a SplatCloud (degree-0 colour). */
-export function deformCpu(config: AvatarModelConfig, baked: BakedAvatar, frame: Float32Array, cloud = createSplatCloud(baked.count)): SplatCloud {
-  if (cloud.count !== baked.count) throw new Error(`deformCpu: the cloud holds ${cloud.count} splats, the avatar ${baked.count}`);
+export function deformCpu(
+  config: AvatarModelConfig,
+  baked: BakedAvatar,
+  frame: Float32Array,
+  cloud = createSplatCloud(baked.count),
+): SplatCloud {
+  if (cloud.count !== baked.count)
+    throw new Error(`deformCpu: the cloud holds ${cloud.count} splats, the avatar ${baked.count}`);
   const d = deformRigCpu(config, baked, frame, cloud);
   const g = baked.folded.gaussian;
   const residual = mlpForward(g.spec, g.params, d, baked.count);

@@ -39,8 +39,10 @@ export class FoldPlan {
     readonly tailLength: number,
   ) {
     const T = tailLength;
-    if (!(T >= 0 && T < full.inputs)) throw new Error(`FoldPlan: the tail (${T}) must be shorter than the input (${full.inputs})`);
-    if (params.length !== mlpParamCount(full)) throw new Error(`FoldPlan: params hold ${params.length} numbers, the spec needs ${mlpParamCount(full)}`);
+    if (!(T >= 0 && T < full.inputs))
+      throw new Error(`FoldPlan: the tail (${T}) must be shorter than the input (${full.inputs})`);
+    if (params.length !== mlpParamCount(full))
+      throw new Error(`FoldPlan: params hold ${params.length} numbers, the spec needs ${mlpParamCount(full)}`);
     this.spec = { ...full, inputs: full.inputs - T };
     this.base = new Float32Array(mlpParamCount(this.spec));
     const to = mlpLayers(this.spec);

@@ -10,10 +10,17 @@ import { conditioningSize, type AvatarModelConfig } from "./config";
 export type LatentState = Float32Array;
 
 /** Builds the conditioning vector [C * (C + L)] f32 from the per-category latents. */
-export function buildConditioning(config: AvatarModelConfig, latents: LatentState, out = new Float32Array(conditioningSize(config))): Float32Array {
-  const C = config.categories.length, L = config.latentDim;
-  if (latents.length !== C * L) throw new Error(`buildConditioning: latents must hold ${C} x ${L} = ${C * L} numbers, got ${latents.length}`);
-  if (out.length !== conditioningSize(config)) throw new Error(`buildConditioning: out must hold ${conditioningSize(config)} numbers, got ${out.length}`);
+export function buildConditioning(
+  config: AvatarModelConfig,
+  latents: LatentState,
+  out = new Float32Array(conditioningSize(config)),
+): Float32Array {
+  const C = config.categories.length,
+    L = config.latentDim;
+  if (latents.length !== C * L)
+    throw new Error(`buildConditioning: latents must hold ${C} x ${L} = ${C * L} numbers, got ${latents.length}`);
+  if (out.length !== conditioningSize(config))
+    throw new Error(`buildConditioning: out must hold ${conditioningSize(config)} numbers, got ${out.length}`);
   out.fill(0);
   for (let c = 0; c < C; c++) {
     const base = c * (C + L);
@@ -24,11 +31,19 @@ export function buildConditioning(config: AvatarModelConfig, latents: LatentStat
 }
 
 /** Latents with category `category` moved to lerp(a, b, alpha); the others unchanged. */
-export function lerpCategory(config: AvatarModelConfig, latents: LatentState, category: string, a: Float32Array, b: Float32Array, alpha: number): LatentState {
+export function lerpCategory(
+  config: AvatarModelConfig,
+  latents: LatentState,
+  category: string,
+  a: Float32Array,
+  b: Float32Array,
+  alpha: number,
+): LatentState {
   const c = config.categories.indexOf(category);
   if (c < 0) throw new Error(`lerpCategory: unknown category "${category}" (have ${config.categories.join(", ")})`);
   const L = config.latentDim;
-  if (a.length !== L || b.length !== L) throw new Error(`lerpCategory: anchors must hold ${L} numbers, got ${a.length} and ${b.length}`);
+  if (a.length !== L || b.length !== L)
+    throw new Error(`lerpCategory: anchors must hold ${L} numbers, got ${a.length} and ${b.length}`);
   const out = latents.slice();
   for (let k = 0; k < L; k++) out[c * L + k] = a[k]! + (b[k]! - a[k]!) * alpha;
   return out;

@@ -39,7 +39,13 @@ const BINDINGS = [
 ] as const;
 
 function mlpKernel(device: GPUDevice): Kernel {
-  return getKernel(device, { label: "mlpLayer", code: [MLP_LAYER_PARAMS.wgsl, GRID_WGSL, SOFTPLUS_WGSL, MLP_WGSL], entryPoint: "mlpLayer", constants: { TR: u32c(MLP_TILE.rows), TO: u32c(MLP_TILE.units), TK: u32c(MLP_TILE.k) }, bindings: BINDINGS });
+  return getKernel(device, {
+    label: "mlpLayer",
+    code: [MLP_LAYER_PARAMS.wgsl, GRID_WGSL, SOFTPLUS_WGSL, MLP_WGSL],
+    entryPoint: "mlpLayer",
+    constants: { TR: u32c(MLP_TILE.rows), TO: u32c(MLP_TILE.units), TK: u32c(MLP_TILE.k) },
+    bindings: BINDINGS,
+  });
 }
 
 export class GpuMlp {
@@ -62,7 +68,8 @@ export class GpuMlp {
   /** Folds and packs every layer's W and bias: [W0 | b0 | W1 | b1 ...]. */
   private pack(params: Float32Array): Float32Array {
     const { spec } = this;
-    if (params.length !== mlpParamCount(spec)) throw new Error(`GpuMlp: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
+    if (params.length !== mlpParamCount(spec))
+      throw new Error(`GpuMlp: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
     const layers = mlpLayers(spec);
     let size = 0;
     for (const layer of layers) size += layer.in * layer.out + layer.out;
@@ -83,7 +90,8 @@ export class GpuMlp {
   setLayerBias(layer: number, bias: Float32Array): void {
     const offset = this.offsets[layer];
     const want = mlpLayers(this.spec)[layer]?.out;
-    if (!offset || bias.length !== want) throw new Error(`GpuMlp.setLayerBias: layer ${layer} needs ${want ?? "no"} biases, got ${bias.length}`);
+    if (!offset || bias.length !== want)
+      throw new Error(`GpuMlp.setLayerBias: layer ${layer} needs ${want ?? "no"} biases, got ${bias.length}`);
     this.device.queue.writeBuffer(this.weights, offset.b * 4, bias as Float32Array<ArrayBuffer>);
   }
 
@@ -110,7 +118,10 @@ export class GpuMlp {
     if (this.scratchRows < chunk) {
       for (const b of this.scratch) b.destroy();
       const usage = BufferUsage.STORAGE;
-      this.scratch = [createBuffer(device, "mlp.a", chunk * width * 4, usage), createBuffer(device, "mlp.b", chunk * width * 4, usage)];
+      this.scratch = [
+        createBuffer(device, "mlp.a", chunk * width * 4, usage),
+        createBuffer(device, "mlp.b", chunk * width * 4, usage),
+      ];
       this.scratchRows = chunk;
     }
     const layers = mlpLayers(spec);
@@ -123,7 +134,9 @@ export class GpuMlp {
       layers.forEach((layer, l) => {
         const last = l === layers.length - 1;
         const src = l === 0 ? xBinding : this.scratch[(l + 1) % 2]!;
-        const dst = last ? { buffer: out, offset: start * spec.outputs * 4, size: rows * spec.outputs * 4 } : this.scratch[l % 2]!;
+        const dst = last
+          ? { buffer: out, offset: start * spec.outputs * 4, size: rows * spec.outputs * 4 }
+          : this.scratch[l % 2]!;
         const group = kernel.bind({ params: uniforms[l]!, weights: this.weights, src, x: xBinding, dst });
         const tiles = Math.ceil(rows / MLP_TILE.rows) * Math.ceil(layer.out / MLP_TILE.units);
         const [gx, gy] = splitGroups(tiles, device.limits.maxComputeWorkgroupsPerDimension);
@@ -169,9 +182,15 @@ export class GpuMlp {
   /** Runs the network on host data and reads the result back: [batch, outputs] f32. */
   async forward(input: Float32Array, batch: number): Promise<Float32Array> {
     const { device, spec } = this;
-    if (input.length !== batch * spec.inputs) throw new Error(`GpuMlp.forward: input must be [${batch}, ${spec.inputs}], got ${input.length} numbers`);
+    if (input.length !== batch * spec.inputs)
+      throw new Error(`GpuMlp.forward: input must be [${batch}, ${spec.inputs}], got ${input.length} numbers`);
     const x = createBufferFrom(device, "mlp.x", input, BufferUsage.STORAGE);
-    const out = createBuffer(device, "mlp.out", Math.max(4, batch * spec.outputs * 4), BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+    const out = createBuffer(
+      device,
+      "mlp.out",
+      Math.max(4, batch * spec.outputs * 4),
+      BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+    );
     try {
       const encoder = device.createCommandEncoder({ label: "mlpForward" });
       this.encode(encoder, x, out, batch);

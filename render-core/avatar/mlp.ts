@@ -40,9 +40,17 @@ export function mlpLayers(spec: MlpSpec): LayerShape[] {
   let offset = 0;
   for (let l = 0; l <= spec.depth; l++) {
     const last = l === spec.depth;
-    const inputs = l === 0 ? spec.inputs : spec.skipAt !== null && l === spec.skipAt + 1 ? spec.hidden + spec.inputs : spec.hidden;
+    const inputs =
+      l === 0 ? spec.inputs : spec.skipAt !== null && l === spec.skipAt + 1 ? spec.hidden + spec.inputs : spec.hidden;
     const outputs = last ? spec.outputs : spec.hidden;
-    layers.push({ in: inputs, out: outputs, v: offset, g: offset + inputs * outputs, b: offset + inputs * outputs + outputs, activated: !last });
+    layers.push({
+      in: inputs,
+      out: outputs,
+      v: offset,
+      g: offset + inputs * outputs,
+      b: offset + inputs * outputs + outputs,
+      activated: !last,
+    });
     offset += inputs * outputs + 2 * outputs;
   }
   return layers;
@@ -94,9 +102,17 @@ export function softplus100(x: number): number {
  * Runs the MLP on a batch: input [B, inputs] f32 -> output [B, outputs] f32.
  * Weights are folded once per call; float64 accumulation, float32 storage.
  */
-export function mlpForward(spec: MlpSpec, params: Float32Array, input: Float32Array, batch: number, out = new Float32Array(batch * spec.outputs)): Float32Array {
-  if (params.length !== mlpParamCount(spec)) throw new Error(`mlpForward: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
-  if (input.length !== batch * spec.inputs) throw new Error(`mlpForward: input must be [${batch}, ${spec.inputs}], got ${input.length} numbers`);
+export function mlpForward(
+  spec: MlpSpec,
+  params: Float32Array,
+  input: Float32Array,
+  batch: number,
+  out = new Float32Array(batch * spec.outputs),
+): Float32Array {
+  if (params.length !== mlpParamCount(spec))
+    throw new Error(`mlpForward: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
+  if (input.length !== batch * spec.inputs)
+    throw new Error(`mlpForward: input must be [${batch}, ${spec.inputs}], got ${input.length} numbers`);
   const layers = mlpLayers(spec);
   const weights = layers.map((l) => foldLayer(params, l));
   const act = spec.activation === "relu" ? (x: number) => (x > 0 ? x : 0) : softplus100;

@@ -11,7 +11,14 @@ import type { MlpSpec } from "./mlp";
 export const APPEARANCE_OUTPUTS = 11;
 
 export function geometrySpec(c: AvatarModelConfig): MlpSpec {
-  return { inputs: positionalEncodingSize(c) + conditioningSize(c), hidden: c.geometry.width, depth: c.geometry.depth, skipAt: c.geometry.skipAt, outputs: APPEARANCE_OUTPUTS, activation: c.activation };
+  return {
+    inputs: positionalEncodingSize(c) + conditioningSize(c),
+    hidden: c.geometry.width,
+    depth: c.geometry.depth,
+    skipAt: c.geometry.skipAt,
+    outputs: APPEARANCE_OUTPUTS,
+    activation: c.activation,
+  };
 }
 
 export function deformerOutputs(c: AvatarModelConfig): number {
@@ -19,11 +26,25 @@ export function deformerOutputs(c: AvatarModelConfig): number {
 }
 
 export function deformerSpec(c: AvatarModelConfig): MlpSpec {
-  return { inputs: 3 + conditioningSize(c), hidden: c.deformer.width, depth: c.deformer.depth, skipAt: null, outputs: deformerOutputs(c), activation: c.activation };
+  return {
+    inputs: 3 + conditioningSize(c),
+    hidden: c.deformer.width,
+    depth: c.deformer.depth,
+    skipAt: null,
+    outputs: deformerOutputs(c),
+    activation: c.activation,
+  };
 }
 
 export function gaussianSpec(c: AvatarModelConfig): MlpSpec {
-  return { inputs: 3 + conditioningSize(c), hidden: c.gaussian.width, depth: c.gaussian.depth, skipAt: null, outputs: APPEARANCE_OUTPUTS, activation: c.activation };
+  return {
+    inputs: 3 + conditioningSize(c),
+    hidden: c.gaussian.width,
+    depth: c.gaussian.depth,
+    skipAt: null,
+    outputs: APPEARANCE_OUTPUTS,
+    activation: c.activation,
+  };
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -45,7 +66,8 @@ export function applyAppearanceHeads(c: AvatarModelConfig, raw: Float32Array): F
 
 /** Skinning weights from the deformer's last J outputs: softmax(temperature x logits), in place. */
 export function applySkinningSoftmax(c: AvatarModelConfig, raw: Float32Array): Float32Array {
-  const D = deformerOutputs(c), J = c.jointCount;
+  const D = deformerOutputs(c),
+    J = c.jointCount;
   for (let o = D - J; o < raw.length; o += D) {
     let max = -Infinity;
     for (let j = 0; j < J; j++) max = Math.max(max, c.skinningTemperature * raw[o + j]!);

@@ -3,7 +3,11 @@
  * for k < frequencies, per axis: 3 + 3 * 2 * F numbers (F = 6 -> 39).
  * Layout per point: [x y z | sin(f0 x) sin(f0 y) sin(f0 z) cos(f0 x) cos(f0 y) cos(f0 z) | f1 ... ].
  */
-export function positionalEncoding(points: Float32Array, frequencies: number, out = new Float32Array((points.length / 3) * (3 + 6 * frequencies))): Float32Array {
+export function positionalEncoding(
+  points: Float32Array,
+  frequencies: number,
+  out = new Float32Array((points.length / 3) * (3 + 6 * frequencies)),
+): Float32Array {
   const n = points.length / 3;
   if (!Number.isInteger(n)) throw new Error(`positionalEncoding: points must be [N, 3], got ${points.length} numbers`);
   const D = 3 + 6 * frequencies;

@@ -27,9 +27,20 @@ export function frameSize(config: AvatarModelConfig): number {
 }
 
 /** The deform frame for a pose (see the layout above). */
-export function deformFrame(config: AvatarModelConfig, head: HeadModel, shape: Float32Array, frame: AvatarPose): Float32Array {
-  const J = config.jointCount, E = config.expressionCount, P = config.poseCorrectiveCount;
-  const params = createHeadParams(head, { shape, ...(frame.pose ? { pose: frame.pose } : {}), ...(frame.translation ? { translation: frame.translation } : {}) });
+export function deformFrame(
+  config: AvatarModelConfig,
+  head: HeadModel,
+  shape: Float32Array,
+  frame: AvatarPose,
+): Float32Array {
+  const J = config.jointCount,
+    E = config.expressionCount,
+    P = config.poseCorrectiveCount;
+  const params = createHeadParams(head, {
+    shape,
+    ...(frame.pose ? { pose: frame.pose } : {}),
+    ...(frame.translation ? { translation: frame.translation } : {}),
+  });
   const out = new Float32Array(frameSize(config));
   out.set(jointTransforms(head, params));
   const expr = frame.expression ?? [];
@@ -53,7 +64,13 @@ export function bakeFrame(head: HeadModel, shape: Float32Array): Float32Array {
 }
 
 /** M = sum_j w_j A_j (3x4 row-major) for one point; w read from weights[wo..wo+J). */
-export function blendTransform(A: ArrayLike<number>, weights: ArrayLike<number>, wo: number, J: number, out: Float64Array): Float64Array {
+export function blendTransform(
+  A: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  wo: number,
+  J: number,
+  out: Float64Array,
+): Float64Array {
   out.fill(0);
   for (let j = 0; j < J; j++) {
     const w = weights[wo + j]!;
@@ -68,7 +85,15 @@ export function blendTransform(A: ArrayLike<number>, weights: ArrayLike<number>,
  * head makes) take the first.
  */
 export function matrixQuat(m: ArrayLike<number>): [number, number, number, number] {
-  const m00 = m[0]!, m01 = m[1]!, m02 = m[2]!, m10 = m[4]!, m11 = m[5]!, m12 = m[6]!, m20 = m[8]!, m21 = m[9]!, m22 = m[10]!;
+  const m00 = m[0]!,
+    m01 = m[1]!,
+    m02 = m[2]!,
+    m10 = m[4]!,
+    m11 = m[5]!,
+    m12 = m[6]!,
+    m20 = m[8]!,
+    m21 = m[9]!,
+    m22 = m[10]!;
   const tr = m00 + m11 + m22;
   let q: [number, number, number, number];
   if (tr > 0) {
@@ -92,5 +117,10 @@ export function matrixQuat(m: ArrayLike<number>): [number, number, number, numbe
 export function quatMul(a: ArrayLike<number>, b: ArrayLike<number>): [number, number, number, number] {
   const [aw, ax, ay, az] = [a[0]!, a[1]!, a[2]!, a[3]!];
   const [bw, bx, by, bz] = [b[0]!, b[1]!, b[2]!, b[3]!];
-  return [aw * bw - ax * bx - ay * by - az * bz, aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx, aw * bz + ax * by - ay * bx + az * bw];
+  return [
+    aw * bw - ax * bx - ay * by - az * bz,
+    aw * bx + ax * bw + ay * bz - az * by,
+    aw * by - ax * bz + ay * bw + az * bx,
+    aw * bz + ax * by - ay * bx + az * bw,
+  ];
 }

@@ -6,7 +6,13 @@
  * passed in; everything per Gaussian is allocated once here.
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
-import { BAKE_RIG_WGSL, BLEND_WGSL, COMPOSE_APPEARANCE_WGSL, DEFORM_RIG_WGSL, QUAT_WGSL } from "../../shaders/avatar/rig.wgsl";
+import {
+  BAKE_RIG_WGSL,
+  BLEND_WGSL,
+  COMPOSE_APPEARANCE_WGSL,
+  DEFORM_RIG_WGSL,
+  QUAT_WGSL,
+} from "../../shaders/avatar/rig.wgsl";
 import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
 import { f32c, getKernel, requireBytes, u32c, type Kernel, type KernelSpec } from "../gpu/kernel";
@@ -36,7 +42,13 @@ const ro = (name: string) => ({ name, kind: "read-only-storage" as const });
 const rw = (name: string) => ({ name, kind: "storage" as const });
 const uniform = { name: "params", kind: "uniform" as const };
 
-function rigKernel(device: GPUDevice, config: AvatarModelConfig, entryPoint: string, code: string[], bindings: KernelSpec["bindings"]): Kernel {
+function rigKernel(
+  device: GPUDevice,
+  config: AvatarModelConfig,
+  entryPoint: string,
+  code: string[],
+  bindings: KernelSpec["bindings"],
+): Kernel {
   return getKernel(device, {
     label: entryPoint,
     code: [RIG_PARAMS.wgsl, GRID_WGSL, QUAT_WGSL, ...code],
@@ -75,10 +87,14 @@ export class GpuAvatar {
     this.count = N;
     this.config = config;
     this.plans = foldPlans(avatar);
-    const E = config.expressionCount, P = config.poseCorrectiveCount, J = config.jointCount;
+    const E = config.expressionCount,
+      P = config.poseCorrectiveCount,
+      J = config.jointCount;
     const storage = BufferUsage.STORAGE | BufferUsage.COPY_SRC;
-    const make = (name: string, floats: number) => (this.bufs[name] = createBuffer(device, `avatar.${name}`, Math.max(4, floats * 4), storage));
-    const upload = (name: string, data: Float32Array) => (this.bufs[name] = createBufferFrom(device, `avatar.${name}`, data, BufferUsage.STORAGE));
+    const make = (name: string, floats: number) =>
+      (this.bufs[name] = createBuffer(device, `avatar.${name}`, Math.max(4, floats * 4), storage));
+    const upload = (name: string, data: Float32Array) =>
+      (this.bufs[name] = createBufferFrom(device, `avatar.${name}`, data, BufferUsage.STORAGE));
     upload("points", avatar.points);
     upload("pe", positionalEncoding(avatar.points, config.peFrequencies));
     upload("prior", avatarPriors(avatar, head));
@@ -90,12 +106,35 @@ export class GpuAvatar {
     make("dirs", N * (E + P) * 3);
     make("offsets", N * 3);
     make("residual", N * APPEARANCE_OUTPUTS);
-    this.bufs.frame = createBuffer(device, "avatar.frame", frameSize(config) * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST);
+    this.bufs.frame = createBuffer(
+      device,
+      "avatar.frame",
+      frameSize(config) * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_DST,
+    );
     this.params = RIG_PARAMS.createBuffer(device, "avatar.params", { count: N, pad0: 0, pad1: 0, pad2: 0 });
     this.kernels = {
-      bake: rigKernel(device, config, "bakeRig", [BLEND_WGSL, BAKE_RIG_WGSL], [uniform, ro("frame"), ro("points"), ro("defRaw"), ro("prior"), rw("rest"), rw("skin"), rw("dirs")]),
-      deform: rigKernel(device, config, "deformRig", [BLEND_WGSL, DEFORM_RIG_WGSL], [uniform, ro("frame"), ro("rest"), ro("skin"), ro("dirs"), rw("gaussians"), rw("offsets")]),
-      compose: rigKernel(device, config, "composeAppearance", [COMPOSE_APPEARANCE_WGSL], [uniform, ro("geomRaw"), ro("residual"), rw("gaussians")]),
+      bake: rigKernel(
+        device,
+        config,
+        "bakeRig",
+        [BLEND_WGSL, BAKE_RIG_WGSL],
+        [uniform, ro("frame"), ro("points"), ro("defRaw"), ro("prior"), rw("rest"), rw("skin"), rw("dirs")],
+      ),
+      deform: rigKernel(
+        device,
+        config,
+        "deformRig",
+        [BLEND_WGSL, DEFORM_RIG_WGSL],
+        [uniform, ro("frame"), ro("rest"), ro("skin"), ro("dirs"), rw("gaussians"), rw("offsets")],
+      ),
+      compose: rigKernel(
+        device,
+        config,
+        "composeAppearance",
+        [COMPOSE_APPEARANCE_WGSL],
+        [uniform, ro("geomRaw"), ro("residual"), rw("gaussians")],
+      ),
     };
   }
 
@@ -107,7 +146,8 @@ export class GpuAvatar {
   bake(latents: Float32Array, encoder?: GPUCommandEncoder): void {
     const cond = buildConditioning(this.config, latents);
     if (!this.nets) {
-      const make = (name: keyof FoldPlans) => new GpuMlp(this.device, this.plans[name].spec, this.plans[name].apply(cond).params);
+      const make = (name: keyof FoldPlans) =>
+        new GpuMlp(this.device, this.plans[name].spec, this.plans[name].apply(cond).params);
       this.nets = { geometry: make("geometry"), deformer: make("deformer"), gaussian: make("gaussian") };
     } else {
       for (const name of ["geometry", "deformer", "gaussian"] as const) {
@@ -119,7 +159,21 @@ export class GpuAvatar {
     const b = this.bufs;
     this.nets.geometry.encode(enc, b.pe!, b.geomRaw!, this.count);
     this.nets.deformer.encode(enc, b.points!, b.deformerRaw!, this.count);
-    this.kernels.bake.encodeThreads(enc, { params: this.params, frame: b.bakeFrame!, points: b.points!, defRaw: b.deformerRaw!, prior: b.prior!, rest: b.rest!, skin: b.skin!, dirs: b.dirs! }, this.count, RIG_WG);
+    this.kernels.bake.encodeThreads(
+      enc,
+      {
+        params: this.params,
+        frame: b.bakeFrame!,
+        points: b.points!,
+        defRaw: b.deformerRaw!,
+        prior: b.prior!,
+        rest: b.rest!,
+        skin: b.skin!,
+        dirs: b.dirs!,
+      },
+      this.count,
+      RIG_WG,
+    );
     if (!encoder) this.device.queue.submit([enc.finish()]);
   }
 
@@ -130,20 +184,42 @@ export class GpuAvatar {
    */
   encodeDeform(encoder: GPUCommandEncoder, frame: Float32Array, gaussians: GPUBuffer): void {
     if (!this.nets) throw new Error("GpuAvatar.encodeDeform: call bake() first");
-    if (frame.length !== frameSize(this.config)) throw new Error(`GpuAvatar.encodeDeform: the frame must hold ${frameSize(this.config)} numbers, got ${frame.length}`);
+    if (frame.length !== frameSize(this.config))
+      throw new Error(
+        `GpuAvatar.encodeDeform: the frame must hold ${frameSize(this.config)} numbers, got ${frame.length}`,
+      );
     requireBytes("GpuAvatar.encodeDeform", "gaussians", gaussians, this.count * GAUSSIAN_STRIDE * 4);
     const b = this.bufs;
     this.device.queue.writeBuffer(b.frame!, 0, frame as Float32Array<ArrayBuffer>);
-    this.kernels.deform.encodeThreads(encoder, { params: this.params, frame: b.frame!, rest: b.rest!, skin: b.skin!, dirs: b.dirs!, gaussians, offsets: b.offsets! }, this.count, RIG_WG);
+    this.kernels.deform.encodeThreads(
+      encoder,
+      {
+        params: this.params,
+        frame: b.frame!,
+        rest: b.rest!,
+        skin: b.skin!,
+        dirs: b.dirs!,
+        gaussians,
+        offsets: b.offsets!,
+      },
+      this.count,
+      RIG_WG,
+    );
     this.nets.gaussian.encode(encoder, b.offsets!, b.residual!, this.count);
-    this.kernels.compose.encodeThreads(encoder, { params: this.params, geomRaw: b.geomRaw!, residual: b.residual!, gaussians }, this.count, RIG_WG);
+    this.kernels.compose.encodeThreads(
+      encoder,
+      { params: this.params, geomRaw: b.geomRaw!, residual: b.residual!, gaussians },
+      this.count,
+      RIG_WG,
+    );
   }
 
   /** Reads the baked buffers back (tests and tools). */
   async readBaked(): Promise<BakedAvatar> {
     if (!this.lastLatents) throw new Error("GpuAvatar.readBaked: call bake() first");
     const folded = foldNetworks(this.avatar, this.lastLatents, this.plans);
-    const read = async (name: string) => new Float32Array(await readBuffer(this.device, this.bufs[name]!, this.bufs[name]!.size));
+    const read = async (name: string) =>
+      new Float32Array(await readBuffer(this.device, this.bufs[name]!, this.bufs[name]!.size));
     const N = this.count;
     return {
       count: N,

@@ -7,7 +7,15 @@ import { avatarPriors, avatarSpecs, createRandomAvatar, type Avatar } from "./av
 import { bakeCpu } from "./bake.cpu";
 import { deformCpu } from "./deform.cpu";
 import { bakeFrame, deformFrame, matrixQuat, quatMul } from "./rig";
-import { canonicalParams, createHeadModel, createHeadParams, evalSurfacePoints, poseVertices, rodrigues, type HeadModel } from "../head";
+import {
+  canonicalParams,
+  createHeadModel,
+  createHeadParams,
+  evalSurfacePoints,
+  poseVertices,
+  rodrigues,
+  type HeadModel,
+} from "../head";
 import { mulberry32 } from "../math/prng";
 
 let head: HeadModel;
@@ -34,9 +42,13 @@ describe("folding the conditioning into the biases", () => {
       const params = initMlp(spec, 3);
       const C = conditioningSize(COMPACT);
       const rand = mulberry32(5);
-      const cond = buildConditioning(COMPACT, new Float32Array(COMPACT.categories.length * COMPACT.latentDim).map(() => rand() - 0.5));
+      const cond = buildConditioning(
+        COMPACT,
+        new Float32Array(COMPACT.categories.length * COMPACT.latentDim).map(() => rand() - 0.5),
+      );
       expect(cond.length).toBe(C);
-      const B = 16, own = spec.inputs - C;
+      const B = 16,
+        own = spec.inputs - C;
       const x = new Float32Array(B * own).map(() => rand() - 0.5);
       const full = new Float32Array(B * spec.inputs);
       for (let b = 0; b < B; b++) {
@@ -48,7 +60,8 @@ describe("folding the conditioning into the biases", () => {
       expect(folded.spec.inputs).toBe(own);
       const got = mlpForward(folded.spec, folded.params, x, B);
       let worst = 0;
-      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!)));
+      for (let i = 0; i < want.length; i++)
+        worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / Math.max(1, Math.abs(want[i]!)));
       expect(worst).toBeLessThan(1e-5);
     }
   });
@@ -61,7 +74,8 @@ describe("bake and deform (CPU twin)", () => {
     const canon = canonicalParams(head, avatar.shape);
     const cloud = deformCpu(avatar.config, baked, deformFrame(avatar.config, head, avatar.shape, { pose: canon.pose }));
     let worst = 0;
-    for (let i = 0; i < avatar.points.length; i++) worst = Math.max(worst, Math.abs(cloud.positions[i]! - avatar.points[i]!));
+    for (let i = 0; i < avatar.points.length; i++)
+      worst = Math.max(worst, Math.abs(cloud.positions[i]! - avatar.points[i]!));
     expect(worst).toBeLessThan(2e-6);
   });
 
@@ -79,14 +93,33 @@ describe("bake and deform (CPU twin)", () => {
     const surface = evalSurfacePoints(
       poseVertices(head, params),
       head.faces,
-      Array.from({ length: avatar.count }, (_, i) => ({ face: avatar.anchorFace[i]!, bary: [avatar.anchorBary[i * 3]!, avatar.anchorBary[i * 3 + 1]!, avatar.anchorBary[i * 3 + 2]!] as [number, number, number] })),
+      Array.from({ length: avatar.count }, (_, i) => ({
+        face: avatar.anchorFace[i]!,
+        bary: [avatar.anchorBary[i * 3]!, avatar.anchorBary[i * 3 + 1]!, avatar.anchorBary[i * 3 + 2]!] as [
+          number,
+          number,
+          number,
+        ],
+      })),
     );
-    let worst = 0, sum = 0, moved = 0;
+    let worst = 0,
+      sum = 0,
+      moved = 0;
     for (let i = 0; i < avatar.count; i++) {
-      const err = Math.hypot(cloud.positions[i * 3]! - surface[i * 3]!, cloud.positions[i * 3 + 1]! - surface[i * 3 + 1]!, cloud.positions[i * 3 + 2]! - surface[i * 3 + 2]!);
+      const err = Math.hypot(
+        cloud.positions[i * 3]! - surface[i * 3]!,
+        cloud.positions[i * 3 + 1]! - surface[i * 3 + 1]!,
+        cloud.positions[i * 3 + 2]! - surface[i * 3 + 2]!,
+      );
       worst = Math.max(worst, err);
       sum += err;
-      moved = Math.max(moved, Math.hypot(cloud.positions[i * 3]! - avatar.points[i * 3]!, cloud.positions[i * 3 + 2]! - avatar.points[i * 3 + 2]!));
+      moved = Math.max(
+        moved,
+        Math.hypot(
+          cloud.positions[i * 3]! - avatar.points[i * 3]!,
+          cloud.positions[i * 3 + 2]! - avatar.points[i * 3 + 2]!,
+        ),
+      );
     }
     // Interpolated weights on an interpolated point differ from interpolated skinned vertices only to second order.
     expect(sum / avatar.count).toBeLessThan(2e-4);
@@ -116,11 +149,16 @@ describe("bake and deform (CPU twin)", () => {
     const avatar = createRandomAvatar(COMPACT, head, { count: 500, seed: 5 });
     const baked = bake(avatar);
     const neutral = deformCpu(avatar.config, baked, deformFrame(avatar.config, head, avatar.shape, {}));
-    const turned = deformCpu(avatar.config, baked, deformFrame(avatar.config, head, avatar.shape, { pose: [0, 0.3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }));
+    const turned = deformCpu(
+      avatar.config,
+      baked,
+      deformFrame(avatar.config, head, avatar.shape, { pose: [0, 0.3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }),
+    );
     const expression = new Float32Array(head.expressionNames.length);
     expression[head.expressionNames.indexOf("smileL")] = 1;
     const smiling = deformCpu(avatar.config, baked, deformFrame(avatar.config, head, avatar.shape, { expression }));
-    const colourChange = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    const colourChange = (a: Float32Array, b: Float32Array) =>
+      a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
     // A head turn moves no Gaussian relative to the head: its colour stays exactly.
     expect(colourChange(neutral.colors, turned.colors)).toBe(0);
     // Untrained and fed offsets of millimetres, the network's effect is small but not zero.
@@ -144,6 +182,10 @@ describe("bake and deform (CPU twin)", () => {
   });
 
   it("refuses a frame with more expressions than the avatar has", () => {
-    expect(() => deformFrame(COMPACT, head, new Float32Array(head.shapeNames.length), { expression: new Float32Array(COMPACT.expressionCount + 1) })).toThrow(/expression coefficients, the avatar has 24/);
+    expect(() =>
+      deformFrame(COMPACT, head, new Float32Array(head.shapeNames.length), {
+        expression: new Float32Array(COMPACT.expressionCount + 1),
+      }),
+    ).toThrow(/expression coefficients, the avatar has 24/);
   });
 });

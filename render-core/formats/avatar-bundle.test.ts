@@ -1,5 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { AvatarBundleError, readAvatarBundle, writeAvatarBundle, type AvatarBundleManifest, type ReadAvatarBundleOptions } from "./avatar-bundle";
+import {
+  AvatarBundleError,
+  readAvatarBundle,
+  writeAvatarBundle,
+  type AvatarBundleManifest,
+  type ReadAvatarBundleOptions,
+} from "./avatar-bundle";
 import { COMPACT } from "../avatar/config";
 import { avatarSpecs, createRandomAvatar, type Avatar } from "../avatar/avatar";
 import { mlpParamCount } from "../avatar/mlp";
@@ -28,12 +34,21 @@ function source(files: Map<string, Uint8Array>) {
     if (!f) throw Object.assign(new Error(`no ${name}`), { code: "ENOENT" });
     return f;
   };
-  return { reads, read: async (name: string) => (reads.push(name), get(name)), size: async (name: string) => get(name).byteLength };
+  return {
+    reads,
+    read: async (name: string) => (reads.push(name), get(name)),
+    size: async (name: string) => get(name).byteLength,
+  };
 }
 
 function load(files: Map<string, Uint8Array>, options: ReadAvatarBundleOptions = {}) {
   const { read, size } = source(files);
-  return readAvatarBundle(read, { size, headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length, ...options });
+  return readAvatarBundle(read, {
+    size,
+    headFaceCount: head.faceCount,
+    headShapeCount: head.shapeNames.length,
+    ...options,
+  });
 }
 
 async function sha256(bytes: Uint8Array): Promise<string> {
@@ -41,7 +56,8 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const manifestOf = (files: Map<string, Uint8Array>): AvatarBundleManifest => JSON.parse(new TextDecoder().decode(files.get("manifest.json")));
+const manifestOf = (files: Map<string, Uint8Array>): AvatarBundleManifest =>
+  JSON.parse(new TextDecoder().decode(files.get("manifest.json")));
 
 /** The base bundle with its manifest edited and, optionally, a file replaced (its size and checksum updated to match). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- hostile manifests break the manifest's type on purpose
@@ -64,7 +80,10 @@ function patched(name: string, write: (v: DataView) => void): [string, Uint8Arra
   return [name, bytes];
 }
 
-async function refusal(files: Map<string, Uint8Array>, options: ReadAvatarBundleOptions = {}): Promise<AvatarBundleError> {
+async function refusal(
+  files: Map<string, Uint8Array>,
+  options: ReadAvatarBundleOptions = {},
+): Promise<AvatarBundleError> {
   const err = await load(files, options).then(
     () => null,
     (e: unknown) => e,
@@ -81,14 +100,24 @@ async function expectRefused(files: Map<string, Uint8Array>, code: string, messa
 
 /** The first byte where a and b differ, or -1 (their lengths differing counts as a difference at the shorter length); vitest's deep equality is too slow for megabytes. */
 function firstDifference(a: ArrayBufferView, b: ArrayBufferView): number {
-  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength), y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+    y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return i;
   return x.length === y.length ? -1 : Math.min(x.length, y.length);
 }
 
 describe("avatar bundle", () => {
   it("round-trips an avatar bit for bit, with ONNX files and thumbnails", async () => {
-    expect([...base.keys()].sort()).toEqual(["deformer.onnx", "gaussian.onnx", "gaussians.bin", "geometry.onnx", "manifest.json", "thumbs/hair-1.png", "thumbs/source-0.png", "weights.bin"]);
+    expect([...base.keys()].sort()).toEqual([
+      "deformer.onnx",
+      "gaussian.onnx",
+      "gaussians.bin",
+      "geometry.onnx",
+      "manifest.json",
+      "thumbs/hair-1.png",
+      "thumbs/source-0.png",
+      "weights.bin",
+    ]);
     const back = await load(base);
     // Bit-identical floats first (cheap, and stricter than deep equality on -0 or NaN), then everything else.
     for (const [a, b] of [
@@ -112,14 +141,34 @@ describe("avatar bundle", () => {
     expect(manifestOf(files).portrait).toBe("portrait.png");
     expect(firstDifference((await load(files)).portrait!, portrait)).toBe(-1);
     expect((await load(base)).portrait).toBeUndefined();
-    await expect(writeAvatarBundle({ ...avatar, portrait: Uint8Array.from([1, 2, 3]) })).rejects.toThrow(/portrait thumbnail is not a PNG/);
+    await expect(writeAvatarBundle({ ...avatar, portrait: Uint8Array.from([1, 2, 3]) })).rejects.toThrow(
+      /portrait thumbnail is not a PNG/,
+    );
   });
 
   it("lays out tensors tightly and lists every file but the manifest with its checksum", async () => {
     const m = manifestOf(base);
-    expect(m.tensors.points).toEqual({ file: "gaussians.bin", offset: 0, byteLength: N * 12, dtype: "f32", shape: [N, 3] });
-    expect(m.tensors.anchorFace).toEqual({ file: "gaussians.bin", offset: N * 12, byteLength: N * 4, dtype: "u32", shape: [N] });
-    expect(m.tensors.anchorBary).toEqual({ file: "gaussians.bin", offset: N * 16, byteLength: N * 12, dtype: "f32", shape: [N, 3] });
+    expect(m.tensors.points).toEqual({
+      file: "gaussians.bin",
+      offset: 0,
+      byteLength: N * 12,
+      dtype: "f32",
+      shape: [N, 3],
+    });
+    expect(m.tensors.anchorFace).toEqual({
+      file: "gaussians.bin",
+      offset: N * 12,
+      byteLength: N * 4,
+      dtype: "u32",
+      shape: [N],
+    });
+    expect(m.tensors.anchorBary).toEqual({
+      file: "gaussians.bin",
+      offset: N * 16,
+      byteLength: N * 12,
+      dtype: "f32",
+      shape: [N, 3],
+    });
     const P = avatarSpecs(COMPACT);
     expect(m.tensors.deformer!.offset).toBe(mlpParamCount(P.geometry) * 4);
     expect(m.tensors.gaussian!.byteLength).toBe(mlpParamCount(P.gaussian) * 4);
@@ -140,7 +189,10 @@ describe("avatar bundle", () => {
     const files = new Map(base).set("gaussians.bin", base.get("gaussians.bin")!.subarray(0, 100));
     const src = source(files);
     const err = await readAvatarBundle(src.read, { size: src.size }).catch((e: AvatarBundleError) => e);
-    expect(err).toMatchObject({ code: "size", message: expect.stringMatching(/gaussians.bin holds 100 bytes, the manifest says 5600/) });
+    expect(err).toMatchObject({
+      code: "size",
+      message: expect.stringMatching(/gaussians.bin holds 100 bytes, the manifest says 5600/),
+    });
     expect(src.reads).toEqual(["manifest.json"]);
     // Without a size() (a browser fetch) it is caught once read.
     const err2 = await readAvatarBundle(src.read).catch((e: AvatarBundleError) => e);
@@ -157,90 +209,235 @@ describe("avatar bundle", () => {
     const files = await edited((m) => (m.count = 1e9));
     const src = source(files);
     const err = await readAvatarBundle(src.read, { size: src.size }).catch((e: AvatarBundleError) => e);
-    expect(err).toMatchObject({ code: "size", message: expect.stringMatching(/1,000,000,000 Gaussians is over the limit of 2,000,000/) });
+    expect(err).toMatchObject({
+      code: "size",
+      message: expect.stringMatching(/1,000,000,000 Gaussians is over the limit of 2,000,000/),
+    });
     expect(src.reads).toEqual(["manifest.json"]);
     // Under a raised limit the tensors' declared shapes no longer fit their tiny files, still before any read.
-    const src2 = source(await edited((m) => ((m.count = 1e9), (m.tensors.points.shape = [1e9, 3]), (m.tensors.points.byteLength = 12e9))));
-    const err2 = await readAvatarBundle(src2.read, { size: src2.size, maxGaussians: 2e9 }).catch((e: AvatarBundleError) => e);
-    expect(err2).toMatchObject({ code: "tensor", message: expect.stringMatching(/tensor "points" .* does not lie inside gaussians.bin \(5600 bytes\)/) });
+    const src2 = source(
+      await edited((m) => ((m.count = 1e9), (m.tensors.points.shape = [1e9, 3]), (m.tensors.points.byteLength = 12e9))),
+    );
+    const err2 = await readAvatarBundle(src2.read, { size: src2.size, maxGaussians: 2e9 }).catch(
+      (e: AvatarBundleError) => e,
+    );
+    expect(err2).toMatchObject({
+      code: "tensor",
+      message: expect.stringMatching(/tensor "points" .* does not lie inside gaussians.bin \(5600 bytes\)/),
+    });
     expect(src2.reads).toEqual(["manifest.json"]);
   });
 
   it("refuses files that add up to more than the byte limit", async () => {
-    await expectRefused(await edited((m) => (m.files["gaussians.bin"].bytes = 2 ** 31)), "size", /add up to 2,1\d\d,\d{3},\d{3} bytes, over the limit of 1,073,741,824/);
+    await expectRefused(
+      await edited((m) => (m.files["gaussians.bin"].bytes = 2 ** 31)),
+      "size",
+      /add up to 2,1\d\d,\d{3},\d{3} bytes, over the limit of 1,073,741,824/,
+    );
     const err = await refusal(base, { maxBytes: 1000 });
     expect(err.code).toBe("size");
   });
 
   it("refuses a manifest over 4 MB without parsing it", async () => {
     const text = new TextDecoder().decode(base.get("manifest.json")) + " ".repeat(4 * 1024 * 1024);
-    await expectRefused(new Map(base).set("manifest.json", new TextEncoder().encode(text)), "size", /manifest.json is over 4 MB/);
+    await expectRefused(
+      new Map(base).set("manifest.json", new TextEncoder().encode(text)),
+      "size",
+      /manifest.json is over 4 MB/,
+    );
   });
 
-  it.each(["../x", "/etc/passwd", "thumbs/../x", "thumbs\\x.png", "a/b.bin", "Weights.bin", "x..bin", "manifest.json"])("refuses the file name %j", async (name) => {
-    await expectRefused(await edited((m) => (m.files[name] = { bytes: 1, sha256: "0".repeat(64) })), "path", new RegExp(`file name "${name.replace(/[.\\/]/g, "\\$&")}" is not allowed`));
-  });
+  it.each(["../x", "/etc/passwd", "thumbs/../x", "thumbs\\x.png", "a/b.bin", "Weights.bin", "x..bin", "manifest.json"])(
+    "refuses the file name %j",
+    async (name) => {
+      await expectRefused(
+        await edited((m) => (m.files[name] = { bytes: 1, sha256: "0".repeat(64) })),
+        "path",
+        new RegExp(`file name "${name.replace(/[.\\/]/g, "\\$&")}" is not allowed`),
+      );
+    },
+  );
 
   it("refuses NaN in the weights even with a matching checksum", async () => {
-    await expectRefused(await edited(() => {}, patched("weights.bin", (v) => v.setFloat32(8, NaN, true))), "non-finite", /tensor "geometry" holds NaN at index 2/);
+    await expectRefused(
+      await edited(
+        () => {},
+        patched("weights.bin", (v) => v.setFloat32(8, NaN, true)),
+      ),
+      "non-finite",
+      /tensor "geometry" holds NaN at index 2/,
+    );
   });
 
   it("refuses infinity in the Gaussians", async () => {
-    await expectRefused(await edited(() => {}, patched("gaussians.bin", (v) => v.setFloat32(4 * 31, -Infinity, true))), "non-finite", /tensor "points" holds -Infinity at index 31/);
+    await expectRefused(
+      await edited(
+        () => {},
+        patched("gaussians.bin", (v) => v.setFloat32(4 * 31, -Infinity, true)),
+      ),
+      "non-finite",
+      /tensor "points" holds -Infinity at index 31/,
+    );
   });
 
   it("refuses an anchor for a category the config does not have", async () => {
-    await expectRefused(await edited((m) => (m.anchors[1].category = "wings")), "anchor", /anchor 1 \("random B"\) is for category "wings", which the config does not have \(source, hair/);
+    await expectRefused(
+      await edited((m) => (m.anchors[1].category = "wings")),
+      "anchor",
+      /anchor 1 \("random B"\) is for category "wings", which the config does not have \(source, hair/,
+    );
   });
 
   it("refuses a newer format version and says which one is needed", async () => {
-    await expectRefused(await edited((m) => (m.version = 2)), "version", /format version 2; this PERSE Studio reads version 1, so update it to one that reads version 2/);
+    await expectRefused(
+      await edited((m) => (m.version = 2)),
+      "version",
+      /format version 2; this PERSE Studio reads version 1, so update it to one that reads version 2/,
+    );
     await expectRefused(await edited((m) => (m.version = "1")), "version", /format version "1" is not supported/);
   });
 
   it("refuses a manifest that is not JSON or not a bundle's", async () => {
-    await expectRefused(new Map([["manifest.json", new TextEncoder().encode("{ nope")]]), "manifest", /manifest.json is not JSON/);
-    await expectRefused(new Map([["manifest.json", Uint8Array.of(0xff, 0xfe, 0x7b)]]), "manifest", /manifest.json is not JSON/);
-    await expectRefused(new Map([["manifest.json", new TextEncoder().encode("[]")]]), "manifest", /not an avatar bundle: manifest.json must say "format": "perse-avatar"/);
+    await expectRefused(
+      new Map([["manifest.json", new TextEncoder().encode("{ nope")]]),
+      "manifest",
+      /manifest.json is not JSON/,
+    );
+    await expectRefused(
+      new Map([["manifest.json", Uint8Array.of(0xff, 0xfe, 0x7b)]]),
+      "manifest",
+      /manifest.json is not JSON/,
+    );
+    await expectRefused(
+      new Map([["manifest.json", new TextEncoder().encode("[]")]]),
+      "manifest",
+      /not an avatar bundle: manifest.json must say "format": "perse-avatar"/,
+    );
     await expectRefused(await edited((m) => delete m.networks), "manifest", /networks/);
   });
 
   it("refuses weights of the wrong length for the config", async () => {
     const P = mlpParamCount(avatarSpecs(COMPACT).deformer);
-    await expectRefused(await edited((m) => ((m.tensors.deformer.shape = [P - 1]), (m.tensors.deformer.byteLength = 4 * (P - 1)))), "tensor", new RegExp(`tensor "deformer" is f32 \\[${P - 1}\\], the config and count need f32 \\[${P}\\]`));
+    await expectRefused(
+      await edited((m) => ((m.tensors.deformer.shape = [P - 1]), (m.tensors.deformer.byteLength = 4 * (P - 1)))),
+      "tensor",
+      new RegExp(`tensor "deformer" is f32 \\[${P - 1}\\], the config and count need f32 \\[${P}\\]`),
+    );
     // A config edited to a wider trunk no longer matches the stored weights.
-    await expectRefused(await edited((m) => (m.config.geometry.width = 65)), "tensor", /tensor "geometry" is f32 \[65750\], the config and count need f32 \[\d+\]/);
+    await expectRefused(
+      await edited((m) => (m.config.geometry.width = 65)),
+      "tensor",
+      /tensor "geometry" is f32 \[65750\], the config and count need f32 \[\d+\]/,
+    );
   });
 
-  it.each<[string, (m: any) => void, string, RegExp]>([ // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  it.each<[string, (m: any) => void, string, RegExp]>([
     ["an invalid config", (m) => (m.config.latentDim = 0), "config", /parseAvatarModelConfig: latentDim/],
-    ["another head model", (m) => (m.head.model = "flame-2023"), "head", /made for head model "flame-2023", this build has "perse-head-v1"/],
-    ["a head shape of the wrong length", (m) => (m.head.shape = [1, 2]), "head", /head.shape holds 2 coefficients, the head model has 24/],
-    ["a misaligned tensor", (m) => (m.tensors.anchorBary.offset += 2), "tensor", /starts at byte 3202 of gaussians.bin, which is not a multiple of 4/],
-    ["a tensor past the end of its file", (m) => (m.tensors.anchorBary.offset += 4), "tensor", /tensor "anchorBary" \(offset 3204, 2400 bytes\) does not lie inside gaussians.bin \(5600 bytes\)/],
-    ["a tensor in an unlisted file", (m) => (m.tensors.points.file = "constructor"), "tensor", /in "constructor", which the manifest's files do not list/],
-    ["a missing tensor", (m) => delete m.tensors.anchorFace, "tensor", /tensor "anchorFace" is missing from the manifest/],
-    ["a network reusing the Gaussians' tensor", (m) => (m.networks.gaussian.tensor = "points"), "tensor", /network "gaussian" uses tensor "points"/],
-    ["a latent of the wrong size", (m) => (m.anchors[1].latent = [1, 2]), "anchor", /anchor 1 \("random B"\)'s latent holds 2 numbers, the latent size is 32/],
-    ["a latent beyond float32", (m) => (m.neutralLatents[2][5] = 1e39), "non-finite", /neutralLatents\[2\] \(beard\) holds 1e\+39 at index 5/],
-    ["a missing neutral latent row", (m) => m.neutralLatents.pop(), "anchor", /neutralLatents has 8 rows, the config has 9 categories/],
-    ["a thumbnail that is not a PNG", (m) => (m.anchors[0].thumbnail = "weights.bin"), "anchor", /weights.bin, the thumbnail of anchor 0, is not a PNG/],
-    ["a portrait that is not a PNG", (m) => (m.portrait = "weights.bin"), "anchor", /weights.bin, the portrait thumbnail, is not a PNG/],
-    ["a thumbnail that is not listed", (m) => (m.anchors[2].thumbnail = "thumbs/x.png"), "missing-file", /thumbs\/x.png is not listed/],
+    [
+      "another head model",
+      (m) => (m.head.model = "flame-2023"),
+      "head",
+      /made for head model "flame-2023", this build has "perse-head-v1"/,
+    ],
+    [
+      "a head shape of the wrong length",
+      (m) => (m.head.shape = [1, 2]),
+      "head",
+      /head.shape holds 2 coefficients, the head model has 24/,
+    ],
+    [
+      "a misaligned tensor",
+      (m) => (m.tensors.anchorBary.offset += 2),
+      "tensor",
+      /starts at byte 3202 of gaussians.bin, which is not a multiple of 4/,
+    ],
+    [
+      "a tensor past the end of its file",
+      (m) => (m.tensors.anchorBary.offset += 4),
+      "tensor",
+      /tensor "anchorBary" \(offset 3204, 2400 bytes\) does not lie inside gaussians.bin \(5600 bytes\)/,
+    ],
+    [
+      "a tensor in an unlisted file",
+      (m) => (m.tensors.points.file = "constructor"),
+      "tensor",
+      /in "constructor", which the manifest's files do not list/,
+    ],
+    [
+      "a missing tensor",
+      (m) => delete m.tensors.anchorFace,
+      "tensor",
+      /tensor "anchorFace" is missing from the manifest/,
+    ],
+    [
+      "a network reusing the Gaussians' tensor",
+      (m) => (m.networks.gaussian.tensor = "points"),
+      "tensor",
+      /network "gaussian" uses tensor "points"/,
+    ],
+    [
+      "a latent of the wrong size",
+      (m) => (m.anchors[1].latent = [1, 2]),
+      "anchor",
+      /anchor 1 \("random B"\)'s latent holds 2 numbers, the latent size is 32/,
+    ],
+    [
+      "a latent beyond float32",
+      (m) => (m.neutralLatents[2][5] = 1e39),
+      "non-finite",
+      /neutralLatents\[2\] \(beard\) holds 1e\+39 at index 5/,
+    ],
+    [
+      "a missing neutral latent row",
+      (m) => m.neutralLatents.pop(),
+      "anchor",
+      /neutralLatents has 8 rows, the config has 9 categories/,
+    ],
+    [
+      "a thumbnail that is not a PNG",
+      (m) => (m.anchors[0].thumbnail = "weights.bin"),
+      "anchor",
+      /weights.bin, the thumbnail of anchor 0, is not a PNG/,
+    ],
+    [
+      "a portrait that is not a PNG",
+      (m) => (m.portrait = "weights.bin"),
+      "anchor",
+      /weights.bin, the portrait thumbnail, is not a PNG/,
+    ],
+    [
+      "a thumbnail that is not listed",
+      (m) => (m.anchors[2].thumbnail = "thumbs/x.png"),
+      "missing-file",
+      /thumbs\/x.png is not listed/,
+    ],
   ])("refuses %s", async (_what, edit, code, message) => {
     await expectRefused(await edited(edit), code, message);
   });
 
   it("refuses anchor faces the head model does not have", async () => {
-    const files = await edited(() => {}, patched("gaussians.bin", (v) => v.setUint32(N * 12 + 4 * 9, head.faceCount + 5, true)));
-    await expectRefused(files, "tensor", new RegExp(`Gaussian 9 hangs on face ${head.faceCount + 5}, the head model has ${head.faceCount} faces`));
+    const files = await edited(
+      () => {},
+      patched("gaussians.bin", (v) => v.setUint32(N * 12 + 4 * 9, head.faceCount + 5, true)),
+    );
+    await expectRefused(
+      files,
+      "tensor",
+      new RegExp(`Gaussian 9 hangs on face ${head.faceCount + 5}, the head model has ${head.faceCount} faces`),
+    );
     // Without a head model to check against, the same bundle loads.
     const src = source(files);
     expect((await readAvatarBundle(src.read)).anchorFace[9]).toBe(head.faceCount + 5);
   });
 
   it("refuses barycentric weights that do not lie on the face", async () => {
-    const files = await edited(() => {}, patched("gaussians.bin", (v) => [0.5, 0.5, 0.5].forEach((x, k) => v.setFloat32(N * 16 + 12 * 4 + 4 * k, x, true))));
+    const files = await edited(
+      () => {},
+      patched("gaussians.bin", (v) =>
+        [0.5, 0.5, 0.5].forEach((x, k) => v.setFloat32(N * 16 + 12 * 4 + 4 * k, x, true)),
+      ),
+    );
     await expectRefused(files, "tensor", /Gaussian 4's barycentric weights \(0.5, 0.5, 0.5\) do not lie on its face/);
   });
 
@@ -253,10 +450,20 @@ describe("avatar bundle", () => {
 
   it("refuses to write an avatar it could not read back", async () => {
     const bad = (patch: Partial<Avatar>, opts = {}) => writeAvatarBundle({ ...avatar, ...patch }, opts);
-    await expect(bad({ anchors: [{ category: "Hair", label: "x", latent: new Float32Array(32) }] })).rejects.toThrow(/writeAvatarBundle: anchor 0 is for category "Hair"/);
-    await expect(bad({ points: avatar.points.map((v, i) => (i === 7 ? NaN : v)) })).rejects.toThrow(/writeAvatarBundle: points holds NaN at index 7/);
-    await expect(bad({ weights: { ...avatar.weights, gaussian: new Float32Array(3) } })).rejects.toThrow(/weights.gaussian holds 3 numbers, the avatar needs 13430/);
-    await expect(bad({ anchorFace: avatar.anchorFace.map((f, i) => (i === 0 ? 1e6 : f)) }, { headFaceCount: head.faceCount })).rejects.toThrow(/Gaussian 0 hangs on face 1000000/);
-    await expect(bad({ anchors: [{ ...avatar.anchors[0]!, thumbnail: Uint8Array.of(1, 2, 3) }] })).rejects.toThrow(/anchor 0's thumbnail is not a PNG/);
+    await expect(bad({ anchors: [{ category: "Hair", label: "x", latent: new Float32Array(32) }] })).rejects.toThrow(
+      /writeAvatarBundle: anchor 0 is for category "Hair"/,
+    );
+    await expect(bad({ points: avatar.points.map((v, i) => (i === 7 ? NaN : v)) })).rejects.toThrow(
+      /writeAvatarBundle: points holds NaN at index 7/,
+    );
+    await expect(bad({ weights: { ...avatar.weights, gaussian: new Float32Array(3) } })).rejects.toThrow(
+      /weights.gaussian holds 3 numbers, the avatar needs 13430/,
+    );
+    await expect(
+      bad({ anchorFace: avatar.anchorFace.map((f, i) => (i === 0 ? 1e6 : f)) }, { headFaceCount: head.faceCount }),
+    ).rejects.toThrow(/Gaussian 0 hangs on face 1000000/);
+    await expect(bad({ anchors: [{ ...avatar.anchors[0]!, thumbnail: Uint8Array.of(1, 2, 3) }] })).rejects.toThrow(
+      /anchor 0's thumbnail is not a PNG/,
+    );
   });
 });

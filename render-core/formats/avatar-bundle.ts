@@ -35,7 +35,18 @@ const NETWORKS = ["geometry", "deformer", "gaussian"] as const;
 const BARY_SLACK = 1e-4;
 const BARY_SUM_SLACK = 1e-3;
 
-export type AvatarBundleErrorCode = "manifest" | "version" | "missing-file" | "size" | "checksum" | "tensor" | "config" | "anchor" | "non-finite" | "path" | "head";
+export type AvatarBundleErrorCode =
+  | "manifest"
+  | "version"
+  | "missing-file"
+  | "size"
+  | "checksum"
+  | "tensor"
+  | "config"
+  | "anchor"
+  | "non-finite"
+  | "path"
+  | "head";
 
 /** A bundle that cannot be loaded; `code` says which rule it broke (docs/avatar-bundle.md lists them). */
 export class AvatarBundleError extends Error {
@@ -75,7 +86,16 @@ const manifestSchema = z.object({
   tensors: z.record(z.string(), tensorSchema),
   networks: z.object({ geometry: networkSchema, deformer: networkSchema, gaussian: networkSchema }),
   neutralLatents: z.array(z.array(z.number())),
-  anchors: z.array(z.object({ category: z.string(), label: z.string().max(NAME_MAX), latent: z.array(z.number()), thumbnail: z.string().optional() })).max(ANCHORS_MAX),
+  anchors: z
+    .array(
+      z.object({
+        category: z.string(),
+        label: z.string().max(NAME_MAX),
+        latent: z.array(z.number()),
+        thumbnail: z.string().optional(),
+      }),
+    )
+    .max(ANCHORS_MAX),
   /** A PNG of the portrait the avatar was made from (avatars from the portrait pipeline). */
   portrait: z.string().optional(),
   files: z.record(z.string(), z.object({ bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
@@ -90,11 +110,13 @@ async function sha256(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const isPng = (bytes: Uint8Array) => bytes.byteLength >= PNG_SIGNATURE.length && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
+const isPng = (bytes: Uint8Array) =>
+  bytes.byteLength >= PNG_SIGNATURE.length && PNG_SIGNATURE.every((b, i) => bytes[i] === b);
 
 /** Whether (a, b, c) are barycentric weights on a triangle, up to float32 rounding. */
 function onFace(a: number, b: number, c: number): boolean {
-  const lo = -BARY_SLACK, hi = 1 + BARY_SLACK;
+  const lo = -BARY_SLACK,
+    hi = 1 + BARY_SLACK;
   return a >= lo && a <= hi && b >= lo && b <= hi && c >= lo && c <= hi && Math.abs(a + b + c - 1) <= BARY_SUM_SLACK;
 }
 
@@ -134,7 +156,8 @@ function checkAvatar(a: Avatar, options: WriteAvatarBundleOptions): void {
   const N = a.count;
   if (!Number.isInteger(N) || N < 1) bad(`count must be a positive integer, got ${N}`);
   const specs = avatarSpecs(config);
-  const C = config.categories.length, L = config.latentDim;
+  const C = config.categories.length,
+    L = config.latentDim;
   const floats: Array<[string, Float32Array, number]> = [
     ["points", a.points, N * 3],
     ["anchorBary", a.anchorBary, N * 3],
@@ -148,16 +171,20 @@ function checkAvatar(a: Avatar, options: WriteAvatarBundleOptions): void {
     const i = arr.findIndex((v) => !Number.isFinite(v));
     if (i >= 0) bad(`${name} holds ${arr[i]} at index ${i}`);
   }
-  if (!(a.anchorFace instanceof Uint32Array) || a.anchorFace.length !== N) bad(`anchorFace must be a Uint32Array of ${N} faces, got ${a.anchorFace.length}`);
-  if (!(a.shape instanceof Float32Array) || !a.shape.every(Number.isFinite)) bad("shape must be a Float32Array of finite numbers");
+  if (!(a.anchorFace instanceof Uint32Array) || a.anchorFace.length !== N)
+    bad(`anchorFace must be a Uint32Array of ${N} faces, got ${a.anchorFace.length}`);
+  if (!(a.shape instanceof Float32Array) || !a.shape.every(Number.isFinite))
+    bad("shape must be a Float32Array of finite numbers");
   const faces = options.headFaceCount ?? Infinity;
   for (let i = 0; i < N; i++) {
     if (a.anchorFace[i]! >= faces) bad(`Gaussian ${i} hangs on face ${a.anchorFace[i]}, the head model has ${faces}`);
-    if (!onFace(a.anchorBary[i * 3]!, a.anchorBary[i * 3 + 1]!, a.anchorBary[i * 3 + 2]!)) bad(`Gaussian ${i}'s barycentric weights do not lie on its face`);
+    if (!onFace(a.anchorBary[i * 3]!, a.anchorBary[i * 3 + 1]!, a.anchorBary[i * 3 + 2]!))
+      bad(`Gaussian ${i}'s barycentric weights do not lie on its face`);
   }
   if (a.anchors.length > ANCHORS_MAX) bad(`${a.anchors.length} anchors is over the limit of ${ANCHORS_MAX}`);
   for (const [k, x] of a.anchors.entries()) {
-    if (!config.categories.includes(x.category)) bad(`anchor ${k} is for category "${x.category}", which the config does not have`);
+    if (!config.categories.includes(x.category))
+      bad(`anchor ${k} is for category "${x.category}", which the config does not have`);
     if (x.label.length > NAME_MAX) bad(`anchor ${k}'s label is over ${NAME_MAX} characters`);
     if (x.thumbnail && !isPng(x.thumbnail)) bad(`anchor ${k}'s thumbnail is not a PNG`);
   }
@@ -165,7 +192,10 @@ function checkAvatar(a: Avatar, options: WriteAvatarBundleOptions): void {
 }
 
 /** The bundle's files by name (names may hold one "thumbs/" folder); write them into one folder. */
-export async function writeAvatarBundle(avatar: Avatar, options: WriteAvatarBundleOptions = {}): Promise<Map<string, Uint8Array>> {
+export async function writeAvatarBundle(
+  avatar: Avatar,
+  options: WriteAvatarBundleOptions = {},
+): Promise<Map<string, Uint8Array>> {
   checkAvatar(avatar, options);
   const { config } = avatar;
   const files = new Map<string, Uint8Array>();
@@ -173,11 +203,27 @@ export async function writeAvatarBundle(avatar: Avatar, options: WriteAvatarBund
   const addBin = (file: string, entries: Array<[string, Float32Array | Uint32Array, number[]]>) => {
     const { bytes, offsets } = pack(entries.map((e) => e[1]));
     files.set(file, bytes);
-    entries.forEach(([name, arr, shape], k) => (tensors[name] = { file, offset: offsets[k]!, byteLength: arr.byteLength, dtype: arr instanceof Float32Array ? "f32" : "u32", shape }));
+    entries.forEach(
+      ([name, arr, shape], k) =>
+        (tensors[name] = {
+          file,
+          offset: offsets[k]!,
+          byteLength: arr.byteLength,
+          dtype: arr instanceof Float32Array ? "f32" : "u32",
+          shape,
+        }),
+    );
   };
   const N = avatar.count;
-  addBin("gaussians.bin", [["points", avatar.points, [N, 3]], ["anchorFace", avatar.anchorFace, [N]], ["anchorBary", avatar.anchorBary, [N, 3]]]);
-  addBin("weights.bin", NETWORKS.map((n) => [n, avatar.weights[n], [avatar.weights[n].length]]));
+  addBin("gaussians.bin", [
+    ["points", avatar.points, [N, 3]],
+    ["anchorFace", avatar.anchorFace, [N]],
+    ["anchorBary", avatar.anchorBary, [N, 3]],
+  ]);
+  addBin(
+    "weights.bin",
+    NETWORKS.map((n) => [n, avatar.weights[n], [avatar.weights[n].length]]),
+  );
   const specs = avatarSpecs(config);
   for (const n of NETWORKS) files.set(`${n}.onnx`, writeOnnxMlp(specs[n], avatar.weights[n], n));
   const L = config.latentDim;
@@ -185,7 +231,11 @@ export async function writeAvatarBundle(avatar: Avatar, options: WriteAvatarBund
   const anchors = avatar.anchors.map((a) => {
     const k = perCategory.get(a.category) ?? 0;
     perCategory.set(a.category, k + 1);
-    const entry: AvatarBundleManifest["anchors"][number] = { category: a.category, label: a.label, latent: Array.from(a.latent) };
+    const entry: AvatarBundleManifest["anchors"][number] = {
+      category: a.category,
+      label: a.label,
+      latent: Array.from(a.latent),
+    };
     if (a.thumbnail) {
       entry.thumbnail = `thumbs/${a.category}-${k}.png`;
       files.set(entry.thumbnail, a.thumbnail);
@@ -207,7 +257,11 @@ export async function writeAvatarBundle(avatar: Avatar, options: WriteAvatarBund
     head: { model: HEAD_MODEL_ID, shape: Array.from(avatar.shape) },
     count: N,
     tensors,
-    networks: { geometry: { tensor: "geometry", onnx: "geometry.onnx" }, deformer: { tensor: "deformer", onnx: "deformer.onnx" }, gaussian: { tensor: "gaussian", onnx: "gaussian.onnx" } },
+    networks: {
+      geometry: { tensor: "geometry", onnx: "geometry.onnx" },
+      deformer: { tensor: "deformer", onnx: "deformer.onnx" },
+      gaussian: { tensor: "gaussian", onnx: "gaussian.onnx" },
+    },
     neutralLatents: config.categories.map((_, c) => Array.from(avatar.neutralLatents.subarray(c * L, (c + 1) * L))),
     anchors,
     ...(avatar.portrait ? { portrait: "portrait.png" } : {}),
@@ -234,9 +288,13 @@ export interface ReadAvatarBundleOptions {
 }
 
 /** The manifest's header: JSON, format, version, schema, config, head and count, before any other file is read. */
-async function readManifest(fetchFile: (name: string) => Promise<Uint8Array>, options: ReadAvatarBundleOptions): Promise<{ m: AvatarBundleManifest; config: AvatarModelConfig }> {
+async function readManifest(
+  fetchFile: (name: string) => Promise<Uint8Array>,
+  options: ReadAvatarBundleOptions,
+): Promise<{ m: AvatarBundleManifest; config: AvatarModelConfig }> {
   const tooBig = `${AVATAR_BUNDLE_MANIFEST} is over ${MANIFEST_MAX_BYTES / 1024 / 1024} MB`;
-  if (options.size && (await options.size(AVATAR_BUNDLE_MANIFEST).catch(() => 0)) > MANIFEST_MAX_BYTES) fail("size", tooBig);
+  if (options.size && (await options.size(AVATAR_BUNDLE_MANIFEST).catch(() => 0)) > MANIFEST_MAX_BYTES)
+    fail("size", tooBig);
   const bytes = await fetchFile(AVATAR_BUNDLE_MANIFEST);
   if (bytes.byteLength > MANIFEST_MAX_BYTES) fail("size", tooBig);
   let raw: unknown;
@@ -246,13 +304,28 @@ async function readManifest(fetchFile: (name: string) => Promise<Uint8Array>, op
     fail("manifest", `${AVATAR_BUNDLE_MANIFEST} is not JSON (${(err as Error).message})`);
   }
   const head = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  if (head.format !== AVATAR_BUNDLE_FORMAT) fail("manifest", `not an avatar bundle: ${AVATAR_BUNDLE_MANIFEST} must say "format": "${AVATAR_BUNDLE_FORMAT}"`);
+  if (head.format !== AVATAR_BUNDLE_FORMAT)
+    fail("manifest", `not an avatar bundle: ${AVATAR_BUNDLE_MANIFEST} must say "format": "${AVATAR_BUNDLE_FORMAT}"`);
   if (typeof head.version === "number" && head.version > AVATAR_BUNDLE_VERSION) {
-    fail("version", `the bundle is format version ${head.version}; this PERSE Studio reads version ${AVATAR_BUNDLE_VERSION}, so update it to one that reads version ${head.version}`);
+    fail(
+      "version",
+      `the bundle is format version ${head.version}; this PERSE Studio reads version ${AVATAR_BUNDLE_VERSION}, so update it to one that reads version ${head.version}`,
+    );
   }
-  if (head.version !== AVATAR_BUNDLE_VERSION) fail("version", `format version ${JSON.stringify(head.version)} is not supported (this PERSE Studio reads version ${AVATAR_BUNDLE_VERSION})`);
+  if (head.version !== AVATAR_BUNDLE_VERSION)
+    fail(
+      "version",
+      `format version ${JSON.stringify(head.version)} is not supported (this PERSE Studio reads version ${AVATAR_BUNDLE_VERSION})`,
+    );
   const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) fail("manifest", `${AVATAR_BUNDLE_MANIFEST}: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "manifest"}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    fail(
+      "manifest",
+      `${AVATAR_BUNDLE_MANIFEST}: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join(".") || "manifest"}: ${i.message}`)
+        .join("; ")}`,
+    );
   const m = parsed.data;
   let config: AvatarModelConfig;
   try {
@@ -260,10 +333,16 @@ async function readManifest(fetchFile: (name: string) => Promise<Uint8Array>, op
   } catch (err) {
     fail("config", (err as Error).message);
   }
-  if (m.head.model !== HEAD_MODEL_ID) fail("head", `the bundle was made for head model "${m.head.model}", this build has "${HEAD_MODEL_ID}"`);
-  if (options.headShapeCount !== undefined && m.head.shape.length !== options.headShapeCount) fail("head", `head.shape holds ${m.head.shape.length} coefficients, the head model has ${options.headShapeCount}`);
+  if (m.head.model !== HEAD_MODEL_ID)
+    fail("head", `the bundle was made for head model "${m.head.model}", this build has "${HEAD_MODEL_ID}"`);
+  if (options.headShapeCount !== undefined && m.head.shape.length !== options.headShapeCount)
+    fail("head", `head.shape holds ${m.head.shape.length} coefficients, the head model has ${options.headShapeCount}`);
   const maxGaussians = options.maxGaussians ?? 2_000_000;
-  if (m.count > maxGaussians) fail("size", `${m.count.toLocaleString("en-US")} Gaussians is over the limit of ${maxGaussians.toLocaleString("en-US")}`);
+  if (m.count > maxGaussians)
+    fail(
+      "size",
+      `${m.count.toLocaleString("en-US")} Gaussians is over the limit of ${maxGaussians.toLocaleString("en-US")}`,
+    );
   return { m, config };
 }
 
@@ -272,15 +351,27 @@ async function readManifest(fetchFile: (name: string) => Promise<Uint8Array>, op
  * the config from the manifest alone, so a hostile count or length is refused
  * before anything is allocated for it. Returns own-key maps (no prototype lookups).
  */
-function planTensors(m: AvatarBundleManifest, config: AvatarModelConfig, maxBytes: number): { files: Map<string, AvatarBundleManifest["files"][string]>; tensors: Map<string, TensorEntry> } {
+function planTensors(
+  m: AvatarBundleManifest,
+  config: AvatarModelConfig,
+  maxBytes: number,
+): { files: Map<string, AvatarBundleManifest["files"][string]>; tensors: Map<string, TensorEntry> } {
   const files = new Map(Object.entries(m.files));
   const tensors = new Map(Object.entries(m.tensors));
   let total = 0;
   for (const [name, f] of files) {
-    if (!FILE_NAME.test(name) || name === AVATAR_BUNDLE_MANIFEST) fail("path", `file name "${name}" is not allowed (lower-case names inside the bundle, at most one "thumbs/" folder)`);
+    if (!FILE_NAME.test(name) || name === AVATAR_BUNDLE_MANIFEST)
+      fail(
+        "path",
+        `file name "${name}" is not allowed (lower-case names inside the bundle, at most one "thumbs/" folder)`,
+      );
     total += f.bytes;
   }
-  if (total > maxBytes) fail("size", `the bundle's files add up to ${total.toLocaleString("en-US")} bytes, over the limit of ${maxBytes.toLocaleString("en-US")}`);
+  if (total > maxBytes)
+    fail(
+      "size",
+      `the bundle's files add up to ${total.toLocaleString("en-US")} bytes, over the limit of ${maxBytes.toLocaleString("en-US")}`,
+    );
   const N = m.count;
   const specs = avatarSpecs(config);
   const want = new Map<string, { dtype: "f32" | "u32"; shape: number[] }>([
@@ -291,19 +382,30 @@ function planTensors(m: AvatarBundleManifest, config: AvatarModelConfig, maxByte
   for (const n of NETWORKS) {
     const name = m.networks[n].tensor;
     // Aliasing would hand one array to two roles with the second one's length unchecked.
-    if (want.has(name)) fail("tensor", `network "${n}" uses tensor "${name}", which is already used by another part of the avatar`);
+    if (want.has(name))
+      fail("tensor", `network "${n}" uses tensor "${name}", which is already used by another part of the avatar`);
     want.set(name, { dtype: "f32", shape: [mlpParamCount(specs[n])] });
   }
   for (const [name, w] of want) {
     const t = tensors.get(name);
     if (!t) fail("tensor", `tensor "${name}" is missing from the manifest`);
-    if (t.dtype !== w.dtype || t.shape.join(",") !== w.shape.join(",")) fail("tensor", `tensor "${name}" is ${t.dtype} [${t.shape.join(", ")}], the config and count need ${w.dtype} [${w.shape.join(", ")}]`);
+    if (t.dtype !== w.dtype || t.shape.join(",") !== w.shape.join(","))
+      fail(
+        "tensor",
+        `tensor "${name}" is ${t.dtype} [${t.shape.join(", ")}], the config and count need ${w.dtype} [${w.shape.join(", ")}]`,
+      );
     const bytes = w.shape.reduce((a, b) => a * b, 4);
-    if (t.byteLength !== bytes) fail("tensor", `tensor "${name}" declares ${t.byteLength} bytes, its shape needs ${bytes}`);
+    if (t.byteLength !== bytes)
+      fail("tensor", `tensor "${name}" declares ${t.byteLength} bytes, its shape needs ${bytes}`);
     const file = files.get(t.file);
     if (!file) fail("tensor", `tensor "${name}" is in "${t.file}", which the manifest's files do not list`);
-    if (t.offset % 4 !== 0) fail("tensor", `tensor "${name}" starts at byte ${t.offset} of ${t.file}, which is not a multiple of 4`);
-    if (t.offset + t.byteLength > file.bytes) fail("tensor", `tensor "${name}" (offset ${t.offset}, ${t.byteLength} bytes) does not lie inside ${t.file} (${file.bytes} bytes)`);
+    if (t.offset % 4 !== 0)
+      fail("tensor", `tensor "${name}" starts at byte ${t.offset} of ${t.file}, which is not a multiple of 4`);
+    if (t.offset + t.byteLength > file.bytes)
+      fail(
+        "tensor",
+        `tensor "${name}" (offset ${t.offset}, ${t.byteLength} bytes) does not lie inside ${t.file} (${file.bytes} bytes)`,
+      );
   }
   return { files, tensors };
 }
@@ -313,7 +415,10 @@ function planTensors(m: AvatarBundleManifest, config: AvatarModelConfig, maxByte
  * the file it broke. `read(name)` returns a file's bytes (throwing if it is
  * missing); it is called only for names that passed the name check.
  */
-export async function readAvatarBundle(read: (name: string) => Promise<Uint8Array>, options: ReadAvatarBundleOptions = {}): Promise<Avatar> {
+export async function readAvatarBundle(
+  read: (name: string) => Promise<Uint8Array>,
+  options: ReadAvatarBundleOptions = {},
+): Promise<Avatar> {
   const missing = (name: string, err: unknown): never => {
     if (err instanceof AvatarBundleError) throw err;
     const why = (err as { code?: unknown })?.code;
@@ -321,11 +426,16 @@ export async function readAvatarBundle(read: (name: string) => Promise<Uint8Arra
   };
   const fetchFile = async (name: string, bytes?: number): Promise<Uint8Array> => {
     if (options.size && bytes !== undefined) {
-      const size = await Promise.resolve(name).then(options.size).catch((err: unknown) => missing(name, err));
-      if (size !== bytes) fail("size", `${name} holds ${size} bytes, the manifest says ${bytes} (truncated or replaced?)`);
+      const size = await Promise.resolve(name)
+        .then(options.size)
+        .catch((err: unknown) => missing(name, err));
+      if (size !== bytes)
+        fail("size", `${name} holds ${size} bytes, the manifest says ${bytes} (truncated or replaced?)`);
     }
     // Through a promise, so a read() that throws instead of rejecting is caught too.
-    return Promise.resolve(name).then(read).catch((err: unknown) => missing(name, err));
+    return Promise.resolve(name)
+      .then(read)
+      .catch((err: unknown) => missing(name, err));
   };
 
   const { m, config } = await readManifest(fetchFile, options);
@@ -338,8 +448,13 @@ export async function readAvatarBundle(read: (name: string) => Promise<Uint8Arra
     const entry = files.get(name);
     if (!entry) fail("missing-file", `${name} is not listed in the manifest's files`);
     const bytes = await fetchFile(name, entry.bytes);
-    if (bytes.byteLength !== entry.bytes) fail("size", `${name} holds ${bytes.byteLength} bytes, the manifest says ${entry.bytes} (truncated or replaced?)`);
-    if ((await sha256(bytes)) !== entry.sha256) fail("checksum", `${name} does not match its SHA-256 in the manifest (damaged or edited)`);
+    if (bytes.byteLength !== entry.bytes)
+      fail(
+        "size",
+        `${name} holds ${bytes.byteLength} bytes, the manifest says ${entry.bytes} (truncated or replaced?)`,
+      );
+    if ((await sha256(bytes)) !== entry.sha256)
+      fail("checksum", `${name} does not match its SHA-256 in the manifest (damaged or edited)`);
     loaded.set(name, bytes);
     return bytes;
   };
@@ -366,30 +481,50 @@ export async function readAvatarBundle(read: (name: string) => Promise<Uint8Arra
   const faceLimit = options.headFaceCount ?? Infinity;
   for (let i = 0; i < N; i++) {
     const f = (anchorFace[i] = faceView.getUint32(i * 4, true));
-    if (f >= faceLimit) fail("tensor", `Gaussian ${i} hangs on face ${f}, the head model has ${faceLimit} faces (a bundle for another head model?)`);
-    const a = anchorBary[i * 3]!, b = anchorBary[i * 3 + 1]!, c = anchorBary[i * 3 + 2]!;
-    if (!onFace(a, b, c)) fail("tensor", `Gaussian ${i}'s barycentric weights (${a}, ${b}, ${c}) do not lie on its face`);
+    if (f >= faceLimit)
+      fail(
+        "tensor",
+        `Gaussian ${i} hangs on face ${f}, the head model has ${faceLimit} faces (a bundle for another head model?)`,
+      );
+    const a = anchorBary[i * 3]!,
+      b = anchorBary[i * 3 + 1]!,
+      c = anchorBary[i * 3 + 2]!;
+    if (!onFace(a, b, c))
+      fail("tensor", `Gaussian ${i}'s barycentric weights (${a}, ${b}, ${c}) do not lie on its face`);
   }
   const weights = {} as AvatarWeights;
   for (const n of NETWORKS) weights[n] = await f32(m.networks[n].tensor);
   for (const n of NETWORKS) await load(m.networks[n].onnx); // checksummed, not parsed: they are for other runtimes
 
-  const C = config.categories.length, L = config.latentDim;
+  const C = config.categories.length,
+    L = config.latentDim;
   const toF32 = (values: number[], where: string, length: number): Float32Array => {
-    if (values.length !== length) fail("anchor", `${where} holds ${values.length} numbers, the latent size is ${length}`);
+    if (values.length !== length)
+      fail("anchor", `${where} holds ${values.length} numbers, the latent size is ${length}`);
     const out = Float32Array.from(values);
     // After the conversion, so numbers beyond float32's range (which become Infinity) are caught too.
     const i = out.findIndex((v) => !Number.isFinite(v));
     if (i >= 0) fail("non-finite", `${where} holds ${values[i]} at index ${i}, which is not a finite float32`);
     return out;
   };
-  if (m.neutralLatents.length !== C) fail("anchor", `neutralLatents has ${m.neutralLatents.length} rows, the config has ${C} categories`);
+  if (m.neutralLatents.length !== C)
+    fail("anchor", `neutralLatents has ${m.neutralLatents.length} rows, the config has ${C} categories`);
   const neutralLatents = new Float32Array(C * L);
-  m.neutralLatents.forEach((row, c) => neutralLatents.set(toF32(row, `neutralLatents[${c}] (${config.categories[c]})`, L), c * L));
+  m.neutralLatents.forEach((row, c) =>
+    neutralLatents.set(toF32(row, `neutralLatents[${c}] (${config.categories[c]})`, L), c * L),
+  );
   const anchors: AvatarAnchor[] = [];
   for (const [k, a] of m.anchors.entries()) {
-    if (!config.categories.includes(a.category)) fail("anchor", `anchor ${k} ("${a.label}") is for category "${a.category}", which the config does not have (${config.categories.join(", ")})`);
-    const anchor: AvatarAnchor = { category: a.category, label: a.label, latent: toF32(a.latent, `anchor ${k} ("${a.label}")'s latent`, L) };
+    if (!config.categories.includes(a.category))
+      fail(
+        "anchor",
+        `anchor ${k} ("${a.label}") is for category "${a.category}", which the config does not have (${config.categories.join(", ")})`,
+      );
+    const anchor: AvatarAnchor = {
+      category: a.category,
+      label: a.label,
+      latent: toF32(a.latent, `anchor ${k} ("${a.label}")'s latent`, L),
+    };
     if (a.thumbnail !== undefined) {
       const png = await load(a.thumbnail);
       if (!isPng(png)) fail("anchor", `${a.thumbnail}, the thumbnail of anchor ${k}, is not a PNG`);

@@ -17,12 +17,18 @@ describe("readSplatFile", () => {
   });
 
   it("refuses a file it cannot place, saying why", () => {
-    expect(() => readSplatFile(writeSplat(cloud), "notes.txt")).toThrow(/^readSplatFile: cannot tell the format of "notes.txt": it is neither a PLY/);
-    expect(() => readSplatFile(new Uint8Array(33))).toThrow(/^readSplatFile: cannot tell the format of 33 bytes: .* nor a multiple of 32 bytes/);
+    expect(() => readSplatFile(writeSplat(cloud), "notes.txt")).toThrow(
+      /^readSplatFile: cannot tell the format of "notes.txt": it is neither a PLY/,
+    );
+    expect(() => readSplatFile(new Uint8Array(33))).toThrow(
+      /^readSplatFile: cannot tell the format of 33 bytes: .* nor a multiple of 32 bytes/,
+    );
   });
 
   it("lets the named reader explain a damaged file", () => {
     expect(() => readSplatFile(new Uint8Array(40), "scene.ply")).toThrow(/^readPly: not a PLY file/);
-    expect(() => readSplatFile(new Uint8Array(40), "scene.splat")).toThrow(/^readSplat: 40 bytes is not a whole number/);
+    expect(() => readSplatFile(new Uint8Array(40), "scene.splat")).toThrow(
+      /^readSplat: 40 bytes is not a whole number/,
+    );
   });
 });

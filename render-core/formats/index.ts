@@ -17,7 +17,12 @@ export type SplatFileFormat = "ply" | "splat";
  * readPly so that its message says what is wrong. Null when it cannot tell.
  */
 export function sniffSplatFormat(bytes: Uint8Array, nameHint = ""): SplatFileFormat | null {
-  const magic = bytes.length >= 4 && bytes[0] === 0x70 && bytes[1] === 0x6c && bytes[2] === 0x79 && (bytes[3] === 0x0a || bytes[3] === 0x0d);
+  const magic =
+    bytes.length >= 4 &&
+    bytes[0] === 0x70 &&
+    bytes[1] === 0x6c &&
+    bytes[2] === 0x79 &&
+    (bytes[3] === 0x0a || bytes[3] === 0x0d);
   if (magic || /\.ply$/i.test(nameHint)) return "ply";
   if (/\.splat$/i.test(nameHint)) return "splat";
   if (nameHint === "" && bytes.length > 0 && bytes.length % SPLAT_RECORD_BYTES === 0) return "splat";
@@ -30,5 +35,7 @@ export function readSplatFile(bytes: Uint8Array, nameHint = "", options: ReadPly
   if (format === "ply") return readPly(bytes, options);
   if (format === "splat") return readSplat(bytes, options);
   const what = nameHint ? `"${nameHint}"` : `${bytes.length} bytes`;
-  throw new Error(`readSplatFile: cannot tell the format of ${what}: it is neither a PLY (no "ply" header) nor named *.splat${nameHint ? "" : " nor a multiple of 32 bytes"}`);
+  throw new Error(
+    `readSplatFile: cannot tell the format of ${what}: it is neither a PLY (no "ply" header) nor named *.splat${nameHint ? "" : " nor a multiple of 32 bytes"}`,
+  );
 }

@@ -5,11 +5,34 @@
  */
 export type PlyScalar = "char" | "uchar" | "short" | "ushort" | "int" | "uint" | "float" | "double";
 
-export const PLY_SIZES: Record<PlyScalar, number> = { char: 1, uchar: 1, short: 2, ushort: 2, int: 4, uint: 4, float: 4, double: 8 };
+export const PLY_SIZES: Record<PlyScalar, number> = {
+  char: 1,
+  uchar: 1,
+  short: 2,
+  ushort: 2,
+  int: 4,
+  uint: 4,
+  float: 4,
+  double: 8,
+};
 
 const ALIASES: Record<string, PlyScalar> = {
-  char: "char", int8: "char", uchar: "uchar", uint8: "uchar", short: "short", int16: "short", ushort: "ushort", uint16: "ushort",
-  int: "int", int32: "int", uint: "uint", uint32: "uint", float: "float", float32: "float", double: "double", float64: "double",
+  char: "char",
+  int8: "char",
+  uchar: "uchar",
+  uint8: "uchar",
+  short: "short",
+  int16: "short",
+  ushort: "ushort",
+  uint16: "ushort",
+  int: "int",
+  int32: "int",
+  uint: "uint",
+  uint32: "uint",
+  float: "float",
+  float32: "float",
+  double: "double",
+  float64: "double",
 };
 
 export interface PlyProperty {
@@ -33,7 +56,13 @@ const MAX_HEADER_BYTES = 64 * 1024;
 
 export function parsePlyHeader(bytes: Uint8Array): PlyHeader {
   const owner = "readPly";
-  if (bytes.length < 4 || bytes[0] !== 0x70 || bytes[1] !== 0x6c || bytes[2] !== 0x79 || (bytes[3] !== 0x0a && bytes[3] !== 0x0d)) {
+  if (
+    bytes.length < 4 ||
+    bytes[0] !== 0x70 ||
+    bytes[1] !== 0x6c ||
+    bytes[2] !== 0x79 ||
+    (bytes[3] !== 0x0a && bytes[3] !== 0x0d)
+  ) {
     throw new Error(`${owner}: not a PLY file (it does not start with "ply")`);
   }
   const limit = Math.min(bytes.length, MAX_HEADER_BYTES);
@@ -48,7 +77,11 @@ export function parsePlyHeader(bytes: Uint8Array): PlyHeader {
     end++;
   }
   if (end < 0) throw new Error(`${owner}: no "end_header" in the first ${limit} bytes: truncated or not a PLY file`);
-  const lines = head.slice(0, end).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = head
+    .slice(0, end)
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   let format: PlyHeader["format"] | null = null;
   let vertexCount = -1;
   let inVertex = false;
@@ -59,8 +92,10 @@ export function parsePlyHeader(bytes: Uint8Array): PlyHeader {
     const words = line.split(/\s+/);
     switch (words[0]) {
       case "format":
-        if (words[1] === "binary_big_endian") throw new Error(`${owner}: binary_big_endian PLY is not supported; convert it to little-endian`);
-        if (words[1] !== "ascii" && words[1] !== "binary_little_endian") throw new Error(`${owner}: unknown PLY format "${words[1]}"`);
+        if (words[1] === "binary_big_endian")
+          throw new Error(`${owner}: binary_big_endian PLY is not supported; convert it to little-endian`);
+        if (words[1] !== "ascii" && words[1] !== "binary_little_endian")
+          throw new Error(`${owner}: unknown PLY format "${words[1]}"`);
         format = words[1];
         break;
       case "element":
@@ -77,7 +112,8 @@ export function parsePlyHeader(bytes: Uint8Array): PlyHeader {
         break;
       case "property": {
         if (!inVertex) break;
-        if (words[1] === "list") throw new Error(`${owner}: list properties in the vertex element are not supported ("${line}")`);
+        if (words[1] === "list")
+          throw new Error(`${owner}: list properties in the vertex element are not supported ("${line}")`);
         const type = ALIASES[words[1] ?? ""];
         if (!type || !words[2]) throw new Error(`${owner}: bad property line "${line}"`);
         properties.push({ name: words[2], type, offset: stride });

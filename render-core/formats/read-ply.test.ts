@@ -15,9 +15,25 @@ function worst(a: Float32Array, b: Float32Array): number {
   return w;
 }
 
-const REQUIRED = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"];
+const REQUIRED = [
+  "x",
+  "y",
+  "z",
+  "f_dc_0",
+  "f_dc_1",
+  "f_dc_2",
+  "opacity",
+  "scale_0",
+  "scale_1",
+  "scale_2",
+  "rot_0",
+  "rot_1",
+  "rot_2",
+  "rot_3",
+];
 const props = (names: string[], type = "float") => names.map((p) => `property ${type} ${p}\n`).join("");
-const header = (body: string, count = 1, format = "binary_little_endian") => `ply\nformat ${format} 1.0\nelement vertex ${count}\n${body}end_header\n`;
+const header = (body: string, count = 1, format = "binary_little_endian") =>
+  `ply\nformat ${format} 1.0\nelement vertex ${count}\n${body}end_header\n`;
 /** One ASCII splat row for REQUIRED: position, dc, opacity logit, log scales, rotation. */
 const asciiPly = (rows: string[]) => enc(header(props(REQUIRED), rows.length, "ascii") + rows.join("\n") + "\n");
 const GOOD_ROW = "0 0 0 0 0 0 0 -3 -3 -3 1 0 0 0";
@@ -64,9 +80,29 @@ describe("readPly and writePly", () => {
     const f = Math.fround;
     expect(Array.from(c.positions)).toEqual([0, 0, 0, 1.5, -2, 3.25, -0.5, 0.25, 10]);
     // Activations as 3DGS defines them, rounded once to float32.
-    expect(Array.from(c.colors)).toEqual([0.5, 0.5, 0.5, f(0.5 + SH_C0), f(0.5 - SH_C0), f(0.5 + SH_C0 * 0.5), 0.5, 0.5, 0.5]);
+    expect(Array.from(c.colors)).toEqual([
+      0.5,
+      0.5,
+      0.5,
+      f(0.5 + SH_C0),
+      f(0.5 - SH_C0),
+      f(0.5 + SH_C0 * 0.5),
+      0.5,
+      0.5,
+      0.5,
+    ]);
     expect(Array.from(c.opacities)).toEqual([0.5, f(1 / (1 + Math.exp(-2))), f(1 / (1 + Math.exp(20)))]);
-    expect(Array.from(c.scales)).toEqual([1, 1, 1, f(Math.exp(-1)), f(Math.exp(-2)), f(Math.exp(-3)), f(Math.exp(0.5)), f(Math.exp(0.5)), f(Math.exp(0.5))]);
+    expect(Array.from(c.scales)).toEqual([
+      1,
+      1,
+      1,
+      f(Math.exp(-1)),
+      f(Math.exp(-2)),
+      f(Math.exp(-3)),
+      f(Math.exp(0.5)),
+      f(Math.exp(0.5)),
+      f(Math.exp(0.5)),
+    ]);
     // Quaternions are normalised: (0, 0, 0, 2) -> (0, 0, 0, 1), (1, 1, 1, 1) -> halves.
     expect(Array.from(c.rotations)).toEqual([1, 0, 0, 0, 0, 0, 0, 1, 0.5, 0.5, 0.5, 0.5]);
   });
@@ -74,7 +110,9 @@ describe("readPly and writePly", () => {
   it("read binary files with double, uchar and unknown properties in any order", () => {
     const names = ["extra", ...REQUIRED.slice().reverse()];
     const types = names.map((n) => (n === "extra" ? "uchar" : n === "x" ? "double" : "float"));
-    const head = enc(`ply\nformat binary_little_endian 1.0\nelement vertex 2\n${names.map((n, k) => `property ${types[k]} ${n}\n`).join("")}element face 0\nproperty list uchar int vertex_indices\nend_header\n`);
+    const head = enc(
+      `ply\nformat binary_little_endian 1.0\nelement vertex 2\n${names.map((n, k) => `property ${types[k]} ${n}\n`).join("")}element face 0\nproperty list uchar int vertex_indices\nend_header\n`,
+    );
     const stride = 1 + 8 + 13 * 4;
     const body = new DataView(new ArrayBuffer(2 * stride));
     for (let i = 0; i < 2; i++) {
@@ -102,21 +140,69 @@ describe("readPly refuses", () => {
   const full = props(REQUIRED);
   const cases: Array<[string, Uint8Array, RegExp]> = [
     ["a file that is not a PLY", enc("hello world"), /^readPly: not a PLY file/],
-    ["a garbage header line", enc("ply\nformat ascii 1.0\nelement vertex 1\nwhat is this\nend_header\n"), /^readPly: unexpected header line "what is this"/],
-    ["a header without end_header", enc("ply\nformat binary_little_endian 1.0\nelement vertex 1\n"), /^readPly: no "end_header"/],
+    [
+      "a garbage header line",
+      enc("ply\nformat ascii 1.0\nelement vertex 1\nwhat is this\nend_header\n"),
+      /^readPly: unexpected header line "what is this"/,
+    ],
+    [
+      "a header without end_header",
+      enc("ply\nformat binary_little_endian 1.0\nelement vertex 1\n"),
+      /^readPly: no "end_header"/,
+    ],
     ["big-endian files", enc(header(full, 1, "binary_big_endian")), /^readPly: binary_big_endian PLY is not supported/],
-    ["unknown formats", enc(header(full, 1, "binary_middle_endian")), /^readPly: unknown PLY format "binary_middle_endian"/],
+    [
+      "unknown formats",
+      enc(header(full, 1, "binary_middle_endian")),
+      /^readPly: unknown PLY format "binary_middle_endian"/,
+    ],
     ["a bad vertex count", enc(header(full, -3)), /^readPly: bad vertex count "-3"/],
-    ["missing required properties, naming them", enc(header(props(["x", "opacity"]))), /^readPly: not a Gaussian-splat PLY: missing y, z, f_dc_0, f_dc_1, f_dc_2, scale_0/],
-    ["an f_rest count that fits no SH degree", enc(header(full + props(["f_rest_0", "f_rest_1"]))), /^readPly: 2 f_rest properties fit no SH degree/],
-    ["list properties in the vertex element", enc(header(full + "property list uchar int idx\n")), /^readPly: list properties in the vertex element are not supported/],
+    [
+      "missing required properties, naming them",
+      enc(header(props(["x", "opacity"]))),
+      /^readPly: not a Gaussian-splat PLY: missing y, z, f_dc_0, f_dc_1, f_dc_2, scale_0/,
+    ],
+    [
+      "an f_rest count that fits no SH degree",
+      enc(header(full + props(["f_rest_0", "f_rest_1"]))),
+      /^readPly: 2 f_rest properties fit no SH degree/,
+    ],
+    [
+      "list properties in the vertex element",
+      enc(header(full + "property list uchar int idx\n")),
+      /^readPly: list properties in the vertex element are not supported/,
+    ],
     // The header promises 9 million splats (about 500 MB): refused from the byte length, nothing allocated.
-    ["a binary body shorter than the header promises", enc(header(full, 9_000_000) + "abc"), /^readPly: truncated: the header promises 9000000 splats \(\d+ bytes\) but the file has \d+ bytes/],
-    ["an ASCII body shorter than the header promises", enc(header(full, 5, "ascii") + GOOD_ROW + "\n"), /^readPly: truncated: the header promises 5 splats/],
-    ["more splats than the default limit of 10 million", enc(header(full, 10_000_001)), /^readPly: 10000001 splats is more than the limit of 10000000/],
-    ["an ASCII value that is not a number, naming the property and splat", asciiPly([GOOD_ROW, "0 nan 0 0 0 0 0 -3 -3 -3 1 0 0 0"]), /^readPly: splat 1 has a non-finite y \(NaN\)/],
-    ["an infinite value", asciiPly([GOOD_ROW, GOOD_ROW, "0 0 0 0 0 0 Infinity -3 -3 -3 1 0 0 0"]), /^readPly: splat 2 has a non-finite opacity \(Infinity\)/],
-    ["a zero rotation quaternion", asciiPly(["0 0 0 0 0 0 0 -3 -3 -3 0 0 0 0"]), /^readPly: splat 0 has a zero rotation quaternion/],
+    [
+      "a binary body shorter than the header promises",
+      enc(header(full, 9_000_000) + "abc"),
+      /^readPly: truncated: the header promises 9000000 splats \(\d+ bytes\) but the file has \d+ bytes/,
+    ],
+    [
+      "an ASCII body shorter than the header promises",
+      enc(header(full, 5, "ascii") + GOOD_ROW + "\n"),
+      /^readPly: truncated: the header promises 5 splats/,
+    ],
+    [
+      "more splats than the default limit of 10 million",
+      enc(header(full, 10_000_001)),
+      /^readPly: 10000001 splats is more than the limit of 10000000/,
+    ],
+    [
+      "an ASCII value that is not a number, naming the property and splat",
+      asciiPly([GOOD_ROW, "0 nan 0 0 0 0 0 -3 -3 -3 1 0 0 0"]),
+      /^readPly: splat 1 has a non-finite y \(NaN\)/,
+    ],
+    [
+      "an infinite value",
+      asciiPly([GOOD_ROW, GOOD_ROW, "0 0 0 0 0 0 Infinity -3 -3 -3 1 0 0 0"]),
+      /^readPly: splat 2 has a non-finite opacity \(Infinity\)/,
+    ],
+    [
+      "a zero rotation quaternion",
+      asciiPly(["0 0 0 0 0 0 0 -3 -3 -3 0 0 0 0"]),
+      /^readPly: splat 0 has a zero rotation quaternion/,
+    ],
   ];
   for (const [what, bytes, message] of cases) {
     it(what, () => {
@@ -125,7 +211,9 @@ describe("readPly refuses", () => {
   }
 
   it("more splats than options.maxSplats", () => {
-    expect(() => readPly(asciiPly([GOOD_ROW, GOOD_ROW, GOOD_ROW]), { maxSplats: 2 })).toThrow(/^readPly: 3 splats is more than the limit of 2/);
+    expect(() => readPly(asciiPly([GOOD_ROW, GOOD_ROW, GOOD_ROW]), { maxSplats: 2 })).toThrow(
+      /^readPly: 3 splats is more than the limit of 2/,
+    );
   });
 
   it("a NaN in a binary body, naming the property and splat", () => {

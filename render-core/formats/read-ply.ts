@@ -15,27 +15,47 @@ export interface ReadPlyOptions {
   maxSplats?: number;
 }
 
-const REQUIRED = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"];
+const REQUIRED = [
+  "x",
+  "y",
+  "z",
+  "f_dc_0",
+  "f_dc_1",
+  "f_dc_2",
+  "opacity",
+  "scale_0",
+  "scale_1",
+  "scale_2",
+  "rot_0",
+  "rot_1",
+  "rot_2",
+  "rot_3",
+];
 const REST_COUNTS: Record<number, 0 | 1 | 2 | 3> = { 0: 0, 9: 1, 24: 2, 45: 3 };
 
 export function readPly(bytes: Uint8Array, options: ReadPlyOptions = {}): SplatCloud {
   const owner = "readPly";
   const header = parsePlyHeader(bytes);
   const maxSplats = options.maxSplats ?? 10_000_000;
-  if (header.vertexCount > maxSplats) throw new Error(`${owner}: ${header.vertexCount} splats is more than the limit of ${maxSplats}`);
+  if (header.vertexCount > maxSplats)
+    throw new Error(`${owner}: ${header.vertexCount} splats is more than the limit of ${maxSplats}`);
   const byName = new Map(header.properties.map((p) => [p.name, p]));
   const missing = REQUIRED.filter((n) => !byName.has(n));
   if (missing.length) throw new Error(`${owner}: not a Gaussian-splat PLY: missing ${missing.join(", ")}`);
   const restCount = header.properties.filter((p) => /^f_rest_\d+$/.test(p.name)).length;
   const degree = REST_COUNTS[restCount];
-  if (degree === undefined) throw new Error(`${owner}: ${restCount} f_rest properties fit no SH degree (expected 0, 9, 24 or 45)`);
+  if (degree === undefined)
+    throw new Error(`${owner}: ${restCount} f_rest properties fit no SH degree (expected 0, 9, 24 or 45)`);
   for (let k = 0; k < restCount; k++) {
     if (!byName.has(`f_rest_${k}`)) throw new Error(`${owner}: f_rest_${k} is missing`);
   }
   const n = header.vertexCount;
   if (header.format === "binary_little_endian") {
     const need = header.bodyOffset + n * header.stride;
-    if (bytes.length < need) throw new Error(`${owner}: truncated: the header promises ${n} splats (${need} bytes) but the file has ${bytes.length} bytes`);
+    if (bytes.length < need)
+      throw new Error(
+        `${owner}: truncated: the header promises ${n} splats (${need} bytes) but the file has ${bytes.length} bytes`,
+      );
   } else if (bytes.length - header.bodyOffset < n * (header.properties.length * 2 - 1)) {
     // Every ASCII value takes at least one character and one separator.
     throw new Error(`${owner}: truncated: the header promises ${n} splats but the ASCII body is too short`);
@@ -63,7 +83,10 @@ export function readPly(bytes: Uint8Array, options: ReadPlyOptions = {}): SplatC
       cloud.scales[i * 3 + c] = Math.exp(get(sc[c]!, i));
     }
     cloud.opacities[i] = 1 / (1 + Math.exp(-get(o, i)));
-    const w = get(rot[0]!, i), x = get(rot[1]!, i), y = get(rot[2]!, i), z = get(rot[3]!, i);
+    const w = get(rot[0]!, i),
+      x = get(rot[1]!, i),
+      y = get(rot[2]!, i),
+      z = get(rot[3]!, i);
     const l = Math.hypot(w, x, y, z);
     if (!(l > 0)) throw new Error(`${owner}: splat ${i} has a zero rotation quaternion`);
     cloud.rotations[i * 4] = w / l;
@@ -85,14 +108,22 @@ function binaryReader(bytes: Uint8Array, h: PlyHeader): ValueReader {
   return (p, i) => {
     const o = i * h.stride + p.offset;
     switch (p.type) {
-      case "float": return view.getFloat32(o, true);
-      case "double": return view.getFloat64(o, true);
-      case "uchar": return view.getUint8(o);
-      case "char": return view.getInt8(o);
-      case "ushort": return view.getUint16(o, true);
-      case "short": return view.getInt16(o, true);
-      case "uint": return view.getUint32(o, true);
-      case "int": return view.getInt32(o, true);
+      case "float":
+        return view.getFloat32(o, true);
+      case "double":
+        return view.getFloat64(o, true);
+      case "uchar":
+        return view.getUint8(o);
+      case "char":
+        return view.getInt8(o);
+      case "ushort":
+        return view.getUint16(o, true);
+      case "short":
+        return view.getInt16(o, true);
+      case "uint":
+        return view.getUint32(o, true);
+      case "int":
+        return view.getInt32(o, true);
     }
   };
 }
@@ -102,7 +133,9 @@ function asciiReader(bytes: Uint8Array, h: PlyHeader): ValueReader {
   const tokens = text.split(/\s+/).filter(Boolean);
   const per = h.properties.length;
   if (tokens.length < h.vertexCount * per) {
-    throw new Error(`readPly: truncated: the header promises ${h.vertexCount} splats of ${per} values, the body has ${tokens.length} values`);
+    throw new Error(
+      `readPly: truncated: the header promises ${h.vertexCount} splats of ${per} values, the body has ${tokens.length} values`,
+    );
   }
   const index = new Map(h.properties.map((p, k) => [p, k]));
   return (p, i) => Number(tokens[i * per + index.get(p)!]);

@@ -70,6 +70,8 @@ describe("readSplat refuses", () => {
   });
 
   it("more splats than options.maxSplats", () => {
-    expect(() => readSplat(new Uint8Array(32 * 5), { maxSplats: 4 })).toThrow(/^readSplat: 5 splats is more than the limit of 4/);
+    expect(() => readSplat(new Uint8Array(32 * 5), { maxSplats: 4 })).toThrow(
+      /^readSplat: 5 splats is more than the limit of 4/,
+    );
   });
 });

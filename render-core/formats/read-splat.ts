@@ -16,7 +16,9 @@ export function readSplat(bytes: Uint8Array, options: ReadSplatOptions = {}): Sp
   const owner = "readSplat";
   if (bytes.length === 0) throw new Error(`${owner}: the file is empty`);
   if (bytes.length % SPLAT_RECORD_BYTES !== 0) {
-    throw new Error(`${owner}: ${bytes.length} bytes is not a whole number of 32-byte splats: truncated or not a .splat file`);
+    throw new Error(
+      `${owner}: ${bytes.length} bytes is not a whole number of 32-byte splats: truncated or not a .splat file`,
+    );
   }
   const n = bytes.length / SPLAT_RECORD_BYTES;
   const maxSplats = options.maxSplats ?? 10_000_000;
@@ -28,7 +30,8 @@ export function readSplat(bytes: Uint8Array, options: ReadSplatOptions = {}): Sp
     for (let c = 0; c < 3; c++) {
       const p = view.getFloat32(o + c * 4, true);
       const s = view.getFloat32(o + 12 + c * 4, true);
-      if (!Number.isFinite(p) || !Number.isFinite(s)) throw new Error(`${owner}: splat ${i} has a non-finite ${Number.isFinite(p) ? "scale" : "position"}`);
+      if (!Number.isFinite(p) || !Number.isFinite(s))
+        throw new Error(`${owner}: splat ${i} has a non-finite ${Number.isFinite(p) ? "scale" : "position"}`);
       if (s < 0) throw new Error(`${owner}: splat ${i} has a negative scale (${s})`);
       cloud.positions[i * 3 + c] = p;
       cloud.scales[i * 3 + c] = s;

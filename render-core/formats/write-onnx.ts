@@ -22,7 +22,8 @@ interface Node {
 }
 
 export function writeOnnxMlp(spec: MlpSpec, params: Float32Array, name = "mlp"): Uint8Array {
-  if (params.length !== mlpParamCount(spec)) throw new Error(`writeOnnxMlp: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
+  if (params.length !== mlpParamCount(spec))
+    throw new Error(`writeOnnxMlp: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
   const layers = mlpLayers(spec);
   const nodes: Node[] = [];
   const initializers: Array<{ name: string; dims: number[]; data: Float32Array }> = [

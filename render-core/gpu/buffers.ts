@@ -36,7 +36,13 @@ function fillGarbage(bytes: ArrayBuffer): void {
 }
 
 /** Creates a buffer of exactly `size` bytes (multiple of 4), garbage-filled when debugging. */
-export function createBuffer(device: GPUDevice, label: string, size: number, usage: number, debug?: GpuDebugOptions): GPUBuffer {
+export function createBuffer(
+  device: GPUDevice,
+  label: string,
+  size: number,
+  usage: number,
+  debug?: GpuDebugOptions,
+): GPUBuffer {
   const bytes = Math.max(4, align4(size));
   const garbage = debug?.fillGarbage === true;
   const buffer = device.createBuffer({ label, size: bytes, usage, mappedAtCreation: garbage });
@@ -49,7 +55,11 @@ export function createBuffer(device: GPUDevice, label: string, size: number, usa
 
 /** A buffer plus upload helpers, for small constant inputs. */
 export function createBufferFrom(device: GPUDevice, label: string, data: ArrayBufferView, usage: number): GPUBuffer {
-  const buffer = device.createBuffer({ label, size: Math.max(4, align4(data.byteLength)), usage: usage | BufferUsage.COPY_DST });
+  const buffer = device.createBuffer({
+    label,
+    size: Math.max(4, align4(data.byteLength)),
+    usage: usage | BufferUsage.COPY_DST,
+  });
   device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   return buffer;
 }
@@ -82,7 +92,8 @@ export class GrowableBuffer {
 
   /** Makes room for `bytes`; returns true when a new buffer was created (old contents are NOT kept). */
   ensure(bytes: number): boolean {
-    if (!Number.isFinite(bytes) || bytes < 0) throw new Error(`GrowableBuffer.ensure: ${this.label} bytes must be >= 0, got ${bytes}`);
+    if (!Number.isFinite(bytes) || bytes < 0)
+      throw new Error(`GrowableBuffer.ensure: ${this.label} bytes must be >= 0, got ${bytes}`);
     if (this.buf && this.buf.size >= bytes) return false;
     this.buf?.destroy();
     this.buf = createBuffer(this.device, this.label, growSize(bytes), this.usage, this.debug);

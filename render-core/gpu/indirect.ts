@@ -35,13 +35,15 @@ export class SizeProgram {
   private ops: number[] = [];
   private slots = 1;
   private grids = 0;
-  private built: { sizes: GPUBuffer; args: GPUBuffer; program: GPUBuffer; group: GPUBindGroup; kernel: Kernel } | null = null;
+  private built: { sizes: GPUBuffer; args: GPUBuffer; program: GPUBuffer; group: GPUBindGroup; kernel: Kernel } | null =
+    null;
 
   constructor(readonly label: string) {}
 
   private push(kind: number, dst: number, src: number, k: number): void {
     if (this.built) throw new Error(`SizeProgram.push: ${this.label} already built`);
-    if (!Number.isInteger(k) || (k < 1 && kind !== OP_MIN)) throw new Error(`SizeProgram.push: ${this.label} factor must be a positive integer, got ${k}`);
+    if (!Number.isInteger(k) || (k < 1 && kind !== OP_MIN))
+      throw new Error(`SizeProgram.push: ${this.label} factor must be a positive integer, got ${k}`);
     this.ops.push(kind, dst, src, k);
   }
   /** A new size slot holding ceil(sizes[src] / k). */
@@ -69,9 +71,26 @@ export class SizeProgram {
 
   build(device: GPUDevice, debug?: GpuDebugOptions): void {
     const kernel = prepareSizesKernel(device);
-    const sizes = createBuffer(device, `${this.label}.sizes`, this.slots * 4, BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC, debug);
-    const args = createBuffer(device, `${this.label}.args`, Math.max(1, this.grids) * 12, BufferUsage.STORAGE | BufferUsage.INDIRECT | BufferUsage.COPY_SRC, debug);
-    const program = createBufferFrom(device, `${this.label}.program`, new Uint32Array(this.ops.length ? this.ops : [OP_MIN, 0, 0, 0xffffffff]), BufferUsage.STORAGE);
+    const sizes = createBuffer(
+      device,
+      `${this.label}.sizes`,
+      this.slots * 4,
+      BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC,
+      debug,
+    );
+    const args = createBuffer(
+      device,
+      `${this.label}.args`,
+      Math.max(1, this.grids) * 12,
+      BufferUsage.STORAGE | BufferUsage.INDIRECT | BufferUsage.COPY_SRC,
+      debug,
+    );
+    const program = createBufferFrom(
+      device,
+      `${this.label}.program`,
+      new Uint32Array(this.ops.length ? this.ops : [OP_MIN, 0, 0, 0xffffffff]),
+      BufferUsage.STORAGE,
+    );
     this.built = { sizes, args, program, kernel, group: kernel.bind({ program, sizes, args }) };
   }
 

@@ -24,7 +24,11 @@ describe("kernel helper", () => {
   });
 
   it("lays out uniform structs with WGSL alignment and packs values at those offsets", () => {
-    const L = new UniformLayout("P", [["a", "f32"], ["m", "vec4f"], ["n", "u32"]] as const);
+    const L = new UniformLayout("P", [
+      ["a", "f32"],
+      ["m", "vec4f"],
+      ["n", "u32"],
+    ] as const);
     expect(L.offsets).toEqual({ a: 0, m: 16, n: 32 });
     expect(L.size).toBe(48);
     const buf = L.pack({ a: 1.5, m: [1, 2, 3, 4], n: 7 });
@@ -58,7 +62,9 @@ describe("kernel helper", () => {
     if (!gpu) return ctx.skip(skipReason!);
     const spec = {
       label: "noop",
-      code: ["@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n@compute @workgroup_size(WG) fn noop(@builtin(global_invocation_id) g: vec3<u32>) { if (g.x == 0u) { o[0] = WG; } }"],
+      code: [
+        "@group(0) @binding(0) var<storage, read_write> o: array<u32>;\n@compute @workgroup_size(WG) fn noop(@builtin(global_invocation_id) g: vec3<u32>) { if (g.x == 0u) { o[0] = WG; } }",
+      ],
       entryPoint: "noop",
       constants: { WG: u32c(64) },
       bindings: [{ name: "o", kind: "storage" as const }],

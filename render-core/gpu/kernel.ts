@@ -23,7 +23,8 @@ function literal(c: WgslConst, name: string): string {
     const s = String(c.value);
     return /[.e]/.test(s) ? s : `${s}.0`;
   }
-  if (!Number.isInteger(c.value)) throw new Error(`emitConstants: ${name} must be an integer for ${c.type}, got ${c.value}`);
+  if (!Number.isInteger(c.value))
+    throw new Error(`emitConstants: ${name} must be an integer for ${c.type}, got ${c.value}`);
   if (c.type === "u32") {
     if (c.value < 0 || c.value > 0xffffffff) throw new Error(`emitConstants: ${name} out of u32 range, got ${c.value}`);
     return `${c.value}u`;
@@ -94,7 +95,8 @@ export class Kernel {
   bind(resources: Record<string, BindingResource>): GPUBindGroup {
     const names = this.spec.bindings.map((b) => b.name);
     for (const key of Object.keys(resources)) {
-      if (!names.includes(key)) throw new Error(`Kernel.bind: ${this.spec.label} has no binding "${key}" (has ${names.join(", ")})`);
+      if (!names.includes(key))
+        throw new Error(`Kernel.bind: ${this.spec.label} has no binding "${key}" (has ${names.join(", ")})`);
     }
     const entries = this.spec.bindings.map((b, i): GPUBindGroupEntry => {
       const r = resources[b.name];
@@ -122,7 +124,12 @@ export class Kernel {
    * `perGroup` per workgroup, the groups split over x and y past the device's
    * per-dimension limit (the kernel finds its index with linearGroup).
    */
-  encodeThreads(encoder: GPUCommandEncoder, resources: Record<string, BindingResource>, threads: number, perGroup: number): void {
+  encodeThreads(
+    encoder: GPUCommandEncoder,
+    resources: Record<string, BindingResource>,
+    threads: number,
+    perGroup: number,
+  ): void {
     const [x, y] = splitGroups(Math.ceil(threads / perGroup), this.device.limits.maxComputeWorkgroupsPerDimension);
     const pass = encoder.beginComputePass({ label: this.spec.label });
     this.dispatch(pass, this.bind(resources), x, y);

@@ -33,7 +33,9 @@ export class Readback {
       const off = r.offset ?? 0;
       if (off % 4 !== 0) throw new Error(`Readback.encode: offset must be a multiple of 4, got ${off}`);
       if (off + align4(r.bytes) > r.buffer.size) {
-        throw new Error(`Readback.encode: range [${off}, ${off + r.bytes}) exceeds ${r.buffer.label} of ${r.buffer.size} bytes`);
+        throw new Error(
+          `Readback.encode: range [${off}, ${off + r.bytes}) exceeds ${r.buffer.label} of ${r.buffer.size} bytes`,
+        );
       }
       offsets.push(total);
       total += align4(r.bytes);
@@ -72,7 +74,12 @@ export class Readback {
 }
 
 /** One-off read of a whole buffer (tests). */
-export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes = buffer.size, offset = 0): Promise<ArrayBuffer> {
+export async function readBuffer(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  bytes = buffer.size,
+  offset = 0,
+): Promise<ArrayBuffer> {
   const rb = new Readback(device);
   try {
     const [out] = await rb.read([{ buffer, offset, bytes }]);

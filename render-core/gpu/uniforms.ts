@@ -9,7 +9,13 @@ export type UniformType = "u32" | "i32" | "f32" | "vec4f" | "mat4x4f";
 
 const SIZE: Record<UniformType, number> = { u32: 4, i32: 4, f32: 4, vec4f: 16, mat4x4f: 64 };
 const ALIGN: Record<UniformType, number> = { u32: 4, i32: 4, f32: 4, vec4f: 16, mat4x4f: 16 };
-const WGSL_TYPE: Record<UniformType, string> = { u32: "u32", i32: "i32", f32: "f32", vec4f: "vec4<f32>", mat4x4f: "mat4x4<f32>" };
+const WGSL_TYPE: Record<UniformType, string> = {
+  u32: "u32",
+  i32: "i32",
+  f32: "f32",
+  vec4f: "vec4<f32>",
+  mat4x4f: "mat4x4<f32>",
+};
 
 export class UniformLayout<F extends string> {
   readonly offsets = {} as Record<F, number>;
@@ -46,14 +52,17 @@ export class UniformLayout<F extends string> {
       if (type === "vec4f" || type === "mat4x4f") {
         const n = SIZE[type] / 4;
         const arr = v as ArrayLike<number>;
-        if (typeof v === "number" || arr.length !== n) throw new Error(`UniformLayout.pack: ${this.structName}.${name} needs ${n} numbers, got ${String(v)}`);
+        if (typeof v === "number" || arr.length !== n)
+          throw new Error(`UniformLayout.pack: ${this.structName}.${name} needs ${n} numbers, got ${String(v)}`);
         for (let i = 0; i < n; i++) f32[at + i] = arr[i];
         continue;
       }
-      if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`UniformLayout.pack: ${this.structName}.${name} must be a finite number, got ${String(v)}`);
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw new Error(`UniformLayout.pack: ${this.structName}.${name} must be a finite number, got ${String(v)}`);
       if (type === "f32") f32[at] = v;
       else if (type === "u32") {
-        if (!Number.isInteger(v) || v < 0) throw new Error(`UniformLayout.pack: ${this.structName}.${name} must be a u32, got ${v}`);
+        if (!Number.isInteger(v) || v < 0)
+          throw new Error(`UniformLayout.pack: ${this.structName}.${name} must be a u32, got ${v}`);
         u32[at] = v;
       } else i32[at] = v;
     }

@@ -66,7 +66,9 @@ export function fieldVertices(mesh: TemplateMesh, vertexRegion: Uint8Array, jawW
   for (let i = 0; i < V; i++) {
     const part = mesh.part[i];
     const eye = part === MeshPart.eyeballLeft ? 1 : part === MeshPart.eyeballRight ? -1 : 0;
-    const p: [number, number, number] = eye ? eyeCentre(eye) : [mesh.positions[i * 3], mesh.positions[i * 3 + 1], mesh.positions[i * 3 + 2]];
+    const p: [number, number, number] = eye
+      ? eyeCentre(eye)
+      : [mesh.positions[i * 3], mesh.positions[i * 3 + 1], mesh.positions[i * 3 + 2]];
     out[i] = { p, side: mesh.slitSide[i], part, region: vertexRegion[i], jaw: jawWeight[i] };
   }
   return out;
@@ -76,8 +78,13 @@ export function fieldVertices(mesh: TemplateMesh, vertexRegion: Uint8Array, jawW
  * Evaluates K fields on V vertices into [V, 3, K] f32. `skip(i)` vertices
  * get zero (e.g. eyeballs for expressions).
  */
-export function assembleDirs(verts: readonly FieldVertex[], fields: readonly Field[], skip?: (v: FieldVertex) => boolean): Float32Array {
-  const V = verts.length, K = fields.length;
+export function assembleDirs(
+  verts: readonly FieldVertex[],
+  fields: readonly Field[],
+  skip?: (v: FieldVertex) => boolean,
+): Float32Array {
+  const V = verts.length,
+    K = fields.length;
   const out = new Float32Array(V * 3 * K);
   for (let i = 0; i < V; i++) {
     if (skip?.(verts[i])) continue;

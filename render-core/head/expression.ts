@@ -66,7 +66,8 @@ function lidRotation(v: FieldVertex, sign: number, upperAmount: number, lowerAmo
   const { p } = v;
   if (v.part !== MeshPart.head || sgn(p[0]) !== sign) return [0, 0, 0];
   const c = eyeCentre(sign);
-  const dy = p[1] - c[1], dz = p[2] - c[2];
+  const dy = p[1] - c[1],
+    dz = p[2] - c[2];
   if (dz <= 0 || Math.hypot(p[0] - c[0], dy, dz) > 0.03) return [0, 0, 0];
   const R = HEAD.lidRadius;
   const a = lidProfile(Math.abs(p[0]));
@@ -85,23 +86,34 @@ function lidRotation(v: FieldVertex, sign: number, upperAmount: number, lowerAmo
     angle = upperAmount * (eUp - eMeet) * (1 - t + t * Math.min(1, smooth)) * (1 - smoothstep(0, LID_FADE, e - eUp));
   } else {
     const t = smoothstep(0, 0.4, eLow - e);
-    angle = -lowerAmount * (eMeet - eLow) * (1 - t + t * Math.min(1, smooth)) * (1 - smoothstep(0, LID_FADE * 0.7, eLow - e));
+    angle =
+      -lowerAmount * (eMeet - eLow) * (1 - t + t * Math.min(1, smooth)) * (1 - smoothstep(0, LID_FADE * 0.7, eLow - e));
   }
   // Fade with distance from the eye centre so the brow and cheek stay put.
   angle *= 1 - smoothstep(0.014, 0.036, Math.hypot(p[0] - c[0], dy, dz));
-  const ca = Math.cos(angle), sa = Math.sin(angle);
+  const ca = Math.cos(angle),
+    sa = Math.sin(angle);
   return [0, dy * ca - dz * sa - dy, dy * sa + dz * ca - dz];
 }
 
-const add = (a: [number, number, number], b: [number, number, number]): [number, number, number] => [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+const add = (a: [number, number, number], b: [number, number, number]): [number, number, number] => [
+  a[0] + b[0],
+  a[1] + b[1],
+  a[2] + b[2],
+];
 
-const smile = (sign: number): Field => ({ p }) => {
-  if (sgn(p[0]) !== sign) return [0, 0, 0];
-  const b = bump(p, sideOf(p, CORNER), 0.026);
-  const cheek = bump(p, sideOf(p, [0.036, -0.022, 0.06]), 0.024);
-  return [sign * 0.0035 * b, 0.0045 * b + 0.0022 * cheek, -0.0025 * b + 0.001 * cheek];
-};
-const browRaise = (sign: number, x: number): Field => ({ p }) => (sgn(p[0]) === sign ? [0, 0.005 * bump(p, [sign * x, 0.033, 0.078], 0.024), 0] : [0, 0, 0]);
+const smile =
+  (sign: number): Field =>
+  ({ p }) => {
+    if (sgn(p[0]) !== sign) return [0, 0, 0];
+    const b = bump(p, sideOf(p, CORNER), 0.026);
+    const cheek = bump(p, sideOf(p, [0.036, -0.022, 0.06]), 0.024);
+    return [sign * 0.0035 * b, 0.0045 * b + 0.0022 * cheek, -0.0025 * b + 0.001 * cheek];
+  };
+const browRaise =
+  (sign: number, x: number): Field =>
+  ({ p }) =>
+    sgn(p[0]) === sign ? [0, 0.005 * bump(p, [sign * x, 0.033, 0.078], 0.024), 0] : [0, 0, 0];
 
 const FIELDS: Record<ExpressionName, Field> = {
   smileL: smile(1),

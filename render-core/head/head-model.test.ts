@@ -30,7 +30,11 @@ function signedVolume(m: HeadModel, faces: number[]): number {
   let vol = 0;
   for (const f of faces) {
     const [a, b, c] = [m.faces[f * 3] * 3, m.faces[f * 3 + 1] * 3, m.faces[f * 3 + 2] * 3];
-    vol += (P[a] * (P[b + 1] * P[c + 2] - P[b + 2] * P[c + 1]) - P[a + 1] * (P[b] * P[c + 2] - P[b + 2] * P[c]) + P[a + 2] * (P[b] * P[c + 1] - P[b + 1] * P[c])) / 6;
+    vol +=
+      (P[a] * (P[b + 1] * P[c + 2] - P[b + 2] * P[c + 1]) -
+        P[a + 1] * (P[b] * P[c + 2] - P[b + 2] * P[c]) +
+        P[a + 2] * (P[b] * P[c + 1] - P[b + 1] * P[c])) /
+      6;
   }
   return vol;
 }
@@ -47,7 +51,8 @@ describe("head mesh", () => {
   it("is closed and consistently wound: every directed edge appears once and its reverse once", () => {
     const V = model.vertexCount;
     const edges = new Set<number>();
-    let repeated = 0, unmatched = 0;
+    let repeated = 0,
+      unmatched = 0;
     for (let f = 0; f < model.faceCount; f++) {
       for (let k = 0; k < 3; k++) {
         const key = model.faces[f * 3 + k] * V + model.faces[f * 3 + ((k + 1) % 3)];
@@ -68,7 +73,8 @@ describe("head mesh", () => {
       const edges = new Set<string>();
       for (const f of faces) {
         for (let k = 0; k < 3; k++) {
-          const a = model.faces[f * 3 + k], b = model.faces[f * 3 + ((k + 1) % 3)];
+          const a = model.faces[f * 3 + k],
+            b = model.faces[f * 3 + ((k + 1) % 3)];
           verts.add(a);
           edges.add(a < b ? `${a},${b}` : `${b},${a}`);
         }
@@ -87,8 +93,12 @@ describe("head mesh", () => {
     let minArea = Infinity;
     for (let f = 0; f < model.faceCount; f++) {
       const [a, b, c] = [model.faces[f * 3] * 3, model.faces[f * 3 + 1] * 3, model.faces[f * 3 + 2] * 3];
-      const u = [P[b] - P[a], P[b + 1] - P[a + 1], P[b + 2] - P[a + 2]], v = [P[c] - P[a], P[c + 1] - P[a + 1], P[c + 2] - P[a + 2]];
-      minArea = Math.min(minArea, 0.5 * Math.hypot(u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]));
+      const u = [P[b] - P[a], P[b + 1] - P[a + 1], P[b + 2] - P[a + 2]],
+        v = [P[c] - P[a], P[c + 1] - P[a + 1], P[c + 2] - P[a + 2]];
+      minArea = Math.min(
+        minArea,
+        0.5 * Math.hypot(u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]),
+      );
     }
     expect(minArea).toBeGreaterThan(1e-8);
   });
@@ -104,8 +114,13 @@ describe("head mesh", () => {
 
   it("labels regions with the PERSE ids on the right parts and sides", () => {
     const mean = (region: number, axis: number) => {
-      let s = 0, n = 0;
-      for (let i = 0; i < model.vertexCount; i++) if (model.vertexRegion[i] === region) { s += model.template[i * 3 + axis]; n++; }
+      let s = 0,
+        n = 0;
+      for (let i = 0; i < model.vertexCount; i++)
+        if (model.vertexRegion[i] === region) {
+          s += model.template[i * 3 + axis];
+          n++;
+        }
       expect(n).toBeGreaterThan(0);
       return s / n;
     };
@@ -134,8 +149,13 @@ describe("head mesh", () => {
     for (let f = 0; f < model.faceCount; f++) {
       const us = [0, 1, 2].map((k) => model.uvCoords[model.faceUvs[f * 3 + k] * 2]);
       // Faces at the crown and neck-bottom poles fan over all u: the one singularity of a cylindrical map.
-      const pole = [0, 1, 2].some((k) => model.uvCoords[model.faceUvs[f * 3 + k] * 2] === 0.5 && [Math.fround(0.1), 1].includes(model.uvCoords[model.faceUvs[f * 3 + k] * 2 + 1]));
-      if (model.vertexPart[model.faces[f * 3]] === MeshPart.head && !pole && Math.max(...us) - Math.min(...us) >= 0.5) wrapping++;
+      const pole = [0, 1, 2].some(
+        (k) =>
+          model.uvCoords[model.faceUvs[f * 3 + k] * 2] === 0.5 &&
+          [Math.fround(0.1), 1].includes(model.uvCoords[model.faceUvs[f * 3 + k] * 2 + 1]),
+      );
+      if (model.vertexPart[model.faces[f * 3]] === MeshPart.head && !pole && Math.max(...us) - Math.min(...us) >= 0.5)
+        wrapping++;
     }
     expect(wrapping).toBe(0);
   });
@@ -149,14 +169,24 @@ describe("head mesh", () => {
       worst = Math.max(worst, Math.abs(s - 1));
     }
     expect(worst).toBeLessThan(1e-6);
-    for (const [e, joint] of [[0, 3], [1, 4]]) {
+    for (const [e, joint] of [
+      [0, 3],
+      [1, 4],
+    ]) {
       const eb = model.eyeballs[e];
-      for (let i = eb.start; i < eb.start + eb.count; i++) if (model.skinWeights[i * JOINT_COUNT + joint] !== 1) expect.fail(`eyeball vertex ${i} weight ${model.skinWeights[i * JOINT_COUNT + joint]}`);
+      for (let i = eb.start; i < eb.start + eb.count; i++)
+        if (model.skinWeights[i * JOINT_COUNT + joint] !== 1)
+          expect.fail(`eyeball vertex ${i} weight ${model.skinWeights[i * JOINT_COUNT + joint]}`);
     }
     // The lower lip rides the jaw, the upper lip does not.
     const lipJaw = (region: number) => {
-      let s = 0, n = 0;
-      for (let i = 0; i < model.vertexCount; i++) if (model.vertexRegion[i] === region) { s += model.skinWeights[i * JOINT_COUNT + 2]; n++; }
+      let s = 0,
+        n = 0;
+      for (let i = 0; i < model.vertexCount; i++)
+        if (model.vertexRegion[i] === region) {
+          s += model.skinWeights[i * JOINT_COUNT + 2];
+          n++;
+        }
       return s / n;
     };
     expect(lipJaw(Region.lowerLip)).toBeGreaterThan(0.9);
@@ -179,7 +209,22 @@ describe("landmarks", () => {
   });
 
   it("are mirror-symmetric in pairs across x = 0", () => {
-    const pairs = [[0, 16], [4, 12], [17, 26], [21, 22], [31, 35], [36, 45], [39, 42], [37, 44], [41, 46], [48, 54], [49, 53], [59, 55], [61, 63], [67, 65]];
+    const pairs = [
+      [0, 16],
+      [4, 12],
+      [17, 26],
+      [21, 22],
+      [31, 35],
+      [36, 45],
+      [39, 42],
+      [37, 44],
+      [41, 46],
+      [48, 54],
+      [49, 53],
+      [59, 55],
+      [61, 63],
+      [67, 65],
+    ];
     for (const [r, l] of pairs) {
       expect(Math.abs(p(r)[0] + p(l)[0])).toBeLessThan(2e-4);
       expect(Math.abs(p(r)[1] - p(l)[1])).toBeLessThan(2e-4);

@@ -78,7 +78,8 @@ export interface HeadModel {
 function gridUvs(mesh: TemplateMesh): { uvs: Float32Array; uvCoords: Float32Array; faceUvs: Uint32Array } {
   const V = mesh.part.length;
   const uvs = new Float32Array(V * 2);
-  const rows = mesh.layout.rows.length, cols = mesh.layout.thetas.length;
+  const rows = mesh.layout.rows.length,
+    cols = mesh.layout.thetas.length;
   const P = mesh.positions;
   // Islands below the head (v < 0.1): planar projections of the bags and eyeballs.
   const islands: Record<number, { u0: number; u1: number; axes: [number, number]; lo: number[]; hi: number[] }> = {};
@@ -88,14 +89,25 @@ function gridUvs(mesh: TemplateMesh): { uvs: Float32Array; uvCoords: Float32Arra
     [MeshPart.socketRight, 0.45, 0.6, [0, 1]],
     [MeshPart.eyeballLeft, 0.6, 0.8, [0, 1]],
     [MeshPart.eyeballRight, 0.8, 1, [0, 1]],
-  ] as const) islands[part] = { u0, u1, axes: [axes[0], axes[1]], lo: [Infinity, Infinity, Infinity], hi: [-Infinity, -Infinity, -Infinity] };
+  ] as const)
+    islands[part] = {
+      u0,
+      u1,
+      axes: [axes[0], axes[1]],
+      lo: [Infinity, Infinity, Infinity],
+      hi: [-Infinity, -Infinity, -Infinity],
+    };
   for (let i = 0; i < V; i++) {
     const isl = islands[mesh.part[i]];
     if (!isl) continue;
-    for (let a = 0; a < 3; a++) { isl.lo[a] = Math.min(isl.lo[a], P[i * 3 + a]); isl.hi[a] = Math.max(isl.hi[a], P[i * 3 + a]); }
+    for (let a = 0; a < 3; a++) {
+      isl.lo[a] = Math.min(isl.lo[a], P[i * 3 + a]);
+      isl.hi[a] = Math.max(isl.hi[a], P[i * 3 + a]);
+    }
   }
   for (let i = 0; i < V; i++) {
-    const r = mesh.gridRow[i], c = mesh.gridCol[i];
+    const r = mesh.gridRow[i],
+      c = mesh.gridCol[i];
     if (r >= 0) {
       const lower = mesh.lowerCopy[mesh.gridIndex(r, c)] === i && mesh.slitSide[i] < 0;
       const pole = r === 0 || r === rows - 1;
@@ -118,7 +130,10 @@ function gridUvs(mesh: TemplateMesh): { uvs: Float32Array; uvCoords: Float32Arra
     for (let k = 0; k < 3; k++) {
       const v = mesh.faces[f * 3 + k];
       if (mesh.gridCol[v] !== 0 || mesh.gridRow[v] === 0 || mesh.gridRow[v] === rows - 1) continue;
-      if (!dup.has(v)) { dup.set(v, V + extra.length / 2); extra.push(1, uvs[v * 2 + 1]); }
+      if (!dup.has(v)) {
+        dup.set(v, V + extra.length / 2);
+        extra.push(1, uvs[v * 2 + 1]);
+      }
       faceUvs[f * 3 + k] = dup.get(v)!;
     }
   }
@@ -133,18 +148,29 @@ export function createHeadModel(options: HeadModelOptions = {}): HeadModel {
   const detail = options.detail ?? 1;
   if (!(detail >= 0.5 && detail <= 3)) throw new Error(`createHeadModel: detail must be in [0.5, 3], got ${detail}`);
   const mesh = buildTemplateMesh({ detail });
-  const V = mesh.part.length, F = mesh.faces.length / 3;
+  const V = mesh.part.length,
+    F = mesh.faces.length / 3;
   const vertexRegion = labelVertices(mesh);
   const skinWeights = computeSkinWeights(mesh);
   const jaw = new Float32Array(V);
-  for (let i = 0; i < V; i++) jaw[i] = skinWeights[i * JOINT_COUNT + 2] / Math.max(1e-6, skinWeights[i * JOINT_COUNT + 1] + skinWeights[i * JOINT_COUNT + 2]);
+  for (let i = 0; i < V; i++)
+    jaw[i] =
+      skinWeights[i * JOINT_COUNT + 2] /
+      Math.max(1e-6, skinWeights[i * JOINT_COUNT + 1] + skinWeights[i * JOINT_COUNT + 2]);
   const verts = fieldVertices(mesh, vertexRegion, jaw);
   const shapeDirs = assembleDirs(verts, SHAPE_FIELDS);
   const isEyeball = (v: FieldVertex) => v.part === MeshPart.eyeballLeft || v.part === MeshPart.eyeballRight;
   const exprDirs = assembleDirs(verts, EXPRESSION_FIELDS, isEyeball);
   const jointRest = jointRestPositions();
   const jointVerts: FieldVertex[] = [];
-  for (let j = 0; j < JOINT_COUNT; j++) jointVerts.push({ p: [jointRest[j * 3], jointRest[j * 3 + 1], jointRest[j * 3 + 2]], side: 0, part: MeshPart.head, region: 0, jaw: 0 });
+  for (let j = 0; j < JOINT_COUNT; j++)
+    jointVerts.push({
+      p: [jointRest[j * 3], jointRest[j * 3 + 1], jointRest[j * 3 + 2]],
+      side: 0,
+      part: MeshPart.head,
+      region: 0,
+      jaw: 0,
+    });
   const jointShapeDirs = assembleDirs(jointVerts, SHAPE_FIELDS);
   const landmarks = bindLandmarks(mesh, vertexRegion);
   const { uvs, uvCoords, faceUvs } = gridUvs(mesh);
@@ -172,7 +198,10 @@ export function createHeadModel(options: HeadModelOptions = {}): HeadModel {
     landmarks,
     landmarkFaces: new Uint32Array(landmarks.map((p) => p.face)),
     landmarkBary: new Float32Array(landmarks.flatMap((p) => p.bary)),
-    eyeballs: [{ start: l, count: mesh.eyeballCount }, { start: r, count: mesh.eyeballCount }],
+    eyeballs: [
+      { start: l, count: mesh.eyeballCount },
+      { start: r, count: mesh.eyeballCount },
+    ],
     mouthLoop: mesh.mouthLoop,
     eyeLoops: mesh.eyeLoops,
   };

@@ -54,7 +54,17 @@ export const HEAD = {
 
 export type Vec3 = [number, number, number];
 
-function ellipsoid(px: number, py: number, pz: number, cx: number, cy: number, cz: number, rx: number, ry: number, rz: number): number {
+function ellipsoid(
+  px: number,
+  py: number,
+  pz: number,
+  cx: number,
+  cy: number,
+  cz: number,
+  rx: number,
+  ry: number,
+  rz: number,
+): number {
   const x = (px - cx) / rx;
   const y = (py - cy) / ry;
   const z = (pz - cz) / rz;
@@ -69,9 +79,21 @@ function sphere(px: number, py: number, pz: number, cx: number, cy: number, cz: 
 }
 
 /** Capsule from a (radius ra) to b (radius rb), radius linear along the axis. */
-function cone(px: number, py: number, pz: number, a: readonly number[], b: readonly number[], ra: number, rb: number): number {
-  const bx = b[0] - a[0], by = b[1] - a[1], bz = b[2] - a[2];
-  const qx = px - a[0], qy = py - a[1], qz = pz - a[2];
+function cone(
+  px: number,
+  py: number,
+  pz: number,
+  a: readonly number[],
+  b: readonly number[],
+  ra: number,
+  rb: number,
+): number {
+  const bx = b[0] - a[0],
+    by = b[1] - a[1],
+    bz = b[2] - a[2];
+  const qx = px - a[0],
+    qy = py - a[1],
+    qz = pz - a[2];
   const t = Math.min(1, Math.max(0, (qx * bx + qy * by + qz * bz) / (bx * bx + by * by + bz * bz)));
   return Math.hypot(qx - t * bx, qy - t * by, qz - t * bz) - (ra + (rb - ra) * t);
 }
@@ -105,7 +127,8 @@ const NOSE_TIP = [0, -0.018, 0.1035] as const;
 /** Neck: an elliptic cylinder about the vertical line through rayOrigin, flaring below y = -0.15, closed above inside the head. */
 function neckSdf(x: number, y: number, z: number): number {
   const flare = 1 + 1.6 * Math.max(0, -0.15 - y);
-  const rx = HEAD.neckRadius[0] * flare, rz = HEAD.neckRadius[1] * flare;
+  const rx = HEAD.neckRadius[0] * flare,
+    rz = HEAD.neckRadius[1] * flare;
   const dz = z - HEAD.neckAxisZ;
   const radial = (Math.sqrt((x / rx) ** 2 + (dz / rz) ** 2) - 1) * Math.min(rx, rz);
   return Math.max(radial, y + 0.03);
@@ -135,8 +158,28 @@ export function headParts(x: number, y: number, z: number): HeadParts {
   nose = smin(nose, cone(x, y, z, [0, -0.021, 0.099], [0, -0.03, 0.084], 0.007, 0.004), 0.006); // columella
   nose = smin(nose, ellipsoid(ax, y, z, 0.0125, -0.0245, 0.089, 0.0085, 0.0075, 0.0095), 0.005); // alae
 
-  const upper = ellipsoid(x, y, z, 0, -0.0445 - 0.006 * (ax / 0.025) ** 2, 0.0865 - 0.02 * (ax / 0.025) ** 2, 0.0255, 0.0072, 0.0105);
-  const lower = ellipsoid(x, y, z, 0, -0.0585 + 0.004 * (ax / 0.022) ** 2, 0.0835 - 0.02 * (ax / 0.022) ** 2, 0.0215, 0.0075, 0.0105);
+  const upper = ellipsoid(
+    x,
+    y,
+    z,
+    0,
+    -0.0445 - 0.006 * (ax / 0.025) ** 2,
+    0.0865 - 0.02 * (ax / 0.025) ** 2,
+    0.0255,
+    0.0072,
+    0.0105,
+  );
+  const lower = ellipsoid(
+    x,
+    y,
+    z,
+    0,
+    -0.0585 + 0.004 * (ax / 0.022) ** 2,
+    0.0835 - 0.02 * (ax / 0.022) ** 2,
+    0.0215,
+    0.0075,
+    0.0105,
+  );
   const lips = Math.min(upper, lower);
 
   // Ear: a flattened ellipsoid, tilted back, hollowed on its outer face (concha).
@@ -177,7 +220,8 @@ export function castRay(o: readonly number[], d: readonly number[], maxT = 0.3):
     if (f >= 0) break;
   }
   if (f < 0) throw new Error(`castRay: no exit within ${maxT} m along (${d.join(", ")})`);
-  let lo = prev, hi = t;
+  let lo = prev,
+    hi = t;
   for (let i = 0; i < 30; i++) {
     const mid = 0.5 * (lo + hi);
     if (headSdf(o[0] + mid * d[0], o[1] + mid * d[1], o[2] + mid * d[2]) < 0) lo = mid;

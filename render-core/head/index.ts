@@ -23,5 +23,14 @@ export { CANONICAL_JAW_OPEN, JOINT_COUNT, JOINT_NAMES, JOINT_PARENTS, Joint } fr
 export { Region, REGION_NAMES } from "./regions";
 export { LANDMARK_COUNT, LANDMARK_GROUPS } from "./landmarks";
 export { MeshPart } from "./mesh";
-export { SurfaceSampler, buildVertexGrid, closestSurfacePoint, closestVertex, evalSurfacePoints, raycastMesh, type SurfacePoint, type VertexGrid } from "./mesh-query";
+export {
+  SurfaceSampler,
+  buildVertexGrid,
+  closestSurfacePoint,
+  closestVertex,
+  evalSurfacePoints,
+  raycastMesh,
+  type SurfacePoint,
+  type VertexGrid,
+} from "./mesh-query";
 export { HEAD } from "./head-sdf";

@@ -33,9 +33,16 @@ export const LANDMARK_GROUPS = {
 } as const;
 
 export function bindLandmarks(mesh: TemplateMesh, vertexRegion: Uint8Array): SurfacePoint[] {
-  const P = mesh.positions, F = mesh.faces;
+  const P = mesh.positions,
+    F = mesh.faces;
   const headFaces: number[] = [];
-  for (let f = 0; f < F.length / 3; f++) if (mesh.part[F[f * 3]] === MeshPart.head && mesh.part[F[f * 3 + 1]] === MeshPart.head && mesh.part[F[f * 3 + 2]] === MeshPart.head) headFaces.push(f);
+  for (let f = 0; f < F.length / 3; f++)
+    if (
+      mesh.part[F[f * 3]] === MeshPart.head &&
+      mesh.part[F[f * 3 + 1]] === MeshPart.head &&
+      mesh.part[F[f * 3 + 2]] === MeshPart.head
+    )
+      headFaces.push(f);
   const v3 = (i: number): [number, number, number] => [P[i * 3], P[i * 3 + 1], P[i * 3 + 2]];
   const bind = (p: ArrayLike<number>): SurfacePoint => {
     const r = closestSurfacePoint(P, F, p, headFaces);
@@ -51,7 +58,8 @@ export function bindLandmarks(mesh: TemplateMesh, vertexRegion: Uint8Array): Sur
   const onEdge = (a: number, b: number, t: number): SurfacePoint => {
     for (const f of headFaces) {
       const tri = [F[f * 3], F[f * 3 + 1], F[f * 3 + 2]];
-      const ia = tri.indexOf(a), ib = tri.indexOf(b);
+      const ia = tri.indexOf(a),
+        ib = tri.indexOf(b);
       if (ia < 0 || (ib < 0 && a !== b)) continue;
       const bary: [number, number, number] = [0, 0, 0];
       bary[ia] += 1 - t;
@@ -81,21 +89,30 @@ export function bindLandmarks(mesh: TemplateMesh, vertexRegion: Uint8Array): Sur
   // Menton: walking down the midline from the lip, the first place where the surface turns more backward than downward.
   const chinBottomY = (() => {
     for (let r = mesh.layout.mouthRow - 2; r > 1; r--) {
-      const a = v3(mesh.gridIndex(r, C / 2)), b = v3(mesh.gridIndex(r - 1, C / 2));
+      const a = v3(mesh.gridIndex(r, C / 2)),
+        b = v3(mesh.gridIndex(r - 1, C / 2));
       // Skip the lower lip and the groove under it: the chin is at least 3 cm below the lip line.
       if (a[1] < HEAD.mouthY - 0.03 && a[2] - b[2] > a[1] - b[1]) return a[1];
     }
     throw new Error("bindLandmarks: no chin found on the midline");
   })();
   for (let k = 0; k <= 8; k++) {
-    if (k === 8) { out[8] = front(0, chinBottomY + 0.001); break; }
+    if (k === 8) {
+      out[8] = front(0, chinBottomY + 0.001);
+      break;
+    }
     const t = k / 8;
     const y = 0.006 + (chinBottomY + 0.004 - 0.006) * Math.pow(t, 1.35);
-    let best = -1, bestX = -Infinity;
+    let best = -1,
+      bestX = -Infinity;
     for (let i = 0; i < mesh.part.length; i++) {
       if (mesh.part[i] !== MeshPart.head || Math.abs(P[i * 3 + 1] - y) > 0.0025) continue;
-      if (vertexRegion[i] === Region.leftEar || vertexRegion[i] === Region.rightEar || P[i * 3 + 2] < 0.005 + 0.05 * t) continue;
-      if (-P[i * 3] > bestX) { bestX = -P[i * 3]; best = i; }
+      if (vertexRegion[i] === Region.leftEar || vertexRegion[i] === Region.rightEar || P[i * 3 + 2] < 0.005 + 0.05 * t)
+        continue;
+      if (-P[i * 3] > bestX) {
+        bestX = -P[i * 3];
+        best = i;
+      }
     }
     const p = v3(best);
     out[k] = bind([p[0], y, p[2]]);
@@ -113,14 +130,18 @@ export function bindLandmarks(mesh: TemplateMesh, vertexRegion: Uint8Array): Sur
   // Nose: bridge from the nasion to the tip on the midline, nostril base across the columella.
   const mid = C / 2;
   let tip = mesh.gridIndex(mesh.layout.mouthRow, mid);
-  for (let r = mesh.layout.mouthRow; r < mesh.layout.eyeRow; r++) if (P[mesh.gridIndex(r, mid) * 3 + 2] > P[tip * 3 + 2]) tip = mesh.gridIndex(r, mid);
+  for (let r = mesh.layout.mouthRow; r < mesh.layout.eyeRow; r++)
+    if (P[mesh.gridIndex(r, mid) * 3 + 2] > P[tip * 3 + 2]) tip = mesh.gridIndex(r, mid);
   const nasionY = HEAD.eyeCenter[1] + 0.004;
   for (let k = 0; k < 3; k++) out[27 + k] = front(0, nasionY + ((P[tip * 3 + 1] - nasionY) * k) / 3);
   out[30] = atVertex(tip);
   let sub = tip;
   for (let r = mesh.gridRow[tip]; r > mesh.layout.mouthRow; r--) {
     const v = mesh.gridIndex(r, mid);
-    if (vertexRegion[v] !== Region.nose) { sub = v; break; }
+    if (vertexRegion[v] !== Region.nose) {
+      sub = v;
+      break;
+    }
   }
   const subY = P[sub * 3 + 1] + 0.0015;
   out[33] = atVertex(sub);
@@ -150,15 +171,29 @@ export function bindLandmarks(mesh: TemplateMesh, vertexRegion: Uint8Array): Sur
   // Lips: inner contour on the slit, outer contour where the lip region ends up/down the grid column.
   const m = slitEdges(mesh.mouthLoop);
   const colNear = (x: number) => {
-    let best = m.upper[0], d = Infinity;
-    for (const v of m.upper) if (Math.abs(P[v * 3] - x) < d) { d = Math.abs(P[v * 3] - x); best = v; }
+    let best = m.upper[0],
+      d = Infinity;
+    for (const v of m.upper)
+      if (Math.abs(P[v * 3] - x) < d) {
+        d = Math.abs(P[v * 3] - x);
+        best = v;
+      }
     return mesh.gridCol[best];
   };
   const lipBorder = (x: number, upper: boolean): SurfacePoint => {
     const c = colNear(x);
     const region = upper ? Region.upperLip : Region.lowerLip;
-    let prev = upper ? mesh.gridIndex(mesh.layout.mouthRow, c) : (() => { const i = mesh.gridIndex(mesh.layout.mouthRow, c); return mesh.lowerCopy[i] >= 0 ? mesh.lowerCopy[i] : i; })();
-    for (let r = mesh.layout.mouthRow + (upper ? 1 : -1); r > 0 && r < mesh.layout.rows.length - 1; r += upper ? 1 : -1) {
+    let prev = upper
+      ? mesh.gridIndex(mesh.layout.mouthRow, c)
+      : (() => {
+          const i = mesh.gridIndex(mesh.layout.mouthRow, c);
+          return mesh.lowerCopy[i] >= 0 ? mesh.lowerCopy[i] : i;
+        })();
+    for (
+      let r = mesh.layout.mouthRow + (upper ? 1 : -1);
+      r > 0 && r < mesh.layout.rows.length - 1;
+      r += upper ? 1 : -1
+    ) {
       const v = mesh.gridIndex(r, c);
       if (vertexRegion[v] !== region) return onEdge(prev, v, 0.5);
       prev = v;

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { createHeadModel } from "./head-model";
-import { blendVertices, canonicalParams, createHeadParams, jointTransforms, landmarkPositions, poseVertices, rodrigues, unposePoints, type HeadParams } from "./lbs.cpu";
+import {
+  blendVertices,
+  canonicalParams,
+  createHeadParams,
+  jointTransforms,
+  landmarkPositions,
+  poseVertices,
+  rodrigues,
+  unposePoints,
+  type HeadParams,
+} from "./lbs.cpu";
 import { raycastMesh } from "./mesh-query";
 import { HEAD } from "./head-sdf";
 import { MeshPart } from "./mesh";
@@ -19,14 +29,22 @@ const lmOf = (p: HeadParams) => landmarkPositions(model, poseVertices(model, p))
 const at = (a: Float32Array, i: number) => [a[i * 3], a[i * 3 + 1], a[i * 3 + 2]];
 
 function faceNormals(P: Float32Array): Float64Array {
-  const F = model.faceCount, T = model.faces;
+  const F = model.faceCount,
+    T = model.faces;
   const n = new Float64Array(F * 3);
   for (let f = 0; f < F; f++) {
-    const a = T[f * 3] * 3, b = T[f * 3 + 1] * 3, c = T[f * 3 + 2] * 3;
-    const u = [P[b] - P[a], P[b + 1] - P[a + 1], P[b + 2] - P[a + 2]], v = [P[c] - P[a], P[c + 1] - P[a + 1], P[c + 2] - P[a + 2]];
-    const x = u[1] * v[2] - u[2] * v[1], y = u[2] * v[0] - u[0] * v[2], z = u[0] * v[1] - u[1] * v[0];
+    const a = T[f * 3] * 3,
+      b = T[f * 3 + 1] * 3,
+      c = T[f * 3 + 2] * 3;
+    const u = [P[b] - P[a], P[b + 1] - P[a + 1], P[b + 2] - P[a + 2]],
+      v = [P[c] - P[a], P[c + 1] - P[a + 1], P[c + 2] - P[a + 2]];
+    const x = u[1] * v[2] - u[2] * v[1],
+      y = u[2] * v[0] - u[0] * v[2],
+      z = u[0] * v[1] - u[1] * v[0];
     const l = Math.hypot(x, y, z) || 1;
-    n[f * 3] = x / l; n[f * 3 + 1] = y / l; n[f * 3 + 2] = z / l;
+    n[f * 3] = x / l;
+    n[f * 3 + 1] = y / l;
+    n[f * 3 + 2] = z / l;
   }
   return n;
 }
@@ -50,7 +68,10 @@ describe("poseVertices (CPU twin)", () => {
   });
 
   it("blinks: the left upper lid closes over the eyeball and the right eye stays open", () => {
-    const verts = poseVertices(model, withParams((p) => (p.expression[expr("blinkL")] = 1)));
+    const verts = poseVertices(
+      model,
+      withParams((p) => (p.expression[expr("blinkL")] = 1)),
+    );
     const lm = landmarkPositions(model, verts);
     const [ex, ey, ez] = HEAD.eyeCenter;
     for (const i of [43, 44]) {
@@ -67,8 +88,14 @@ describe("poseVertices (CPU twin)", () => {
     expect(firstPart(verts, ex)).toBe(MeshPart.head);
     expect(firstPart(verts, -ex)).toBe(MeshPart.eyeballRight);
     // Mid-blink the lid slides over, never into, the eyeball.
-    const half = poseVertices(model, withParams((p) => (p.expression[expr("blinkL")] = 0.5)));
-    for (const v of model.eyeLoops[0]) expect(Math.hypot(half[v * 3] - ex, half[v * 3 + 1] - ey, half[v * 3 + 2] - ez)).toBeGreaterThan(HEAD.eyeballRadius);
+    const half = poseVertices(
+      model,
+      withParams((p) => (p.expression[expr("blinkL")] = 0.5)),
+    );
+    for (const v of model.eyeLoops[0])
+      expect(Math.hypot(half[v * 3] - ex, half[v * 3 + 1] - ey, half[v * 3 + 2] - ez)).toBeGreaterThan(
+        HEAD.eyeballRadius,
+      );
   });
 
   it("turns landmarks by an exact rigid rotation under a global yaw (about the root joint)", () => {
@@ -79,7 +106,11 @@ describe("poseVertices (CPU twin)", () => {
     let worst = 0;
     for (let i = 0; i < 68; i++) {
       const d = [lm0[i * 3] - J[0], lm0[i * 3 + 1] - J[1], lm0[i * 3 + 2] - J[2]];
-      for (let r = 0; r < 3; r++) worst = Math.max(worst, Math.abs(R[r * 3] * d[0] + R[r * 3 + 1] * d[1] + R[r * 3 + 2] * d[2] + J[r] - lm[i * 3 + r]));
+      for (let r = 0; r < 3; r++)
+        worst = Math.max(
+          worst,
+          Math.abs(R[r * 3] * d[0] + R[r * 3 + 1] * d[1] + R[r * 3 + 2] * d[2] + J[r] - lm[i * 3 + r]),
+        );
     }
     expect(worst).toBeLessThan(1e-6);
     // Positive yaw turns the face toward +x (the subject's left).
@@ -92,21 +123,33 @@ describe("poseVertices (CPU twin)", () => {
     const J = at(model.jointRest, Joint.neck);
     for (let i = 17; i < 48; i++) {
       const d = [lm0[i * 3] - J[0], lm0[i * 3 + 1] - J[1], lm0[i * 3 + 2] - J[2]];
-      for (let r = 0; r < 3; r++) expect(Math.abs(R[r * 3] * d[0] + R[r * 3 + 1] * d[1] + R[r * 3 + 2] * d[2] + J[r] - lm[i * 3 + r])).toBeLessThan(1e-5);
+      for (let r = 0; r < 3; r++)
+        expect(
+          Math.abs(R[r * 3] * d[0] + R[r * 3 + 1] * d[1] + R[r * 3 + 2] * d[2] + J[r] - lm[i * 3 + r]),
+        ).toBeLessThan(1e-5);
     }
   });
 
   it("adds the translation to every vertex", () => {
-    const v = poseVertices(model, withParams((p) => p.translation.set([0.1, -0.2, 0.3])));
+    const v = poseVertices(
+      model,
+      withParams((p) => p.translation.set([0.1, -0.2, 0.3])),
+    );
     expect(v[0] - model.template[0]).toBeCloseTo(0.1, 6);
     expect(v[(V - 1) * 3 + 2] - model.template[(V - 1) * 3 + 2]).toBeCloseTo(0.3, 6);
   });
 
   it("rotates eyeballs about their centres with the eye joints and leaves the lids alone", () => {
-    const v = poseVertices(model, withParams((p) => (p.pose[Joint.leftEye * 3 + 1] = 0.4)));
+    const v = poseVertices(
+      model,
+      withParams((p) => (p.pose[Joint.leftEye * 3 + 1] = 0.4)),
+    );
     const [ex, ey, ez] = HEAD.eyeCenter;
     const eb = model.eyeballs[0];
-    for (let i = eb.start; i < eb.start + eb.count; i++) expect(Math.abs(Math.hypot(v[i * 3] - ex, v[i * 3 + 1] - ey, v[i * 3 + 2] - ez) - HEAD.eyeballRadius)).toBeLessThan(1e-6);
+    for (let i = eb.start; i < eb.start + eb.count; i++)
+      expect(
+        Math.abs(Math.hypot(v[i * 3] - ex, v[i * 3 + 1] - ey, v[i * 3 + 2] - ez) - HEAD.eyeballRadius),
+      ).toBeLessThan(1e-6);
     expect(v[eb.start * 3]).toBeGreaterThan(ex + 0.004); // the pupil looks toward +x
     for (const i of model.eyeLoops[0]) expect(v[i * 3 + 1]).toBe(model.template[i * 3 + 1]);
   });
@@ -146,18 +189,32 @@ describe("blendshapes", () => {
   it("keep every coefficient at +-1 finite, within 2 cm of the template and without flipped triangles", () => {
     const rest = faceNormals(model.template);
     const report: string[] = [];
-    for (const [kind, names] of [["shape", model.shapeNames], ["expression", model.expressionNames]] as const) {
+    for (const [kind, names] of [
+      ["shape", model.shapeNames],
+      ["expression", model.expressionNames],
+    ] as const) {
       names.forEach((name, k) => {
         for (const sign of [1, -1]) {
           const p = createHeadParams(model);
           p[kind][k] = sign;
           const v = blendVertices(model, p);
           let move = 0;
-          for (let i = 0; i < V; i++) move = Math.max(move, Math.hypot(v[i * 3] - model.template[i * 3], v[i * 3 + 1] - model.template[i * 3 + 1], v[i * 3 + 2] - model.template[i * 3 + 2]));
+          for (let i = 0; i < V; i++)
+            move = Math.max(
+              move,
+              Math.hypot(
+                v[i * 3] - model.template[i * 3],
+                v[i * 3 + 1] - model.template[i * 3 + 1],
+                v[i * 3 + 2] - model.template[i * 3 + 2],
+              ),
+            );
           const n = faceNormals(v);
           let flipped = 0;
-          for (let f = 0; f < model.faceCount; f++) if (n[f * 3] * rest[f * 3] + n[f * 3 + 1] * rest[f * 3 + 1] + n[f * 3 + 2] * rest[f * 3 + 2] <= 0) flipped++;
-          if (!Number.isFinite(move) || move > MAX_MOVE || flipped > 0) report.push(`${name} ${sign > 0 ? "+" : "-"}1: move ${(move * 1000).toFixed(1)} mm, flipped ${flipped}`);
+          for (let f = 0; f < model.faceCount; f++)
+            if (n[f * 3] * rest[f * 3] + n[f * 3 + 1] * rest[f * 3 + 1] + n[f * 3 + 2] * rest[f * 3 + 2] <= 0)
+              flipped++;
+          if (!Number.isFinite(move) || move > MAX_MOVE || flipped > 0)
+            report.push(`${name} ${sign > 0 ? "+" : "-"}1: move ${(move * 1000).toFixed(1)} mm, flipped ${flipped}`);
         }
       });
     }

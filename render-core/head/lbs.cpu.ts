@@ -31,7 +31,10 @@ export interface HeadParams {
 }
 
 /** Zero parameters (neutral shape and expression, rest pose, mouth closed), optionally overridden. */
-export function createHeadParams(model: HeadModel, init: Partial<Record<keyof HeadParams, ArrayLike<number>>> = {}): HeadParams {
+export function createHeadParams(
+  model: HeadModel,
+  init: Partial<Record<keyof HeadParams, ArrayLike<number>>> = {},
+): HeadParams {
   const make = (name: keyof HeadParams, n: number): Float32Array => {
     const src = init[name];
     if (src && src.length !== n) throw new Error(`createHeadParams: ${name} needs ${n} numbers, got ${src.length}`);
@@ -53,11 +56,17 @@ export function canonicalParams(model: HeadModel, shape?: ArrayLike<number>): He
 }
 
 export function checkParams(owner: string, model: HeadModel, params: HeadParams): void {
-  const want: [keyof HeadParams, number][] = [["shape", model.shapeNames.length], ["expression", model.expressionNames.length], ["pose", JOINT_COUNT * 3], ["translation", 3]];
+  const want: [keyof HeadParams, number][] = [
+    ["shape", model.shapeNames.length],
+    ["expression", model.expressionNames.length],
+    ["pose", JOINT_COUNT * 3],
+    ["translation", 3],
+  ];
   for (const [name, n] of want) {
     const a = params[name];
     if (!a || a.length !== n) throw new Error(`${owner}: params.${name} needs ${n} numbers, got ${a ? a.length : a}`);
-    for (let i = 0; i < n; i++) if (!Number.isFinite(a[i])) throw new Error(`${owner}: params.${name}[${i}] is ${a[i]}`);
+    for (let i = 0; i < n; i++)
+      if (!Number.isFinite(a[i])) throw new Error(`${owner}: params.${name}[${i}] is ${a[i]}`);
   }
 }
 
@@ -68,9 +77,15 @@ export function rodrigues(x: number, y: number, z: number): Float64Array {
   // Small angles: sin(t)/t and (1-cos t)/t^2 by their series, so the rotation stays smooth through 0.
   const a = th < 1e-4 ? 1 - (th * th) / 6 : Math.sin(th) / th;
   const b = th < 1e-4 ? 0.5 - (th * th) / 24 : (1 - Math.cos(th)) / (th * th);
-  r[0] = 1 - b * (y * y + z * z); r[1] = -a * z + b * x * y; r[2] = a * y + b * x * z;
-  r[3] = a * z + b * x * y; r[4] = 1 - b * (x * x + z * z); r[5] = -a * x + b * y * z;
-  r[6] = -a * y + b * x * z; r[7] = a * x + b * y * z; r[8] = 1 - b * (x * x + y * y);
+  r[0] = 1 - b * (y * y + z * z);
+  r[1] = -a * z + b * x * y;
+  r[2] = a * y + b * x * z;
+  r[3] = a * z + b * x * y;
+  r[4] = 1 - b * (x * x + z * z);
+  r[5] = -a * x + b * y * z;
+  r[6] = -a * y + b * x * z;
+  r[7] = a * x + b * y * z;
+  r[8] = 1 - b * (x * x + y * y);
   return r;
 }
 
@@ -124,7 +139,9 @@ export function jointTransforms(model: HeadModel, params: HeadParams): Float32Ar
 /** Step 1: template + blendshapes, no pose. Returns [V, 3] f32 (into `out` when given). */
 export function blendVertices(model: HeadModel, params: HeadParams, out?: Float32Array): Float32Array {
   checkParams("blendVertices", model, params);
-  const V = model.vertexCount, S = model.shapeNames.length, E = model.expressionNames.length;
+  const V = model.vertexCount,
+    S = model.shapeNames.length,
+    E = model.expressionNames.length;
   const res = out ?? new Float32Array(V * 3);
   if (res.length !== V * 3) throw new Error(`blendVertices: out needs ${V * 3} floats, got ${res.length}`);
   const { shape, expression } = params;
@@ -140,7 +157,8 @@ export function blendVertices(model: HeadModel, params: HeadParams, out?: Float3
 /** Applies blended transforms A ([J, 12] f32) with weights ([N, J] f32) to points ([N, 3] f32), in place. */
 export function skinPoints(points: Float32Array, weights: Float32Array, A: Float32Array): Float32Array {
   const N = points.length / 3;
-  if (weights.length !== N * JOINT_COUNT) throw new Error(`skinPoints: weights need ${N * JOINT_COUNT} floats, got ${weights.length}`);
+  if (weights.length !== N * JOINT_COUNT)
+    throw new Error(`skinPoints: weights need ${N * JOINT_COUNT} floats, got ${weights.length}`);
   const M = new Float64Array(12);
   for (let i = 0; i < N; i++) {
     M.fill(0);
@@ -149,7 +167,9 @@ export function skinPoints(points: Float32Array, weights: Float32Array, A: Float
       if (w === 0) continue;
       for (let k = 0; k < 12; k++) M[k] += w * A[j * 12 + k];
     }
-    const x = points[i * 3], y = points[i * 3 + 1], z = points[i * 3 + 2];
+    const x = points[i * 3],
+      y = points[i * 3 + 1],
+      z = points[i * 3 + 2];
     for (let r = 0; r < 3; r++) points[i * 3 + r] = M[r * 4] * x + M[r * 4 + 1] * y + M[r * 4 + 2] * z + M[r * 4 + 3];
   }
   return points;
@@ -171,21 +191,41 @@ export function landmarkPositions(model: HeadModel, vertices: Float32Array): Flo
  * `params` (e.g. canonicalParams) back to the rest pose: each point is mapped
  * by the inverse of its blended transform. Returns a new [N, 3] f32.
  */
-export function unposePoints(model: HeadModel, points: Float32Array, weights: Float32Array, params: HeadParams): Float32Array {
+export function unposePoints(
+  model: HeadModel,
+  points: Float32Array,
+  weights: Float32Array,
+  params: HeadParams,
+): Float32Array {
   const A = jointTransforms(model, params);
   const N = points.length / 3;
-  if (weights.length !== N * JOINT_COUNT) throw new Error(`unposePoints: weights need ${N * JOINT_COUNT} floats, got ${weights.length}`);
+  if (weights.length !== N * JOINT_COUNT)
+    throw new Error(`unposePoints: weights need ${N * JOINT_COUNT} floats, got ${weights.length}`);
   const out = new Float32Array(N * 3);
   const M = new Float64Array(12);
   for (let i = 0; i < N; i++) {
     M.fill(0);
-    for (let j = 0; j < JOINT_COUNT; j++) for (let k = 0; k < 12; k++) M[k] += weights[i * JOINT_COUNT + j] * A[j * 12 + k];
+    for (let j = 0; j < JOINT_COUNT; j++)
+      for (let k = 0; k < 12; k++) M[k] += weights[i * JOINT_COUNT + j] * A[j * 12 + k];
     // Invert the 3x3 part (a blend of rotations: invertible for non-negative weights and moderate angles).
     const [a, b, c, , d, e, f, , g, h, k] = [M[0], M[1], M[2], M[3], M[4], M[5], M[6], M[7], M[8], M[9], M[10]];
     const det = a * (e * k - f * h) - b * (d * k - f * g) + c * (d * h - e * g);
-    if (!(Math.abs(det) > 1e-9)) throw new Error(`unposePoints: blended transform of point ${i} is singular (det ${det})`);
-    const inv = [(e * k - f * h) / det, (c * h - b * k) / det, (b * f - c * e) / det, (f * g - d * k) / det, (a * k - c * g) / det, (c * d - a * f) / det, (d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det];
-    const px = points[i * 3] - M[3], py = points[i * 3 + 1] - M[7], pz = points[i * 3 + 2] - M[11];
+    if (!(Math.abs(det) > 1e-9))
+      throw new Error(`unposePoints: blended transform of point ${i} is singular (det ${det})`);
+    const inv = [
+      (e * k - f * h) / det,
+      (c * h - b * k) / det,
+      (b * f - c * e) / det,
+      (f * g - d * k) / det,
+      (a * k - c * g) / det,
+      (c * d - a * f) / det,
+      (d * h - e * g) / det,
+      (b * g - a * h) / det,
+      (a * e - b * d) / det,
+    ];
+    const px = points[i * 3] - M[3],
+      py = points[i * 3 + 1] - M[7],
+      pz = points[i * 3 + 2] - M[11];
     for (let r = 0; r < 3; r++) out[i * 3 + r] = inv[r * 3] * px + inv[r * 3 + 1] * py + inv[r * 3 + 2] * pz;
   }
   return out;

@@ -34,7 +34,8 @@ describe("poseVertices (WGSL kernel)", () => {
         p.translation.set([0.05 * r(), 0.05 * r(), 0.05 * r()]);
         const cpu = poseVerticesCpu(model, p);
         const gpuOut = await readPosedVertices(lbs, p, { fillGarbage: true });
-        let maxAbs = 0, maxDiff = 0;
+        let maxAbs = 0,
+          maxDiff = 0;
         for (let i = 0; i < cpu.length; i++) {
           maxAbs = Math.max(maxAbs, Math.abs(cpu[i]));
           maxDiff = Math.max(maxDiff, Math.abs(cpu[i] - gpuOut[i]));

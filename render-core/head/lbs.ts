@@ -65,12 +65,18 @@ export interface HeadLbs {
 }
 
 export function createHeadLbs(device: GPUDevice, model: HeadModel): HeadLbs {
-  const S = model.shapeNames.length, E = model.expressionNames.length;
+  const S = model.shapeNames.length,
+    E = model.expressionNames.length;
   const ro = BufferUsage.STORAGE;
   const lbs: HeadLbs = {
     device,
     model,
-    params: LBS_PARAMS.createBuffer(device, "head.lbsParams", { vertexCount: model.vertexCount, shapeCount: S, exprCount: E, pad: 0 }),
+    params: LBS_PARAMS.createBuffer(device, "head.lbsParams", {
+      vertexCount: model.vertexCount,
+      shapeCount: S,
+      exprCount: E,
+      pad: 0,
+    }),
     restPos: createBufferFrom(device, "head.restPos", model.template, ro),
     shapeDirs: createBufferFrom(device, "head.shapeDirs", model.shapeDirs, ro),
     exprDirs: createBufferFrom(device, "head.exprDirs", model.exprDirs, ro),
@@ -78,7 +84,8 @@ export function createHeadLbs(device: GPUDevice, model: HeadModel): HeadLbs {
     coeffs: createBuffer(device, "head.coeffs", (S + E) * 4, ro | BufferUsage.COPY_DST),
     joints: createBuffer(device, "head.joints", JOINT_COUNT * 12 * 4, ro | BufferUsage.COPY_DST),
     destroy() {
-      for (const b of [lbs.params, lbs.restPos, lbs.shapeDirs, lbs.exprDirs, lbs.weights, lbs.coeffs, lbs.joints]) b.destroy();
+      for (const b of [lbs.params, lbs.restPos, lbs.shapeDirs, lbs.exprDirs, lbs.weights, lbs.coeffs, lbs.joints])
+        b.destroy();
     },
   };
   return lbs;
@@ -91,7 +98,9 @@ export function createHeadLbs(device: GPUDevice, model: HeadModel): HeadLbs {
 export function poseVertices(lbs: HeadLbs, encoder: GPUCommandEncoder, params: HeadParams, outPos: GPUBuffer): void {
   const { model, device } = lbs;
   checkParams("poseVertices", model, params);
-  const V = model.vertexCount, S = model.shapeNames.length, E = model.expressionNames.length;
+  const V = model.vertexCount,
+    S = model.shapeNames.length,
+    E = model.expressionNames.length;
   requireBytes("poseVertices", "outPos", outPos, V * 12);
   const coeffs = new Float32Array(S + E);
   coeffs.set(params.shape, 0);
@@ -99,7 +108,16 @@ export function poseVertices(lbs: HeadLbs, encoder: GPUCommandEncoder, params: H
   device.queue.writeBuffer(lbs.coeffs, 0, coeffs);
   device.queue.writeBuffer(lbs.joints, 0, new Float32Array(jointTransforms(model, params)));
   const kernel = lbsKernel(device);
-  const group = kernel.bind({ params: lbs.params, restPos: lbs.restPos, shapeDirs: lbs.shapeDirs, exprDirs: lbs.exprDirs, weights: lbs.weights, coeffs: lbs.coeffs, joints: lbs.joints, outPos });
+  const group = kernel.bind({
+    params: lbs.params,
+    restPos: lbs.restPos,
+    shapeDirs: lbs.shapeDirs,
+    exprDirs: lbs.exprDirs,
+    weights: lbs.weights,
+    coeffs: lbs.coeffs,
+    joints: lbs.joints,
+    outPos,
+  });
   const [gx, gy] = splitGroups(Math.ceil(V / LBS_WG), device.limits.maxComputeWorkgroupsPerDimension);
   const pass = encoder.beginComputePass({ label: "poseVertices" });
   kernel.dispatch(pass, group, gx, gy);
@@ -107,7 +125,11 @@ export function poseVertices(lbs: HeadLbs, encoder: GPUCommandEncoder, params: H
 }
 
 /** Convenience: runs poseVertices into a fresh buffer and reads it back ([V, 3] f32). */
-export async function readPosedVertices(lbs: HeadLbs, params: HeadParams, debug?: GpuDebugOptions): Promise<Float32Array> {
+export async function readPosedVertices(
+  lbs: HeadLbs,
+  params: HeadParams,
+  debug?: GpuDebugOptions,
+): Promise<Float32Array> {
   const bytes = lbs.model.vertexCount * 12;
   const out = createBuffer(lbs.device, "head.posed", bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC, debug);
   try {

@@ -37,7 +37,8 @@ export interface GridLayout {
 
 /** Symmetric azimuths, about 2.2x denser at the front than at the back. */
 export function columnAngles(count: number): Float64Array {
-  if (!Number.isInteger(count) || count < 16 || count % 2 !== 0) throw new Error(`columnAngles: count must be an even integer >= 16, got ${count}`);
+  if (!Number.isInteger(count) || count < 16 || count % 2 !== 0)
+    throw new Error(`columnAngles: count must be an even integer >= 16, got ${count}`);
   const out = new Float64Array(count);
   for (let j = 0; j < count; j++) {
     const s = -Math.PI + (2 * Math.PI * j) / count;
@@ -60,7 +61,8 @@ export function fanPoint(theta: number, psi: number): [number, number, number] {
 
 /** Latitude whose fan ray at azimuth theta hits the surface at height y (bisection; y must be reachable). */
 export function psiForHeight(theta: number, y: number): number {
-  let lo = -60 * DEG, hi = 60 * DEG;
+  let lo = -60 * DEG,
+    hi = 60 * DEG;
   for (let i = 0; i < 40; i++) {
     const mid = 0.5 * (lo + hi);
     if (fanPoint(theta, mid)[1] < y) lo = mid;
@@ -71,8 +73,11 @@ export function psiForHeight(theta: number, y: number): number {
 
 /** Spacing between fan rows (radians) at latitude psi: fine over the face, coarse under the jaw and over the crown. */
 function fanSpacing(psi: number, detail: number): number {
-  const fine = 1.9 * DEG, coarse = 4.6 * DEG;
-  const lo = -44 * DEG, hi = 40 * DEG, ramp = 12 * DEG;
+  const fine = 1.9 * DEG,
+    coarse = 4.6 * DEG;
+  const lo = -44 * DEG,
+    hi = 40 * DEG,
+    ramp = 12 * DEG;
   const out = psi < lo ? Math.min(1, (lo - psi) / ramp) : psi > hi ? Math.min(1, (psi - hi) / ramp) : 0;
   return (fine + (coarse - fine) * out) / detail;
 }
@@ -113,7 +118,12 @@ export function buildGridLayout(detail: number): GridLayout {
   const psiMouth = psiForHeight(0, HEAD.mouthY);
   const psi0 = -64 * DEG;
   const topPsi = 86 * DEG;
-  const fan = [psi0, ...fanSegment(psi0, psiMouth, detail), ...fanSegment(psiMouth, psiEye, detail), ...fanSegment(psiEye, topPsi, detail)];
+  const fan = [
+    psi0,
+    ...fanSegment(psi0, psiMouth, detail),
+    ...fanSegment(psiMouth, psiEye, detail),
+    ...fanSegment(psiEye, topPsi, detail),
+  ];
   const rows: RowSpec[] = [{ kind: "pole-bottom" }];
   for (let k = 1; k <= CAP_RINGS; k++) rows.push({ kind: "cap", scale: k / (CAP_RINGS + 1) });
   const neckRows = Math.max(4, Math.round(8 * detail));
@@ -131,7 +141,13 @@ export function buildGridLayout(detail: number): GridLayout {
  * only: used to open the lid and lip slits). Cap and neck rows need the
  * lowest fan row's hits (`neckTop`, [C, 3] f64) to meet them without a seam.
  */
-export function gridPoint(layout: GridLayout, row: number, col: number, psiOffset: number, neckTop: Float64Array): [number, number, number] {
+export function gridPoint(
+  layout: GridLayout,
+  row: number,
+  col: number,
+  psiOffset: number,
+  neckTop: Float64Array,
+): [number, number, number] {
   const spec = layout.rows[row];
   const theta = layout.thetas[col];
   switch (spec.kind) {

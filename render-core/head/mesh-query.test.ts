@@ -19,10 +19,17 @@ describe("closestVertex", () => {
     const queries = new Float32Array(500 * 3).map(() => 0.5 * r() - 0.25);
     const got = closestVertex(grid, queries);
     for (let q = 0; q < 500; q++) {
-      let best = -1, bestD = Infinity;
+      let best = -1,
+        bestD = Infinity;
       for (let i = 0; i < 3000; i++) {
-        const d = (pts[i * 3] - queries[q * 3]) ** 2 + (pts[i * 3 + 1] - queries[q * 3 + 1]) ** 2 + (pts[i * 3 + 2] - queries[q * 3 + 2]) ** 2;
-        if (d < bestD) { bestD = d; best = i; }
+        const d =
+          (pts[i * 3] - queries[q * 3]) ** 2 +
+          (pts[i * 3 + 1] - queries[q * 3 + 1]) ** 2 +
+          (pts[i * 3 + 2] - queries[q * 3 + 2]) ** 2;
+        if (d < bestD) {
+          bestD = d;
+          best = i;
+        }
       }
       expect(got[q]).toBe(best);
     }
@@ -34,7 +41,11 @@ describe("closestVertex", () => {
 });
 
 describe("triangle queries", () => {
-  const tri = [[0, 0, 0], [1, 0, 0], [0, 1, 0]];
+  const tri = [
+    [0, 0, 0],
+    [1, 0, 0],
+    [0, 1, 0],
+  ];
   it("projects interior points onto the face and clamps outside points to edges and corners", () => {
     expect(closestOnTriangle([0.25, 0.25, 1], tri[0], tri[1], tri[2]).slice(0, 3)).toEqual([0.5, 0.25, 0.25]);
     const [wa, wb, wc, d2] = closestOnTriangle([2, -1, 0], tri[0], tri[1], tri[2]);

@@ -43,11 +43,17 @@ export interface RelaxGrid {
 export function gridRoughness(g: RelaxGrid): Float64Array {
   const { positions: P, rows, cols } = g;
   const out = new Float64Array(rows * cols);
-  const d2 = (a: number, b: number, c: number) => Math.hypot(P[a * 3] - 2 * P[b * 3] + P[c * 3], P[a * 3 + 1] - 2 * P[b * 3 + 1] + P[c * 3 + 1], P[a * 3 + 2] - 2 * P[b * 3 + 2] + P[c * 3 + 2]);
+  const d2 = (a: number, b: number, c: number) =>
+    Math.hypot(
+      P[a * 3] - 2 * P[b * 3] + P[c * 3],
+      P[a * 3 + 1] - 2 * P[b * 3 + 1] + P[c * 3 + 1],
+      P[a * 3 + 2] - 2 * P[b * 3 + 2] + P[c * 3 + 2],
+    );
   for (let r = 1; r + 1 < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const i = r * cols + c;
-      const l = r * cols + ((c + cols - 1) % cols), rr = r * cols + ((c + 1) % cols);
+      const l = r * cols + ((c + cols - 1) % cols),
+        rr = r * cols + ((c + 1) % cols);
       out[i] = Math.max(d2(l, i, rr), d2(i - cols, i, i + cols));
     }
   }
@@ -69,7 +75,12 @@ export function relaxRoughPatches(g: RelaxGrid, threshold: number, rings: number
     for (let r = 0; r < rows; r++) {
       for (let c = 0; c < cols; c++) {
         if (!mask[r * cols + c]) continue;
-        for (const [dr, dc] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+        for (const [dr, dc] of [
+          [1, 0],
+          [-1, 0],
+          [0, 1],
+          [0, -1],
+        ]) {
           const rr = r + dr;
           if (rr < 0 || rr >= rows) continue;
           next[rr * cols + ((c + dc + cols) % cols)] = 1;
@@ -84,19 +95,26 @@ export function relaxRoughPatches(g: RelaxGrid, threshold: number, rings: number
   const p = new Float64Array(3);
   for (let it = 0; it < iterations; it++) {
     active.forEach((i, k) => {
-      const r = Math.floor(i / cols), c = i % cols;
+      const r = Math.floor(i / cols),
+        c = i % cols;
       // Harmonic weights in parameter space: 1/spacing^2 toward each neighbour.
-      const wl = 1 / g.colSpacing[(c + cols - 1) % cols] ** 2, wr = 1 / g.colSpacing[c] ** 2;
-      const wd = 1 / g.rowSpacing[r - 1] ** 2, wu = 1 / g.rowSpacing[r] ** 2;
-      const l = r * cols + ((c + cols - 1) % cols), rt = r * cols + ((c + 1) % cols);
+      const wl = 1 / g.colSpacing[(c + cols - 1) % cols] ** 2,
+        wr = 1 / g.colSpacing[c] ** 2;
+      const wd = 1 / g.rowSpacing[r - 1] ** 2,
+        wu = 1 / g.rowSpacing[r] ** 2;
+      const l = r * cols + ((c + cols - 1) % cols),
+        rt = r * cols + ((c + 1) % cols);
       const sum = wl + wr + wd + wu;
       for (let a = 0; a < 3; a++) {
-        const avg = (wl * P[l * 3 + a] + wr * P[rt * 3 + a] + wd * P[(i - cols) * 3 + a] + wu * P[(i + cols) * 3 + a]) / sum;
+        const avg =
+          (wl * P[l * 3 + a] + wr * P[rt * 3 + a] + wd * P[(i - cols) * 3 + a] + wu * P[(i + cols) * 3 + a]) / sum;
         next[k * 3 + a] = P[i * 3 + a] + 0.7 * (avg - P[i * 3 + a]);
       }
     });
     active.forEach((i, k) => {
-      p[0] = next[k * 3]; p[1] = next[k * 3 + 1]; p[2] = next[k * 3 + 2];
+      p[0] = next[k * 3];
+      p[1] = next[k * 3 + 1];
+      p[2] = next[k * 3 + 2];
       projectToSurface(p);
       P.set(p, i * 3);
     });

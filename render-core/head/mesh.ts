@@ -18,7 +18,14 @@ import { buildGridLayout, gridPoint, type GridLayout } from "./mesh-grid";
 import { relaxRoughPatches } from "./mesh-relax";
 
 /** Which part of the model a vertex belongs to. */
-export const MeshPart = { head: 0, mouthBag: 1, socketLeft: 2, socketRight: 3, eyeballLeft: 4, eyeballRight: 5 } as const;
+export const MeshPart = {
+  head: 0,
+  mouthBag: 1,
+  socketLeft: 2,
+  socketRight: 3,
+  eyeballLeft: 4,
+  eyeballRight: 5,
+} as const;
 export type MeshPart = (typeof MeshPart)[keyof typeof MeshPart];
 
 export interface TemplateMesh {
@@ -84,13 +91,17 @@ interface SlitSpec {
 }
 
 function nearestColumn(layout: GridLayout, hits: Float64Array, x: number, positive: boolean): number {
-  let best = -1, bestD = Infinity;
+  let best = -1,
+    bestD = Infinity;
   const cols = layout.thetas.length;
   for (let j = 0; j < cols; j++) {
     const th = layout.thetas[j];
     if (positive ? !(th > 0 && th < Math.PI / 2) : !(th < 0 && th > -Math.PI / 2)) continue;
     const d = Math.abs(hits[j * 3] - x);
-    if (d < bestD) { bestD = d; best = j; }
+    if (d < bestD) {
+      bestD = d;
+      best = j;
+    }
   }
   return best;
 }
@@ -122,21 +133,32 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
   const slits: SlitSpec[] = [];
   const lidOpening = (hits: Float64Array, cx: number, col: number): [number, number] => {
     const u = Math.min(1, Math.abs((hits[col * 3] - cx) / HEAD.eyeHalfWidth));
-    const dist = Math.hypot(hits[col * 3] - HEAD.rayOrigin[0], hits[col * 3 + 1] - HEAD.rayOrigin[1], hits[col * 3 + 2] - HEAD.rayOrigin[2]);
+    const dist = Math.hypot(
+      hits[col * 3] - HEAD.rayOrigin[0],
+      hits[col * 3 + 1] - HEAD.rayOrigin[1],
+      hits[col * 3 + 2] - HEAD.rayOrigin[2],
+    );
     const a = Math.pow(Math.max(0, 1 - u * u), 0.65);
-    return [Math.atan(HEAD.lidOpenUp * a / dist), -Math.atan(HEAD.lidOpenDown * a / dist)];
+    return [Math.atan((HEAD.lidOpenUp * a) / dist), -Math.atan((HEAD.lidOpenDown * a) / dist)];
   };
   for (const sign of [1, -1]) {
     const a = nearestColumn(layout, eyeHits, sign * (ex - HEAD.eyeHalfWidth), sign > 0);
     const b = nearestColumn(layout, eyeHits, sign * (ex + HEAD.eyeHalfWidth), sign > 0);
-    slits.push({ row: layout.eyeRow, c0: Math.min(a, b), c1: Math.max(a, b), open: (c) => lidOpening(eyeHits, sign * ex, c), fadeUp: 4, fadeDown: 3 });
+    slits.push({
+      row: layout.eyeRow,
+      c0: Math.min(a, b),
+      c1: Math.max(a, b),
+      open: (c) => lidOpening(eyeHits, sign * ex, c),
+      fadeUp: 4,
+      fadeDown: 3,
+    });
   }
   {
     const a = nearestColumn(layout, mouthHits, -HEAD.mouthHalfWidth, false);
     const b = nearestColumn(layout, mouthHits, HEAD.mouthHalfWidth, true);
     const gap = (c: number): [number, number] => {
       const u = Math.abs(mouthHits[c * 3] / HEAD.mouthHalfWidth);
-      const g = 0.00015 * Math.sqrt(Math.max(0, 1 - u * u)) / 0.09;
+      const g = (0.00015 * Math.sqrt(Math.max(0, 1 - u * u))) / 0.09;
       return [g, -g];
     };
     slits.push({ row: layout.mouthRow, c0: a, c1: b, open: gap, fadeUp: 0, fadeDown: 0 });
@@ -148,13 +170,15 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
   // Rows of constant latitude curve up toward the mouth corners (the face recedes there); bend the rows
   // around the mouth so that the lip line is level, fading over MOUTH_WARP_ROWS rows and past the corners.
   for (let c = 0; c < cols; c++) {
-    const x = mouthHits[c * 3], y = mouthHits[c * 3 + 1];
+    const x = mouthHits[c * 3],
+      y = mouthHits[c * 3 + 1];
     const lateral = 1 - smoothstepN(HEAD.mouthHalfWidth, HEAD.mouthHalfWidth + 0.02, Math.abs(x));
     if (lateral <= 0 || mouthHits[c * 3 + 2] < 0) continue;
     const dist = Math.hypot(x - HEAD.rayOrigin[0], y - HEAD.rayOrigin[1], mouthHits[c * 3 + 2] - HEAD.rayOrigin[2]);
     const target = HEAD.mouthY + 0.0008 * (x / HEAD.mouthHalfWidth) ** 2;
     const dpsi = Math.atan((target - y) / dist) * lateral;
-    for (let k = -MOUTH_WARP_ROWS; k <= MOUTH_WARP_ROWS; k++) offUpper[(layout.mouthRow + k) * cols + c] += dpsi * (1 - Math.abs(k) / (MOUTH_WARP_ROWS + 1));
+    for (let k = -MOUTH_WARP_ROWS; k <= MOUTH_WARP_ROWS; k++)
+      offUpper[(layout.mouthRow + k) * cols + c] += dpsi * (1 - Math.abs(k) / (MOUTH_WARP_ROWS + 1));
   }
   for (const s of slits) {
     for (let c = s.c0 + 1; c < s.c1; c++) {
@@ -197,9 +221,11 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
       push(grid.subarray(r * cols * 3, r * cols * 3 + 3), MeshPart.head, 0, r, 0);
       continue;
     }
-    for (let c = 0; c < cols; c++) push(grid.subarray((r * cols + c) * 3, (r * cols + c) * 3 + 3), MeshPart.head, slitSideOf(r, c), r, c);
+    for (let c = 0; c < cols; c++)
+      push(grid.subarray((r * cols + c) * 3, (r * cols + c) * 3 + 3), MeshPart.head, slitSideOf(r, c), r, c);
   }
-  const gridIndex = (r: number, c: number): number => (isPole(r) ? rowStart[r] : rowStart[r] + (((c % cols) + cols) % cols));
+  const gridIndex = (r: number, c: number): number =>
+    isPole(r) ? rowStart[r] : rowStart[r] + (((c % cols) + cols) % cols);
   const lowerCopyOf = new Map<number, number>();
   for (const s of slits) {
     for (let c = s.c0 + 1; c < s.c1; c++) {
@@ -210,11 +236,14 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
 
   // Grid faces; below a slit row the quads use the lower copies.
   const faces: number[] = [];
-  const below = (r: number, c: number): number => lowerCopyOf.get(r * cols + (((c % cols) + cols) % cols)) ?? gridIndex(r, c);
+  const below = (r: number, c: number): number =>
+    lowerCopyOf.get(r * cols + (((c % cols) + cols) % cols)) ?? gridIndex(r, c);
   for (let r = 0; r < nRows - 1; r++) {
     for (let c = 0; c < cols; c++) {
-      const a = gridIndex(r, c), b = gridIndex(r, c + 1);
-      const d = below(r + 1, c), e = below(r + 1, c + 1);
+      const a = gridIndex(r, c),
+        b = gridIndex(r, c + 1);
+      const d = below(r + 1, c),
+        e = below(r + 1, c + 1);
       if (isPole(r)) faces.push(a, e, d);
       else if (isPole(r + 1)) faces.push(a, b, d);
       else faces.push(a, b, e, a, e, d);
@@ -239,7 +268,10 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
     const bag: number[] = [];
     for (let k = 0; k + 1 < ringIdx.length; k++) {
       for (let i = 0; i < n; i++) {
-        const a = ringIdx[k][i], b = ringIdx[k][(i + 1) % n], c = ringIdx[k + 1][(i + 1) % n], d = ringIdx[k + 1][i];
+        const a = ringIdx[k][i],
+          b = ringIdx[k][(i + 1) % n],
+          c = ringIdx[k + 1][(i + 1) % n],
+          d = ringIdx[k + 1][i];
         bag.push(a, d, c, a, c, b);
       }
     }
@@ -247,7 +279,8 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
     for (let i = 0; i < n; i++) bag.push(last[i], poleIdx, last[(i + 1) % n]);
     // The surface already holds edge loop[i] -> loop[i+1] in one direction; the bag must hold the other.
     const reversed = hasDirectedEdge(faces, loop[1], loop[0]);
-    if (reversed === null) throw new Error(`buildTemplateMesh: slit loop edge ${loop[0]}-${loop[1]} is not on the surface`);
+    if (reversed === null)
+      throw new Error(`buildTemplateMesh: slit loop edge ${loop[0]}-${loop[1]} is not on the surface`);
     if (reversed) for (let f = 0; f < bag.length; f += 3) [bag[f + 1], bag[f + 2]] = [bag[f + 2], bag[f + 1]];
     faces.push(...bag);
   };
@@ -280,15 +313,27 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
       rings.push(
         loop.map((v) => {
           const p = at(v);
-          const dx = p[0] - c[0], dy = p[1] - c[1], dz = p[2] - c[2];
+          const dx = p[0] - c[0],
+            dy = p[1] - c[1],
+            dz = p[2] - c[2];
           const alpha0 = Math.acos(Math.max(-1, Math.min(1, dz / Math.hypot(dx, dy, dz))));
           const phi = Math.atan2(dy, dx);
           const alpha = alpha0 + ((0.93 * Math.PI - alpha0) * k) / (SOCKET_RINGS + 0.5);
-          return [c[0] + SOCKET_RADIUS * Math.sin(alpha) * Math.cos(phi), c[1] + SOCKET_RADIUS * Math.sin(alpha) * Math.sin(phi), c[2] + SOCKET_RADIUS * Math.cos(alpha)];
+          return [
+            c[0] + SOCKET_RADIUS * Math.sin(alpha) * Math.cos(phi),
+            c[1] + SOCKET_RADIUS * Math.sin(alpha) * Math.sin(phi),
+            c[2] + SOCKET_RADIUS * Math.cos(alpha),
+          ];
         }),
       );
     }
-    addBag(loop, rings, [c[0], c[1], c[2] - SOCKET_RADIUS], e === 0 ? MeshPart.socketLeft : MeshPart.socketRight, loop.map(() => 0));
+    addBag(
+      loop,
+      rings,
+      [c[0], c[1], c[2] - SOCKET_RADIUS],
+      e === 0 ? MeshPart.socketLeft : MeshPart.socketRight,
+      loop.map(() => 0),
+    );
   }
 
   // Eyeballs: UV spheres with the pole on +z (the pupil), so the iris is a cap of rings.
@@ -304,14 +349,22 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
       const a = (Math.PI * k) / EYE_RINGS;
       for (let s = 0; s < EYE_SEGMENTS; s++) {
         const phi = (2 * Math.PI * s) / EYE_SEGMENTS;
-        push([c[0] + r * Math.sin(a) * Math.cos(phi), c[1] + r * Math.sin(a) * Math.sin(phi), c[2] + r * Math.cos(a)], pt, 0, -1, -1);
+        push(
+          [c[0] + r * Math.sin(a) * Math.cos(phi), c[1] + r * Math.sin(a) * Math.sin(phi), c[2] + r * Math.cos(a)],
+          pt,
+          0,
+          -1,
+          -1,
+        );
       }
     }
     const back = push([c[0], c[1], c[2] - r], pt, 0, -1, -1);
-    const ring = (k: number, s: number) => front + 1 + (k - 1) * EYE_SEGMENTS + (((s % EYE_SEGMENTS) + EYE_SEGMENTS) % EYE_SEGMENTS);
+    const ring = (k: number, s: number) =>
+      front + 1 + (k - 1) * EYE_SEGMENTS + (((s % EYE_SEGMENTS) + EYE_SEGMENTS) % EYE_SEGMENTS);
     for (let s = 0; s < EYE_SEGMENTS; s++) faces.push(front, ring(1, s), ring(1, s + 1));
     for (let k = 1; k < EYE_RINGS - 1; k++) {
-      for (let s = 0; s < EYE_SEGMENTS; s++) faces.push(ring(k, s), ring(k + 1, s), ring(k + 1, s + 1), ring(k, s), ring(k + 1, s + 1), ring(k, s + 1));
+      for (let s = 0; s < EYE_SEGMENTS; s++)
+        faces.push(ring(k, s), ring(k + 1, s), ring(k + 1, s + 1), ring(k, s), ring(k + 1, s + 1), ring(k, s + 1));
     }
     for (let s = 0; s < EYE_SEGMENTS; s++) faces.push(back, ring(EYE_RINGS - 1, s + 1), ring(EYE_RINGS - 1, s));
   }
@@ -338,26 +391,41 @@ export function buildTemplateMesh(options: TemplateMeshOptions): TemplateMesh {
 
 /** Grid positions ([R * C, 3] f64; pole rows repeat their vertex) after relaxing the patches where rays jumped. */
 function castGrid(layout: GridLayout, slits: SlitSpec[], offUpper: Float64Array, neckTop: Float64Array): Float64Array {
-  const cols = layout.thetas.length, rows = layout.rows.length;
+  const cols = layout.thetas.length,
+    rows = layout.rows.length;
   const positions = new Float64Array(rows * cols * 3);
   const movable = new Uint8Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     const spec = layout.rows[r];
     for (let c = 0; c < cols; c++) {
-      positions.set(gridPoint(layout, r, spec.kind === "pole-bottom" || spec.kind === "pole-top" ? 0 : c, offUpper[r * cols + c], neckTop), (r * cols + c) * 3);
+      positions.set(
+        gridPoint(
+          layout,
+          r,
+          spec.kind === "pole-bottom" || spec.kind === "pole-top" ? 0 : c,
+          offUpper[r * cols + c],
+          neckTop,
+        ),
+        (r * cols + c) * 3,
+      );
       movable[r * cols + c] = spec.kind === "fan" && layout.rows[r + 1]?.kind === "fan" ? 1 : 0;
     }
   }
   // Slit bands stay where the lid/lip opening put them: the grid holds only the upper edge of a slit,
   // so smoothing the rows below would pull them across the opening.
   for (const s of slits) {
-    for (let r = s.row - s.fadeDown - 1; r <= s.row + s.fadeUp + 1; r++) for (let c = s.c0 - 1; c <= s.c1 + 1; c++) movable[r * cols + c] = 0;
+    for (let r = s.row - s.fadeDown - 1; r <= s.row + s.fadeUp + 1; r++)
+      for (let c = s.c0 - 1; c <= s.c1 + 1; c++) movable[r * cols + c] = 0;
   }
-  const psi = (r: number) => { const k = layout.rows[r]; return k.kind === "fan" ? k.psi : layout.psi0 - 0.05 * (layout.rows.length - r); };
+  const psi = (r: number) => {
+    const k = layout.rows[r];
+    return k.kind === "fan" ? k.psi : layout.psi0 - 0.05 * (layout.rows.length - r);
+  };
   const rowSpacing = new Float64Array(rows);
   for (let r = 0; r + 1 < rows; r++) rowSpacing[r] = Math.max(1e-3, Math.abs(psi(r + 1) - psi(r)));
   const colSpacing = new Float64Array(cols);
-  for (let c = 0; c < cols; c++) colSpacing[c] = 0.85 * (((layout.thetas[(c + 1) % cols] - layout.thetas[c]) + 2 * Math.PI) % (2 * Math.PI));
+  for (let c = 0; c < cols; c++)
+    colSpacing[c] = 0.85 * ((layout.thetas[(c + 1) % cols] - layout.thetas[c] + 2 * Math.PI) % (2 * Math.PI));
   relaxRoughPatches({ positions, rows, cols, rowSpacing, colSpacing, movable }, RELAX_THRESHOLD, 2, 30);
   return positions;
 }
@@ -370,7 +438,8 @@ function hasDirectedEdge(faces: number[], a: number, b: number): boolean | null 
   let reverse = false;
   for (let f = 0; f < faces.length; f += 3) {
     for (let k = 0; k < 3; k++) {
-      const u = faces[f + k], v = faces[f + ((k + 1) % 3)];
+      const u = faces[f + k],
+        v = faces[f + ((k + 1) % 3)];
       if (u === a && v === b) return true;
       if (u === b && v === a) reverse = true;
     }

@@ -89,7 +89,9 @@ export function labelFaces(faces: Uint32Array, vertexRegion: Uint8Array): Uint8A
   const F = faces.length / 3;
   const out = new Uint8Array(F);
   for (let f = 0; f < F; f++) {
-    const a = vertexRegion[faces[f * 3]], b = vertexRegion[faces[f * 3 + 1]], c = vertexRegion[faces[f * 3 + 2]];
+    const a = vertexRegion[faces[f * 3]],
+      b = vertexRegion[faces[f * 3 + 1]],
+      c = vertexRegion[faces[f * 3 + 2]];
     out[f] = b === c ? b : a;
   }
   return out;

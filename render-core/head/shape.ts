@@ -49,7 +49,11 @@ const FIELDS: Record<ShapeName, Field> = {
   headWidth: ({ p }) => [0.07 * p[0] * headOnly(p[1]), 0, 0],
   headHeight: ({ p }) => [0, 0.07 * softPos(p[1], 0.02) * headOnly(p[1]), 0],
   headDepth: ({ p }) => [0, 0, -0.07 * softPos(-(p[2] + 0.01), 0.02) * headOnly(p[1])],
-  faceLength: ({ p }) => [0, -0.075 * softPos(0.01 - p[1], 0.02) * smoothstep(-0.05, 0.02, p[2]) * smoothstep(-0.2, -0.09, p[1]), 0],
+  faceLength: ({ p }) => [
+    0,
+    -0.075 * softPos(0.01 - p[1], 0.02) * smoothstep(-0.05, 0.02, p[2]) * smoothstep(-0.2, -0.09, p[1]),
+    0,
+  ],
   jawWidth: ({ p }) => [0.12 * p[0] * bumpE(p, [0, -0.066, 0], [0.1, 0.045, 0.075]), 0, 0],
   chinHeight: ({ p }) => [0, -0.006 * bump(p, CHIN, 0.035), 0],
   chinProtrusion: ({ p }) => [0, 0, 0.006 * bump(p, CHIN, 0.035)],
@@ -90,7 +94,11 @@ const FIELDS: Record<ShapeName, Field> = {
     const b = 0.15 * bumpE(p, c, [0.03, 0.048, 0.036]);
     return [0, (p[1] - c[1]) * b, (p[2] - c[2]) * b];
   },
-  earProtrusion: ({ p }) => [sgn(p[0]) * 0.005 * bumpE(p, sideOf(p, [0.086, 0.004, -0.02]), [0.022, 0.045, 0.032]), 0, 0],
+  earProtrusion: ({ p }) => [
+    sgn(p[0]) * 0.005 * bumpE(p, sideOf(p, [0.086, 0.004, -0.02]), [0.022, 0.045, 0.032]),
+    0,
+    0,
+  ],
   foreheadSlope: ({ p }) => [0, 0, 0.006 * smoothstep(0.02, 0.09, p[1]) * smoothstep(-0.02, 0.05, p[2])],
   neckWidth: ({ p }) => {
     const w = 0.1 * (1 - smoothstep(-0.12, -0.07, p[1]));

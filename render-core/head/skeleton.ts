@@ -54,7 +54,10 @@ function jawField(x: number, y: number, z: number): number {
 
 /** Weight of the lip-side override: 1 across the mouth, fading past the corners. */
 function lipMask(x: number, y: number): number {
-  return smoothstep(HEAD.mouthHalfWidth + 0.009, HEAD.mouthHalfWidth - 0.002, Math.abs(x)) * smoothstep(0.016, 0.008, Math.abs(y - HEAD.mouthY));
+  return (
+    smoothstep(HEAD.mouthHalfWidth + 0.009, HEAD.mouthHalfWidth - 0.002, Math.abs(x)) *
+    smoothstep(0.016, 0.008, Math.abs(y - HEAD.mouthY))
+  );
 }
 
 /** [V, 5] f32 skinning weights, each row summing to 1. */
@@ -68,13 +71,16 @@ export function computeSkinWeights(mesh: TemplateMesh): Float32Array {
       w[i * 5 + (part === MeshPart.eyeballLeft ? 3 : 4)] = 1;
       continue;
     }
-    const x = P[i * 3], y = P[i * 3 + 1], z = P[i * 3 + 2];
+    const x = P[i * 3],
+      y = P[i * 3 + 1],
+      z = P[i * 3 + 2];
     const head = smoothstep(-0.165, -0.085, y);
     let jaw = part === MeshPart.socketLeft || part === MeshPart.socketRight ? 0 : jawField(x, y, z);
     const side = mesh.slitSide[i];
     if (part === MeshPart.mouthBag) jaw = side < 0 ? 1 : side > 0 ? 0 : 0.5;
     else if (side !== 0 || lipMask(x, y) > 0) {
-      const m = side !== 0 && Math.abs(x) < HEAD.mouthHalfWidth + 0.003 && Math.abs(y - HEAD.mouthY) < 0.02 ? 1 : lipMask(x, y);
+      const m =
+        side !== 0 && Math.abs(x) < HEAD.mouthHalfWidth + 0.003 && Math.abs(y - HEAD.mouthY) < 0.02 ? 1 : lipMask(x, y);
       const upper = side !== 0 ? side > 0 : y > HEAD.mouthY;
       jaw = upper ? jaw * (1 - m) : jaw + (1 - jaw) * m;
     }

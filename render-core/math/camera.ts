@@ -74,7 +74,11 @@ export function orbitCamera(o: OrbitCameraOptions): Camera {
 }
 
 /** World-to-camera (OpenCV axes, row-major 4x4) for a camera at `eye` looking at `target`. */
-export function lookAt(eye: [number, number, number], target: [number, number, number], up: [number, number, number]): Float32Array {
+export function lookAt(
+  eye: [number, number, number],
+  target: [number, number, number],
+  up: [number, number, number],
+): Float32Array {
   const z = normalize([target[0] - eye[0], target[1] - eye[1], target[2] - eye[2]]);
   // x = z cross up points right when y points down (OpenCV).
   let x = normalize(cross(z, up));
@@ -105,11 +109,13 @@ export function cameraCenter(worldToCamera: ArrayLike<number>): [number, number,
  */
 export function parseCameraJson(json: unknown): Camera {
   const owner = "parseCameraJson";
-  if (typeof json !== "object" || json === null) throw new Error(`${owner}: expected a JSON object, got ${json === null ? "null" : typeof json}`);
+  if (typeof json !== "object" || json === null)
+    throw new Error(`${owner}: expected a JSON object, got ${json === null ? "null" : typeof json}`);
   const o = json as Record<string, unknown>;
   const num = (k: string, positive: boolean, fallback?: number): number => {
     const v = o[k] ?? fallback;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`${owner}: "${k}" must be a finite number, got ${JSON.stringify(o[k])}`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new Error(`${owner}: "${k}" must be a finite number, got ${JSON.stringify(o[k])}`);
     if (positive && !(v > 0)) throw new Error(`${owner}: "${k}" must be > 0, got ${v}`);
     return v;
   };
@@ -125,7 +131,17 @@ export function parseCameraJson(json: unknown): Camera {
   const near = num("near", true, 0.01);
   const far = num("far", true, 1000);
   if (!(far > near)) throw new Error(`${owner}: "far" (${far}) must exceed "near" (${near})`);
-  return { width, height, fx: num("fx", true), fy: num("fy", true), cx: num("cx", false), cy: num("cy", false), worldToCamera: Float32Array.from(m as number[]), near, far };
+  return {
+    width,
+    height,
+    fx: num("fx", true),
+    fy: num("fy", true),
+    cx: num("cx", false),
+    cy: num("cy", false),
+    worldToCamera: Float32Array.from(m as number[]),
+    near,
+    far,
+  };
 }
 
 function normalize(v: number[]): [number, number, number] {

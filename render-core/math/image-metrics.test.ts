@@ -6,8 +6,18 @@ const image = (n: number, f: (i: number) => number) => Float64Array.from({ lengt
 describe("image metrics", () => {
   it("PSNR of an even error of 0.1 is 20 dB, of 0.01 is 40 dB, and identical images hit the ceiling", () => {
     const a = image(12, () => 0.5);
-    expect(psnr(a, image(12, () => 0.6))).toBeCloseTo(20, 4);
-    expect(psnr(a, image(12, () => 0.49))).toBeCloseTo(40, 4);
+    expect(
+      psnr(
+        a,
+        image(12, () => 0.6),
+      ),
+    ).toBeCloseTo(20, 4);
+    expect(
+      psnr(
+        a,
+        image(12, () => 0.49),
+      ),
+    ).toBeCloseTo(40, 4);
     expect(psnr(a, a)).toBe(PSNR_CEILING_DB);
     expect(psnrFromMse(1)).toBe(0);
     expect(psnrFromMse(1e-3)).toBeCloseTo(30, 10);
@@ -36,8 +46,12 @@ describe("image metrics", () => {
   });
 
   it("refuses images of different sizes and masks of the wrong size, naming the caller", () => {
-    expect(() => checkImagePair("Owner.method", [0, 0], [0], 1)).toThrow(/^Owner.method: images differ in size \(2 and 1 numbers\)/);
-    expect(() => checkImagePair("Owner.method", [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], 3, [1])).toThrow(/the mask holds 1 pixels, the images 2/);
+    expect(() => checkImagePair("Owner.method", [0, 0], [0], 1)).toThrow(
+      /^Owner.method: images differ in size \(2 and 1 numbers\)/,
+    );
+    expect(() => checkImagePair("Owner.method", [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], 3, [1])).toThrow(
+      /the mask holds 1 pixels, the images 2/,
+    );
     expect(() => psnr([], [])).toThrow(/mse: the images are empty/);
   });
 });

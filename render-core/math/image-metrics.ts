@@ -10,15 +10,31 @@
 export const PSNR_CEILING_DB = 100;
 
 /** Throws, naming `owner`, unless the images have one size and the mask one weight per pixel. */
-export function checkImagePair(owner: string, pred: ArrayLike<number>, target: ArrayLike<number>, channels: number, mask?: ArrayLike<number>): void {
-  if (pred.length !== target.length) throw new Error(`${owner}: images differ in size (${pred.length} and ${target.length} numbers)`);
-  if (mask && mask.length * channels !== pred.length) throw new Error(`${owner}: the mask holds ${mask.length} pixels, the images ${pred.length / channels}`);
+export function checkImagePair(
+  owner: string,
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  channels: number,
+  mask?: ArrayLike<number>,
+): void {
+  if (pred.length !== target.length)
+    throw new Error(`${owner}: images differ in size (${pred.length} and ${target.length} numbers)`);
+  if (mask && mask.length * channels !== pred.length)
+    throw new Error(`${owner}: the mask holds ${mask.length} pixels, the images ${pred.length / channels}`);
 }
 
 /** Mask-weighted sums of the per-number error: squared or absolute. */
-function weightedError(owner: string, pred: ArrayLike<number>, target: ArrayLike<number>, channels: number, mask: ArrayLike<number> | undefined, squared: boolean): { sum: number; weight: number } {
+function weightedError(
+  owner: string,
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  channels: number,
+  mask: ArrayLike<number> | undefined,
+  squared: boolean,
+): { sum: number; weight: number } {
   checkImagePair(owner, pred, target, channels, mask);
-  let sum = 0, weight = 0;
+  let sum = 0,
+    weight = 0;
   for (let p = 0; p < pred.length / channels; p++) {
     const m = mask ? mask[p]! : 1;
     if (m === 0) continue;
@@ -32,14 +48,24 @@ function weightedError(owner: string, pred: ArrayLike<number>, target: ArrayLike
 }
 
 /** Mean squared error over the mask's weight (all numbers without a mask); an empty mask is an error. */
-export function mse(pred: ArrayLike<number>, target: ArrayLike<number>, channels = 1, mask?: ArrayLike<number>): number {
+export function mse(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  channels = 1,
+  mask?: ArrayLike<number>,
+): number {
   const { sum, weight } = weightedError("mse", pred, target, channels, mask, true);
   if (weight === 0) throw new Error(`mse: ${mask ? "the mask is" : "the images are"} empty`);
   return sum / weight;
 }
 
 /** Mean absolute error over the mask's weight; 0 where nothing counts. */
-export function meanAbsError(pred: ArrayLike<number>, target: ArrayLike<number>, channels = 1, mask?: ArrayLike<number>): number {
+export function meanAbsError(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  channels = 1,
+  mask?: ArrayLike<number>,
+): number {
   const { sum, weight } = weightedError("meanAbsError", pred, target, channels, mask, false);
   return weight === 0 ? 0 : sum / weight;
 }
@@ -55,7 +81,12 @@ export function psnr(pred: ArrayLike<number>, target: ArrayLike<number>): number
 }
 
 /** PSNR in dB (peak 1) of the mask-weighted mean squared error. */
-export function maskedPsnr(pred: ArrayLike<number>, target: ArrayLike<number>, channels: number, mask?: ArrayLike<number>): number {
+export function maskedPsnr(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  channels: number,
+  mask?: ArrayLike<number>,
+): number {
   const { sum, weight } = weightedError("maskedPsnr", pred, target, channels, mask, true);
   if (weight === 0) throw new Error("maskedPsnr: the mask is empty");
   return psnrFromMse(sum / weight);

@@ -7,7 +7,16 @@
  */
 import type { Camera } from "../math/camera";
 import { cameraCenter } from "../math/camera";
-import { STUDIO_LIGHTS, checkMeshDraws, drawOrder, isBlended, type MeshDraw, type MeshFrame, type MeshLights, type MeshTexture } from "./scene";
+import {
+  STUDIO_LIGHTS,
+  checkMeshDraws,
+  drawOrder,
+  isBlended,
+  type MeshDraw,
+  type MeshFrame,
+  type MeshLights,
+  type MeshTexture,
+} from "./scene";
 
 export interface MeshRenderOptions {
   background?: [number, number, number];
@@ -23,12 +32,17 @@ export function ndcDepth(z: number, near: number, far: number): number {
 export function sampleTexture(t: MeshTexture, u: number, v: number, out: Float64Array): Float64Array {
   const x = Math.min(Math.max(u * t.width - 0.5, 0), t.width - 1);
   const y = Math.min(Math.max(v * t.height - 0.5, 0), t.height - 1);
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const x1 = Math.min(x0 + 1, t.width - 1), y1 = Math.min(y0 + 1, t.height - 1);
-  const fx = x - x0, fy = y - y0;
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y);
+  const x1 = Math.min(x0 + 1, t.width - 1),
+    y1 = Math.min(y0 + 1, t.height - 1);
+  const fx = x - x0,
+    fy = y - y0;
   for (let k = 0; k < 4; k++) {
-    const a = t.data[(y0 * t.width + x0) * 4 + k]!, b = t.data[(y0 * t.width + x1) * 4 + k]!;
-    const c = t.data[(y1 * t.width + x0) * 4 + k]!, d = t.data[(y1 * t.width + x1) * 4 + k]!;
+    const a = t.data[(y0 * t.width + x0) * 4 + k]!,
+      b = t.data[(y0 * t.width + x1) * 4 + k]!;
+    const c = t.data[(y1 * t.width + x0) * 4 + k]!,
+      d = t.data[(y1 * t.width + x1) * 4 + k]!;
     out[k] = ((a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy) / 255;
   }
   return out;
@@ -54,25 +68,40 @@ export function renderMeshCpu(draws: readonly MeshDraw[], camera: Camera, option
     const blended = isBlended(d);
     const V = d.positions.length / 3;
     // Per vertex: screen u, v, view depth z, NDC depth.
-    const su = new Float64Array(V), sv = new Float64Array(V), sz = new Float64Array(V), nd = new Float64Array(V);
+    const su = new Float64Array(V),
+      sv = new Float64Array(V),
+      sz = new Float64Array(V),
+      nd = new Float64Array(V);
     for (let i = 0; i < V; i++) {
-      const [x, y, z] = [0, 1, 2].map((r) => m[r * 4]! * d.positions[i * 3]! + m[r * 4 + 1]! * d.positions[i * 3 + 1]! + m[r * 4 + 2]! * d.positions[i * 3 + 2]! + m[r * 4 + 3]!) as [number, number, number];
+      const [x, y, z] = [0, 1, 2].map(
+        (r) =>
+          m[r * 4]! * d.positions[i * 3]! +
+          m[r * 4 + 1]! * d.positions[i * 3 + 1]! +
+          m[r * 4 + 2]! * d.positions[i * 3 + 2]! +
+          m[r * 4 + 3]!,
+      ) as [number, number, number];
       sz[i] = z;
       su[i] = (fx * x) / z + cx;
       sv[i] = (fy * y) / z + cy;
       nd[i] = ndcDepth(z, near, far);
     }
     for (let t = 0; t < d.indices.length; t += 3) {
-      const ia = d.indices[t]!, ib = d.indices[t + 1]!, ic = d.indices[t + 2]!;
+      const ia = d.indices[t]!,
+        ib = d.indices[t + 1]!,
+        ic = d.indices[t + 2]!;
       // Whole triangles outside [near, far] are dropped; the scenes keep their geometry in front of the camera.
-      if (sz[ia]! <= near || sz[ib]! <= near || sz[ic]! <= near || sz[ia]! >= far || sz[ib]! >= far || sz[ic]! >= far) continue;
+      if (sz[ia]! <= near || sz[ib]! <= near || sz[ic]! <= near || sz[ia]! >= far || sz[ib]! >= far || sz[ic]! >= far)
+        continue;
       const area = (su[ib]! - su[ia]!) * (sv[ic]! - sv[ia]!) - (sv[ib]! - sv[ia]!) * (su[ic]! - su[ia]!);
       if (area === 0) continue;
-      const x0 = Math.max(0, Math.floor(Math.min(su[ia]!, su[ib]!, su[ic]!))), x1 = Math.min(W - 1, Math.ceil(Math.max(su[ia]!, su[ib]!, su[ic]!)));
-      const y0 = Math.max(0, Math.floor(Math.min(sv[ia]!, sv[ib]!, sv[ic]!))), y1 = Math.min(H - 1, Math.ceil(Math.max(sv[ia]!, sv[ib]!, sv[ic]!)));
+      const x0 = Math.max(0, Math.floor(Math.min(su[ia]!, su[ib]!, su[ic]!))),
+        x1 = Math.min(W - 1, Math.ceil(Math.max(su[ia]!, su[ib]!, su[ic]!)));
+      const y0 = Math.max(0, Math.floor(Math.min(sv[ia]!, sv[ib]!, sv[ic]!))),
+        y1 = Math.min(H - 1, Math.ceil(Math.max(sv[ia]!, sv[ib]!, sv[ic]!)));
       for (let py = y0; py <= y1; py++) {
         for (let px = x0; px <= x1; px++) {
-          const u = px + 0.5, v = py + 0.5;
+          const u = px + 0.5,
+            v = py + 0.5;
           // Barycentrics in screen space (any winding: thin geometry is two-sided).
           const wa = ((su[ib]! - u) * (sv[ic]! - v) - (sv[ib]! - v) * (su[ic]! - u)) / area;
           const wb = ((su[ic]! - u) * (sv[ia]! - v) - (sv[ic]! - v) * (su[ia]! - u)) / area;
@@ -82,31 +111,50 @@ export function renderMeshCpu(draws: readonly MeshDraw[], camera: Camera, option
           const z = wa * nd[ia]! + wb * nd[ib]! + wc * nd[ic]!;
           if (!(z < depth[p]!)) continue;
           // Perspective-correct weights for the attributes.
-          const pa = wa / sz[ia]!, pb = wb / sz[ib]!, pc = wc / sz[ic]!;
+          const pa = wa / sz[ia]!,
+            pb = wb / sz[ib]!,
+            pc = wc / sz[ic]!;
           const s = pa + pb + pc;
-          const ba = pa / s, bb = pb / s, bc = pc / s;
-          const lerp = (arr: Float32Array, n: number, c: number) => ba * arr[ia * n + c]! + bb * arr[ib * n + c]! + bc * arr[ic * n + c]!;
+          const ba = pa / s,
+            bb = pb / s,
+            bc = pc / s;
+          const lerp = (arr: Float32Array, n: number, c: number) =>
+            ba * arr[ia * n + c]! + bb * arr[ib * n + c]! + bc * arr[ic * n + c]!;
           let alpha = d.material.opacity;
-          let r = 0.6, g = 0.6, b = 0.6;
+          let r = 0.6,
+            g = 0.6,
+            b = 0.6;
           if (d.texture) {
             sampleTexture(d.texture, lerp(d.uvs!, 2, 0), lerp(d.uvs!, 2, 1), tex);
             [r, g, b] = [tex[0]!, tex[1]!, tex[2]!];
             if (d.material.blend) alpha *= tex[3]!;
           } else if (d.colors) [r, g, b] = [lerp(d.colors, 3, 0), lerp(d.colors, 3, 1), lerp(d.colors, 3, 2)];
-          const wx = lerp(d.positions, 3, 0), wy = lerp(d.positions, 3, 1), wz = lerp(d.positions, 3, 2);
-          let nx = lerp(d.normals, 3, 0), ny = lerp(d.normals, 3, 1), nz = lerp(d.normals, 3, 2);
+          const wx = lerp(d.positions, 3, 0),
+            wy = lerp(d.positions, 3, 1),
+            wz = lerp(d.positions, 3, 2);
+          let nx = lerp(d.normals, 3, 0),
+            ny = lerp(d.normals, 3, 1),
+            nz = lerp(d.normals, 3, 2);
           const nl = Math.hypot(nx, ny, nz) || 1;
-          let vx = eye[0] - wx, vy = eye[1] - wy, vz = eye[2] - wz;
+          let vx = eye[0] - wx,
+            vy = eye[1] - wy,
+            vz = eye[2] - wz;
           const vl = Math.hypot(vx, vy, vz) || 1;
           [vx, vy, vz] = [vx / vl, vy / vl, vz / vl];
           const flip = nx * vx + ny * vy + nz * vz < 0 ? -1 : 1;
           [nx, ny, nz] = [(flip * nx) / nl, (flip * ny) / nl, (flip * nz) / nl];
-          const diffuse = L.ambient + L.key * Math.max(0, nx * L.keyDir[0] + ny * L.keyDir[1] + nz * L.keyDir[2]) + L.fill * Math.max(0, nx * L.fillDir[0] + ny * L.fillDir[1] + nz * L.fillDir[2]);
+          const diffuse =
+            L.ambient +
+            L.key * Math.max(0, nx * L.keyDir[0] + ny * L.keyDir[1] + nz * L.keyDir[2]) +
+            L.fill * Math.max(0, nx * L.fillDir[0] + ny * L.fillDir[1] + nz * L.fillDir[2]);
           halfKey[0] = L.keyDir[0] + vx;
           halfKey[1] = L.keyDir[1] + vy;
           halfKey[2] = L.keyDir[2] + vz;
           const hl = Math.hypot(halfKey[0]!, halfKey[1]!, halfKey[2]!) || 1;
-          const spec = d.material.specular * L.key * Math.max(0, (nx * halfKey[0]! + ny * halfKey[1]! + nz * halfKey[2]!) / hl) ** d.material.shininess;
+          const spec =
+            d.material.specular *
+            L.key *
+            Math.max(0, (nx * halfKey[0]! + ny * halfKey[1]! + nz * halfKey[2]!) / hl) ** d.material.shininess;
           const c = [r * diffuse + spec, g * diffuse + spec, b * diffuse + spec];
           if (!blended) {
             for (let q = 0; q < 3; q++) rgb[p * 3 + q] = c[q]!;

@@ -50,23 +50,35 @@ const DEPTH_FORMAT: GPUTextureFormat = "depth32float";
 
 /** IEEE half to float (the colour target is rgba16float). */
 function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1,
+    e = (h >> 10) & 0x1f,
+    f = h & 0x3ff;
   if (e === 0) return s * 2 ** -14 * (f / 1024);
   if (e === 31) return f ? NaN : s * Infinity;
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 export class GpuMeshRenderer {
-  private readonly pipelines: { opaque: GPURenderPipeline; blendColor: GPURenderPipeline; blendParse: GPURenderPipeline };
+  private readonly pipelines: {
+    opaque: GPURenderPipeline;
+    blendColor: GPURenderPipeline;
+    blendParse: GPURenderPipeline;
+  };
   private readonly frameLayout: GPUBindGroupLayout;
   private readonly drawLayout: GPUBindGroupLayout;
   private readonly sampler: GPUSampler;
   private readonly white: GPUTexture;
 
   constructor(readonly device: GPUDevice) {
-    const module = device.createShaderModule({ label: "mesh", code: `${MESH_FRAME_PARAMS.wgsl}\n${MESH_DRAW_PARAMS.wgsl}\n${MESH_WGSL}` });
+    const module = device.createShaderModule({
+      label: "mesh",
+      code: `${MESH_FRAME_PARAMS.wgsl}\n${MESH_DRAW_PARAMS.wgsl}\n${MESH_WGSL}`,
+    });
     const vis = ShaderStage.VERTEX | ShaderStage.FRAGMENT;
-    this.frameLayout = device.createBindGroupLayout({ label: "mesh.frame", entries: [{ binding: 0, visibility: vis, buffer: { type: "uniform" } }] });
+    this.frameLayout = device.createBindGroupLayout({
+      label: "mesh.frame",
+      entries: [{ binding: 0, visibility: vis, buffer: { type: "uniform" } }],
+    });
     this.drawLayout = device.createBindGroupLayout({
       label: "mesh.draw",
       entries: [
@@ -76,26 +88,65 @@ export class GpuMeshRenderer {
       ],
     });
     const layout = device.createPipelineLayout({ bindGroupLayouts: [this.frameLayout, this.drawLayout] });
-    const attr = (location: number, format: GPUVertexFormat, stride: number): GPUVertexBufferLayout => ({ arrayStride: stride, attributes: [{ shaderLocation: location, offset: 0, format }] });
-    const vertex: GPUVertexState = { module, entryPoint: "meshVertex", buffers: [attr(0, "float32x3", 12), attr(1, "float32x3", 12), attr(2, "float32x2", 8), attr(3, "float32x3", 12)] };
-    const over: GPUBlendState = { color: { srcFactor: "src-alpha", dstFactor: "one-minus-src-alpha", operation: "add" }, alpha: { srcFactor: "one", dstFactor: "one-minus-src-alpha", operation: "add" } };
-    const make = (label: string, blend: GPUBlendState | undefined, colorMask: number, parseMask: number, depthWrite: boolean) =>
+    const attr = (location: number, format: GPUVertexFormat, stride: number): GPUVertexBufferLayout => ({
+      arrayStride: stride,
+      attributes: [{ shaderLocation: location, offset: 0, format }],
+    });
+    const vertex: GPUVertexState = {
+      module,
+      entryPoint: "meshVertex",
+      buffers: [attr(0, "float32x3", 12), attr(1, "float32x3", 12), attr(2, "float32x2", 8), attr(3, "float32x3", 12)],
+    };
+    const over: GPUBlendState = {
+      color: { srcFactor: "src-alpha", dstFactor: "one-minus-src-alpha", operation: "add" },
+      alpha: { srcFactor: "one", dstFactor: "one-minus-src-alpha", operation: "add" },
+    };
+    const make = (
+      label: string,
+      blend: GPUBlendState | undefined,
+      colorMask: number,
+      parseMask: number,
+      depthWrite: boolean,
+    ) =>
       device.createRenderPipeline({
         label,
         layout,
         vertex,
-        fragment: { module, entryPoint: "meshFragment", targets: [{ format: COLOR_FORMAT, blend, writeMask: colorMask }, { format: PARSE_FORMAT, writeMask: parseMask }] },
+        fragment: {
+          module,
+          entryPoint: "meshFragment",
+          targets: [
+            { format: COLOR_FORMAT, blend, writeMask: colorMask },
+            { format: PARSE_FORMAT, writeMask: parseMask },
+          ],
+        },
         primitive: { topology: "triangle-list", cullMode: "none" },
         depthStencil: { format: DEPTH_FORMAT, depthWriteEnabled: depthWrite, depthCompare: "less" },
       });
-    this.pipelines = { opaque: make("mesh.opaque", undefined, 0xf, 0xf, true), blendColor: make("mesh.blendColor", over, 0xf, 0, false), blendParse: make("mesh.blendParse", undefined, 0, 0xf, false) };
-    this.sampler = device.createSampler({ magFilter: "linear", minFilter: "linear", addressModeU: "clamp-to-edge", addressModeV: "clamp-to-edge" });
+    this.pipelines = {
+      opaque: make("mesh.opaque", undefined, 0xf, 0xf, true),
+      blendColor: make("mesh.blendColor", over, 0xf, 0, false),
+      blendParse: make("mesh.blendParse", undefined, 0, 0xf, false),
+    };
+    this.sampler = device.createSampler({
+      magFilter: "linear",
+      minFilter: "linear",
+      addressModeU: "clamp-to-edge",
+      addressModeV: "clamp-to-edge",
+    });
     this.white = this.texture(1, 1, new Uint8Array([255, 255, 255, 255]));
   }
 
   private texture(width: number, height: number, data: Uint8Array): GPUTexture {
-    const t = this.device.createTexture({ size: [width, height], format: "rgba8unorm", usage: TextureUsage.TEXTURE_BINDING | TextureUsage.COPY_DST });
-    this.device.queue.writeTexture({ texture: t }, data as Uint8Array<ArrayBuffer>, { bytesPerRow: width * 4 }, [width, height]);
+    const t = this.device.createTexture({
+      size: [width, height],
+      format: "rgba8unorm",
+      usage: TextureUsage.TEXTURE_BINDING | TextureUsage.COPY_DST,
+    });
+    this.device.queue.writeTexture({ texture: t }, data as Uint8Array<ArrayBuffer>, { bytesPerRow: width * 4 }, [
+      width,
+      height,
+    ]);
     return t;
   }
 
@@ -126,18 +177,39 @@ export class GpuMeshRenderer {
       ambient: L.ambient,
     });
     owned.push(frameBuf);
-    const frameGroup = device.createBindGroup({ layout: this.frameLayout, entries: [{ binding: 0, resource: { buffer: frameBuf } }] });
-    const color = device.createTexture({ size: [W, H], format: COLOR_FORMAT, usage: TextureUsage.RENDER_ATTACHMENT | TextureUsage.COPY_SRC });
-    const parse = device.createTexture({ size: [W, H], format: PARSE_FORMAT, usage: TextureUsage.RENDER_ATTACHMENT | TextureUsage.COPY_SRC });
+    const frameGroup = device.createBindGroup({
+      layout: this.frameLayout,
+      entries: [{ binding: 0, resource: { buffer: frameBuf } }],
+    });
+    const color = device.createTexture({
+      size: [W, H],
+      format: COLOR_FORMAT,
+      usage: TextureUsage.RENDER_ATTACHMENT | TextureUsage.COPY_SRC,
+    });
+    const parse = device.createTexture({
+      size: [W, H],
+      format: PARSE_FORMAT,
+      usage: TextureUsage.RENDER_ATTACHMENT | TextureUsage.COPY_SRC,
+    });
     const depth = device.createTexture({ size: [W, H], format: DEPTH_FORMAT, usage: TextureUsage.RENDER_ATTACHMENT });
     owned.push(color, parse, depth);
     const encoder = device.createCommandEncoder({ label: "mesh.render" });
     const pass = encoder.beginRenderPass({
       colorAttachments: [
-        { view: color.createView(), clearValue: { r: bg[0], g: bg[1], b: bg[2], a: 0 }, loadOp: "clear", storeOp: "store" },
+        {
+          view: color.createView(),
+          clearValue: { r: bg[0], g: bg[1], b: bg[2], a: 0 },
+          loadOp: "clear",
+          storeOp: "store",
+        },
         { view: parse.createView(), clearValue: { r: 0, g: 0, b: 0, a: 0 }, loadOp: "clear", storeOp: "store" },
       ],
-      depthStencilAttachment: { view: depth.createView(), depthClearValue: 1, depthLoadOp: "clear", depthStoreOp: "discard" },
+      depthStencilAttachment: {
+        view: depth.createView(),
+        depthClearValue: 1,
+        depthLoadOp: "clear",
+        depthStoreOp: "discard",
+      },
     });
     pass.setBindGroup(0, frameGroup);
     for (const k of drawOrder(draws)) {
@@ -152,11 +224,21 @@ export class GpuMeshRenderer {
       owned.push(index);
       const tex = d.texture ? this.texture(d.texture.width, d.texture.height, d.texture.data) : this.white;
       if (d.texture) owned.push(tex);
-      const buffers = [vbuf(d.positions), vbuf(d.normals), vbuf(d.uvs ?? new Float32Array(V * 2)), vbuf(d.colors ?? new Float32Array(V * 3).fill(0.6))];
+      const buffers = [
+        vbuf(d.positions),
+        vbuf(d.normals),
+        vbuf(d.uvs ?? new Float32Array(V * 2)),
+        vbuf(d.colors ?? new Float32Array(V * 3).fill(0.6)),
+      ];
       buffers.forEach((b, slot) => pass.setVertexBuffer(slot, b));
       pass.setIndexBuffer(index, "uint32");
       const blended = isBlended(d);
-      const passes: Array<[GPURenderPipeline, number]> = blended ? [[this.pipelines.blendColor, 0], [this.pipelines.blendParse, 1]] : [[this.pipelines.opaque, 0]];
+      const passes: Array<[GPURenderPipeline, number]> = blended
+        ? [
+            [this.pipelines.blendColor, 0],
+            [this.pipelines.blendParse, 1],
+          ]
+        : [[this.pipelines.opaque, 0]];
       for (const [pipeline, parsePass] of passes) {
         const params = MESH_DRAW_PARAMS.createBuffer(device, "mesh.drawParams", {
           specular: d.material.specular,
@@ -183,7 +265,8 @@ export class GpuMeshRenderer {
       }
     }
     pass.end();
-    const colorRow = Math.ceil((W * 8) / 256) * 256, parseRow = Math.ceil(W / 256) * 256;
+    const colorRow = Math.ceil((W * 8) / 256) * 256,
+      parseRow = Math.ceil(W / 256) * 256;
     const colorOut = device.createBuffer({ size: colorRow * H, usage: BufferUsage.COPY_DST | BufferUsage.COPY_SRC });
     const parseOut = device.createBuffer({ size: parseRow * H, usage: BufferUsage.COPY_DST | BufferUsage.COPY_SRC });
     owned.push(colorOut, parseOut);
@@ -193,10 +276,17 @@ export class GpuMeshRenderer {
     try {
       const halves = new Uint16Array(await readBuffer(device, colorOut));
       const classes = new Uint8Array(await readBuffer(device, parseOut));
-      const frame: MeshFrame = { width: W, height: H, rgb: new Float32Array(W * H * 3), mask: new Float32Array(W * H), parse: new Uint8Array(W * H) };
+      const frame: MeshFrame = {
+        width: W,
+        height: H,
+        rgb: new Float32Array(W * H * 3),
+        mask: new Float32Array(W * H),
+        parse: new Uint8Array(W * H),
+      };
       for (let y = 0; y < H; y++) {
         for (let x = 0; x < W; x++) {
-          const p = y * W + x, o = (y * colorRow) / 2 + x * 4;
+          const p = y * W + x,
+            o = (y * colorRow) / 2 + x * 4;
           for (let c = 0; c < 3; c++) frame.rgb[p * 3 + c] = halfToFloat(halves[o + c]!);
           frame.mask[p] = halfToFloat(halves[o + 3]!);
           frame.parse[p] = classes[y * parseRow + x]!;

@@ -93,15 +93,19 @@ export function checkMeshDraws(draws: readonly MeshDraw[], owner: string): void 
     if (!Number.isInteger(V)) bad(`positions must be [V, 3], got ${d.positions.length} numbers`);
     if (d.normals.length !== V * 3) bad(`normals must hold ${V * 3} numbers, got ${d.normals.length}`);
     if (d.indices.length % 3 !== 0) bad(`indices must be triangles, got ${d.indices.length}`);
-    for (let i = 0; i < d.indices.length; i++) if (d.indices[i]! >= V) bad(`index ${d.indices[i]} at ${i} is past the ${V} vertices`);
+    for (let i = 0; i < d.indices.length; i++)
+      if (d.indices[i]! >= V) bad(`index ${d.indices[i]} at ${i} is past the ${V} vertices`);
     if (d.texture) {
       if (!d.uvs || d.uvs.length !== V * 2) bad("a textured draw needs uvs [V, 2]");
       const t = d.texture;
-      if (!(t.width > 0 && t.height > 0) || t.data.length !== t.width * t.height * 4) bad(`texture data must be ${t.width} x ${t.height} RGBA8`);
+      if (!(t.width > 0 && t.height > 0) || t.data.length !== t.width * t.height * 4)
+        bad(`texture data must be ${t.width} x ${t.height} RGBA8`);
     }
     if (d.colors && d.colors.length !== V * 3) bad(`colors must hold ${V * 3} numbers, got ${d.colors.length}`);
-    if (!(d.classId >= 0 && d.classId <= 255) || !Number.isInteger(d.classId)) bad(`classId must be a whole number in [0, 255], got ${d.classId}`);
-    if (!(d.material.opacity >= 0 && d.material.opacity <= 1)) bad(`opacity must be in [0, 1], got ${d.material.opacity}`);
+    if (!(d.classId >= 0 && d.classId <= 255) || !Number.isInteger(d.classId))
+      bad(`classId must be a whole number in [0, 255], got ${d.classId}`);
+    if (!(d.material.opacity >= 0 && d.material.opacity <= 1))
+      bad(`opacity must be in [0, 1], got ${d.material.opacity}`);
   });
 }
 

@@ -55,14 +55,18 @@ export function tileGrid(width: number, height: number): { tilesX: number; tiles
 /** Checks a camera's fields (STYLE.md 7). */
 export function checkCamera(owner: string, camera: Camera): void {
   for (const k of ["width", "height"] as const) {
-    if (!Number.isInteger(camera[k]) || camera[k] < 1 || camera[k] > 16384) throw new Error(`${owner}: camera.${k} must be an integer in [1, 16384], got ${camera[k]}`);
+    if (!Number.isInteger(camera[k]) || camera[k] < 1 || camera[k] > 16384)
+      throw new Error(`${owner}: camera.${k} must be an integer in [1, 16384], got ${camera[k]}`);
   }
   for (const k of ["fx", "fy", "cx", "cy", "near", "far"] as const) {
     if (!Number.isFinite(camera[k])) throw new Error(`${owner}: camera.${k} must be finite, got ${camera[k]}`);
   }
-  if (!(camera.fx > 0 && camera.fy > 0)) throw new Error(`${owner}: focal lengths must be > 0, got ${camera.fx}, ${camera.fy}`);
-  if (!(camera.near > 0 && camera.far > camera.near)) throw new Error(`${owner}: need 0 < near < far, got ${camera.near}, ${camera.far}`);
-  if (camera.worldToCamera?.length !== 16) throw new Error(`${owner}: worldToCamera must have 16 numbers, got ${camera.worldToCamera?.length}`);
+  if (!(camera.fx > 0 && camera.fy > 0))
+    throw new Error(`${owner}: focal lengths must be > 0, got ${camera.fx}, ${camera.fy}`);
+  if (!(camera.near > 0 && camera.far > camera.near))
+    throw new Error(`${owner}: need 0 < near < far, got ${camera.near}, ${camera.far}`);
+  if (camera.worldToCamera?.length !== 16)
+    throw new Error(`${owner}: worldToCamera must have 16 numbers, got ${camera.worldToCamera?.length}`);
 }
 
 /** Packs FrameParams for a camera. */

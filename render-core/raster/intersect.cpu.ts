@@ -62,7 +62,10 @@ export function sortByDepth(p: ProjectedSplats, s: IntersectScratch = new Inters
     s.keys[m] = depthBits[0]!;
     m++;
   }
-  let srcO = s.order, srcK = s.keys, dstO = s.tmpOrder, dstK = s.tmpKeys;
+  let srcO = s.order,
+    srcK = s.keys,
+    dstO = s.tmpOrder,
+    dstK = s.tmpKeys;
   const counts = new Uint32Array(65536);
   for (const shift of [0, 16]) {
     counts.fill(0);
@@ -87,7 +90,12 @@ export function sortByDepth(p: ProjectedSplats, s: IntersectScratch = new Inters
 }
 
 /** Bins the depth-ordered visible splats into tiles: the per-tile front-to-back lists. */
-export function binTiles(p: ProjectedSplats, camera: Camera, order: Uint32Array, s: IntersectScratch = new IntersectScratch()): TileBins {
+export function binTiles(
+  p: ProjectedSplats,
+  camera: Camera,
+  order: Uint32Array,
+  s: IntersectScratch = new IntersectScratch(),
+): TileBins {
   const grid = tileGridOf(camera);
   const numTiles = grid.tilesX * grid.tilesY;
   s.cursor = grow(s.cursor, numTiles);

@@ -5,7 +5,12 @@
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import { TILE_RECT_WGSL } from "../../shaders/common/tile-rect.wgsl";
-import { DEPTH_KEYS_WGSL, EMIT_ISECTS_WGSL, ISECT_COUNTS_WGSL, TILE_RANGES_WGSL } from "../../shaders/raster/intersect.wgsl";
+import {
+  DEPTH_KEYS_WGSL,
+  EMIT_ISECTS_WGSL,
+  ISECT_COUNTS_WGSL,
+  TILE_RANGES_WGSL,
+} from "../../shaders/raster/intersect.wgsl";
 import { splitGroups } from "../gpu/flags";
 import { FRAME_PARAMS, rasterConstants } from "./frame-params";
 import { getKernel, requireBytes, u32c, type Kernel } from "../gpu/kernel";
@@ -16,8 +21,19 @@ const CONSTS = () => ({ WG: u32c(SPLAT_WG), KPT: u32c(SORT.KPT), ...rasterConsta
 const ro = "read-only-storage" as const;
 const rw = "storage" as const;
 
-function kernel(device: GPUDevice, label: string, code: string[], names: Array<[string, "uniform" | typeof ro | typeof rw]>): Kernel {
-  return getKernel(device, { label, code, entryPoint: label, constants: CONSTS(), bindings: names.map(([name, kind]) => ({ name, kind })) });
+function kernel(
+  device: GPUDevice,
+  label: string,
+  code: string[],
+  names: Array<[string, "uniform" | typeof ro | typeof rw]>,
+): Kernel {
+  return getKernel(device, {
+    label,
+    code,
+    entryPoint: label,
+    constants: CONSTS(),
+    bindings: names.map(([name, kind]) => ({ name, kind })),
+  });
 }
 
 /** Keys for the depth sort. Twin: intersect.cpu.ts (depth order). */
@@ -30,7 +46,18 @@ export function depthKeys(
   requireBytes("depthKeys", "splats2d", b.splats2d, count * SPLAT2D_STRIDE * 4); // [N, 12] f32
   requireBytes("depthKeys", "keys", b.keys, count * 4); // [N] u32
   requireBytes("depthKeys", "ids", b.ids, count * 4); // [N] u32
-  const k = kernel(device, "depthKeys", [FRAME_PARAMS.wgsl, DEPTH_KEYS_WGSL], [["params", "uniform"], ["splats2d", ro], ["radii", ro], ["keys", rw], ["ids", rw]]);
+  const k = kernel(
+    device,
+    "depthKeys",
+    [FRAME_PARAMS.wgsl, DEPTH_KEYS_WGSL],
+    [
+      ["params", "uniform"],
+      ["splats2d", ro],
+      ["radii", ro],
+      ["keys", rw],
+      ["ids", rw],
+    ],
+  );
   const [x, y] = splitGroups(Math.ceil(count / SPLAT_WG));
   k.dispatch(pass, k.bind(b), x, y);
 }
@@ -44,7 +71,17 @@ export function isectCounts(
 ): void {
   requireBytes("isectCounts", "counts", b.counts, (count + 1) * 4); // [N + 1] u32
   requireBytes("isectCounts", "sortedIds", b.sortedIds, count * 4); // [N] u32
-  const k = kernel(device, "isectCounts", [FRAME_PARAMS.wgsl, ISECT_COUNTS_WGSL], [["params", "uniform"], ["sortedIds", ro], ["tilesTouched", ro], ["counts", rw]]);
+  const k = kernel(
+    device,
+    "isectCounts",
+    [FRAME_PARAMS.wgsl, ISECT_COUNTS_WGSL],
+    [
+      ["params", "uniform"],
+      ["sortedIds", ro],
+      ["tilesTouched", ro],
+      ["counts", rw],
+    ],
+  );
   const [x, y] = splitGroups(Math.ceil((count + 1) / SPLAT_WG));
   k.dispatch(pass, k.bind(b), x, y);
 }
@@ -53,22 +90,35 @@ export function isectCounts(
 export function emitIsects(
   pass: GPUComputePassEncoder,
   device: GPUDevice,
-  b: { params: GPUBuffer; sortedIds: GPUBuffer; splats2d: GPUBuffer; radii: GPUBuffer; offsets: GPUBuffer; tileKeys: GPUBuffer; isectSplat: GPUBuffer },
+  b: {
+    params: GPUBuffer;
+    sortedIds: GPUBuffer;
+    splats2d: GPUBuffer;
+    radii: GPUBuffer;
+    offsets: GPUBuffer;
+    tileKeys: GPUBuffer;
+    isectSplat: GPUBuffer;
+  },
   count: number, // N
   capacity: number, // slots in tileKeys / isectSplat
 ): void {
   requireBytes("emitIsects", "offsets", b.offsets, (count + 1) * 4); // [N + 1] u32
   requireBytes("emitIsects", "tileKeys", b.tileKeys, capacity * 4); // [capacity] u32
   requireBytes("emitIsects", "isectSplat", b.isectSplat, capacity * 4); // [capacity] u32
-  const k = kernel(device, "emitIsects", [FRAME_PARAMS.wgsl, TILE_RECT_WGSL, EMIT_ISECTS_WGSL], [
-    ["params", "uniform"],
-    ["sortedIds", ro],
-    ["splats2d", ro],
-    ["radii", ro],
-    ["offsets", ro],
-    ["tileKeys", rw],
-    ["isectSplat", rw],
-  ]);
+  const k = kernel(
+    device,
+    "emitIsects",
+    [FRAME_PARAMS.wgsl, TILE_RECT_WGSL, EMIT_ISECTS_WGSL],
+    [
+      ["params", "uniform"],
+      ["sortedIds", ro],
+      ["splats2d", ro],
+      ["radii", ro],
+      ["offsets", ro],
+      ["tileKeys", rw],
+      ["isectSplat", rw],
+    ],
+  );
   const [x, y] = splitGroups(Math.ceil(count / SPLAT_WG));
   k.dispatch(pass, k.bind(b), x, y);
 }
@@ -82,7 +132,16 @@ export function tileRanges(
   grid: { args: GPUBuffer; offset: number },
 ): void {
   requireBytes("tileRanges", "ranges", b.ranges, numTiles * 8); // [numTiles, 2] u32
-  const k = kernel(device, "tileRanges", [GRID_WGSL, TILE_RANGES_WGSL], [["tileFromIsect", ro], ["sizes", ro], ["ranges", rw]]);
+  const k = kernel(
+    device,
+    "tileRanges",
+    [GRID_WGSL, TILE_RANGES_WGSL],
+    [
+      ["tileFromIsect", ro],
+      ["sizes", ro],
+      ["ranges", rw],
+    ],
+  );
   k.dispatchIndirect(pass, k.bind(b), grid.args, grid.offset);
 }
 

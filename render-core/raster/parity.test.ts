@@ -24,14 +24,17 @@ const debug = { fillGarbage: true, checkFinite: true };
 function blob(n: number, seed: number, shDegree: 0 | 1 | 2 | 3 = 0): SplatCloud {
   const c = createSplatCloud(n, shDegree);
   let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const sc = 0.5 / Math.cbrt(n);
   for (let i = 0; i < n; i++) {
     c.positions.set([(rnd() - 0.5) * 2.4, (rnd() - 0.5) * 2.4, 4 + (rnd() - 0.5) * 2], i * 3);
     c.scales.set([sc * (0.3 + 2 * rnd()), sc * (0.3 + 2 * rnd()), sc * (0.3 + 2 * rnd())], i * 3);
     const q = [rnd() - 0.5, rnd() - 0.5, rnd() - 0.5, rnd() - 0.5];
     const l = Math.hypot(...q);
-    c.rotations.set(q.map((v) => v / l), i * 4);
+    c.rotations.set(
+      q.map((v) => v / l),
+      i * 4,
+    );
     c.colors.set([rnd(), rnd(), rnd()], i * 3);
     c.opacities[i] = 0.1 + 0.9 * rnd();
   }
@@ -55,7 +58,24 @@ function camera(size: number, yaw = 0): Camera {
     cy: size / 2 - 0.2,
     near: 0.01,
     far: 100,
-    worldToCamera: new Float32Array([R[0], R[1], R[2], t[0], R[3], R[4], R[5], t[1], R[6], R[7], R[8], t[2], 0, 0, 0, 1]),
+    worldToCamera: new Float32Array([
+      R[0],
+      R[1],
+      R[2],
+      t[0],
+      R[3],
+      R[4],
+      R[5],
+      t[1],
+      R[6],
+      R[7],
+      R[8],
+      t[2],
+      0,
+      0,
+      0,
+      1,
+    ]),
   };
 }
 
@@ -96,9 +116,13 @@ describe("GPU renderer vs CPU twin", () => {
       ] as const) {
         // A conic entry's error scales with the whole conic (b near 0 inherits the
         // rounding of a and c), so conics compare against their largest entry.
-        const scale = k === 3 && g === got.conics ? Math.max(Math.abs(w[i * 3]), Math.abs(w[i * 3 + 1]), Math.abs(w[i * 3 + 2])) : 0;
+        const scale =
+          k === 3 && g === got.conics
+            ? Math.max(Math.abs(w[i * 3]), Math.abs(w[i * 3 + 1]), Math.abs(w[i * 3 + 2]))
+            : 0;
         for (let j = 0; j < k; j++) {
-          const ok = scale > 0 ? Math.abs(g[i * k + j] - w[i * k + j]) <= 1e-4 * scale : close(g[i * k + j], w[i * k + j]);
+          const ok =
+            scale > 0 ? Math.abs(g[i * k + j] - w[i * k + j]) <= 1e-4 * scale : close(g[i * k + j], w[i * k + j]);
           expect(ok, `splat ${i} component ${j}: ${g[i * k + j]} vs ${w[i * k + j]}`).toBe(true);
         }
       }

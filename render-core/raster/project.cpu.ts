@@ -47,9 +47,18 @@ export function projectFwd(cloud: SplatCloud, camera: Camera, out: ProjectedSpla
   const n = cloud.count;
   if (out.count < n) throw new Error(`projectFwd: output holds ${out.count} splats, cloud has ${n}`);
   const m = camera.worldToCamera;
-  const r00 = m[0]!, r01 = m[1]!, r02 = m[2]!, t0 = m[3]!;
-  const r10 = m[4]!, r11 = m[5]!, r12 = m[6]!, t1 = m[7]!;
-  const r20 = m[8]!, r21 = m[9]!, r22 = m[10]!, t2 = m[11]!;
+  const r00 = m[0]!,
+    r01 = m[1]!,
+    r02 = m[2]!,
+    t0 = m[3]!;
+  const r10 = m[4]!,
+    r11 = m[5]!,
+    r12 = m[6]!,
+    t1 = m[7]!;
+  const r20 = m[8]!,
+    r21 = m[9]!,
+    r22 = m[10]!,
+    t2 = m[11]!;
   const { fx, fy, cx, cy, near, far } = camera;
   const limX = (RASTER.FRUSTUM_CLAMP * 0.5 * camera.width) / fx;
   const limY = (RASTER.FRUSTUM_CLAMP * 0.5 * camera.height) / fy;
@@ -58,11 +67,17 @@ export function projectFwd(cloud: SplatCloud, camera: Camera, out: ProjectedSpla
   const rect = new Int32Array(4);
   const rgb = new Float64Array(3);
   const K = shRestCount(cloud.shDegree);
-  const P = cloud.positions, S = cloud.scales, Q = cloud.rotations, O = cloud.opacities, C = cloud.colors;
+  const P = cloud.positions,
+    S = cloud.scales,
+    Q = cloud.rotations,
+    O = cloud.opacities,
+    C = cloud.colors;
   const { means2d, conics, depths, radii, colors, opacities, tilesTouched } = out;
 
   for (let i = 0; i < n; i++) {
-    const px = P[i * 3]!, py = P[i * 3 + 1]!, pz = P[i * 3 + 2]!;
+    const px = P[i * 3]!,
+      py = P[i * 3 + 1]!,
+      pz = P[i * 3 + 2]!;
     const x = r00 * px + r01 * py + r02 * pz + t0;
     const y = r10 * px + r11 * py + r12 * pz + t1;
     const z = r20 * px + r21 * py + r22 * pz + t2;
@@ -71,25 +86,51 @@ export function projectFwd(cloud: SplatCloud, camera: Camera, out: ProjectedSpla
       continue;
     }
     // Rotation from the (w, x, y, z) quaternion, scaled columns M = R S.
-    let qw = Q[i * 4]!, qx = Q[i * 4 + 1]!, qy = Q[i * 4 + 2]!, qz = Q[i * 4 + 3]!;
+    let qw = Q[i * 4]!,
+      qx = Q[i * 4 + 1]!,
+      qy = Q[i * 4 + 2]!,
+      qz = Q[i * 4 + 3]!;
     const ql = Math.max(Math.hypot(qw, qx, qy, qz), 1e-12);
-    qw /= ql; qx /= ql; qy /= ql; qz /= ql;
-    const sx = S[i * 3]!, sy = S[i * 3 + 1]!, sz = S[i * 3 + 2]!;
-    const m00 = (1 - 2 * (qy * qy + qz * qz)) * sx, m01 = 2 * (qx * qy - qw * qz) * sy, m02 = 2 * (qx * qz + qw * qy) * sz;
-    const m10 = 2 * (qx * qy + qw * qz) * sx, m11 = (1 - 2 * (qx * qx + qz * qz)) * sy, m12 = 2 * (qy * qz - qw * qx) * sz;
-    const m20 = 2 * (qx * qz - qw * qy) * sx, m21 = 2 * (qy * qz + qw * qx) * sy, m22 = (1 - 2 * (qx * qx + qy * qy)) * sz;
+    qw /= ql;
+    qx /= ql;
+    qy /= ql;
+    qz /= ql;
+    const sx = S[i * 3]!,
+      sy = S[i * 3 + 1]!,
+      sz = S[i * 3 + 2]!;
+    const m00 = (1 - 2 * (qy * qy + qz * qz)) * sx,
+      m01 = 2 * (qx * qy - qw * qz) * sy,
+      m02 = 2 * (qx * qz + qw * qy) * sz;
+    const m10 = 2 * (qx * qy + qw * qz) * sx,
+      m11 = (1 - 2 * (qx * qx + qz * qz)) * sy,
+      m12 = 2 * (qy * qz - qw * qx) * sz;
+    const m20 = 2 * (qx * qz - qw * qy) * sx,
+      m21 = 2 * (qy * qz + qw * qx) * sy,
+      m22 = (1 - 2 * (qx * qx + qy * qy)) * sz;
     // T = W M (camera-space scaled axes); covC = T T^T.
-    const a00 = r00 * m00 + r01 * m10 + r02 * m20, a01 = r00 * m01 + r01 * m11 + r02 * m21, a02 = r00 * m02 + r01 * m12 + r02 * m22;
-    const a10 = r10 * m00 + r11 * m10 + r12 * m20, a11 = r10 * m01 + r11 * m11 + r12 * m21, a12 = r10 * m02 + r11 * m12 + r12 * m22;
-    const a20 = r20 * m00 + r21 * m10 + r22 * m20, a21 = r20 * m01 + r21 * m11 + r22 * m21, a22 = r20 * m02 + r21 * m12 + r22 * m22;
+    const a00 = r00 * m00 + r01 * m10 + r02 * m20,
+      a01 = r00 * m01 + r01 * m11 + r02 * m21,
+      a02 = r00 * m02 + r01 * m12 + r02 * m22;
+    const a10 = r10 * m00 + r11 * m10 + r12 * m20,
+      a11 = r10 * m01 + r11 * m11 + r12 * m21,
+      a12 = r10 * m02 + r11 * m12 + r12 * m22;
+    const a20 = r20 * m00 + r21 * m10 + r22 * m20,
+      a21 = r20 * m01 + r21 * m11 + r22 * m21,
+      a22 = r20 * m02 + r21 * m12 + r22 * m22;
     const tx = Math.min(Math.max(x / z, -limX), limX) * z;
     const ty = Math.min(Math.max(y / z, -limY), limY) * z;
     // Rows of the 2x3 Jacobian: j0 = (fx/z, 0, -fx tx/z^2), j1 = (0, fy/z, -fy ty/z^2).
-    const j00 = fx / z, j02 = (-fx * tx) / (z * z);
-    const j11 = fy / z, j12 = (-fy * ty) / (z * z);
+    const j00 = fx / z,
+      j02 = (-fx * tx) / (z * z);
+    const j11 = fy / z,
+      j12 = (-fy * ty) / (z * z);
     // J T: 2x3, then cov2d = (J T)(J T)^T.
-    const b00 = j00 * a00 + j02 * a20, b01 = j00 * a01 + j02 * a21, b02 = j00 * a02 + j02 * a22;
-    const b10 = j11 * a10 + j12 * a20, b11 = j11 * a11 + j12 * a21, b12 = j11 * a12 + j12 * a22;
+    const b00 = j00 * a00 + j02 * a20,
+      b01 = j00 * a01 + j02 * a21,
+      b02 = j00 * a02 + j02 * a22;
+    const b10 = j11 * a10 + j12 * a20,
+      b11 = j11 * a11 + j12 * a21,
+      b12 = j11 * a12 + j12 * a22;
     const a = b00 * b00 + b01 * b01 + b02 * b02 + RASTER.LOWPASS;
     const b = b00 * b10 + b01 * b11 + b02 * b12;
     const c = b10 * b10 + b11 * b11 + b12 * b12 + RASTER.LOWPASS;
@@ -114,7 +155,9 @@ export function projectFwd(cloud: SplatCloud, camera: Camera, out: ProjectedSpla
     rgb[1] = C[i * 3 + 1]!;
     rgb[2] = C[i * 3 + 2]!;
     if (K > 0) {
-      const dx = px - ex, dy = py - ey, dz = pz - ez;
+      const dx = px - ex,
+        dy = py - ey,
+        dz = pz - ez;
       const dl = Math.hypot(dx, dy, dz) || 1;
       addShRest(cloud.shRest, i * K * 3, cloud.shDegree, dx / dl, dy / dl, dz / dl, rgb);
     }

@@ -78,7 +78,13 @@ export interface ProjectBuffers {
 }
 
 /** Dispatches projectFwd over `count` splats. Twin: project.cpu.ts projectFwd. */
-export function projectFwd(pass: GPUComputePassEncoder, device: GPUDevice, b: ProjectBuffers, count: number, shDegree: number): void {
+export function projectFwd(
+  pass: GPUComputePassEncoder,
+  device: GPUDevice,
+  b: ProjectBuffers,
+  count: number,
+  shDegree: number,
+): void {
   const owner = "projectFwd";
   requireBytes(owner, "gaussians", b.gaussians, count * GAUSSIAN_STRIDE * 4);
   requireBytes(owner, "shRest", b.shRest, Math.max(4, count * shRestCount(shDegree) * 12));
@@ -91,7 +97,12 @@ export function projectFwd(pass: GPUComputePassEncoder, device: GPUDevice, b: Pr
 }
 
 /** Unpacks GPU projection outputs (read back) into the shared ProjectedSplats layout. */
-export function readProjected(count: number, splats2d: Float32Array, radii: Int32Array, tilesTouched: Uint32Array): ProjectedSplats {
+export function readProjected(
+  count: number,
+  splats2d: Float32Array,
+  radii: Int32Array,
+  tilesTouched: Uint32Array,
+): ProjectedSplats {
   const out = createProjectedSplats(count);
   for (let i = 0; i < count; i++) {
     const b = i * SPLAT2D_STRIDE;

@@ -70,8 +70,11 @@ export function rasterizeFwd(
       const op = opacities[i]!;
       const minPower = Math.log(ALPHA_MIN / op);
       if (!(minPower < 0)) continue; // opacity below ALPHA_MIN: never visible
-      const u = means2d[i * 2]!, v = means2d[i * 2 + 1]!;
-      const qa = conics[i * 3]!, qb = conics[i * 3 + 1]!, qc = conics[i * 3 + 2]!;
+      const u = means2d[i * 2]!,
+        v = means2d[i * 2 + 1]!;
+      const qa = conics[i * 3]!,
+        qb = conics[i * 3 + 1]!,
+        qc = conics[i * 3 + 2]!;
       // Box of the ellipse -0.5 d^T Q d >= minPower: |dx| <= sqrt(-2 minPower Sxx), S = Q^-1.
       const qdet = qa * qc - qb * qb;
       if (!(qdet > 0)) continue;
@@ -83,7 +86,10 @@ export function rasterizeFwd(
       const ay = Math.max(0, Math.ceil(v - ey - 0.5) - y0);
       const by = Math.min(h - 1, Math.floor(v + ey - 0.5) - y0);
       if (ax > bx || ay > by) continue;
-      const cr = colors[i * 3]!, cg = colors[i * 3 + 1]!, cb = colors[i * 3 + 2]!, z = depths[i]!;
+      const cr = colors[i * 3]!,
+        cg = colors[i * 3 + 1]!,
+        cb = colors[i * 3 + 2]!,
+        z = depths[i]!;
       for (let ly = ay; ly <= by; ly++) {
         const dy = v - (y0 + ly + 0.5);
         const row = ly * TILE;

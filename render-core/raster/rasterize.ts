@@ -18,7 +18,14 @@ export interface RasterizeBuffers {
 }
 
 /** One workgroup per tile. Twin: rasterize.cpu.ts rasterizeFwd. */
-export function rasterizeFwd(pass: GPUComputePassEncoder, device: GPUDevice, b: RasterizeBuffers, width: number, height: number, count: number): void {
+export function rasterizeFwd(
+  pass: GPUComputePassEncoder,
+  device: GPUDevice,
+  b: RasterizeBuffers,
+  width: number,
+  height: number,
+  count: number,
+): void {
   const owner = "rasterizeFwd";
   const { tilesX, tilesY } = tileGrid(width, height);
   requireBytes(owner, "tileRanges", b.tileRanges, tilesX * tilesY * 8);
@@ -45,9 +52,17 @@ export function rasterizeFwd(pass: GPUComputePassEncoder, device: GPUDevice, b: 
 }
 
 /** Copies the rgba image into an rgba8unorm storage texture of the same size (display). */
-export function writeDisplay(pass: GPUComputePassEncoder, device: GPUDevice, b: { params: GPUBuffer; rgba: GPUBuffer; target: GPUTexture }, width: number, height: number): void {
+export function writeDisplay(
+  pass: GPUComputePassEncoder,
+  device: GPUDevice,
+  b: { params: GPUBuffer; rgba: GPUBuffer; target: GPUTexture },
+  width: number,
+  height: number,
+): void {
   if (b.target.width !== width || b.target.height !== height || b.target.format !== "rgba8unorm") {
-    throw new Error(`writeDisplay: target must be ${width}x${height} rgba8unorm, got ${b.target.width}x${b.target.height} ${b.target.format}`);
+    throw new Error(
+      `writeDisplay: target must be ${width}x${height} rgba8unorm, got ${b.target.width}x${b.target.height} ${b.target.format}`,
+    );
   }
   requireBytes("writeDisplay", "rgba", b.rgba, width * height * 16);
   const k = getKernel(device, {

@@ -11,10 +11,27 @@ import { CpuSplatRenderer, renderCpu } from "./render.cpu";
 function frontCamera(size = 64, f = 64): Camera {
   const m = new Float32Array(16);
   m[0] = m[5] = m[10] = m[15] = 1;
-  return { width: size, height: size, fx: f, fy: f, cx: size / 2, cy: size / 2, worldToCamera: m, near: 0.01, far: 100 };
+  return {
+    width: size,
+    height: size,
+    fx: f,
+    fy: f,
+    cx: size / 2,
+    cy: size / 2,
+    worldToCamera: m,
+    near: 0.01,
+    far: 100,
+  };
 }
 
-function cloudOf(splats: Array<{ p: [number, number, number]; s: number | [number, number, number]; o: number; c: [number, number, number] }>): SplatCloud {
+function cloudOf(
+  splats: Array<{
+    p: [number, number, number];
+    s: number | [number, number, number];
+    o: number;
+    c: [number, number, number];
+  }>,
+): SplatCloud {
   const cloud = createSplatCloud(splats.length);
   splats.forEach((sp, i) => {
     cloud.positions.set(sp.p, i * 3);
@@ -25,12 +42,15 @@ function cloudOf(splats: Array<{ p: [number, number, number]; s: number | [numbe
   return cloud;
 }
 
-const px = (img: { rgb: Float32Array; width: number }, x: number, y: number) => Array.from(img.rgb.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
+const px = (img: { rgb: Float32Array; width: number }, x: number, y: number) =>
+  Array.from(img.rgb.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
 
 describe("CPU rasteriser", () => {
   it("draws one isotropic Gaussian with the expected peak, 1-sigma value and radius", () => {
     const cam = frontCamera();
-    const z = 2, s = 0.1, op = 0.8;
+    const z = 2,
+      s = 0.1,
+      op = 0.8;
     // Centre exactly on the centre of pixel (32, 32): u = 32.5.
     const cloud = cloudOf([{ p: [(0.5 * z) / cam.fx, (0.5 * z) / cam.fy, z], s, o: op, c: [1, 0.5, 0.25] }]);
     const img = renderCpu(cloud, cam, { background: [0, 0, 0] });
@@ -53,9 +73,17 @@ describe("CPU rasteriser", () => {
 
   it("composites the nearer of two overlapping splats in front, whatever their array order", () => {
     const cam = frontCamera();
-    const near = { p: [0, 0, 2] as [number, number, number], s: 0.2, o: 0.99, c: [1, 0, 0] as [number, number, number] };
+    const near = {
+      p: [0, 0, 2] as [number, number, number],
+      s: 0.2,
+      o: 0.99,
+      c: [1, 0, 0] as [number, number, number],
+    };
     const far = { p: [0, 0, 3] as [number, number, number], s: 0.3, o: 0.99, c: [0, 0, 1] as [number, number, number] };
-    for (const order of [[near, far], [far, near]]) {
+    for (const order of [
+      [near, far],
+      [far, near],
+    ]) {
       const img = renderCpu(cloudOf(order), cam);
       const [r, , b] = px(img, 32, 32);
       expect(r).toBeGreaterThan(0.98);
@@ -86,13 +114,16 @@ describe("CPU rasteriser", () => {
 
   it("renders a huge splat seamlessly across tile borders: every pixel equals the analytic Gaussian", () => {
     const cam = frontCamera(96);
-    const z = 2, s = 1.5, op = 0.6;
+    const z = 2,
+      s = 1.5,
+      op = 0.6;
     const img = renderCpu(cloudOf([{ p: [0, 0, z], s, o: op, c: [0, 1, 0] }]), cam);
     const variance = ((cam.fx * s) / z) ** 2 + RASTER.LOWPASS;
     let worst = 0;
     for (let y = 0; y < 96; y++) {
       for (let x = 0; x < 96; x++) {
-        const dx = x + 0.5 - cam.cx, dy = y + 0.5 - cam.cy;
+        const dx = x + 0.5 - cam.cx,
+          dy = y + 0.5 - cam.cy;
         const want = op * Math.exp((-0.5 * (dx * dx + dy * dy)) / variance);
         worst = Math.max(worst, Math.abs(px(img, x, y)[1]! - want));
       }
@@ -108,7 +139,12 @@ describe("CPU rasteriser", () => {
     const one = renderCpu(cloudOf([{ p: [0, 0, 2], s: 0.3, o: 1, c: [1, 1, 1] }]), cam);
     expect(one.alpha[32 * 64 + 32]).toBeCloseTo(RASTER.ALPHA_MAX, 6);
     // Two opaque layers reach T = 1e-4 exactly: the second would take T below T_MIN... 0.01 * 0.01 = 1e-4 is not below.
-    const layers = Array.from({ length: 4 }, (_, k) => ({ p: [0, 0, 2 + k] as [number, number, number], s: 0.5 + k * 0.2, o: 1, c: [k === 3 ? 1 : 0, 0, 0] as [number, number, number] }));
+    const layers = Array.from({ length: 4 }, (_, k) => ({
+      p: [0, 0, 2 + k] as [number, number, number],
+      s: 0.5 + k * 0.2,
+      o: 1,
+      c: [k === 3 ? 1 : 0, 0, 0] as [number, number, number],
+    }));
     const stack = new CpuSplatRenderer().renderFrame(cloudOf(layers), cam);
     // T after 2 layers = 1e-4; the third would give 1e-6 < T_MIN: compositing stops, the red fourth never counts.
     expect(stack.image.rgb[(32 * 64 + 32) * 3]).toBe(0);

@@ -29,7 +29,8 @@ export class CpuSplatRenderer {
   renderFrame(cloud: SplatCloud, camera: Camera, options: RenderOptions = {}): CpuFrame {
     checkSplatCloud(cloud, "CpuSplatRenderer.render");
     checkCameraSize(camera);
-    if (this.projected.count < cloud.count) this.projected = createProjectedSplats(Math.max(cloud.count, Math.ceil(this.projected.count * 1.5)));
+    if (this.projected.count < cloud.count)
+      this.projected = createProjectedSplats(Math.max(cloud.count, Math.ceil(this.projected.count * 1.5)));
     const projected = this.projected;
     projectFwd(cloud, camera, projected);
     const view = { ...projected, count: cloud.count };
@@ -55,7 +56,13 @@ export class CpuSplatRenderer {
 
 function checkCameraSize(camera: Camera): void {
   const { width, height } = camera;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width * height > 64 * 1024 * 1024) {
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width <= 0 ||
+    height <= 0 ||
+    width * height > 64 * 1024 * 1024
+  ) {
     throw new Error(`renderCpu: camera size must be positive whole numbers (at most 64 Mpx), got ${width} x ${height}`);
   }
 }

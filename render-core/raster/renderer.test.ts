@@ -12,13 +12,16 @@ const debug = { fillGarbage: true, checkFinite: true };
 function blob(n: number, seed: number, z = 4): SplatCloud {
   const c = createSplatCloud(n);
   let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   for (let i = 0; i < n; i++) {
     c.positions.set([(rnd() - 0.5) * 2, (rnd() - 0.5) * 2, z + (rnd() - 0.5)], i * 3);
     c.scales.set([0.02 + 0.1 * rnd(), 0.02 + 0.1 * rnd(), 0.02 + 0.1 * rnd()], i * 3);
     const q = [rnd() - 0.5, rnd() - 0.5, rnd() - 0.5, rnd() - 0.5];
     const l = Math.hypot(...q);
-    c.rotations.set(q.map((v) => v / l), i * 4);
+    c.rotations.set(
+      q.map((v) => v / l),
+      i * 4,
+    );
     c.colors.set([rnd(), rnd(), rnd()], i * 3);
     c.opacities[i] = 0.2 + 0.8 * rnd();
   }
@@ -47,7 +50,11 @@ describe("GpuSplatRenderer", () => {
     const img = await r.render(camera(), { background: [0.1, 0.2, 0.3] });
     for (let i = 0; i < 48 * 48; i++) {
       expect([img.rgb[i * 3], img.rgb[i * 3 + 1], img.rgb[i * 3 + 2], img.alpha[i], img.depth[i]]).toEqual([
-        Math.fround(0.1), Math.fround(0.2), Math.fround(0.3), 0, 0,
+        Math.fround(0.1),
+        Math.fround(0.2),
+        Math.fround(0.3),
+        0,
+        0,
       ]);
     }
     r.destroy();
@@ -146,7 +153,9 @@ describe("GpuSplatRenderer", () => {
     if (!gpu) return ctx.skip(skipReason!);
     const r = new GpuSplatRenderer(gpu.device);
     r.setCloud(blob(10, 7));
-    await expect(r.render({ ...camera(), width: 0 })).rejects.toThrow(/^GpuSplatRenderer.encodeRender: camera.width must be an integer in \[1, 16384\], got 0/);
+    await expect(r.render({ ...camera(), width: 0 })).rejects.toThrow(
+      /^GpuSplatRenderer.encodeRender: camera.width must be an integer in \[1, 16384\], got 0/,
+    );
     r.destroy();
   });
 });

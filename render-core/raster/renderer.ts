@@ -56,16 +56,23 @@ export class GpuSplatRenderer {
     options: GpuSplatRendererOptions = {},
   ) {
     this.opts = { debug: { ...options.debug }, isectsPerSplat: options.isectsPerSplat ?? 4 };
-    if (!(this.opts.isectsPerSplat > 0)) throw new Error(`GpuSplatRenderer.constructor: isectsPerSplat must be > 0, got ${this.opts.isectsPerSplat}`);
-    const mk = (name: string) => (this.bufs[name] = new GrowableBuffer(device, `renderer.${name}`, STORAGE_RW, this.opts.debug));
+    if (!(this.opts.isectsPerSplat > 0))
+      throw new Error(`GpuSplatRenderer.constructor: isectsPerSplat must be > 0, got ${this.opts.isectsPerSplat}`);
+    const mk = (name: string) =>
+      (this.bufs[name] = new GrowableBuffer(device, `renderer.${name}`, STORAGE_RW, this.opts.debug));
     // Per splat: gaussians [N,16] f32, shRest [N,K,3] f32, splats2d [N,12] f32, radii [N] i32,
     // tilesTouched [N] u32, depthKeys/depthIds [N] u32, counts [N+1] u32.
-    for (const n of ["gaussians", "shRest", "splats2d", "radii", "tilesTouched", "depthKeys", "depthIds", "counts"]) mk(n);
+    for (const n of ["gaussians", "shRest", "splats2d", "radii", "tilesTouched", "depthKeys", "depthIds", "counts"])
+      mk(n);
     // Per intersection: tileKeys, isectSplat [capacity] u32. Per tile: ranges [T,2] u32. Per pixel: rgba [H,W,4] f32, depth, lastIsect [H,W].
     for (const n of ["tileKeys", "isectSplat", "ranges", "rgba", "depth", "lastIsect"]) mk(n);
     this.params = FRAME_PARAMS.createBuffer(device, "renderer.params");
     this.readback = new Readback(device);
-    this.probe = device.createBuffer({ label: "renderer.probe", size: 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    this.probe = device.createBuffer({
+      label: "renderer.probe",
+      size: 4,
+      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    });
   }
 
   private b(name: string): GPUBuffer {
@@ -78,7 +85,8 @@ export class GpuSplatRenderer {
     checkSplatCloud(cloud, "GpuSplatRenderer.setCloud");
     this.allocate(cloud.count, cloud.shDegree);
     this.device.queue.writeBuffer(this.b("gaussians"), 0, packGaussians(cloud) as Float32Array<ArrayBuffer>);
-    if (cloud.shRest.byteLength > 0) this.device.queue.writeBuffer(this.b("shRest"), 0, cloud.shRest as Float32Array<ArrayBuffer>);
+    if (cloud.shRest.byteLength > 0)
+      this.device.queue.writeBuffer(this.b("shRest"), 0, cloud.shRest as Float32Array<ArrayBuffer>);
   }
 
   /**
@@ -88,7 +96,8 @@ export class GpuSplatRenderer {
    */
   allocateCloud(count: number): GPUBuffer {
     this.alive("allocateCloud");
-    if (!Number.isInteger(count) || count < 0) throw new Error(`GpuSplatRenderer.allocateCloud: count must be a non-negative integer, got ${count}`);
+    if (!Number.isInteger(count) || count < 0)
+      throw new Error(`GpuSplatRenderer.allocateCloud: count must be a non-negative integer, got ${count}`);
     this.allocate(count, 0);
     return this.b("gaussians");
   }
@@ -147,7 +156,10 @@ export class GpuSplatRenderer {
   /** GPU bytes by what they scale with: splats, intersection slots, pixels/tiles, fixed. */
   get gpuBytesByKind(): { perSplat: number; perIsect: number; perImage: number; other: number } {
     const sum = (names: string[]) => names.reduce((s, n) => s + this.bufs[n].capacity, 0);
-    const perSplat = sum(["gaussians", "shRest", "splats2d", "radii", "tilesTouched", "depthKeys", "depthIds", "counts"]) + (this.depthSort?.bytes ?? 0) + (this.offsetsScan?.bytes ?? 0);
+    const perSplat =
+      sum(["gaussians", "shRest", "splats2d", "radii", "tilesTouched", "depthKeys", "depthIds", "counts"]) +
+      (this.depthSort?.bytes ?? 0) +
+      (this.offsetsScan?.bytes ?? 0);
     const perIsect = sum(["tileKeys", "isectSplat"]) + (this.tileSort?.bytes ?? 0);
     const perImage = sum(["ranges", "rgba", "depth", "lastIsect"]);
     return { perSplat, perIsect, perImage, other: this.gpuBytes - perSplat - perIsect - perImage };
@@ -167,13 +179,19 @@ export class GpuSplatRenderer {
    * Intersections past the capacity are dropped (farthest first); call
    * checkCapacity() after submitting to grow it for the next frame.
    */
-  encodeRender(encoder: GPUCommandEncoder, camera: Camera, options: RenderOptions = {}, target: EncodeTarget = {}): void {
+  encodeRender(
+    encoder: GPUCommandEncoder,
+    camera: Camera,
+    options: RenderOptions = {},
+    target: EncodeTarget = {},
+  ): void {
     this.alive("encodeRender");
     const owner = "GpuSplatRenderer.encodeRender";
     checkCamera(owner, camera);
     if (!this.depthSort || !this.offsetsScan || !this.tileSort) throw new Error(`${owner}: call setCloud() first`);
     const bg = options.background ?? [0, 0, 0];
-    if (bg.length !== 3 || !bg.every(Number.isFinite)) throw new Error(`${owner}: background must be 3 finite numbers, got ${String(bg)}`);
+    if (bg.length !== 3 || !bg.every(Number.isFinite))
+      throw new Error(`${owner}: background must be 3 finite numbers, got ${String(bg)}`);
     const { width, height } = camera;
     const { tilesX, tilesY } = tileGrid(width, height);
     const numTiles = tilesX * tilesY;
@@ -187,31 +205,95 @@ export class GpuSplatRenderer {
     const d = this.device;
 
     let pass = encoder.beginComputePass({ label: "project" });
-    projectFwd(pass, d, { params, gaussians: this.b("gaussians"), shRest: this.b("shRest"), splats2d: this.b("splats2d"), radii: this.b("radii"), tilesTouched: this.b("tilesTouched") }, n, this.shDegree);
-    depthKeys(pass, d, { params, splats2d: this.b("splats2d"), radii: this.b("radii"), keys: this.b("depthKeys"), ids: this.b("depthIds") }, n);
+    projectFwd(
+      pass,
+      d,
+      {
+        params,
+        gaussians: this.b("gaussians"),
+        shRest: this.b("shRest"),
+        splats2d: this.b("splats2d"),
+        radii: this.b("radii"),
+        tilesTouched: this.b("tilesTouched"),
+      },
+      n,
+      this.shDegree,
+    );
+    depthKeys(
+      pass,
+      d,
+      {
+        params,
+        splats2d: this.b("splats2d"),
+        radii: this.b("radii"),
+        keys: this.b("depthKeys"),
+        ids: this.b("depthIds"),
+      },
+      n,
+    );
     pass.end();
     // Culled splats carry key 0xffffffff, so all 32 bits are sorted.
     const byDepth = this.depthSort.encode(encoder, this.b("depthKeys"), this.b("depthIds"), n, 32);
     pass = encoder.beginComputePass({ label: "isectCounts" });
-    isectCounts(pass, d, { params, sortedIds: byDepth.values, tilesTouched: this.b("tilesTouched"), counts: this.b("counts") }, n);
+    isectCounts(
+      pass,
+      d,
+      { params, sortedIds: byDepth.values, tilesTouched: this.b("tilesTouched"), counts: this.b("counts") },
+      n,
+    );
     pass.end();
     this.offsetsScan.encode(encoder, this.b("counts"), n + 1);
     pass = encoder.beginComputePass({ label: "emitIsects" });
     emitIsects(
       pass,
       d,
-      { params, sortedIds: byDepth.values, splats2d: this.b("splats2d"), radii: this.b("radii"), offsets: this.b("counts"), tileKeys: this.b("tileKeys"), isectSplat: this.b("isectSplat") },
+      {
+        params,
+        sortedIds: byDepth.values,
+        splats2d: this.b("splats2d"),
+        radii: this.b("radii"),
+        offsets: this.b("counts"),
+        tileKeys: this.b("tileKeys"),
+        isectSplat: this.b("isectSplat"),
+      },
       n,
       this.isectCapacity,
     );
     pass.end();
     // counts[N] now holds the total M; the sort clamps it to its capacity.
-    const byTile = this.tileSort.encode(encoder, this.b("tileKeys"), this.b("isectSplat"), { buffer: this.b("counts"), offset: n * 4 }, tileKeyBits(numTiles));
+    const byTile = this.tileSort.encode(
+      encoder,
+      this.b("tileKeys"),
+      this.b("isectSplat"),
+      { buffer: this.b("counts"), offset: n * 4 },
+      tileKeyBits(numTiles),
+    );
     this.lastSorted = byTile;
     encoder.clearBuffer(this.b("ranges"), 0, numTiles * 8);
     pass = encoder.beginComputePass({ label: "rasterize" });
-    tileRanges(pass, d, { tileFromIsect: byTile.keys, sizes: this.tileSort.sortedCount.buffer, ranges: this.b("ranges") }, numTiles, this.tileSort.blockGrid);
-    rasterizeFwd(pass, d, { params, tileRanges: this.b("ranges"), splatFromIsect: byTile.values, splats2d: this.b("splats2d"), rgba: this.b("rgba"), depth: this.b("depth"), lastIsect: this.b("lastIsect") }, width, height, n);
+    tileRanges(
+      pass,
+      d,
+      { tileFromIsect: byTile.keys, sizes: this.tileSort.sortedCount.buffer, ranges: this.b("ranges") },
+      numTiles,
+      this.tileSort.blockGrid,
+    );
+    rasterizeFwd(
+      pass,
+      d,
+      {
+        params,
+        tileRanges: this.b("ranges"),
+        splatFromIsect: byTile.values,
+        splats2d: this.b("splats2d"),
+        rgba: this.b("rgba"),
+        depth: this.b("depth"),
+        lastIsect: this.b("lastIsect"),
+      },
+      width,
+      height,
+      n,
+    );
     if (target.texture) writeDisplay(pass, d, { params, rgba: this.b("rgba"), target: target.texture }, width, height);
     pass.end();
     if (!this.probeBusy) encoder.copyBufferToBuffer(this.b("counts"), n * 4, this.probe, 0, 4);
@@ -273,7 +355,8 @@ export class GpuSplatRenderer {
         this.ensureIsectCapacity(total);
         continue;
       }
-      if (total > this.isectCapacity) throw new Error(`GpuSplatRenderer.render: ${total} intersections still exceed capacity ${this.isectCapacity}`);
+      if (total > this.isectCapacity)
+        throw new Error(`GpuSplatRenderer.render: ${total} intersections still exceed capacity ${this.isectCapacity}`);
       const rgba = new Float32Array(rgbaBytes);
       const rgb = new Float32Array(px * 3);
       const alpha = new Float32Array(px);

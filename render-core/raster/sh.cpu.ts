@@ -5,19 +5,32 @@
  */
 const C1 = 0.4886025119029199;
 const C2 = [1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396];
-const C3 = [-0.5900435899266435, 2.890611442640554, -0.4570457994644658, 0.3731763325901154, -0.4570457994644658, 1.445305721320277, -0.5900435899266435];
+const C3 = [
+  -0.5900435899266435, 2.890611442640554, -0.4570457994644658, 0.3731763325901154, -0.4570457994644658,
+  1.445305721320277, -0.5900435899266435,
+];
 
 /** Basis values of bands 1-3 for one direction; module scratch, no per-splat allocation. */
 const basis = new Float64Array(15);
 
-export function addShRest(shRest: Float32Array, base: number, degree: number, x: number, y: number, z: number, rgb: Float64Array): void {
+export function addShRest(
+  shRest: Float32Array,
+  base: number,
+  degree: number,
+  x: number,
+  y: number,
+  z: number,
+  rgb: Float64Array,
+): void {
   if (degree < 1) return;
   basis[0] = -C1 * y;
   basis[1] = C1 * z;
   basis[2] = -C1 * x;
   let count = 3;
   if (degree >= 2) {
-    const xx = x * x, yy = y * y, zz = z * z;
+    const xx = x * x,
+      yy = y * y,
+      zz = z * z;
     basis[3] = C2[0]! * x * y;
     basis[4] = C2[1]! * y * z;
     basis[5] = C2[2]! * (2 * zz - xx - yy);

@@ -32,7 +32,8 @@ describe("splatHead", () => {
   });
 
   it("has the bounding box of a human head with a short neck, in metres", () => {
-    const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+    const lo = [Infinity, Infinity, Infinity],
+      hi = [-Infinity, -Infinity, -Infinity];
     for (let i = 0; i < head.count * 3; i++) {
       lo[i % 3] = Math.min(lo[i % 3]!, head.positions[i]!);
       hi[i % 3] = Math.max(hi[i % 3]!, head.positions[i]!);
@@ -48,7 +49,10 @@ describe("splatHead", () => {
   });
 
   it("puts dark hair on the crown and lighter skin on the face", () => {
-    let crown = 0, crownDark = 0, face = 0, faceSkin = 0;
+    let crown = 0,
+      crownDark = 0,
+      face = 0,
+      faceSkin = 0;
     for (let i = 0; i < head.count; i++) {
       const [x, y, z] = [head.positions[i * 3]!, head.positions[i * 3 + 1]!, head.positions[i * 3 + 2]!];
       const lum = (head.colors[i * 3]! + head.colors[i * 3 + 1]! + head.colors[i * 3 + 2]!) / 3;
@@ -71,7 +75,14 @@ describe("splatHead", () => {
     const q = new Float32Array(4);
     for (let i = 0; i < 2000; i++) {
       let n: [number, number, number] = [rand() - 0.5, rand() - 0.5, rand() - 0.5];
-      if (i < 3) n = ([[0, 1, 0], [0, -1, 0], [0, 0, -1]] as const)[i]!.slice() as [number, number, number];
+      if (i < 3)
+        n = (
+          [
+            [0, 1, 0],
+            [0, -1, 0],
+            [0, 0, -1],
+          ] as const
+        )[i]!.slice() as [number, number, number];
       const l = Math.hypot(...n);
       n = [n[0] / l, n[1] / l, n[2] / l];
       frameQuat(n[0], n[1], n[2], rand() * 6, q, 0);

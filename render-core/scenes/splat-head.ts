@@ -32,11 +32,15 @@ const NECK_BOTTOM = -0.16;
 function sampler(): HeadSampler {
   if (cached) return cached;
   const model = createHeadModel({ detail: 1 });
-  const V = model.template, F = model.faces, part = model.vertexPart;
+  const V = model.template,
+    F = model.faces,
+    part = model.vertexPart;
   const normals = new Float32Array(V.length);
   const kept: number[] = [];
   for (let f = 0; f < F.length / 3; f++) {
-    const a = F[f * 3]!, b = F[f * 3 + 1]!, c = F[f * 3 + 2]!;
+    const a = F[f * 3]!,
+      b = F[f * 3 + 1]!,
+      c = F[f * 3 + 2]!;
     const n = triNormal(V, a, b, c);
     for (const v of [a, b, c]) for (let k = 0; k < 3; k++) normals[v * 3 + k] += n[k];
     const p = part[a]!;
@@ -56,8 +60,12 @@ function sampler(): HeadSampler {
 
 /** Unnormalised triangle normal (length = twice the area). */
 function triNormal(V: Float32Array, a: number, b: number, c: number): Vec3 {
-  const e1x = V[b * 3]! - V[a * 3]!, e1y = V[b * 3 + 1]! - V[a * 3 + 1]!, e1z = V[b * 3 + 2]! - V[a * 3 + 2]!;
-  const e2x = V[c * 3]! - V[a * 3]!, e2y = V[c * 3 + 1]! - V[a * 3 + 1]!, e2z = V[c * 3 + 2]! - V[a * 3 + 2]!;
+  const e1x = V[b * 3]! - V[a * 3]!,
+    e1y = V[b * 3 + 1]! - V[a * 3 + 1]!,
+    e1z = V[b * 3 + 2]! - V[a * 3 + 2]!;
+  const e2x = V[c * 3]! - V[a * 3]!,
+    e2y = V[c * 3 + 1]! - V[a * 3 + 1]!,
+    e2z = V[c * 3 + 2]! - V[a * 3 + 2]!;
   return [e1y * e2z - e1z * e2y, e1z * e2x - e1x * e2z, e1x * e2y - e1y * e2x];
 }
 
@@ -96,7 +104,8 @@ function shade(nx: number, ny: number, nz: number): number {
 export function splatHead(seed: number, n: number): SplatCloud {
   if (!Number.isInteger(n) || n < 1) throw new Error(`splatHead: n must be a positive whole number, got ${n}`);
   const { model, surface, normals: N } = sampler();
-  const V = model.template, F = model.faces;
+  const V = model.template,
+    F = model.faces;
   const rand = mulberry32(seed);
   const gauss = gaussian(rand);
   const cloud = createSplatCloud(n);
@@ -107,7 +116,9 @@ export function splatHead(seed: number, n: number): SplatCloud {
       face: f,
       bary: [w, u, v],
     } = surface.sample(rand);
-    const a = F[f * 3]!, b = F[f * 3 + 1]!, c = F[f * 3 + 2]!;
+    const a = F[f * 3]!,
+      b = F[f * 3 + 1]!,
+      c = F[f * 3 + 2]!;
     let px = w * V[a * 3]! + u * V[b * 3]! + v * V[c * 3]!;
     let py = w * V[a * 3 + 1]! + u * V[b * 3 + 1]! + v * V[c * 3 + 1]!;
     let pz = w * V[a * 3 + 2]! + u * V[b * 3 + 2]! + v * V[c * 3 + 2]!;
@@ -145,7 +156,12 @@ export function splatHead(seed: number, n: number): SplatCloud {
       s2 *= 0.6;
       flat = 0.5;
       tangentDown = true;
-    } else if (region === Region.skin && pz > 0.04 && Math.abs(Math.abs(px) - 0.045) < 0.02 && Math.abs(py + 0.025) < 0.02) {
+    } else if (
+      region === Region.skin &&
+      pz > 0.04 &&
+      Math.abs(Math.abs(px) - 0.045) < 0.02 &&
+      Math.abs(py + 0.025) < 0.02
+    ) {
       // A touch of colour on the cheeks.
       colour = [colour[0], colour[1] * 0.94, colour[2] * 0.94];
     }
@@ -172,7 +188,9 @@ export function splatHead(seed: number, n: number): SplatCloud {
  */
 export function frameQuat(nx: number, ny: number, nz: number, spin: number, out: Float32Array, o: number): void {
   // Downhill tangent: world -y projected into the tangent plane (fallback +x at the poles).
-  let tx = ny * nx, ty = ny * ny - 1, tz = ny * nz;
+  let tx = ny * nx,
+    ty = ny * ny - 1,
+    tz = ny * nz;
   let tl = Math.hypot(tx, ty, tz);
   if (tl < 1e-4) {
     tx = 1 - nx * nx;
@@ -184,12 +202,22 @@ export function frameQuat(nx: number, ny: number, nz: number, spin: number, out:
   ty /= tl;
   tz /= tl;
   // b = n x t completes the right-handed frame; rotate (t, b) by spin.
-  const bx = ny * tz - nz * ty, by = nz * tx - nx * tz, bz = nx * ty - ny * tx;
-  const cs = Math.cos(spin), sn = Math.sin(spin);
-  const xx = cs * tx + sn * bx, xy = cs * ty + sn * by, xz = cs * tz + sn * bz;
-  const yx = ny * xz - nz * xy, yy = nz * xx - nx * xz, yz = nx * xy - ny * xx;
+  const bx = ny * tz - nz * ty,
+    by = nz * tx - nx * tz,
+    bz = nx * ty - ny * tx;
+  const cs = Math.cos(spin),
+    sn = Math.sin(spin);
+  const xx = cs * tx + sn * bx,
+    xy = cs * ty + sn * by,
+    xz = cs * tz + sn * bz;
+  const yx = ny * xz - nz * xy,
+    yy = nz * xx - nx * xz,
+    yz = nx * xy - ny * xx;
   // Rotation matrix columns (x, y, n) to quaternion (Shepperd's method, largest-pivot branch).
-  const m00 = xx, m11 = yy, m22 = nz, tr = m00 + m11 + m22;
+  const m00 = xx,
+    m11 = yy,
+    m22 = nz,
+    tr = m00 + m11 + m22;
   let w: number, x: number, y: number, z: number;
   if (tr > 0) {
     const s = Math.sqrt(tr + 1) * 2;

@@ -39,13 +39,19 @@ export function radixScatter(
 
 /** Number of radix passes to sort the low `bits` bits. */
 export function radixPasses(bits: number): number {
-  if (!Number.isInteger(bits) || bits < 1 || bits > 32) throw new Error(`radixPasses: bits must be in [1, 32], got ${bits}`);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 32)
+    throw new Error(`radixPasses: bits must be in [1, 32], got ${bits}`);
   return Math.ceil(bits / SORT.RADIX_BITS);
 }
 
 /** Stable sort of (keys, values) ([n] u32 each) by the low `bits` bits of the keys; returns new arrays. */
-export function radixSort(keys: Uint32Array, values: Uint32Array, bits = 32): { keys: Uint32Array; values: Uint32Array } {
-  if (keys.length !== values.length) throw new Error(`radixSort: keys (${keys.length}) and values (${values.length}) differ in length`);
+export function radixSort(
+  keys: Uint32Array,
+  values: Uint32Array,
+  bits = 32,
+): { keys: Uint32Array; values: Uint32Array } {
+  if (keys.length !== values.length)
+    throw new Error(`radixSort: keys (${keys.length}) and values (${values.length}) differ in length`);
   let k = keys.slice();
   let v = values.slice();
   let k2 = new Uint32Array(k.length);

@@ -18,7 +18,13 @@ import { radixPasses } from "./radix-sort.cpu";
 import { ExclusiveScan, type GpuCount } from "./scan";
 
 const PARAMS = new UniformLayout("RadixParams", [["shift", "u32"]] as const);
-const CONSTS = { WG: u32c(SORT.WG), KPT: u32c(SORT.KPT), BLOCK: u32c(SORT_BLOCK), BINS: u32c(RADIX_BINS), RADIX_BITS: u32c(SORT.RADIX_BITS) };
+const CONSTS = {
+  WG: u32c(SORT.WG),
+  KPT: u32c(SORT.KPT),
+  BLOCK: u32c(SORT_BLOCK),
+  BINS: u32c(RADIX_BINS),
+  RADIX_BITS: u32c(SORT.RADIX_BITS),
+};
 
 function countKernel(device: GPUDevice): Kernel {
   return getKernel(device, {
@@ -53,12 +59,24 @@ function scatterKernel(device: GPUDevice): Kernel {
 }
 
 /** Pass 1: per-block digit histogram. Twin: radix-sort.cpu.ts radixCount. */
-export function radixCount(pass: GPUComputePassEncoder, device: GPUDevice, group: GPUBindGroup, args: GPUBuffer, gridOffset: number): void {
+export function radixCount(
+  pass: GPUComputePassEncoder,
+  device: GPUDevice,
+  group: GPUBindGroup,
+  args: GPUBuffer,
+  gridOffset: number,
+): void {
   countKernel(device).dispatchIndirect(pass, group, args, gridOffset);
 }
 
 /** Pass 3: block-local stable split, then scatter. Twin: radix-sort.cpu.ts radixScatter. */
-export function radixScatter(pass: GPUComputePassEncoder, device: GPUDevice, group: GPUBindGroup, args: GPUBuffer, gridOffset: number): void {
+export function radixScatter(
+  pass: GPUComputePassEncoder,
+  device: GPUDevice,
+  group: GPUBindGroup,
+  args: GPUBuffer,
+  gridOffset: number,
+): void {
   scatterKernel(device).dispatchIndirect(pass, group, args, gridOffset);
 }
 
@@ -120,7 +138,14 @@ export class RadixSort {
 
   /** Bytes of GPU memory this plan holds. */
   get bytes(): number {
-    return this.keysTmp.size + this.valsTmp.size + this.hist.size + this.scan.bytes + this.program.sizes.size + this.program.args.size;
+    return (
+      this.keysTmp.size +
+      this.valsTmp.size +
+      this.hist.size +
+      this.scan.bytes +
+      this.program.sizes.size +
+      this.program.args.size
+    );
   }
 
   private bindGroups(keys: GPUBuffer, values: GPUBuffer) {
@@ -132,9 +157,20 @@ export class RadixSort {
       const count: GPUBindGroup[] = [];
       const scatter: GPUBindGroup[] = [];
       this.params.forEach((params, p) => {
-        const [kIn, vIn, kOut, vOut] = p % 2 === 0 ? [keys, values, this.keysTmp, this.valsTmp] : [this.keysTmp, this.valsTmp, keys, values];
+        const [kIn, vIn, kOut, vOut] =
+          p % 2 === 0 ? [keys, values, this.keysTmp, this.valsTmp] : [this.keysTmp, this.valsTmp, keys, values];
         count.push(countKernel(this.device).bind({ keys: kIn, hist: this.hist, sizes, params }));
-        scatter.push(scatterKernel(this.device).bind({ keysIn: kIn, valsIn: vIn, hist: this.hist, keysOut: kOut, valsOut: vOut, sizes, params }));
+        scatter.push(
+          scatterKernel(this.device).bind({
+            keysIn: kIn,
+            valsIn: vIn,
+            hist: this.hist,
+            keysOut: kOut,
+            valsOut: vOut,
+            sizes,
+            params,
+          }),
+        );
       });
       g = { count, scatter };
       byVals.set(values, g);
@@ -147,7 +183,13 @@ export class RadixSort {
    * low `bits` bits. `count`: a number (written via the queue before this
    * submit runs) or a GPU location holding a value <= capacity.
    */
-  encode(encoder: GPUCommandEncoder, keys: GPUBuffer, values: GPUBuffer, count: number | GpuCount, bits = 32): SortedBuffers {
+  encode(
+    encoder: GPUCommandEncoder,
+    keys: GPUBuffer,
+    values: GPUBuffer,
+    count: number | GpuCount,
+    bits = 32,
+  ): SortedBuffers {
     const owner = "RadixSort.encode";
     const passes = radixPasses(bits);
     const n = typeof count === "number" ? count : this.capacity;
@@ -155,7 +197,9 @@ export class RadixSort {
     requireBytes(owner, "keys", keys, n * 4);
     requireBytes(owner, "values", values, n * 4);
     if (keys.size < this.capacity * 4 && typeof count !== "number") {
-      throw new Error(`${owner}: keys must hold capacity ${this.capacity} for a GPU-side count, got ${keys.size} bytes`);
+      throw new Error(
+        `${owner}: keys must hold capacity ${this.capacity} for a GPU-side count, got ${keys.size} bytes`,
+      );
     }
     if (typeof count === "number") this.device.queue.writeBuffer(this.program.sizes, 0, new Uint32Array([count]));
     else this.program.copyCount(encoder, count.buffer, count.offset);

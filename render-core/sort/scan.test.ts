@@ -81,7 +81,9 @@ describe("ExclusiveScan (GPU)", () => {
     if (!gpu) return ctx.skip(skipReason!);
     const scan = new ExclusiveScan(gpu.device, 10);
     const data = gpu.device.createBuffer({ size: 64, usage: STORAGE_RW });
-    expect(() => scan.encode(gpu.device.createCommandEncoder(), data, 11)).toThrow(/^ExclusiveScan.setCount: count must be an integer in \[0, 10\], got 11/);
+    expect(() => scan.encode(gpu.device.createCommandEncoder(), data, 11)).toThrow(
+      /^ExclusiveScan.setCount: count must be an integer in \[0, 10\], got 11/,
+    );
     scan.destroy();
   });
 });

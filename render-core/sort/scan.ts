@@ -33,10 +33,22 @@ const BINDINGS_ADD = [
 ] as const;
 
 function scanBlocksKernel(device: GPUDevice): Kernel {
-  return getKernel(device, { label: "scanBlocks", code: [GRID_WGSL, WG_SCAN_WGSL, SCAN_WGSL], entryPoint: "scanBlocks", constants: CONSTS, bindings: BINDINGS_BLOCKS });
+  return getKernel(device, {
+    label: "scanBlocks",
+    code: [GRID_WGSL, WG_SCAN_WGSL, SCAN_WGSL],
+    entryPoint: "scanBlocks",
+    constants: CONSTS,
+    bindings: BINDINGS_BLOCKS,
+  });
 }
 function scanAddKernel(device: GPUDevice): Kernel {
-  return getKernel(device, { label: "scanAddBlockSums", code: [GRID_WGSL, SCAN_ADD_WGSL], entryPoint: "scanAddBlockSums", constants: CONSTS, bindings: BINDINGS_ADD });
+  return getKernel(device, {
+    label: "scanAddBlockSums",
+    code: [GRID_WGSL, SCAN_ADD_WGSL],
+    entryPoint: "scanAddBlockSums",
+    constants: CONSTS,
+    bindings: BINDINGS_ADD,
+  });
 }
 
 interface Level {
@@ -50,12 +62,24 @@ interface Level {
 }
 
 /** Pass 1 (per level): scan blocks in place, write block totals. Twin: scan.cpu.ts scanBlocks. */
-export function scanBlocks(pass: GPUComputePassEncoder, device: GPUDevice, group: GPUBindGroup, args: GPUBuffer, gridOffset: number): void {
+export function scanBlocks(
+  pass: GPUComputePassEncoder,
+  device: GPUDevice,
+  group: GPUBindGroup,
+  args: GPUBuffer,
+  gridOffset: number,
+): void {
   scanBlocksKernel(device).dispatchIndirect(pass, group, args, gridOffset);
 }
 
 /** Pass 2 (per level, top down): add scanned block totals. Twin: scan.cpu.ts scanAddBlockSums. */
-export function scanAddBlockSums(pass: GPUComputePassEncoder, device: GPUDevice, group: GPUBindGroup, args: GPUBuffer, gridOffset: number): void {
+export function scanAddBlockSums(
+  pass: GPUComputePassEncoder,
+  device: GPUDevice,
+  group: GPUBindGroup,
+  args: GPUBuffer,
+  gridOffset: number,
+): void {
   scanAddKernel(device).dispatchIndirect(pass, group, args, gridOffset);
 }
 
@@ -99,14 +123,24 @@ export class ExclusiveScan {
     this.levels = pending.map((p, i) => ({
       nSlot: p.nSlot,
       gridOffset: p.gridOffset,
-      blockSums: createBuffer(device, `scan.blockSums${i}`, p.blocks * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC, debug),
+      blockSums: createBuffer(
+        device,
+        `scan.blockSums${i}`,
+        p.blocks * 4,
+        BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+        debug,
+      ),
       params: PARAMS.createBuffer(device, `scan.params${i}`, { nSlot: p.nSlot }),
     }));
   }
 
   /** Bytes of GPU memory this plan holds. */
   get bytes(): number {
-    return this.levels.reduce((s, l) => s + l.blockSums.size + l.params.size, 0) + this.program.sizes.size + this.program.args.size;
+    return (
+      this.levels.reduce((s, l) => s + l.blockSums.size + l.params.size, 0) +
+      this.program.sizes.size +
+      this.program.args.size
+    );
   }
 
   private bindGroups(data: GPUBuffer) {

@@ -60,7 +60,9 @@ export function checkSplatCloud(cloud: SplatCloud, owner = "SplatCloud"): void {
   for (const [name, len] of want) {
     const arr = cloud[name] as Float32Array;
     if (!(arr instanceof Float32Array) || arr.length !== len) {
-      throw new Error(`${owner}: ${String(name)} must be a Float32Array of length ${len} for ${n} splats, got ${arr?.length}`);
+      throw new Error(
+        `${owner}: ${String(name)} must be a Float32Array of length ${len} for ${n} splats, got ${arr?.length}`,
+      );
     }
   }
 }

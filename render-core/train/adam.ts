@@ -29,12 +29,15 @@ export class Adam {
   /** One update from gradients by group name (same lengths as the parameters). */
   update(grads: Record<string, ArrayLike<number>>): void {
     this.step++;
-    const c1 = 1 - this.beta1 ** this.step, c2 = 1 - this.beta2 ** this.step;
+    const c1 = 1 - this.beta1 ** this.step,
+      c2 = 1 - this.beta2 ** this.step;
     for (const g of this.groups) {
       const grad = grads[g.name];
       if (!grad) continue;
-      if (grad.length !== g.params.length) throw new Error(`Adam.update: ${g.name} has ${g.params.length} parameters, got ${grad.length} gradients`);
-      const m = this.m.get(g.name)!, v = this.v.get(g.name)!;
+      if (grad.length !== g.params.length)
+        throw new Error(`Adam.update: ${g.name} has ${g.params.length} parameters, got ${grad.length} gradients`);
+      const m = this.m.get(g.name)!,
+        v = this.v.get(g.name)!;
       for (let i = 0; i < grad.length; i++) {
         const d = grad[i]!;
         m[i] = this.beta1 * m[i]! + (1 - this.beta1) * d;
@@ -62,7 +65,8 @@ export class Adam {
   restore(step: number, moments: Record<string, { m: Float64Array; v: Float64Array }>): void {
     for (const g of this.groups) {
       const s = moments[g.name];
-      if (!s || s.m.length !== g.params.length || s.v.length !== g.params.length) throw new Error(`Adam.restore: moments of "${g.name}" missing or of the wrong size`);
+      if (!s || s.m.length !== g.params.length || s.v.length !== g.params.length)
+        throw new Error(`Adam.restore: moments of "${g.name}" missing or of the wrong size`);
       this.m.set(g.name, Float64Array.from(s.m));
       this.v.set(g.name, Float64Array.from(s.v));
     }

@@ -69,7 +69,9 @@ export interface BatchResult {
 }
 
 function positionalEncoding64(points: ArrayLike<number>, F: number): Float64Array {
-  const n = points.length / 3, D = 3 + 6 * F, out = new Float64Array(n * D);
+  const n = points.length / 3,
+    D = 3 + 6 * F,
+    out = new Float64Array(n * D);
   for (let p = 0; p < n; p++) {
     for (let a = 0; a < 3; a++) out[p * D + a] = Number(points[p * 3 + a]);
     for (let k = 0; k < F; k++) {
@@ -85,11 +87,16 @@ function positionalEncoding64(points: ArrayLike<number>, F: number): Float64Arra
 
 /** 3-sigma radius from a conic, as the projection computes it from the covariance. */
 function radiusOf(conic: ArrayLike<number>, i: number): number {
-  const qa = Number(conic[i * 3]), qb = Number(conic[i * 3 + 1]), qc = Number(conic[i * 3 + 2]);
+  const qa = Number(conic[i * 3]),
+    qb = Number(conic[i * 3 + 1]),
+    qc = Number(conic[i * 3 + 2]);
   const qdet = qa * qc - qb * qb;
   if (!(qdet > 0)) return 0;
-  const a = qc / qdet, c = qa / qdet, b = -qb / qdet;
-  const mid = 0.5 * (a + c), det = a * c - b * b;
+  const a = qc / qdet,
+    c = qa / qdet,
+    b = -qb / qdet;
+  const mid = 0.5 * (a + c),
+    det = a * c - b * b;
   return Math.ceil(RASTER.SIGMA_EXTENT * Math.sqrt(mid + Math.sqrt(Math.max(0.1, mid * mid - det))));
 }
 
@@ -101,7 +108,8 @@ export function avatarTrainStep(s: AvatarTrainState, t: StepTarget): StepResult 
 
 /** The conditioning vector in float64 (buildConditioning's layout): float32 would swamp the latents' gradients. */
 function conditioning64(config: AvatarModelConfig, latents: ArrayLike<number>): Float64Array {
-  const C = config.categories.length, L = config.latentDim;
+  const C = config.categories.length,
+    L = config.latentDim;
   const cond = new Float64Array(conditioningSize(config));
   for (let c = 0; c < C; c++) {
     cond[c * (C + L) + c] = 1;
@@ -120,9 +128,11 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
   if (targets.length === 0) throw new Error("avatarTrainBatch: no targets");
   const { config, count: N } = s;
   const specs = avatarSpecs(config);
-  const C = config.categories.length, L = config.latentDim;
+  const C = config.categories.length,
+    L = config.latentDim;
   const cond = conditioning64(config, s.latents);
-  const K = targets.length, A = APPEARANCE_OUTPUTS;
+  const K = targets.length,
+    A = APPEARANCE_OUTPUTS;
 
   // Shared forward: networks on the canonical points, then the bake.
   const pe = positionalEncoding64(s.points, config.peFrequencies);
@@ -134,9 +144,13 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
   const dRawGeo = new Float64Array(N * A);
   const dGaussian = new Float64Array(s.weights.gaussian.length);
   const dCond = new Float64Array(cond.length);
-  let dRest: Float64Array | null = null, dSkin: Float64Array | null = null, dDirs: Float64Array | null = null;
-  const losses: number[] = [], rgbs: Float64Array[] = [];
-  const opacities = new Float64Array(N), visible = new Uint8Array(N);
+  let dRest: Float64Array | null = null,
+    dSkin: Float64Array | null = null,
+    dDirs: Float64Array | null = null;
+  const losses: number[] = [],
+    rgbs: Float64Array[] = [];
+  const opacities = new Float64Array(N),
+    visible = new Uint8Array(N);
   const addInto = (acc: Float64Array | null, g: Float64Array): Float64Array => {
     if (!acc) return Float64Array.from(g);
     for (let k = 0; k < g.length; k++) acc[k]! += g[k]!;
@@ -148,7 +162,10 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
     const gau = mlpForwardTrain(specs.gaussian, s.weights.gaussian, rig.offsets, N, cond);
     const raw = geo.out.map((v, k) => v + gau.out[k]!);
     const heads = appearanceHeads(raw, config.scaleMax);
-    const scales = new Float64Array(N * 3), colors = new Float64Array(N * 3), opac = new Float64Array(N), rotations = new Float64Array(N * 4);
+    const scales = new Float64Array(N * 3),
+      colors = new Float64Array(N * 3),
+      opac = new Float64Array(N),
+      rotations = new Float64Array(N * 4);
     for (let i = 0; i < N; i++) {
       for (let k = 0; k < 3; k++) {
         colors[i * 3 + k] = heads[i * A + k]!;
@@ -160,13 +177,24 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
     opacities.set(opac);
     const geometry = { count: N, positions: rig.positions, scales, rotations };
     const proj = projectTrain(geometry, t.camera);
-    const radii = Int32Array.from({ length: N }, (_, i) => (proj.depths[i]! > t.camera.near ? radiusOf(proj.conics, i) : 0));
+    const radii = Int32Array.from({ length: N }, (_, i) =>
+      proj.depths[i]! > t.camera.near ? radiusOf(proj.conics, i) : 0,
+    );
     for (let i = 0; i < N; i++) if (radii[i]! > 0) visible[i] = 1;
-    const splats = { count: N, means2d: proj.means2d, conics: proj.conics, colors, opacities: opac, depths: proj.depths, radii };
+    const splats = {
+      count: N,
+      means2d: proj.means2d,
+      conics: proj.conics,
+      colors,
+      opacities: opac,
+      depths: proj.depths,
+      radii,
+    };
     const { width: W, height: H } = t.camera;
     const img = rasterizeTrain(splats, W, H, t.background);
     const shape = { width: W, height: H, channels: 3 };
-    const l1 = l1Loss(img.rgb, t.image, shape), ds = dssimLoss(img.rgb, t.image, shape);
+    const l1 = l1Loss(img.rgb, t.image, shape),
+      ds = dssimLoss(img.rgb, t.image, shape);
     let loss = (1 - t.lambdaDssim) * l1.value + t.lambdaDssim * ds.value;
     const dRgb = l1.grad.map((v, k) => ((1 - t.lambdaDssim) * v + t.lambdaDssim * ds.grad[k]!) / K);
     if (t.region && t.region.weight > 0) {
@@ -180,14 +208,19 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
     // Per-frame backward down to the bake's outputs and the geometry network's output.
     const gs = rasterizeBackward(splats, t.background, img.tape, dRgb);
     const gg = projectBackward(geometry, t.camera, gs.means2d, gs.conics);
-    const dHeads = new Float64Array(N * A), dQRig = new Float64Array(N * 4);
+    const dHeads = new Float64Array(N * A),
+      dQRig = new Float64Array(N * 4);
     for (let i = 0; i < N; i++) {
       for (let k = 0; k < 3; k++) {
         dHeads[i * A + k] = gs.colors[i * 3 + k]!;
         dHeads[i * A + 3 + k] = gg.scales[i * 3 + k]!;
       }
       dHeads[i * A + 10] = gs.opacities[i]!;
-      const { da, db } = quatMulBackward(rig.rotations.subarray(i * 4, i * 4 + 4), heads.subarray(i * A + 6, i * A + 10), gg.rotations.subarray(i * 4, i * 4 + 4));
+      const { da, db } = quatMulBackward(
+        rig.rotations.subarray(i * 4, i * 4 + 4),
+        heads.subarray(i * A + 6, i * A + 10),
+        gg.rotations.subarray(i * 4, i * 4 + 4),
+      );
       dQRig.set(da, i * 4);
       for (let k = 0; k < 4; k++) dHeads[i * A + 6 + k] = db[k]!;
     }
@@ -213,5 +246,16 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
   const dLatents = new Float64Array(C * L);
   for (let c = 0; c < C; c++) for (let k = 0; k < L; k++) dLatents[c * L + k] = dCond[c * (C + L) + C + k]!;
   const loss = losses.reduce((a, b) => a + b, 0) / K;
-  return { loss, losses, rgbs, grads: { points: dPoints, weights: { geometry: gGeo.dParams, deformer: gDef.dParams, gaussian: dGaussian }, latents: dLatents }, opacities, visible };
+  return {
+    loss,
+    losses,
+    rgbs,
+    grads: {
+      points: dPoints,
+      weights: { geometry: gGeo.dParams, deformer: gDef.dParams, gaussian: dGaussian },
+      latents: dLatents,
+    },
+    opacities,
+    visible,
+  };
 }

@@ -14,7 +14,12 @@ export interface GradientCase {
   skip?: (k: number) => boolean;
 }
 
-export function worstGradientError(loss: () => number, cases: readonly GradientCase[], eps = 1e-6, floor = 1e-6): number {
+export function worstGradientError(
+  loss: () => number,
+  cases: readonly GradientCase[],
+  eps = 1e-6,
+  floor = 1e-6,
+): number {
   let worst = 0;
   for (const { values, grad, step = 1, skip } of cases) {
     for (let k = 0; k < values.length; k += step) {

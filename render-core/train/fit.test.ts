@@ -7,21 +7,40 @@ import { orbitCamera } from "../math/camera";
 import { mulberry32 } from "../math/prng";
 import { psnr } from "../math/image-metrics";
 
-const W = 32, H = 32;
+const W = 32,
+  H = 32;
 const bg: [number, number, number] = [0, 0, 0];
 const camera = orbitCamera({ width: W, height: H, distance: 1.6 });
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** Splats from raw parameters: exp scales, sigmoid opacities and colours (the reference's activations). */
-function render(raw: { pos: Float64Array; logScale: Float64Array; rot: Float64Array; logitOpacity: Float64Array; logitColour: Float64Array }, n: number) {
-  const scales = raw.logScale.map(Math.exp), opacities = raw.logitOpacity.map(sigmoid), colors = raw.logitColour.map(sigmoid);
+function render(
+  raw: {
+    pos: Float64Array;
+    logScale: Float64Array;
+    rot: Float64Array;
+    logitOpacity: Float64Array;
+    logitColour: Float64Array;
+  },
+  n: number,
+) {
+  const scales = raw.logScale.map(Math.exp),
+    opacities = raw.logitOpacity.map(sigmoid),
+    colors = raw.logitColour.map(sigmoid);
   const g = { count: n, positions: raw.pos, scales, rotations: raw.rot };
   const proj = projectTrain(g, camera);
   const radii = Int32Array.from({ length: n }, () => 64);
-  const splats = { count: n, means2d: proj.means2d, conics: proj.conics, colors, opacities, depths: proj.depths, radii };
+  const splats = {
+    count: n,
+    means2d: proj.means2d,
+    conics: proj.conics,
+    colors,
+    opacities,
+    depths: proj.depths,
+    radii,
+  };
   return { g, splats, scales, opacities, colors, ...rasterizeTrain(splats, W, H, bg) };
 }
-
 
 describe("fitting splats to a picture with the CPU twins", () => {
   it("lowers the loss and raises PSNR well above where it started", () => {
@@ -48,7 +67,8 @@ describe("fitting splats to a picture with the CPU twins", () => {
     const start = psnr(render(raw, n).rgb, target);
     for (let it = 0; it < 120; it++) {
       const f = render(raw, n);
-      const l1 = l1Loss(f.rgb, target, shape), ds = dssimLoss(f.rgb, target, shape);
+      const l1 = l1Loss(f.rgb, target, shape),
+        ds = dssimLoss(f.rgb, target, shape);
       losses.push(0.8 * l1.value + 0.2 * ds.value);
       const dRgb = l1.grad.map((v, i) => 0.8 * v + 0.2 * ds.grad[i]!);
       const gs = rasterizeBackward(f.splats, bg, f.tape, dRgb);
@@ -62,7 +82,9 @@ describe("fitting splats to a picture with the CPU twins", () => {
       });
     }
     const end = psnr(render(raw, n).rgb, target);
-    console.log(`fit: loss ${losses[0]!.toFixed(4)} -> ${losses.at(-1)!.toFixed(4)}, PSNR ${start.toFixed(1)} -> ${end.toFixed(1)} dB in 120 Adam steps`);
+    console.log(
+      `fit: loss ${losses[0]!.toFixed(4)} -> ${losses.at(-1)!.toFixed(4)}, PSNR ${start.toFixed(1)} -> ${end.toFixed(1)} dB in 120 Adam steps`,
+    );
     expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]!);
     expect(end).toBeGreaterThan(start + 6);
   }, 60_000);

@@ -9,7 +9,8 @@ afterAll(() => gpu?.destroy());
 
 const worst = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let w = 0;
-  for (let i = 0; i < b.length; i++) w = Math.max(w, Math.abs(Number(a[i]) - Number(b[i])) / Math.max(1, Math.abs(Number(b[i]))));
+  for (let i = 0; i < b.length; i++)
+    w = Math.max(w, Math.abs(Number(a[i]) - Number(b[i])) / Math.max(1, Math.abs(Number(b[i]))));
   return w;
 };
 
@@ -19,7 +20,9 @@ describe("heads and positional-encoding backward: WGSL agrees with the CPU twins
     const rand = mulberry32(5);
     const raw = new Float32Array(100 * 11).map(() => 3 * (rand() - 0.5));
     const d = new Float32Array(100 * 11).map(() => rand() - 0.5);
-    expect(worst(await appearanceHeadsBackwardGpu(gpu.device, raw, 0.0175, d), appearanceHeadsBackward(raw, 0.0175, d))).toBeLessThan(1e-5);
+    expect(
+      worst(await appearanceHeadsBackwardGpu(gpu.device, raw, 0.0175, d), appearanceHeadsBackward(raw, 0.0175, d)),
+    ).toBeLessThan(1e-5);
   });
 
   it("positional encoding (6 frequencies)", async (ctx) => {

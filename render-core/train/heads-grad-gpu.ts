@@ -18,10 +18,24 @@ export const HEADS_GRAD_PARAMS = new UniformLayout("HeadsGradParams", [
   ["pad2", "u32"],
 ] as const);
 
-async function run(device: GPUDevice, entry: "headsBwd" | "peBwd", count: number, x: Float32Array, dIn: Float32Array, outFloats: number, constants: { F: number; scaleMax: number }): Promise<Float32Array> {
+async function run(
+  device: GPUDevice,
+  entry: "headsBwd" | "peBwd",
+  count: number,
+  x: Float32Array,
+  dIn: Float32Array,
+  outFloats: number,
+  constants: { F: number; scaleMax: number },
+): Promise<Float32Array> {
   const params = HEADS_GRAD_PARAMS.createBuffer(device, `headsGrad.${entry}`, { count, pad0: 0, pad1: 0, pad2: 0 });
-  const xb = createBufferFrom(device, "headsGrad.x", x, BufferUsage.STORAGE), db = createBufferFrom(device, "headsGrad.dIn", dIn, BufferUsage.STORAGE);
-  const out = createBuffer(device, "headsGrad.dOut", Math.max(4, outFloats * 4), BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+  const xb = createBufferFrom(device, "headsGrad.x", x, BufferUsage.STORAGE),
+    db = createBufferFrom(device, "headsGrad.dIn", dIn, BufferUsage.STORAGE);
+  const out = createBuffer(
+    device,
+    "headsGrad.dOut",
+    Math.max(4, outFloats * 4),
+    BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+  );
   const kernel = getKernel(device, {
     label: entry,
     code: [HEADS_GRAD_PARAMS.wgsl, GRID_WGSL, HEADS_GRAD_WGSL],
@@ -45,11 +59,21 @@ async function run(device: GPUDevice, entry: "headsBwd" | "peBwd", count: number
 }
 
 /** d raw [N, 11] from d heads [N, 11]. */
-export function appearanceHeadsBackwardGpu(device: GPUDevice, raw: Float32Array, scaleMax: number, dOut: Float32Array): Promise<Float32Array> {
+export function appearanceHeadsBackwardGpu(
+  device: GPUDevice,
+  raw: Float32Array,
+  scaleMax: number,
+  dOut: Float32Array,
+): Promise<Float32Array> {
   return run(device, "headsBwd", raw.length / 11, raw, dOut, raw.length, { F: 1, scaleMax });
 }
 
 /** d points [N, 3] from d PE [N, 3 + 6F]. */
-export function positionalEncodingBackwardGpu(device: GPUDevice, points: Float32Array, frequencies: number, dPe: Float32Array): Promise<Float32Array> {
+export function positionalEncodingBackwardGpu(
+  device: GPUDevice,
+  points: Float32Array,
+  frequencies: number,
+  dPe: Float32Array,
+): Promise<Float32Array> {
   return run(device, "peBwd", points.length / 3, points, dPe, points.length, { F: frequencies, scaleMax: 1 });
 }

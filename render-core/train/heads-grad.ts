@@ -10,16 +10,25 @@
 import { APPEARANCE_OUTPUTS } from "../avatar/networks";
 
 /** d loss / d points [N, 3] from d loss / d PE [N, 3 + 6F]. */
-export function positionalEncodingBackward(points: ArrayLike<number>, frequencies: number, dPe: ArrayLike<number>): Float64Array {
-  const n = points.length / 3, D = 3 + 6 * frequencies;
-  if (dPe.length !== n * D) throw new Error(`positionalEncodingBackward: dPe must be [${n}, ${D}], got ${dPe.length} numbers`);
+export function positionalEncodingBackward(
+  points: ArrayLike<number>,
+  frequencies: number,
+  dPe: ArrayLike<number>,
+): Float64Array {
+  const n = points.length / 3,
+    D = 3 + 6 * frequencies;
+  if (dPe.length !== n * D)
+    throw new Error(`positionalEncodingBackward: dPe must be [${n}, ${D}], got ${dPe.length} numbers`);
   const out = new Float64Array(n * 3);
   for (let p = 0; p < n; p++) {
     for (let a = 0; a < 3; a++) {
       let g = Number(dPe[p * D + a]);
       for (let k = 0; k < frequencies; k++) {
-        const f = Math.PI * 2 ** k, v = f * Number(points[p * 3 + a]);
-        g += Number(dPe[p * D + 3 + k * 6 + a]) * f * Math.cos(v) - Number(dPe[p * D + 3 + k * 6 + 3 + a]) * f * Math.sin(v);
+        const f = Math.PI * 2 ** k,
+          v = f * Number(points[p * 3 + a]);
+        g +=
+          Number(dPe[p * D + 3 + k * 6 + a]) * f * Math.cos(v) -
+          Number(dPe[p * D + 3 + k * 6 + 3 + a]) * f * Math.sin(v);
       }
       out[p * 3 + a] = g;
     }
@@ -43,7 +52,11 @@ export function appearanceHeads(raw: ArrayLike<number>, scaleMax: number): Float
 }
 
 /** d loss / d raw from d loss / d heads output. */
-export function appearanceHeadsBackward(raw: ArrayLike<number>, scaleMax: number, dOut: ArrayLike<number>): Float64Array {
+export function appearanceHeadsBackward(
+  raw: ArrayLike<number>,
+  scaleMax: number,
+  dOut: ArrayLike<number>,
+): Float64Array {
   const d = new Float64Array(raw.length);
   for (let o = 0; o < raw.length; o += APPEARANCE_OUTPUTS) {
     for (const k of [0, 1, 2, 10]) {
@@ -64,8 +77,15 @@ export function appearanceHeadsBackward(raw: ArrayLike<number>, scaleMax: number
 }
 
 /** Softmax(T x logits) of one row and its backward: d logits from d weights. */
-export function softmaxBackward(weights: ArrayLike<number>, temperature: number, dWeights: ArrayLike<number>): Float64Array {
+export function softmaxBackward(
+  weights: ArrayLike<number>,
+  temperature: number,
+  dWeights: ArrayLike<number>,
+): Float64Array {
   let dot = 0;
   for (let j = 0; j < weights.length; j++) dot += Number(dWeights[j]) * Number(weights[j]);
-  return Float64Array.from({ length: weights.length }, (_, j) => temperature * Number(weights[j]) * (Number(dWeights[j]) - dot));
+  return Float64Array.from(
+    { length: weights.length },
+    (_, j) => temperature * Number(weights[j]) * (Number(dWeights[j]) - dot),
+  );
 }

@@ -14,7 +14,8 @@ describe("image losses: WGSL agrees with the CPU twin", () => {
     const rand = mulberry32(12);
     const target = new Float32Array(37 * 23 * 3).map(() => rand());
     const pred = target.map((v) => Math.min(1, Math.max(0, v + 0.3 * (rand() - 0.5))));
-    const ds = dssimLoss(pred, target, shape), l1 = l1Loss(pred, target, shape);
+    const ds = dssimLoss(pred, target, shape),
+      l1 = l1Loss(pred, target, shape);
     const want = ds.grad.map((v, i) => 0.2 * v + 0.8 * l1.grad[i]!);
     const got = await lossGradGpu(gpu.device, pred, target, shape, 0.8, 0.2);
     const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);

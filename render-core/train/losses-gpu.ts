@@ -44,10 +44,19 @@ function kernel(device: GPUDevice, entryPoint: string): Kernel {
   });
 }
 
-export async function lossGradGpu(device: GPUDevice, pred: Float32Array, target: Float32Array, shape: ImageShape, wL1: number, wSsim: number): Promise<{ grad: Float32Array; ssim: number }> {
+export async function lossGradGpu(
+  device: GPUDevice,
+  pred: Float32Array,
+  target: Float32Array,
+  shape: ImageShape,
+  wL1: number,
+  wSsim: number,
+): Promise<{ grad: Float32Array; ssim: number }> {
   const { width, height, channels } = shape;
-  const P = width * height, n = P * channels;
-  if (pred.length !== n || target.length !== n) throw new Error(`lossGradGpu: images must hold ${width} x ${height} x ${channels} = ${n} numbers`);
+  const P = width * height,
+    n = P * channels;
+  if (pred.length !== n || target.length !== n)
+    throw new Error(`lossGradGpu: images must hold ${width} x ${height} x ${channels} = ${n} numbers`);
   const S = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
   const owned: GPUBuffer[] = [];
   const mk = (floats: number) => {
@@ -55,11 +64,18 @@ export async function lossGradGpu(device: GPUDevice, pred: Float32Array, target:
     owned.push(b);
     return b;
   };
-  const pb = createBufferFrom(device, "loss.pred", pred, S), tb = createBufferFrom(device, "loss.target", target, S);
+  const pb = createBufferFrom(device, "loss.pred", pred, S),
+    tb = createBufferFrom(device, "loss.target", target, S);
   owned.push(pb, tb);
   const [a, b, c, d, e, grad] = [mk(5 * n), mk(5 * n), mk(4 * n), mk(3 * n), mk(3 * n), mk(n)];
   const encoder = device.createCommandEncoder({ label: "lossGrad" });
-  const run = (entry: string, threads: number, u: { planes: number; axis: number; fromImage: number }, planesIn: GPUBuffer, planesOut: GPUBuffer) => {
+  const run = (
+    entry: string,
+    threads: number,
+    u: { planes: number; axis: number; fromImage: number },
+    planesIn: GPUBuffer,
+    planesOut: GPUBuffer,
+  ) => {
     const params = LOSS_PARAMS.createBuffer(device, `loss.${entry}`, { width, height, channels, wL1, wSsim, ...u });
     owned.push(params);
     kernel(device, entry).encodeThreads(encoder, { params, pred: pb, truth: tb, planesIn, planesOut }, threads, WG);

@@ -7,7 +7,8 @@ function checkGradient(loss: (x: Float64Array) => LossResult, x: Float64Array, c
   const { grad } = loss(x);
   let worst = 0;
   for (const i of coords) {
-    const plus = x.slice(), minus = x.slice();
+    const plus = x.slice(),
+      minus = x.slice();
     plus[i]! += eps;
     minus[i]! -= eps;
     const fd = (loss(plus).value - loss(minus).value) / (2 * eps);

@@ -40,7 +40,8 @@ export function gaussianWindow(size = SSIM_WINDOW, sigma = SSIM_SIGMA): Float64A
 /** Separable Gaussian correlation of one channel plane, zero-padded, same size. */
 function blur(src: Float64Array, w: number, h: number, g: Float64Array): Float64Array {
   const r = (g.length - 1) / 2;
-  const tmp = new Float64Array(w * h), out = new Float64Array(w * h);
+  const tmp = new Float64Array(w * h),
+    out = new Float64Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       let s = 0;
@@ -60,15 +61,25 @@ function blur(src: Float64Array, w: number, h: number, g: Float64Array): Float64
 
 function checkShapes(owner: string, pred: ArrayLike<number>, target: ArrayLike<number>, shape: ImageShape): void {
   const n = shape.width * shape.height * shape.channels;
-  if (pred.length !== n || target.length !== n) throw new Error(`${owner}: images must hold ${shape.width} x ${shape.height} x ${shape.channels} = ${n} numbers, got ${pred.length} and ${target.length}`);
+  if (pred.length !== n || target.length !== n)
+    throw new Error(
+      `${owner}: images must hold ${shape.width} x ${shape.height} x ${shape.channels} = ${n} numbers, got ${pred.length} and ${target.length}`,
+    );
 }
 
 /** Mean absolute error; with a mask ([H, W], weights in [0, 1]) the mean is over the masked weight. */
-export function l1Loss(pred: ArrayLike<number>, target: ArrayLike<number>, shape: ImageShape, mask?: ArrayLike<number>): LossResult {
+export function l1Loss(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: ImageShape,
+  mask?: ArrayLike<number>,
+): LossResult {
   checkShapes("l1Loss", pred, target, shape);
-  const C = shape.channels, P = shape.width * shape.height;
+  const C = shape.channels,
+    P = shape.width * shape.height;
   const grad = new Float64Array(P * C);
-  let total = 0, weight = 0;
+  let total = 0,
+    weight = 0;
   for (let p = 0; p < P; p++) {
     const m = mask ? mask[p]! : 1;
     weight += m * C;
@@ -91,19 +102,34 @@ export function dssimLoss(pred: ArrayLike<number>, target: ArrayLike<number>, sh
   const grad = new Float64Array(P * C);
   let total = 0;
   for (let c = 0; c < C; c++) {
-    const x = new Float64Array(P), y = new Float64Array(P);
+    const x = new Float64Array(P),
+      y = new Float64Array(P);
     for (let p = 0; p < P; p++) {
       x[p] = pred[p * C + c]!;
       y[p] = target[p * C + c]!;
     }
-    const xx = x.map((v) => v * v), yy = y.map((v) => v * v), xy = x.map((v, p) => v * y[p]!);
-    const mx = blur(x, W, H, g), my = blur(y, W, H, g), ex2 = blur(xx, W, H, g), ey2 = blur(yy, W, H, g), exy = blur(xy, W, H, g);
+    const xx = x.map((v) => v * v),
+      yy = y.map((v) => v * v),
+      xy = x.map((v, p) => v * y[p]!);
+    const mx = blur(x, W, H, g),
+      my = blur(y, W, H, g),
+      ex2 = blur(xx, W, H, g),
+      ey2 = blur(yy, W, H, g),
+      exy = blur(xy, W, H, g);
     // Per-pixel partials of s w.r.t. mu_x, E[x^2], E[xy].
-    const dMx = new Float64Array(P), dEx2 = new Float64Array(P), dExy = new Float64Array(P);
+    const dMx = new Float64Array(P),
+      dEx2 = new Float64Array(P),
+      dExy = new Float64Array(P);
     for (let p = 0; p < P; p++) {
-      const ux = mx[p]!, uy = my[p]!;
-      const vx = ex2[p]! - ux * ux, vy = ey2[p]! - uy * uy, cxy = exy[p]! - ux * uy;
-      const A1 = 2 * ux * uy + C1, A2 = 2 * cxy + C2, B1 = ux * ux + uy * uy + C1, B2 = vx + vy + C2;
+      const ux = mx[p]!,
+        uy = my[p]!;
+      const vx = ex2[p]! - ux * ux,
+        vy = ey2[p]! - uy * uy,
+        cxy = exy[p]! - ux * uy;
+      const A1 = 2 * ux * uy + C1,
+        A2 = 2 * cxy + C2,
+        B1 = ux * ux + uy * uy + C1,
+        B2 = vx + vy + C2;
       const s = (A1 * A2) / (B1 * B2);
       total += s;
       // dA1/dux = 2uy, dA2/dux = -2uy, dB1/dux = 2ux, dB2/dux = -2ux.
@@ -112,7 +138,9 @@ export function dssimLoss(pred: ArrayLike<number>, target: ArrayLike<number>, sh
       dExy[p] = (2 * A1) / (B1 * B2);
     }
     // Back through the windows (the Gaussian is symmetric, so correlation is its own adjoint).
-    const bMx = blur(dMx, W, H, g), bEx2 = blur(dEx2, W, H, g), bExy = blur(dExy, W, H, g);
+    const bMx = blur(dMx, W, H, g),
+      bEx2 = blur(dEx2, W, H, g),
+      bExy = blur(dExy, W, H, g);
     for (let p = 0; p < P; p++) grad[p * C + c] = -(bMx[p]! + 2 * x[p]! * bEx2[p]! + y[p]! * bExy[p]!) / (P * C);
   }
   return { value: 1 - total / (P * C), grad };
@@ -126,16 +154,38 @@ export function ssimMap(pred: ArrayLike<number>, target: ArrayLike<number>, shap
   const g = gaussianWindow();
   const out = new Float64Array(P);
   for (let c = 0; c < C; c++) {
-    const x = new Float64Array(P), y = new Float64Array(P);
+    const x = new Float64Array(P),
+      y = new Float64Array(P);
     for (let p = 0; p < P; p++) {
       x[p] = pred[p * C + c]!;
       y[p] = target[p * C + c]!;
     }
-    const mx = blur(x, W, H, g), my = blur(y, W, H, g);
-    const ex2 = blur(x.map((v) => v * v), W, H, g), ey2 = blur(y.map((v) => v * v), W, H, g), exy = blur(x.map((v, p) => v * y[p]!), W, H, g);
+    const mx = blur(x, W, H, g),
+      my = blur(y, W, H, g);
+    const ex2 = blur(
+        x.map((v) => v * v),
+        W,
+        H,
+        g,
+      ),
+      ey2 = blur(
+        y.map((v) => v * v),
+        W,
+        H,
+        g,
+      ),
+      exy = blur(
+        x.map((v, p) => v * y[p]!),
+        W,
+        H,
+        g,
+      );
     for (let p = 0; p < P; p++) {
-      const ux = mx[p]!, uy = my[p]!;
-      const s = ((2 * ux * uy + C1) * (2 * (exy[p]! - ux * uy) + C2)) / ((ux * ux + uy * uy + C1) * (ex2[p]! - ux * ux + ey2[p]! - uy * uy + C2));
+      const ux = mx[p]!,
+        uy = my[p]!;
+      const s =
+        ((2 * ux * uy + C1) * (2 * (exy[p]! - ux * uy) + C2)) /
+        ((ux * ux + uy * uy + C1) * (ex2[p]! - ux * ux + ey2[p]! - uy * uy + C2));
       out[p] += s / C;
     }
   }

@@ -41,7 +41,13 @@ const BINDINGS = [
 ] as const;
 
 function kernel(device: GPUDevice, entryPoint: string): Kernel {
-  return getKernel(device, { label: entryPoint, code: [MLP_GRAD_PARAMS.wgsl, GRID_WGSL, SOFTPLUS_WGSL, MLP_GRAD_WGSL], entryPoint, constants: { WG: u32c(WG) }, bindings: BINDINGS });
+  return getKernel(device, {
+    label: entryPoint,
+    code: [MLP_GRAD_PARAMS.wgsl, GRID_WGSL, SOFTPLUS_WGSL, MLP_GRAD_WGSL],
+    entryPoint,
+    constants: { WG: u32c(WG) },
+    bindings: BINDINGS,
+  });
 }
 
 export interface MlpTrainResult {
@@ -50,9 +56,18 @@ export interface MlpTrainResult {
   dInput: Float32Array;
 }
 
-export async function mlpTrainGpu(device: GPUDevice, spec: MlpSpec, params: Float32Array, input: Float32Array, batch: number, dOut: Float32Array): Promise<MlpTrainResult> {
-  if (params.length !== mlpParamCount(spec)) throw new Error(`mlpTrainGpu: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
-  if (input.length !== batch * spec.inputs || dOut.length !== batch * spec.outputs) throw new Error(`mlpTrainGpu: input must be [${batch}, ${spec.inputs}] and dOut [${batch}, ${spec.outputs}]`);
+export async function mlpTrainGpu(
+  device: GPUDevice,
+  spec: MlpSpec,
+  params: Float32Array,
+  input: Float32Array,
+  batch: number,
+  dOut: Float32Array,
+): Promise<MlpTrainResult> {
+  if (params.length !== mlpParamCount(spec))
+    throw new Error(`mlpTrainGpu: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
+  if (input.length !== batch * spec.inputs || dOut.length !== batch * spec.outputs)
+    throw new Error(`mlpTrainGpu: input must be [${batch}, ${spec.inputs}] and dOut [${batch}, ${spec.outputs}]`);
   const layers = mlpLayers(spec);
   const S = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
   const owned: GPUBuffer[] = [];
@@ -67,14 +82,25 @@ export async function mlpTrainGpu(device: GPUDevice, spec: MlpSpec, params: Floa
     return b;
   };
   // Unused bindings: one buffer for the read-only ones, another for a writable one (a buffer bound writable may not alias).
-  const dummy = buf(1, "mlpGrad.unusedRead"), dummyRw = buf(1, "mlpGrad.unusedWrite");
+  const dummy = buf(1, "mlpGrad.unusedRead"),
+    dummyRw = buf(1, "mlpGrad.unusedWrite");
   const x = from(input, "mlpGrad.x");
   const activation = spec.activation === "softplus100" ? 1 : 2;
   const encoder = device.createCommandEncoder({ label: "mlpTrain" });
-  const run = (entry: string, threads: number, u: Record<"batch" | "inputs" | "outputs" | "splitAt" | "srcStride" | "xStride" | "activation" | "pad", number>, res: Record<string, GPUBuffer>) => {
+  const run = (
+    entry: string,
+    threads: number,
+    u: Record<"batch" | "inputs" | "outputs" | "splitAt" | "srcStride" | "xStride" | "activation" | "pad", number>,
+    res: Record<string, GPUBuffer>,
+  ) => {
     const params = MLP_GRAD_PARAMS.createBuffer(device, `mlpGrad.${entry}`, u);
     owned.push(params);
-    kernel(device, entry).encodeThreads(encoder, { params, weights: dummy, src: dummy, x: dummy, pre: dummy, grad: dummy, outA: dummyRw, outB: dummyRw, ...res }, threads, WG);
+    kernel(device, entry).encodeThreads(
+      encoder,
+      { params, weights: dummy, src: dummy, x: dummy, pre: dummy, grad: dummy, outA: dummyRw, outB: dummyRw, ...res },
+      threads,
+      WG,
+    );
   };
   // Per layer: folded weights [out, in] then bias, its source rows, and where the network input starts.
   const W = layers.map((l, k) => {
@@ -84,14 +110,32 @@ export async function mlpTrainGpu(device: GPUDevice, spec: MlpSpec, params: Floa
     packed.set(params.subarray(l.b, l.b + l.out), w.length);
     return from(packed, `mlpGrad.W${k}`);
   });
-  const split = layers.map((l, k) => (k === 0 ? 0 : spec.skipAt !== null && k === spec.skipAt + 1 ? spec.hidden : l.in));
-  const src: GPUBuffer[] = [], pre: GPUBuffer[] = [], post: GPUBuffer[] = [];
+  const split = layers.map((l, k) =>
+    k === 0 ? 0 : spec.skipAt !== null && k === spec.skipAt + 1 ? spec.hidden : l.in,
+  );
+  const src: GPUBuffer[] = [],
+    pre: GPUBuffer[] = [],
+    post: GPUBuffer[] = [];
   layers.forEach((l, k) => {
     src.push(k === 0 ? x : post[k - 1]!);
     pre.push(buf(batch * l.out, `mlpGrad.pre${k}`));
     post.push(buf(batch * l.out, `mlpGrad.post${k}`));
     const srcStride = k === 0 ? spec.inputs : spec.hidden;
-    run("mlpLayerTrain", batch * l.out, { batch, inputs: l.in, outputs: l.out, splitAt: split[k]!, srcStride, xStride: spec.inputs, activation: l.activated ? activation : 0, pad: 0 }, { weights: W[k]!, src: src[k]!, x, outA: post[k]!, outB: pre[k]! });
+    run(
+      "mlpLayerTrain",
+      batch * l.out,
+      {
+        batch,
+        inputs: l.in,
+        outputs: l.out,
+        splitAt: split[k]!,
+        srcStride,
+        xStride: spec.inputs,
+        activation: l.activated ? activation : 0,
+        pad: 0,
+      },
+      { weights: W[k]!, src: src[k]!, x, outA: post[k]!, outB: pre[k]! },
+    );
   });
   const dX = buf(batch * spec.inputs, "mlpGrad.dX");
   encoder.clearBuffer(dX);
@@ -99,7 +143,16 @@ export async function mlpTrainGpu(device: GPUDevice, spec: MlpSpec, params: Floa
   let dy = from(dOut, "mlpGrad.dOut");
   for (let k = layers.length - 1; k >= 0; k--) {
     const l = layers[k]!;
-    const u = { batch, inputs: l.in, outputs: l.out, splitAt: split[k]!, srcStride: k === 0 ? spec.inputs : spec.hidden, xStride: spec.inputs, activation: l.activated ? activation : 0, pad: 0 };
+    const u = {
+      batch,
+      inputs: l.in,
+      outputs: l.out,
+      splitAt: split[k]!,
+      srcStride: k === 0 ? spec.inputs : spec.hidden,
+      xStride: spec.inputs,
+      activation: l.activated ? activation : 0,
+      pad: 0,
+    };
     const ds = buf(batch * l.out, `mlpGrad.ds${k}`);
     run("mlpActBackward", batch * l.out, u, { pre: pre[k]!, grad: dy, outA: ds });
     dW[k] = buf(l.out * (l.in + 1), `mlpGrad.dW${k}`);
@@ -119,11 +172,13 @@ export async function mlpTrainGpu(device: GPUDevice, spec: MlpSpec, params: Floa
       for (let o = 0; o < l.out; o++) {
         let n2 = 0;
         for (let i = 0; i < l.in; i++) n2 += params[l.v + o * l.in + i]! ** 2;
-        const n = Math.max(Math.sqrt(n2), 1e-12), gain = params[l.g + o]!;
+        const n = Math.max(Math.sqrt(n2), 1e-12),
+          gain = params[l.g + o]!;
         let dot = 0;
         for (let i = 0; i < l.in; i++) dot += g[o * (l.in + 1) + i]! * (params[l.v + o * l.in + i]! / n);
         dParams[l.g + o] = dot;
-        for (let i = 0; i < l.in; i++) dParams[l.v + o * l.in + i] = (gain / n) * (g[o * (l.in + 1) + i]! - (dot * params[l.v + o * l.in + i]!) / n);
+        for (let i = 0; i < l.in; i++)
+          dParams[l.v + o * l.in + i] = (gain / n) * (g[o * (l.in + 1) + i]! - (dot * params[l.v + o * l.in + i]!) / n);
         dParams[l.b + o] = g[o * (l.in + 1) + l.in]!;
       }
     }

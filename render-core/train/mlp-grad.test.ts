@@ -55,7 +55,9 @@ describe("MLP backward (CPU twin, float64)", () => {
   it("treats a shared input tail exactly like the same numbers appended to every row", () => {
     const spec = specs[0]![1];
     const rand = mulberry32(4);
-    const batch = 4, S = 3, own = spec.inputs - S;
+    const batch = 4,
+      S = 3,
+      own = spec.inputs - S;
     const params = Float64Array.from(initMlp(spec, 8)).map((v) => v + 0.05 * (rand() - 0.5));
     const rows = Float64Array.from({ length: batch * own }, () => rand() * 2 - 1);
     const shared = Float64Array.from({ length: S }, () => rand() * 2 - 1);
@@ -65,9 +67,11 @@ describe("MLP backward (CPU twin, float64)", () => {
       full.set(shared, b * spec.inputs + own);
     }
     const dOut = Float64Array.from({ length: batch * spec.outputs }, () => rand() * 2 - 1);
-    const a = mlpForwardTrain(spec, params, full, batch), b = mlpForwardTrain(spec, params, rows, batch, shared);
+    const a = mlpForwardTrain(spec, params, full, batch),
+      b = mlpForwardTrain(spec, params, rows, batch, shared);
     for (let i = 0; i < a.out.length; i++) expect(b.out[i]).toBeCloseTo(a.out[i]!, 12);
-    const ga = mlpBackward(spec, params, a.tape, dOut), gb = mlpBackward(spec, params, b.tape, dOut);
+    const ga = mlpBackward(spec, params, a.tape, dOut),
+      gb = mlpBackward(spec, params, b.tape, dOut);
     for (let i = 0; i < ga.dParams.length; i++) expect(gb.dParams[i]).toBeCloseTo(ga.dParams[i]!, 10);
     const sharedSum = new Float64Array(S);
     for (let r = 0; r < batch; r++) {

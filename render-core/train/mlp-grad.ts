@@ -39,11 +39,20 @@ const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / 
  * to each input row but enters the layers that see it once, as a bias, which makes a batch
  * cheaper by the conditioning's share of the first layer.
  */
-export function mlpForwardTrain(spec: MlpSpec, params: ArrayLike<number>, input: ArrayLike<number>, batch: number, shared?: ArrayLike<number>): { out: Float64Array; tape: MlpTape } {
-  if (params.length !== mlpParamCount(spec)) throw new Error(`mlpForwardTrain: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
-  const S = shared?.length ?? 0, own = spec.inputs - S;
+export function mlpForwardTrain(
+  spec: MlpSpec,
+  params: ArrayLike<number>,
+  input: ArrayLike<number>,
+  batch: number,
+  shared?: ArrayLike<number>,
+): { out: Float64Array; tape: MlpTape } {
+  if (params.length !== mlpParamCount(spec))
+    throw new Error(`mlpForwardTrain: params hold ${params.length} numbers, the spec needs ${mlpParamCount(spec)}`);
+  const S = shared?.length ?? 0,
+    own = spec.inputs - S;
   if (own < 0) throw new Error(`mlpForwardTrain: ${S} shared inputs, the network has ${spec.inputs}`);
-  if (input.length !== batch * own) throw new Error(`mlpForwardTrain: input must be [${batch}, ${own}], got ${input.length} numbers`);
+  if (input.length !== batch * own)
+    throw new Error(`mlpForwardTrain: input must be [${batch}, ${own}], got ${input.length} numbers`);
   const layers = mlpLayers(spec);
   const weights = layers.map((l) => foldLayer64(params, l));
   const relu = spec.activation === "relu";
@@ -66,7 +75,9 @@ export function mlpForwardTrain(spec: MlpSpec, params: ArrayLike<number>, input:
     const rw = layer.in - (layerTail?.length ?? 0);
     tape.inputs.push(x);
     tape.tails.push(layerTail);
-    const W = weights[l]!, n = layer.in, out = layer.out;
+    const W = weights[l]!,
+      n = layer.in,
+      out = layer.out;
     // Bias plus the shared tail's contribution, once per layer.
     const bias = new Float64Array(out);
     for (let o = 0; o < out; o++) {
@@ -74,9 +85,11 @@ export function mlpForwardTrain(spec: MlpSpec, params: ArrayLike<number>, input:
       if (layerTail) for (let j = 0; j < layerTail.length; j++) s += W[o * n + rw + j]! * layerTail[j]!;
       bias[o] = s;
     }
-    const pre = new Float64Array(batch * out), y = new Float64Array(batch * out);
+    const pre = new Float64Array(batch * out),
+      y = new Float64Array(batch * out);
     for (let b = 0; b < batch; b++) {
-      const xo = b * rw, po = b * out;
+      const xo = b * rw,
+        po = b * out;
       for (let o = 0; o < out; o++) {
         let s = bias[o]!;
         const wo = o * n;
@@ -92,21 +105,39 @@ export function mlpForwardTrain(spec: MlpSpec, params: ArrayLike<number>, input:
 }
 
 /** Backward: d output [B, outputs] -> d params (flat layout), d input [B, inputs - S] and d shared [S]. */
-export function mlpBackward(spec: MlpSpec, params: ArrayLike<number>, tape: MlpTape, dOut: ArrayLike<number>): { dParams: Float64Array; dInput: Float64Array; dShared: Float64Array } {
+export function mlpBackward(
+  spec: MlpSpec,
+  params: ArrayLike<number>,
+  tape: MlpTape,
+  dOut: ArrayLike<number>,
+): { dParams: Float64Array; dInput: Float64Array; dShared: Float64Array } {
   const layers = mlpLayers(spec);
   const B = tape.batch;
-  const S = tape.tails[0]?.length ?? 0, own = spec.inputs - S;
+  const S = tape.tails[0]?.length ?? 0,
+    own = spec.inputs - S;
   const dParams = new Float64Array(mlpParamCount(spec));
   const dInput = new Float64Array(B * own);
   const dShared = new Float64Array(S);
   let dy = Float64Array.from(dOut);
   for (let l = layers.length - 1; l >= 0; l--) {
     const layer = layers[l]!;
-    const x = tape.inputs[l]!, pre = tape.pre[l]!, W = tape.weights[l]!, tail = tape.tails[l]!;
-    const n = layer.in, out = layer.out, rw = n - (tail?.length ?? 0);
+    const x = tape.inputs[l]!,
+      pre = tape.pre[l]!,
+      W = tape.weights[l]!,
+      tail = tape.tails[l]!;
+    const n = layer.in,
+      out = layer.out,
+      rw = n - (tail?.length ?? 0);
     // Through the activation.
     const ds = new Float64Array(B * out);
-    for (let k = 0; k < ds.length; k++) ds[k] = !layer.activated ? dy[k]! : spec.activation === "relu" ? (pre[k]! > 0 ? dy[k]! : 0) : dy[k]! * sigmoid(100 * pre[k]!);
+    for (let k = 0; k < ds.length; k++)
+      ds[k] = !layer.activated
+        ? dy[k]!
+        : spec.activation === "relu"
+          ? pre[k]! > 0
+            ? dy[k]!
+            : 0
+          : dy[k]! * sigmoid(100 * pre[k]!);
     const dW = new Float64Array(out * n);
     const dx = new Float64Array(B * rw);
     const dsSum = new Float64Array(out);
@@ -126,16 +157,18 @@ export function mlpBackward(spec: MlpSpec, params: ArrayLike<number>, tape: MlpT
     for (let o = 0; o < out; o++) {
       dParams[layer.b + o] = dsSum[o]!;
       // The shared tail saw every row: its weight gradient is the summed row gradient times the tail.
-      if (tail) for (let j = 0; j < tail.length; j++) {
-        dW[o * n + rw + j] = dsSum[o]! * tail[j]!;
-        dShared[j]! += dsSum[o]! * W[o * n + rw + j]!;
-      }
+      if (tail)
+        for (let j = 0; j < tail.length; j++) {
+          dW[o * n + rw + j] = dsSum[o]! * tail[j]!;
+          dShared[j]! += dsSum[o]! * W[o * n + rw + j]!;
+        }
     }
     // Through weight norm, row by row.
     for (let o = 0; o < out; o++) {
       let n2 = 0;
       for (let i = 0; i < n; i++) n2 += Number(params[layer.v + o * n + i]) ** 2;
-      const norm = Math.max(Math.sqrt(n2), 1e-12), g = Number(params[layer.g + o]);
+      const norm = Math.max(Math.sqrt(n2), 1e-12),
+        g = Number(params[layer.g + o]);
       let dot = 0;
       for (let i = 0; i < n; i++) dot += dW[o * n + i]! * (Number(params[layer.v + o * n + i]) / norm);
       dParams[layer.g + o] = dot;

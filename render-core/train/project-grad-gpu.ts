@@ -27,7 +27,13 @@ export const PROJECT_GRAD_PARAMS = new UniformLayout("ProjectGradParams", [
 ] as const);
 
 /** gaussians: [N, 16] packed (packGaussians / the renderer's buffer); dIn: [N, 9] (rasterizeBackwardGpu's layout). */
-export async function projectBackwardGpu(device: GPUDevice, gaussians: GPUBuffer, count: number, camera: Camera, dIn: GPUBuffer): Promise<GeometryGrad> {
+export async function projectBackwardGpu(
+  device: GPUDevice,
+  gaussians: GPUBuffer,
+  count: number,
+  camera: Camera,
+  dIn: GPUBuffer,
+): Promise<GeometryGrad> {
   const m = camera.worldToCamera;
   const params = PROJECT_GRAD_PARAMS.createBuffer(device, "projectGrad.params", {
     row0: [m[0]!, m[1]!, m[2]!, m[3]!],
@@ -39,7 +45,12 @@ export async function projectBackwardGpu(device: GPUDevice, gaussians: GPUBuffer
     limY: (RASTER.FRUSTUM_CLAMP * 0.5 * camera.height) / camera.fy,
     count,
   });
-  const dOut = createBuffer(device, "projectGrad.dOut", Math.max(4, count * 40), BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+  const dOut = createBuffer(
+    device,
+    "projectGrad.dOut",
+    Math.max(4, count * 40),
+    BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+  );
   const kernel = getKernel(device, {
     label: "projectBwd",
     code: [PROJECT_GRAD_PARAMS.wgsl, GRID_WGSL, PROJECT_GRAD_WGSL],
@@ -57,7 +68,11 @@ export async function projectBackwardGpu(device: GPUDevice, gaussians: GPUBuffer
   device.queue.submit([encoder.finish()]);
   try {
     const g = new Float32Array(await readBuffer(device, dOut, count * 40));
-    const out: GeometryGrad = { positions: new Float64Array(count * 3), scales: new Float64Array(count * 3), rotations: new Float64Array(count * 4) };
+    const out: GeometryGrad = {
+      positions: new Float64Array(count * 3),
+      scales: new Float64Array(count * 3),
+      rotations: new Float64Array(count * 4),
+    };
     for (let i = 0; i < count; i++) {
       for (let k = 0; k < 3; k++) {
         out.positions[i * 3 + k] = g[i * 10 + k]!;

@@ -9,12 +9,17 @@ import { worstGradientError } from "./finite-diff";
 
 const camera = orbitCamera({ width: 64, height: 48, yawDeg: 30, pitchDeg: 10, distance: 2 });
 
-function geometry(seed: number, n = 6): SplatGeometry & { positions: Float64Array; scales: Float64Array; rotations: Float64Array } {
+function geometry(
+  seed: number,
+  n = 6,
+): SplatGeometry & { positions: Float64Array; scales: Float64Array; rotations: Float64Array } {
   const rand = mulberry32(seed);
   return {
     count: n,
     // Most inside the view; the last two far to the side, where the Jacobian's centre is clamped.
-    positions: Float64Array.from({ length: n * 3 }, (_, k) => (k === (n - 1) * 3 ? 2.5 : k === (n - 2) * 3 + 1 ? -2.2 : (rand() - 0.5) * 0.6)),
+    positions: Float64Array.from({ length: n * 3 }, (_, k) =>
+      k === (n - 1) * 3 ? 2.5 : k === (n - 2) * 3 + 1 ? -2.2 : (rand() - 0.5) * 0.6,
+    ),
     scales: Float64Array.from({ length: n * 3 }, () => 0.02 + 0.06 * rand()),
     rotations: Float64Array.from({ length: n * 4 }, (_, k) => (k % 4 === 0 ? 1 : 0) + 0.6 * (rand() - 0.5)),
   };
@@ -33,7 +38,10 @@ describe("projection backward (CPU twin, float64)", () => {
     for (let i = 0; i < 5; i++) {
       if (ref.radii[i] === 0) continue;
       for (let k = 0; k < 2; k++) expect(ours.means2d[i * 2 + k]).toBeCloseTo(ref.means2d[i * 2 + k]!, 3);
-      for (let k = 0; k < 3; k++) expect(Math.abs(ours.conics[i * 3 + k]! - ref.conics[i * 3 + k]!) / Math.max(1e-3, Math.abs(ref.conics[i * 3 + k]!))).toBeLessThan(1e-4);
+      for (let k = 0; k < 3; k++)
+        expect(
+          Math.abs(ours.conics[i * 3 + k]! - ref.conics[i * 3 + k]!) / Math.max(1e-3, Math.abs(ref.conics[i * 3 + k]!)),
+        ).toBeLessThan(1e-4);
     }
   });
 

@@ -15,7 +15,9 @@ afterAll(() => gpu?.destroy());
 describe("rasteriser backward: WGSL agrees with the CPU twin", () => {
   it("gives the same gradients for centres, conics, colours and opacities", async (ctx) => {
     if (!gpu) return ctx.skip(skipReason!);
-    const n = 60, W = 48, H = 40;
+    const n = 60,
+      W = 48,
+      H = 40;
     const rand = mulberry32(21);
     const cloud = createSplatCloud(n);
     for (let i = 0; i < n; i++) {
@@ -25,7 +27,17 @@ describe("rasteriser backward: WGSL agrees with the CPU twin", () => {
       cloud.opacities[i] = 0.2 + 0.7 * rand();
       cloud.colors.set([rand(), rand(), rand()], i * 3);
     }
-    const camera: Camera = { width: W, height: H, fx: 50, fy: 50, cx: 24, cy: 20, worldToCamera: new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]), near: 0.01, far: 100 };
+    const camera: Camera = {
+      width: W,
+      height: H,
+      fx: 50,
+      fy: 50,
+      cx: 24,
+      cy: 20,
+      worldToCamera: new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]),
+      near: 0.01,
+      far: 100,
+    };
     const bg: [number, number, number] = [0.1, 0.2, 0.3];
     const dRgb = new Float32Array(W * H * 3).map(() => rand() - 0.5);
     const dAlpha = new Float32Array(W * H).map(() => rand() - 0.5);
@@ -43,7 +55,8 @@ describe("rasteriser backward: WGSL agrees with the CPU twin", () => {
     for (const key of ["means2d", "conics", "colors", "opacities"] as const) {
       const scale = want[key].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       let worst = 0;
-      for (let i = 0; i < want[key].length; i++) worst = Math.max(worst, Math.abs(got[key][i]! - want[key][i]!) / scale);
+      for (let i = 0; i < want[key].length; i++)
+        worst = Math.max(worst, Math.abs(got[key][i]! - want[key][i]!) / scale);
       expect(worst, key).toBeLessThan(2e-3);
       expect(scale, key).toBeGreaterThan(1e-4);
     }

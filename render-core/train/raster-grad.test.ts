@@ -8,11 +8,14 @@ import type { Camera } from "../math/camera";
 import { mulberry32 } from "../math/prng";
 import { worstGradientError } from "./finite-diff";
 
-const W = 20, H = 18;
+const W = 20,
+  H = 18;
 const bg: [number, number, number] = [0.2, 0.1, 0.3];
 
 /** A few overlapping, partly transparent splats in the image. */
-function scene(seed: number): Splats2d & { means2d: Float64Array; conics: Float64Array; colors: Float64Array; opacities: Float64Array } {
+function scene(
+  seed: number,
+): Splats2d & { means2d: Float64Array; conics: Float64Array; colors: Float64Array; opacities: Float64Array } {
   const rand = mulberry32(seed);
   const n = 6;
   return {
@@ -59,7 +62,17 @@ describe("rasteriser backward (CPU twin, float64)", () => {
       cloud.colors.set([rand(), rand(), rand()], i * 3);
     }
     const w2c = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
-    const camera: Camera = { width: 40, height: 32, fx: 40, fy: 40, cx: 20, cy: 16, worldToCamera: w2c, near: 0.01, far: 100 };
+    const camera: Camera = {
+      width: 40,
+      height: 32,
+      fx: 40,
+      fy: 40,
+      cx: 20,
+      cy: 16,
+      worldToCamera: w2c,
+      near: 0.01,
+      far: 100,
+    };
     const projected = createProjectedSplats(40);
     projectFwd(cloud, camera, projected);
     const ours = rasterizeTrain(projected, 40, 32, bg);

@@ -52,17 +52,31 @@ function depthOrder(s: Splats2d): number[] {
   return ids.sort((a, b) => Number(s.depths[a]) - Number(s.depths[b]) || a - b);
 }
 
-function alphaAt(s: Splats2d, i: number, px: number, py: number): { alpha: number; power: number; dx: number; dy: number; clamped: boolean } {
-  const dx = Number(s.means2d[i * 2]) - px, dy = Number(s.means2d[i * 2 + 1]) - py;
-  const a = Number(s.conics[i * 3]), b = Number(s.conics[i * 3 + 1]), c = Number(s.conics[i * 3 + 2]);
+function alphaAt(
+  s: Splats2d,
+  i: number,
+  px: number,
+  py: number,
+): { alpha: number; power: number; dx: number; dy: number; clamped: boolean } {
+  const dx = Number(s.means2d[i * 2]) - px,
+    dy = Number(s.means2d[i * 2 + 1]) - py;
+  const a = Number(s.conics[i * 3]),
+    b = Number(s.conics[i * 3 + 1]),
+    c = Number(s.conics[i * 3 + 2]);
   const power = -0.5 * (a * dx * dx + c * dy * dy) - b * dx * dy;
   const raw = Number(s.opacities[i]) * Math.exp(power);
   return { alpha: Math.min(raw, RASTER.ALPHA_MAX), power, dx, dy, clamped: raw > RASTER.ALPHA_MAX };
 }
 
-export function rasterizeTrain(s: Splats2d, width: number, height: number, background: readonly [number, number, number]): { rgb: Float64Array; alpha: Float64Array; tape: RasterTape } {
+export function rasterizeTrain(
+  s: Splats2d,
+  width: number,
+  height: number,
+  background: readonly [number, number, number],
+): { rgb: Float64Array; alpha: Float64Array; tape: RasterTape } {
   const P = width * height;
-  const rgb = new Float64Array(P * 3), alpha = new Float64Array(P);
+  const rgb = new Float64Array(P * 3),
+    alpha = new Float64Array(P);
   const T = new Float64Array(P).fill(1);
   const done = new Uint8Array(P);
   const lists: number[][] = Array.from({ length: P }, () => []);
@@ -70,7 +84,8 @@ export function rasterizeTrain(s: Splats2d, width: number, height: number, backg
   const rect = new Int32Array(4);
   for (const i of depthOrder(s)) {
     tileRect(Number(s.means2d[i * 2]), Number(s.means2d[i * 2 + 1]), Number(s.radii[i]), grid, rect);
-    const x1 = Math.min(width, rect[2]! * RASTER.TILE), y1 = Math.min(height, rect[3]! * RASTER.TILE);
+    const x1 = Math.min(width, rect[2]! * RASTER.TILE),
+      y1 = Math.min(height, rect[3]! * RASTER.TILE);
     for (let y = rect[1]! * RASTER.TILE; y < y1; y++) {
       for (let x = rect[0]! * RASTER.TILE; x < x1; x++) {
         const p = y * width + x;
@@ -96,13 +111,25 @@ export function rasterizeTrain(s: Splats2d, width: number, height: number, backg
 }
 
 /** d loss / d splat inputs, from d loss / d rgb [H, W, 3] and (optionally) d loss / d coverage [H, W]. */
-export function rasterizeBackward(s: Splats2d, background: readonly [number, number, number], tape: RasterTape, dRgb: ArrayLike<number>, dAlpha?: ArrayLike<number>): Splats2dGrad {
-  const g: Splats2dGrad = { means2d: new Float64Array(s.count * 2), conics: new Float64Array(s.count * 3), colors: new Float64Array(s.count * 3), opacities: new Float64Array(s.count) };
+export function rasterizeBackward(
+  s: Splats2d,
+  background: readonly [number, number, number],
+  tape: RasterTape,
+  dRgb: ArrayLike<number>,
+  dAlpha?: ArrayLike<number>,
+): Splats2dGrad {
+  const g: Splats2dGrad = {
+    means2d: new Float64Array(s.count * 2),
+    conics: new Float64Array(s.count * 3),
+    colors: new Float64Array(s.count * 3),
+    opacities: new Float64Array(s.count),
+  };
   const { width } = tape;
   for (let p = 0; p < tape.lists.length; p++) {
     const list = tape.lists[p]!;
     if (list.length === 0) continue;
-    const px = (p % width) + 0.5, py = Math.floor(p / width) + 0.5;
+    const px = (p % width) + 0.5,
+      py = Math.floor(p / width) + 0.5;
     const Tf = tape.transmittance[p]!;
     // Forward replay for alpha_k and T_k.
     const steps = Array.from(list, (i) => ({ i, ...alphaAt(s, i, px, py), T: 0 }));
@@ -127,7 +154,9 @@ export function rasterizeBackward(s: Splats2d, background: readonly [number, num
       if (st.clamped) continue;
       g.opacities[i]! += dAlphaK * Math.exp(st.power);
       const dPower = dAlphaK * a;
-      const ca = Number(s.conics[i * 3]), cb = Number(s.conics[i * 3 + 1]), cc = Number(s.conics[i * 3 + 2]);
+      const ca = Number(s.conics[i * 3]),
+        cb = Number(s.conics[i * 3 + 1]),
+        cc = Number(s.conics[i * 3 + 2]);
       g.conics[i * 3]! += -0.5 * st.dx * st.dx * dPower;
       g.conics[i * 3 + 1]! += -st.dx * st.dy * dPower;
       g.conics[i * 3 + 2]! += -0.5 * st.dy * st.dy * dPower;

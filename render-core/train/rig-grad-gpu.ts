@@ -21,11 +21,20 @@ export const RIG_GRAD_PARAMS = new UniformLayout("RigGradParams", [
 ] as const);
 
 /** dIn: [N, 10] f32 = d centre (3), d qRig (4), d offset (3). */
-export async function deformRigBackwardGpu(device: GPUDevice, config: AvatarModelConfig, state: RigState, frame: Float32Array, dIn: Float32Array): Promise<RigGrad> {
-  const J = config.jointCount, K = config.expressionCount + config.poseCorrectiveCount, N = state.count;
+export async function deformRigBackwardGpu(
+  device: GPUDevice,
+  config: AvatarModelConfig,
+  state: RigState,
+  frame: Float32Array,
+  dIn: Float32Array,
+): Promise<RigGrad> {
+  const J = config.jointCount,
+    K = config.expressionCount + config.poseCorrectiveCount,
+    N = state.count;
   const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
   const ro = (data: Float32Array, label: string) => createBufferFrom(device, label, data, BufferUsage.STORAGE);
-  const rw = (floats: number, label: string) => createBuffer(device, label, Math.max(4, floats * 4), BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+  const rw = (floats: number, label: string) =>
+    createBuffer(device, label, Math.max(4, floats * 4), BufferUsage.STORAGE | BufferUsage.COPY_SRC);
   const bufs = {
     params: RIG_GRAD_PARAMS.createBuffer(device, "rigGrad.params", { count: N, pad0: 0, pad1: 0, pad2: 0 }),
     frame: ro(frame, "rigGrad.frame"),
@@ -44,7 +53,10 @@ export async function deformRigBackwardGpu(device: GPUDevice, config: AvatarMode
     constants: { WG: u32c(WG), J: u32c(J), K: u32c(K) },
     bindings: [
       { name: "params", kind: "uniform" },
-      ...(["frame", "rest", "skin", "dirs", "dIn"] as const).map((name) => ({ name, kind: "read-only-storage" as const })),
+      ...(["frame", "rest", "skin", "dirs", "dIn"] as const).map((name) => ({
+        name,
+        kind: "read-only-storage" as const,
+      })),
       ...(["dRest", "dSkin", "dDirs"] as const).map((name) => ({ name, kind: "storage" as const })),
     ],
   });
@@ -52,8 +64,13 @@ export async function deformRigBackwardGpu(device: GPUDevice, config: AvatarMode
   kernel.encodeThreads(encoder, bufs, N, WG);
   device.queue.submit([encoder.finish()]);
   try {
-    const read = async (b: GPUBuffer, floats: number) => Float64Array.from(new Float32Array(await readBuffer(device, b, floats * 4)));
-    return { rest: await read(bufs.dRest, N * 8), skin: await read(bufs.dSkin, N * J), dirs: await read(bufs.dDirs, N * K * 3) };
+    const read = async (b: GPUBuffer, floats: number) =>
+      Float64Array.from(new Float32Array(await readBuffer(device, b, floats * 4)));
+    return {
+      rest: await read(bufs.dRest, N * 8),
+      skin: await read(bufs.dSkin, N * J),
+      dirs: await read(bufs.dDirs, N * K * 3),
+    };
   } finally {
     for (const b of Object.values(bufs)) b.destroy();
   }

@@ -16,7 +16,10 @@ beforeAll(() => {
   head = createHeadModel();
   const avatar = createRandomAvatar(COMPACT, head, { count: 40, seed: 3 });
   baked = bakeCpu(avatar, avatarPriors(avatar, head), bakeFrame(head, avatar.shape), avatar.neutralLatents);
-  frame = deformFrame(COMPACT, head, avatar.shape, { expression: [0.6, 0.4, 0, 0.3], pose: [0.1, 0.4, 0, 0, 0.1, 0, 0.25, 0, 0, 0, 0, 0, 0, 0, 0] });
+  frame = deformFrame(COMPACT, head, avatar.shape, {
+    expression: [0.6, 0.4, 0, 0.3],
+    pose: [0.1, 0.4, 0, 0, 0.1, 0, 0.25, 0, 0, 0, 0, 0, 0, 0, 0],
+  });
 });
 
 describe("deform rig backward (CPU twin, float64)", () => {
@@ -27,7 +30,12 @@ describe("deform rig backward (CPU twin, float64)", () => {
   });
 
   it("matches finite differences for un-posed centres, un-posing quaternions, skinning weights and directions", () => {
-    const state = { count: baked.count, rest: Float64Array.from(baked.rest), skin: Float64Array.from(baked.skin), dirs: Float64Array.from(baked.dirs) };
+    const state = {
+      count: baked.count,
+      rest: Float64Array.from(baked.rest),
+      skin: Float64Array.from(baked.skin),
+      dirs: Float64Array.from(baked.dirs),
+    };
     const rand = mulberry32(2);
     const wP = Float64Array.from({ length: state.count * 3 }, () => rand() - 0.5);
     const wQ = Float64Array.from({ length: state.count * 4 }, () => rand() - 0.5);
@@ -64,9 +72,21 @@ describe("bake rig backward (CPU twin, float64)", () => {
     };
     const fwd = bakeRigTrain(COMPACT, inputs);
     const K = COMPACT.expressionCount + COMPACT.poseCorrectiveCount;
-    const ref = { rest: new Float32Array(12 * 8), skin: new Float32Array(12 * COMPACT.jointCount), dirs: new Float32Array(12 * K * 3) };
-    bakeRigCpu(COMPACT, Float32Array.from(inputs.points), Float32Array.from(inputs.deformerRaw), inputs.prior, inputs.canonA, ref);
-    for (const key of ["rest", "skin", "dirs"] as const) for (let k = 0; k < ref[key].length; k++) expect(fwd[key][k]).toBeCloseTo(ref[key][k]!, 5);
+    const ref = {
+      rest: new Float32Array(12 * 8),
+      skin: new Float32Array(12 * COMPACT.jointCount),
+      dirs: new Float32Array(12 * K * 3),
+    };
+    bakeRigCpu(
+      COMPACT,
+      Float32Array.from(inputs.points),
+      Float32Array.from(inputs.deformerRaw),
+      inputs.prior,
+      inputs.canonA,
+      ref,
+    );
+    for (const key of ["rest", "skin", "dirs"] as const)
+      for (let k = 0; k < ref[key].length; k++) expect(fwd[key][k]).toBeCloseTo(ref[key][k]!, 5);
     const wR = Float64Array.from({ length: fwd.rest.length }, (_, k) => (k % 8 === 3 ? 0 : rand() - 0.5));
     const wS = Float64Array.from({ length: fwd.skin.length }, () => rand() - 0.5);
     const wD = Float64Array.from({ length: fwd.dirs.length }, () => rand() - 0.5);
@@ -79,6 +99,11 @@ describe("bake rig backward (CPU twin, float64)", () => {
       return s;
     };
     const g = bakeRigBackward(COMPACT, inputs, wR, wS, wD);
-    expect(worstGradientError(loss, [{ values: inputs.points, grad: g.points }, { values: inputs.deformerRaw, grad: g.deformerRaw, step: 7 }])).toBeLessThan(1e-3);
+    expect(
+      worstGradientError(loss, [
+        { values: inputs.points, grad: g.points },
+        { values: inputs.deformerRaw, grad: g.deformerRaw, step: 7 },
+      ]),
+    ).toBeLessThan(1e-3);
   });
 });

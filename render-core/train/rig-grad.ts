@@ -36,14 +36,28 @@ export interface RigGrad {
 }
 
 /** Backward of the Hamilton product q = a (x) b: d a and d b from d q. */
-export function quatMulBackward(a: ArrayLike<number>, b: ArrayLike<number>, dq: ArrayLike<number>): { da: number[]; db: number[] } {
+export function quatMulBackward(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  dq: ArrayLike<number>,
+): { da: number[]; db: number[] } {
   const [aw, ax, ay, az] = [a[0]!, a[1]!, a[2]!, a[3]!];
   const [bw, bx, by, bz] = [b[0]!, b[1]!, b[2]!, b[3]!];
   const [d0, d1, d2, d3] = [dq[0]!, dq[1]!, dq[2]!, dq[3]!];
   // q = (aw bw - ax bx - ay by - az bz, aw bx + ax bw + ay bz - az by, aw by - ax bz + ay bw + az bx, aw bz + ax by - ay bx + az bw)
   return {
-    da: [d0 * bw + d1 * bx + d2 * by + d3 * bz, -d0 * bx + d1 * bw - d2 * bz + d3 * by, -d0 * by + d1 * bz + d2 * bw - d3 * bx, -d0 * bz - d1 * by + d2 * bx + d3 * bw],
-    db: [d0 * aw + d1 * ax + d2 * ay + d3 * az, -d0 * ax + d1 * aw + d2 * az - d3 * ay, -d0 * ay - d1 * az + d2 * aw + d3 * ax, -d0 * az + d1 * ay - d2 * ax + d3 * aw],
+    da: [
+      d0 * bw + d1 * bx + d2 * by + d3 * bz,
+      -d0 * bx + d1 * bw - d2 * bz + d3 * by,
+      -d0 * by + d1 * bz + d2 * bw - d3 * bx,
+      -d0 * bz - d1 * by + d2 * bx + d3 * bw,
+    ],
+    db: [
+      d0 * aw + d1 * ax + d2 * ay + d3 * az,
+      -d0 * ax + d1 * aw + d2 * az - d3 * ay,
+      -d0 * ay - d1 * az + d2 * aw + d3 * ax,
+      -d0 * az + d1 * ay - d2 * ax + d3 * aw,
+    ],
   };
 }
 
@@ -60,29 +74,57 @@ function rawQuat(M: Float64Array): { raw: number[]; s: number } {
 }
 
 export function deformRigTrain(config: AvatarModelConfig, state: RigState, frame: ArrayLike<number>): RigOutputs {
-  const J = config.jointCount, K = config.expressionCount + config.poseCorrectiveCount, N = state.count;
-  const out: RigOutputs = { positions: new Float64Array(N * 3), rotations: new Float64Array(N * 4), offsets: new Float64Array(N * 3) };
+  const J = config.jointCount,
+    K = config.expressionCount + config.poseCorrectiveCount,
+    N = state.count;
+  const out: RigOutputs = {
+    positions: new Float64Array(N * 3),
+    rotations: new Float64Array(N * 4),
+    offsets: new Float64Array(N * 3),
+  };
   for (let i = 0; i < N; i++) {
     const d = [0, 0, 0];
-    for (let k = 0; k < K; k++) for (let a = 0; a < 3; a++) d[a]! += Number(state.dirs[(i * K + k) * 3 + a]) * Number(frame[J * 12 + k]);
+    for (let k = 0; k < K; k++)
+      for (let a = 0; a < 3; a++) d[a]! += Number(state.dirs[(i * K + k) * 3 + a]) * Number(frame[J * 12 + k]);
     out.offsets.set(d, i * 3);
     const y = [0, 1, 2].map((a) => Number(state.rest[i * REST_STRIDE + a]) + d[a]!);
     const M = blend(frame, state.skin, i, J);
-    for (let r = 0; r < 3; r++) out.positions[i * 3 + r] = M[r * 4]! * y[0]! + M[r * 4 + 1]! * y[1]! + M[r * 4 + 2]! * y[2]! + M[r * 4 + 3]!;
+    for (let r = 0; r < 3; r++)
+      out.positions[i * 3 + r] = M[r * 4]! * y[0]! + M[r * 4 + 1]! * y[1]! + M[r * 4 + 2]! * y[2]! + M[r * 4 + 3]!;
     const { raw } = rawQuat(M);
     const l = Math.hypot(...raw);
     const qU = [4, 5, 6, 7].map((k) => Number(state.rest[i * REST_STRIDE + k]));
-    out.rotations.set(quatMul(raw.map((v) => v / l), qU), i * 4);
+    out.rotations.set(
+      quatMul(
+        raw.map((v) => v / l),
+        qU,
+      ),
+      i * 4,
+    );
   }
   return out;
 }
 
-export function deformRigBackward(config: AvatarModelConfig, state: RigState, frame: ArrayLike<number>, dPositions: ArrayLike<number>, dRotations: ArrayLike<number>, dOffsets?: ArrayLike<number>): RigGrad {
-  const J = config.jointCount, K = config.expressionCount + config.poseCorrectiveCount, N = state.count;
-  const g: RigGrad = { rest: new Float64Array(N * REST_STRIDE), skin: new Float64Array(N * J), dirs: new Float64Array(N * K * 3) };
+export function deformRigBackward(
+  config: AvatarModelConfig,
+  state: RigState,
+  frame: ArrayLike<number>,
+  dPositions: ArrayLike<number>,
+  dRotations: ArrayLike<number>,
+  dOffsets?: ArrayLike<number>,
+): RigGrad {
+  const J = config.jointCount,
+    K = config.expressionCount + config.poseCorrectiveCount,
+    N = state.count;
+  const g: RigGrad = {
+    rest: new Float64Array(N * REST_STRIDE),
+    skin: new Float64Array(N * J),
+    dirs: new Float64Array(N * K * 3),
+  };
   for (let i = 0; i < N; i++) {
     const d = [0, 0, 0];
-    for (let k = 0; k < K; k++) for (let a = 0; a < 3; a++) d[a]! += Number(state.dirs[(i * K + k) * 3 + a]) * Number(frame[J * 12 + k]);
+    for (let k = 0; k < K; k++)
+      for (let a = 0; a < 3; a++) d[a]! += Number(state.dirs[(i * K + k) * 3 + a]) * Number(frame[J * 12 + k]);
     const y = [0, 1, 2].map((a) => Number(state.rest[i * REST_STRIDE + a]) + d[a]!);
     const M = blend(frame, state.skin, i, J);
     const dM = new Float64Array(12);
@@ -107,7 +149,11 @@ export function deformRigBackward(config: AvatarModelConfig, state: RigState, fr
     const along = dA.reduce((acc, v, k) => acc + v * qT[k]!, 0);
     const dRaw = dA.map((v, k) => (v - along * qT[k]!) / l);
     let ds = dRaw[0]! / 4;
-    const pairs: Array<[number, number, number]> = [[1, 9, 6], [2, 2, 8], [3, 4, 1]]; // raw index, plus entry, minus entry
+    const pairs: Array<[number, number, number]> = [
+      [1, 9, 6],
+      [2, 2, 8],
+      [3, 4, 1],
+    ]; // raw index, plus entry, minus entry
     for (const [k, plus, minus] of pairs) {
       dM[plus]! += dRaw[k]! / s;
       dM[minus]! -= dRaw[k]! / s;
@@ -120,7 +166,8 @@ export function deformRigBackward(config: AvatarModelConfig, state: RigState, fr
     for (let j = 0; j < J; j++) for (let k = 0; k < 12; k++) g.skin[i * J + j]! += dM[k]! * Number(frame[j * 12 + k]);
     const dd = [0, 1, 2].map((a) => dy[a]! + (dOffsets ? Number(dOffsets[i * 3 + a]) : 0));
     for (let a = 0; a < 3; a++) g.rest[i * REST_STRIDE + a] = dy[a]!;
-    for (let k = 0; k < K; k++) for (let a = 0; a < 3; a++) g.dirs[(i * K + k) * 3 + a] = dd[a]! * Number(frame[J * 12 + k]);
+    for (let k = 0; k < K; k++)
+      for (let a = 0; a < 3; a++) g.dirs[(i * K + k) * 3 + a] = dd[a]! * Number(frame[J * 12 + k]);
   }
   return g;
 }
@@ -138,14 +185,29 @@ export interface BakeRigInputs {
 }
 
 /** bakeRig (render-core/avatar/bake.cpu.ts) in float64: points and deformer output -> rest, skin, dirs. */
-export function bakeRigTrain(config: AvatarModelConfig, x: BakeRigInputs): { rest: Float64Array; skin: Float64Array; dirs: Float64Array } {
-  const E = config.expressionCount, P = config.poseCorrectiveCount, J = config.jointCount, T = config.skinningTemperature;
-  const D = E * 3 + P * 3 + 3 + J, PS = E * 3 + J, K = E + P, N = x.count;
-  const rest = new Float64Array(N * REST_STRIDE), skin = new Float64Array(N * J), dirs = new Float64Array(N * K * 3);
+export function bakeRigTrain(
+  config: AvatarModelConfig,
+  x: BakeRigInputs,
+): { rest: Float64Array; skin: Float64Array; dirs: Float64Array } {
+  const E = config.expressionCount,
+    P = config.poseCorrectiveCount,
+    J = config.jointCount,
+    T = config.skinningTemperature;
+  const D = E * 3 + P * 3 + 3 + J,
+    PS = E * 3 + J,
+    K = E + P,
+    N = x.count;
+  const rest = new Float64Array(N * REST_STRIDE),
+    skin = new Float64Array(N * J),
+    dirs = new Float64Array(N * K * 3);
   for (let i = 0; i < N; i++) {
-    for (let k = 0; k < E * 3; k++) dirs[i * K * 3 + k] = Number(x.prior[i * PS + k]) + Number(x.deformerRaw[i * D + k]);
+    for (let k = 0; k < E * 3; k++)
+      dirs[i * K * 3 + k] = Number(x.prior[i * PS + k]) + Number(x.deformerRaw[i * D + k]);
     for (let k = 0; k < P * 3; k++) dirs[i * K * 3 + E * 3 + k] = Number(x.deformerRaw[i * D + E * 3 + k]);
-    const logits = Array.from({ length: J }, (_, j) => T * Number(x.deformerRaw[i * D + D - J + j]) + Math.log(Number(x.prior[i * PS + E * 3 + j]) + 1e-6));
+    const logits = Array.from(
+      { length: J },
+      (_, j) => T * Number(x.deformerRaw[i * D + D - J + j]) + Math.log(Number(x.prior[i * PS + E * 3 + j]) + 1e-6),
+    );
     const mx = Math.max(...logits);
     const e = logits.map((v) => Math.exp(v - mx));
     const sum = e.reduce((a, b) => a + b, 0);
@@ -154,7 +216,8 @@ export function bakeRigTrain(config: AvatarModelConfig, x: BakeRigInputs): { res
     const o = i * D + K * 3;
     const q = [0, 1, 2].map((a) => Number(x.points[i * 3 + a]) + Number(x.deformerRaw[o + a]) - M[a * 4 + 3]!);
     const inv = invert3(M);
-    for (let r = 0; r < 3; r++) rest[i * REST_STRIDE + r] = inv[r * 3]! * q[0]! + inv[r * 3 + 1]! * q[1]! + inv[r * 3 + 2]! * q[2]!;
+    for (let r = 0; r < 3; r++)
+      rest[i * REST_STRIDE + r] = inv[r * 3]! * q[0]! + inv[r * 3 + 1]! * q[1]! + inv[r * 3 + 2]! * q[2]!;
     const { raw } = rawQuat(M);
     const l = Math.hypot(...raw);
     rest.set([raw[0]! / l, -raw[1]! / l, -raw[2]! / l, -raw[3]! / l], i * REST_STRIDE + 4);
@@ -165,15 +228,37 @@ export function bakeRigTrain(config: AvatarModelConfig, x: BakeRigInputs): { res
 function invert3(M: ArrayLike<number>): number[] {
   const [a, b, c, d, e, f, g, h, k] = [M[0]!, M[1]!, M[2]!, M[4]!, M[5]!, M[6]!, M[8]!, M[9]!, M[10]!];
   const det = a * (e * k - f * h) - b * (d * k - f * g) + c * (d * h - e * g);
-  return [e * k - f * h, c * h - b * k, b * f - c * e, f * g - d * k, a * k - c * g, c * d - a * f, d * h - e * g, b * g - a * h, a * e - b * d].map((v) => v / det);
+  return [
+    e * k - f * h,
+    c * h - b * k,
+    b * f - c * e,
+    f * g - d * k,
+    a * k - c * g,
+    c * d - a * f,
+    d * h - e * g,
+    b * g - a * h,
+    a * e - b * d,
+  ].map((v) => v / det);
 }
 
 /** Backward of bakeRigTrain: d points [N, 3] and d deformer output [N, D]. */
-export function bakeRigBackward(config: AvatarModelConfig, x: BakeRigInputs, dRest: ArrayLike<number>, dSkin: ArrayLike<number>, dDirs: ArrayLike<number>): { points: Float64Array; deformerRaw: Float64Array } {
-  const E = config.expressionCount, P = config.poseCorrectiveCount, J = config.jointCount, T = config.skinningTemperature;
-  const D = E * 3 + P * 3 + 3 + J, K = E + P, N = x.count;
+export function bakeRigBackward(
+  config: AvatarModelConfig,
+  x: BakeRigInputs,
+  dRest: ArrayLike<number>,
+  dSkin: ArrayLike<number>,
+  dDirs: ArrayLike<number>,
+): { points: Float64Array; deformerRaw: Float64Array } {
+  const E = config.expressionCount,
+    P = config.poseCorrectiveCount,
+    J = config.jointCount,
+    T = config.skinningTemperature;
+  const D = E * 3 + P * 3 + 3 + J,
+    K = E + P,
+    N = x.count;
   const fwd = bakeRigTrain(config, x);
-  const dPoints = new Float64Array(N * 3), dRaw = new Float64Array(N * D);
+  const dPoints = new Float64Array(N * 3),
+    dRaw = new Float64Array(N * D);
   for (let i = 0; i < N; i++) {
     for (let k = 0; k < K * 3; k++) dRaw[i * D + k] = Number(dDirs[i * K * 3 + k]);
     const M = blend(x.canonA, fwd.skin, i, J);
@@ -197,7 +282,11 @@ export function bakeRigBackward(config: AvatarModelConfig, x: BakeRigInputs, dRe
     const along = dqT.reduce((acc, v, k) => acc + v * qT[k]!, 0);
     const dRawQ = dqT.map((v, k) => (v - along * qT[k]!) / l);
     let ds = dRawQ[0]! / 4;
-    for (const [k, plus, minus] of [[1, 9, 6], [2, 2, 8], [3, 4, 1]] as const) {
+    for (const [k, plus, minus] of [
+      [1, 9, 6],
+      [2, 2, 8],
+      [3, 4, 1],
+    ] as const) {
       dM[plus]! += dRawQ[k]! / s;
       dM[minus]! -= dRawQ[k]! / s;
       ds -= (dRawQ[k]! * (M[plus]! - M[minus]!)) / (s * s);
@@ -207,7 +296,10 @@ export function bakeRigBackward(config: AvatarModelConfig, x: BakeRigInputs, dRe
     dM[5]! += dTrace;
     dM[10]! += dTrace;
     // M = sum_j w_j A_j, w = softmax(T logits + log prior).
-    const dw = Array.from({ length: J }, (_, j) => Number(dSkin[i * J + j]) + dM.reduce((acc, v, k) => acc + v * Number(x.canonA[j * 12 + k]), 0));
+    const dw = Array.from(
+      { length: J },
+      (_, j) => Number(dSkin[i * J + j]) + dM.reduce((acc, v, k) => acc + v * Number(x.canonA[j * 12 + k]), 0),
+    );
     const w = fwd.skin.subarray(i * J, (i + 1) * J);
     let dot = 0;
     for (let j = 0; j < J; j++) dot += dw[j]! * w[j]!;

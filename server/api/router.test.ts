@@ -64,9 +64,17 @@ describe("tRPC API", () => {
     const viewer = api(token);
     expect((await viewer.avatars.get.query({ id })).role).toBe("view");
     expect(await viewer.me.query()).toEqual({ role: "view", avatarId: id });
-    expect(await errorOf(viewer.avatars.rename.mutate({ id, name: "Hacked" }))).toMatchObject({ code: "FORBIDDEN", reason: "view-only" });
-    expect(await errorOf(viewer.avatars.create.mutate({ name: "x" }))).toMatchObject({ code: "FORBIDDEN", reason: "owner-only" });
-    expect(await errorOf(viewer.shareLinks.create.mutate({ avatarId: id, role: "edit" }))).toMatchObject({ code: "FORBIDDEN" });
+    expect(await errorOf(viewer.avatars.rename.mutate({ id, name: "Hacked" }))).toMatchObject({
+      code: "FORBIDDEN",
+      reason: "view-only",
+    });
+    expect(await errorOf(viewer.avatars.create.mutate({ name: "x" }))).toMatchObject({
+      code: "FORBIDDEN",
+      reason: "owner-only",
+    });
+    expect(await errorOf(viewer.shareLinks.create.mutate({ avatarId: id, role: "edit" }))).toMatchObject({
+      code: "FORBIDDEN",
+    });
     expect(await errorOf(viewer.shareLinks.list.query({ avatarId: id }))).toMatchObject({ code: "FORBIDDEN" });
     expect(await errorOf(viewer.avatars.list.query())).toMatchObject({ code: "FORBIDDEN" });
     expect((await server.db.avatar.findUniqueOrThrow({ where: { id } })).name).toBe("Viewed");
@@ -80,7 +88,9 @@ describe("tRPC API", () => {
     const editor = api(token);
     expect((await editor.avatars.rename.mutate({ id: mine.id, name: "Ours" })).name).toBe("Ours");
     expect(await errorOf(editor.avatars.get.query({ id: other.id }))).toMatchObject({ code: "NOT_FOUND" });
-    expect(await errorOf(editor.avatars.rename.mutate({ id: other.id, name: "x" }))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await errorOf(editor.avatars.rename.mutate({ id: other.id, name: "x" }))).toMatchObject({
+      code: "NOT_FOUND",
+    });
   });
 
   it("stops revoked and expired links at once", async () => {
@@ -89,17 +99,27 @@ describe("tRPC API", () => {
     const link = await owner.shareLinks.create.mutate({ avatarId: id, role: "edit" });
     expect((await api(link.token).avatars.get.query({ id })).role).toBe("edit");
     await owner.shareLinks.revoke.mutate({ id: link.id });
-    expect(await errorOf(api(link.token).avatars.get.query({ id }))).toMatchObject({ code: "UNAUTHORIZED", reason: "revoked" });
+    expect(await errorOf(api(link.token).avatars.get.query({ id }))).toMatchObject({
+      code: "UNAUTHORIZED",
+      reason: "revoked",
+    });
     const short = await owner.shareLinks.create.mutate({ avatarId: id, role: "view", expiresInHours: 1 });
     await server.db.shareLink.update({ where: { id: short.id }, data: { expiresAt: new Date(Date.now() - 1) } });
-    expect(await errorOf(api(short.token).avatars.get.query({ id }))).toMatchObject({ code: "UNAUTHORIZED", reason: "expired" });
+    expect(await errorOf(api(short.token).avatars.get.query({ id }))).toMatchObject({
+      code: "UNAUTHORIZED",
+      reason: "expired",
+    });
     expect(await errorOf(api("garbage!").avatars.get.query({ id }))).toMatchObject({ reason: "malformed-token" });
   });
 
   it("answers bad input with clear errors and changes nothing", async () => {
     const count = await server.db.avatar.count();
     const post = (path: string, body: string) =>
-      fetch(`${server.url}/api/trpc/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      fetch(`${server.url}/api/trpc/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
     const malformed = await post("avatars.create", "{not json");
     expect(malformed.status).toBe(400);
     const invalid = await post("avatars.create", JSON.stringify({ name: "" }));
@@ -107,7 +127,9 @@ describe("tRPC API", () => {
     expect(((await invalid.json()) as { error: { message: string } }).error.message).toMatch(/empty/);
     const huge = await post("avatars.create", JSON.stringify({ name: "x".repeat(2 << 20) }));
     expect(huge.status).toBe(413);
-    const unknown = await api().avatars.get.query({ id: "does-not-exist" }).catch((e: TRPCClientError<AppRouter>) => e);
+    const unknown = await api()
+      .avatars.get.query({ id: "does-not-exist" })
+      .catch((e: TRPCClientError<AppRouter>) => e);
     expect((unknown as TRPCClientError<AppRouter>).data?.code).toBe("NOT_FOUND");
     const noProc = await fetch(`${server.url}/api/trpc/avatars.nothing`);
     expect(noProc.status).toBe(404);
@@ -122,18 +144,34 @@ describe("tRPC jobs", () => {
   const behaviour = { steps: 3, stepMs: 20, failIn: null as string | null };
 
   function owner(token: string | null = null) {
-    return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${jobsServer.url}/api/trpc`, headers: token ? { "x-share-token": token } : {} })] });
+    return createTRPCClient<AppRouter>({
+      links: [httpLink({ url: `${jobsServer.url}/api/trpc`, headers: token ? { "x-share-token": token } : {} })],
+    });
   }
 
   async function until(jobId: string, status: string) {
-    return waitFor(async () => {
-      const v = await owner().jobs.get.query({ id: jobId });
-      return v.status === status ? v : null;
-    }, 10_000, `job ${jobId} to be ${status}`);
+    return waitFor(
+      async () => {
+        const v = await owner().jobs.get.query({ id: jobId });
+        return v.status === status ? v : null;
+      },
+      10_000,
+      `job ${jobId} to be ${status}`,
+    );
   }
 
   beforeAll(async () => {
-    jobsServer = await startServerWithStages(steppingStages({ get steps() { return behaviour.steps; }, get stepMs() { return behaviour.stepMs; }, failIn: () => behaviour.failIn }));
+    jobsServer = await startServerWithStages(
+      steppingStages({
+        get steps() {
+          return behaviour.steps;
+        },
+        get stepMs() {
+          return behaviour.stepMs;
+        },
+        failIn: () => behaviour.failIn,
+      }),
+    );
   });
   afterAll(async () => {
     await jobsServer?.close();
@@ -146,16 +184,35 @@ describe("tRPC jobs", () => {
     const listed = (await owner().avatars.list.query()).find((a) => a.id === avatarId);
     expect(listed).toMatchObject({ name: "Nova", status: "creating", jobId });
     const running = await until(jobId, "running");
-    expect(running).toMatchObject({ avatarId, avatarName: "Nova", queuePosition: null, portrait: { id: portraitId, thumbnailUrl: `/api/portraits/${portraitId}/thumbnail.jpg` } });
+    expect(running).toMatchObject({
+      avatarId,
+      avatarName: "Nova",
+      queuePosition: null,
+      portrait: { id: portraitId, thumbnailUrl: `/api/portraits/${portraitId}/thumbnail.jpg` },
+    });
     expect(running.stages.map((s) => s.name)).toEqual(["first", "second", "bundle"]);
     const done = await until(jobId, "done");
-    expect(done).toMatchObject({ progress: 1, stage: null, etaSeconds: null, error: null, artifacts: { overlay: `/api/jobs/${jobId}/artifacts/overlay` } });
+    expect(done).toMatchObject({
+      progress: 1,
+      stage: null,
+      etaSeconds: null,
+      error: null,
+      artifacts: { overlay: `/api/jobs/${jobId}/artifacts/overlay` },
+    });
     expect(done.stages.every((s) => s.status === "done" && s.progress === 1)).toBe(true);
     expect(done.stages[0]!.seconds).toBeGreaterThanOrEqual(0.1);
-    expect(done.log).toEqual(expect.arrayContaining(["Started.", "first step 4", "second step 4", "Done: the avatar is ready."]));
+    expect(done.log).toEqual(
+      expect.arrayContaining(["Started.", "first step 4", "second step 4", "Done: the avatar is ready."]),
+    );
     expect(new Date(done.finishedAt!).getTime()).toBeGreaterThanOrEqual(new Date(done.startedAt!).getTime());
-    expect(JSON.parse((await jobsServer.db.job.findUniqueOrThrow({ where: { id: jobId } })).input)).toMatchObject({ config: "auto", portraitId });
-    expect((await owner().avatars.list.query()).find((a) => a.id === avatarId)).toMatchObject({ status: "ready", jobId: null });
+    expect(JSON.parse((await jobsServer.db.job.findUniqueOrThrow({ where: { id: jobId } })).input)).toMatchObject({
+      config: "auto",
+      portraitId,
+    });
+    expect((await owner().avatars.list.query()).find((a) => a.id === avatarId)).toMatchObject({
+      status: "ready",
+      jobId: null,
+    });
     expect((await owner().jobs.list.query())[0]!.id).toBe(jobId);
   });
 
@@ -163,10 +220,14 @@ describe("tRPC jobs", () => {
     const count = await jobsServer.db.avatar.count();
     const missing = await errorOf(owner().jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost" }));
     expect(missing).toMatchObject({ code: "NOT_FOUND", reason: "not-found" });
-    const message = await owner().jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost" }).catch((e: Error) => e.message);
+    const message = await owner()
+      .jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost" })
+      .catch((e: Error) => e.message);
     expect(message).toBe('No uploaded portrait with id "AAAAAAAAAAAAAAAA". Upload the photo again.');
     const portraitId = await fakePortrait(jobsServer.dataDir);
-    const badConfig = await errorOf(owner().jobs.createAvatar.mutate({ portraitId, name: "X", config: "huge" as "tiny" }));
+    const badConfig = await errorOf(
+      owner().jobs.createAvatar.mutate({ portraitId, name: "X", config: "huge" as "tiny" }),
+    );
     expect(badConfig.code).toBe("BAD_REQUEST");
     expect(await errorOf(owner().jobs.get.query({ id: "nope" }))).toMatchObject({ code: "NOT_FOUND" });
     expect(await errorOf(owner().jobs.cancel.mutate({ id: "nope" }))).toMatchObject({ code: "NOT_FOUND" });
@@ -179,7 +240,10 @@ describe("tRPC jobs", () => {
     const failing = await owner().jobs.createAvatar.mutate({ portraitId, name: "Fragile", config: "tiny" });
     const failed = await until(failing.jobId, "failed");
     expect(failed).toMatchObject({ error: "Second broke on purpose.", stage: "second" });
-    expect((await owner().avatars.list.query()).find((a) => a.id === failing.avatarId)).toMatchObject({ status: "failed", jobId: failing.jobId });
+    expect((await owner().avatars.list.query()).find((a) => a.id === failing.avatarId)).toMatchObject({
+      status: "failed",
+      jobId: failing.jobId,
+    });
     behaviour.failIn = null;
     await owner().jobs.retry.mutate({ id: failing.jobId });
     await until(failing.jobId, "done");
@@ -202,7 +266,9 @@ describe("tRPC jobs", () => {
     const linked = owner(token);
     const portraitId = await fakePortrait(jobsServer.dataDir);
     expect(await errorOf(linked.jobs.list.query())).toMatchObject({ code: "FORBIDDEN", reason: "owner-only" });
-    expect(await errorOf(linked.jobs.createAvatar.mutate({ portraitId, name: "Sneaky" }))).toMatchObject({ code: "FORBIDDEN" });
+    expect(await errorOf(linked.jobs.createAvatar.mutate({ portraitId, name: "Sneaky" }))).toMatchObject({
+      code: "FORBIDDEN",
+    });
     const job = (await owner().jobs.list.query())[0]!;
     expect(await errorOf(linked.jobs.get.query({ id: job.id }))).toMatchObject({ code: "FORBIDDEN" });
     expect(await errorOf(linked.jobs.cancel.mutate({ id: job.id }))).toMatchObject({ code: "FORBIDDEN" });

@@ -20,7 +20,10 @@ const avatars = router({
   list: ownerProcedure.query(async ({ ctx }) => {
     const rows = await ctx.db.avatar.findMany({
       orderBy: { createdAt: "desc" },
-      select: { ...avatarSelect, jobs: { where: { kind: CREATE_AVATAR_KIND }, orderBy: { createdAt: "desc" }, take: 1, select: { id: true } } },
+      select: {
+        ...avatarSelect,
+        jobs: { where: { kind: CREATE_AVATAR_KIND }, orderBy: { createdAt: "desc" }, take: 1, select: { id: true } },
+      },
     });
     return rows.map(({ jobs, ...a }) => ({ ...a, jobId: a.status !== "ready" ? (jobs[0]?.id ?? null) : null }));
   }),
@@ -44,7 +47,15 @@ const avatars = router({
   }),
 });
 
-const linkSelect = { id: true, avatarId: true, role: true, label: true, createdAt: true, expiresAt: true, revokedAt: true } as const;
+const linkSelect = {
+  id: true,
+  avatarId: true,
+  role: true,
+  label: true,
+  createdAt: true,
+  expiresAt: true,
+  revokedAt: true,
+} as const;
 
 const shareLinks = router({
   create: ownerProcedure
@@ -53,7 +64,11 @@ const shareLinks = router({
         avatarId,
         role: z.enum(["view", "edit"]),
         /** Hours until the link stops working; omitted: never. */
-        expiresInHours: z.number().positive().max(24 * 365).optional(),
+        expiresInHours: z
+          .number()
+          .positive()
+          .max(24 * 365)
+          .optional(),
         label: z.string().trim().max(80).optional(),
       }),
     )
@@ -63,22 +78,36 @@ const shareLinks = router({
       const token = newShareToken();
       const expiresAt = input.expiresInHours ? new Date(Date.now() + input.expiresInHours * 3600_000) : null;
       const link = await ctx.db.shareLink.create({
-        data: { avatarId: input.avatarId, role: input.role, label: input.label || null, tokenHash: hashToken(token), expiresAt },
+        data: {
+          avatarId: input.avatarId,
+          role: input.role,
+          label: input.label || null,
+          tokenHash: hashToken(token),
+          expiresAt,
+        },
         select: linkSelect,
       });
       // The token is shown this once; only its hash is kept.
       return { ...link, token, url: `${ctx.origin}/s/${token}` };
     }),
 
-  list: ownerProcedure
-    .input(z.object({ avatarId }))
-    .query(({ ctx, input }) => ctx.db.shareLink.findMany({ where: { avatarId: input.avatarId }, orderBy: { createdAt: "desc" }, select: linkSelect })),
+  list: ownerProcedure.input(z.object({ avatarId })).query(({ ctx, input }) =>
+    ctx.db.shareLink.findMany({
+      where: { avatarId: input.avatarId },
+      orderBy: { createdAt: "desc" },
+      select: linkSelect,
+    }),
+  ),
 
   revoke: ownerProcedure.input(z.object({ id: z.string().min(1).max(64) })).mutation(async ({ ctx, input }) => {
     const link = await ctx.db.shareLink.findUnique({ where: { id: input.id }, select: { id: true, revokedAt: true } });
     if (!link) throw new ApiError("NOT_FOUND", "not-found", `No share link with id "${input.id}".`);
     if (link.revokedAt) return ctx.db.shareLink.findUniqueOrThrow({ where: { id: input.id }, select: linkSelect });
-    const revoked = await ctx.db.shareLink.update({ where: { id: input.id }, data: { revokedAt: new Date() }, select: linkSelect });
+    const revoked = await ctx.db.shareLink.update({
+      where: { id: input.id },
+      data: { revokedAt: new Date() },
+      select: linkSelect,
+    });
     // Sessions already open with the link end now, not at their next reconnect.
     ctx.linkSessions?.end(link.id, "revoked");
     return revoked;

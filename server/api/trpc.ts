@@ -49,7 +49,8 @@ export const publicProcedure = t.procedure;
 /** The owner of this service only (never a share-link holder). */
 export const ownerProcedure = t.procedure.use(({ ctx, next }) => {
   if (ctx.access.kind === "owner") return next({ ctx: { ...ctx, access: ctx.access } });
-  if (ctx.access.kind === "none") throw new ApiError("UNAUTHORIZED", ctx.access.reason, ACCESS_DENIED_MESSAGES[ctx.access.reason]);
+  if (ctx.access.kind === "none")
+    throw new ApiError("UNAUTHORIZED", ctx.access.reason, ACCESS_DENIED_MESSAGES[ctx.access.reason]);
   throw new ApiError("FORBIDDEN", "owner-only", "Only the owner of this studio can do that; a share link cannot.");
 });
 
@@ -62,5 +63,6 @@ export function assertCanView(access: Access, avatarId: string): void {
 /** Throws FORBIDDEN for view-only links. */
 export function assertCanEdit(access: Access, avatarId: string): void {
   assertCanView(access, avatarId);
-  if (!canEdit(access, avatarId)) throw new ApiError("FORBIDDEN", "view-only", "This is a view-only link: it cannot change the avatar.");
+  if (!canEdit(access, avatarId))
+    throw new ApiError("FORBIDDEN", "view-only", "This is a view-only link: it cannot change the avatar.");
 }

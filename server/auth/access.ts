@@ -8,7 +8,14 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Db } from "../db/client";
-import { isAllowedHost, isCrossSiteRequest, isLoopbackName, originVerdict, requestHost, type OriginPolicy } from "./origin-policy";
+import {
+  isAllowedHost,
+  isCrossSiteRequest,
+  isLoopbackName,
+  originVerdict,
+  requestHost,
+  type OriginPolicy,
+} from "./origin-policy";
 
 export const Roles = { owner: "owner", edit: "edit", view: "view" } as const;
 export type Role = (typeof Roles)[keyof typeof Roles];

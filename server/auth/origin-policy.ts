@@ -26,9 +26,14 @@ export interface OriginPolicy {
   allowedHosts: ReadonlySet<string>;
 }
 
-export function makeOriginPolicy(options: { publicUrl: string | null; allowedOrigins: readonly string[]; allowedHosts: readonly string[] }): OriginPolicy {
+export function makeOriginPolicy(options: {
+  publicUrl: string | null;
+  allowedOrigins: readonly string[];
+  allowedHosts: readonly string[];
+}): OriginPolicy {
   const publicOrigin = options.publicUrl ? normaliseOrigin(options.publicUrl) : null;
-  if (options.publicUrl && !publicOrigin) throw new Error(`makeOriginPolicy: PUBLIC_URL "${options.publicUrl}" is not an http(s) URL`);
+  if (options.publicUrl && !publicOrigin)
+    throw new Error(`makeOriginPolicy: PUBLIC_URL "${options.publicUrl}" is not an http(s) URL`);
   const allowedOrigins = new Set<string>();
   for (const o of options.allowedOrigins) {
     const n = normaliseOrigin(o);
@@ -105,7 +110,11 @@ export function originVerdict(req: IncomingMessage, policy: OriginPolicy): Origi
 export function isCrossSiteRequest(req: IncomingMessage, policy: OriginPolicy): boolean {
   const verdict = originVerdict(req, policy);
   if (verdict === "foreign") return true;
-  return verdict === "absent" && req.headers["sec-fetch-site"] === "cross-site" && req.headers["sec-fetch-mode"] !== "navigate";
+  return (
+    verdict === "absent" &&
+    req.headers["sec-fetch-site"] === "cross-site" &&
+    req.headers["sec-fetch-mode"] !== "navigate"
+  );
 }
 
 /** The origin share URLs are built on: PUBLIC_URL, else the (allowed) Host the owner used. */

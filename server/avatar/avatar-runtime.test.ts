@@ -48,13 +48,19 @@ describe("avatar bake and deform: WGSL agrees with the CPU twin", () => {
       gpuAvatar.bake(avatar.neutralLatents);
       gpuAvatar.bake(latents); // the second bake only rewrites biases
       const got = await gpuAvatar.readBaked();
-      for (const key of ["rest", "skin", "geomRaw", "dirs"] as const) expect(worst(got[key], cpu[key]), key).toBeLessThan(1e-4);
+      for (const key of ["rest", "skin", "geomRaw", "dirs"] as const)
+        expect(worst(got[key], cpu[key]), key).toBeLessThan(1e-4);
 
       const expression = new Float32Array(head.expressionNames.length).map((_, e) => (e % 5 === 0 ? 0.8 : 0));
       const pose = [0.1, -0.35, 0, 0.05, 0.1, 0, 0.3, 0, 0, 0, 0.1, 0, 0, 0.1, 0];
       const frame = deformFrame(config, head, avatar.shape, { expression, pose, translation: [0, 0.01, 0] });
       const want = packGaussians(deformCpu(config, cpu, frame));
-      const out = createBuffer(device, "test.gaussians", count * GAUSSIAN_STRIDE * 4, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+      const out = createBuffer(
+        device,
+        "test.gaussians",
+        count * GAUSSIAN_STRIDE * 4,
+        BufferUsage.STORAGE | BufferUsage.COPY_SRC,
+      );
       const encoder = device.createCommandEncoder();
       gpuAvatar.encodeDeform(encoder, frame, out);
       device.queue.submit([encoder.finish()]);
@@ -64,7 +70,8 @@ describe("avatar bake and deform: WGSL agrees with the CPU twin", () => {
       expect(worst(posed, want)).toBeLessThan(1e-4);
       // The frame really posed something: centres moved by centimetres from the canonical ones.
       let moved = 0;
-      for (let i = 0; i < count; i++) moved = Math.max(moved, Math.abs(posed[i * GAUSSIAN_STRIDE]! - avatar.points[i * 3]!));
+      for (let i = 0; i < count; i++)
+        moved = Math.max(moved, Math.abs(posed[i * GAUSSIAN_STRIDE]! - avatar.points[i * 3]!));
       expect(moved).toBeGreaterThan(0.02);
     });
   }
@@ -82,7 +89,8 @@ describe("avatar bake and deform: WGSL agrees with the CPU twin", () => {
     const a = await gpuR.render(pose, camera);
     const b = await cpuR.render(pose, camera);
     gpuR.destroy();
-    let diff = 0, covered = 0;
+    let diff = 0,
+      covered = 0;
     for (let i = 0; i < a.rgb.length; i++) diff += Math.abs(a.rgb[i]! - b.rgb[i]!);
     for (const v of b.alpha) covered += v > 0.5 ? 1 : 0;
     expect(diff / a.rgb.length).toBeLessThan(2e-3);

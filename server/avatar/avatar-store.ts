@@ -74,12 +74,18 @@ export class AvatarStore {
     if (!row) throw new AvatarNotFoundError(`No avatar with id "${avatarId}".`);
     const head = this.head;
     if (row.bundlePath) {
-      return readAvatarBundleDir(path.resolve(this.dataDir, row.bundlePath), { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
+      return readAvatarBundleDir(path.resolve(this.dataDir, row.bundlePath), {
+        headFaceCount: head.faceCount,
+        headShapeCount: head.shapeNames.length,
+      });
     }
     // Written as a bundle like any other, so pages that render locally can download it.
     const avatar = createRandomAvatar(COMPACT, head, { count: PLACEHOLDER_GAUSSIANS, seed: seedOf(avatarId) });
     const bundlePath = avatarBundlePath(avatarId, "placeholder");
-    await writeAvatarBundleDir(path.resolve(this.dataDir, bundlePath), avatar, { name: "untrained placeholder", headFaceCount: head.faceCount });
+    await writeAvatarBundleDir(path.resolve(this.dataDir, bundlePath), avatar, {
+      name: "untrained placeholder",
+      headFaceCount: head.faceCount,
+    });
     // The row can be gone meanwhile (a creation job cancelled while its editor was open).
     const { count } = await this.db.avatar.updateMany({ where: { id: avatarId }, data: { bundlePath } });
     if (count === 0) throw new AvatarNotFoundError(`No avatar with id "${avatarId}".`);

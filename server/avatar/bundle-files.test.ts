@@ -39,7 +39,15 @@ describe("avatar bundles on disk", () => {
     const parent = scratch();
     const dir = path.join(parent, "avatars", "demo");
     await writeAvatarBundleDir(dir, avatar, { name: "demo", headFaceCount: faces });
-    expect(fs.readdirSync(dir).sort()).toEqual(["deformer.onnx", "gaussian.onnx", "gaussians.bin", "geometry.onnx", "manifest.json", "thumbs", "weights.bin"]);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      "deformer.onnx",
+      "gaussian.onnx",
+      "gaussians.bin",
+      "geometry.onnx",
+      "manifest.json",
+      "thumbs",
+      "weights.bin",
+    ]);
     expect(fs.readdirSync(path.join(dir, "thumbs"))).toEqual(["source-1.png"]);
     expect(await readAvatarBundleDir(dir, { headFaceCount: faces })).toEqual(avatar);
     // Overwriting replaces the folder whole: the old thumbnail goes with it, and no temporary folder stays.
@@ -66,7 +74,10 @@ describe("avatar bundles on disk", () => {
     await writeAvatarBundleDir(dir, avatar);
     fs.appendFileSync(path.join(dir, "gaussians.bin"), Uint8Array.of(0));
     const err = await refusal(readAvatarBundleDir(dir));
-    expect([err.code, err.message]).toEqual(["size", "readAvatarBundle: gaussians.bin holds 2801 bytes, the manifest says 2800 (truncated or replaced?)"]);
+    expect([err.code, err.message]).toEqual([
+      "size",
+      "readAvatarBundle: gaussians.bin holds 2801 bytes, the manifest says 2800 (truncated or replaced?)",
+    ]);
     fs.rmSync(path.join(dir, "gaussians.bin"));
     fs.mkdirSync(path.join(dir, "gaussians.bin"));
     const err2 = await refusal(readAvatarBundleDir(dir));
@@ -75,11 +86,15 @@ describe("avatar bundles on disk", () => {
 
   it("leaves nothing behind when writing fails, and keeps the bundle it was replacing", async () => {
     const parent = scratch();
-    await expect(writeAvatarBundleDir(path.join(parent, "x"), { ...avatar, points: new Float32Array(5) })).rejects.toThrow(/writeAvatarBundle: points holds 5 numbers, the avatar needs 300/);
+    await expect(
+      writeAvatarBundleDir(path.join(parent, "x"), { ...avatar, points: new Float32Array(5) }),
+    ).rejects.toThrow(/writeAvatarBundle: points holds 5 numbers, the avatar needs 300/);
     expect(fs.readdirSync(parent)).toEqual([]);
     const dir = path.join(parent, "kept");
     await writeAvatarBundleDir(dir, avatar, { name: "kept" });
-    await expect(writeAvatarBundleDir(dir, { ...avatar, anchorBary: new Float32Array(300) })).rejects.toThrow(/barycentric weights do not lie on its face/);
+    await expect(writeAvatarBundleDir(dir, { ...avatar, anchorBary: new Float32Array(300) })).rejects.toThrow(
+      /barycentric weights do not lie on its face/,
+    );
     expect(fs.readdirSync(parent)).toEqual(["kept"]);
     expect(await readAvatarBundleDir(dir)).toEqual(avatar);
   });
@@ -87,7 +102,9 @@ describe("avatar bundles on disk", () => {
   it("refuses to replace something that is not a folder", async () => {
     const parent = scratch();
     fs.writeFileSync(path.join(parent, "taken"), "not a bundle");
-    await expect(writeAvatarBundleDir(path.join(parent, "taken"), avatar)).rejects.toThrow(/writeAvatarBundleDir: .*taken exists and is not a folder/);
+    await expect(writeAvatarBundleDir(path.join(parent, "taken"), avatar)).rejects.toThrow(
+      /writeAvatarBundleDir: .*taken exists and is not a folder/,
+    );
     expect(fs.readdirSync(parent)).toEqual(["taken"]);
     expect(fs.readFileSync(path.join(parent, "taken"), "utf8")).toBe("not a bundle");
   });

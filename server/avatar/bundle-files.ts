@@ -7,11 +7,21 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { writeDirAtomic } from "../storage/atomic";
-import { AvatarBundleError, readAvatarBundle, writeAvatarBundle, type ReadAvatarBundleOptions, type WriteAvatarBundleOptions } from "../../render-core/formats/avatar-bundle";
+import {
+  AvatarBundleError,
+  readAvatarBundle,
+  writeAvatarBundle,
+  type ReadAvatarBundleOptions,
+  type WriteAvatarBundleOptions,
+} from "../../render-core/formats/avatar-bundle";
 import type { Avatar } from "../../render-core/avatar/avatar";
 
 /** Writes `avatar` as the bundle folder `dir`, replacing any folder there. */
-export async function writeAvatarBundleDir(dir: string, avatar: Avatar, options: WriteAvatarBundleOptions = {}): Promise<void> {
+export async function writeAvatarBundleDir(
+  dir: string,
+  avatar: Avatar,
+  options: WriteAvatarBundleOptions = {},
+): Promise<void> {
   // Encode first: an avatar the format refuses never touches the disk.
   const files = await writeAvatarBundle(avatar, options);
   await writeDirAtomic(dir, files, { replace: true, owner: "writeAvatarBundleDir" });
@@ -21,14 +31,18 @@ export async function writeAvatarBundleDir(dir: string, avatar: Avatar, options:
  * Reads and validates the bundle folder `dir`. Each file's size is taken from
  * fs.stat and compared with the manifest before the file is read.
  */
-export async function readAvatarBundleDir(dir: string, options: Omit<ReadAvatarBundleOptions, "size"> = {}): Promise<Avatar> {
+export async function readAvatarBundleDir(
+  dir: string,
+  options: Omit<ReadAvatarBundleOptions, "size"> = {},
+): Promise<Avatar> {
   const root = path.resolve(dir);
   const stat = await fs.stat(root).catch(() => null);
   if (!stat?.isDirectory()) throw new AvatarBundleError("missing-file", `readAvatarBundleDir: ${dir} is not a folder`);
   const file = (name: string) => {
     // The reader has already checked names against the bundle's pattern; this keeps the folder a hard boundary anyway.
     const p = path.resolve(root, name);
-    if (!p.startsWith(root + path.sep)) throw new AvatarBundleError("path", `readAvatarBundleDir: "${name}" is outside ${dir}`);
+    if (!p.startsWith(root + path.sep))
+      throw new AvatarBundleError("path", `readAvatarBundleDir: "${name}" is outside ${dir}`);
     return p;
   };
   return readAvatarBundle(
@@ -41,7 +55,8 @@ export async function readAvatarBundleDir(dir: string, options: Omit<ReadAvatarB
       size: async (name) => {
         const s = await fs.stat(file(name));
         // A folder or device where a file should be would report a misleading size.
-        if (!s.isFile()) throw new AvatarBundleError("missing-file", `readAvatarBundleDir: ${name} in ${dir} is not a file`);
+        if (!s.isFile())
+          throw new AvatarBundleError("missing-file", `readAvatarBundleDir: ${name} in ${dir} is not a file`);
         return s.size;
       },
     },

@@ -8,14 +8,18 @@ import { createHeadModel } from "../../render-core/head";
 import { proceduralIdentity } from "../pipeline/synthesise/identity";
 import { portraitFile, renderPortrait } from "../pipeline/synthesise/portrait";
 
-const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "server/cli/analyse.ts", ...args], { encoding: "utf8" });
+const run = (args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", "server/cli/analyse.ts", ...args], { encoding: "utf8" });
 
 describe("analyse command", () => {
   it("prints the analysis of a portrait and writes its overlay and JSON", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "analyse-cli-"));
     const head = createHeadModel();
     const photo = path.join(dir, "photo.jpg");
-    fs.writeFileSync(photo, await portraitFile(await renderPortrait({ head, identity: proceduralIdentity(3, head), size: 384 }), "jpeg"));
+    fs.writeFileSync(
+      photo,
+      await portraitFile(await renderPortrait({ head, identity: proceduralIdentity(3, head), size: 384 }), "jpeg"),
+    );
     const r = run([photo, path.join(dir, "overlay.png"), "--json", path.join(dir, "a.json")]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/photo\.jpg: accepted, 384x384/);
@@ -34,7 +38,9 @@ describe("analyse command", () => {
     fs.writeFileSync(bad, "these are notes, not a photo");
     const r = run([bad, path.join(dir, "o.png")]);
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe("analyse: This file is not a JPEG, PNG or WebP image. Save or export the photo as JPEG and upload that.");
+    expect(r.stderr.trim()).toBe(
+      "analyse: This file is not a JPEG, PNG or WebP image. Save or export the photo as JPEG and upload that.",
+    );
     const usage = run([]);
     expect(usage.status).toBe(2);
     expect(usage.stderr).toMatch(/analyse: give the photo to analyse\nusage: npm run analyse --/);

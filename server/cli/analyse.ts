@@ -7,7 +7,13 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { UsageError, isMainModule, runCli } from "./run-cli";
-import { analysePortrait, analysisOverlayPng, loadAnalyseModels, refusalOverlayPng, type PortraitAnalysis } from "../pipeline/analyse/analyse";
+import {
+  analysePortrait,
+  analysisOverlayPng,
+  loadAnalyseModels,
+  refusalOverlayPng,
+  type PortraitAnalysis,
+} from "../pipeline/analyse/analyse";
 import { decodePortrait } from "../pipeline/analyse/decode";
 import { PortraitRefusal } from "../pipeline/analyse/refusal";
 
@@ -47,12 +53,18 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const image = await decodePortrait(fs.readFileSync(input)); // before the models: a bad file fails at once
     const load = await loadAnalyseModels();
-    console.log(`models loaded in ${load.total} ms (${Object.entries(load).filter(([k]) => k !== "total").map(([k, v]) => `${k} ${v}`).join(", ")})`);
+    console.log(
+      `models loaded in ${load.total} ms (${Object.entries(load)
+        .filter(([k]) => k !== "total")
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")})`,
+    );
     try {
       const a = await analysePortrait(image);
       const j = analysisJson(a);
       console.log(`${input}: accepted, ${a.width}x${a.height}`);
-      for (const k of ["box", "score", "rotation", "interocularPx", "sharpness", "matteCoverage", "timings"]) console.log(`  ${k}: ${JSON.stringify(j[k])}`);
+      for (const k of ["box", "score", "rotation", "interocularPx", "sharpness", "matteCoverage", "timings"])
+        console.log(`  ${k}: ${JSON.stringify(j[k])}`);
       if (out) fs.writeFileSync(out, await analysisOverlayPng(image, a));
       if (parsed.values.json) fs.writeFileSync(parsed.values.json, JSON.stringify(j));
     } catch (err) {
@@ -60,7 +72,11 @@ export async function main(argv: string[]): Promise<void> {
       throw err;
     }
   } catch (err) {
-    if (err instanceof PortraitRefusal && parsed.values.json) fs.writeFileSync(parsed.values.json, JSON.stringify({ refused: err.code, message: err.message, boxes: err.boxes, details: err.details }));
+    if (err instanceof PortraitRefusal && parsed.values.json)
+      fs.writeFileSync(
+        parsed.values.json,
+        JSON.stringify({ refused: err.code, message: err.message, boxes: err.boxes, details: err.details }),
+      );
     throw err;
   }
   if (out) console.log(`wrote ${out}`);

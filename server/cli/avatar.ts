@@ -11,13 +11,20 @@ import { UsageError, isMainModule, runCli } from "./run-cli";
 import { COMPACT, PAPER } from "../../render-core/avatar/config";
 import { createRandomAvatar, type Avatar } from "../../render-core/avatar/avatar";
 import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
-import { BUILTIN_CLIPS, builtinClip, clipDuration, parseClipCsv, parseClipJson, sampleClip, type AnimationClip } from "../../render-core/animation";
+import {
+  BUILTIN_CLIPS,
+  builtinClip,
+  clipDuration,
+  parseClipCsv,
+  parseClipJson,
+  sampleClip,
+  type AnimationClip,
+} from "../../render-core/animation";
 import { createHeadModel, type HeadModel } from "../../render-core/head";
 import { orbitCamera } from "../../render-core/math/camera";
 import { readAvatarBundleDir } from "../avatar/bundle-files";
 import { createNodeGpu, type NodeGpu } from "../gpu/node-device";
 import { contactSheet, imageToPng, labelledPanel } from "../images/png";
-
 
 const USAGE = `usage: npm run avatar -- render (--bundle DIR | --random compact|paper) --out DIR [options]
   --count 20000 --seed 1       Gaussians and seed of a random avatar
@@ -30,18 +37,30 @@ const USAGE = `usage: npm run avatar -- render (--bundle DIR | --random compact|
   --sheet 8                    frames in the contact sheet (0: none)
   --backend cpu|webgpu         default: webgpu when an adapter exists, else cpu`;
 
-function num(value: string | undefined, name: string, fallback: number, min: number, max: number, integer = false): number {
+function num(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  integer = false,
+): number {
   if (value === undefined) return fallback;
   const v = Number(value);
   if (value.trim() === "" || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new UsageError(`--${name} must be a ${integer ? "whole number" : "number"} in [${min}, ${max}], got "${value}"`);
+    throw new UsageError(
+      `--${name} must be a ${integer ? "whole number" : "number"} in [${min}, ${max}], got "${value}"`,
+    );
   }
   return v;
 }
 
 function loadClip(spec: string): AnimationClip {
   if (!/\.(json|csv)$/i.test(spec)) {
-    if (!(spec in BUILTIN_CLIPS)) throw new UsageError(`--clip: no built-in clip "${spec}" (have ${Object.keys(BUILTIN_CLIPS).join(", ")}), and not a .json or .csv file`);
+    if (!(spec in BUILTIN_CLIPS))
+      throw new UsageError(
+        `--clip: no built-in clip "${spec}" (have ${Object.keys(BUILTIN_CLIPS).join(", ")}), and not a .json or .csv file`,
+      );
     return builtinClip(spec);
   }
   if (!fs.existsSync(spec)) throw new UsageError(`--clip: no such file ${spec}`);
@@ -62,7 +81,8 @@ function latentsFor(avatar: Avatar, spec: string | undefined): Float32Array {
     if (c < 0) throw new UsageError(`--anchor: no category "${m[1]}" (have ${avatar.config.categories.join(", ")})`);
     const anchors = avatar.anchors.filter((a) => a.category === m[1]);
     const anchor = anchors[Number(m[2])];
-    if (!anchor) throw new UsageError(`--anchor: ${m[1]} has ${anchors.length} anchors (0 to ${anchors.length - 1}), got ${m[2]}`);
+    if (!anchor)
+      throw new UsageError(`--anchor: ${m[1]} has ${anchors.length} anchors (0 to ${anchors.length - 1}), got ${m[2]}`);
     latents.set(anchor.latent, c * L);
   }
   return latents;
@@ -74,18 +94,60 @@ export async function main(argv: string[]): Promise<void> {
     allowPositionals: true,
     allowNegative: false,
     options: Object.fromEntries(
-      ["bundle", "random", "out", "count", "seed", "clip", "seconds", "fps", "size", "yaw", "pitch", "distance", "anchor", "sheet", "backend", "background"].map((k) => [k, { type: "string" as const }]),
+      [
+        "bundle",
+        "random",
+        "out",
+        "count",
+        "seed",
+        "clip",
+        "seconds",
+        "fps",
+        "size",
+        "yaw",
+        "pitch",
+        "distance",
+        "anchor",
+        "sheet",
+        "backend",
+        "background",
+      ].map((k) => [k, { type: "string" as const }]),
     ),
     strict: false,
   });
-  const unknown = Object.keys(values).filter((k) => !["bundle", "random", "out", "count", "seed", "clip", "seconds", "fps", "size", "yaw", "pitch", "distance", "anchor", "sheet", "backend", "background"].includes(k));
+  const unknown = Object.keys(values).filter(
+    (k) =>
+      ![
+        "bundle",
+        "random",
+        "out",
+        "count",
+        "seed",
+        "clip",
+        "seconds",
+        "fps",
+        "size",
+        "yaw",
+        "pitch",
+        "distance",
+        "anchor",
+        "sheet",
+        "backend",
+        "background",
+      ].includes(k),
+  );
   if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
   const v = values as Record<string, string | undefined>;
-  if (positionals[0] !== "render" || positionals.length !== 1) throw new UsageError(positionals.length ? `unknown command "${positionals.join(" ")}" (have: render)` : "say what to do: render");
+  if (positionals[0] !== "render" || positionals.length !== 1)
+    throw new UsageError(
+      positionals.length ? `unknown command "${positionals.join(" ")}" (have: render)` : "say what to do: render",
+    );
   if (!v.out) throw new UsageError("--out DIR is required");
   if (!!v.bundle === !!v.random) throw new UsageError("give exactly one of --bundle DIR and --random compact|paper");
-  if (v.random && !["compact", "paper"].includes(v.random)) throw new UsageError(`--random takes compact or paper, got "${v.random}"`);
-  if (v.backend && !["cpu", "webgpu"].includes(v.backend)) throw new UsageError(`--backend takes cpu or webgpu, got "${v.backend}"`);
+  if (v.random && !["compact", "paper"].includes(v.random))
+    throw new UsageError(`--random takes compact or paper, got "${v.random}"`);
+  if (v.backend && !["cpu", "webgpu"].includes(v.backend))
+    throw new UsageError(`--backend takes cpu or webgpu, got "${v.backend}"`);
   const count = num(v.count, "count", 20000, 1, 2_000_000, true);
   const seed = num(v.seed, "seed", 1, 0, 2 ** 32 - 1, true);
   const size = num(v.size, "size", 256, 16, 4096, true);
@@ -94,15 +156,26 @@ export async function main(argv: string[]): Promise<void> {
   const clip = loadClip(v.clip ?? "showcase");
   const clipSeconds = clipDuration(clip);
   const seconds = num(v.seconds, "seconds", clipSeconds, 1 / fps, 600);
-  const camera = orbitCamera({ width: size, height: size, yawDeg: num(v.yaw, "yaw", 20, -180, 180), pitchDeg: num(v.pitch, "pitch", 5, -89, 89), distance: num(v.distance, "distance", 0.8, 0.05, 100), target: [0, 0.01, 0] });
+  const camera = orbitCamera({
+    width: size,
+    height: size,
+    yawDeg: num(v.yaw, "yaw", 20, -180, 180),
+    pitchDeg: num(v.pitch, "pitch", 5, -89, 89),
+    distance: num(v.distance, "distance", 0.8, 0.05, 100),
+    target: [0, 0.01, 0],
+  });
   const background = (v.background ?? "0.16,0.17,0.2").split(",").map((x) => (x.trim() === "" ? NaN : Number(x)));
-  if (background.length !== 3 || background.some((x) => !(x >= 0 && x <= 1))) throw new UsageError(`--background must be three numbers in [0, 1] like 1,1,1, got "${v.background}"`);
+  if (background.length !== 3 || background.some((x) => !(x >= 0 && x <= 1)))
+    throw new UsageError(`--background must be three numbers in [0, 1] like 1,1,1, got "${v.background}"`);
 
   const head: HeadModel = createHeadModel();
   let avatar: Avatar;
   if (v.bundle) {
     try {
-      avatar = await readAvatarBundleDir(v.bundle, { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
+      avatar = await readAvatarBundleDir(v.bundle, {
+        headFaceCount: head.faceCount,
+        headShapeCount: head.shapeNames.length,
+      });
     } catch (err) {
       throw new UsageError(`--bundle ${v.bundle}: ${(err as Error).message}`);
     }
@@ -112,14 +185,21 @@ export async function main(argv: string[]): Promise<void> {
   let gpu: NodeGpu | null = null;
   if (v.backend !== "cpu") {
     gpu = await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } });
-    if (!gpu && v.backend === "webgpu") throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");
+    if (!gpu && v.backend === "webgpu")
+      throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");
   }
-  const renderer: AvatarRenderer = gpu ? new WebGpuAvatarRenderer(gpu.device, avatar, head) : new CpuAvatarRenderer(avatar, head);
+  const renderer: AvatarRenderer = gpu
+    ? new WebGpuAvatarRenderer(gpu.device, avatar, head)
+    : new CpuAvatarRenderer(avatar, head);
   const frames = Math.max(1, Math.round(seconds * fps));
   fs.mkdirSync(v.out, { recursive: true });
   const t0 = performance.now();
   await renderer.setLatents(latents);
-  const sheetAt = new Set(Array.from({ length: Math.min(sheetFrames, frames) }, (_, k) => Math.round((k * (frames - 1)) / Math.max(1, Math.min(sheetFrames, frames) - 1))));
+  const sheetAt = new Set(
+    Array.from({ length: Math.min(sheetFrames, frames) }, (_, k) =>
+      Math.round((k * (frames - 1)) / Math.max(1, Math.min(sheetFrames, frames) - 1)),
+    ),
+  );
   const panels: Buffer[] = [];
   for (let f = 0; f < frames; f++) {
     const t = f / fps;
@@ -131,9 +211,15 @@ export async function main(argv: string[]): Promise<void> {
     if (process.stdout.isTTY) process.stdout.write(`\rrendering ${f + 1}/${frames}`);
   }
   if (process.stdout.isTTY) process.stdout.write("\n");
-  if (panels.length) fs.writeFileSync(path.join(v.out, "contact-sheet.png"), await contactSheet(panels, Math.min(4, panels.length), Math.min(size, 256)));
+  if (panels.length)
+    fs.writeFileSync(
+      path.join(v.out, "contact-sheet.png"),
+      await contactSheet(panels, Math.min(4, panels.length), Math.min(size, 256)),
+    );
   const ms = performance.now() - t0;
-  console.log(`rendered ${frames} frames of "${clip.name}" (${avatar.count.toLocaleString("en-US")} Gaussians, ${size}x${size}, ${renderer.backend}) in ${(ms / 1000).toFixed(1)} s -> ${v.out}${panels.length ? ` (contact-sheet.png: ${panels.length} frames)` : ""}`);
+  console.log(
+    `rendered ${frames} frames of "${clip.name}" (${avatar.count.toLocaleString("en-US")} Gaussians, ${size}x${size}, ${renderer.backend}) in ${(ms / 1000).toFixed(1)} s -> ${v.out}${panels.length ? ` (contact-sheet.png: ${panels.length} frames)` : ""}`,
+  );
   renderer.destroy();
   gpu?.destroy();
 }

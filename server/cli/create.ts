@@ -43,10 +43,17 @@ export async function main(argv: string[]): Promise<void> {
   // A raw photo: no stored analysis beside it, so the analyse stage analyses it in full.
   if (!fs.existsSync(upload)) {
     const image = await decodePortrait(fs.readFileSync(v.portrait));
-    writeFileAtomicSync(upload, await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer());
+    writeFileAtomicSync(
+      upload,
+      await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
   }
   const timingsFile = where.timings;
-  const timings: Record<string, number> = fs.existsSync(timingsFile) ? JSON.parse(fs.readFileSync(timingsFile, "utf8")) : {};
+  const timings: Record<string, number> = fs.existsSync(timingsFile)
+    ? JSON.parse(fs.readFileSync(timingsFile, "utf8"))
+    : {};
   const controller = new AbortController();
   process.once("SIGINT", () => {
     process.stderr.write("\ncreate: stopping (run the same command to continue)\n");
@@ -63,7 +70,12 @@ export async function main(argv: string[]): Promise<void> {
       jobDir: where.jobDir,
       input: { portraitId: where.portraitId, config },
       signal: controller.signal,
-      progress: (f, eta) => bar.update(Math.round(f * 1000), 1000, `${stage.label}: ${(100 * f).toFixed(0)}%${eta !== undefined ? `, ETA ${formatEta(eta)}` : ""}`),
+      progress: (f, eta) =>
+        bar.update(
+          Math.round(f * 1000),
+          1000,
+          `${stage.label}: ${(100 * f).toFixed(0)}%${eta !== undefined ? `, ETA ${formatEta(eta)}` : ""}`,
+        ),
       log: (line) => {
         bar.end();
         console.log(line);
@@ -79,7 +91,15 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`${stage.name}: ${seconds.toFixed(1)} s`);
   }
   const total = Object.values(timings).reduce((a, b) => a + b, 0);
-  console.log(`create: done in ${((performance.now() - t0) / 60000).toFixed(1)} min (stages together ${(total / 60).toFixed(1)} min); the avatar is ${where.bundle}`);
+  console.log(
+    `create: done in ${((performance.now() - t0) / 60000).toFixed(1)} min (stages together ${(total / 60).toFixed(1)} min); the avatar is ${where.bundle}`,
+  );
 }
 
-if (isMainModule(import.meta.url)) runCli("create", USAGE, main, (err) => /^(The |synthesise:|train:|evaluate:|cancelled$)/.test(err.message) || err.name === "PortraitRefusal");
+if (isMainModule(import.meta.url))
+  runCli(
+    "create",
+    USAGE,
+    main,
+    (err) => /^(The |synthesise:|train:|evaluate:|cancelled$)/.test(err.message) || err.name === "PortraitRefusal",
+  );

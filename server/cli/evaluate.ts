@@ -29,24 +29,41 @@ export const USAGE = `usage: npm run evaluate -- --avatar DIR --dataset DIR --ou
 export async function main(argv: string[]): Promise<void> {
   const v = parseFlags(argv, FLAGS);
   const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
-  const [avatar, dataset, out, baseline, backend] = [str("avatar"), str("dataset"), str("out"), str("baseline"), str("backend")];
+  const [avatar, dataset, out, baseline, backend] = [
+    str("avatar"),
+    str("dataset"),
+    str("out"),
+    str("baseline"),
+    str("backend"),
+  ];
   if (!avatar) throw new UsageError("--avatar DIR is required");
   if (!dataset) throw new UsageError("--dataset DIR is required");
   if (!out) throw new UsageError("--out DIR is required");
-  if (backend !== undefined && backend !== "cpu" && backend !== "webgpu") throw new UsageError(`--backend takes cpu or webgpu, got "${backend}"`);
+  if (backend !== undefined && backend !== "cpu" && backend !== "webgpu")
+    throw new UsageError(`--backend takes cpu or webgpu, got "${backend}"`);
   const size = str("size") === undefined ? undefined : intOption(str("size"), "size", 0, 8, 4096);
 
   let gpu: NodeGpu | null = null;
   if (backend !== "cpu") {
     gpu = await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } });
-    if (!gpu && backend === "webgpu") throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");
+    if (!gpu && backend === "webgpu")
+      throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");
   }
-  const makeRenderer = (a: Avatar, head: HeadModel): AvatarRenderer => (gpu ? new WebGpuAvatarRenderer(gpu.device, a, head) : new CpuAvatarRenderer(a, head));
+  const makeRenderer = (a: Avatar, head: HeadModel): AvatarRenderer =>
+    gpu ? new WebGpuAvatarRenderer(gpu.device, a, head) : new CpuAvatarRenderer(a, head);
   const head = createHeadModel();
   try {
     const run = async (dir: string) => {
       const bar = progressBar();
-      const result = await evaluateAvatar({ avatar: dir, dataset, makeRenderer, head, ...(size ? { size } : {}), onProgress: (done, total, what) => bar.update(done, total, `${path.basename(dir)}: ${what}, ${done}/${total} renders`) });
+      const result = await evaluateAvatar({
+        avatar: dir,
+        dataset,
+        makeRenderer,
+        head,
+        ...(size ? { size } : {}),
+        onProgress: (done, total, what) =>
+          bar.update(done, total, `${path.basename(dir)}: ${what}, ${done}/${total} renders`),
+      });
       bar.end();
       return result;
     };
@@ -54,12 +71,21 @@ export async function main(argv: string[]): Promise<void> {
     const base = baseline ? await run(baseline) : null;
     fs.mkdirSync(out, { recursive: true });
     const targets = checkTargets(main.report, base?.report ?? null);
-    fs.writeFileSync(path.join(out, "evaluation.json"), JSON.stringify({ avatar: main.report, baseline: base?.report ?? null, targets }, null, 1));
-    fs.writeFileSync(path.join(out, "evaluation-sheet.png"), await evaluationSheet(main.report.size, main.pictures, base?.pictures ?? null));
-    console.log(`evaluate: ${main.report.gaussians} Gaussians at ${main.report.size} px on ${main.report.backend} in ${main.report.seconds.toFixed(0)} s\n${formatReport(main.report, base?.report ?? null)}\n-> ${path.join(out, "evaluation.json")}, ${path.join(out, "evaluation-sheet.png")}`);
+    fs.writeFileSync(
+      path.join(out, "evaluation.json"),
+      JSON.stringify({ avatar: main.report, baseline: base?.report ?? null, targets }, null, 1),
+    );
+    fs.writeFileSync(
+      path.join(out, "evaluation-sheet.png"),
+      await evaluationSheet(main.report.size, main.pictures, base?.pictures ?? null),
+    );
+    console.log(
+      `evaluate: ${main.report.gaussians} Gaussians at ${main.report.size} px on ${main.report.backend} in ${main.report.seconds.toFixed(0)} s\n${formatReport(main.report, base?.report ?? null)}\n-> ${path.join(out, "evaluation.json")}, ${path.join(out, "evaluation-sheet.png")}`,
+    );
   } finally {
     gpu?.destroy();
   }
 }
 
-if (isMainModule(import.meta.url)) runCli("evaluate", USAGE, main, (err) => /^(evaluate|dataset|readAvatarBundleDir|avatar bundle)/.test(err.message));
+if (isMainModule(import.meta.url))
+  runCli("evaluate", USAGE, main, (err) => /^(evaluate|dataset|readAvatarBundleDir|avatar bundle)/.test(err.message));

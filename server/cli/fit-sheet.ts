@@ -34,14 +34,33 @@ const f = (x: number, d = 2) => x.toFixed(d);
 /** Landmark fit over random people and poses (yaw +-25, pitch +-15, roll +-5, field of view 20-45 degrees), true landmarks + 1 px noise. */
 async function measureFit(head: HeadModel, count: number): Promise<string[]> {
   const rand = mulberry32(2024);
-  const err: number[] = [], rot: number[] = [], focal: number[] = [], depth: number[] = [], ms: number[] = [], its: number[] = [];
-  const shapeErr: number[][] = head.shapeNames.map(() => []), shapeStd: number[][] = head.shapeNames.map(() => []);
-  const idErr: number[] = [], idTruth: number[] = [];
-  const robustErr: number[] = [], robustRot: number[] = [];
+  const err: number[] = [],
+    rot: number[] = [],
+    focal: number[] = [],
+    depth: number[] = [],
+    ms: number[] = [],
+    its: number[] = [];
+  const shapeErr: number[][] = head.shapeNames.map(() => []),
+    shapeStd: number[][] = head.shapeNames.map(() => []);
+  const idErr: number[] = [],
+    idTruth: number[] = [];
+  const robustErr: number[] = [],
+    robustRot: number[] = [];
   for (let n = 0; n < count; n++) {
     const identity = proceduralIdentity(100 + n, head);
-    const yaw = (rand() * 2 - 1) * 25, pitch = (rand() * 2 - 1) * 15, roll = (rand() * 2 - 1) * 5, fov = 20 + 25 * rand();
-    const p = await renderPortrait({ head, identity, yawDeg: yaw, pitchDeg: pitch, rollDeg: roll, fovYDeg: fov, size: 512 });
+    const yaw = (rand() * 2 - 1) * 25,
+      pitch = (rand() * 2 - 1) * 15,
+      roll = (rand() * 2 - 1) * 5,
+      fov = 20 + 25 * rand();
+    const p = await renderPortrait({
+      head,
+      identity,
+      yawDeg: yaw,
+      pitchDeg: pitch,
+      rollDeg: roll,
+      fovYDeg: fov,
+      size: 512,
+    });
     const noise = gaussian(mulberry32(n + 1));
     const lm = Float32Array.from(p.landmarks, (v) => v + noise());
     if (n === 0) fitHead(head, lm, p); // warm-up
@@ -50,7 +69,13 @@ async function measureFit(head: HeadModel, count: number): Promise<string[]> {
     ms.push(performance.now() - t0);
     its.push(fit.iterations);
     err.push((100 * fit.landmarkErrorPx) / fit.interocularPx);
-    rot.push(Math.max(Math.abs(fit.rotation.yawDeg - yaw), Math.abs(fit.rotation.pitchDeg - pitch), Math.abs(fit.rotation.rollDeg - roll)));
+    rot.push(
+      Math.max(
+        Math.abs(fit.rotation.yawDeg - yaw),
+        Math.abs(fit.rotation.pitchDeg - pitch),
+        Math.abs(fit.rotation.rollDeg - roll),
+      ),
+    );
     focal.push(Math.abs(fit.camera.fx / p.camera.fx - 1) * 100);
     depth.push(Math.abs(fit.camera.worldToCamera[11] / p.camera.worldToCamera[11] - 1) * 100);
     // Detector-like landmarks: the jaw 4 px outward (silhouette), brows 3 px up, eye corners 2 px in, one 40 px outlier; error against the shifted input.
@@ -63,7 +88,13 @@ async function measureFit(head: HeadModel, count: number): Promise<string[]> {
     off[33 * 2 + 1] += 40;
     const rf = fitHead(head, off, p);
     robustErr.push((100 * quantile(Array.from(rf.perLandmarkErrorPx), 0.5)) / rf.interocularPx);
-    robustRot.push(Math.max(Math.abs(rf.rotation.yawDeg - yaw), Math.abs(rf.rotation.pitchDeg - pitch), Math.abs(rf.rotation.rollDeg - roll)));
+    robustRot.push(
+      Math.max(
+        Math.abs(rf.rotation.yawDeg - yaw),
+        Math.abs(rf.rotation.pitchDeg - pitch),
+        Math.abs(rf.rotation.rollDeg - roll),
+      ),
+    );
     head.shapeNames.forEach((name, k) => {
       shapeErr[k].push(fit.shape[k] - identity.shape[k]);
       shapeStd[k].push(fit.shapeStd[k]);
@@ -91,25 +122,62 @@ async function measureFit(head: HeadModel, count: number): Promise<string[]> {
     "",
     "| shape coefficient | RMS error | mean posterior std |",
     "|---|---|---|",
-    ...head.shapeNames.map((name, k) => `| ${name}${(IDENTIFIABLE_SHAPES as readonly string[]).includes(name) ? " (identifiable)" : ""} | ${f(rms(shapeErr[k]))} | ${f(shapeStd[k].reduce((a, b) => a + b) / count)} |`),
+    ...head.shapeNames.map(
+      (name, k) =>
+        `| ${name}${(IDENTIFIABLE_SHAPES as readonly string[]).includes(name) ? " (identifiable)" : ""} | ${f(rms(shapeErr[k]))} | ${f(shapeStd[k].reduce((a, b) => a + b) / count)} |`,
+    ),
   ];
   return lines;
 }
 
-interface Shot { name: string; identity: Identity; portrait: Portrait; fit: HeadFit; texture: PhotoTexture; own: SourceAttributes }
+interface Shot {
+  name: string;
+  identity: Identity;
+  portrait: Portrait;
+  fit: HeadFit;
+  texture: PhotoTexture;
+  own: SourceAttributes;
+}
 
-async function shoot(head: HeadModel, name: string, seed: number, yaw: number, pitch: number, attributes: Record<string, Params>): Promise<Shot> {
+async function shoot(
+  head: HeadModel,
+  name: string,
+  seed: number,
+  yaw: number,
+  pitch: number,
+  attributes: Record<string, Params>,
+): Promise<Shot> {
   const identity = proceduralIdentity(seed, head);
   const portrait = await renderPortrait({ head, identity, yawDeg: yaw, pitchDeg: pitch, size: 512, attributes });
   const fit = fitHead(head, portrait.landmarks, portrait);
   const texture = textureFromPhoto(head, fit, portrait, portrait.mask);
-  return { name, identity, portrait, fit, texture, own: estimateSourceAttributes(head, fit, portrait, portrait.mask, texture) };
+  return {
+    name,
+    identity,
+    portrait,
+    fit,
+    texture,
+    own: estimateSourceAttributes(head, fit, portrait, portrait.mask, texture),
+  };
 }
 
 /** The fitted head re-rendered through the fitted camera with the photo's texture and the estimated attributes. */
 function rerender(head: HeadModel, s: Shot): Buffer {
-  const identity: Identity = { kind: "portrait", seed: 0, shape: Array.from(s.fit.shape), ...s.own.colours, freckles: 0 };
-  const draws = buildScene({ head, identity, baseColours: s.texture.albedo, regions: regionFaces(head), attributes: s.own.attributes, frame: { expression: s.fit.expression, pose: s.fit.pose } });
+  const identity: Identity = {
+    kind: "portrait",
+    seed: 0,
+    shape: Array.from(s.fit.shape),
+    ...s.own.colours,
+    freckles: 0,
+  };
+  const draws = buildScene({
+    head,
+    identity,
+    baseColours: s.texture.albedo,
+    regions: regionFaces(head),
+    attributes: s.own.attributes,
+    frame: { expression: s.fit.expression, pose: s.fit.pose },
+  });
   const img = renderMeshCpu(draws, s.fit.camera, { background: [0.55, 0.6, 0.66] });
   const rgb = Buffer.alloc(img.width * img.height * 3);
   for (let i = 0; i < rgb.length; i++) rgb[i] = Math.round(Math.min(1, Math.max(0, img.rgb[i])) * 255);
@@ -128,8 +196,15 @@ async function main(argv: string[]): Promise<void> {
   const out: string[] = [...(await measureFit(head, 16)), ""];
 
   // Texture: albedo of visible skin against identityColours (shading in the render, de-shading in the texture).
-  const texErr: number[] = [], mirErr: number[] = [], texMs: number[] = [];
-  for (const [seed, yaw] of [[4, 20], [9, -10], [12, 0], [21, 15]]) {
+  const texErr: number[] = [],
+    mirErr: number[] = [],
+    texMs: number[] = [];
+  for (const [seed, yaw] of [
+    [4, 20],
+    [9, -10],
+    [12, 0],
+    [21, 15],
+  ]) {
     const s = await shoot(head, "", seed, yaw, 5, {});
     const t1 = performance.now();
     textureFromPhoto(head, s.fit, s.portrait, s.portrait.mask);
@@ -166,38 +241,66 @@ async function main(argv: string[]): Promise<void> {
   ];
   const estMs: number[] = [];
   for (const [label, attributes, ok] of looks) {
-    let good = 0, n = 0;
+    let good = 0,
+      n = 0;
     const colourErr: number[] = [];
-    for (const seed of [4, 9, 12, 2]) for (const [yaw, pitch] of [[15, 3], [-20, -5], [0, 10]]) {
-      const s = await shoot(head, label, seed, yaw, pitch, attributes);
-      const t1 = performance.now();
-      estimateSourceAttributes(head, s.fit, s.portrait, s.portrait.mask, s.texture);
-      estMs.push(performance.now() - t1);
-      n++;
-      if (ok(s.own)) good++;
-      const cat = Object.keys(attributes)[0];
-      if (cat && cat !== "eyewear") for (const k of ["colourR", "colourG", "colourB"]) colourErr.push(Math.abs(s.own.attributes[cat][k] - attributes[cat][k]));
-    }
+    for (const seed of [4, 9, 12, 2])
+      for (const [yaw, pitch] of [
+        [15, 3],
+        [-20, -5],
+        [0, 10],
+      ]) {
+        const s = await shoot(head, label, seed, yaw, pitch, attributes);
+        const t1 = performance.now();
+        estimateSourceAttributes(head, s.fit, s.portrait, s.portrait.mask, s.texture);
+        estMs.push(performance.now() - t1);
+        n++;
+        if (ok(s.own)) good++;
+        const cat = Object.keys(attributes)[0];
+        if (cat && cat !== "eyewear")
+          for (const k of ["colourR", "colourG", "colourB"])
+            colourErr.push(Math.abs(s.own.attributes[cat][k] - attributes[cat][k]));
+      }
     rows.push(`| ${label} | ${good} / ${n} | ${colourErr.length ? f(Math.max(...colourErr)) : "-"} |`);
   }
-  out.push("### Attributes: 4 skins x 3 poses each", "", "| case | right | largest colour error |", "|---|---|---|", ...rows, "", `estimateSourceAttributes: ${f(quantile(estMs, 0.5), 0)} ms median.`, "");
+  out.push(
+    "### Attributes: 4 skins x 3 poses each",
+    "",
+    "| case | right | largest colour error |",
+    "|---|---|---|",
+    ...rows,
+    "",
+    `estimateSourceAttributes: ${f(quantile(estMs, 0.5), 0)} ms median.`,
+    "",
+  );
 
   // Pictures.
   const shots = [
     await shoot(head, "bald, yaw 20", 9, 20, 5, {}),
     await shoot(head, "hair, glasses", 12, -15, -5, { hair: HAIR, eyewear: GLASSES }),
-    await shoot(head, "beard, grey hair", 4, 5, 10, { beard: BEARD, hair: { ...HAIR, coverage: 0.7, colourR: 0.6, colourG: 0.6, colourB: 0.6 } }),
+    await shoot(head, "beard, grey hair", 4, 5, 10, {
+      beard: BEARD,
+      hair: { ...HAIR, coverage: 0.7, colourR: 0.6, colourG: 0.6, colourB: 0.6 },
+    }),
   ];
   const P = 384;
   // Cropped to the face (the landmarks' box, 1.7 times) so the landmarks can be told apart.
   const faceCrop = async (s: Shot) => {
-    const xs = Array.from(s.fit.landmarks).filter((_, i) => i % 2 === 0), ys = Array.from(s.fit.landmarks).filter((_, i) => i % 2 === 1);
+    const xs = Array.from(s.fit.landmarks).filter((_, i) => i % 2 === 0),
+      ys = Array.from(s.fit.landmarks).filter((_, i) => i % 2 === 1);
     const side = Math.round(1.7 * Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)));
     const left = Math.max(0, Math.min(512 - side, Math.round((Math.max(...xs) + Math.min(...xs) - side) / 2)));
     const top = Math.max(0, Math.min(512 - side, Math.round((Math.max(...ys) + Math.min(...ys) - side) / 2)));
-    return sharp(await fitOverlayPng(s.portrait, head, s.fit)).extract({ left, top, width: side, height: side }).png().toBuffer();
+    return sharp(await fitOverlayPng(s.portrait, head, s.fit))
+      .extract({ left, top, width: side, height: side })
+      .png()
+      .toBuffer();
   };
-  const overlay = await contactSheet(await Promise.all(shots.map(async (s) => labelledPanel(await faceCrop(s), P, s.name))), 3, P);
+  const overlay = await contactSheet(
+    await Promise.all(shots.map(async (s) => labelledPanel(await faceCrop(s), P, s.name))),
+    3,
+    P,
+  );
   // Palette PNGs: a third of the size, no visible loss on these pictures.
   const small = (png: Buffer) => sharp(png).png({ palette: true, effort: 10 }).toBuffer();
   fs.writeFileSync(path.join(outDir, "portrait-fit-overlay.png"), await small(overlay));
@@ -205,12 +308,33 @@ async function main(argv: string[]): Promise<void> {
   for (const s of shots) {
     pairs.push(await labelledPanel(await portraitFile(s.portrait), P, `photo (${s.name})`));
     const rgb = rerender(head, s);
-    pairs.push(await labelledPanel(await sharp(rgb, { raw: { width: 512, height: 512, channels: 3 } }).png().toBuffer(), P, "fit + texture + attributes"));
+    pairs.push(
+      await labelledPanel(
+        await sharp(rgb, { raw: { width: 512, height: 512, channels: 3 } })
+          .png()
+          .toBuffer(),
+        P,
+        "fit + texture + attributes",
+      ),
+    );
   }
   fs.writeFileSync(path.join(outDir, "portrait-fit-rerender.png"), await small(await contactSheet(pairs, 2, P)));
-  fs.writeFileSync(path.join(outDir, "portrait-fit-texture.png"), await small(await texturePng(head, shots[1].texture.albedo, shots[1].texture.source, 512)));
+  fs.writeFileSync(
+    path.join(outDir, "portrait-fit-texture.png"),
+    await small(await texturePng(head, shots[1].texture.albedo, shots[1].texture.source, 512)),
+  );
   const cats = CATEGORIES.map((c) => c.name).filter((n) => n in shots[2].own.attributes);
-  out.push(`Estimated for "${shots[2].name}": ${cats.map((c) => `${c} ${Object.entries(shots[2].own.attributes[c]).map(([k, v]) => `${k}=${f(v)}`).join(" ")}`).join("; ")}.`, "");
+  out.push(
+    `Estimated for "${shots[2].name}": ${cats
+      .map(
+        (c) =>
+          `${c} ${Object.entries(shots[2].own.attributes[c])
+            .map(([k, v]) => `${k}=${f(v)}`)
+            .join(" ")}`,
+      )
+      .join("; ")}.`,
+    "",
+  );
   out.push(`(fit-sheet: ${f((performance.now() - t0) / 1000, 0)} s; pictures in ${outDir})`);
   console.log(out.join("\n"));
 }

@@ -6,17 +6,33 @@ import path from "node:path";
 import sharp from "sharp";
 
 const run = (args: string[]) =>
-  spawnSync(process.execPath, ["--import", "tsx", "server/cli/render.ts", ...args], { encoding: "utf8", env: { ...process.env, XDG_RUNTIME_DIR: "/tmp" } });
+  spawnSync(process.execPath, ["--import", "tsx", "server/cli/render.ts", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, XDG_RUNTIME_DIR: "/tmp" },
+  });
 
 describe("render command", () => {
   it("writes a PNG of a generated head whose centre is not the background", async () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "render-")), "head.png");
-    const r = run(["--scene", "head:5000", "--backend", "cpu", "--width", "96", "--height", "80", "--out", out, "--background", "0,0,1"]);
+    const r = run([
+      "--scene",
+      "head:5000",
+      "--backend",
+      "cpu",
+      "--width",
+      "96",
+      "--height",
+      "80",
+      "--out",
+      out,
+      "--background",
+      "0,0,1",
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/rendered 5,000 splats at 96x80 with cpu/);
     const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([96, 80]);
-    const centre = ((40 * 96 + 48) * info.channels);
+    const centre = (40 * 96 + 48) * info.channels;
     // Background is pure blue; the head's skin is mostly red.
     expect(data[centre]!).toBeGreaterThan(100);
     expect(data[0 + 2]!).toBe(255);
@@ -26,7 +42,18 @@ describe("render command", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
     const cam = path.join(dir, "cam.json");
     // A camera 0.6 m in front of the face looking back along -z (what lookAt gives): OpenCV x = world x, y = -world y.
-    fs.writeFileSync(cam, JSON.stringify({ width: 40, height: 30, fx: 50, fy: 50, cx: 20, cy: 15, worldToCamera: [1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0.6, 0, 0, 0, 1] }));
+    fs.writeFileSync(
+      cam,
+      JSON.stringify({
+        width: 40,
+        height: 30,
+        fx: 50,
+        fy: 50,
+        cx: 20,
+        cy: 15,
+        worldToCamera: [1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0.6, 0, 0, 0, 1],
+      }),
+    );
     const out = path.join(dir, "cam.png");
     const r = run(["--scene", "head:3000", "--backend", "cpu", "--camera", cam, "--out", out, "--background", "0,0,1"]);
     expect(r.status, r.stderr).toBe(0);

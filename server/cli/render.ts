@@ -20,7 +20,6 @@ import { splatBounds, type SplatCloud } from "../../render-core/splats/splat-clo
 import { renderCpu } from "../../render-core/raster/render.cpu";
 import { imageToPng } from "../images/png";
 
-
 /** Errors thrown by the readers and validators we call on user input: their message is the whole story. */
 const INPUT_ERROR = /^(readPly|readSplat|readSplatFile|parseCameraJson|splatHead|randomCloud|createSplatCloud):/;
 
@@ -76,12 +75,20 @@ function loadCamera(file: string): Camera {
   return parseCameraJson(json);
 }
 
-async function renderWith(backend: string, cloud: SplatCloud, camera: Camera, background: [number, number, number]): Promise<{ image: RenderImage; used: string }> {
+async function renderWith(
+  backend: string,
+  cloud: SplatCloud,
+  camera: Camera,
+  background: [number, number, number],
+): Promise<{ image: RenderImage; used: string }> {
   if (backend === "cpu") return { image: renderCpu(cloud, camera, { background }), used: "cpu" };
   const { createNodeGpu } = await import("../gpu/node-device");
   const gpu = await createNodeGpu({ onFailure: () => {} });
   if (!gpu) {
-    if (backend === "webgpu") throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (install Mesa's Vulkan driver, see shared/ENVIRONMENT.md)");
+    if (backend === "webgpu")
+      throw new UsageError(
+        "--backend webgpu: no WebGPU adapter on this machine (install Mesa's Vulkan driver, see shared/ENVIRONMENT.md)",
+      );
     return { image: renderCpu(cloud, camera, { background }), used: "cpu (no WebGPU adapter)" };
   }
   try {
@@ -92,7 +99,10 @@ async function renderWith(backend: string, cloud: SplatCloud, camera: Camera, ba
     renderer.destroy();
     if (gpu.failure) throw gpu.failure;
     const info = gpu.adapterInfo;
-    return { image, used: `webgpu (${[info.vendor, info.architecture, info.description].filter(Boolean).join(" / ")})` };
+    return {
+      image,
+      used: `webgpu (${[info.vendor, info.architecture, info.description].filter(Boolean).join(" / ")})`,
+    };
   } finally {
     gpu.destroy();
   }
@@ -108,9 +118,13 @@ function orbitFromFlags(values: Partial<Record<(typeof ORBIT_FLAGS)[number], str
   const halfX = Math.atan(Math.tan(halfY) * (width / height));
   const fit = (radius / Math.sin(Math.min(halfX, halfY))) * 1.02;
   return orbitCamera({
-    width, height, fovYDeg: fov, target: centre,
+    width,
+    height,
+    fovYDeg: fov,
+    target: centre,
     distance: num(values.distance, "distance", fit, 1e-6),
-    yawDeg: num(values.yaw, "yaw", 0), pitchDeg: num(values.pitch, "pitch", 0, -89.9, 89.9),
+    yawDeg: num(values.yaw, "yaw", 0),
+    pitchDeg: num(values.pitch, "pitch", 0, -89.9, 89.9),
     far: Math.max(1000, fit * 10),
   });
 }
@@ -119,7 +133,8 @@ export async function main(argv: string[]): Promise<void> {
   // parseArgs reads "--yaw -30" as a missing value; join negative numbers to their flag.
   const args: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!, next = argv[i + 1];
+    const a = argv[i]!,
+      next = argv[i + 1];
     if (/^--[a-z]+$/.test(a) && next !== undefined && /^-\d|^-\.\d/.test(next)) {
       args.push(`${a}=${next}`);
       i++;
@@ -131,9 +146,19 @@ export async function main(argv: string[]): Promise<void> {
       args,
       allowPositionals: true,
       options: {
-        out: { type: "string" }, scene: { type: "string" }, seed: { type: "string" }, width: { type: "string" }, height: { type: "string" },
-        yaw: { type: "string" }, pitch: { type: "string" }, distance: { type: "string" }, fov: { type: "string" }, camera: { type: "string" },
-        backend: { type: "string" }, background: { type: "string" }, help: { type: "boolean", short: "h" },
+        out: { type: "string" },
+        scene: { type: "string" },
+        seed: { type: "string" },
+        width: { type: "string" },
+        height: { type: "string" },
+        yaw: { type: "string" },
+        pitch: { type: "string" },
+        distance: { type: "string" },
+        fov: { type: "string" },
+        camera: { type: "string" },
+        backend: { type: "string" },
+        background: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
     });
   } catch (err) {
@@ -142,17 +167,23 @@ export async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parsed;
   if (values.help) return console.log(USAGE);
   const sources = [...positionals, ...(values.scene ? [values.scene] : [])];
-  if (sources.length !== 1) throw new UsageError(`give exactly one scene (a .ply/.splat file, or --scene head:N / random:N), got ${sources.length}`);
+  if (sources.length !== 1)
+    throw new UsageError(
+      `give exactly one scene (a .ply/.splat file, or --scene head:N / random:N), got ${sources.length}`,
+    );
   if (!values.out) throw new UsageError("--out frame.png is required");
   if (!/\.png$/i.test(values.out)) throw new UsageError(`--out must name a .png file, got "${values.out}"`);
   const backend = values.backend ?? "auto";
-  if (!["auto", "cpu", "webgpu"].includes(backend)) throw new UsageError(`--backend must be cpu or webgpu, got "${backend}"`);
+  if (!["auto", "cpu", "webgpu"].includes(backend))
+    throw new UsageError(`--backend must be cpu or webgpu, got "${backend}"`);
   const bg = (values.background ?? "0,0,0").split(",").map((v) => (v.trim() === "" ? NaN : Number(v)));
-  if (bg.length !== 3 || bg.some((v) => !(v >= 0 && v <= 1))) throw new UsageError(`--background must be three numbers in [0, 1] like 1,1,1, got "${values.background}"`);
+  if (bg.length !== 3 || bg.some((v) => !(v >= 0 && v <= 1)))
+    throw new UsageError(`--background must be three numbers in [0, 1] like 1,1,1, got "${values.background}"`);
   const seed = int(values.seed, "seed", 7, 0, 2 ** 32 - 1);
   if (values.camera) {
     const clash = ORBIT_FLAGS.filter((k) => values[k] !== undefined);
-    if (clash.length) throw new UsageError(`--camera fixes the view and size; drop ${clash.map((k) => `--${k}`).join(", ")}`);
+    if (clash.length)
+      throw new UsageError(`--camera fixes the view and size; drop ${clash.map((k) => `--${k}`).join(", ")}`);
   }
 
   const cloud = loadScene(sources[0]!, seed, values.scene !== undefined);
@@ -162,7 +193,9 @@ export async function main(argv: string[]): Promise<void> {
   const ms = performance.now() - t0;
   fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
   fs.writeFileSync(values.out, await imageToPng(image));
-  console.log(`rendered ${cloud.count.toLocaleString("en-US")} splats at ${image.width}x${image.height} with ${used} in ${ms.toFixed(0)} ms -> ${values.out}`);
+  console.log(
+    `rendered ${cloud.count.toLocaleString("en-US")} splats at ${image.width}x${image.height} with ${used} in ${ms.toFixed(0)} ms -> ${values.out}`,
+  );
 }
 
 if (isMainModule(import.meta.url)) runCli("render", USAGE, main, (err) => INPUT_ERROR.test(err.message));

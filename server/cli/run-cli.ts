@@ -14,7 +14,12 @@ export function isMainModule(moduleUrl: string): boolean {
   return !!process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(moduleUrl).pathname);
 }
 
-export function runCli(name: string, usage: string, main: (argv: string[]) => Promise<void>, isInputError: (err: Error) => boolean = () => false): void {
+export function runCli(
+  name: string,
+  usage: string,
+  main: (argv: string[]) => Promise<void>,
+  isInputError: (err: Error) => boolean = () => false,
+): void {
   main(process.argv.slice(2)).then(
     () => process.exit(0),
     (err: Error) => {
@@ -32,15 +37,26 @@ export function runCli(name: string, usage: string, main: (argv: string[]) => Pr
 export function intOption(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number in [${min}, ${max}], got "${value}"`);
+  if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be a whole number in [${min}, ${max}], got "${value}"`);
   return n;
 }
 
 /** `--name VALUE` options (and bare `--flag`s for `booleans`); an unknown option or a stray argument is a UsageError. */
 export function parseFlags(argv: string[], flags: readonly string[]): Record<string, string | undefined>;
-export function parseFlags(argv: string[], flags: readonly string[], booleans: readonly string[]): Record<string, string | boolean | undefined>;
-export function parseFlags(argv: string[], flags: readonly string[], booleans: readonly string[] = []): Record<string, string | boolean | undefined> {
-  const options = Object.fromEntries(flags.map((k) => [k, { type: booleans.includes(k) ? ("boolean" as const) : ("string" as const) }]));
+export function parseFlags(
+  argv: string[],
+  flags: readonly string[],
+  booleans: readonly string[],
+): Record<string, string | boolean | undefined>;
+export function parseFlags(
+  argv: string[],
+  flags: readonly string[],
+  booleans: readonly string[] = [],
+): Record<string, string | boolean | undefined> {
+  const options = Object.fromEntries(
+    flags.map((k) => [k, { type: booleans.includes(k) ? ("boolean" as const) : ("string" as const) }]),
+  );
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: false });
   const unknown = Object.keys(values).find((k) => !flags.includes(k));
   if (unknown) throw new UsageError(`unknown option --${unknown}`);

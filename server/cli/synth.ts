@@ -11,7 +11,19 @@ import { ALL_CATEGORIES, generateDataset, type SynthOptions } from "../pipeline/
 import { createNodeGpu } from "../gpu/node-device";
 import { GpuMeshRenderer } from "../../render-core/mesh/renderer";
 
-const FLAGS = ["identity", "per-category", "frames", "size", "fps", "out", "categories", "inbetween", "alphas", "extra-cameras", "backend"] as const;
+const FLAGS = [
+  "identity",
+  "per-category",
+  "frames",
+  "size",
+  "fps",
+  "out",
+  "categories",
+  "inbetween",
+  "alphas",
+  "extra-cameras",
+  "backend",
+] as const;
 
 export const USAGE = `usage: npm run synth -- --out DIR [options]
   --identity seed:7            the person: seed:N (a procedural identity) or portrait:FILE (an identity.json from the portrait pipeline)
@@ -27,12 +39,18 @@ export const USAGE = `usage: npm run synth -- --out DIR [options]
 export async function main(argv: string[]): Promise<void> {
   const v = parseFlags(argv, FLAGS);
   if (!v.out) throw new UsageError("--out DIR is required");
-  if (v.backend && !["cpu", "webgpu"].includes(v.backend)) throw new UsageError(`--backend takes cpu or webgpu, got "${v.backend}"`);
-  const categories = (v.categories ?? ALL_CATEGORIES.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+  if (v.backend && !["cpu", "webgpu"].includes(v.backend))
+    throw new UsageError(`--backend takes cpu or webgpu, got "${v.backend}"`);
+  const categories = (v.categories ?? ALL_CATEGORIES.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknownCategory = categories.find((c) => !ALL_CATEGORIES.includes(c));
-  if (unknownCategory) throw new UsageError(`--categories: no category "${unknownCategory}" (have ${ALL_CATEGORIES.join(", ")})`);
+  if (unknownCategory)
+    throw new UsageError(`--categories: no category "${unknownCategory}" (have ${ALL_CATEGORIES.join(", ")})`);
   const alphas = (v.alphas ?? "0.25,0.5,0.75").split(",").map(Number);
-  if (alphas.some((a) => !(a >= 0 && a <= 1))) throw new UsageError(`--alphas must be numbers in [0, 1], got "${v.alphas}"`);
+  if (alphas.some((a) => !(a >= 0 && a <= 1)))
+    throw new UsageError(`--alphas must be numbers in [0, 1], got "${v.alphas}"`);
   const options: SynthOptions = {
     identity: v.identity ?? "seed:7",
     perCategory: intOption(v["per-category"], "per-category", 6, 1, 100),
@@ -44,17 +62,25 @@ export async function main(argv: string[]): Promise<void> {
     alphas,
     extraCameras: intOption(v["extra-cameras"], "extra-cameras", 0, 0, 8),
   };
-  if (!/^seed:\d{1,9}$/.test(options.identity) && !options.identity.startsWith("portrait:")) throw new UsageError(`--identity must be seed:N or portrait:FILE, got "${options.identity}"`);
+  if (!/^seed:\d{1,9}$/.test(options.identity) && !options.identity.startsWith("portrait:"))
+    throw new UsageError(`--identity must be seed:N or portrait:FILE, got "${options.identity}"`);
 
-  const gpu = v.backend === "cpu" ? null : await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } });
-  if (!gpu && v.backend === "webgpu") throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");
+  const gpu =
+    v.backend === "cpu" ? null : await createNodeGpu({ log: { info: () => {}, warn: () => {}, error: console.error } });
+  if (!gpu && v.backend === "webgpu")
+    throw new UsageError("--backend webgpu: no WebGPU adapter on this machine (try --backend cpu)");
   const renderer = gpu ? new GpuMeshRenderer(gpu.device) : null;
   const bar = progressBar();
   try {
     const result = await generateDataset(options, {
       out: v.out,
       gpu: renderer,
-      onProgress: (p) => bar.update(p.done, p.total, `${p.done}/${p.total} frames, ${p.framesPerSecond.toFixed(1)}/s, ETA ${formatEta(p.etaSeconds)}${p.skipped ? `, ${p.skipped} already done` : ""}`),
+      onProgress: (p) =>
+        bar.update(
+          p.done,
+          p.total,
+          `${p.done}/${p.total} frames, ${p.framesPerSecond.toFixed(1)}/s, ETA ${formatEta(p.etaSeconds)}${p.skipped ? `, ${p.skipped} already done` : ""}`,
+        ),
     });
     bar.end();
     const m = result.manifest;

@@ -11,7 +11,19 @@ import { formatEta, progressBar } from "./progress";
 import { TRAIN_PRESETS, type TrainConfig, type TrainPresetName } from "../pipeline/train/trainer";
 import { runTraining } from "../pipeline/train/train-run";
 
-const FLAGS = ["dataset", "config", "out", "size", "stage1", "stage2-iterations", "no-stage2", "restart", "init-from", "seed", "threads"] as const;
+const FLAGS = [
+  "dataset",
+  "config",
+  "out",
+  "size",
+  "stage1",
+  "stage2-iterations",
+  "no-stage2",
+  "restart",
+  "init-from",
+  "seed",
+  "threads",
+] as const;
 
 export const USAGE = `usage: npm run train -- --dataset DIR --out DIR [options]
   --config compact             ${Object.keys(TRAIN_PRESETS).join(" | ")} (compact: 128 px, CPU-sized; paper: the reference's sizes)
@@ -27,7 +39,8 @@ export const USAGE = `usage: npm run train -- --dataset DIR --out DIR [options]
 export async function main(argv: string[]): Promise<void> {
   const v = parseFlags(argv, FLAGS, ["no-stage2", "restart"]);
   const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : v[k] === true ? "" : undefined);
-  const dataset = str("dataset"), out = str("out");
+  const dataset = str("dataset"),
+    out = str("out");
   if (!dataset) throw new UsageError("--dataset DIR is required (make one with npm run synth)");
   if (!out) throw new UsageError("--out DIR is required");
   const name = str("config") ?? "compact";
@@ -43,7 +56,9 @@ export async function main(argv: string[]): Promise<void> {
   const signal = { stop: false };
   process.once("SIGINT", () => {
     signal.stop = true;
-    process.stderr.write("\ntrain: stopping after this iteration (a checkpoint is written; run the same command to continue)\n");
+    process.stderr.write(
+      "\ntrain: stopping after this iteration (a checkpoint is written; run the same command to continue)\n",
+    );
   });
   const bar = progressBar();
   const result = await runTraining({
@@ -57,7 +72,11 @@ export async function main(argv: string[]): Promise<void> {
     signal,
     onLog: (line) => console.error(line),
     onProgress: (p) =>
-      bar.update(p.iteration, p.total, `stage ${p.stage}, ${p.iteration}/${p.total}, loss ${p.loss.toFixed(4)}, PSNR ${p.psnr.toFixed(1)} dB, ${p.gaussians} Gaussians, ${p.secondsPerIteration.toFixed(2)} s/it, ETA ${formatEta(p.etaSeconds)}`),
+      bar.update(
+        p.iteration,
+        p.total,
+        `stage ${p.stage}, ${p.iteration}/${p.total}, loss ${p.loss.toFixed(4)}, PSNR ${p.psnr.toFixed(1)} dB, ${p.gaussians} Gaussians, ${p.secondsPerIteration.toFixed(2)} s/it, ETA ${formatEta(p.etaSeconds)}`,
+      ),
   });
   bar.end();
   const l = result.log;
@@ -71,4 +90,5 @@ export async function main(argv: string[]): Promise<void> {
   );
 }
 
-if (isMainModule(import.meta.url)) runCli("train", USAGE, main, (err) => /^(train|dataset|checkpoint)/.test(err.message));
+if (isMainModule(import.meta.url))
+  runCli("train", USAGE, main, (err) => /^(train|dataset|checkpoint)/.test(err.message));

@@ -23,7 +23,9 @@ describe("migrations", () => {
     expect(second.applied).toEqual([]);
     const db = new Database(file, { readonly: true });
     for (const [table, fields] of Object.entries(MODELS)) {
-      const columns = (db.prepare(`PRAGMA table_info("${table}")`).all() as Array<{ name: string }>).map((c) => c.name).sort();
+      const columns = (db.prepare(`PRAGMA table_info("${table}")`).all() as Array<{ name: string }>)
+        .map((c) => c.name)
+        .sort();
       expect(columns, table).toEqual(Object.values(fields).sort());
     }
     db.close();
@@ -36,7 +38,11 @@ describe("migrations", () => {
     const sqlite = readMigrations(false).map((m) => m.name);
     const pg = readMigrations(true).map((m) => m.name);
     expect(pg).toEqual(sqlite);
-    const strip = (f: string) => fs.readFileSync(f, "utf8").replace(/^(\/\/.*|generator[\s\S]*?\n\}|datasource[\s\S]*?\n\})\n/gm, "").trim();
+    const strip = (f: string) =>
+      fs
+        .readFileSync(f, "utf8")
+        .replace(/^(\/\/.*|generator[\s\S]*?\n\}|datasource[\s\S]*?\n\})\n/gm, "")
+        .trim();
     expect(strip("prisma/postgres/schema.prisma")).toBe(strip("prisma/schema.prisma"));
   });
 

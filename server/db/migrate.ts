@@ -76,8 +76,12 @@ export async function migrate(databaseUrl: string, root = process.cwd()): Promis
 function checkHistory(done: Map<string, string>, migrations: Migration[]): void {
   for (const [name, checksum] of done) {
     const m = migrations.find((x) => x.name === name);
-    if (!m) throw new Error(`migrate: the database has migration "${name}" that this version does not know; refusing to start`);
-    if (m.checksum !== checksum) throw new Error(`migrate: migration "${name}" was changed after it was applied (checksum differs)`);
+    if (!m)
+      throw new Error(
+        `migrate: the database has migration "${name}" that this version does not know; refusing to start`,
+      );
+    if (m.checksum !== checksum)
+      throw new Error(`migrate: migration "${name}" was changed after it was applied (checksum differs)`);
   }
 }
 
@@ -89,7 +93,9 @@ function migrateSqlite(url: string, root: string): MigrateResult {
     db.pragma("journal_mode = WAL");
     db.exec(PRISMA_TABLE_SQLITE);
     const rows = db
-      .prepare(`SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`)
+      .prepare(
+        `SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+      )
       .all() as Array<{ migration_name: string; checksum: string }>;
     const done = new Map(rows.map((r) => [r.migration_name, r.checksum]));
     const migrations = readMigrations(false, root);

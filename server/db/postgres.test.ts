@@ -23,7 +23,9 @@ describe("PostgreSQL", () => {
     // The history is Prisma's own table, as `prisma migrate status` reads it.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const { rows } = await client.query<{ migration_name: string; checksum: string }>(`SELECT migration_name, checksum FROM "_prisma_migrations"`);
+    const { rows } = await client.query<{ migration_name: string; checksum: string }>(
+      `SELECT migration_name, checksum FROM "_prisma_migrations"`,
+    );
     expect(rows.map((r) => r.migration_name)).toContain("20261123000000_init");
     expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
     await client.end();
@@ -34,7 +36,9 @@ describe("PostgreSQL", () => {
       const doc = new Y.Doc();
       doc.getMap("attributes").set("hair", 0.5);
       await db.docUpdate.create({ data: { avatarId: avatar.id, update: new Uint8Array(Y.encodeStateAsUpdate(doc)) } });
-      await db.shareLink.create({ data: { avatarId: avatar.id, role: "view", tokenHash: "a".repeat(64), expiresAt: new Date(Date.now() + 1000) } });
+      await db.shareLink.create({
+        data: { avatarId: avatar.id, role: "view", tokenHash: "a".repeat(64), expiresAt: new Date(Date.now() + 1000) },
+      });
       await db.job.create({ data: { avatarId: avatar.id, kind: "create", progress: 0.25 } });
       const stored = await db.docUpdate.findMany({ where: { avatarId: avatar.id } });
       const replay = new Y.Doc();

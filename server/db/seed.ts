@@ -13,10 +13,18 @@ import type { Db } from "./client";
 export const DEMO_AVATAR_NAME = "Demo avatar";
 export const DEMO_BUNDLE_DIR = fileURLToPath(new URL("../../assets/demo-avatar", import.meta.url));
 
-export async function seedDemo(db: Db, log: (line: string) => void, dataDir: string, bundle = DEMO_BUNDLE_DIR): Promise<void> {
+export async function seedDemo(
+  db: Db,
+  log: (line: string) => void,
+  dataDir: string,
+  bundle = DEMO_BUNDLE_DIR,
+): Promise<void> {
   if ((await db.avatar.count()) > 0) return;
   const demo = await db.avatar.create({ data: { name: DEMO_AVATAR_NAME, status: "ready" } });
-  const shipped = await fs.stat(path.join(bundle, "manifest.json")).then(() => true, () => false);
+  const shipped = await fs.stat(path.join(bundle, "manifest.json")).then(
+    () => true,
+    () => false,
+  );
   if (!shipped) {
     log(`database: created the demo avatar ${demo.id} (no trained bundle in ${bundle}: an untrained placeholder)`);
     return;
@@ -25,5 +33,7 @@ export async function seedDemo(db: Db, log: (line: string) => void, dataDir: str
   const bundlePath = avatarBundlePath(demo.id, "trained");
   await fs.cp(bundle, avatarBundleDir(dataDir, demo.id, "trained"), { recursive: true });
   await db.avatar.update({ where: { id: demo.id }, data: { bundlePath } });
-  log(`database: created the demo avatar ${demo.id} from the trained bundle ${path.relative(process.cwd(), bundle) || bundle}`);
+  log(
+    `database: created the demo avatar ${demo.id} from the trained bundle ${path.relative(process.cwd(), bundle) || bundle}`,
+  );
 }

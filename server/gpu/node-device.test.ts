@@ -20,7 +20,13 @@ describe("createNodeGpu", () => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] }));
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [{ binding: 0, resource: { buffer: buf } }],
+      }),
+    );
     pass.dispatchWorkgroups(1);
     pass.end();
     enc.copyBufferToBuffer(buf, 0, read, 0, 16);
@@ -32,7 +38,10 @@ describe("createNodeGpu", () => {
 
   it("reports uncaptured validation errors through onFailure instead of ignoring them", async (ctx) => {
     const failures: Error[] = [];
-    const own = await createNodeGpu({ onFailure: (e) => failures.push(e), log: { info: () => {}, warn: () => {}, error: () => {} } });
+    const own = await createNodeGpu({
+      onFailure: (e) => failures.push(e),
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    });
     if (!own) return ctx.skip(skipReason ?? "no adapter");
     own.device.createBuffer({ size: 4, usage: 0x1 | 0x80 }); // MAP_READ with STORAGE is invalid
     await own.device.queue.onSubmittedWorkDone();

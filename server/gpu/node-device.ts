@@ -74,7 +74,9 @@ export async function createNodeGpu(options: NodeGpuOptions = {}): Promise<NodeG
     return null;
   }
   if (!adapter) {
-    log.warn("createNodeGpu: no WebGPU adapter (is a Vulkan driver installed? see shared/ENVIRONMENT.md); using no GPU");
+    log.warn(
+      "createNodeGpu: no WebGPU adapter (is a Vulkan driver installed? see shared/ENVIRONMENT.md); using no GPU",
+    );
     return null;
   }
   const requiredLimits: Record<string, number> = {};
@@ -91,7 +93,11 @@ export async function createNodeGpu(options: NodeGpuOptions = {}): Promise<NodeG
   }
   liveInstances.add(gpu);
   const info = adapter.info;
-  const adapterInfo: AdapterSummary = { vendor: info.vendor, architecture: info.architecture, description: info.description };
+  const adapterInfo: AdapterSummary = {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    description: info.description,
+  };
 
   let failure: Error | null = null;
   let destroyed = false;

@@ -39,7 +39,8 @@ describe("HTTP pages and owner access", () => {
     const ok = await fetch(`${server.url}/?owner_key=correct-horse-battery`, { redirect: "manual" });
     expect(ok.status).toBe(303);
     const cookie = ok.headers.get("set-cookie")!.split(";")[0]!;
-    for (const page of ["/new", "/jobs/some-job", "/avatars/x"]) expect((await fetch(`${server.url}${page}`, { redirect: "manual" })).status, page).toBe(403);
+    for (const page of ["/new", "/jobs/some-job", "/avatars/x"])
+      expect((await fetch(`${server.url}${page}`, { redirect: "manual" })).status, page).toBe(403);
     const home = await fetch(`${server.url}/`, { headers: { cookie } });
     expect(home.status).toBe(200);
     expect(await home.text()).toContain("Your avatars");
@@ -70,12 +71,18 @@ describe("HTTP pages and owner access", () => {
 describe("durability", () => {
   const root = process.cwd();
 
-
   function spawnServer(dataDir: string, port: number): Promise<ChildProcess> {
     // node itself, not the tsx wrapper: SIGKILL must hit the process that serves.
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
       cwd: root,
-      env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", NODE_ENV: "production", SEED_DEMO: "true" },
+      env: {
+        ...process.env,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        NODE_ENV: "production",
+        SEED_DEMO: "true",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     return new Promise((resolve, reject) => {
@@ -96,7 +103,9 @@ describe("durability", () => {
     let child = await spawnServer(dataDir, port);
     const children = [child];
     try {
-      const list = (await (await fetch(`${url}/api/trpc/avatars.list`)).json()) as { result: { data: Array<{ id: string }> } };
+      const list = (await (await fetch(`${url}/api/trpc/avatars.list`)).json()) as {
+        result: { data: Array<{ id: string }> };
+      };
       const avatarId = list.result.data[0]!.id;
       const writer = await connectYClient(url, avatarId);
       const reader = await connectYClient(url, avatarId);
@@ -128,12 +137,16 @@ describe("portrait uploads and job artifacts", () => {
   let cookie: string;
   let portraitJpeg: Buffer;
 
-  const portraitFolders = () => (fs.existsSync(path.join(server.dataDir, "portraits")) ? fs.readdirSync(path.join(server.dataDir, "portraits")) : []);
+  const portraitFolders = () =>
+    fs.existsSync(path.join(server.dataDir, "portraits")) ? fs.readdirSync(path.join(server.dataDir, "portraits")) : [];
   const upload = (body: BodyInit, type: string, headers: Record<string, string> = { cookie }) =>
     fetch(`${server.url}/api/portraits`, { method: "POST", body, headers: { "content-type": type, ...headers } });
 
   beforeAll(async () => {
-    server = await startServerWithStages(steppingStages({ steps: 2, stepMs: 10 }), { ownerKey: OWNER_KEY, maxUploadBytes: 256 * 1024 });
+    server = await startServerWithStages(steppingStages({ steps: 2, stepMs: 10 }), {
+      ownerKey: OWNER_KEY,
+      maxUploadBytes: 256 * 1024,
+    });
     const ok = await fetch(`${server.url}/?owner_key=${OWNER_KEY}`, { redirect: "manual" });
     cookie = ok.headers.get("set-cookie")!.split(";")[0]!;
     const head = createHeadModel();
@@ -161,9 +174,19 @@ describe("portrait uploads and job artifacts", () => {
     expect(body.overlayUrl).toBe(`/api/portraits/${body.id}/overlay.png`);
 
     const dir = path.join(server.dataDir, "portraits", body.id);
-    expect(fs.readdirSync(dir).sort()).toEqual(["analysis.json", "original.jpg", "overlay.png", "portrait.png", "thumbnail.jpg"]);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      "analysis.json",
+      "original.jpg",
+      "overlay.png",
+      "portrait.png",
+      "thumbnail.jpg",
+    ]);
     expect(fs.readFileSync(path.join(dir, "original.jpg")).equals(portraitJpeg)).toBe(true);
-    const stored = JSON.parse(fs.readFileSync(path.join(dir, "analysis.json"), "utf8")) as { descriptor: number[]; landmarks: number[]; matte?: unknown };
+    const stored = JSON.parse(fs.readFileSync(path.join(dir, "analysis.json"), "utf8")) as {
+      descriptor: number[];
+      landmarks: number[];
+      matte?: unknown;
+    };
     expect(stored.descriptor).toHaveLength(128);
     expect(stored.landmarks).toHaveLength(136);
     expect(stored.matte).toBeUndefined();
@@ -174,28 +197,42 @@ describe("portrait uploads and job artifacts", () => {
     expect(overlay.status).toBe(200);
     expect(overlay.headers.get("content-type")).toBe("image/png");
     expect(await sizeOf(Buffer.from(await overlay.arrayBuffer()))).toEqual([512, 512, "png"]);
-    expect((await fetch(`${server.url}/api/portraits/${body.id}/thumbnail.jpg`, { headers: { cookie } })).status).toBe(200);
-    expect((await fetch(`${server.url}/api/portraits/${body.id}/original.jpg`, { headers: { cookie } })).status).toBe(404);
+    expect((await fetch(`${server.url}/api/portraits/${body.id}/thumbnail.jpg`, { headers: { cookie } })).status).toBe(
+      200,
+    );
+    expect((await fetch(`${server.url}/api/portraits/${body.id}/original.jpg`, { headers: { cookie } })).status).toBe(
+      404,
+    );
   });
 
-  it("accepts the photo as the multipart field \"portrait\"", async () => {
+  it('accepts the photo as the multipart field "portrait"', async () => {
     const form = new FormData();
     form.append("note", "ignored");
     form.append("portrait", new Blob([new Uint8Array(portraitJpeg)], { type: "image/jpeg" }), "me.jpg");
     const res = await fetch(`${server.url}/api/portraits`, { method: "POST", body: form, headers: { cookie } });
     expect(res.status).toBe(201);
     const body = (await res.json()) as PortraitUploaded;
-    expect(fs.readFileSync(path.join(server.dataDir, "portraits", body.id, "original.jpg")).equals(portraitJpeg)).toBe(true);
+    expect(fs.readFileSync(path.join(server.dataDir, "portraits", body.id, "original.jpg")).equals(portraitJpeg)).toBe(
+      true,
+    );
     const wrongField = new FormData();
     wrongField.append("photo", new Blob([new Uint8Array(portraitJpeg)], { type: "image/jpeg" }), "me.jpg");
-    const refused = await fetch(`${server.url}/api/portraits`, { method: "POST", body: wrongField, headers: { cookie } });
+    const refused = await fetch(`${server.url}/api/portraits`, {
+      method: "POST",
+      body: wrongField,
+      headers: { cookie },
+    });
     expect(refused.status).toBe(400);
-    expect(await refused.json()).toEqual({ error: { code: "bad-request", message: 'The multipart upload has no file field named "portrait".' } });
+    expect(await refused.json()).toEqual({
+      error: { code: "bad-request", message: 'The multipart upload has no file field named "portrait".' },
+    });
   });
 
   it("refuses a photo without a face with 422, the code and an overlay, and keeps nothing", async () => {
     const before = portraitFolders();
-    const plain = await sharp({ create: { width: 400, height: 300, channels: 3, background: "#8899aa" } }).png().toBuffer();
+    const plain = await sharp({ create: { width: 400, height: 300, channels: 3, background: "#8899aa" } })
+      .png()
+      .toBuffer();
     const res = await upload(new Uint8Array(plain), "image/png");
     expect(res.status).toBe(422);
     const body = (await res.json()) as { error: { code: string; message: string }; overlayUrl: string };
@@ -208,7 +245,10 @@ describe("portrait uploads and job artifacts", () => {
 
   it("refuses bytes that are no image as bad-image and keeps nothing", async () => {
     const before = portraitFolders();
-    const res = await upload(new Uint8Array(Buffer.from("this is not a photo at all, just some text".repeat(20))), "image/jpeg");
+    const res = await upload(
+      new Uint8Array(Buffer.from("this is not a photo at all, just some text".repeat(20))),
+      "image/jpeg",
+    );
     expect(res.status).toBe(422);
     const body = (await res.json()) as { error: { code: string; message: string }; overlayUrl?: string };
     expect(body.error.code).toBe("bad-image");
@@ -229,10 +269,14 @@ describe("portrait uploads and job artifacts", () => {
     expect(((await declared.json()) as { error: { code: string } }).error.code).toBe("too-large");
     // Chunked: no length up front, so the limit is counted while the body streams.
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${server.url}/api/portraits`, { method: "POST", headers: { "content-type": "image/jpeg", cookie } }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode!));
-      });
+      const req = http.request(
+        `${server.url}/api/portraits`,
+        { method: "POST", headers: { "content-type": "image/jpeg", cookie } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode!));
+        },
+      );
       req.on("error", reject);
       for (let i = 0; i < 40; i++) req.write(Buffer.alloc(16 * 1024, 1));
       req.end();
@@ -253,11 +297,17 @@ describe("portrait uploads and job artifacts", () => {
     const id = portraitFolders()[0]!;
     expect((await fetch(`${server.url}/api/portraits/${id}/portrait.png`)).status).toBe(401);
     expect((await fetch(`${server.url}/api/portraits/${id}/portrait.png?token=${token}`)).status).toBe(403);
-    expect((await fetch(`${server.url}/api/jobs/x/artifacts/overlay`, { headers: { "x-share-token": token } })).status).toBe(403);
+    expect(
+      (await fetch(`${server.url}/api/jobs/x/artifacts/overlay`, { headers: { "x-share-token": token } })).status,
+    ).toBe(403);
   });
 
   it("serves a job's published artifact to the owner, and nothing outside the job's folder", async () => {
-    const { jobId } = await server.jobs.createAvatarJob({ portraitId: await fakePortrait(server.dataDir), name: "Artifacts", config: "tiny" });
+    const { jobId } = await server.jobs.createAvatarJob({
+      portraitId: await fakePortrait(server.dataDir),
+      name: "Artifacts",
+      config: "tiny",
+    });
     await server.jobs.idle();
     expect((await server.jobs.view(jobId))!.artifacts).toEqual({ overlay: `/api/jobs/${jobId}/artifacts/overlay` });
     const res = await fetch(`${server.url}/api/jobs/${jobId}/artifacts/overlay`, { headers: { cookie } });
@@ -265,11 +315,20 @@ describe("portrait uploads and job artifacts", () => {
     expect(res.headers.get("content-type")).toBe("image/png");
     expect(Buffer.from(await res.arrayBuffer()).equals(ONE_PIXEL_PNG)).toBe(true);
     expect((await fetch(`${server.url}/api/jobs/${jobId}/artifacts/fit`, { headers: { cookie } })).status).toBe(404);
-    expect((await fetch(`${server.url}/api/jobs/${jobId}/artifacts/..%2F..%2Fperse.db`, { headers: { cookie } })).status).toBe(404);
-    expect((await fetch(`${server.url}/api/jobs/..%2F..%2F/artifacts/overlay`, { headers: { cookie } })).status).toBe(404);
+    expect(
+      (await fetch(`${server.url}/api/jobs/${jobId}/artifacts/..%2F..%2Fperse.db`, { headers: { cookie } })).status,
+    ).toBe(404);
+    expect((await fetch(`${server.url}/api/jobs/..%2F..%2F/artifacts/overlay`, { headers: { cookie } })).status).toBe(
+      404,
+    );
     // Even a row that says otherwise cannot lead out of the folder.
-    await server.db.job.update({ where: { id: jobId }, data: { artifacts: JSON.stringify({ overlay: "../../perse.db" }) } });
-    expect((await fetch(`${server.url}/api/jobs/${jobId}/artifacts/overlay`, { headers: { cookie } })).status).toBe(404);
+    await server.db.job.update({
+      where: { id: jobId },
+      data: { artifacts: JSON.stringify({ overlay: "../../perse.db" }) },
+    });
+    expect((await fetch(`${server.url}/api/jobs/${jobId}/artifacts/overlay`, { headers: { cookie } })).status).toBe(
+      404,
+    );
   });
 });
 
@@ -291,14 +350,20 @@ describe("creation jobs across a server restart", () => {
         run: (ctx) => {
           ran.push("second");
           if (!holdSecond) return Promise.resolve();
-          return new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+          return new Promise((_, reject) =>
+            ctx.signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true }),
+          );
         },
       },
       { name: "bundle", label: "Bundle", weight: 1, run: writeFakeBundle },
     ];
     const dataDir = tempDataDir();
     const before = await startServerWithStages(stages, { dataDir });
-    const { jobId, avatarId } = await before.jobs.createAvatarJob({ portraitId: await fakePortrait(dataDir), name: "Restarted", config: "tiny" });
+    const { jobId, avatarId } = await before.jobs.createAvatarJob({
+      portraitId: await fakePortrait(dataDir),
+      name: "Restarted",
+      config: "tiny",
+    });
     await waitFor(() => ran.includes("second"), 5000, "the second stage to start");
     await before.close();
     const db = createDb(before.config.databaseUrl);
@@ -312,7 +377,10 @@ describe("creation jobs across a server restart", () => {
       await after.jobs.idle();
       expect(ran).toEqual(["first", "second", "second"]);
       expect((await after.jobs.view(jobId))!).toMatchObject({ status: "done", error: null });
-      expect(await after.db.avatar.findUniqueOrThrow({ where: { id: avatarId } })).toMatchObject({ status: "ready", bundlePath: `avatars/${avatarId}/bundle` });
+      expect(await after.db.avatar.findUniqueOrThrow({ where: { id: avatarId } })).toMatchObject({
+        status: "ready",
+        bundlePath: `avatars/${avatarId}/bundle`,
+      });
     } finally {
       await after.close();
     }

@@ -20,8 +20,24 @@ import type { ServerConfig } from "../config";
 import { migrate } from "../db/migrate";
 import { createDb, type Db } from "../db/client";
 import { seedDemo } from "../db/seed";
-import { accessFor, ACCESS_DENIED_MESSAGES, canView, isOwnerRequest, ownerCookieHeader, resolveToken, sameSecret, type OwnerAuth } from "../auth/access";
-import { isAllowedHost, isCrossSiteRequest, isSafeMethod, makeOriginPolicy, originVerdict, publicOriginFor } from "../auth/origin-policy";
+import {
+  accessFor,
+  ACCESS_DENIED_MESSAGES,
+  canView,
+  isOwnerRequest,
+  ownerCookieHeader,
+  resolveToken,
+  sameSecret,
+  type OwnerAuth,
+} from "../auth/access";
+import {
+  isAllowedHost,
+  isCrossSiteRequest,
+  isSafeMethod,
+  makeOriginPolicy,
+  originVerdict,
+  publicOriginFor,
+} from "../auth/origin-policy";
 import { LinkSessions } from "../auth/link-sessions";
 import { appRouter } from "../api/router";
 import { DocStore } from "../realtime/doc-store";
@@ -91,7 +107,12 @@ const SESSION_SECRET = /^[A-Za-z0-9_-]{16,64}$/;
 /** Calls one tRPC batch may hold (the app's client sends at most this many). */
 export const TRPC_MAX_BATCH = 16;
 
-export async function startServer({ config, root = process.cwd(), log = console.log, creationStages }: StartOptions): Promise<RunningServer> {
+export async function startServer({
+  config,
+  root = process.cwd(),
+  log = console.log,
+  creationStages,
+}: StartOptions): Promise<RunningServer> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const migrated = await migrate(config.databaseUrl, root);
   if (migrated.applied.length) log(`database: applied ${migrated.applied.join(", ")}`);
@@ -99,7 +120,12 @@ export async function startServer({ config, root = process.cwd(), log = console.
   if (config.seedDemo) await seedDemo(db, log, config.dataDir);
 
   const nextEvents = new EventEmitter();
-  const nextApp = next({ dev: config.dev, dir: root, quiet: !config.dev, httpServer: nextEvents as unknown as http.Server });
+  const nextApp = next({
+    dev: config.dev,
+    dir: root,
+    quiet: !config.dev,
+    httpServer: nextEvents as unknown as http.Server,
+  });
   await nextApp.prepare();
   const nextHandler = nextApp.getRequestHandler();
 
@@ -108,9 +134,20 @@ export async function startServer({ config, root = process.cwd(), log = console.
   const secureCookie = policy.publicOrigin?.startsWith("https:") ?? false;
   const linkSessions = new LinkSessions();
   const docs = new DocStore(db, { compactAfterUpdates: config.compactAfterUpdates, log });
-  const yjs = new YjsServer(docs, { maxMessageBytes: config.maxWsMessageBytes, maxDocBytes: config.maxDocBytes, linkSessions, log });
+  const yjs = new YjsServer(docs, {
+    maxMessageBytes: config.maxWsMessageBytes,
+    maxDocBytes: config.maxDocBytes,
+    linkSessions,
+    log,
+  });
   const avatars = new AvatarStore(db, config.dataDir);
-  const jobs = new JobRunner({ db, dataDir: config.dataDir, stages: creationStages ?? (await defaultStages(log)), concurrency: config.jobConcurrency, log });
+  const jobs = new JobRunner({
+    db,
+    dataDir: config.dataDir,
+    stages: creationStages ?? (await defaultStages(log)),
+    concurrency: config.jobConcurrency,
+    log,
+  });
   // An avatar opened while it was being created got the placeholder; when its job changes state, read it again.
   jobs.subscribe((e) => {
     if (e.type !== "change" || !e.status) return;
@@ -123,7 +160,8 @@ export async function startServer({ config, root = process.cwd(), log = console.
   const server = http.createServer((req, res) => {
     handleRequest(req, res).catch((err: Error) => {
       log(`http: ${req.method} ${req.url} failed: ${err.stack ?? err.message}`);
-      if (!res.headersSent) sendHtml(res, 500, "Something went wrong", "The server could not answer this request. It has been logged.");
+      if (!res.headersSent)
+        sendHtml(res, 500, "Something went wrong", "The server could not answer this request. It has been logged.");
       else res.destroy();
     });
   });
@@ -135,12 +173,22 @@ export async function startServer({ config, root = process.cwd(), log = console.
     // DNS rebinding: a page on another name that now resolves here is not answered.
     if (!isAllowedHost(req, policy)) {
       req.resume();
-      return sendHtml(res, 421, "Unknown host name", `This server does not answer to the name in this request. Its owner can add it to ALLOWED_HOSTS or PUBLIC_URL.`);
+      return sendHtml(
+        res,
+        421,
+        "Unknown host name",
+        `This server does not answer to the name in this request. Its owner can add it to ALLOWED_HOSTS or PUBLIC_URL.`,
+      );
     }
     // Another site's page may not change anything here (CSRF): not with the owner's cookie, not from the owner's machine.
     if (!isSafeMethod(req.method) && isCrossSiteRequest(req, policy)) {
       req.resume();
-      return sendJsonError(res, 403, "cross-site", "Requests from another site are refused. Open the studio itself to do this.");
+      return sendJsonError(
+        res,
+        403,
+        "cross-site",
+        "Requests from another site are refused. Open the studio itself to do this.",
+      );
     }
 
     if (pathname === "/healthz") {
@@ -170,7 +218,12 @@ export async function startServer({ config, root = process.cwd(), log = console.
     // Portrait uploads, their pictures and the jobs' artifacts: the owner's alone.
     if (pathname === "/api/portraits" || pathname.startsWith("/api/portraits/") || pathname.startsWith("/api/jobs/")) {
       const headerToken = req.headers[SHARE_TOKEN_HEADER];
-      const access = await accessFor(db, req, auth, typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"));
+      const access = await accessFor(
+        db,
+        req,
+        auth,
+        typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"),
+      );
       if (access.kind === "none") {
         req.resume();
         return sendJsonError(res, 401, access.reason, ACCESS_DENIED_MESSAGES[access.reason]);
@@ -183,19 +236,22 @@ export async function startServer({ config, root = process.cwd(), log = console.
         if (req.method !== "POST") return sendJsonError(res, 405, "method-not-allowed", "Upload a portrait with POST.");
         return uploadPortrait(req, res, { dataDir: config.dataDir, maxBytes: config.maxUploadBytes, log });
       }
-      if (req.method !== "GET" && req.method !== "HEAD") return sendJsonError(res, 405, "method-not-allowed", "Only GET is allowed here.");
+      if (req.method !== "GET" && req.method !== "HEAD")
+        return sendJsonError(res, 405, "method-not-allowed", "Only GET is allowed here.");
       const portraitFile = /^\/api\/portraits\/([^/]+)\/([a-z]+\.(?:png|jpg))$/.exec(pathname);
       if (portraitFile) {
         const id = safeDecode(portraitFile[1]!) ?? "";
         const name = portraitFile[2]!;
-        if (!isPortraitId(id) || !(PORTRAIT_FILES as readonly string[]).includes(name)) return sendJsonError(res, 404, "not-found", "No such portrait file.");
+        if (!isPortraitId(id) || !(PORTRAIT_FILES as readonly string[]).includes(name))
+          return sendJsonError(res, 404, "not-found", "No such portrait file.");
         return sendFile(req, res, path.join(portraitDir(config.dataDir, id), name), `No portrait with id "${id}".`);
       }
       const artifact = /^\/api\/jobs\/([^/]+)\/artifacts\/([a-z-]+)$/.exec(pathname);
       if (artifact) {
         const jobId = safeDecode(artifact[1]!) ?? "";
         const file = jobId.length <= 64 ? await jobs.artifactPath(jobId, artifact[2]!) : null;
-        if (!file) return sendJsonError(res, 404, "not-found", `Job "${jobId}" has no artifact "${artifact[2]}" (yet).`);
+        if (!file)
+          return sendJsonError(res, 404, "not-found", `Job "${jobId}" has no artifact "${artifact[2]}" (yet).`);
         return sendFile(req, res, file, "The artifact's file is gone.");
       }
       return sendJsonError(res, 404, "not-found", "No such API path.");
@@ -206,8 +262,14 @@ export async function startServer({ config, root = process.cwd(), log = console.
     if (bundleFile && req.method === "GET") {
       const avatarId = safeDecode(bundleFile[1]!) ?? "";
       const headerToken = req.headers[SHARE_TOKEN_HEADER];
-      const access = await accessFor(db, req, auth, typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"));
-      if (access.kind === "none" || !canView(access, avatarId) || avatarId.length > 64) return sendJson(res, 404, { error: "not-found", message: "No such avatar." });
+      const access = await accessFor(
+        db,
+        req,
+        auth,
+        typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"),
+      );
+      if (access.kind === "none" || !canView(access, avatarId) || avatarId.length > 64)
+        return sendJson(res, 404, { error: "not-found", message: "No such avatar." });
       let dir: string;
       try {
         dir = await avatars.bundleDir(avatarId);
@@ -217,8 +279,13 @@ export async function startServer({ config, root = process.cwd(), log = console.
       }
       const file = path.join(dir, bundleFile[2]!);
       const stat = await fs.promises.stat(file).catch(() => null);
-      if (!stat?.isFile()) return sendJson(res, 404, { error: "not-found", message: `The bundle has no ${bundleFile[2]}.` });
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": stat.size, "cache-control": "no-store" });
+      if (!stat?.isFile())
+        return sendJson(res, 404, { error: "not-found", message: `The bundle has no ${bundleFile[2]}.` });
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": stat.size,
+        "cache-control": "no-store",
+      });
       fs.createReadStream(file).pipe(res);
       return;
     }
@@ -226,10 +293,14 @@ export async function startServer({ config, root = process.cwd(), log = console.
     // The owner presents OWNER_KEY once; it is kept in a cookie.
     const presentedKey = url.searchParams.get("owner_key");
     if (presentedKey !== null && config.ownerKey) {
-      if (!sameSecret(presentedKey, config.ownerKey)) return sendHtml(res, 403, "Wrong owner key", ACCESS_DENIED_MESSAGES.private);
+      if (!sameSecret(presentedKey, config.ownerKey))
+        return sendHtml(res, 403, "Wrong owner key", ACCESS_DENIED_MESSAGES.private);
       url.searchParams.delete("owner_key");
       // One leading slash: "//host" would be a redirect to another site.
-      res.writeHead(303, { location: `/${url.pathname.replace(/^\/+/, "")}${url.search}`, "set-cookie": ownerCookieHeader(config.ownerKey, secureCookie) });
+      res.writeHead(303, {
+        location: `/${url.pathname.replace(/^\/+/, "")}${url.search}`,
+        "set-cookie": ownerCookieHeader(config.ownerKey, secureCookie),
+      });
       res.end();
       return;
     }
@@ -239,13 +310,21 @@ export async function startServer({ config, root = process.cwd(), log = console.
       const access = await resolveToken(db, safeDecode(share[1]!) ?? "");
       if (access.kind === "none") {
         const gone = access.reason === "expired" || access.reason === "revoked";
-        return sendHtml(res, gone ? 410 : 404, gone ? "This link no longer works" : "Link not found", ACCESS_DENIED_MESSAGES[access.reason]);
+        return sendHtml(
+          res,
+          gone ? 410 : 404,
+          gone ? "This link no longer works" : "Link not found",
+          ACCESS_DENIED_MESSAGES[access.reason],
+        );
       }
       return nextHandler(req, res);
     }
 
     // The upload page and job pages are the owner's too (their API is, in any case).
-    const ownerPage = pathname === "/" || pathname === "/new" || ["/avatars", "/jobs"].some((p) => pathname === p || pathname.startsWith(`${p}/`));
+    const ownerPage =
+      pathname === "/" ||
+      pathname === "/new" ||
+      ["/avatars", "/jobs"].some((p) => pathname === p || pathname.startsWith(`${p}/`));
     if (ownerPage && !isOwnerRequest(req, auth)) {
       return sendHtml(res, 403, "This studio is private", ACCESS_DENIED_MESSAGES.private);
     }
@@ -257,14 +336,30 @@ export async function startServer({ config, root = process.cwd(), log = console.
     docs,
     avatars,
     // One device for the process, made when the first viewer streams; a lost device is logged, and later sessions fall back to the CPU.
-    gpu: () => (gpu ??= config.streamBackend === "cpu" ? Promise.resolve(null) : createNodeGpu({ onFailure: (err) => log(`gpu: ${err.message}`), log: { info: log, warn: log, error: log } })),
+    gpu: () =>
+      (gpu ??=
+        config.streamBackend === "cpu"
+          ? Promise.resolve(null)
+          : createNodeGpu({
+              onFailure: (err) => log(`gpu: ${err.message}`),
+              log: { info: log, warn: log, error: log },
+            })),
     maxViewers: config.streamMaxViewers,
     maxPixels: config.streamMaxPixels,
     maxFps: 30,
     idleReleaseMs: 30_000,
     log,
   });
-  const io = attachSocketServer(server, { db, docs, stream, jobs, auth, linkSessions, maxMessageBytes: config.maxWsMessageBytes, log });
+  const io = attachSocketServer(server, {
+    db,
+    docs,
+    stream,
+    jobs,
+    auth,
+    linkSessions,
+    maxMessageBytes: config.maxWsMessageBytes,
+    log,
+  });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = requestUrl(req);
@@ -280,7 +375,14 @@ export async function startServer({ config, root = process.cwd(), log = console.
     }
     const yjsPath = /^\/yjs\/([^/]+)$/.exec(url.pathname);
     if (yjsPath) {
-      void upgradeYjs(req, socket, head, safeDecode(yjsPath[1]!) ?? "", url.searchParams.get("token"), url.searchParams.get("session")).catch((err: Error) => {
+      void upgradeYjs(
+        req,
+        socket,
+        head,
+        safeDecode(yjsPath[1]!) ?? "",
+        url.searchParams.get("token"),
+        url.searchParams.get("session"),
+      ).catch((err: Error) => {
         log(`yjs: upgrade failed: ${err.message}`);
         rejectUpgrade(socket, 500, "Internal Server Error");
       });
@@ -289,11 +391,19 @@ export async function startServer({ config, root = process.cwd(), log = console.
     rejectUpgrade(socket, 404, "Not Found");
   });
 
-  async function upgradeYjs(req: IncomingMessage, socket: Duplex, head: Buffer, avatarId: string, token: string | null, session: string | null) {
+  async function upgradeYjs(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    avatarId: string,
+    token: string | null,
+    session: string | null,
+  ) {
     if (session !== null && !SESSION_SECRET.test(session)) return rejectUpgrade(socket, 400, "Bad Request");
     const access = await accessFor(db, req, auth, token);
     if (access.kind === "none") return rejectUpgrade(socket, 401, "Unauthorized");
-    const avatar = avatarId.length <= 64 ? await db.avatar.findUnique({ where: { id: avatarId }, select: { id: true } }) : null;
+    const avatar =
+      avatarId.length <= 64 ? await db.avatar.findUnique({ where: { id: avatarId }, select: { id: true } }) : null;
     if (!avatar || !canView(access, avatarId)) return rejectUpgrade(socket, 404, "Not Found");
     yjs.wss.handleUpgrade(req, socket, head, (ws) => {
       void yjs.accept(ws, req, avatarId, access, session);
@@ -369,7 +479,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-const CONTENT_TYPES: Record<string, string> = { ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp", ".json": "application/json" };
+const CONTENT_TYPES: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".webp": "image/webp",
+  ".json": "application/json",
+};
 
 /** A file the caller has already checked the path of; 404 JSON when it is not there. */
 async function sendFile(req: IncomingMessage, res: ServerResponse, file: string, missing: string): Promise<void> {
@@ -394,4 +510,3 @@ function rejectUpgrade(socket: Duplex, status: number, text: string): void {
   if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
 }
-

@@ -29,14 +29,30 @@ interface Reply {
 }
 
 /** One HTTP request with exactly these headers (Host included). */
-function request(base: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<Reply> {
+function request(
+  base: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<Reply> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path, method: options.method ?? "GET", headers: options.headers, setHost: !options.headers?.host }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
-    });
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: options.method ?? "GET",
+        headers: options.headers,
+        setHost: !options.headers?.host,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+      },
+    );
     req.on("error", reject);
     req.end(options.body);
   });
@@ -44,7 +60,9 @@ function request(base: string, path: string, options: { method?: string; headers
 
 /** A websocket to /yjs/<avatar> with chosen headers; resolves with the socket, or the refusal's HTTP status. */
 function yjsSocket(base: string, avatarId: string, headers: Record<string, string> = {}, token: string | null = null) {
-  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/yjs/${avatarId}${token ? `?token=${token}` : ""}`, { headers });
+  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/yjs/${avatarId}${token ? `?token=${token}` : ""}`, {
+    headers,
+  });
   const received: Uint8Array[] = [];
   let closed: { code: number; reason: string } | null = null;
   ws.on("message", (data: Buffer) => received.push(new Uint8Array(data)));
@@ -79,8 +97,16 @@ function updateOf(change: (doc: Y.Doc) => void): Uint8Array {
   return Y.encodeStateAsUpdate(doc);
 }
 
-function socketClient(base: string, options: { token?: string; headers?: Record<string, string> } = {}): Promise<{ socket: Client } | { error: string }> {
-  const socket: Client = connect(base, { auth: options.token ? { token: options.token } : {}, transports: ["websocket"], reconnection: false, extraHeaders: options.headers });
+function socketClient(
+  base: string,
+  options: { token?: string; headers?: Record<string, string> } = {},
+): Promise<{ socket: Client } | { error: string }> {
+  const socket: Client = connect(base, {
+    auth: options.token ? { token: options.token } : {},
+    transports: ["websocket"],
+    reconnection: false,
+    extraHeaders: options.headers,
+  });
   return new Promise((resolve) => {
     socket.once("server:hello", () => resolve({ socket }));
     socket.once("connect_error", (err) => {
@@ -148,7 +174,12 @@ describe("with no OWNER_KEY (loopback owner)", () => {
     });
 
     it("still answers loopback names and IP addresses, which cannot be rebound", async () => {
-      for (const h of [`localhost:${server.port}`, `127.0.0.1:${server.port}`, `[::1]:${server.port}`, `192.168.1.20:${server.port}`]) {
+      for (const h of [
+        `localhost:${server.port}`,
+        `127.0.0.1:${server.port}`,
+        `[::1]:${server.port}`,
+        `192.168.1.20:${server.port}`,
+      ]) {
         expect((await request(server.url, "/healthz", { headers: { host: h } })).status, h).toBe(200);
       }
     });
@@ -156,7 +187,9 @@ describe("with no OWNER_KEY (loopback owner)", () => {
     it("makes a loopback connection the owner only when it names the server by a loopback name", async () => {
       const byName = JSON.parse((await request(server.url, "/api/trpc/me", { headers: { host } })).body);
       expect(byName.result.data.role).toBe("owner");
-      const byAddress = JSON.parse((await request(server.url, "/api/trpc/me", { headers: { host: `192.168.1.20:${server.port}` } })).body);
+      const byAddress = JSON.parse(
+        (await request(server.url, "/api/trpc/me", { headers: { host: `192.168.1.20:${server.port}` } })).body,
+      );
       expect(byAddress.result.data.role).toBeNull();
     });
 
@@ -184,13 +217,18 @@ describe("with no OWNER_KEY (loopback owner)", () => {
       const upload = await request(server.url, "/api/portraits", {
         method: "POST",
         headers: { host, origin: EVIL, "content-type": "multipart/form-data; boundary=X" },
-        body: "--X\r\nContent-Disposition: form-data; name=\"portrait\"\r\n\r\nabc\r\n--X--\r\n",
+        body: '--X\r\nContent-Disposition: form-data; name="portrait"\r\n\r\nabc\r\n--X--\r\n',
       });
       expect(upload.status).toBe(403);
       // A form post whose browser left out Origin still says Sec-Fetch-Site.
       const noOrigin = await request(server.url, "/api/trpc/avatars.create", {
         method: "POST",
-        headers: { host, "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors", "content-type": "application/json" },
+        headers: {
+          host,
+          "sec-fetch-site": "cross-site",
+          "sec-fetch-mode": "no-cors",
+          "content-type": "application/json",
+        },
         body: JSON.stringify({ name: "planted" }),
       });
       expect(noOrigin.status).toBe(403);
@@ -198,7 +236,9 @@ describe("with no OWNER_KEY (loopback owner)", () => {
     });
 
     it("does not serve the owner's files to another site's image tags", async () => {
-      const res = await request(server.url, "/api/jobs/x/artifacts/fit", { headers: { host, "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors" } });
+      const res = await request(server.url, "/api/jobs/x/artifacts/fit", {
+        headers: { host, "sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors" },
+      });
       expect(res.status).toBe(401);
     });
   });
@@ -213,7 +253,11 @@ describe("with no OWNER_KEY (loopback owner)", () => {
       const ended: string[] = [];
       io.socket.on("session:ended", (e) => ended.push(e.reason));
       await waitFor(() => server.linkSessions.count(id) === 2, 2000, "both sessions tracked");
-      const res = await request(server.url, "/api/trpc/shareLinks.revoke", { method: "POST", headers: { host, "content-type": "application/json" }, body: JSON.stringify({ id }) });
+      const res = await request(server.url, "/api/trpc/shareLinks.revoke", {
+        method: "POST",
+        headers: { host, "content-type": "application/json" },
+        body: JSON.stringify({ id }),
+      });
       expect(res.status).toBe(200);
       const t0 = Date.now();
       await waitFor(() => y.closed() && io.socket.disconnected, 1000, "sessions closed");
@@ -259,11 +303,20 @@ describe("with no OWNER_KEY (loopback owner)", () => {
         await waitFor(() => viewer.deniedReasons().length >= 3, 2000, "three refusals");
         expect(viewer.deniedReasons().every((r) => r.startsWith("invalid-presence: "))).toBe(true);
         await new Promise((r) => setTimeout(r, 200));
-        const states = [...editor.provider.awareness.getStates().values()] as Array<{ user?: { name?: unknown; color?: unknown } }>;
+        const states = [...editor.provider.awareness.getStates().values()] as Array<{
+          user?: { name?: unknown; color?: unknown };
+        }>;
         expect(states.map((s) => s.user?.name)).toEqual(["Ada"]);
         // Its own, well-formed presence is still allowed.
         viewer.sendPresence(900002, 1, { user: { name: "Viewer", color: "#8fb4ff" } });
-        await waitFor(() => [...editor.provider.awareness.getStates().values()].some((s) => (s as { user?: { name?: string } }).user?.name === "Viewer"), 2000, "viewer's presence");
+        await waitFor(
+          () =>
+            [...editor.provider.awareness.getStates().values()].some(
+              (s) => (s as { user?: { name?: string } }).user?.name === "Viewer",
+            ),
+          2000,
+          "viewer's presence",
+        );
         // The editor echoes every peer's presence (y-websocket does): those echoes are never refused.
         expect(editorDenied).toEqual([]);
         viewer.ws.close();
@@ -285,7 +338,10 @@ describe("with no OWNER_KEY (loopback owner)", () => {
         const attacks: Array<[string, Uint8Array]> = [
           ["startedAt NaN", updateOf((d) => d.getMap("playback").set("startedAt", NaN))],
           ["clip not built in", updateOf((d) => d.getMap("playback").set("clip", "<script>"))],
-          ["savedBy an object", updateOf((d) => d.getMap("presets").set("look", { attributes: {}, savedBy: { boom: 1 }, savedAt: 1 }))],
+          [
+            "savedBy an object",
+            updateOf((d) => d.getMap("presets").set("look", { attributes: {}, savedBy: { boom: 1 }, savedAt: 1 })),
+          ],
           ["attribute a string", updateOf((d) => d.getMap("attributes").set("hair", "x"))],
           ["attribute out of range", updateOf((d) => d.getMap("attributes").set("hair", 7))],
           ["pose control unknown", updateOf((d) => d.getMap("pose").set("explode", 1))],
@@ -319,7 +375,11 @@ describe("with no OWNER_KEY (loopback owner)", () => {
       // Valid presets, 20 KiB of them in all: past this server's 16 KiB cap.
       const huge = new Y.Doc();
       for (let i = 0; i < 60; i++) {
-        huge.getMap("presets").set(`p${i}`, { attributes: Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`category-${k}`, 0.123456789])), savedBy: "x", savedAt: 1 });
+        huge.getMap("presets").set(`p${i}`, {
+          attributes: Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`category-${k}`, 0.123456789])),
+          savedBy: "x",
+          savedAt: 1,
+        });
       }
       bad.sendUpdate(Y.encodeStateAsUpdate(huge));
       await waitFor(() => bad.deniedReasons().length > 0, 3000, "refusal");
@@ -335,7 +395,16 @@ describe("with no OWNER_KEY (loopback owner)", () => {
     const sockets = clients.map((c) => ("socket" in c ? c.socket : null)).filter((s): s is Client => !!s);
     expect(sockets).toHaveLength(24);
     try {
-      const replies = await Promise.all(sockets.map((s) => s.emitWithAck("stream:start", { avatarId: cold, width: 16, height: 16, camera: { yawDeg: 0, pitchDeg: 0, distance: 0.7 } })));
+      const replies = await Promise.all(
+        sockets.map((s) =>
+          s.emitWithAck("stream:start", {
+            avatarId: cold,
+            width: 16,
+            height: 16,
+            camera: { yawDeg: 0, pitchDeg: 0, distance: 0.7 },
+          }),
+        ),
+      );
       expect(replies.filter((r) => r.ok)).toHaveLength(4);
       expect(replies.filter((r) => !r.ok && r.code === "busy")).toHaveLength(20);
       expect(server.stream.viewerCount).toBe(4);
@@ -354,10 +423,16 @@ describe("with no OWNER_KEY (loopback owner)", () => {
     it("refuses a tRPC batch larger than the limit with 400", async () => {
       const n = TRPC_MAX_BATCH + 1;
       const paths = Array.from({ length: n }, () => "health").join(",");
-      const input = encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [i, {}]))));
+      const input = encodeURIComponent(
+        JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [i, {}]))),
+      );
       const res = await request(server.url, `/api/trpc/${paths}?batch=1&input=${input}`, { headers: { host } });
       expect(res.status).toBe(400);
-      const ok = await request(server.url, `/api/trpc/health,health?batch=1&input=${encodeURIComponent('{"0":{},"1":{}}')}`, { headers: { host } });
+      const ok = await request(
+        server.url,
+        `/api/trpc/health,health?batch=1&input=${encodeURIComponent('{"0":{},"1":{}}')}`,
+        { headers: { host } },
+      );
       expect(ok.status).toBe(200);
     });
   });
@@ -387,14 +462,22 @@ describe("with OWNER_KEY and an https PUBLIC_URL (behind a proxy)", () => {
     expect(set).toMatch(/SameSite=Strict/);
     expect(set).toMatch(/Secure/);
     // "//host" in the redirect target would send the owner to another site.
-    const redirect = await request(server.url, `//evil.example?owner_key=${KEY}`, { headers: { host: "studio.example" } });
+    const redirect = await request(server.url, `//evil.example?owner_key=${KEY}`, {
+      headers: { host: "studio.example" },
+    });
     expect(redirect.headers.location).toBe("/evil.example");
   });
 
   it("refuses a same-site page that rides the owner cookie into websockets", async () => {
-    const y = yjsSocket(server.url, avatarId, { host: "studio.example", origin: "https://blog.studio.example", cookie });
+    const y = yjsSocket(server.url, avatarId, {
+      host: "studio.example",
+      origin: "https://blog.studio.example",
+      cookie,
+    });
     expect(await y.opened).toEqual({ ok: false, status: 403 });
-    const io = await socketClient(server.url, { headers: { host: "studio.example", origin: "https://blog.studio.example", cookie } });
+    const io = await socketClient(server.url, {
+      headers: { host: "studio.example", origin: "https://blog.studio.example", cookie },
+    });
     expect("error" in io).toBe(true);
     const own = yjsSocket(server.url, avatarId, { host: "studio.example", origin: PUBLIC, cookie });
     expect(await own.opened).toEqual({ ok: true });
@@ -422,7 +505,13 @@ it("encodes awareness entries the way y-protocols does", () => {
   const doc = new Y.Doc();
   const a = new awarenessProtocol.Awareness(doc);
   a.setLocalState({ user: { name: "A", color: "#123456" } });
-  const ours = encodeAwarenessEntries([{ clientId: doc.clientID, clock: a.meta.get(doc.clientID)!.clock, json: JSON.stringify({ user: { name: "A", color: "#123456" } }) }]);
+  const ours = encodeAwarenessEntries([
+    {
+      clientId: doc.clientID,
+      clock: a.meta.get(doc.clientID)!.clock,
+      json: JSON.stringify({ user: { name: "A", color: "#123456" } }),
+    },
+  ]);
   expect(Buffer.from(ours)).toEqual(Buffer.from(awarenessProtocol.encodeAwarenessUpdate(a, [doc.clientID])));
   a.destroy();
 });

@@ -4,7 +4,14 @@
  */
 import type { Db } from "../db/client";
 import type { StageDef } from "../pipeline/create/stage";
-import { clamp01, CREATE_AVATAR_KIND, parseInput, parseStages, type CreationJobInput, type StageState } from "./job-record";
+import {
+  clamp01,
+  CREATE_AVATAR_KIND,
+  parseInput,
+  parseStages,
+  type CreationJobInput,
+  type StageState,
+} from "./job-record";
 
 export interface EtaInput {
   stages: readonly StageState[];
@@ -44,7 +51,9 @@ export function estimateEta(defs: readonly StageDef[], live: EtaInput): number |
     weight += p * defs[i]!.weight;
   }
   const rate = weight > 0 ? sec / weight : null;
-  let left: number | null = live.stageEta ?? (p >= 0.02 && elapsed >= 0.5 ? (elapsed * (1 - p)) / p : rate !== null ? rate * defs[i]!.weight * (1 - p) : null);
+  let left: number | null =
+    live.stageEta ??
+    (p >= 0.02 && elapsed >= 0.5 ? (elapsed * (1 - p)) / p : rate !== null ? rate * defs[i]!.weight * (1 - p) : null);
   for (let j = i + 1; j < live.stages.length && left !== null; j++) {
     const s = live.stages[j]!;
     if (s.status === "done" || s.status === "skipped") continue;

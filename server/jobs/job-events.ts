@@ -19,6 +19,12 @@ export class JobError extends Error {
 /** Why a running stage's signal was aborted. */
 export class Stop extends Error {
   constructor(readonly why: "cancel" | "close" | "gone") {
-    super(why === "cancel" ? "The job was cancelled." : why === "close" ? "The server is shutting down." : "The job's row is gone.");
+    super(
+      why === "cancel"
+        ? "The job was cancelled."
+        : why === "close"
+          ? "The server is shutting down."
+          : "The job's row is gone.",
+    );
   }
 }

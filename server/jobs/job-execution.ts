@@ -77,7 +77,14 @@ export class JobExecution implements LiveState {
   /** Fresher than the row, but only while the row says "running" (a cancel or failure has already written the final state). */
   liveState(): LiveState | null {
     if (this.finished || !this.stages.length) return null;
-    return { stage: this.stage, progress: this.progress, etaSeconds: this.etaSeconds, stages: this.stages, artifacts: this.artifacts, log: this.log };
+    return {
+      stage: this.stage,
+      progress: this.progress,
+      etaSeconds: this.etaSeconds,
+      stages: this.stages,
+      artifacts: this.artifacts,
+      log: this.log,
+    };
   }
 
   /** Runs the job to its end; an error outside any stage (database, disk) fails it. */
@@ -115,7 +122,14 @@ export class JobExecution implements LiveState {
     this.say(resumed ? `Resuming at ${this.stages[first]?.label ?? "the end"}.` : "Started.");
     const started = await db.job.updateMany({
       where: { id: this.id, status: "queued" },
-      data: { status: "running", startedAt: row.startedAt ?? new Date(), stage: this.stage, stages: JSON.stringify(this.stages), log: this.log.join("\n"), progress: this.progress },
+      data: {
+        status: "running",
+        startedAt: row.startedAt ?? new Date(),
+        stage: this.stage,
+        stages: JSON.stringify(this.stages),
+        log: this.log.join("\n"),
+        progress: this.progress,
+      },
     });
     if (started.count !== 1) return;
     this.host.emit({ type: "change", jobId: this.id, status: true });
@@ -133,7 +147,11 @@ export class JobExecution implements LiveState {
       this.stage = def.name;
       this.stageEta = null;
       this.stageStartedAt = performance.now();
-      Object.assign(state, { status: "running", progress: 0, startedAt: new Date().toISOString() } satisfies Partial<StageState>);
+      Object.assign(state, {
+        status: "running",
+        progress: 0,
+        startedAt: new Date().toISOString(),
+      } satisfies Partial<StageState>);
       this.refresh();
       await this.write(true);
       const t0 = performance.now();
@@ -235,7 +253,10 @@ export class JobExecution implements LiveState {
     this.writing = this.writing.then(async () => {
       this.lastWrite = Date.now();
       try {
-        const r = await this.host.db.job.updateMany({ where: { id: this.id, status: "running" }, data: this.columns() });
+        const r = await this.host.db.job.updateMany({
+          where: { id: this.id, status: "running" },
+          data: this.columns(),
+        });
         if (r.count === 0 && !this.controller.signal.aborted) this.controller.abort(new Stop("gone"));
       } catch (err) {
         this.host.serverLog(`jobs: could not save job ${this.id}: ${(err as Error).message}`);
@@ -247,7 +268,9 @@ export class JobExecution implements LiveState {
 
   private async fail(def: StageDef, err: unknown): Promise<void> {
     const message = shortError(err);
-    this.host.serverLog(`jobs: job ${this.id} failed in ${def.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    this.host.serverLog(
+      `jobs: job ${this.id} failed in ${def.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     this.stages[this.index]!.status = "failed";
     this.say(`${def.label} failed: ${message}`);
     this.etaSeconds = null;
@@ -257,7 +280,11 @@ export class JobExecution implements LiveState {
       where: { id: this.id, status: "running" },
       data: { ...this.columns(), status: "failed", error: message, finishedAt: new Date(), stage: def.name },
     });
-    if (r.count === 1) await this.host.db.avatar.updateMany({ where: { id: this.avatarId, status: "creating" }, data: { status: "failed" } });
+    if (r.count === 1)
+      await this.host.db.avatar.updateMany({
+        where: { id: this.avatarId, status: "creating" },
+        data: { status: "failed" },
+      });
     this.finished = true;
     this.host.emit({ type: "change", jobId: this.id, status: true });
   }
@@ -285,7 +312,10 @@ export class JobExecution implements LiveState {
     if (!manifest?.isFile()) {
       const last = defs[defs.length - 1]!;
       this.index = defs.length - 1;
-      await this.fail(last, new Error(`${last.label} finished without writing the avatar's bundle (${bundlePath}/manifest.json).`));
+      await this.fail(
+        last,
+        new Error(`${last.label} finished without writing the avatar's bundle (${bundlePath}/manifest.json).`),
+      );
       return;
     }
     const thumb = await fs.stat(path.join(bundleDir, BUNDLE_THUMBNAIL)).catch(() => null);
@@ -294,12 +324,19 @@ export class JobExecution implements LiveState {
     this.progress = 1;
     this.say("Done: the avatar is ready.");
     await this.writing;
-    const r = await db.job.updateMany({ where: { id: this.id, status: "running" }, data: { ...this.columns(), status: "done", finishedAt: new Date() } });
+    const r = await db.job.updateMany({
+      where: { id: this.id, status: "running" },
+      data: { ...this.columns(), status: "done", finishedAt: new Date() },
+    });
     this.finished = true;
     if (r.count !== 1) return;
     await db.avatar.updateMany({
       where: { id: this.avatarId },
-      data: { status: "ready", bundlePath, thumbnailPath: thumb?.isFile() ? `${bundlePath}/${BUNDLE_THUMBNAIL}` : null },
+      data: {
+        status: "ready",
+        bundlePath,
+        thumbnailPath: thumb?.isFile() ? `${bundlePath}/${BUNDLE_THUMBNAIL}` : null,
+      },
     });
     this.host.emit({ type: "change", jobId: this.id, status: true });
   }
@@ -311,9 +348,18 @@ export class JobExecution implements LiveState {
     try {
       const r = await this.host.db.job.updateMany({
         where: { id: this.id, status: { in: ["queued", "running"] } },
-        data: { status: "failed", error: `The job runner failed: ${shortError(err)}`, finishedAt: new Date(), etaSeconds: null },
+        data: {
+          status: "failed",
+          error: `The job runner failed: ${shortError(err)}`,
+          finishedAt: new Date(),
+          etaSeconds: null,
+        },
       });
-      if (r.count === 1 && this.avatarId) await this.host.db.avatar.updateMany({ where: { id: this.avatarId, status: "creating" }, data: { status: "failed" } });
+      if (r.count === 1 && this.avatarId)
+        await this.host.db.avatar.updateMany({
+          where: { id: this.avatarId, status: "creating" },
+          data: { status: "failed" },
+        });
       this.host.emit({ type: "change", jobId: this.id, status: true });
     } catch (again) {
       this.host.serverLog(`jobs: could not mark job ${this.id} failed: ${(again as Error).message}`);

@@ -20,9 +20,17 @@ export const VIEW_LOG_LINES = 200;
 /** A single log line longer than this is cut (a stage printing a whole tensor must not bloat the row). */
 const MAX_LINE_CHARS = 2000;
 
-export const ARTIFACT_NAMES = ["overlay", "fit", "texture", "contact-sheet", "loss-curve", "identity-sheet"] as const satisfies readonly ArtifactName[];
+export const ARTIFACT_NAMES = [
+  "overlay",
+  "fit",
+  "texture",
+  "contact-sheet",
+  "loss-curve",
+  "identity-sheet",
+] as const satisfies readonly ArtifactName[];
 // Fails to compile when stage.ts gains an artifact name this list lacks.
-const allArtifactsListed: [Exclude<ArtifactName, (typeof ARTIFACT_NAMES)[number]>] extends [never] ? true : never = true;
+const allArtifactsListed: [Exclude<ArtifactName, (typeof ARTIFACT_NAMES)[number]>] extends [never] ? true : never =
+  true;
 void allArtifactsListed;
 
 export function isArtifactName(name: string): name is ArtifactName {
@@ -51,7 +59,10 @@ export type StageState = z.infer<typeof stageState>;
 
 export function parseInput(text: string, jobId: string): CreationJobInput {
   const parsed = creationJobInput.safeParse(safeJson(text));
-  if (!parsed.success) throw new Error(`Job ${jobId}: its stored input is not a creation input (${parsed.error.issues[0]?.message ?? "malformed"})`);
+  if (!parsed.success)
+    throw new Error(
+      `Job ${jobId}: its stored input is not a creation input (${parsed.error.issues[0]?.message ?? "malformed"})`,
+    );
   return parsed.data;
 }
 
@@ -86,7 +97,9 @@ export function reconcileStages(defs: readonly StageDef[], saved: readonly Stage
   const byName = new Map(saved.map((s) => [s.name, s]));
   return defs.map((d) => {
     const old = byName.get(d.name);
-    return old ? { ...old, label: d.label } : { name: d.name, label: d.label, status: "pending", progress: 0, seconds: 0 };
+    return old
+      ? { ...old, label: d.label }
+      : { name: d.name, label: d.label, status: "pending", progress: 0, seconds: 0 };
   });
 }
 
@@ -199,7 +212,13 @@ export function toJobView(row: JobRowForView, queuePosition: number | null, live
     stage: live ? live.stage : row.stage,
     progress: live ? live.progress : row.progress,
     etaSeconds: live ? live.etaSeconds : row.etaSeconds,
-    stages: stages.map((s) => ({ name: s.name, label: s.label, status: s.status as StageStatus, progress: s.progress, seconds: Math.round(s.seconds * 10) / 10 })),
+    stages: stages.map((s) => ({
+      name: s.name,
+      label: s.label,
+      status: s.status as StageStatus,
+      progress: s.progress,
+      seconds: Math.round(s.seconds * 10) / 10,
+    })),
     log: log.slice(-VIEW_LOG_LINES),
     error: row.error,
     artifacts: Object.fromEntries(Object.keys(artifacts).map((name) => [name, artifactUrl(row.id, name)])),

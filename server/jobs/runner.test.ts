@@ -131,12 +131,30 @@ describe("JobRunner", () => {
     expect((await r.view(c.jobId))!).toMatchObject({ status: "queued", queuePosition: 2 });
     first.open();
     await r.idle();
-    expect(events).toEqual([`start:${a.jobId}`, `end:${a.jobId}`, `start:${b.jobId}`, `end:${b.jobId}`, `start:${c.jobId}`, `end:${c.jobId}`]);
+    expect(events).toEqual([
+      `start:${a.jobId}`,
+      `end:${a.jobId}`,
+      `start:${b.jobId}`,
+      `end:${b.jobId}`,
+      `start:${c.jobId}`,
+      `end:${c.jobId}`,
+    ]);
     for (const j of [a, b, c]) {
       const v = (await r.view(j.jobId))!;
-      expect(v).toMatchObject({ status: "done", progress: 1, queuePosition: null, stage: null, etaSeconds: null, error: null });
+      expect(v).toMatchObject({
+        status: "done",
+        progress: 1,
+        queuePosition: null,
+        stage: null,
+        etaSeconds: null,
+        error: null,
+      });
       const avatar = await e.db.avatar.findUniqueOrThrow({ where: { id: j.avatarId } });
-      expect(avatar).toMatchObject({ status: "ready", bundlePath: `avatars/${j.avatarId}/bundle`, thumbnailPath: `avatars/${j.avatarId}/bundle/thumbnail.png` });
+      expect(avatar).toMatchObject({
+        status: "ready",
+        bundlePath: `avatars/${j.avatarId}/bundle`,
+        thumbnailPath: `avatars/${j.avatarId}/bundle/thumbnail.png`,
+      });
     }
     expect((await r.list()).map((v) => v.avatarName)).toEqual(["C", "B", "A"]);
   });
@@ -159,7 +177,8 @@ describe("JobRunner", () => {
       },
     ];
     const r = runner(e, stages, { concurrency: 2 });
-    for (const name of ["A", "B", "C", "D"]) await r.createAvatarJob({ portraitId: e.portraitId, name, config: "tiny" });
+    for (const name of ["A", "B", "C", "D"])
+      await r.createAvatarJob({ portraitId: e.portraitId, name, config: "tiny" });
     await r.idle();
     expect(most).toBe(2);
   });
@@ -184,10 +203,14 @@ describe("JobRunner", () => {
     const r = runner(e, stages);
     const { jobId } = await r.createAvatarJob({ portraitId: e.portraitId, name: "P", config: "tiny" });
     // quick: 1 of 5 done, slow: half of 3 -> (1 + 1.5) / 5.
-    const row = await waitFor(async () => {
-      const j = await e.db.job.findUniqueOrThrow({ where: { id: jobId } });
-      return Math.abs(j.progress - 0.5) < 1e-9 && j.log.includes("step 699") ? j : null;
-    }, 5000, "progress 0.5 in the row");
+    const row = await waitFor(
+      async () => {
+        const j = await e.db.job.findUniqueOrThrow({ where: { id: jobId } });
+        return Math.abs(j.progress - 0.5) < 1e-9 && j.log.includes("step 699") ? j : null;
+      },
+      5000,
+      "progress 0.5 in the row",
+    );
     expect(row.status).toBe("running");
     expect(row.stage).toBe("slow");
     // 12 s of the stage's own, plus the bundle stage at the measured rate (about 0.1 s per unit of weight): a little over 12.
@@ -197,7 +220,11 @@ describe("JobRunner", () => {
     expect(lines).toHaveLength(500);
     expect(lines.at(-1)).toBe("step 699");
     const stored = parseStages(row.stages);
-    expect(stored.map((s) => [s.name, s.status])).toEqual([["quick", "done"], ["slow", "running"], ["bundle", "pending"]]);
+    expect(stored.map((s) => [s.name, s.status])).toEqual([
+      ["quick", "done"],
+      ["slow", "running"],
+      ["bundle", "pending"],
+    ]);
     expect(stored[0]!.seconds).toBeGreaterThan(0.05);
     const view = (await r.view(jobId))!;
     expect(view.log).toHaveLength(200);
@@ -252,7 +279,14 @@ describe("JobRunner", () => {
     const queued = await r.createAvatarJob({ portraitId: e.portraitId, name: "Q", config: "tiny" });
     await waitFor(() => ran.includes(`train:${jobId}`), 5000, "training to start");
     const view = await r.cancel(jobId);
-    expect(view).toMatchObject({ id: jobId, status: "cancelled", avatarId, avatarName: "C", etaSeconds: null, stage: null });
+    expect(view).toMatchObject({
+      id: jobId,
+      status: "cancelled",
+      avatarId,
+      avatarName: "C",
+      etaSeconds: null,
+      stage: null,
+    });
     expect(await e.db.avatar.findUnique({ where: { id: avatarId } })).toBeNull();
     const row = await e.db.job.findUniqueOrThrow({ where: { id: jobId } });
     expect(row).toMatchObject({ status: "cancelled", avatarId: null });
@@ -290,7 +324,12 @@ describe("JobRunner", () => {
     const { jobId, avatarId } = await r.createAvatarJob({ portraitId: e.portraitId, name: "F", config: "tiny" });
     await r.idle();
     const failed = (await r.view(jobId))!;
-    expect(failed).toMatchObject({ status: "failed", error: "The training loss became NaN at step 12.", stage: "train", etaSeconds: null });
+    expect(failed).toMatchObject({
+      status: "failed",
+      error: "The training loss became NaN at step 12.",
+      stage: "train",
+      etaSeconds: null,
+    });
     expect(failed.stages.map((s) => s.status)).toEqual(["done", "failed", "pending"]);
     expect(failed.log.at(-1)).toBe("Train failed: The training loss became NaN at step 12.");
     expect((await e.db.avatar.findUniqueOrThrow({ where: { id: avatarId } })).status).toBe("failed");
@@ -334,7 +373,9 @@ describe("JobRunner", () => {
     await r.idle();
     const v = (await r.view(jobId))!;
     expect(v.status).toBe("failed");
-    expect(v.error).toBe(`Only finished without writing the avatar's bundle (avatars/${avatarId}/bundle/manifest.json).`);
+    expect(v.error).toBe(
+      `Only finished without writing the avatar's bundle (avatars/${avatarId}/bundle/manifest.json).`,
+    );
     expect(v.artifacts).toEqual({ fit: `/api/jobs/${jobId}/artifacts/fit` });
     expect(published[1]).toMatch(/not a path inside the job folder/);
   });
@@ -342,14 +383,24 @@ describe("JobRunner", () => {
   it("refuses an unknown portrait and tells listeners about changes and log lines", async () => {
     const e = await env();
     const r = runner(e, recordingStages([]));
-    await expect(r.createAvatarJob({ portraitId: "AAAAAAAAAAAAAAAA", name: "X", config: "auto" })).rejects.toThrow(/No uploaded portrait with id "AAAAAAAAAAAAAAAA"/);
-    await expect(r.createAvatarJob({ portraitId: "../../etc", name: "X", config: "auto" })).rejects.toThrow(/No uploaded portrait/);
+    await expect(r.createAvatarJob({ portraitId: "AAAAAAAAAAAAAAAA", name: "X", config: "auto" })).rejects.toThrow(
+      /No uploaded portrait with id "AAAAAAAAAAAAAAAA"/,
+    );
+    await expect(r.createAvatarJob({ portraitId: "../../etc", name: "X", config: "auto" })).rejects.toThrow(
+      /No uploaded portrait/,
+    );
     expect(await e.db.avatar.count()).toBe(0);
     const seen: JobEvent[] = [];
     r.subscribe((ev) => seen.push(ev));
     const { jobId } = await r.createAvatarJob({ portraitId: e.portraitId, name: "L", config: "auto" });
     await r.idle();
-    expect(seen.filter((ev) => ev.type === "log").flatMap((ev) => (ev.type === "log" ? ev.lines : []))).toEqual(["Started.", "face found", "Done: the avatar is ready."]);
-    expect(seen.filter((ev) => ev.type === "change" && ev.status && ev.jobId === jobId).length).toBeGreaterThanOrEqual(3);
+    expect(seen.filter((ev) => ev.type === "log").flatMap((ev) => (ev.type === "log" ? ev.lines : []))).toEqual([
+      "Started.",
+      "face found",
+      "Done: the avatar is ready.",
+    ]);
+    expect(seen.filter((ev) => ev.type === "change" && ev.status && ev.jobId === jobId).length).toBeGreaterThanOrEqual(
+      3,
+    );
   });
 });

@@ -91,13 +91,21 @@ export class JobRunner {
     const names = options.stages.map((s) => s.name);
     if (new Set(names).size !== names.length) throw new Error(`JobRunner: stage names repeat (${names.join(", ")})`);
     const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`JobRunner: concurrency must be an integer >= 1, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new Error(`JobRunner: concurrency must be an integer >= 1, got ${concurrency}`);
     this.db = options.db;
     this.dataDir = path.resolve(options.dataDir);
     this.defs = options.stages;
     this.concurrency = concurrency;
     this.serverLog = options.log ?? (() => undefined);
-    this.host = { db: this.db, dataDir: this.dataDir, defs: this.defs, writeIntervalMs: options.writeIntervalMs ?? 500, emit: (e) => this.emit(e), serverLog: this.serverLog };
+    this.host = {
+      db: this.db,
+      dataDir: this.dataDir,
+      defs: this.defs,
+      writeIntervalMs: options.writeIntervalMs ?? 500,
+      emit: (e) => this.emit(e),
+      serverLog: this.serverLog,
+    };
   }
 
   /** Listens to job changes and log lines; returns the unsubscribe function. */
@@ -129,7 +137,11 @@ export class JobRunner {
   }
 
   /** Creates the Avatar ("creating") and its queued job. */
-  async createAvatarJob(request: { portraitId: string; name: string; config: CreationInput["config"] }): Promise<{ jobId: string; avatarId: string }> {
+  async createAvatarJob(request: {
+    portraitId: string;
+    name: string;
+    config: CreationInput["config"];
+  }): Promise<{ jobId: string; avatarId: string }> {
     if (this.closed) throw new JobError("conflict", "The server is shutting down; try again in a moment.");
     if (!(await portraitExists(this.dataDir, request.portraitId))) {
       throw new JobError("not-found", `No uploaded portrait with id "${request.portraitId}". Upload the photo again.`);
@@ -137,9 +149,21 @@ export class JobRunner {
     const stages = reconcileStages(this.defs, []);
     const { jobId, avatarId } = await this.db.$transaction(async (tx) => {
       const avatar = await tx.avatar.create({ data: { name: request.name, status: "creating" }, select: { id: true } });
-      const input: CreationJobInput = { portraitId: request.portraitId, config: request.config, name: request.name, avatarId: avatar.id };
+      const input: CreationJobInput = {
+        portraitId: request.portraitId,
+        config: request.config,
+        name: request.name,
+        avatarId: avatar.id,
+      };
       const job = await tx.job.create({
-        data: { kind: CREATE_AVATAR_KIND, avatarId: avatar.id, status: "queued", input: JSON.stringify(input), stages: JSON.stringify(stages), queuedAt: new Date() },
+        data: {
+          kind: CREATE_AVATAR_KIND,
+          avatarId: avatar.id,
+          status: "queued",
+          input: JSON.stringify(input),
+          stages: JSON.stringify(stages),
+          queuedAt: new Date(),
+        },
         select: { id: true },
       });
       return { jobId: job.id, avatarId: avatar.id };
@@ -164,8 +188,15 @@ export class JobRunner {
 
   /** Creation jobs, newest first. */
   async list(limit = 100): Promise<JobView[]> {
-    const rows = await this.db.job.findMany({ where: { kind: CREATE_AVATAR_KIND }, orderBy: { createdAt: "desc" }, take: limit, select: jobSelect });
-    return rows.map((row) => toJobView(row, this.queuePosition(row.id), row.status === "running" ? this.liveState(row.id) : null));
+    const rows = await this.db.job.findMany({
+      where: { kind: CREATE_AVATAR_KIND },
+      orderBy: { createdAt: "desc" },
+      take: limit,
+      select: jobSelect,
+    });
+    return rows.map((row) =>
+      toJobView(row, this.queuePosition(row.id), row.status === "running" ? this.liveState(row.id) : null),
+    );
   }
 
   /**
@@ -186,7 +217,10 @@ export class JobRunner {
     const safe = safeRelative(jobDir, rel);
     if (!safe) return null;
     // A link inside the folder must not lead out of it either.
-    const [real, realDir] = await Promise.all([fs.realpath(path.join(jobDir, safe)).catch(() => null), fs.realpath(jobDir).catch(() => null)]);
+    const [real, realDir] = await Promise.all([
+      fs.realpath(path.join(jobDir, safe)).catch(() => null),
+      fs.realpath(jobDir).catch(() => null),
+    ]);
     if (!real || !realDir || !real.startsWith(realDir + path.sep)) return null;
     return real;
   }
@@ -197,9 +231,13 @@ export class JobRunner {
    * signal is aborted; the avatar's files go once it has stopped.
    */
   async cancel(jobId: string): Promise<JobView> {
-    const row = await this.db.job.findUnique({ where: { id: jobId }, select: { kind: true, status: true, avatarId: true, input: true, stages: true, log: true } });
+    const row = await this.db.job.findUnique({
+      where: { id: jobId },
+      select: { kind: true, status: true, avatarId: true, input: true, stages: true, log: true },
+    });
     if (!row || row.kind !== CREATE_AVATAR_KIND) throw new JobError("not-found", `No creation job with id "${jobId}".`);
-    if (row.status === "done") throw new JobError("conflict", "This job has finished: its avatar is ready, there is nothing to cancel.");
+    if (row.status === "done")
+      throw new JobError("conflict", "This job has finished: its avatar is ready, there is nothing to cancel.");
     if (row.status !== "cancelled") {
       const input = parseInput(row.input, jobId);
       const avatarId = row.avatarId ?? input.avatarId;
@@ -207,13 +245,23 @@ export class JobRunner {
       if (qi >= 0) this.queue.splice(qi, 1);
       const live = this.active.get(jobId)?.execution;
       if (live) live.controller.abort(new Stop("cancel"));
-      const stages = (live?.stages ?? parseStages(row.stages)).map((s) => (s.status === "running" ? { ...s, status: "pending" as const } : s));
+      const stages = (live?.stages ?? parseStages(row.stages)).map((s) =>
+        s.status === "running" ? { ...s, status: "pending" as const } : s,
+      );
       const log = live?.log ?? splitLog(row.log);
       appendLog(log, ["Cancelled."]);
       await this.db.$transaction([
         this.db.job.update({
           where: { id: jobId },
-          data: { status: "cancelled", avatarId: null, stage: null, etaSeconds: null, finishedAt: new Date(), stages: JSON.stringify(stages), log: log.join("\n") },
+          data: {
+            status: "cancelled",
+            avatarId: null,
+            stage: null,
+            etaSeconds: null,
+            finishedAt: new Date(),
+            stages: JSON.stringify(stages),
+            log: log.join("\n"),
+          },
         }),
         // Never a finished avatar, whatever raced with us.
         this.db.avatar.deleteMany({ where: { id: avatarId, status: { in: ["creating", "failed"] } } }),
@@ -227,16 +275,31 @@ export class JobRunner {
 
   /** Re-queues a failed job; it continues from the stage that failed. */
   async retry(jobId: string): Promise<JobView> {
-    const row = await this.db.job.findUnique({ where: { id: jobId }, select: { kind: true, status: true, avatarId: true, stages: true } });
+    const row = await this.db.job.findUnique({
+      where: { id: jobId },
+      select: { kind: true, status: true, avatarId: true, stages: true },
+    });
     if (!row || row.kind !== CREATE_AVATAR_KIND) throw new JobError("not-found", `No creation job with id "${jobId}".`);
-    if (row.status !== "failed") throw new JobError("conflict", `Only a failed job can be retried; this one is ${row.status}.`);
-    if (!row.avatarId) throw new JobError("conflict", "This job's avatar was deleted; start a new one from the portrait.");
+    if (row.status !== "failed")
+      throw new JobError("conflict", `Only a failed job can be retried; this one is ${row.status}.`);
+    if (!row.avatarId)
+      throw new JobError("conflict", "This job's avatar was deleted; start a new one from the portrait.");
     if (this.closed) throw new JobError("conflict", "The server is shutting down; try again in a moment.");
-    const stages = parseStages(row.stages).map((s) => (s.status === "failed" || s.status === "running" ? { ...s, status: "pending" as const, progress: 0 } : s));
+    const stages = parseStages(row.stages).map((s) =>
+      s.status === "failed" || s.status === "running" ? { ...s, status: "pending" as const, progress: 0 } : s,
+    );
     await this.db.$transaction([
       this.db.job.update({
         where: { id: jobId },
-        data: { status: "queued", error: null, finishedAt: null, etaSeconds: null, stage: null, queuedAt: new Date(), stages: JSON.stringify(stages) },
+        data: {
+          status: "queued",
+          error: null,
+          finishedAt: null,
+          etaSeconds: null,
+          stage: null,
+          queuedAt: new Date(),
+          stages: JSON.stringify(stages),
+        },
       }),
       this.db.avatar.update({ where: { id: row.avatarId }, data: { status: "creating" } }),
     ]);

@@ -12,7 +12,10 @@ import { newPortraitId, writePortraitFolder } from "../portraits/store";
 import { avatarBundleDir, PORTRAIT_FOLDER } from "../storage/layout";
 import { startTestServer, type TestServer } from "../testing/harness";
 
-export function startServerWithStages(stages: readonly StageDef[], overrides: Partial<ServerConfig> = {}): Promise<TestServer> {
+export function startServerWithStages(
+  stages: readonly StageDef[],
+  overrides: Partial<ServerConfig> = {},
+): Promise<TestServer> {
   return startTestServer(overrides, { creationStages: stages });
 }
 
@@ -32,7 +35,9 @@ export async function writeFakeBundle(ctx: StageContext): Promise<void> {
 
 /** A valid 1 x 1 PNG (sharp reads it), so artifacts are real images. */
 export const ONE_PIXEL_PNG = Buffer.from(
-  "89504e470d0a1a0a0000000d4948445200000001000000010806000000" + "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201b2" + "1f6d590000000049454e44ae426082",
+  "89504e470d0a1a0a0000000d4948445200000001000000010806000000" +
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201b2" +
+    "1f6d590000000049454e44ae426082",
   "hex",
 );
 
@@ -59,5 +64,9 @@ export function steppingStages(o: { steps: number; stepMs: number; failIn?: () =
       }
     },
   });
-  return [stepping("first", "First"), stepping("second", "Second"), { name: "bundle", label: "Bundle", weight: 1, run: writeFakeBundle }];
+  return [
+    stepping("first", "First"),
+    stepping("second", "Second"),
+    { name: "bundle", label: "Bundle", weight: 1, run: writeFakeBundle },
+  ];
 }

@@ -31,7 +31,8 @@ export type UploadAnalysis =
     };
 
 export type ToAnalysisWorker = { id: number; bytes: Uint8Array; maxBytes: number };
-export type FromAnalysisWorker = { id: number; result: UploadAnalysis } | { id: number; failed: { message: string; stack?: string } };
+export type FromAnalysisWorker =
+  { id: number; result: UploadAnalysis } | { id: number; failed: { message: string; stack?: string } };
 
 interface Job {
   id: number;
@@ -73,7 +74,9 @@ class AnalysisThread {
       worker.ref(); // an answer is awaited: keep the process up for it
       // Small arrays may live in Node's shared Buffer pool, which must not be detached: those are copied.
       const bytes = job.bytes.buffer.byteLength > Buffer.poolSize ? job.bytes : new Uint8Array(job.bytes);
-      worker.postMessage({ id: job.id, bytes, maxBytes: job.maxBytes } satisfies ToAnalysisWorker, [bytes.buffer as ArrayBuffer]);
+      worker.postMessage({ id: job.id, bytes, maxBytes: job.maxBytes } satisfies ToAnalysisWorker, [
+        bytes.buffer as ArrayBuffer,
+      ]);
     } catch (err) {
       // Not started or not sent: this upload fails, the queue goes on.
       this.current = null;
@@ -91,7 +94,8 @@ class AnalysisThread {
       const job = this.current;
       if (this.worker !== worker || !job || job.id !== m.id) return;
       this.current = null;
-      if ("failed" in m) job.reject(Object.assign(new Error(m.failed.message), m.failed.stack ? { stack: m.failed.stack } : {}));
+      if ("failed" in m)
+        job.reject(Object.assign(new Error(m.failed.message), m.failed.stack ? { stack: m.failed.stack } : {}));
       else job.resolve(m.result);
       // Idle: a process that forgot closePortraitAnalysis() may still exit.
       if (this.waiting.length === 0) worker.unref();
@@ -105,7 +109,11 @@ class AnalysisThread {
       this.worker = null;
       const job = this.current;
       this.current = null;
-      job?.reject(new Error(`PortraitAnalysis: the analysis worker stopped (exit code ${code})${error ? `: ${error.stack ?? error.message}` : ""}`));
+      job?.reject(
+        new Error(
+          `PortraitAnalysis: the analysis worker stopped (exit code ${code})${error ? `: ${error.stack ?? error.message}` : ""}`,
+        ),
+      );
       this.pump(); // the next upload gets a fresh worker
     });
     return worker;
@@ -117,7 +125,8 @@ class AnalysisThread {
     this.worker = null;
     const jobs = [...(this.current ? [this.current] : []), ...this.waiting.splice(0)];
     this.current = null;
-    for (const job of jobs) job.reject(new Error("PortraitAnalysis: the server closed before the portrait was analysed"));
+    for (const job of jobs)
+      job.reject(new Error("PortraitAnalysis: the server closed before the portrait was analysed"));
     if (worker) await worker.terminate();
   }
 }

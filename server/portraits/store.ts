@@ -33,7 +33,11 @@ export async function portraitExists(dataDir: string, id: string): Promise<boole
 }
 
 /** Writes a portrait's files into a hidden sibling folder, then renames it into place. */
-export async function writePortraitFolder(dataDir: string, id: string, files: ReadonlyArray<readonly [string, Uint8Array | string]>): Promise<string> {
+export async function writePortraitFolder(
+  dataDir: string,
+  id: string,
+  files: ReadonlyArray<readonly [string, Uint8Array | string]>,
+): Promise<string> {
   if (!isPortraitId(id)) throw new Error(`writePortraitFolder: "${id}" is not a portrait id`);
   const dir = portraitDir(dataDir, id);
   await writeDirAtomic(dir, files, { owner: "writePortraitFolder" });

@@ -17,11 +17,16 @@ const OWNER_KEY = "upload-test-owner";
 
 type ErrorBody = { error: { code: string; message: string }; overlayUrl?: string };
 
-const tooManyPixels = (w: number, h: number, mp: string) => `The image is ${w} x ${h} pixels (${mp} MP); the limit is 50.0 MP. Upload a smaller copy (2000 pixels on the long side is plenty).`;
+const tooManyPixels = (w: number, h: number, mp: string) =>
+  `The image is ${w} x ${h} pixels (${mp} MP); the limit is 50.0 MP. Upload a smaller copy (2000 pixels on the long side is plenty).`;
 
 /** A real small PNG whose IHDR is rewritten to claim w x h (CRC fixed, so only the size lies). */
 async function pngBomb(w: number, h: number): Promise<Buffer> {
-  const png = Buffer.from(await sharp({ create: { width: 8, height: 8, channels: 3, background: "#808080" } }).png().toBuffer());
+  const png = Buffer.from(
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: "#808080" } })
+      .png()
+      .toBuffer(),
+  );
   png.writeUInt32BE(w, 16);
   png.writeUInt32BE(h, 20);
   png.writeUInt32BE(zlib.crc32(png.subarray(12, 29)), 29);
@@ -30,14 +35,24 @@ async function pngBomb(w: number, h: number): Promise<Buffer> {
 
 /** A real small JPEG whose baseline frame header (SOF0) claims w x h. */
 async function jpegBomb(w: number, h: number): Promise<{ bytes: Buffer; sofEnd: number }> {
-  const jpeg = Buffer.from(await sharp({ create: { width: 8, height: 8, channels: 3, background: "#808080" } }).jpeg().toBuffer());
+  const jpeg = Buffer.from(
+    await sharp({ create: { width: 8, height: 8, channels: 3, background: "#808080" } })
+      .jpeg()
+      .toBuffer(),
+  );
   const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
   jpeg.writeUInt16BE(h, sof + 5);
   jpeg.writeUInt16BE(w, sof + 7);
   return { bytes: jpeg, sofEnd: sof + 2 + jpeg.readUInt16BE(sof + 2) };
 }
 
-const riff = (chunks: Buffer) => Buffer.concat([Buffer.from("RIFF"), Buffer.from(new Uint32Array([chunks.length + 4]).buffer), Buffer.from("WEBP"), chunks]);
+const riff = (chunks: Buffer) =>
+  Buffer.concat([
+    Buffer.from("RIFF"),
+    Buffer.from(new Uint32Array([chunks.length + 4]).buffer),
+    Buffer.from("WEBP"),
+    chunks,
+  ]);
 
 /** Real small WebP files claiming w x h: lossy (VP8, 14-bit sides), lossless (VP8L, 14-bit sides - 1) and extended (VP8X canvas, 24-bit sides - 1). */
 async function webpBombs(): Promise<{ name: string; bytes: Buffer; w: number; h: number; mp: string }[]> {
@@ -79,13 +94,22 @@ describe("POST /api/portraits", () => {
   let server: TestServer;
   let cookie: string;
 
-  const folders = () => (fs.existsSync(path.join(server.dataDir, "portraits")) ? fs.readdirSync(path.join(server.dataDir, "portraits")).filter((f) => !f.startsWith(".")) : []);
+  const folders = () =>
+    fs.existsSync(path.join(server.dataDir, "portraits"))
+      ? fs.readdirSync(path.join(server.dataDir, "portraits")).filter((f) => !f.startsWith("."))
+      : [];
   const post = (body: Uint8Array | string, type: string | null) =>
-    fetch(`${server.url}/api/portraits`, { method: "POST", body: typeof body === "string" ? body : new Uint8Array(body), headers: { cookie, ...(type === null ? {} : { "content-type": type }) } });
+    fetch(`${server.url}/api/portraits`, {
+      method: "POST",
+      body: typeof body === "string" ? body : new Uint8Array(body),
+      headers: { cookie, ...(type === null ? {} : { "content-type": type }) },
+    });
 
   beforeAll(async () => {
     server = await startTestServer({ ownerKey: OWNER_KEY });
-    cookie = (await fetch(`${server.url}/?owner_key=${OWNER_KEY}`, { redirect: "manual" })).headers.get("set-cookie")!.split(";")[0]!;
+    cookie = (await fetch(`${server.url}/?owner_key=${OWNER_KEY}`, { redirect: "manual" })).headers
+      .get("set-cookie")!
+      .split(";")[0]!;
   });
   afterAll(async () => {
     await server?.close();
@@ -125,9 +149,14 @@ describe("POST /api/portraits", () => {
     expect(res.status).toBe(201);
     const body = (await res.json()) as PortraitUploaded;
     expect([body.width, body.height]).toEqual([512, 512]);
-    expect(fs.readFileSync(path.join(server.dataDir, "portraits", body.id, "original.jpg")).equals(PORTRAIT)).toBe(true);
+    expect(fs.readFileSync(path.join(server.dataDir, "portraits", body.id, "original.jpg")).equals(PORTRAIT)).toBe(
+      true,
+    );
     // The boundary in other case is another boundary: the body does not contain it.
-    const wrongCase = await post(multipartBody(boundary, "portrait", PORTRAIT), `multipart/form-data; boundary=${boundary.toLowerCase()}`);
+    const wrongCase = await post(
+      multipartBody(boundary, "portrait", PORTRAIT),
+      `multipart/form-data; boundary=${boundary.toLowerCase()}`,
+    );
     expect(wrongCase.status).toBe(400);
     expect(((await wrongCase.json()) as ErrorBody).error.message).toMatch(/does not contain the boundary/);
   });
@@ -141,14 +170,23 @@ describe("POST /api/portraits", () => {
       // Cut after IHDR: sharp cannot read even its metadata, so only the header says what it is.
       { name: "PNG header only", bytes: png.subarray(0, 33), type: "image/png", w: 100_000, h: 100_000, mp: "10000.0" },
       { name: "JPEG", bytes: jpeg.bytes, type: "image/jpeg", w: 60_000, h: 60_000, mp: "3600.0" },
-      { name: "JPEG cut after its frame header", bytes: jpeg.bytes.subarray(0, jpeg.sofEnd), type: "image/jpeg", w: 60_000, h: 60_000, mp: "3600.0" },
+      {
+        name: "JPEG cut after its frame header",
+        bytes: jpeg.bytes.subarray(0, jpeg.sofEnd),
+        type: "image/jpeg",
+        w: 60_000,
+        h: 60_000,
+        mp: "3600.0",
+      },
       ...(await webpBombs()).map((b) => ({ ...b, name: `WebP ${b.name}`, type: "image/webp" })),
     ];
     for (const c of cases) {
       expect(c.bytes.length, c.name).toBeLessThan(1000);
       const res = await post(c.bytes, c.type);
       expect(res.status, c.name).toBe(413);
-      expect(await res.json(), c.name).toEqual({ error: { code: "too-large", message: tooManyPixels(c.w, c.h, c.mp) } });
+      expect(await res.json(), c.name).toEqual({
+        error: { code: "too-large", message: tooManyPixels(c.w, c.h, c.mp) },
+      });
     }
     expect(folders()).toEqual(before);
   });
@@ -157,17 +195,94 @@ describe("POST /api/portraits", () => {
     const before = folders();
     const boundary = "XyZ123boundary";
     const complete = multipartBody(boundary, "portrait", PORTRAIT);
-    const cases: { name: string; body: Uint8Array | string; type: string | null; status: number; code: string; message: string | RegExp }[] = [
-      { name: "empty body", body: new Uint8Array(0), type: "image/jpeg", status: 422, code: "bad-image", message: "The file is empty: upload the photo again." },
-      { name: "no Content-Type", body: PORTRAIT, type: null, status: 415, code: "unsupported-type", message: /not "no Content-Type"\.$/ },
-      { name: "JSON", body: '{"portrait":"me.jpg"}', type: "application/json", status: 415, code: "unsupported-type", message: /not "application\/json"\.$/ },
-      { name: "multipart without a boundary", body: complete, type: "multipart/form-data", status: 400, code: "bad-request", message: "The multipart upload has no boundary in its Content-Type." },
-      { name: "empty multipart", body: new Uint8Array(0), type: `multipart/form-data; boundary=${boundary}`, status: 400, code: "bad-request", message: "The multipart upload has no parts: its body does not contain the boundary named in its Content-Type." },
-      { name: "multipart cut inside the file", body: complete.subarray(0, 5000), type: `multipart/form-data; boundary=${boundary}`, status: 400, code: "bad-request", message: "The multipart upload is incomplete: it ends in the middle of a part. Upload the photo again." },
-      { name: "multipart cut inside the part's headers", body: complete.subarray(0, 40), type: `multipart/form-data; boundary=${boundary}`, status: 400, code: "bad-request", message: "The multipart upload is incomplete: it ends in the middle of a part. Upload the photo again." },
-      { name: "multipart with an empty file", body: multipartBody(boundary, "portrait", Buffer.alloc(0)), type: `multipart/form-data; boundary=${boundary}`, status: 422, code: "bad-image", message: "The file is empty: upload the photo again." },
-      { name: "PNG signature, then garbage", body: Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(200, 0x5a)]), type: "image/png", status: 422, code: "bad-image", message: /^The PNG file could not be read \(.+\)\. It may be damaged/ },
-      { name: "JPEG start, then garbage", body: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(500, 0x33)]), type: "image/jpeg", status: 422, code: "bad-image", message: /^The JPEG file could not be read/ },
+    const cases: {
+      name: string;
+      body: Uint8Array | string;
+      type: string | null;
+      status: number;
+      code: string;
+      message: string | RegExp;
+    }[] = [
+      {
+        name: "empty body",
+        body: new Uint8Array(0),
+        type: "image/jpeg",
+        status: 422,
+        code: "bad-image",
+        message: "The file is empty: upload the photo again.",
+      },
+      {
+        name: "no Content-Type",
+        body: PORTRAIT,
+        type: null,
+        status: 415,
+        code: "unsupported-type",
+        message: /not "no Content-Type"\.$/,
+      },
+      {
+        name: "JSON",
+        body: '{"portrait":"me.jpg"}',
+        type: "application/json",
+        status: 415,
+        code: "unsupported-type",
+        message: /not "application\/json"\.$/,
+      },
+      {
+        name: "multipart without a boundary",
+        body: complete,
+        type: "multipart/form-data",
+        status: 400,
+        code: "bad-request",
+        message: "The multipart upload has no boundary in its Content-Type.",
+      },
+      {
+        name: "empty multipart",
+        body: new Uint8Array(0),
+        type: `multipart/form-data; boundary=${boundary}`,
+        status: 400,
+        code: "bad-request",
+        message: "The multipart upload has no parts: its body does not contain the boundary named in its Content-Type.",
+      },
+      {
+        name: "multipart cut inside the file",
+        body: complete.subarray(0, 5000),
+        type: `multipart/form-data; boundary=${boundary}`,
+        status: 400,
+        code: "bad-request",
+        message: "The multipart upload is incomplete: it ends in the middle of a part. Upload the photo again.",
+      },
+      {
+        name: "multipart cut inside the part's headers",
+        body: complete.subarray(0, 40),
+        type: `multipart/form-data; boundary=${boundary}`,
+        status: 400,
+        code: "bad-request",
+        message: "The multipart upload is incomplete: it ends in the middle of a part. Upload the photo again.",
+      },
+      {
+        name: "multipart with an empty file",
+        body: multipartBody(boundary, "portrait", Buffer.alloc(0)),
+        type: `multipart/form-data; boundary=${boundary}`,
+        status: 422,
+        code: "bad-image",
+        message: "The file is empty: upload the photo again.",
+      },
+      {
+        name: "PNG signature, then garbage",
+        body: Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(200, 0x5a)]),
+        type: "image/png",
+        status: 422,
+        code: "bad-image",
+        message: /^The PNG file could not be read \(.+\)\. It may be damaged/,
+      },
+      {
+        name: "JPEG start, then garbage",
+        body: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(500, 0x33)]),
+        type: "image/jpeg",
+        status: 422,
+        code: "bad-image",
+        message: /^The JPEG file could not be read/,
+      },
     ];
     for (const c of cases) {
       const res = await post(c.body, c.type);
@@ -196,7 +311,9 @@ describe("POST /api/portraits", () => {
     );
     if (!isPortraitRefusal(expected)) throw new Error(`the pair was not refused: ${String(expected)}`);
     expect(expected.code).toBe("many-faces");
-    const expectedOverlay = await sharp(await refusalOverlayPng(await decodePortrait(pair), expected)).jpeg({ quality: 85 }).toBuffer();
+    const expectedOverlay = await sharp(await refusalOverlayPng(await decodePortrait(pair), expected))
+      .jpeg({ quality: 85 })
+      .toBuffer();
 
     const res = await post(pair, "image/jpeg");
     expect(res.status).toBe(422);
@@ -204,7 +321,11 @@ describe("POST /api/portraits", () => {
     expect(body.error).toEqual({ code: "many-faces", message: expected.message });
     expect(body.overlayUrl).toMatch(/^data:image\/jpeg;base64,/);
     const overlay = Buffer.from(body.overlayUrl!.split(",")[1]!, "base64");
-    expect((({ width, height, format }) => [width, height, format])(await sharp(overlay).metadata())).toEqual([1024, 512, "jpeg"]);
+    expect((({ width, height, format }) => [width, height, format])(await sharp(overlay).metadata())).toEqual([
+      1024,
+      512,
+      "jpeg",
+    ]);
     // Same picture (JPEG may differ in the last bits only); a missing box or caption would differ by far more.
     expect(await meanAbsDiff(overlay, expectedOverlay)).toBeLessThan(1);
     expect(await meanAbsDiff(overlay, pair)).toBeGreaterThan(2);
@@ -214,12 +335,22 @@ describe("POST /api/portraits", () => {
     const before = folders();
     const big = await sharp(PORTRAIT).resize(6000, 6000).jpeg({ quality: 85 }).toBuffer();
     const pending = post(big, "image/jpeg");
-    const { worker } = await waitFor(() => (portraitAnalysisState().busy ? portraitAnalysisState() : null), 10_000, "the worker to take the upload");
+    const { worker } = await waitFor(
+      () => (portraitAnalysisState().busy ? portraitAnalysisState() : null),
+      10_000,
+      "the worker to take the upload",
+    );
     const deadId = worker!.threadId;
     await worker!.terminate();
     const res = await pending;
     expect(res.status).toBe(500);
-    expect(await res.json()).toEqual({ error: { code: "analysis-failed", message: "The server could not analyse this photo because of an internal error (it has been logged). Try again in a moment." } });
+    expect(await res.json()).toEqual({
+      error: {
+        code: "analysis-failed",
+        message:
+          "The server could not analyse this photo because of an internal error (it has been logged). Try again in a moment.",
+      },
+    });
     expect(folders()).toEqual(before);
 
     const next = await post(PORTRAIT, "image/jpeg");

@@ -61,7 +61,13 @@ export class HttpFailure extends Error {
   }
 }
 
-export function sendJsonError(res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}): void {
+export function sendJsonError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): void {
   if (res.headersSent) return void res.destroy();
   res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
   res.end(JSON.stringify({ error: { code, message }, ...extra }));
@@ -76,7 +82,12 @@ export async function uploadPortrait(req: IncomingMessage, res: ServerResponse, 
   const multipart = mime === "multipart/form-data";
   if (!multipart && !RAW_TYPES.includes(mime)) {
     req.resume();
-    return sendJsonError(res, 415, "unsupported-type", `Send the photo as image/jpeg, image/png or image/webp (or multipart/form-data with a "portrait" file), not "${mime || "no Content-Type"}".`);
+    return sendJsonError(
+      res,
+      415,
+      "unsupported-type",
+      `Send the photo as image/jpeg, image/png or image/webp (or multipart/form-data with a "portrait" file), not "${mime || "no Content-Type"}".`,
+    );
   }
   const tooLarge = `The photo is larger than ${mb(options.maxBytes)}. Upload a smaller JPEG (a phone's "large" or "medium" size is plenty).`;
   const body = await readLimited(req, options.maxBytes + (multipart ? MULTIPART_OVERHEAD : 0));
@@ -97,18 +108,33 @@ export async function uploadPortrait(req: IncomingMessage, res: ServerResponse, 
   try {
     result = await analyseUploadOnWorker(bytes, { maxBytes: options.maxBytes }); // bytes' buffer moves to the worker
   } catch (err) {
-    options.log?.(`portraits: the analysis of an upload (${size} bytes) failed: ${(err as Error).stack ?? String(err)}`);
-    return sendJsonError(res, 500, "analysis-failed", "The server could not analyse this photo because of an internal error (it has been logged). Try again in a moment.");
+    options.log?.(
+      `portraits: the analysis of an upload (${size} bytes) failed: ${(err as Error).stack ?? String(err)}`,
+    );
+    return sendJsonError(
+      res,
+      500,
+      "analysis-failed",
+      "The server could not analyse this photo because of an internal error (it has been logged). Try again in a moment.",
+    );
   }
   if (result.type === "refused") {
-    const overlay = result.overlayJpeg ? { overlayUrl: `data:image/jpeg;base64,${Buffer.from(result.overlayJpeg.buffer, result.overlayJpeg.byteOffset, result.overlayJpeg.byteLength).toString("base64")}` } : {};
+    const overlay = result.overlayJpeg
+      ? {
+          overlayUrl: `data:image/jpeg;base64,${Buffer.from(result.overlayJpeg.buffer, result.overlayJpeg.byteOffset, result.overlayJpeg.byteLength).toString("base64")}`,
+        }
+      : {};
     return sendJsonError(res, result.code === "too-large" ? 413 : 422, result.code, result.message, overlay);
   }
 
   const { analysis } = result;
   const id = newPortraitId();
   const original = originalFileName(ext);
-  const stored = { ...toStoredAnalysis(analysis), original: { file: original, bytes: size, contentType: mime }, uploadedAt: new Date().toISOString() };
+  const stored = {
+    ...toStoredAnalysis(analysis),
+    original: { file: original, bytes: size, contentType: mime },
+    uploadedAt: new Date().toISOString(),
+  };
   await writePortraitFolder(options.dataDir, id, [
     [PORTRAIT_FOLDER.image, result.portraitPng],
     [original, result.original],
@@ -201,9 +227,18 @@ export function multipartFile(body: Buffer, contentType: string, field: string):
   const boundary = m?.[1] ?? m?.[2];
   if (!boundary) throw new HttpFailure(400, "bad-request", "The multipart upload has no boundary in its Content-Type.");
   const delimiter = Buffer.from(`--${boundary}`);
-  const incomplete = new HttpFailure(400, "bad-request", "The multipart upload is incomplete: it ends in the middle of a part. Upload the photo again.");
+  const incomplete = new HttpFailure(
+    400,
+    "bad-request",
+    "The multipart upload is incomplete: it ends in the middle of a part. Upload the photo again.",
+  );
   let at = body.indexOf(delimiter);
-  if (at < 0) throw new HttpFailure(400, "bad-request", "The multipart upload has no parts: its body does not contain the boundary named in its Content-Type.");
+  if (at < 0)
+    throw new HttpFailure(
+      400,
+      "bad-request",
+      "The multipart upload has no parts: its body does not contain the boundary named in its Content-Type.",
+    );
   for (;;) {
     const partStart = at + delimiter.length;
     if (body.subarray(partStart, partStart + 2).toString() === "--") break; // closing delimiter

@@ -55,7 +55,10 @@ export class SharedDoc {
           () => {
             for (const listener of this.listeners) listener(update, origin);
           },
-          (err: Error) => this.options.log?.(`doc-store: could not store an update of avatar ${this.avatarId}, not broadcast: ${err.message}`),
+          (err: Error) =>
+            this.options.log?.(
+              `doc-store: could not store an update of avatar ${this.avatarId}, not broadcast: ${err.message}`,
+            ),
         );
     });
   }
@@ -72,7 +75,10 @@ export class SharedDoc {
   }
 
   private async persist(update: Uint8Array): Promise<void> {
-    const row = await this.db.docUpdate.create({ data: { avatarId: this.avatarId, update: new Uint8Array(update) }, select: { id: true } });
+    const row = await this.db.docUpdate.create({
+      data: { avatarId: this.avatarId, update: new Uint8Array(update) },
+      select: { id: true },
+    });
     this.rowCount++;
     this.lastRowId = row.id;
     if (this.rowCount >= this.options.compactAfterUpdates) await this.compact();
@@ -88,7 +94,10 @@ export class SharedDoc {
     const upTo = this.lastRowId;
     const [, created] = await this.db.$transaction([
       this.db.docUpdate.deleteMany({ where: { avatarId: this.avatarId, id: { lte: upTo } } }),
-      this.db.docUpdate.create({ data: { avatarId: this.avatarId, update: new Uint8Array(merged) }, select: { id: true } }),
+      this.db.docUpdate.create({
+        data: { avatarId: this.avatarId, update: new Uint8Array(merged) },
+        select: { id: true },
+      }),
     ]);
     this.rowCount = 1;
     this.lastRowId = created.id;

@@ -51,7 +51,9 @@ export class DocGuard {
     // An update that waits for changes the server lacks would be invisible to the schema now and
     // land later, under someone else's next edit; honest clients never send one (the server is their hub).
     const pending = this.mirror.store.pendingStructs !== null || this.mirror.store.pendingDs !== null;
-    const problem = pending ? "the update depends on changes the server does not have" : sharedStateProblem(this.mirror);
+    const problem = pending
+      ? "the update depends on changes the server does not have"
+      : sharedStateProblem(this.mirror);
     if (problem) {
       this.dropMirror();
       return { ok: false, reason: problem };
@@ -98,7 +100,11 @@ export function readAwarenessEntries(update: Uint8Array): AwarenessEntry[] {
   const count = decoding.readVarUint(decoder);
   const entries: AwarenessEntry[] = [];
   for (let i = 0; i < count; i++) {
-    entries.push({ clientId: decoding.readVarUint(decoder), clock: decoding.readVarUint(decoder), json: decoding.readVarString(decoder) });
+    entries.push({
+      clientId: decoding.readVarUint(decoder),
+      clock: decoding.readVarUint(decoder),
+      json: decoding.readVarString(decoder),
+    });
   }
   return entries;
 }
@@ -114,7 +120,6 @@ export function encodeAwarenessEntries(entries: readonly AwarenessEntry[]): Uint
   }
   return encoding.toUint8Array(enc);
 }
-
 
 // ---- who may write under which client id ------------------------------------
 

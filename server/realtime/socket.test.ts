@@ -3,7 +3,13 @@ import { io as connect, type Socket } from "socket.io-client";
 import { waitFor, type TestServer } from "../testing/harness";
 import { connectYClient } from "../testing/yjs-client";
 import { hashToken, newShareToken } from "../auth/access";
-import { PROTOCOL_VERSION, type ClientToServerEvents, type JobView, type ServerHello, type ServerToClientEvents } from "../../protocol/messages";
+import {
+  PROTOCOL_VERSION,
+  type ClientToServerEvents,
+  type JobView,
+  type ServerHello,
+  type ServerToClientEvents,
+} from "../../protocol/messages";
 import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -15,7 +21,11 @@ const behaviour = { steps: 10, stepMs: 50 };
 const sockets: Client[] = [];
 
 async function open(token: string | null = null): Promise<{ socket: Client; hello: ServerHello }> {
-  const socket: Client = connect(server.url, { auth: token ? { token } : {}, transports: ["websocket"], reconnection: false });
+  const socket: Client = connect(server.url, {
+    auth: token ? { token } : {},
+    transports: ["websocket"],
+    reconnection: false,
+  });
   sockets.push(socket);
   const hello = await new Promise<ServerHello>((resolve, reject) => {
     socket.once("server:hello", resolve);
@@ -64,7 +74,10 @@ describe("socket.io", () => {
     expect(joined).toEqual({ ok: true, value: { role: "view" } });
     const reset = await socket.emitWithAck("avatar:command", { avatarId, command: { type: "reset-attributes" } });
     expect(reset).toMatchObject({ ok: false, code: "view-only" });
-    const set = await socket.emitWithAck("avatar:command", { avatarId, command: { type: "set-attribute", key: "hair", value: -1 } });
+    const set = await socket.emitWithAck("avatar:command", {
+      avatarId,
+      command: { type: "set-attribute", key: "hair", value: -1 },
+    });
     expect(set).toMatchObject({ ok: false, code: "view-only" });
     await new Promise((r) => setTimeout(r, 200));
     expect(watcher.doc.getMap("attributes").get("hair")).toBe(0.3);
@@ -75,7 +88,10 @@ describe("socket.io", () => {
     const watcher = await connectYClient(server.url, avatarId);
     const { socket } = await open(await token("edit"));
     expect((await socket.emitWithAck("avatar:join", { avatarId })).ok).toBe(true);
-    const reply = await socket.emitWithAck("avatar:command", { avatarId, command: { type: "set-attribute", key: "beard", value: 0.75 } });
+    const reply = await socket.emitWithAck("avatar:command", {
+      avatarId,
+      command: { type: "set-attribute", key: "beard", value: 0.75 },
+    });
     expect(reply.ok).toBe(true);
     await waitFor(() => watcher.doc.getMap("attributes").get("beard") === 0.75, 3000, "command to reach Yjs");
     watcher.destroy();
@@ -83,14 +99,27 @@ describe("socket.io", () => {
 
   it("answers malformed commands and other avatars with clear errors", async () => {
     const { socket } = await open(await token("edit"));
-    expect(await socket.emitWithAck("avatar:join", { avatarId: 42 } as never)).toMatchObject({ ok: false, code: "bad-request" });
-    expect(await socket.emitWithAck("avatar:join", { avatarId: "someone-else" })).toMatchObject({ ok: false, code: "not-found" });
-    expect(await socket.emitWithAck("avatar:command", { avatarId, command: { type: "reset-attributes" } })).toMatchObject({ ok: false, code: "not-joined" });
+    expect(await socket.emitWithAck("avatar:join", { avatarId: 42 } as never)).toMatchObject({
+      ok: false,
+      code: "bad-request",
+    });
+    expect(await socket.emitWithAck("avatar:join", { avatarId: "someone-else" })).toMatchObject({
+      ok: false,
+      code: "not-found",
+    });
+    expect(
+      await socket.emitWithAck("avatar:command", { avatarId, command: { type: "reset-attributes" } }),
+    ).toMatchObject({ ok: false, code: "not-joined" });
     await socket.emitWithAck("avatar:join", { avatarId });
     expect(
-      await socket.emitWithAck("avatar:command", { avatarId, command: { type: "set-attribute", key: "hair", value: 99 } }),
+      await socket.emitWithAck("avatar:command", {
+        avatarId,
+        command: { type: "set-attribute", key: "hair", value: 99 },
+      }),
     ).toMatchObject({ ok: false, code: "bad-request" });
-    expect(await socket.emitWithAck("avatar:command", { avatarId, command: { type: "explode" } as never })).toMatchObject({ ok: false, code: "bad-request" });
+    expect(
+      await socket.emitWithAck("avatar:command", { avatarId, command: { type: "explode" } as never }),
+    ).toMatchObject({ ok: false, code: "bad-request" });
   });
 
   it("disconnects a client that sends an oversized message, and the server stays up", async () => {
@@ -111,7 +140,11 @@ describe("job progress over socket.io", () => {
     const lines: string[] = [];
     socket.on("job:update", (view) => updates.push({ at: Date.now(), view }));
     socket.on("job:log", (batch) => lines.push(...batch.lines));
-    const { jobId } = await server.jobs.createAvatarJob({ portraitId: await fakePortrait(server.dataDir), name: "Watched", config: "tiny" });
+    const { jobId } = await server.jobs.createAvatarJob({
+      portraitId: await fakePortrait(server.dataDir),
+      name: "Watched",
+      config: "tiny",
+    });
     const ack = await socket.emitWithAck("job:watch", { jobId });
     expect(ack.ok).toBe(true);
     if (!ack.ok) return;
@@ -122,7 +155,10 @@ describe("job progress over socket.io", () => {
     const seconds = (Date.now() - started) / 1000;
 
     const steps = lines.filter((l) => / step /.test(l));
-    const expected = [...Array.from({ length: 10 }, (_, i) => `first step ${i + 1}`), ...Array.from({ length: 10 }, (_, i) => `second step ${i + 1}`)];
+    const expected = [
+      ...Array.from({ length: 10 }, (_, i) => `first step ${i + 1}`),
+      ...Array.from({ length: 10 }, (_, i) => `second step ${i + 1}`),
+    ];
     expect(steps).toEqual(expected);
     expect(lines.at(-1)).toBe("Done: the avatar is ready.");
     // Progress updates arrive while it runs, never backwards.
@@ -133,7 +169,11 @@ describe("job progress over socket.io", () => {
     const changes = new Set(updates.map((u) => `${u.view.status}:${u.view.stage}`)).size;
     expect(updates.length).toBeLessThanOrEqual(Math.ceil(seconds * 4) + changes + 2);
     const last = updates.at(-1)!.view;
-    expect(last).toMatchObject({ status: "done", progress: 1, artifacts: { overlay: `/api/jobs/${jobId}/artifacts/overlay` } });
+    expect(last).toMatchObject({
+      status: "done",
+      progress: 1,
+      artifacts: { overlay: `/api/jobs/${jobId}/artifacts/overlay` },
+    });
   });
 
   it("stops sending once unwatched", async () => {
@@ -143,7 +183,11 @@ describe("job progress over socket.io", () => {
     let unwatched = false;
     socket.on("job:update", () => unwatched && after++);
     socket.on("job:log", () => unwatched && after++);
-    const { jobId } = await server.jobs.createAvatarJob({ portraitId: await fakePortrait(server.dataDir), name: "Unwatched", config: "tiny" });
+    const { jobId } = await server.jobs.createAvatarJob({
+      portraitId: await fakePortrait(server.dataDir),
+      name: "Unwatched",
+      config: "tiny",
+    });
     expect((await socket.emitWithAck("job:watch", { jobId })).ok).toBe(true);
     socket.emit("job:unwatch", { jobId });
     expect((await socket.emitWithAck("health:ping")).ok).toBe(true);
@@ -154,19 +198,33 @@ describe("job progress over socket.io", () => {
 
   it("never lets a share link watch a job, and says so", async () => {
     Object.assign(behaviour, { steps: 2, stepMs: 10 });
-    const { jobId } = await server.jobs.createAvatarJob({ portraitId: await fakePortrait(server.dataDir), name: "Private", config: "tiny" });
+    const { jobId } = await server.jobs.createAvatarJob({
+      portraitId: await fakePortrait(server.dataDir),
+      name: "Private",
+      config: "tiny",
+    });
     for (const role of ["view", "edit"] as const) {
       const { socket } = await open(await token(role));
       let got = 0;
       socket.on("job:update", () => got++);
       socket.on("job:log", () => got++);
       const reply = await socket.emitWithAck("job:watch", { jobId });
-      expect(reply).toEqual({ ok: false, code: "not-found", message: "Creation jobs are visible only to the owner of this studio." });
+      expect(reply).toEqual({
+        ok: false,
+        code: "not-found",
+        message: "Creation jobs are visible only to the owner of this studio.",
+      });
       await server.jobs.idle();
       expect(got).toBe(0);
     }
     const { socket } = await open();
-    expect(await socket.emitWithAck("job:watch", { jobId: "no-such-job" })).toMatchObject({ ok: false, code: "not-found" });
-    expect(await socket.emitWithAck("job:watch", { jobId: 5 } as never)).toMatchObject({ ok: false, code: "bad-request" });
+    expect(await socket.emitWithAck("job:watch", { jobId: "no-such-job" })).toMatchObject({
+      ok: false,
+      code: "not-found",
+    });
+    expect(await socket.emitWithAck("job:watch", { jobId: 5 } as never)).toMatchObject({
+      ok: false,
+      code: "bad-request",
+    });
   });
 });

@@ -37,7 +37,11 @@ const commandSchema = z.object({
   avatarId: z.string().min(1).max(64),
   command: z.discriminatedUnion("type", [
     z.object({ type: z.literal("reset-attributes") }),
-    z.object({ type: z.literal("set-attribute"), key: z.string().min(1).max(64), value: z.number().finite().min(-1).max(1) }),
+    z.object({
+      type: z.literal("set-attribute"),
+      key: z.string().min(1).max(64),
+      value: z.number().finite().min(-1).max(1),
+    }),
     z.object({ type: z.literal("play-clip"), clip: z.enum(BUILTIN_CLIP_NAMES as [string, ...string[]]) }),
     z.object({ type: z.literal("stop-clip") }),
   ]),
@@ -70,7 +74,8 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
     // Every handshake and upgrade, polling included: the server's own names and pages only (origin-policy.ts).
     allowRequest: (req, callback) => {
       if (!isAllowedHost(req, options.auth.policy)) return callback("unknown host name", false);
-      if (originVerdict(req, options.auth.policy) === "foreign") return callback("cross-site connection refused", false);
+      if (originVerdict(req, options.auth.policy) === "foreign")
+        return callback("cross-site connection refused", false);
       callback(null, true);
     },
   });
@@ -146,7 +151,8 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
       if (!parsed.success) return ack(fail("bad-request", "job:watch needs { jobId: string }"));
       const { jobId } = parsed.data;
       // Jobs and uploads are the owner's alone; a link holder learns nothing about them.
-      if (access.kind !== "owner" || !options.jobs) return ack(fail("not-found", "Creation jobs are visible only to the owner of this studio."));
+      if (access.kind !== "owner" || !options.jobs)
+        return ack(fail("not-found", "Creation jobs are visible only to the owner of this studio."));
       // Joined before the read, so no change between the two is missed.
       await socket.join(jobRoom(jobId));
       const view = await options.jobs.view(jobId).catch(() => null);
@@ -165,10 +171,12 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
     socket.on("avatar:command", async (req, ack) => {
       if (typeof ack !== "function") return;
       const parsed = commandSchema.safeParse(req);
-      if (!parsed.success) return ack(fail("bad-request", `avatar:command: ${parsed.error.issues[0]?.message ?? "malformed"}`));
+      if (!parsed.success)
+        return ack(fail("bad-request", `avatar:command: ${parsed.error.issues[0]?.message ?? "malformed"}`));
       const { avatarId, command } = parsed.data;
       if (!socket.data.joined.has(avatarId)) return ack(fail("not-joined", "Join the avatar before sending commands."));
-      if (!canEdit(access, avatarId)) return ack(fail("view-only", "This is a view-only link: it cannot change the avatar."));
+      if (!canEdit(access, avatarId))
+        return ack(fail("view-only", "This is a view-only link: it cannot change the avatar."));
       const shared = await options.docs.acquire(avatarId);
       try {
         const attrs = attributesMap(shared.doc);

@@ -3,7 +3,13 @@ import sharp from "sharp";
 import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { hashToken, newShareToken } from "../auth/access";
-import type { ClientToServerEvents, ServerHello, ServerToClientEvents, StreamFrame, StreamStartRequest } from "../../protocol/messages";
+import type {
+  ClientToServerEvents,
+  ServerHello,
+  ServerToClientEvents,
+  StreamFrame,
+  StreamStartRequest,
+} from "../../protocol/messages";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -12,7 +18,11 @@ let avatarId: string;
 const sockets: Client[] = [];
 
 async function open(token: string | null = null): Promise<Client> {
-  const socket: Client = connect(server.url, { auth: token ? { token } : {}, transports: ["websocket"], reconnection: false });
+  const socket: Client = connect(server.url, {
+    auth: token ? { token } : {},
+    transports: ["websocket"],
+    reconnection: false,
+  });
   sockets.push(socket);
   await new Promise<ServerHello>((resolve, reject) => {
     socket.once("server:hello", resolve);
@@ -29,13 +39,20 @@ async function viewer(token: string | null = null, size = 64) {
     frames.push(f);
     socket.emit("stream:ack", { frameId: f.frameId });
   });
-  const req: StreamStartRequest = { avatarId, width: size, height: size, camera: { yawDeg: 20, pitchDeg: 5, distance: 0.7 } };
+  const req: StreamStartRequest = {
+    avatarId,
+    width: size,
+    height: size,
+    camera: { yawDeg: 20, pitchDeg: 5, distance: 0.7 },
+  };
   const started = await socket.emitWithAck("stream:start", req);
   return { socket, frames, started };
 }
 
 async function pixels(frame: StreamFrame): Promise<Buffer> {
-  const { data, info } = await sharp(Buffer.from(frame.data as ArrayBuffer)).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(Buffer.from(frame.data as ArrayBuffer))
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   expect([info.width, info.height, info.channels]).toEqual([frame.width, frame.height, 3]);
   return data;
 }
@@ -79,7 +96,11 @@ describe("streaming renderer", () => {
     const reply = await command(editor, { type: "set-attribute", key: "hair", value: 1 });
     expect(reply.ok).toBe(true);
     const version = reply.ok ? reply.value.version : -1;
-    const changedA = await waitFor(() => a.frames.find((f) => f.version >= version), 20_000, "a frame of the new version for A");
+    const changedA = await waitFor(
+      () => a.frames.find((f) => f.version >= version),
+      20_000,
+      "a frame of the new version for A",
+    );
     await waitFor(() => b.frames.find((f) => f.version >= version), 20_000, "a frame of the new version for B");
     expect(server.stream.stats.bakes - bakesBefore).toBe(1);
     expect(meanAbsDiff(await pixels(changedA), px)).toBeGreaterThan(1);
@@ -116,15 +137,32 @@ describe("streaming renderer", () => {
     expect(v.frames.at(-1)!.version).toBe(versionAfterPlay);
     await command(editor, { type: "stop-clip" });
     v.socket.emit("stream:stop");
-    expect(await command(editor, { type: "play-clip", clip: "moonwalk" } as never)).toMatchObject({ ok: false, code: "bad-request" });
+    expect(await command(editor, { type: "play-clip", clip: "moonwalk" } as never)).toMatchObject({
+      ok: false,
+      code: "bad-request",
+    });
   }, 60_000);
 
   it("refuses oversized frames, unknown avatars and viewers past the cap, with the reason", async () => {
     const s = await open();
     const camera = { yawDeg: 0, pitchDeg: 0, distance: 0.7 };
-    expect(await s.emitWithAck("stream:start", { avatarId, width: 4096, height: 4096, camera })).toMatchObject({ ok: false, code: "bad-request", message: expect.stringMatching(/at most 1048576 pixels/) });
-    expect(await s.emitWithAck("stream:start", { avatarId: "nope", width: 64, height: 64, camera })).toMatchObject({ ok: false, code: "not-found" });
-    expect(await s.emitWithAck("stream:start", { avatarId, width: 64, height: 64, camera: { yawDeg: 0, pitchDeg: 0, distance: -1 } } as never)).toMatchObject({ ok: false, code: "bad-request" });
+    expect(await s.emitWithAck("stream:start", { avatarId, width: 4096, height: 4096, camera })).toMatchObject({
+      ok: false,
+      code: "bad-request",
+      message: expect.stringMatching(/at most 1048576 pixels/),
+    });
+    expect(await s.emitWithAck("stream:start", { avatarId: "nope", width: 64, height: 64, camera })).toMatchObject({
+      ok: false,
+      code: "not-found",
+    });
+    expect(
+      await s.emitWithAck("stream:start", {
+        avatarId,
+        width: 64,
+        height: 64,
+        camera: { yawDeg: 0, pitchDeg: 0, distance: -1 },
+      } as never),
+    ).toMatchObject({ ok: false, code: "bad-request" });
     const held = [await viewer(), await viewer(), await viewer()];
     expect(held.every((h) => h.started.ok)).toBe(true);
     const fourth = await viewer();

@@ -24,7 +24,13 @@ import { ClipCache, frameInputs, readFrameState, viewCamera } from "../../protoc
 import { AvatarNotFoundError, type AvatarStore } from "../avatar/avatar-store";
 import type { NodeGpu } from "../gpu/node-device";
 import { imageToRgb8 } from "../images/png";
-import type { ClientToServerEvents, ServerToClientEvents, SocketResult, StreamCamera, StreamFrame } from "../../protocol/messages";
+import type {
+  ClientToServerEvents,
+  ServerToClientEvents,
+  SocketResult,
+  StreamCamera,
+  StreamFrame,
+} from "../../protocol/messages";
 import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
 import type { Avatar } from "../../render-core/avatar/avatar";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
@@ -46,9 +52,22 @@ export interface StreamOptions {
 
 type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
-const cameraSchema = z.object({ yawDeg: z.number().finite().min(-360).max(360), pitchDeg: z.number().finite().min(-89).max(89), distance: z.number().finite().min(0.1).max(10) });
-const startSchema = z.object({ avatarId: z.string().min(1).max(64), width: z.number().int().min(16).max(4096), height: z.number().int().min(16).max(4096), camera: cameraSchema });
-const cameraUpdateSchema = z.object({ camera: cameraSchema, width: z.number().int().min(16).max(4096).optional(), height: z.number().int().min(16).max(4096).optional() });
+const cameraSchema = z.object({
+  yawDeg: z.number().finite().min(-360).max(360),
+  pitchDeg: z.number().finite().min(-89).max(89),
+  distance: z.number().finite().min(0.1).max(10),
+});
+const startSchema = z.object({
+  avatarId: z.string().min(1).max(64),
+  width: z.number().int().min(16).max(4096),
+  height: z.number().int().min(16).max(4096),
+  camera: cameraSchema,
+});
+const cameraUpdateSchema = z.object({
+  camera: cameraSchema,
+  width: z.number().int().min(16).max(4096).optional(),
+  height: z.number().int().min(16).max(4096).optional(),
+});
 
 interface Viewer {
   socket: AppSocket;
@@ -114,13 +133,18 @@ export class StreamHub {
         ack(await this.start(socket, req, canView));
       } catch (err) {
         this.options.log?.(`stream: start failed: ${(err as Error).stack ?? err}`);
-        ack({ ok: false, code: "internal", message: `The server could not start the stream: ${(err as Error).message}` });
+        ack({
+          ok: false,
+          code: "internal",
+          message: `The server could not start the stream: ${(err as Error).message}`,
+        });
       }
     });
     socket.on("avatar:info", async (req, ack) => {
       if (typeof ack !== "function") return;
       const id = (req as { avatarId?: unknown } | null)?.avatarId;
-      if (typeof id !== "string" || id.length > 64 || !canView(id)) return ack({ ok: false, code: "not-found", message: `No avatar with id "${String(id)}".` });
+      if (typeof id !== "string" || id.length > 64 || !canView(id))
+        return ack({ ok: false, code: "not-found", message: `No avatar with id "${String(id)}".` });
       try {
         const avatar = await this.options.avatars.load(id);
         ack({
@@ -129,7 +153,11 @@ export class StreamHub {
             categories: avatar.config.categories.map((name) => {
               const anchors = avatar.anchors.filter((a) => a.category === name);
               // Bundle writers name thumbnails thumbs/<category>-<k>.png, k counting the category's anchors.
-              return { name, anchors: anchors.map((a) => a.label), thumbnails: anchors.map((a, k) => (a.thumbnail ? `thumbs/${name}-${k}.png` : null)) };
+              return {
+                name,
+                anchors: anchors.map((a) => a.label),
+                thumbnails: anchors.map((a, k) => (a.thumbnail ? `thumbs/${name}-${k}.png` : null)),
+              };
             }),
             clips: BUILTIN_CLIP_NAMES,
             gaussians: avatar.count,
@@ -167,15 +195,34 @@ export class StreamHub {
     socket.on("disconnect", () => this.stop(socket.id));
   }
 
-  private async start(socket: AppSocket, req: unknown, canView: (avatarId: string) => boolean): Promise<SocketResult<{ backend: string; maxFps: number }>> {
+  private async start(
+    socket: AppSocket,
+    req: unknown,
+    canView: (avatarId: string) => boolean,
+  ): Promise<SocketResult<{ backend: string; maxFps: number }>> {
     const parsed = startSchema.safeParse(req);
-    if (!parsed.success) return { ok: false, code: "bad-request", message: `stream:start: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}` };
+    if (!parsed.success)
+      return {
+        ok: false,
+        code: "bad-request",
+        message: `stream:start: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`,
+      };
     const { avatarId, width, height, camera } = parsed.data;
     if (!canView(avatarId)) return { ok: false, code: "not-found", message: `No avatar with id "${avatarId}".` };
-    if (width * height > this.options.maxPixels) return { ok: false, code: "bad-request", message: `A streamed frame may hold at most ${this.options.maxPixels} pixels; ${width}x${height} asks for ${width * height}.` };
+    if (width * height > this.options.maxPixels)
+      return {
+        ok: false,
+        code: "bad-request",
+        message: `A streamed frame may hold at most ${this.options.maxPixels} pixels; ${width}x${height} asks for ${width * height}.`,
+      };
     this.stop(socket.id);
     // The slot is taken before the first await: starts racing on a cold session cannot all pass the check.
-    if (this.viewers.size + this.starting >= this.options.maxViewers) return { ok: false, code: "busy", message: `This server streams to at most ${this.options.maxViewers} viewers at once; try again later or render in the page.` };
+    if (this.viewers.size + this.starting >= this.options.maxViewers)
+      return {
+        ok: false,
+        code: "busy",
+        message: `This server streams to at most ${this.options.maxViewers} viewers at once; try again later or render in the page.`,
+      };
     this.starting++;
     let session: AvatarSession;
     try {
@@ -192,7 +239,17 @@ export class StreamHub {
     }
     if (session.releaseTimer) clearTimeout(session.releaseTimer);
     session.releaseTimer = null;
-    const viewer: Viewer = { socket, session, width, height, camera, dirty: true, inFlight: new Map(), quality: 80, lastSentAt: 0 };
+    const viewer: Viewer = {
+      socket,
+      session,
+      width,
+      height,
+      camera,
+      dirty: true,
+      inFlight: new Map(),
+      quality: 80,
+      lastSentAt: 0,
+    };
     session.viewers.add(viewer);
     this.viewers.set(socket.id, viewer);
     this.pump();
@@ -229,7 +286,9 @@ export class StreamHub {
         const shared = await this.options.docs.acquire(avatarId);
         const session = new AvatarSession(avatarId, shared, avatar, () => this.markDirty(session));
         const head = this.options.avatars.head;
-        session.renderer = gpu ? new WebGpuAvatarRenderer(gpu.device, avatar, head) : new CpuAvatarRenderer(avatar, head);
+        session.renderer = gpu
+          ? new WebGpuAvatarRenderer(gpu.device, avatar, head)
+          : new CpuAvatarRenderer(avatar, head);
         session.backend = gpu ? `webgpu (${gpu.adapterInfo.description || gpu.adapterInfo.vendor})` : "cpu";
         this.sessions.set(avatarId, session);
         return session;
@@ -280,7 +339,12 @@ export class StreamHub {
     if (!renderer) return;
     v.dirty = false;
     const version = session.shared.version;
-    const { latents, pose, playing } = frameInputs(session.avatar, readFrameState(session.shared.doc), Date.now(), this.clips);
+    const { latents, pose, playing } = frameInputs(
+      session.avatar,
+      readFrameState(session.shared.doc),
+      Date.now(),
+      this.clips,
+    );
     let t = performance.now();
     // No wait for the bake here: the device runs it before the frame's deform, in queue order.
     if (await renderer.setLatents(latents)) this.stats.bakes++;
@@ -290,10 +354,24 @@ export class StreamHub {
     const image = await renderer.render(pose, camera, { background: VIEW.background });
     const renderMs = performance.now() - t;
     t = performance.now();
-    const data = await sharp(imageToRgb8(image), { raw: { width: image.width, height: image.height, channels: 3 } }).jpeg({ quality: v.quality, mozjpeg: false }).toBuffer();
+    const data = await sharp(imageToRgb8(image), { raw: { width: image.width, height: image.height, channels: 3 } })
+      .jpeg({ quality: v.quality, mozjpeg: false })
+      .toBuffer();
     const encodeMs = performance.now() - t;
     if (!this.viewers.has(v.socket.id)) return; // left while we rendered
-    const frame: StreamFrame = { frameId: ++this.frameIds, version, width: image.width, height: image.height, mime: "image/jpeg", data, quality: v.quality, bakeMs, renderMs, encodeMs, backend: session.backend };
+    const frame: StreamFrame = {
+      frameId: ++this.frameIds,
+      version,
+      width: image.width,
+      height: image.height,
+      mime: "image/jpeg",
+      data,
+      quality: v.quality,
+      bakeMs,
+      renderMs,
+      encodeMs,
+      backend: session.backend,
+    };
     v.inFlight.set(frame.frameId, Date.now());
     v.lastSentAt = Date.now();
     this.stats.frames++;
@@ -304,7 +382,8 @@ export class StreamHub {
 
   close(): void {
     this.closed = true;
-    for (const v of this.viewers.values()) v.socket.emit("stream:ended", { code: "internal", message: "The server is closing." });
+    for (const v of this.viewers.values())
+      v.socket.emit("stream:ended", { code: "internal", message: "The server is closing." });
     this.viewers.clear();
     for (const s of this.sessions.values()) {
       if (s.releaseTimer) clearTimeout(s.releaseTimer);

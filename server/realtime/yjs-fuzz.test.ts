@@ -55,7 +55,14 @@ import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import * as syncProtocol from "y-protocols/sync";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
-import { connectYClient, forgedAwarenessMessage, rawYSocket, recordDenials, syncStep1Message, type YClient } from "../testing/yjs-client";
+import {
+  connectYClient,
+  forgedAwarenessMessage,
+  rawYSocket,
+  recordDenials,
+  syncStep1Message,
+  type YClient,
+} from "../testing/yjs-client";
 import { newShareToken, hashToken } from "../auth/access";
 import { awarenessStateSchema, SHARED_LIMITS, sharedStateProblem } from "../../protocol/schemas";
 import { SharedKeys } from "../../protocol/shared-state";
@@ -180,7 +187,11 @@ function canon(value: unknown): string {
     if (typeof v === "bigint") return `<bigint ${v}>`;
     if (v instanceof Uint8Array) return `<bytes ${[...v].join(",")}>`;
     if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]));
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, (v as Record<string, unknown>)[k]]),
+      );
     }
     return v;
   });
@@ -188,7 +199,10 @@ function canon(value: unknown): string {
 
 function stateVector(doc: Y.Doc): string {
   const sv = Y.decodeStateVector(Y.encodeStateVector(doc));
-  return [...sv.entries()].sort((a, b) => a[0] - b[0]).map(([c, k]) => `${c}:${k}`).join(",");
+  return [...sv.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([c, k]) => `${c}:${k}`)
+    .join(",");
 }
 
 /** Keys only refused peers write; none of them may ever show up. */
@@ -200,10 +214,13 @@ function markerProblems(state: DocState, where: string): string[] {
     if (!ROOTS.includes(root)) problems.push(`${where}: unknown root "${root}"`);
     for (const [key, value] of Object.entries(values)) {
       if (isMarker(key)) problems.push(`${where}: refused key ${root}.${key}`);
-      if (value === "<shared type>" || key === "<list content>") problems.push(`${where}: ${root}.${key} is ${String(value)}`);
+      if (value === "<shared type>" || key === "<list content>")
+        problems.push(`${where}: ${root}.${key} is ${String(value)}`);
       if (root === SharedKeys.presets && value && typeof value === "object") {
         const attrs = (value as { attributes?: unknown }).attributes;
-        if (attrs && typeof attrs === "object") for (const k of Object.keys(attrs)) if (isMarker(k)) problems.push(`${where}: refused preset key ${key}.${k}`);
+        if (attrs && typeof attrs === "object")
+          for (const k of Object.keys(attrs))
+            if (isMarker(k)) problems.push(`${where}: refused preset key ${key}.${k}`);
       }
     }
   }
@@ -278,7 +295,9 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
     let current = "setting up";
     const fail = (message: string): never => {
       if (process.env.FUZZ_TRACE) fs.writeFileSync(process.env.FUZZ_TRACE, trace.join("\n"));
-      throw new FuzzFailure(`[${REPRO}] ${message}\n--- last actions (failed during: ${current}) ---\n${trace.slice(-40).join("\n")}`);
+      throw new FuzzFailure(
+        `[${REPRO}] ${message}\n--- last actions (failed during: ${current}) ---\n${trace.slice(-40).join("\n")}`,
+      );
     };
 
     const shared: SharedDoc = await server.docs.acquire(avatarId);
@@ -299,9 +318,11 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
       track({ destroy: () => shared.doc.off("update", onServerUpdate) });
       const presenceProblems = (states: Map<number, Record<string, unknown>>, where: string) => {
         for (const [id, state] of states) {
-          if (!awarenessStateSchema.safeParse(state).success) violations.push(`${where}: invalid presence of ${id}: ${canon(state).slice(0, 200)}`);
+          if (!awarenessStateSchema.safeParse(state).success)
+            violations.push(`${where}: invalid presence of ${id}: ${canon(state).slice(0, 200)}`);
           const name = (state as { user?: { name?: unknown } }).user?.name;
-          if (typeof name === "string" && name.startsWith("forbidden")) violations.push(`${where}: refused presence of ${id} shows: ${name}`);
+          if (typeof name === "string" && name.startsWith("forbidden"))
+            violations.push(`${where}: refused presence of ${id} shows: ${name}`);
         }
       };
       const onServerPresence = () => presenceProblems(shared.awareness.getStates(), "server presence");
@@ -312,7 +333,9 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
       const honestDenials: Array<{ label: string; reasons: string[] }> = [];
       const watch = (label: string, client: YClient) => {
         const reasons = recordDenials(client.provider);
-        client.provider.awareness.on("change", () => presenceProblems(client.provider.awareness.getStates(), `${label} presence`));
+        client.provider.awareness.on("change", () =>
+          presenceProblems(client.provider.awareness.getStates(), `${label} presence`),
+        );
         return reasons;
       };
 
@@ -321,15 +344,38 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
         honestDenials.push({ label, reasons: watch(label, client) });
         client.provider.awareness.setLocalStateField("user", { name: `honest ${label}`, color: rng.pick(COLORS) });
         const d = client.doc;
-        const undo = withUndo ? new Y.UndoManager([d.getMap(SharedKeys.attributes), d.getMap(SharedKeys.pose), d.getMap(SharedKeys.presets), d.getMap(SharedKeys.playback)], { captureTimeout: 0 }) : null;
+        const undo = withUndo
+          ? new Y.UndoManager(
+              [
+                d.getMap(SharedKeys.attributes),
+                d.getMap(SharedKeys.pose),
+                d.getMap(SharedKeys.presets),
+                d.getMap(SharedKeys.playback),
+              ],
+              { captureTimeout: 0 },
+            )
+          : null;
         return { label, token, client, connected: true, undo };
       };
-      const honest: Honest[] = [await makeHonest("A", null, true), await makeHonest("B", editToken, false), await makeHonest("C", editToken, false)];
+      const honest: Honest[] = [
+        await makeHonest("A", null, true),
+        await makeHonest("B", editToken, false),
+        await makeHonest("C", editToken, false),
+      ];
 
-      const view = { client: track(await connectYClient(server.url, avatarId, viewToken)), connected: true, writes: 0, denials: [] as string[] };
+      const view = {
+        client: track(await connectYClient(server.url, avatarId, viewToken)),
+        connected: true,
+        writes: 0,
+        denials: [] as string[],
+      };
       view.denials = watch("view", view.client);
       view.client.provider.awareness.setLocalStateField("user", { name: "viewer", color: "#000000" });
-      const reader = { client: track(await connectYClient(server.url, avatarId, viewToken)), connected: true, denials: [] as string[] };
+      const reader = {
+        client: track(await connectYClient(server.url, avatarId, viewToken)),
+        connected: true,
+        denials: [] as string[],
+      };
       reader.denials = watch("reader", reader.client);
 
       // ---- the bad editor: a raw socket and a mirror of what the server sent it ----
@@ -377,10 +423,15 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           "accept" in expectation
             ? got.length === 0
             : "refuse" in expectation
-              ? got.length === 1 && got[0]!.startsWith(expectation.refuse) && (!expectation.match || expectation.match.test(got[0]!))
+              ? got.length === 1 &&
+                got[0]!.startsWith(expectation.refuse) &&
+                (!expectation.match || expectation.match.test(got[0]!))
               : got.length === 0 || (got.length === 1 && got[0]!.startsWith(expectation.refuseOrAccept));
         count(got.length ? `refused ${what}` : `accepted ${what}`);
-        if (!ok) fail(`bad editor, ${what}: expected ${canon({ ...expectation, match: "match" in expectation ? String(expectation.match) : undefined })}, got ${canon(got)}`);
+        if (!ok)
+          fail(
+            `bad editor, ${what}: expected ${canon({ ...expectation, match: "match" in expectation ? String(expectation.match) : undefined })}, got ${canon(got)}`,
+          );
         return got;
       };
       /** Client ids whose every update was refused (forged ones, the view client's): none may ever be in the server's state vector. */
@@ -421,7 +472,8 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           ] as const);
           switch (op) {
             case "setAttr": {
-              const k = rng.pick(ATTR_KEYS), v = slider();
+              const k = rng.pick(ATTR_KEYS),
+                v = slider();
               attrs.set(k, v);
               return `attributes.${k}=${v}`;
             }
@@ -431,7 +483,8 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
               return `delete attributes.${k}`;
             }
             case "setPose": {
-              const c = rng.pick(POSE_CONTROLS), v = rng.inRange(c.min, c.max);
+              const c = rng.pick(POSE_CONTROLS),
+                v = rng.inRange(c.min, c.max);
               pose.set(c.name, v);
               return `pose.${c.name}=${v}`;
             }
@@ -478,7 +531,12 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
       const setPresence = (label: string, client: YClient): string => {
         const a = client.provider.awareness;
         const kind = rng.int(0, 2);
-        if (kind === 0) a.setLocalStateField("camera", { yawDeg: rng.inRange(-360, 360), pitchDeg: rng.inRange(-89, 89), distance: rng.inRange(0.1, 10) });
+        if (kind === 0)
+          a.setLocalStateField("camera", {
+            yawDeg: rng.inRange(-360, 360),
+            pitchDeg: rng.inRange(-89, 89),
+            distance: rng.inRange(0.1, 10),
+          });
         else if (kind === 1) a.setLocalStateField("dragging", rng.bool() ? rng.pick(ATTR_KEYS) : null);
         else a.setLocalStateField("user", { name: `${label} ${rng.int(0, 99)}`, color: rng.pick(COLORS) });
         return `presence ${["camera", "dragging", "user"][kind]}`;
@@ -496,21 +554,62 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
         const presets = (d: Y.Doc) => d.getMap<unknown>(SharedKeys.presets);
         const playback = (d: Y.Doc) => d.getMap<unknown>(SharedKeys.playback);
         const invalid = { refuse: "invalid-state: " } as const;
-        const preset = (extra: Record<string, unknown> = {}) => ({ attributes: { hair: 0.5 }, savedBy: "evil", savedAt: 1, ...extra });
-        const wrongValues: unknown[] = ["x", 5, -1.5, 1.0001, NaN, Infinity, -Infinity, 1e308, { a: 1 }, [0.5], null, true, BigInt(1), new Uint8Array([1, 2])];
+        const preset = (extra: Record<string, unknown> = {}) => ({
+          attributes: { hair: 0.5 },
+          savedBy: "evil",
+          savedAt: 1,
+          ...extra,
+        });
+        const wrongValues: unknown[] = [
+          "x",
+          5,
+          -1.5,
+          1.0001,
+          NaN,
+          Infinity,
+          -Infinity,
+          1e308,
+          { a: 1 },
+          [0.5],
+          null,
+          true,
+          BigInt(1),
+          new Uint8Array([1, 2]),
+        ];
         const kinds: Array<() => BadUpdate> = [
           () => {
             const v = rng.pick(wrongValues);
-            return { what: `attributes.${E}=${canon(v)}`, mutate: (d) => attrs(d).set(E, v), expect: { ...invalid, match: /attributes/ } };
+            return {
+              what: `attributes.${E}=${canon(v)}`,
+              mutate: (d) => attrs(d).set(E, v),
+              expect: { ...invalid, match: /attributes/ },
+            };
           },
           () => {
             // An honest key: a concurrent honest write may hide the bad value, and then the update is harmless.
-            const k = rng.pick(ATTR_KEYS), v = rng.pick(wrongValues);
-            return { what: `attributes.${k}=${canon(v)}`, mutate: (d) => attrs(d).set(k, v), expect: { refuseOrAccept: "invalid-state: " } };
+            const k = rng.pick(ATTR_KEYS),
+              v = rng.pick(wrongValues);
+            return {
+              what: `attributes.${k}=${canon(v)}`,
+              mutate: (d) => attrs(d).set(k, v),
+              expect: { refuseOrAccept: "invalid-state: " },
+            };
           },
-          () => ({ what: `attributes.${E}=Y.Map`, mutate: (d) => attrs(d).set(E, new Y.Map()), expect: { ...invalid, match: /shared type/ } }),
-          () => ({ what: `presets.${E}=Y.Text`, mutate: (d) => presets(d).set(E, new Y.Text("boom")), expect: { ...invalid, match: /shared type/ } }),
-          () => ({ what: `attributes.${E}=Y.Doc`, mutate: (d) => attrs(d).set(E, new Y.Doc()), expect: { ...invalid, match: /shared type/ } }),
+          () => ({
+            what: `attributes.${E}=Y.Map`,
+            mutate: (d) => attrs(d).set(E, new Y.Map()),
+            expect: { ...invalid, match: /shared type/ },
+          }),
+          () => ({
+            what: `presets.${E}=Y.Text`,
+            mutate: (d) => presets(d).set(E, new Y.Text("boom")),
+            expect: { ...invalid, match: /shared type/ },
+          }),
+          () => ({
+            what: `attributes.${E}=Y.Doc`,
+            mutate: (d) => attrs(d).set(E, new Y.Doc()),
+            expect: { ...invalid, match: /shared type/ },
+          }),
           () => ({
             what: `presets.${E}=Y.Map holding a preset`,
             mutate: (d) => {
@@ -522,14 +621,34 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
             },
             expect: { ...invalid, match: /shared type/ },
           }),
-          () => ({ what: `root map ${E}`, mutate: (d) => d.getMap(E).set("k", 0.5), expect: { ...invalid, match: /unknown top-level/ } }),
-          () => ({ what: `root array ${E}`, mutate: (d) => d.getArray(E).insert(0, [1]), expect: { ...invalid, match: /unknown top-level/ } }),
-          () => ({ what: `root text ${E}`, mutate: (d) => d.getText(E).insert(0, "boom"), expect: { ...invalid, match: /unknown top-level/ } }),
+          () => ({
+            what: `root map ${E}`,
+            mutate: (d) => d.getMap(E).set("k", 0.5),
+            expect: { ...invalid, match: /unknown top-level/ },
+          }),
+          () => ({
+            what: `root array ${E}`,
+            mutate: (d) => d.getArray(E).insert(0, [1]),
+            expect: { ...invalid, match: /unknown top-level/ },
+          }),
+          () => ({
+            what: `root text ${E}`,
+            mutate: (d) => d.getText(E).insert(0, "boom"),
+            expect: { ...invalid, match: /unknown top-level/ },
+          }),
           () => {
             const root = rng.pick(ROOTS);
-            return { what: `list content in ${root}`, mutate: (d) => d.getArray(root).insert(0, [0.5]), expect: { ...invalid, match: /list content/ } };
+            return {
+              what: `list content in ${root}`,
+              mutate: (d) => d.getArray(root).insert(0, [0.5]),
+              expect: { ...invalid, match: /list content/ },
+            };
           },
-          () => ({ what: "attributes key too long", mutate: (d) => attrs(d).set(`${E}-`.padEnd(SHARED_LIMITS.maxKeyLength + 1, "k"), 0.5), expect: invalid }),
+          () => ({
+            what: "attributes key too long",
+            mutate: (d) => attrs(d).set(`${E}-`.padEnd(SHARED_LIMITS.maxKeyLength + 1, "k"), 0.5),
+            expect: invalid,
+          }),
           () => ({ what: "attributes empty key", mutate: (d) => attrs(d).set("", 0.5), expect: invalid }),
           () => ({
             what: `${SHARED_LIMITS.maxAttributes + 1} attributes`,
@@ -538,16 +657,38 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
             },
             expect: { ...invalid, match: /attributes/ },
           }),
-          () => ({ what: "unknown pose control", mutate: (d) => pose(d).set(`${E}Pose`, 0.5), expect: { ...invalid, match: /pose/ } }),
+          () => ({
+            what: "unknown pose control",
+            mutate: (d) => pose(d).set(`${E}Pose`, 0.5),
+            expect: { ...invalid, match: /pose/ },
+          }),
           () => {
             const c = rng.pick(POSE_CONTROLS);
             const v = rng.pick([c.max + 1, c.min - 0.5, NaN, "x"]);
-            return { what: `pose.${c.name}=${canon(v)}`, mutate: (d) => pose(d).set(c.name, v), expect: { refuseOrAccept: "invalid-state: " } };
+            return {
+              what: `pose.${c.name}=${canon(v)}`,
+              mutate: (d) => pose(d).set(c.name, v),
+              expect: { refuseOrAccept: "invalid-state: " },
+            };
           },
-          () => ({ what: "unknown playback key", mutate: (d) => playback(d).set(E, 1), expect: { ...invalid, match: /playback/ } }),
+          () => ({
+            what: "unknown playback key",
+            mutate: (d) => playback(d).set(E, 1),
+            expect: { ...invalid, match: /playback/ },
+          }),
           () => {
-            const [k, v] = rng.pick<[string, unknown]>([["clip", "evil-clip"], ["clip", 3], ["startedAt", -1], ["startedAt", "now"], ["startedAt", Infinity]]);
-            return { what: `playback.${k}=${canon(v)}`, mutate: (d) => playback(d).set(k, v), expect: { refuseOrAccept: "invalid-state: " } };
+            const [k, v] = rng.pick<[string, unknown]>([
+              ["clip", "evil-clip"],
+              ["clip", 3],
+              ["startedAt", -1],
+              ["startedAt", "now"],
+              ["startedAt", Infinity],
+            ]);
+            return {
+              what: `playback.${k}=${canon(v)}`,
+              mutate: (d) => playback(d).set(k, v),
+              expect: { refuseOrAccept: "invalid-state: " },
+            };
           },
           () => {
             const [label, value] = rng.pick<[string, unknown]>([
@@ -561,12 +702,30 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
               ["a number", 5],
               ["a string", "evil"],
               ["attributes a string", preset({ attributes: "evil" })],
-              ["attribute key too long", preset({ attributes: { [`${E}`.padEnd(SHARED_LIMITS.maxKeyLength + 1, "k")]: 0.5 } })],
-              ["too many attributes", preset({ attributes: Object.fromEntries(Array.from({ length: SHARED_LIMITS.maxAttributes + 1 }, (_, i) => [`a${i}`, 0])) })],
+              [
+                "attribute key too long",
+                preset({ attributes: { [`${E}`.padEnd(SHARED_LIMITS.maxKeyLength + 1, "k")]: 0.5 } }),
+              ],
+              [
+                "too many attributes",
+                preset({
+                  attributes: Object.fromEntries(
+                    Array.from({ length: SHARED_LIMITS.maxAttributes + 1 }, (_, i) => [`a${i}`, 0]),
+                  ),
+                }),
+              ],
             ]);
-            return { what: `preset ${label}`, mutate: (d) => presets(d).set(E, value), expect: { ...invalid, match: /presets/ } };
+            return {
+              what: `preset ${label}`,
+              mutate: (d) => presets(d).set(E, value),
+              expect: { ...invalid, match: /presets/ },
+            };
           },
-          () => ({ what: "preset name too long", mutate: (d) => presets(d).set(`${E}`.padEnd(SHARED_LIMITS.maxPresetName + 1, "n"), preset()), expect: { ...invalid, match: /presets/ } }),
+          () => ({
+            what: "preset name too long",
+            mutate: (d) => presets(d).set(`${E}`.padEnd(SHARED_LIMITS.maxPresetName + 1, "n"), preset()),
+            expect: { ...invalid, match: /presets/ },
+          }),
           () => ({
             what: `${SHARED_LIMITS.maxPresets + 1} presets`,
             mutate: (d) => {
@@ -579,7 +738,9 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
             what: "presets past maxDocBytes",
             mutate: (d) => {
               for (let p = 0; p < 8; p++) {
-                const attributes = Object.fromEntries(Array.from({ length: SHARED_LIMITS.maxAttributes }, (_, i) => [hugeKey(i), 0.123456789]));
+                const attributes = Object.fromEntries(
+                  Array.from({ length: SHARED_LIMITS.maxAttributes }, (_, i) => [hugeKey(i), 0.123456789]),
+                );
                 presets(d).set(`${E}-${p}`, { attributes, savedBy: "evil", savedAt: 1 });
               }
             },
@@ -617,24 +778,41 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
         const kind = rng.int(0, 5);
         if (kind === 0) {
           // Someone else's id: an honest editor (or the view client) whose presence the server holds.
-          const targets = [...honest.filter((h) => h.connected).map((h) => [h.label, h.client] as const), ...(view.connected ? [["view", view.client] as const] : [])];
+          const targets = [
+            ...honest.filter((h) => h.connected).map((h) => [h.label, h.client] as const),
+            ...(view.connected ? [["view", view.client] as const] : []),
+          ];
           if (targets.length === 0) return "no target";
           const [label, target] = rng.pick(targets);
           const id = target.doc.clientID;
           // A fresh local change first: a client that reconnects re-sends its presence with the clock the
           // server already saw (and dropped when the old socket closed), a stale entry the server skips, so
           // it shows (and owns) the id again only after the client's next change (or its 15 s renewal).
-          target.provider.awareness.setLocalStateField("camera", { yawDeg: rng.inRange(-360, 360), pitchDeg: rng.inRange(-89, 89), distance: rng.inRange(0.1, 10) });
+          target.provider.awareness.setLocalStateField("camera", {
+            yawDeg: rng.inRange(-360, 360),
+            pitchDeg: rng.inRange(-89, 89),
+            distance: rng.inRange(0.1, 10),
+          });
           const mine = canon(target.provider.awareness.getLocalState());
-          await waitFor(() => canon(shared.awareness.getStates().get(id)) === mine, 5000, `server presence of ${id}`).catch(() =>
-            fail(`the server never showed ${label}'s presence (${id}); it has ${canon([...shared.awareness.getStates().keys()])}, ${label} is ${target.provider.wsconnected ? "connected" : "not connected"}, its local state ${canon(target.provider.awareness.getLocalState())}`),
+          await waitFor(
+            () => canon(shared.awareness.getStates().get(id)) === mine,
+            5000,
+            `server presence of ${id}`,
+          ).catch(() =>
+            fail(
+              `the server never showed ${label}'s presence (${id}); it has ${canon([...shared.awareness.getStates().keys()])}, ${label} is ${target.provider.wsconnected ? "connected" : "not connected"}, its local state ${canon(target.provider.awareness.getLocalState())}`,
+            ),
           );
           const before = canon(shared.awareness.getStates().get(id));
           const json = JSON.stringify({ user: { name: "forbidden impostor", color: "#ff0000" } });
-          await badSend(`presence for another connection's id`, forgedAwarenessMessage([{ clientId: id, clock: 1e6 + clockOf(id), json }]), {
-            refuse: "invalid-presence: ",
-            match: /another connection/,
-          });
+          await badSend(
+            `presence for another connection's id`,
+            forgedAwarenessMessage([{ clientId: id, clock: 1e6 + clockOf(id), json }]),
+            {
+              refuse: "invalid-presence: ",
+              match: /another connection/,
+            },
+          );
           if (canon(shared.awareness.getStates().get(id)) !== before) fail(`the impostor changed presence ${id}`);
           return "impostor";
         }
@@ -642,8 +820,14 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           // A valid state of its own: accepted while within the quota.
           const id = badOwnId();
           const within = bad.owned.has(id) || bad.owned.size < SHARED_LIMITS.maxClientIdsPerConnection;
-          const json = rng.bool(0.2) ? "null" : JSON.stringify({ user: { name: `bad ${id}`, color: "#abcdef" }, dragging: rng.bool() ? null : "hair" });
-          await badSend("own valid presence", forgedAwarenessMessage([{ clientId: id, clock: clockOf(id), json }]), within ? { accept: true } : { refuse: "invalid-presence: ", match: /at most/ });
+          const json = rng.bool(0.2)
+            ? "null"
+            : JSON.stringify({ user: { name: `bad ${id}`, color: "#abcdef" }, dragging: rng.bool() ? null : "hair" });
+          await badSend(
+            "own valid presence",
+            forgedAwarenessMessage([{ clientId: id, clock: clockOf(id), json }]),
+            within ? { accept: true } : { refuse: "invalid-presence: ", match: /at most/ },
+          );
           if (within) bad.owned.add(id);
           return within ? "own presence" : "presence past quota";
         }
@@ -652,7 +836,10 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           JSON.stringify({ user: { name: "forbidden color", color: "url(x)" } }),
           JSON.stringify({ user: { name: "forbidden".padEnd(SHARED_LIMITS.maxUserName + 1, "!"), color: "#112233" } }),
           JSON.stringify({ user: { name: "forbidden extra", color: "#112233", admin: true } }),
-          JSON.stringify({ camera: { yawDeg: 1000, pitchDeg: 0, distance: 1 }, user: { name: "forbidden camera", color: "#112233" } }),
+          JSON.stringify({
+            camera: { yawDeg: 1000, pitchDeg: 0, distance: 1 },
+            user: { name: "forbidden camera", color: "#112233" },
+          }),
           JSON.stringify({ camera: { yawDeg: "1", pitchDeg: 0, distance: 1 } }),
           JSON.stringify({ evil: 1 }),
           JSON.stringify({ dragging: "d".repeat(SHARED_LIMITS.maxKeyLength + 1) }),
@@ -662,14 +849,21 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           '"forbidden"',
           "{",
           "",
-          JSON.stringify({ user: { name: "forbidden big", color: "#112233" }, dragging: "x".repeat(SHARED_LIMITS.maxPresenceBytes) }),
+          JSON.stringify({
+            user: { name: "forbidden big", color: "#112233" },
+            dragging: "x".repeat(SHARED_LIMITS.maxPresenceBytes),
+          }),
         ];
         if (kind === 2) {
           // Mixed: a valid state of its own and an invalid one; nothing of it may apply.
           const own = badOwnId();
           const other = bad.owned.has(own) ? rng.clientId() : own;
           const entries = [
-            { clientId: own, clock: clockOf(own), json: JSON.stringify({ user: { name: "forbidden mixed", color: "#123456" } }) },
+            {
+              clientId: own,
+              clock: clockOf(own),
+              json: JSON.stringify({ user: { name: "forbidden mixed", color: "#123456" } }),
+            },
             { clientId: other, clock: clockOf(other), json: rng.pick(invalidStates) },
           ];
           await badSend("valid + invalid presence", forgedAwarenessMessage(entries), { refuse: "invalid-presence: " });
@@ -679,18 +873,29 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           // More ids than the quota in one message.
           const entries = Array.from({ length: SHARED_LIMITS.maxClientIdsPerConnection + 1 }, () => {
             const id = rng.clientId();
-            return { clientId: id, clock: clockOf(id), json: JSON.stringify({ user: { name: "forbidden flood", color: "#123456" } }) };
+            return {
+              clientId: id,
+              clock: clockOf(id),
+              json: JSON.stringify({ user: { name: "forbidden flood", color: "#123456" } }),
+            };
           });
-          await badSend("too many presence ids", forgedAwarenessMessage(entries), { refuse: "invalid-presence: ", match: /at most/ });
+          await badSend("too many presence ids", forgedAwarenessMessage(entries), {
+            refuse: "invalid-presence: ",
+            match: /at most/,
+          });
           return "presence flood";
         }
         const id = badOwnId();
         const overQuota = !bad.owned.has(id) && bad.owned.size >= SHARED_LIMITS.maxClientIdsPerConnection;
         const json = rng.pick(invalidStates);
-        await badSend(`invalid presence ${json.slice(0, 40)}`, forgedAwarenessMessage([{ clientId: id, clock: clockOf(id), json }]), {
-          refuse: "invalid-presence: ",
-          match: overQuota ? /at most/ : /presence/,
-        });
+        await badSend(
+          `invalid presence ${json.slice(0, 40)}`,
+          forgedAwarenessMessage([{ clientId: id, clock: clockOf(id), json }]),
+          {
+            refuse: "invalid-presence: ",
+            match: overQuota ? /at most/ : /presence/,
+          },
+        );
         return "invalid presence";
       };
 
@@ -727,7 +932,8 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
         sock.ws.send(new Uint8Array(bytes));
         await waitFor(() => sock.closed(), 5000, `close after "${what}"`);
         count("closed 1007");
-        if (sock.closed()!.code !== 1007) fail(`"${what}" closed the socket with ${canon(sock.closed())}, expected 1007`);
+        if (sock.closed()!.code !== 1007)
+          fail(`"${what}" closed the socket with ${canon(sock.closed())}, expected 1007`);
         drop(sock);
         return `malformed: ${what}`;
       };
@@ -757,10 +963,13 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
         const denied = sock.deniedReasons();
         if (closed) {
           count(`${kind}: closed`);
-          if (closed.code !== 1007) fail(`${kind} [${bytes.join(",")}] closed the socket with ${canon(closed)}, expected 1007`);
+          if (closed.code !== 1007)
+            fail(`${kind} [${bytes.join(",")}] closed the socket with ${canon(closed)}, expected 1007`);
         } else {
           count(denied.length ? `${kind}: refused` : `${kind}: no effect or accepted`);
-          for (const r of denied) if (!/^(invalid-state|invalid-presence|view-only): /.test(r)) fail(`${kind} [${bytes.join(",")}] was refused with an unknown reason: ${r}`);
+          for (const r of denied)
+            if (!/^(invalid-state|invalid-presence|view-only): /.test(r))
+              fail(`${kind} [${bytes.join(",")}] was refused with an unknown reason: ${r}`);
         }
         drop(sock);
         return `${kind} [${bytes.join(",")}] -> ${closed ? `closed ${closed.code}` : canon(denied)}`;
@@ -804,13 +1013,18 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           const p = h.client.provider;
           if (!p.wsconnected || !p.synced) diffs.push(`${h.label} not synced`);
           else if (canon(docState(h.client.doc)) !== want)
-            diffs.push(`${h.label} (client ${h.client.doc.clientID}) state ${canon(docState(h.client.doc))}\n  its state vector ${stateVector(h.client.doc)}, the server's ${wantSv}${shared.doc.store.pendingStructs || shared.doc.store.pendingDs ? " (the server holds pending structs)" : ""}`);
-          else if (stateVector(h.client.doc) !== wantSv) diffs.push(`${h.label} state vector ${stateVector(h.client.doc)} != ${wantSv}`);
+            diffs.push(
+              `${h.label} (client ${h.client.doc.clientID}) state ${canon(docState(h.client.doc))}\n  its state vector ${stateVector(h.client.doc)}, the server's ${wantSv}${shared.doc.store.pendingStructs || shared.doc.store.pendingDs ? " (the server holds pending structs)" : ""}`,
+            );
+          else if (stateVector(h.client.doc) !== wantSv)
+            diffs.push(`${h.label} state vector ${stateVector(h.client.doc)} != ${wantSv}`);
         }
         if (!reader.client.provider.synced) diffs.push("reader not synced");
-        else if (canon(docState(reader.client.doc)) !== want) diffs.push(`reader state ${canon(docState(reader.client.doc))}`);
+        else if (canon(docState(reader.client.doc)) !== want)
+          diffs.push(`reader state ${canon(docState(reader.client.doc))}`);
         if (!view.client.provider.synced) diffs.push("view not synced");
-        else if (canon(withoutViewKeys(docState(view.client.doc))) !== want) diffs.push(`view state ${canon(withoutViewKeys(docState(view.client.doc)))}`);
+        else if (canon(withoutViewKeys(docState(view.client.doc))) !== want)
+          diffs.push(`view state ${canon(withoutViewKeys(docState(view.client.doc)))}`);
         if (canon(docState(bad.mirror)) !== want) diffs.push(`bad mirror ${canon(docState(bad.mirror))}`);
         return diffs;
       };
@@ -835,14 +1049,19 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           await waitFor(() => convergence().length === 0, 15_000, "convergence");
         } catch {
           const refusedHonest = honestDenials.filter((d) => d.reasons.length > 0);
-          fail(`${label}: no convergence with the server ${serverState()}:\n${convergence().join("\n")}${refusedHonest.length ? `\nhonest editors were refused: ${canon(refusedHonest)}` : ""}`);
+          fail(
+            `${label}: no convergence with the server ${serverState()}:\n${convergence().join("\n")}${refusedHonest.length ? `\nhonest editors were refused: ${canon(refusedHonest)}` : ""}`,
+          );
         }
         // Property 1 for the editors also as vitest sees it.
-        for (const h of honest) expect(docState(h.client.doc), `[${REPRO}] ${label}: ${h.label}`).toEqual(docState(shared.doc));
+        for (const h of honest)
+          expect(docState(h.client.doc), `[${REPRO}] ${label}: ${h.label}`).toEqual(docState(shared.doc));
         const problem = sharedStateProblem(shared.doc);
         if (problem) fail(`${label}: server state invalid: ${problem}`);
         // Nothing of a refused update was applied: its client id never entered the server's state vector.
-        const leaked = [...Y.decodeStateVector(Y.encodeStateVector(shared.doc)).keys()].filter((c) => refusedClients.has(c) || c === view.client.doc.clientID || c === reader.client.doc.clientID);
+        const leaked = [...Y.decodeStateVector(Y.encodeStateVector(shared.doc)).keys()].filter(
+          (c) => refusedClients.has(c) || c === view.client.doc.clientID || c === reader.client.doc.clientID,
+        );
         if (leaked.length) fail(`${label}: the server holds structs of refused clients ${canon(leaked)}`);
         const markers = [
           ...markerProblems(docState(shared.doc), "server"),
@@ -856,19 +1075,27 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
         const badView = view.denials.filter((r) => !r.startsWith("view-only: "));
         if (badView.length) fail(`${label}: view client refused with the wrong reason: ${canon(badView)}`);
         if (view.writes > 0) {
-          await waitFor(() => view.denials.length > 0, 5000, "the view client's refusal").catch(() => fail(`${label}: the view client wrote ${view.writes} times and was never refused`));
+          await waitFor(() => view.denials.length > 0, 5000, "the view client's refusal").catch(() =>
+            fail(`${label}: the view client wrote ${view.writes} times and was never refused`),
+          );
         }
-        if (reader.denials.some((r) => !r.startsWith("view-only: "))) fail(`${label}: reader refused with the wrong reason: ${canon(reader.denials)}`);
-        if (reader.denials.length) fail(`${label}: the reader never wrote but was refused ${reader.denials.length} times: ${reader.denials[0]}`);
-        if (shared.doc.store.pendingStructs || shared.doc.store.pendingDs) fail(`${label}: the server holds pending structs it never validated`);
+        if (reader.denials.some((r) => !r.startsWith("view-only: ")))
+          fail(`${label}: reader refused with the wrong reason: ${canon(reader.denials)}`);
+        if (reader.denials.length)
+          fail(`${label}: the reader never wrote but was refused ${reader.denials.length} times: ${reader.denials[0]}`);
+        if (shared.doc.store.pendingStructs || shared.doc.store.pendingDs)
+          fail(`${label}: the server holds pending structs it never validated`);
         // Property 4: the stored rows replay to exactly the server's document.
         await shared.flushed();
         const rows = await server.db.docUpdate.findMany({ where: { avatarId }, orderBy: { id: "asc" } });
         const replay = new Y.Doc();
         for (const row of rows) Y.applyUpdate(replay, row.update);
-        if (canon(docState(replay)) !== serverState()) fail(`${label}: the stored rows replay to ${canon(docState(replay))}, the server has ${serverState()}`);
-        if (stateVector(replay) !== stateVector(shared.doc)) fail(`${label}: replayed state vector ${stateVector(replay)} != ${stateVector(shared.doc)}`);
-        if (rows.length > COMPACT_AFTER) fail(`${label}: ${rows.length} rows stored, compaction is after ${COMPACT_AFTER}`);
+        if (canon(docState(replay)) !== serverState())
+          fail(`${label}: the stored rows replay to ${canon(docState(replay))}, the server has ${serverState()}`);
+        if (stateVector(replay) !== stateVector(shared.doc))
+          fail(`${label}: replayed state vector ${stateVector(replay)} != ${stateVector(shared.doc)}`);
+        if (rows.length > COMPACT_AFTER)
+          fail(`${label}: ${rows.length} rows stored, compaction is after ${COMPACT_AFTER}`);
         stats.largestDocBytes = Math.max(stats.largestDocBytes ?? 0, Y.encodeStateAsUpdate(shared.doc).byteLength);
         trace.push(`-- ${label}: converged, ${rows.length} rows, ${serverUpdates} server updates`);
       };
@@ -967,7 +1194,10 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
           case "viewWrite": {
             const key = `view-${++n}`;
             if (rng.bool(0.7)) view.client.doc.getMap<number>(SharedKeys.attributes).set(key, slider());
-            else view.client.doc.getMap<unknown>(SharedKeys.presets).set(key, { attributes: {}, savedBy: "viewer", savedAt: 1 });
+            else
+              view.client.doc
+                .getMap<unknown>(SharedKeys.presets)
+                .set(key, { attributes: {}, savedBy: "viewer", savedAt: 1 });
             view.writes++;
             note = `view writes ${key}${view.connected ? "" : " (offline)"}`;
             if (rng.bool(0.3)) note += `; view ${setPresence("viewer", view.client)}`;
@@ -1025,10 +1255,17 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
             const variant = rng.pick(["struct", "delete", "spoof"] as const);
             if (variant === "spoof") {
               // A valid write made under the target's client id, at the target's next clock.
-              const update = forge((d) => d.getMap<number>(SharedKeys.attributes).set(rng.pick(ATTR_KEYS), slider()), target.client.doc.clientID);
+              const update = forge(
+                (d) => d.getMap<number>(SharedKeys.attributes).set(rng.pick(ATTR_KEYS), slider()),
+                target.client.doc.clientID,
+              );
               await badSend(`write under ${target.label}'s client id`, updateMessage(update), { refuseOrAccept: "" });
             } else {
-              await badSend(`pending ${variant} poison for ${target.label}`, updateMessage(pendingPoison(target, variant)), { refuseOrAccept: "invalid-state: " });
+              await badSend(
+                `pending ${variant} poison for ${target.label}`,
+                updateMessage(pendingPoison(target, variant)),
+                { refuseOrAccept: "invalid-state: " },
+              );
             }
             note = `bad: ${variant} attack on ${target.label}`;
             break;
@@ -1043,10 +1280,14 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
             await sleep(100); // its presence message follows its sync step 1
             const id = target.client.doc.clientID;
             const json = JSON.stringify({ user: { name: "forbidden squatter", color: "#ff0000" } });
-            await badSend(`presence for ${target.label}'s id after its reconnect`, forgedAwarenessMessage([{ clientId: id, clock: 1e6 + clockOf(id), json }]), {
-              refuse: "invalid-presence: ",
-              match: /another connection/,
-            });
+            await badSend(
+              `presence for ${target.label}'s id after its reconnect`,
+              forgedAwarenessMessage([{ clientId: id, clock: 1e6 + clockOf(id), json }]),
+              {
+                refuse: "invalid-presence: ",
+                match: /another connection/,
+              },
+            );
             note = `bad: squats ${target.label}'s presence id`;
             break;
           }
@@ -1079,9 +1320,13 @@ describe(`Yjs endpoint fuzz (${REPRO})`, () => {
       expect(violations, `[${REPRO}] violations`).toEqual([]);
 
       // Property 6, summed up: refusals happened, and of the expected kinds (each was checked as it came).
-      const refused = Object.entries(stats).filter(([k]) => k.startsWith("refused ")).reduce((s, [, v]) => s + v, 0);
+      const refused = Object.entries(stats)
+        .filter(([k]) => k.startsWith("refused "))
+        .reduce((s, [, v]) => s + v, 0);
       if (ITERATIONS >= 50) expect(refused, `[${REPRO}] refusals seen`).toBeGreaterThan(0);
-      console.log(`yjs fuzz ${REPRO}: ${serverUpdates} server updates, ${refused} refusals, view refused ${view.denials.length}x, reader refused ${reader.denials.length}x, stats ${canon(stats)}`);
+      console.log(
+        `yjs fuzz ${REPRO}: ${serverUpdates} server updates, ${refused} refusals, view refused ${view.denials.length}x, reader refused ${reader.denials.length}x, stats ${canon(stats)}`,
+      );
     } catch (err) {
       if (err instanceof FuzzFailure) throw err;
       fail(`unexpected error: ${(err as Error).stack ?? String(err)}`);

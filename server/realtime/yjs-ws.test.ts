@@ -140,7 +140,14 @@ describe("Yjs websocket endpoint", () => {
     const denied = recordDenials(victim.provider);
     try {
       victim.doc.getMap("attributes").set("brows", 0.25);
-      await waitFor(async () => (await server.docs.acquire(avatarId).then((d) => (server.docs.release(d), d.doc.getMap("attributes").get("brows")))) === 0.25, 3000, "victim's edit");
+      await waitFor(
+        async () =>
+          (await server.docs
+            .acquire(avatarId)
+            .then((d) => (server.docs.release(d), d.doc.getMap("attributes").get("brows")))) === 0.25,
+        3000,
+        "victim's edit",
+      );
       // The victim's next clock, written by someone else: the two replicas would never converge.
       const spoof = new Y.Doc();
       Y.applyUpdate(spoof, Y.encodeStateAsUpdate(victim.doc));
@@ -181,7 +188,11 @@ describe("Yjs websocket endpoint", () => {
     const viewer = await connectYClient(server.url, avatarId, viewToken);
     const denied = recordDenials(viewer.provider);
     try {
-      await waitFor(() => viewer.doc.getMap("attributes").get("tmp") === undefined && viewer.provider.synced, 3000, "viewer synced");
+      await waitFor(
+        () => viewer.doc.getMap("attributes").get("tmp") === undefined && viewer.provider.synced,
+        3000,
+        "viewer synced",
+      );
       viewer.provider.disconnect();
       viewer.provider.connect();
       await waitFor(() => viewer.provider.synced, 3000, "viewer resynced");

@@ -24,10 +24,18 @@ import * as authProtocol from "y-protocols/auth";
 import type { DocStore, SharedDoc } from "./doc-store";
 import { ACCESS_DENIED_MESSAGES, hashToken, type Access, type Role } from "../auth/access";
 import type { LinkSessions } from "../auth/link-sessions";
-import { changesDocument, ClientIds, DocGuard, encodeAwarenessEntries, newStructClients, readAwarenessEntries, type AwarenessEntry, type IdHolder } from "./shared-state-guard";
+import {
+  changesDocument,
+  ClientIds,
+  DocGuard,
+  encodeAwarenessEntries,
+  newStructClients,
+  readAwarenessEntries,
+  type AwarenessEntry,
+  type IdHolder,
+} from "./shared-state-guard";
 import { awarenessProblem, SHARED_LIMITS } from "../../protocol/schemas";
 import { LINK_ENDED_CLOSE_CODE, RefusalCodes, VIEW_ONLY_REASON, YMessage } from "../../protocol/yjs";
-
 
 interface Connection extends IdHolder {
   ws: WebSocket;
@@ -77,17 +85,24 @@ export class YjsServer {
    * once per document by the page): a reconnect that presents it takes back
    * the client ids its earlier socket wrote under, and nobody else can.
    */
-  async accept(ws: WebSocket, _req: IncomingMessage, avatarId: string, access: Exclude<Access, { kind: "none" }>, session: string | null = null): Promise<void> {
+  async accept(
+    ws: WebSocket,
+    _req: IncomingMessage,
+    avatarId: string,
+    access: Exclude<Access, { kind: "none" }>,
+    session: string | null = null,
+  ): Promise<void> {
     ws.binaryType = "arraybuffer";
     const role = access.role;
     // Tracked from the start: a link revoked while the document loads still closes this socket.
-    const forgetLink = this.options.linkSessions?.open(access, (reason) => {
-      const enc = encoding.createEncoder();
-      encoding.writeVarUint(enc, YMessage.auth);
-      authProtocol.writePermissionDenied(enc, `${reason}: ${ACCESS_DENIED_MESSAGES[reason]}`);
-      if (ws.readyState === ws.OPEN) ws.send(encoding.toUint8Array(enc));
-      ws.close(LINK_ENDED_CLOSE_CODE, `share link ${reason}`);
-    }) ?? (() => undefined);
+    const forgetLink =
+      this.options.linkSessions?.open(access, (reason) => {
+        const enc = encoding.createEncoder();
+        encoding.writeVarUint(enc, YMessage.auth);
+        authProtocol.writePermissionDenied(enc, `${reason}: ${ACCESS_DENIED_MESSAGES[reason]}`);
+        if (ws.readyState === ws.OPEN) ws.send(encoding.toUint8Array(enc));
+        ws.close(LINK_ENDED_CLOSE_CODE, `share link ${reason}`);
+      }) ?? (() => undefined);
     ws.once("close", forgetLink);
     // Messages may arrive while the document loads: queue them in order.
     const early: RawData[] = [];
@@ -252,7 +267,8 @@ export class YjsServer {
       if (stale) {
         // An echo, or a page re-sending its own state after a reconnect with the clock the server saw:
         // nothing to apply, but a reconnecting page takes its id back at once, so nobody else can.
-        const reclaim = !problem && ids.owner(clientId) !== conn && json !== "null" && !shared.awareness.states.has(clientId);
+        const reclaim =
+          !problem && ids.owner(clientId) !== conn && json !== "null" && !shared.awareness.states.has(clientId);
         if (reclaim && ids.owner(clientId) !== undefined) claiming.add(clientId);
         continue;
       }

@@ -19,7 +19,10 @@ export interface CpuRenderPoolOptions {
   threads?: number;
 }
 
-function shared<T extends Float32Array | Uint32Array | Int32Array>(Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, src: ArrayLike<number>): T {
+function shared<T extends Float32Array | Uint32Array | Int32Array>(
+  Ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  src: ArrayLike<number>,
+): T {
   const out = new Ctor(new SharedArrayBuffer(Math.max(4, src.length * Ctor.BYTES_PER_ELEMENT)));
   out.set(src as never);
   return out;

@@ -34,12 +34,22 @@ parentPort?.on("message", (job: RasterJob) => {
       colors: job.colors,
       depths: job.depths,
     } as unknown as ProjectedSplats;
-    const bins = { tilesX: job.tilesX, tilesY: job.tilesY, count: job.splatFromIsect.length, tileFromIsect: new Uint32Array(0), splatFromIsect: job.splatFromIsect, tileRanges: job.tileRanges };
+    const bins = {
+      tilesX: job.tilesX,
+      tilesY: job.tilesY,
+      count: job.splatFromIsect.length,
+      tileFromIsect: new Uint32Array(0),
+      splatFromIsect: job.splatFromIsect,
+      tileRanges: job.tileRanges,
+    };
     const out = { rgb: job.rgb, alpha: job.alpha, depth: job.depth, lastIsect: job.lastIsect };
     for (;;) {
       const row = Atomics.add(job.nextRow, 0, 1);
       if (row >= job.tilesY) break;
-      rasterizeFwd(projected, bins, job.width, job.height, job.background, out, [row * job.tilesX, (row + 1) * job.tilesX]);
+      rasterizeFwd(projected, bins, job.width, job.height, job.background, out, [
+        row * job.tilesX,
+        (row + 1) * job.tilesX,
+      ]);
     }
     parentPort!.postMessage({ ok: true });
   } catch (err) {

@@ -34,7 +34,11 @@ export interface WriteDirOptions {
  * temporary sibling of `dir`, then renames it to `dir`. Only a folder is
  * ever replaced: a file or link at `dir` is likely not ours to delete.
  */
-export async function writeDirAtomic(dir: string, files: Iterable<readonly [string, Uint8Array | string]>, options: WriteDirOptions = {}): Promise<void> {
+export async function writeDirAtomic(
+  dir: string,
+  files: Iterable<readonly [string, Uint8Array | string]>,
+  options: WriteDirOptions = {},
+): Promise<void> {
   const owner = options.owner ?? "writeDirAtomic";
   const target = path.resolve(dir);
   const existing = await fs.lstat(target).catch(() => null);

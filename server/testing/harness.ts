@@ -20,7 +20,10 @@ export function tempDataDir(prefix = "perse-test-"): string {
 }
 
 /** `creationStages` replaces the creation pipeline (server/jobs/testing.ts runs small, controllable stages). */
-export async function startTestServer(overrides: Partial<ServerConfig> = {}, options: { creationStages?: readonly StageDef[] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<ServerConfig> = {},
+  options: { creationStages?: readonly StageDef[] } = {},
+): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDataDir();
   const config = loadConfig(
     {
@@ -40,7 +43,11 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}, opt
 }
 
 /** Polls until `check` returns a truthy value or the time runs out. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5000, what = "condition"): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<NonNullable<T>> {
   const start = Date.now();
   for (;;) {
     const value = await check();

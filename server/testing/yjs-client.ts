@@ -80,7 +80,9 @@ export function forgedAttributeUpdate(key: string, value: number): Uint8Array {
  */
 export function recordDenials(provider: WebsocketProvider): string[] {
   const reasons: string[] = [];
-  const handlers = (provider as unknown as { messageHandlers: Array<(encoder: encoding.Encoder, decoder: decoding.Decoder) => void> }).messageHandlers;
+  const handlers = (
+    provider as unknown as { messageHandlers: Array<(encoder: encoding.Encoder, decoder: decoding.Decoder) => void> }
+  ).messageHandlers;
   // y-protocols/auth: varUint sub-type (0 = permission denied), then the reason.
   handlers[2] = (_encoder, decoder) => {
     if (decoding.readVarUint(decoder) === 0) reasons.push(decoding.readVarString(decoder));

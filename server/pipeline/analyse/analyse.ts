@@ -52,14 +52,17 @@ export const ANALYSE_THRESHOLDS: AnalyseThresholds = Object.freeze({
 
 function resolveThresholds(o: Partial<AnalyseThresholds> | undefined): AnalyseThresholds {
   const t = { ...ANALYSE_THRESHOLDS, ...o };
-  for (const [k, v] of Object.entries(t)) if (!(typeof v === "number" && Number.isFinite(v) && v >= 0)) throw new Error(`analysePortrait: threshold ${k} must be a number >= 0, got ${v}`);
+  for (const [k, v] of Object.entries(t))
+    if (!(typeof v === "number" && Number.isFinite(v) && v >= 0))
+      throw new Error(`analysePortrait: threshold ${k} must be a number >= 0, got ${v}`);
   return t;
 }
 
 const interocular = (lm: Float32Array) => Math.hypot(lm[36 * 2]! - lm[45 * 2]!, lm[36 * 2 + 1]! - lm[45 * 2 + 1]!);
 const round = (v: number, digits = 0) => Number(v.toFixed(digits));
 /** |value| for a message about exceeding `limit`: whole degrees, or one decimal where rounding would show the limit itself. */
-const over = (v: number, limit: number) => (Math.round(Math.abs(v)) > limit ? Math.round(Math.abs(v)) : Math.abs(v).toFixed(1));
+const over = (v: number, limit: number) =>
+  Math.round(Math.abs(v)) > limit ? Math.round(Math.abs(v)) : Math.abs(v).toFixed(1);
 
 /** The main face: the widest sure face (score >= minOtherScore), else the best-scoring one. */
 function mainFace(faces: DetectedFace[], th: AnalyseThresholds): DetectedFace {
@@ -72,7 +75,10 @@ export async function loadAnalyseModels(): Promise<Record<string, number>> {
   return { ...(await getModels()).loadMs };
 }
 
-export async function analysePortrait(image: RgbImage, options?: Partial<AnalyseThresholds>): Promise<PortraitAnalysis> {
+export async function analysePortrait(
+  image: RgbImage,
+  options?: Partial<AnalyseThresholds>,
+): Promise<PortraitAnalysis> {
   checkRgbImage(image, "analysePortrait");
   const th = resolveThresholds(options);
   const timings: Record<string, number> = {};
@@ -87,32 +93,79 @@ export async function analysePortrait(image: RgbImage, options?: Partial<Analyse
   return exclusive(async () => {
     const { faces } = await timed("detect", () => detectFaces(models, image, { minScore: th.minScore, pad: "auto" }));
     if (faces.length === 0)
-      throw new PortraitRefusal("no-face", "We could not find a face in this photo. Use a photo where your whole face is visible and looking at the camera, in good light, with nothing covering it.");
+      throw new PortraitRefusal(
+        "no-face",
+        "We could not find a face in this photo. Use a photo where your whole face is visible and looking at the camera, in good light, with nothing covering it.",
+      );
     const main = mainFace(faces, th);
-    const others = faces.filter((f) => f !== main && f.score >= th.minOtherScore && f.box.width >= th.otherFaceRatio * main.box.width);
+    const others = faces.filter(
+      (f) => f !== main && f.score >= th.minOtherScore && f.box.width >= th.otherFaceRatio * main.box.width,
+    );
     if (others.length > 0)
-      throw new PortraitRefusal("many-faces", `We found ${others.length + 1} faces. Upload a portrait with only you in it (or crop it).`, [main, ...others].map((f) => f.box), { faces: others.length + 1 });
+      throw new PortraitRefusal(
+        "many-faces",
+        `We found ${others.length + 1} faces. Upload a portrait with only you in it (or crop it).`,
+        [main, ...others].map((f) => f.box),
+        { faces: others.length + 1 },
+      );
 
     const io = interocular(main.landmarks);
     if (io < th.minInterocularPx) {
-      const scaled = Math.max(image.width, image.height) >= DEFAULT_DECODE_LIMITS.maxSide ? ` Large photos are scaled down to ${DEFAULT_DECODE_LIMITS.maxSide} pixels, so crop yours around your head and shoulders before uploading.` : "";
-      throw new PortraitRefusal("too-small", `The face is too small (inter-ocular ${round(io)} px, need ${th.minInterocularPx}): use a closer or larger photo.${scaled}`, [main.box], { interocularPx: round(io, 1), minInterocularPx: th.minInterocularPx });
+      const scaled =
+        Math.max(image.width, image.height) >= DEFAULT_DECODE_LIMITS.maxSide
+          ? ` Large photos are scaled down to ${DEFAULT_DECODE_LIMITS.maxSide} pixels, so crop yours around your head and shoulders before uploading.`
+          : "";
+      throw new PortraitRefusal(
+        "too-small",
+        `The face is too small (inter-ocular ${round(io)} px, need ${th.minInterocularPx}): use a closer or larger photo.${scaled}`,
+        [main.box],
+        { interocularPx: round(io, 1), minInterocularPx: th.minInterocularPx },
+      );
     }
     const sharpness = await timed("sharpness", () => faceSharpness(image, main.landmarks));
     if (sharpness < th.minSharpness)
-      throw new PortraitRefusal("blurred", `The face is blurred (sharpness ${sharpness.toFixed(2)}, need ${th.minSharpness}): use a sharp photo. Hold the camera still, let it focus on the face, and avoid digital zoom.`, [main.box], { sharpness: round(sharpness, 3), minSharpness: th.minSharpness });
+      throw new PortraitRefusal(
+        "blurred",
+        `The face is blurred (sharpness ${sharpness.toFixed(2)}, need ${th.minSharpness}): use a sharp photo. Hold the camera still, let it focus on the face, and avoid digital zoom.`,
+        [main.box],
+        { sharpness: round(sharpness, 3), minSharpness: th.minSharpness },
+      );
 
     const fit = await timed("rotation", () => fitHeadRotation(main.landmarks, models.landmarks3d));
     const rotation = { yawDeg: round(fit.yawDeg, 1), pitchDeg: round(fit.pitchDeg, 1), rollDeg: round(fit.rollDeg, 1) };
     if (Math.abs(fit.yawDeg) > th.maxYawDeg)
-      throw new PortraitRefusal("turned", `The face is turned too far (yaw ${over(fit.yawDeg, th.maxYawDeg)} degrees, at most ${th.maxYawDeg}): use a photo looking at the camera.`, [main.box], { yawDeg: rotation.yawDeg, maxYawDeg: th.maxYawDeg });
+      throw new PortraitRefusal(
+        "turned",
+        `The face is turned too far (yaw ${over(fit.yawDeg, th.maxYawDeg)} degrees, at most ${th.maxYawDeg}): use a photo looking at the camera.`,
+        [main.box],
+        { yawDeg: rotation.yawDeg, maxYawDeg: th.maxYawDeg },
+      );
     if (Math.abs(fit.pitchDeg) > th.maxPitchDeg)
-      throw new PortraitRefusal("turned", `The head is tilted too far ${fit.pitchDeg > 0 ? "down" : "up"} (pitch ${over(fit.pitchDeg, th.maxPitchDeg)} degrees, at most ${th.maxPitchDeg}): use a photo looking straight at the camera.`, [main.box], { pitchDeg: rotation.pitchDeg, maxPitchDeg: th.maxPitchDeg });
+      throw new PortraitRefusal(
+        "turned",
+        `The head is tilted too far ${fit.pitchDeg > 0 ? "down" : "up"} (pitch ${over(fit.pitchDeg, th.maxPitchDeg)} degrees, at most ${th.maxPitchDeg}): use a photo looking straight at the camera.`,
+        [main.box],
+        { pitchDeg: rotation.pitchDeg, maxPitchDeg: th.maxPitchDeg },
+      );
 
     const mesh = await timed("mesh", () => faceMesh(models, image, main.box));
     const matte = await timed("matte", () => personMatte(models, image));
     timings.total = round(performance.now() - t0);
-    return { width: image.width, height: image.height, box: main.box, score: main.score, faces: 1, landmarks: main.landmarks, descriptor: main.descriptor, rotation, interocularPx: io, sharpness, matte, mesh: mesh?.mesh ?? null, timings };
+    return {
+      width: image.width,
+      height: image.height,
+      box: main.box,
+      score: main.score,
+      faces: 1,
+      landmarks: main.landmarks,
+      descriptor: main.descriptor,
+      rotation,
+      interocularPx: io,
+      sharpness,
+      matte,
+      mesh: mesh?.mesh ?? null,
+      timings,
+    };
   });
 }
 
@@ -127,7 +180,9 @@ export async function portraitMatte(image: RgbImage): Promise<Float32Array> {
  * The descriptor of the largest face, for identity checks on renders (128-512 px,
  * tight around a head): the image is padded before detecting. Null when no face is found.
  */
-export async function faceDescriptor(image: RgbImage): Promise<{ descriptor: Float32Array; box: Box; score: number } | null> {
+export async function faceDescriptor(
+  image: RgbImage,
+): Promise<{ descriptor: Float32Array; box: Box; score: number } | null> {
   checkRgbImage(image, "faceDescriptor");
   const models = await getModels();
   return exclusive(async () => {
@@ -140,7 +195,10 @@ export async function faceDescriptor(image: RgbImage): Promise<{ descriptor: Flo
 
 /** Euclidean distance between two face-api descriptors; below 0.6 is the usual "same person". */
 export function descriptorDistance(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length || a.length === 0) throw new Error(`descriptorDistance: descriptors must have the same non-zero length, got ${a.length} and ${b.length}`);
+  if (a.length !== b.length || a.length === 0)
+    throw new Error(
+      `descriptorDistance: descriptors must have the same non-zero length, got ${a.length} and ${b.length}`,
+    );
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return Math.sqrt(s);

@@ -35,7 +35,10 @@ async function runFaceApi(models: Models, image: RgbImage, minScore: number): Pr
   const { tf, faceapi } = models;
   const t = tf.tensor3d(image.rgb, [image.height, image.width, 3], "int32");
   try {
-    const found = await faceapi.detectAllFaces(t, new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 50 })).withFaceLandmarks().withFaceDescriptors();
+    const found = await faceapi
+      .detectAllFaces(t, new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 50 }))
+      .withFaceLandmarks()
+      .withFaceDescriptors();
     return found.map((f) => ({
       box: { x: f.detection.box.x, y: f.detection.box.y, width: f.detection.box.width, height: f.detection.box.height },
       score: f.detection.score,
@@ -49,7 +52,9 @@ async function runFaceApi(models: Models, image: RgbImage, minScore: number): Pr
 
 /** The image with `pad` pixels of replicated border on every side. */
 export async function padImage(image: RgbImage, pad: number): Promise<RgbImage> {
-  const { data, info } = await sharp(Buffer.from(image.rgb.buffer, image.rgb.byteOffset, image.rgb.byteLength), { raw: { width: image.width, height: image.height, channels: 3 } })
+  const { data, info } = await sharp(Buffer.from(image.rgb.buffer, image.rgb.byteOffset, image.rgb.byteLength), {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  })
     .extend({ top: pad, bottom: pad, left: pad, right: pad, extendWith: "copy" })
     .raw()
     .toBuffer({ resolveWithObject: true });
@@ -66,15 +71,21 @@ const touchesEdge = (b: Box, image: RgbImage) => {
 };
 
 /** All faces, best score first, and whether the padded image gave them. */
-export async function detectFaces(models: Models, image: RgbImage, o: DetectOptions): Promise<{ faces: DetectedFace[]; padded: boolean }> {
+export async function detectFaces(
+  models: Models,
+  image: RgbImage,
+  o: DetectOptions,
+): Promise<{ faces: DetectedFace[]; padded: boolean }> {
   const pad = Math.max(8, Math.round((o.padFraction ?? 0.25) * Math.max(image.width, image.height)));
-  const padded = async () => (await runFaceApi(models, await padImage(image, pad), o.minScore)).map((f) => shift(f, pad));
+  const padded = async () =>
+    (await runFaceApi(models, await padImage(image, pad), o.minScore)).map((f) => shift(f, pad));
   const byScore = (a: DetectedFace, b: DetectedFace) => b.score - a.score;
   if (o.pad === "always") return { faces: (await padded()).sort(byScore), padded: true };
   const plain = (await runFaceApi(models, image, o.minScore)).sort(byScore);
   if (plain.length > 0 && !touchesEdge(plain[0]!.box, image)) return { faces: plain, padded: false };
   const withBorder = (await padded()).sort(byScore);
   // Keep the padded result only when it is at least as sure of its best face.
-  if (withBorder.length > 0 && (plain.length === 0 || withBorder[0]!.score >= plain[0]!.score)) return { faces: withBorder, padded: true };
+  if (withBorder.length > 0 && (plain.length === 0 || withBorder[0]!.score >= plain[0]!.score))
+    return { faces: withBorder, padded: true };
   return { faces: plain, padded: false };
 }

@@ -18,7 +18,12 @@ describe("headerImageSize", () => {
       ["JPEG baseline", await picture(37, 23).jpeg().toBuffer(), 37, 23],
       ["JPEG progressive", await picture(1000, 7).jpeg({ progressive: true }).toBuffer(), 1000, 7],
       // EXIF and ICC segments come before the frame header and must be skipped by their lengths.
-      ["JPEG with EXIF and ICC", await picture(23, 37).withMetadata({ orientation: 6 }).withIccProfile("srgb").jpeg().toBuffer(), 23, 37],
+      [
+        "JPEG with EXIF and ICC",
+        await picture(23, 37).withMetadata({ orientation: 6 }).withIccProfile("srgb").jpeg().toBuffer(),
+        23,
+        37,
+      ],
       ["WebP lossy (VP8)", await picture(37, 23).webp().toBuffer(), 37, 23],
       ["WebP lossless (VP8L)", await picture(37, 23).webp({ lossless: true }).toBuffer(), 37, 23],
       ["WebP with alpha (VP8X)", await picture(37, 23, 4).webp().toBuffer(), 37, 23],

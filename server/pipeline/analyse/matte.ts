@@ -25,14 +25,31 @@ export async function personMatte(models: Models, image: RgbImage): Promise<Floa
   const { tf, rvm } = models;
   const s = Math.min(1, MATTE_SIDE / Math.max(image.width, image.height));
   const [h, w] = [Math.max(16, Math.round(image.height * s)), Math.max(16, Math.round(image.width * s))];
-  const src = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(image.rgb, [image.height, image.width, 3], "int32").toFloat().div<TF.Tensor3D>(255), [h, w], false, true).expandDims(0));
+  const src = tf.tidy(() =>
+    tf.image
+      .resizeBilinear(
+        tf.tensor3d(image.rgb, [image.height, image.width, 3], "int32").toFloat().div<TF.Tensor3D>(255),
+        [h, w],
+        false,
+        true,
+      )
+      .expandDims(0),
+  );
   const state = [0, 1, 2, 3].map(() => tf.scalar(0));
   const ratio = tf.scalar(RATIO);
   let out: TF.Tensor[] = [];
   try {
-    const res = await rvm.executeAsync({ src, r1i: state[0]!, r2i: state[1]!, r3i: state[2]!, r4i: state[3]!, downsample_ratio: ratio }, ["pha"]);
+    const res = await rvm.executeAsync(
+      { src, r1i: state[0]!, r2i: state[1]!, r3i: state[2]!, r4i: state[3]!, downsample_ratio: ratio },
+      ["pha"],
+    );
     out = Array.isArray(res) ? res : [res];
-    const alpha = tf.tidy(() => tf.image.resizeBilinear(out[0] as TF.Tensor4D, [image.height, image.width], false, true).clipByValue(0, 1).reshape([image.height * image.width]));
+    const alpha = tf.tidy(() =>
+      tf.image
+        .resizeBilinear(out[0] as TF.Tensor4D, [image.height, image.width], false, true)
+        .clipByValue(0, 1)
+        .reshape([image.height * image.width]),
+    );
     const data = (await alpha.data()) as Float32Array;
     alpha.dispose();
     return data;

@@ -17,12 +17,26 @@ const CROP_SIDE = 320;
 const CROP_FACTOR = 2;
 
 /** A square region of the image (replicated border where it leaves the image), resampled to side x side. */
-export async function squareCrop(image: RgbImage, cx: number, cy: number, half: number, side: number): Promise<{ rgb: Uint8Array; x0: number; y0: number; scale: number }> {
-  const x0 = Math.round(cx - half), y0 = Math.round(cy - half), size = Math.max(2, Math.round(2 * half));
+export async function squareCrop(
+  image: RgbImage,
+  cx: number,
+  cy: number,
+  half: number,
+  side: number,
+): Promise<{ rgb: Uint8Array; x0: number; y0: number; scale: number }> {
+  const x0 = Math.round(cx - half),
+    y0 = Math.round(cy - half),
+    size = Math.max(2, Math.round(2 * half));
   const pad = Math.max(0, -x0, -y0, x0 + size - image.width, y0 + size - image.height);
-  let img = sharp(Buffer.from(image.rgb.buffer, image.rgb.byteOffset, image.rgb.byteLength), { raw: { width: image.width, height: image.height, channels: 3 } });
+  let img = sharp(Buffer.from(image.rgb.buffer, image.rgb.byteOffset, image.rgb.byteLength), {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  });
   // sharp applies extract after extend within one pipeline only in this order when materialised in between.
-  if (pad > 0) img = sharp(await img.extend({ top: pad, bottom: pad, left: pad, right: pad, extendWith: "copy" }).raw().toBuffer(), { raw: { width: image.width + 2 * pad, height: image.height + 2 * pad, channels: 3 } });
+  if (pad > 0)
+    img = sharp(
+      await img.extend({ top: pad, bottom: pad, left: pad, right: pad, extendWith: "copy" }).raw().toBuffer(),
+      { raw: { width: image.width + 2 * pad, height: image.height + 2 * pad, channels: 3 } },
+    );
   const { data } = await img
     .extract({ left: x0 + pad, top: y0 + pad, width: size, height: size })
     .resize(side, side, { fit: "fill", kernel: "lanczos3" })
@@ -47,7 +61,9 @@ export async function faceMesh(models: Models, image: RgbImage, box: Box): Promi
     const face = result.face[0];
     if (!face || face.mesh.length !== 478) return null;
     // Human keeps z in the mesh model's input units; its face box is that input's square in crop pixels.
-    const meshInput = (models.human.models.models as unknown as Record<string, { inputs: Array<{ shape?: number[] }> } | null>).facemesh?.inputs[0]?.shape?.[2] ?? 192;
+    const meshInput =
+      (models.human.models.models as unknown as Record<string, { inputs: Array<{ shape?: number[] }> } | null>).facemesh
+        ?.inputs[0]?.shape?.[2] ?? 192;
     const zScale = face.box[2] / meshInput;
     const mesh = new Float32Array(478 * 3);
     face.mesh.forEach((p, i) => {

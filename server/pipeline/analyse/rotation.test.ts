@@ -1,5 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createHeadModel, createHeadParams, landmarkPositions, poseVertices, type HeadModel } from "../../../render-core/head";
+import {
+  createHeadModel,
+  createHeadParams,
+  landmarkPositions,
+  poseVertices,
+  type HeadModel,
+} from "../../../render-core/head";
 import { mulberry32 } from "../../../render-core/math/prng";
 import { proceduralIdentity } from "../synthesise/identity";
 import { renderPortrait } from "../synthesise/portrait";
@@ -36,15 +42,28 @@ describe("fitHeadRotation", () => {
 
   it("reads the renderer's yaw, pitch and roll from a portrait's true landmarks, with the right signs", async () => {
     const identity = proceduralIdentity(5, head);
-    for (const [yaw, pitch, roll] of [[20, 0, 0], [-20, 0, 0], [0, 15, 0], [0, -15, 0], [0, 0, 15], [0, 0, -15]] as const) {
+    for (const [yaw, pitch, roll] of [
+      [20, 0, 0],
+      [-20, 0, 0],
+      [0, 15, 0],
+      [0, -15, 0],
+      [0, 0, 15],
+      [0, 0, -15],
+    ] as const) {
       const p = await renderPortrait({ head, identity, size: 256, yawDeg: yaw, pitchDeg: pitch, rollDeg: roll });
       const fit = fitHeadRotation(p.landmarks, model3d);
       // The renders are perspective (0.75 m, 30 degree field) and the head turns about the neck:
       // a 20 degree yaw reads about 26 with a weak-perspective fit, a 15 degree roll adds about 5 of yaw.
       const got = [fit.yawDeg, fit.pitchDeg, fit.rollDeg];
       [yaw, pitch, roll].forEach((want, i) => {
-        if (want !== 0) expect(Math.sign(got[i]!), `axis ${i} of ${[yaw, pitch, roll]}: got ${got.map((v) => v.toFixed(1))}`).toBe(Math.sign(want));
-        expect(Math.abs(got[i]! - want), `axis ${i} of ${[yaw, pitch, roll]}: got ${got.map((v) => v.toFixed(1))}`).toBeLessThan(8);
+        if (want !== 0)
+          expect(Math.sign(got[i]!), `axis ${i} of ${[yaw, pitch, roll]}: got ${got.map((v) => v.toFixed(1))}`).toBe(
+            Math.sign(want),
+          );
+        expect(
+          Math.abs(got[i]! - want),
+          `axis ${i} of ${[yaw, pitch, roll]}: got ${got.map((v) => v.toFixed(1))}`,
+        ).toBeLessThan(8);
       });
       // roll > 0 lifts the subject's left eye (landmark 45, image right) above the right one (36).
       if (roll !== 0) expect(Math.sign(p.landmarks[36 * 2 + 1]! - p.landmarks[45 * 2 + 1]!)).toBe(Math.sign(roll));
@@ -52,6 +71,8 @@ describe("fitHeadRotation", () => {
   });
 
   it("rejects point arrays of the wrong size", () => {
-    expect(() => fitHeadRotation(new Float32Array(10), model3d)).toThrow(/fitHeadRotation: need \[68, 2\] points and \[68, 3\] model landmarks, got 10 and 204 numbers/);
+    expect(() => fitHeadRotation(new Float32Array(10), model3d)).toThrow(
+      /fitHeadRotation: need \[68, 2\] points and \[68, 3\] model landmarks, got 10 and 204 numbers/,
+    );
   });
 });

@@ -36,12 +36,21 @@ const DEG = Math.PI / 180;
 
 /** Row-major 3x3 of R_y(yaw) R_x(pitch) R_z(roll), radians. */
 export function eulerMatrix(yaw: number, pitch: number, roll: number): number[] {
-  const [cy, sy, cp, sp, cr, sr] = [Math.cos(yaw), Math.sin(yaw), Math.cos(pitch), Math.sin(pitch), Math.cos(roll), Math.sin(roll)];
+  const [cy, sy, cp, sp, cr, sr] = [
+    Math.cos(yaw),
+    Math.sin(yaw),
+    Math.cos(pitch),
+    Math.sin(pitch),
+    Math.cos(roll),
+    Math.sin(roll),
+  ];
   // R_y R_x = [[cy, sy sp, sy cp], [0, cp, -sp], [-sy, cy sp, cy cp]]; then times R_z.
   const a = [cy, sy * sp, sy * cp, 0, cp, -sp, -sy, cy * sp, cy * cp];
   const z = [cr, -sr, 0, sr, cr, 0, 0, 0, 1];
   const m = new Array<number>(9);
-  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) m[r * 3 + c] = a[r * 3]! * z[c]! + a[r * 3 + 1]! * z[3 + c]! + a[r * 3 + 2]! * z[6 + c]!;
+  for (let r = 0; r < 3; r++)
+    for (let c = 0; c < 3; c++)
+      m[r * 3 + c] = a[r * 3]! * z[c]! + a[r * 3 + 1]! * z[3 + c]! + a[r * 3 + 2]! * z[6 + c]!;
   return m;
 }
 
@@ -50,7 +59,13 @@ function project(q: number[], m: number[], x: number, y: number, z: number): [nu
   return [q[3]! * (m[0]! * x + m[1]! * y + m[2]! * z) + q[4]!, -q[3]! * (m[3]! * x + m[4]! * y + m[5]! * z) + q[5]!];
 }
 
-function residuals(q: number[], model: Float32Array, pts: ArrayLike<number>, idx: readonly number[], out: Float64Array): number {
+function residuals(
+  q: number[],
+  model: Float32Array,
+  pts: ArrayLike<number>,
+  idx: readonly number[],
+  out: Float64Array,
+): number {
   const m = eulerMatrix(q[0]!, q[1]!, q[2]!);
   let sum = 0;
   idx.forEach((k, i) => {
@@ -86,10 +101,18 @@ function solve6(A: number[][], b: number[]): number[] | null {
   return x;
 }
 
-function levenbergMarquardt(q0: number[], model: Float32Array, pts: ArrayLike<number>, idx: readonly number[]): { q: number[]; cost: number } {
+function levenbergMarquardt(
+  q0: number[],
+  model: Float32Array,
+  pts: ArrayLike<number>,
+  idx: readonly number[],
+): { q: number[]; cost: number } {
   const n = idx.length * 2;
-  const r = new Float64Array(n), rp = new Float64Array(n);
-  let q = q0.slice(), cost = residuals(q, model, pts, idx, r), lambda = 1e-3;
+  const r = new Float64Array(n),
+    rp = new Float64Array(n);
+  let q = q0.slice(),
+    cost = residuals(q, model, pts, idx, r),
+    lambda = 1e-3;
   const steps = [1e-4, 1e-4, 1e-4, q0[3]! * 1e-4, 1e-2, 1e-2];
   for (let iter = 0; iter < 60; iter++) {
     // Forward-difference Jacobian [n, 6].
@@ -104,7 +127,10 @@ function levenbergMarquardt(q0: number[], model: Float32Array, pts: ArrayLike<nu
     let improved = false;
     for (let tries = 0; tries < 8 && !improved; tries++) {
       const A = JtJ.map((row, i) => row.map((v, j) => (i === j ? v * (1 + lambda) + 1e-12 : v)));
-      const dq = solve6(A, Jtr.map((v) => -v));
+      const dq = solve6(
+        A,
+        Jtr.map((v) => -v),
+      );
       if (!dq) break;
       const qn = q.map((v, j) => v + dq[j]!);
       const cn = residuals(qn, model, pts, idx, rp);
@@ -128,8 +154,15 @@ function levenbergMarquardt(q0: number[], model: Float32Array, pts: ArrayLike<nu
  * @param points [68, 2] pixel positions (iBUG order)
  * @param model3d [68, 3] the head model's landmarks (metres)
  */
-export function fitHeadRotation(points: ArrayLike<number>, model3d: Float32Array, idx: readonly number[] = ROTATION_LANDMARKS): RotationFit {
-  if (points.length !== 136 || model3d.length !== 204) throw new Error(`fitHeadRotation: need [68, 2] points and [68, 3] model landmarks, got ${points.length} and ${model3d.length} numbers`);
+export function fitHeadRotation(
+  points: ArrayLike<number>,
+  model3d: Float32Array,
+  idx: readonly number[] = ROTATION_LANDMARKS,
+): RotationFit {
+  if (points.length !== 136 || model3d.length !== 204)
+    throw new Error(
+      `fitHeadRotation: need [68, 2] points and [68, 3] model landmarks, got ${points.length} and ${model3d.length} numbers`,
+    );
   const mean = (a: ArrayLike<number>, d: number, c: number) => idx.reduce((s, k) => s + a[k * d + c]!, 0) / idx.length;
   const spread = (a: ArrayLike<number>, d: number) => {
     const m = [0, 1].map((c) => mean(a, d, c));
@@ -152,5 +185,11 @@ export function fitHeadRotation(points: ArrayLike<number>, model3d: Float32Array
   const q = best!.q;
   const io = Math.hypot(points[36 * 2]! - points[45 * 2]!, points[36 * 2 + 1]! - points[45 * 2 + 1]!);
   const wrap = (a: number) => Math.atan2(Math.sin(a), Math.cos(a)) / DEG;
-  return { yawDeg: wrap(q[0]!), pitchDeg: wrap(q[1]!), rollDeg: wrap(q[2]!), scale: q[3]!, rmsRelative: Math.sqrt(best!.cost / idx.length) / Math.max(io, 1e-6) };
+  return {
+    yawDeg: wrap(q[0]!),
+    pitchDeg: wrap(q[1]!),
+    rollDeg: wrap(q[2]!),
+    scale: q[3]!,
+    rmsRelative: Math.sqrt(best!.cost / idx.length) / Math.max(io, 1e-6),
+  };
 }

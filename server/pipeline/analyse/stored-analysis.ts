@@ -6,13 +6,22 @@
 import { z } from "zod";
 import type { PortraitAnalysis } from "./types";
 
-export type StoredAnalysis = Omit<PortraitAnalysis, "landmarks" | "descriptor" | "matte" | "mesh"> & { landmarks: number[]; descriptor: number[]; mesh: number[] | null };
+export type StoredAnalysis = Omit<PortraitAnalysis, "landmarks" | "descriptor" | "matte" | "mesh"> & {
+  landmarks: number[];
+  descriptor: number[];
+  mesh: number[] | null;
+};
 
 /** The analysis as JSON-ready lists; a matte, when the analysis still has one, is left out. */
 export function toStoredAnalysis(a: Omit<PortraitAnalysis, "matte">): StoredAnalysis {
   const { landmarks, descriptor, mesh, ...rest } = a;
   const { matte: _matte, ...plain } = rest as typeof rest & { matte?: unknown };
-  return { ...plain, landmarks: Array.from(landmarks), descriptor: Array.from(descriptor), mesh: mesh ? Array.from(mesh) : null };
+  return {
+    ...plain,
+    landmarks: Array.from(landmarks),
+    descriptor: Array.from(descriptor),
+    mesh: mesh ? Array.from(mesh) : null,
+  };
 }
 
 // zod 4 numbers are finite: NaN and Infinity fail.
@@ -50,5 +59,11 @@ export function parseStoredAnalysis(text: string, size: { width: number; height:
 
 /** Back to typed arrays, with the matte the caller has (drawing and fitting want the in-memory form). */
 export function fromStoredAnalysis(s: StoredAnalysis, matte: Float32Array | null): PortraitAnalysis {
-  return { ...s, landmarks: Float32Array.from(s.landmarks), descriptor: Float32Array.from(s.descriptor), mesh: s.mesh ? Float32Array.from(s.mesh) : null, matte };
+  return {
+    ...s,
+    landmarks: Float32Array.from(s.landmarks),
+    descriptor: Float32Array.from(s.descriptor),
+    mesh: s.mesh ? Float32Array.from(s.mesh) : null,
+    matte,
+  };
 }

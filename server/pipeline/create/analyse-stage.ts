@@ -11,7 +11,12 @@ import path from "node:path";
 import sharp from "sharp";
 import { analysePortrait, analysisOverlayPng, portraitMatte } from "../analyse/analyse";
 import { decodePortrait, type RgbImage } from "../analyse/decode";
-import { fromStoredAnalysis, parseStoredAnalysis, toStoredAnalysis, type StoredAnalysis } from "../analyse/stored-analysis";
+import {
+  fromStoredAnalysis,
+  parseStoredAnalysis,
+  toStoredAnalysis,
+  type StoredAnalysis,
+} from "../analyse/stored-analysis";
 import type { PortraitAnalysis } from "../analyse/types";
 import { writeFileAtomicSync } from "../../storage/atomic";
 import { PORTRAIT_FOLDER, portraitDir, type CreationFolders } from "../../storage/layout";
@@ -42,7 +47,9 @@ export const readAnalysis = (d: CreationFolders): StoredAnalysis => readJson<Sto
 async function mattePng(matte: Float32Array, width: number, height: number): Promise<Buffer> {
   const px = Buffer.alloc(width * height);
   for (let i = 0; i < px.length; i++) px[i] = Math.round(Math.min(1, Math.max(0, matte[i]!)) * 255);
-  return sharp(px, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(px, { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 /** The job's matte, or null when the analysis found none. */
@@ -70,14 +77,24 @@ export function analyseStage(analyser: PortraitAnalyser): StageDef {
       const files = analyseFiles(d);
       const upload = portraitDir(ctx.dataDir, ctx.input.portraitId);
       const source = path.join(upload, PORTRAIT_FOLDER.image);
-      if (!fs.existsSync(source)) throw new Error(`The uploaded portrait ${ctx.input.portraitId} is gone from the server (no ${path.relative(ctx.dataDir, source)}).`);
+      if (!fs.existsSync(source))
+        throw new Error(
+          `The uploaded portrait ${ctx.input.portraitId} is gone from the server (no ${path.relative(ctx.dataDir, source)}).`,
+        );
       const image = await decodePortrait(fs.readFileSync(source));
       ctx.progress(0.2);
       const stored = storedAnalysis(upload, image);
       const a = stored ? fromStoredAnalysis(stored, await analyser.matte(image)) : await analyser.analyse(image);
       if (stored) ctx.log("analyse: the upload's analysis, with the person matte added");
-      ctx.log(`analyse: face at ${a.box.x.toFixed(0)},${a.box.y.toFixed(0)} (${a.box.width.toFixed(0)} px wide), inter-ocular ${a.interocularPx.toFixed(0)} px, yaw ${a.rotation.yawDeg.toFixed(0)} pitch ${a.rotation.pitchDeg.toFixed(0)} roll ${a.rotation.rollDeg.toFixed(0)} degrees`);
-      writeFileAtomicSync(files.portrait, await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer());
+      ctx.log(
+        `analyse: face at ${a.box.x.toFixed(0)},${a.box.y.toFixed(0)} (${a.box.width.toFixed(0)} px wide), inter-ocular ${a.interocularPx.toFixed(0)} px, yaw ${a.rotation.yawDeg.toFixed(0)} pitch ${a.rotation.pitchDeg.toFixed(0)} roll ${a.rotation.rollDeg.toFixed(0)} degrees`,
+      );
+      writeFileAtomicSync(
+        files.portrait,
+        await sharp(Buffer.from(image.rgb), { raw: { width: image.width, height: image.height, channels: 3 } })
+          .png()
+          .toBuffer(),
+      );
       if (a.matte) writeFileAtomicSync(files.matte, await mattePng(a.matte, image.width, image.height));
       writeFileAtomicSync(files.overlay, await analysisOverlayPng(image, a));
       writeFileAtomicSync(files.analysis, JSON.stringify(toStoredAnalysis(a)));

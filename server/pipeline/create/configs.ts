@@ -39,19 +39,41 @@ export const CREATION_CONFIG_PLANS: Readonly<Record<CreationConfig, PlanName>> =
 };
 
 /** What the full plans share: every category, in-betweens at three alphas, a held-out camera. */
-const FULL_DATASET: Pick<CreationPlanSpec["dataset"], "fps" | "categories" | "inbetweenPairs" | "alphas" | "extraCameras"> = { fps: 30, categories: "all", inbetweenPairs: 2, alphas: [0.25, 0.5, 0.75], extraCameras: 1 };
+const FULL_DATASET: Pick<
+  CreationPlanSpec["dataset"],
+  "fps" | "categories" | "inbetweenPairs" | "alphas" | "extraCameras"
+> = { fps: 30, categories: "all", inbetweenPairs: 2, alphas: [0.25, 0.5, 0.75], extraCameras: 1 };
 
 export const CREATION_PLANS: Readonly<Record<PlanName, CreationPlanSpec>> = {
   // Seconds-long, for tests and previews: too few pixels for the GPU's set-up cost to pay, no held-out camera.
   tiny: {
     trainPreset: "tiny",
-    dataset: { perCategory: 2, frames: 4, size: 48, fps: 30, categories: ["hair", "eyewear", "hat"], inbetweenPairs: 1, alphas: [0.5], extraCameras: 0 },
+    dataset: {
+      perCategory: 2,
+      frames: 4,
+      size: 48,
+      fps: 30,
+      categories: ["hair", "eyewear", "hat"],
+      inbetweenPairs: 1,
+      alphas: [0.5],
+      extraCameras: 0,
+    },
     evaluateHeldOut: false,
     gpuSynthesis: false,
   },
   // The demo avatar's settings (docs/evaluation.md): about 30 minutes on a 2-core CPU.
-  compact: { trainPreset: "compact", dataset: { ...FULL_DATASET, perCategory: 6, frames: 60, size: 128 }, evaluateHeldOut: true, gpuSynthesis: true },
-  paper: { trainPreset: "paper", dataset: { ...FULL_DATASET, perCategory: 10, frames: 100, size: 512 }, evaluateHeldOut: true, gpuSynthesis: true },
+  compact: {
+    trainPreset: "compact",
+    dataset: { ...FULL_DATASET, perCategory: 6, frames: 60, size: 128 },
+    evaluateHeldOut: true,
+    gpuSynthesis: true,
+  },
+  paper: {
+    trainPreset: "paper",
+    dataset: { ...FULL_DATASET, perCategory: 10, frames: 100, size: 512 },
+    evaluateHeldOut: true,
+    gpuSynthesis: true,
+  },
 };
 
 export function planNameOf(config: CreationConfig): PlanName {

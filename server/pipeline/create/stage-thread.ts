@@ -8,7 +8,9 @@
 import { Worker } from "node:worker_threads";
 import type { StageContext, StageDef } from "./stage";
 
-export type ToWorker = { type: "run"; stage: string; ctx: Pick<StageContext, "jobId" | "avatarId" | "dataDir" | "jobDir" | "input"> } | { type: "abort" };
+export type ToWorker =
+  | { type: "run"; stage: string; ctx: Pick<StageContext, "jobId" | "avatarId" | "dataDir" | "jobDir" | "input"> }
+  | { type: "abort" };
 export type FromWorker =
   | { type: "progress"; fraction: number; etaSeconds?: number }
   | { type: "log"; line: string }
@@ -48,9 +50,15 @@ export function onWorkerThread(stage: StageDef): StageDef {
           else finish(Object.assign(new Error(m.message), m.stack ? { stack: m.stack } : {}));
         });
         worker.on("error", (err) => finish(err));
-        worker.on("exit", (code) => finish(new Error(`The ${stage.label.toLowerCase()} step stopped unexpectedly (worker exit code ${code}).`)));
+        worker.on("exit", (code) =>
+          finish(new Error(`The ${stage.label.toLowerCase()} step stopped unexpectedly (worker exit code ${code}).`)),
+        );
         const { jobId, avatarId, dataDir, jobDir, input } = ctx;
-        worker.postMessage({ type: "run", stage: stage.name, ctx: { jobId, avatarId, dataDir, jobDir, input } } satisfies ToWorker);
+        worker.postMessage({
+          type: "run",
+          stage: stage.name,
+          ctx: { jobId, avatarId, dataDir, jobDir, input },
+        } satisfies ToWorker);
         if (ctx.signal.aborted) onAbort();
       }),
   };

@@ -15,7 +15,8 @@ port.on("message", (m: ToWorker) => {
     .run({
       ...m.ctx,
       signal: controller.signal,
-      progress: (fraction, etaSeconds) => send({ type: "progress", fraction, ...(etaSeconds !== undefined ? { etaSeconds } : {}) }),
+      progress: (fraction, etaSeconds) =>
+        send({ type: "progress", fraction, ...(etaSeconds !== undefined ? { etaSeconds } : {}) }),
       log: (line) => send({ type: "log", line }),
       publish: (name, path) => send({ type: "publish", name, path }),
     })

@@ -30,13 +30,18 @@ function countingAnalyser() {
 }
 
 /** Runs the stages like the job runner does, recording what they publish and log. */
-async function runStages(names?: string[], o: { analyser?: PortraitAnalyser; portraitId?: string; jobId?: string; dir?: string } = {}) {
+async function runStages(
+  names?: string[],
+  o: { analyser?: PortraitAnalyser; portraitId?: string; jobId?: string; dir?: string } = {},
+) {
   const published = new Map<ArtifactName, string>();
   const logs: string[] = [];
   const progress: number[] = [];
   const root = o.dir ?? dataDir;
   const jobId = o.jobId ?? "job1";
-  for (const stage of creationStages(o.analyser ? { analyser: o.analyser } : {}).filter((s) => !names || names.includes(s.name))) {
+  for (const stage of creationStages(o.analyser ? { analyser: o.analyser } : {}).filter(
+    (s) => !names || names.includes(s.name),
+  )) {
     const ctx: StageContext = {
       jobId,
       avatarId: "avatar1",
@@ -57,8 +62,23 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "create-"));
   // A person with blond hair and dark skin, looking slightly aside: the "upload".
   const identity = proceduralIdentity(21, head);
-  const hair = { ...categoryByName("hair").none, coverage: 0.95, length: 0.5, volume: 0.5, curl: 0.2, colourR: 0.75, colourG: 0.6, colourB: 0.35 };
-  const portrait = await renderPortrait({ head, identity: { ...identity, skin: [0.45, 0.3, 0.22] }, attributes: { hair }, size: 512, yawDeg: 10 });
+  const hair = {
+    ...categoryByName("hair").none,
+    coverage: 0.95,
+    length: 0.5,
+    volume: 0.5,
+    curl: 0.2,
+    colourR: 0.75,
+    colourG: 0.6,
+    colourB: 0.35,
+  };
+  const portrait = await renderPortrait({
+    head,
+    identity: { ...identity, skin: [0.45, 0.3, 0.22] },
+    attributes: { hair },
+    size: 512,
+    yawDeg: 10,
+  });
   const dir = path.join(dataDir, "portraits", "p1");
   fs.mkdirSync(dir, { recursive: true });
   await sharp(await portraitFile(portrait, "png")).toFile(path.join(dir, "portrait.png"));
@@ -71,7 +91,14 @@ describe("creation stages (tiny plan)", () => {
     // A photo without a stored analysis (npm run create) is analysed in full, once.
     expect(counting.calls).toEqual({ analyse: 1, matte: 0 });
     const job = path.join(dataDir, "jobs", "job1");
-    expect([...first.published.keys()].sort()).toEqual(["contact-sheet", "fit", "identity-sheet", "loss-curve", "overlay", "texture"]);
+    expect([...first.published.keys()].sort()).toEqual([
+      "contact-sheet",
+      "fit",
+      "identity-sheet",
+      "loss-curve",
+      "overlay",
+      "texture",
+    ]);
     for (const rel of first.published.values()) expect(fs.existsSync(path.join(job, rel)), rel).toBe(true);
     expect(first.progress.every((f) => f >= 0 && f <= 1)).toBe(true);
 
@@ -87,7 +114,10 @@ describe("creation stages (tiny plan)", () => {
     expect(fit.landmarkErrorPx / fit.interocularPx).toBeLessThan(0.1);
 
     const bundleDir = path.join(dataDir, "avatars", "avatar1", "bundle");
-    const avatar = await readAvatarBundleDir(bundleDir, { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
+    const avatar = await readAvatarBundleDir(bundleDir, {
+      headFaceCount: head.faceCount,
+      headShapeCount: head.shapeNames.length,
+    });
     expect(avatar.portrait).toBeDefined();
     expect((await sharp(Buffer.from(avatar.portrait!)).metadata()).width).toBe(192);
     expect(fs.existsSync(path.join(bundleDir, "thumbnail.png"))).toBe(true);
@@ -99,8 +129,14 @@ describe("creation stages (tiny plan)", () => {
     const figures = JSON.parse(fs.readFileSync(path.join(job, "evaluate", "identity.json"), "utf8"));
     expect(figures.edits).toHaveLength(avatar.anchors.length);
     // Every render has a distance or counts as "no face"; the share under 0.6 agrees with the rows.
-    expect(figures.notFound).toBe([figures.source, ...figures.edits.map((e: { distance: number | null }) => e.distance)].filter((d) => d === null).length);
-    expect(figures.fractionSame).toBe(figures.edits.filter((e: { distance: number | null }) => e.distance !== null && e.distance < 0.6).length / figures.edits.length);
+    expect(figures.notFound).toBe(
+      [figures.source, ...figures.edits.map((e: { distance: number | null }) => e.distance)].filter((d) => d === null)
+        .length,
+    );
+    expect(figures.fractionSame).toBe(
+      figures.edits.filter((e: { distance: number | null }) => e.distance !== null && e.distance < 0.6).length /
+        figures.edits.length,
+    );
     expect(first.logs.some((l) => /^identity: source/.test(l))).toBe(true);
 
     const again = await runStages();
@@ -120,14 +156,32 @@ describe("creation stages on a worker thread", () => {
     const { onWorkerThread } = await import("./stage-thread");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "create-thread-"));
     fs.mkdirSync(path.join(dir, "portraits", "p2"), { recursive: true });
-    fs.copyFileSync(path.join(dataDir, "portraits", fs.existsSync(path.join(dataDir, "portraits", "p1")) ? "p1" : "p1-moved", "portrait.png"), path.join(dir, "portraits", "p2", "portrait.png"));
+    fs.copyFileSync(
+      path.join(
+        dataDir,
+        "portraits",
+        fs.existsSync(path.join(dataDir, "portraits", "p1")) ? "p1" : "p1-moved",
+        "portrait.png",
+      ),
+      path.join(dir, "portraits", "p2", "portrait.png"),
+    );
     const stages = creationStages().map(onWorkerThread);
-    const logs: string[] = [], published: string[] = [], progress: number[] = [];
+    const logs: string[] = [],
+      published: string[] = [],
+      progress: number[] = [];
     const ctx = (signal: AbortSignal): StageContext => ({
-      jobId: "j2", avatarId: "a2", dataDir: dir, jobDir: path.join(dir, "jobs", "j2"), input: { portraitId: "p2", config: "tiny" }, signal,
-      progress: (f) => progress.push(f), log: (l) => logs.push(l), publish: (n) => published.push(n),
+      jobId: "j2",
+      avatarId: "a2",
+      dataDir: dir,
+      jobDir: path.join(dir, "jobs", "j2"),
+      input: { portraitId: "p2", config: "tiny" },
+      signal,
+      progress: (f) => progress.push(f),
+      log: (l) => logs.push(l),
+      publish: (n) => published.push(n),
     });
-    for (const name of ["analyse", "fit"]) await stages.find((s) => s.name === name)!.run(ctx(new AbortController().signal));
+    for (const name of ["analyse", "fit"])
+      await stages.find((s) => s.name === name)!.run(ctx(new AbortController().signal));
     expect(published).toEqual(["overlay", "fit", "texture"]);
     expect(logs.some((l) => /^fit: landmark error/.test(l))).toBe(true);
     expect(progress.length).toBeGreaterThan(0);
@@ -146,15 +200,29 @@ describe("creation from an uploaded portrait", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "create-upload-"));
     const upload = path.join(dir, "portraits", "uploaded1");
     fs.mkdirSync(upload, { recursive: true });
-    const source = path.join(dataDir, "portraits", fs.existsSync(path.join(dataDir, "portraits", "p1")) ? "p1" : "p1-moved", "portrait.png");
+    const source = path.join(
+      dataDir,
+      "portraits",
+      fs.existsSync(path.join(dataDir, "portraits", "p1")) ? "p1" : "p1-moved",
+      "portrait.png",
+    );
     fs.copyFileSync(source, path.join(upload, "portrait.png"));
     // What the upload stores (server/portraits/upload.ts): the analysis without the matte, and the upload's own fields.
     const analysis = await analysePortrait(await decodePortrait(fs.readFileSync(source)));
-    const stored = { ...toStoredAnalysis(analysis), original: { file: "original.png", bytes: 1, contentType: "image/png" }, uploadedAt: new Date().toISOString() };
+    const stored = {
+      ...toStoredAnalysis(analysis),
+      original: { file: "original.png", bytes: 1, contentType: "image/png" },
+      uploadedAt: new Date().toISOString(),
+    };
     fs.writeFileSync(path.join(upload, "analysis.json"), JSON.stringify(stored));
 
     const counting = countingAnalyser();
-    const run = await runStages(["analyse"], { analyser: counting.analyser, portraitId: "uploaded1", jobId: "j3", dir });
+    const run = await runStages(["analyse"], {
+      analyser: counting.analyser,
+      portraitId: "uploaded1",
+      jobId: "j3",
+      dir,
+    });
     expect(counting.calls).toEqual({ analyse: 0, matte: 1 });
     expect([...run.published.keys()]).toEqual(["overlay"]);
     const analyse = path.join(dir, "jobs", "j3", "analyse");

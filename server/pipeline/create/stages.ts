@@ -20,7 +20,11 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import type { Avatar } from "../../../render-core/avatar/avatar";
-import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../../render-core/avatar/avatar-renderer";
+import {
+  CpuAvatarRenderer,
+  WebGpuAvatarRenderer,
+  type AvatarRenderer,
+} from "../../../render-core/avatar/avatar-renderer";
 import { createHeadModel, type HeadModel } from "../../../render-core/head";
 import { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
 import { readAvatarBundleDir, writeAvatarBundleDir } from "../../avatar/bundle-files";
@@ -30,7 +34,15 @@ import { BUNDLE_THUMBNAIL, type CreationFolders } from "../../storage/layout";
 import { faceDescriptor } from "../analyse/analyse";
 import { decodePortrait } from "../analyse/decode";
 import type { StoredAnalysis } from "../analyse/stored-analysis";
-import { FACE_API_CONVENTION, estimateSourceAttributes, fitHead, fitOverlayPng, texturePng, textureFromPhoto, type HeadFit } from "../fit";
+import {
+  FACE_API_CONVENTION,
+  estimateSourceAttributes,
+  fitHead,
+  fitOverlayPng,
+  texturePng,
+  textureFromPhoto,
+  type HeadFit,
+} from "../fit";
 import { ALL_CATEGORIES, generateDataset, sourceAttributes, type SynthOptions } from "../synthesise/dataset";
 import { identitySchema, proceduralIdentity, type Identity } from "../synthesise/identity";
 import { renderPortrait } from "../synthesise/portrait";
@@ -38,7 +50,14 @@ import { lossCurvePng, runTraining, trainedBundleDir } from "../train/train-run"
 import { TRAIN_PRESETS, type TrainConfig } from "../train/trainer";
 import { evaluateAvatar } from "../evaluate/evaluate";
 import { formatIdentity, identitySheet, measureIdentity, type IdentityFigures } from "../evaluate/identity";
-import { analyseFiles, analyseStage, MODEL_ANALYSER, readAnalysis, readMatte, type PortraitAnalyser } from "./analyse-stage";
+import {
+  analyseFiles,
+  analyseStage,
+  MODEL_ANALYSER,
+  readAnalysis,
+  readMatte,
+  type PortraitAnalyser,
+} from "./analyse-stage";
 import { CREATION_PLANS, planNameOf, type CreationConfig, type PlanName } from "./configs";
 import { readJson, resumableStage, throwIfCancelled } from "./resumable-stage";
 import type { StageContext, StageDef } from "./stage";
@@ -56,7 +75,12 @@ export function creationPlan(config: CreationConfig): CreationPlan {
   const name = planNameOf(config);
   const { trainPreset, dataset, ...rest } = CREATION_PLANS[name];
   const categories = dataset.categories === "all" ? ALL_CATEGORIES : [...dataset.categories];
-  return { ...rest, config: name, dataset: { ...dataset, alphas: [...dataset.alphas], categories }, train: TRAIN_PRESETS[trainPreset] };
+  return {
+    ...rest,
+    config: name,
+    dataset: { ...dataset, alphas: [...dataset.alphas], categories },
+    train: TRAIN_PRESETS[trainPreset],
+  };
 }
 
 const fitFiles = (d: CreationFolders) => ({
@@ -84,12 +108,28 @@ const fit = resumableStage({
     const image = await decodePortrait(fs.readFileSync(analyseFiles(d).portrait));
     const matte = await readMatte(d);
     // face-api's 68 points sit where its training data put them, not on the model's own landmarks: the table maps them.
-    const result = fitHead(head, Float32Array.from(a.landmarks), { width: image.width, height: image.height }, { convention: FACE_API_CONVENTION });
-    ctx.log(`fit: landmark error ${result.landmarkErrorPx.toFixed(2)} px (${((100 * result.landmarkErrorPx) / result.interocularPx).toFixed(1)}% of the inter-ocular distance) after ${result.iterations} iterations`);
+    const result = fitHead(
+      head,
+      Float32Array.from(a.landmarks),
+      { width: image.width, height: image.height },
+      { convention: FACE_API_CONVENTION },
+    );
+    ctx.log(
+      `fit: landmark error ${result.landmarkErrorPx.toFixed(2)} px (${((100 * result.landmarkErrorPx) / result.interocularPx).toFixed(1)}% of the inter-ocular distance) after ${result.iterations} iterations`,
+    );
     ctx.progress(0.4);
     const texture = textureFromPhoto(head, result, image, matte);
     const own = estimateSourceAttributes(head, result, image, matte, texture);
-    ctx.log(`fit: the person's own look: ${Object.entries(own.attributes).map(([k, p]) => `${k} ${Object.entries(p).map(([n, v]) => `${n}=${v.toFixed(2)}`).join(" ")}`).join("; ")}`);
+    ctx.log(
+      `fit: the person's own look: ${Object.entries(own.attributes)
+        .map(
+          ([k, p]) =>
+            `${k} ${Object.entries(p)
+              .map(([n, v]) => `${n}=${v.toFixed(2)}`)
+              .join(" ")}`,
+        )
+        .join("; ")}`,
+    );
     const identity: Identity = identitySchema.parse({
       kind: "portrait",
       seed: seedOf(ctx.input.portraitId),
@@ -107,7 +147,18 @@ const fit = resumableStage({
 });
 
 function storedFit(f: HeadFit) {
-  return { shape: Array.from(f.shape), shapeStd: Array.from(f.shapeStd), expression: Array.from(f.expression), pose: Array.from(f.pose), camera: { ...f.camera, worldToCamera: Array.from(f.camera.worldToCamera) }, landmarkErrorPx: f.landmarkErrorPx, perLandmarkErrorPx: Array.from(f.perLandmarkErrorPx), interocularPx: f.interocularPx, iterations: f.iterations, rotation: f.rotation };
+  return {
+    shape: Array.from(f.shape),
+    shapeStd: Array.from(f.shapeStd),
+    expression: Array.from(f.expression),
+    pose: Array.from(f.pose),
+    camera: { ...f.camera, worldToCamera: Array.from(f.camera.worldToCamera) },
+    landmarkErrorPx: f.landmarkErrorPx,
+    perLandmarkErrorPx: Array.from(f.perLandmarkErrorPx),
+    interocularPx: f.interocularPx,
+    iterations: f.iterations,
+    rotation: f.rotation,
+  };
 }
 
 /** A stable seed per portrait, so the attribute variants of a re-run are the same. */
@@ -141,7 +192,9 @@ const synthesise = resumableStage({
     const options: SynthOptions = { ...plan.dataset, identity: `portrait:${fitFiles(d).identity}` };
     await withGpu(async (gpu) => {
       const renderer = gpu && plan.gpuSynthesis ? new GpuMeshRenderer(gpu.device) : null;
-      ctx.log(`synthesise: ${plan.config} dataset, ${options.perCategory} videos per category x ${options.frames} frames at ${options.size} px, ${renderer ? "WebGPU" : "CPU"}`);
+      ctx.log(
+        `synthesise: ${plan.config} dataset, ${options.perCategory} videos per category x ${options.frames} frames at ${options.size} px, ${renderer ? "WebGPU" : "CPU"}`,
+      );
       let last = 0;
       try {
         const run = await generateDataset(options, {
@@ -156,7 +209,9 @@ const synthesise = resumableStage({
             }
           },
         });
-        ctx.log(`synthesise: ${run.manifest.videos.length} videos, ${run.rendered} frames rendered in ${run.seconds.toFixed(0)} s`);
+        ctx.log(
+          `synthesise: ${run.manifest.videos.length} videos, ${run.rendered} frames rendered in ${run.seconds.toFixed(0)} s`,
+        );
       } finally {
         renderer?.destroy();
       }
@@ -200,24 +255,34 @@ const train = resumableStage({
           const now = performance.now();
           if (now - lastLog > 15_000 || p.iteration === p.total) {
             lastLog = now;
-            ctx.log(`train: stage ${p.stage}, iteration ${p.iteration}/${p.total}, loss ${p.loss.toFixed(4)}, PSNR ${p.psnr.toFixed(1)} dB, ${p.gaussians} Gaussians`);
+            ctx.log(
+              `train: stage ${p.stage}, iteration ${p.iteration}/${p.total}, loss ${p.loss.toFixed(4)}, PSNR ${p.psnr.toFixed(1)} dB, ${p.gaussians} Gaussians`,
+            );
           }
         },
         // A loss curve at every checkpoint, for the progress page.
         onCheckpoint: async (state) => {
-          writeFileAtomicSync(lossCurveOf(d), await lossCurvePng(state, `${plan.train.name}: iteration ${state.iteration}, ${state.count} Gaussians`));
+          writeFileAtomicSync(
+            lossCurveOf(d),
+            await lossCurvePng(state, `${plan.train.name}: iteration ${state.iteration}, ${state.count} Gaussians`),
+          );
           ctx.publish("loss-curve", path.relative(ctx.jobDir, lossCurveOf(d)));
         },
       });
       if (!result.finished) throw new Error("cancelled");
-      ctx.log(`train: ${result.log.iterations} iterations in ${(result.log.seconds / 60).toFixed(1)} min, ${result.log.gaussians} Gaussians, PSNR ${result.log.first.psnr.toFixed(1)} -> ${result.log.last.psnr.toFixed(1)} dB`);
+      ctx.log(
+        `train: ${result.log.iterations} iterations in ${(result.log.seconds / 60).toFixed(1)} min, ${result.log.gaussians} Gaussians, PSNR ${result.log.first.psnr.toFixed(1)} -> ${result.log.last.psnr.toFixed(1)} dB`,
+      );
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
     }
   },
 });
 
-const makeRenderer = (gpu: NodeGpu | null) => (a: Avatar, head: HeadModel): AvatarRenderer => (gpu ? new WebGpuAvatarRenderer(gpu.device, a, head) : new CpuAvatarRenderer(a, head));
+const makeRenderer =
+  (gpu: NodeGpu | null) =>
+  (a: Avatar, head: HeadModel): AvatarRenderer =>
+    gpu ? new WebGpuAvatarRenderer(gpu.device, a, head) : new CpuAvatarRenderer(a, head);
 
 const evaluateFiles = (d: CreationFolders) => ({
   sheet: path.join(d.evaluate, "identity-sheet.png"),
@@ -237,7 +302,10 @@ const evaluate = resumableStage({
     const files = evaluateFiles(d);
     const plan = creationPlan(ctx.input.config);
     const head = createHeadModel();
-    const avatar = await readAvatarBundleDir(trainedBundleDir(d.train), { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
+    const avatar = await readAvatarBundleDir(trainedBundleDir(d.train), {
+      headFaceCount: head.faceCount,
+      headShapeCount: head.shapeNames.length,
+    });
     const a = readAnalysis(d);
     await withGpu(async (gpu) => {
       const result = await measureIdentity({
@@ -254,14 +322,29 @@ const evaluate = resumableStage({
         { label: "fitted head", png: fs.readFileSync(fitFiles(d).overlay) },
         { label: "texture", png: fs.readFileSync(fitFiles(d).texture) },
       ];
-      writeFileAtomicSync(files.sheet, await identitySheet(await portraitSquare(analyseFiles(d).portrait, a), fitPictures, result.renders));
+      writeFileAtomicSync(
+        files.sheet,
+        await identitySheet(await portraitSquare(analyseFiles(d).portrait, a), fitPictures, result.renders),
+      );
       const fitted = readJson<{ landmarkErrorPx: number; interocularPx: number }>(fitFiles(d).fit);
-      const figures: IdentityFigures & { landmarkErrorPx: number; landmarkErrorPercent: number } = { ...result.figures, landmarkErrorPx: fitted.landmarkErrorPx, landmarkErrorPercent: (100 * fitted.landmarkErrorPx) / fitted.interocularPx };
+      const figures: IdentityFigures & { landmarkErrorPx: number; landmarkErrorPercent: number } = {
+        ...result.figures,
+        landmarkErrorPx: fitted.landmarkErrorPx,
+        landmarkErrorPercent: (100 * fitted.landmarkErrorPx) / fitted.interocularPx,
+      };
       if (plan.evaluateHeldOut) {
-        const held = await evaluateAvatar({ avatar: d.train, dataset: d.dataset, makeRenderer: makeRenderer(gpu), head, onProgress: (done, total) => ctx.progress(0.3 + 0.7 * (done / total)) });
+        const held = await evaluateAvatar({
+          avatar: d.train,
+          dataset: d.dataset,
+          makeRenderer: makeRenderer(gpu),
+          head,
+          onProgress: (done, total) => ctx.progress(0.3 + 0.7 * (done / total)),
+        });
         writeFileAtomicSync(files.heldOut, JSON.stringify(held.report, null, 1));
         const interp = held.report.interpolation.heldOutPairs;
-        ctx.log(`evaluate: held-out frames PSNR ${held.report.fidelity.heldOutFrames.psnr.toFixed(2)} dB${interp ? `, interpolation on held-out pairs ${interp.psnr.toFixed(2)} dB` : ""}`);
+        ctx.log(
+          `evaluate: held-out frames PSNR ${held.report.fidelity.heldOutFrames.psnr.toFixed(2)} dB${interp ? `, interpolation on held-out pairs ${interp.psnr.toFixed(2)} dB` : ""}`,
+        );
       }
       writeFileAtomicSync(files.identity, JSON.stringify(figures, null, 1));
     });
@@ -285,11 +368,17 @@ async function impostorDescriptors(head: HeadModel): Promise<Float32Array[]> {
 
 /** A square crop of the portrait around the face (for the sheets and the bundle's thumbnail). */
 async function portraitSquare(file: string, a: StoredAnalysis, size = 256): Promise<Buffer> {
-  const cx = a.box.x + a.box.width / 2, cy = a.box.y + a.box.height / 2;
+  const cx = a.box.x + a.box.width / 2,
+    cy = a.box.y + a.box.height / 2;
   const half = Math.min(Math.max(a.box.width, a.box.height) * 1.1, cx, cy, a.width - cx, a.height - cy);
   const side = Math.max(16, Math.floor(2 * half));
-  const left = Math.max(0, Math.min(a.width - side, Math.round(cx - side / 2))), top = Math.max(0, Math.min(a.height - side, Math.round(cy - side / 2)));
-  return sharp(file).extract({ left, top, width: Math.min(side, a.width), height: Math.min(side, a.height) }).resize(size, size).png().toBuffer();
+  const left = Math.max(0, Math.min(a.width - side, Math.round(cx - side / 2))),
+    top = Math.max(0, Math.min(a.height - side, Math.round(cy - side / 2)));
+  return sharp(file)
+    .extract({ left, top, width: Math.min(side, a.width), height: Math.min(side, a.height) })
+    .resize(size, size)
+    .png()
+    .toBuffer();
 }
 
 // 6. The trained bundle, with the portrait's thumbnail beside it, renamed into the avatar's folder (so it never
@@ -302,7 +391,10 @@ const bundle = resumableStage({
   async make(ctx, d) {
     const trained = trainedBundleDir(d.train);
     const head = createHeadModel();
-    const avatar = await readAvatarBundleDir(trained, { headFaceCount: head.faceCount, headShapeCount: head.shapeNames.length });
+    const avatar = await readAvatarBundleDir(trained, {
+      headFaceCount: head.faceCount,
+      headShapeCount: head.shapeNames.length,
+    });
     if (!avatar.portrait) {
       // Trained by a server from before training carried the portrait: add it now.
       avatar.portrait = await portraitSquare(analyseFiles(d).portrait, readAnalysis(d), 192);
@@ -310,7 +402,9 @@ const bundle = resumableStage({
     }
     writeFileAtomicSync(path.join(trained, BUNDLE_THUMBNAIL), avatar.portrait);
     await moveDirIntoPlace(trained, d.bundle);
-    ctx.log(`bundle: ${avatar.count} Gaussians, ${avatar.anchors.length} anchors, in ${path.relative(ctx.dataDir, d.bundle)}`);
+    ctx.log(
+      `bundle: ${avatar.count} Gaussians, ${avatar.anchors.length} anchors, in ${path.relative(ctx.dataDir, d.bundle)}`,
+    );
   },
 });
 

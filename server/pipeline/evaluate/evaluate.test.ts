@@ -19,9 +19,20 @@ let dataset: string;
 let trained: string;
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
 // Two in-between pairs for hair (one trained, one held out), one held-out camera.
-const options: SynthOptions = { identity: "seed:5", perCategory: 4, frames: 10, size: 32, fps: 30, categories: ["hair"], inbetweenPairs: 2, alphas: [0.25, 0.5, 0.75], extraCameras: 1 };
+const options: SynthOptions = {
+  identity: "seed:5",
+  perCategory: 4,
+  frames: 10,
+  size: 32,
+  fps: 30,
+  categories: ["hair"],
+  inbetweenPairs: 2,
+  alphas: [0.25, 0.5, 0.75],
+  extraCameras: 1,
+};
 const config: TrainConfig = { ...TRAIN_PRESETS.tiny!, stage1: 40, stage2: 10, densifyAt: [20], densifyCounts: [220] };
-const makeRenderer = (a: ConstructorParameters<typeof CpuAvatarRenderer>[0], h: HeadModel) => new CpuAvatarRenderer(a, h);
+const makeRenderer = (a: ConstructorParameters<typeof CpuAvatarRenderer>[0], h: HeadModel) =>
+  new CpuAvatarRenderer(a, h);
 
 /**
  * The ideal avatar: given a video's latents it shows that video's own frame from the dataset (main camera),
@@ -43,11 +54,18 @@ function datasetRenderer(avatar: Avatar, size: number): AvatarRenderer {
       return true;
     },
     render: async (pose: AvatarPose) => {
-      const same = (a: ArrayLike<number>, b: ArrayLike<number> | undefined) => Array.from(a).every((x, i) => x === b?.[i]);
+      const same = (a: ArrayLike<number>, b: ArrayLike<number> | undefined) =>
+        Array.from(a).every((x, i) => x === b?.[i]);
       const frame = data.motion.findIndex((m) => same(m.expression, pose.expression) && same(m.pose, pose.pose));
       expect(frame, "the pose of a dataset frame").toBeGreaterThanOrEqual(0);
       const rgb = video ? await data.rgb(video, frame) : new Float32Array(size * size * 3).fill(0.5);
-      return { width: size, height: size, rgb, alpha: new Float32Array(size * size), depth: new Float32Array(size * size) };
+      return {
+        width: size,
+        height: size,
+        rgb,
+        alpha: new Float32Array(size * size),
+        depth: new Float32Array(size * size),
+      };
     },
     settle: async () => undefined,
     destroy: () => undefined,
@@ -65,7 +83,14 @@ beforeAll(async () => {
 describe("evaluation (tiny avatar)", () => {
   it("measures held-out fidelity, interpolation, smoothness, disentanglement and reads the training log", async () => {
     const progress: number[] = [];
-    const { report, pictures } = await evaluateAvatar({ avatar: trained, dataset, makeRenderer, head, size: 24, onProgress: (d) => progress.push(d) });
+    const { report, pictures } = await evaluateAvatar({
+      avatar: trained,
+      dataset,
+      makeRenderer,
+      head,
+      size: 24,
+      onProgress: (d) => progress.push(d),
+    });
     console.log(formatReport(report, null));
     // 5 videos x 2 held-out frames x 2 cameras; 2 pairs x 3 alphas x 2 frames; 2 pairs x (21 sweep + 2 x 1 disentanglement).
     expect(progress.at(-1)).toBe(20 + 12 + 46);
@@ -98,8 +123,16 @@ describe("evaluation (tiny avatar)", () => {
   }, 120_000);
 
   it("an avatar that shows the dataset's own frames scores edit strength 1 and leaks nothing outside the edit's region", async () => {
-    const { report } = await evaluateAvatar({ avatar: trained, dataset, makeRenderer: (a) => datasetRenderer(a, 24), head, size: 24 });
-    console.log(`ideal avatar: disentanglement ${report.disentanglement.byCategory.hair}, edit strength ${report.editStrength.byCategory.hair}`);
+    const { report } = await evaluateAvatar({
+      avatar: trained,
+      dataset,
+      makeRenderer: (a) => datasetRenderer(a, 24),
+      head,
+      size: 24,
+    });
+    console.log(
+      `ideal avatar: disentanglement ${report.disentanglement.byCategory.hair}, edit strength ${report.editStrength.byCategory.hair}`,
+    );
     // Its A-to-B change is the data's own change, inside the region and out.
     expect(report.editStrength.byCategory.hair).toBeCloseTo(1, 10);
     // Outside the region the data's A and B differ by at most CHANGED (2/255) per channel, or the pixel would
@@ -109,26 +142,58 @@ describe("evaluation (tiny avatar)", () => {
 
   it("scores a barely trained avatar lower than the trained one", async () => {
     const early = tmp("eval-early");
-    await runTraining({ dataset, out: early, config: { ...config, stage1: 5, stage2: 0, densifyAt: [], densifyCounts: [] }, stage2: false, head });
-    const [good, bad] = await Promise.all([trained, early].map((dir) => evaluateAvatar({ avatar: dir, dataset, makeRenderer, head, size: 24 })));
-    console.log(`held-out PSNR after 5 / 50 iterations: ${bad!.report.fidelity.heldOutFrames.psnr.toFixed(1)} / ${good!.report.fidelity.heldOutFrames.psnr.toFixed(1)} dB; interpolation ${bad!.report.interpolation.heldOutPairs!.psnr.toFixed(1)} / ${good!.report.interpolation.heldOutPairs!.psnr.toFixed(1)} dB`);
+    await runTraining({
+      dataset,
+      out: early,
+      config: { ...config, stage1: 5, stage2: 0, densifyAt: [], densifyCounts: [] },
+      stage2: false,
+      head,
+    });
+    const [good, bad] = await Promise.all(
+      [trained, early].map((dir) => evaluateAvatar({ avatar: dir, dataset, makeRenderer, head, size: 24 })),
+    );
+    console.log(
+      `held-out PSNR after 5 / 50 iterations: ${bad!.report.fidelity.heldOutFrames.psnr.toFixed(1)} / ${good!.report.fidelity.heldOutFrames.psnr.toFixed(1)} dB; interpolation ${bad!.report.interpolation.heldOutPairs!.psnr.toFixed(1)} / ${good!.report.interpolation.heldOutPairs!.psnr.toFixed(1)} dB`,
+    );
     expect(bad!.report.training?.iterations).toBe(5);
     expect(bad!.report.fidelity.heldOutFrames.psnr).toBeLessThan(good!.report.fidelity.heldOutFrames.psnr - 2);
-    expect(bad!.report.interpolation.heldOutPairs!.psnr).toBeLessThan(good!.report.interpolation.heldOutPairs!.psnr - 1);
+    expect(bad!.report.interpolation.heldOutPairs!.psnr).toBeLessThan(
+      good!.report.interpolation.heldOutPairs!.psnr - 1,
+    );
   }, 120_000);
 
   it("the CLI writes evaluation.json and the picture sheet, and refuses a bundle of another dataset", async () => {
     const out = tmp("eval-report");
-    await evaluateCli(["--avatar", trained, "--baseline", trained, "--dataset", dataset, "--out", out, "--backend", "cpu", "--size", "16"]);
+    await evaluateCli([
+      "--avatar",
+      trained,
+      "--baseline",
+      trained,
+      "--dataset",
+      dataset,
+      "--out",
+      out,
+      "--backend",
+      "cpu",
+      "--size",
+      "16",
+    ]);
     const json = JSON.parse(fs.readFileSync(path.join(out, "evaluation.json"), "utf8"));
     expect(json.baseline.fidelity.heldOutFrames.psnr).toBeCloseTo(json.avatar.fidelity.heldOutFrames.psnr, 10);
-    expect(json.targets.find((t: { figure: string }) => t.figure.startsWith("interpolation gain")).value).toBeCloseTo(0, 10);
+    expect(json.targets.find((t: { figure: string }) => t.figure.startsWith("interpolation gain")).value).toBeCloseTo(
+      0,
+      10,
+    );
     const sheet = await sharp(path.join(out, "evaluation-sheet.png")).metadata();
     // Rows: main camera, held-out camera, the held-out pair with and without stage 2; 3 alphas -> 9 columns.
     expect([sheet.width, sheet.height]).toEqual([9 * 16, 4 * 16]);
     const other = tmp("eval-other");
     await generateDataset({ ...options, categories: ["beard"] }, { out: other, gpu: null, head });
-    await expect(evaluateAvatar({ avatar: trained, dataset: other, makeRenderer, head, size: 16 })).rejects.toThrow(/no anchor .* in "beard"/);
-    await expect(evaluateCli(["--avatar", trained, "--dataset", dataset, "--out", out, "--backend", "vulkan"])).rejects.toThrow(/--backend takes cpu or webgpu/);
+    await expect(evaluateAvatar({ avatar: trained, dataset: other, makeRenderer, head, size: 16 })).rejects.toThrow(
+      /no anchor .* in "beard"/,
+    );
+    await expect(
+      evaluateCli(["--avatar", trained, "--dataset", dataset, "--out", out, "--backend", "vulkan"]),
+    ).rejects.toThrow(/--backend takes cpu or webgpu/);
   }, 180_000);
 });

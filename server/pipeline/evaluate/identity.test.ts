@@ -23,7 +23,22 @@ async function descriptorOf(seed: number): Promise<Float32Array> {
 describe("identity figures", () => {
   it("find the demo avatar's person in its renders, and report other people's distances beside", async () => {
     // The shipped demo avatar was trained on seed 7's synthetic person (scripts/make-demo-avatar.sh).
-    expect(planDataset({ identity: "seed:7", perCategory: 1, frames: 1, size: 64, fps: 30, categories: ["hair"], inbetweenPairs: 0, alphas: [], extraCameras: 0 }, head).identity.seed).toBe(7);
+    expect(
+      planDataset(
+        {
+          identity: "seed:7",
+          perCategory: 1,
+          frames: 1,
+          size: 64,
+          fps: 30,
+          categories: ["hair"],
+          inbetweenPairs: 0,
+          alphas: [],
+          extraCameras: 0,
+        },
+        head,
+      ).identity.seed,
+    ).toBe(7);
     const avatar = await readAvatarBundleDir(DEMO_BUNDLE_DIR, { headFaceCount: head.faceCount });
     // Three anchors keep the test short: a hair, a hat and a lips edit.
     avatar.anchors = ["hair", "hat", "lips"].map((c) => avatar.anchors.find((a) => a.category === c)!);

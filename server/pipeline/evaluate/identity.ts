@@ -85,11 +85,21 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
   const t0 = performance.now();
   const size = o.size ?? 256;
   const { categories, latentDim } = o.avatar.config;
-  const jobs: Array<{ category: string; label: string; latents: Float32Array }> = [{ category: "source", label: "as photographed", latents: Float32Array.from(o.avatar.neutralLatents) }];
-  for (const a of o.avatar.anchors) jobs.push({ category: a.category, label: a.label, latents: latentsWith(categories, o.avatar.neutralLatents, latentDim, a.category, a.latent) });
+  const jobs: Array<{ category: string; label: string; latents: Float32Array }> = [
+    { category: "source", label: "as photographed", latents: Float32Array.from(o.avatar.neutralLatents) },
+  ];
+  for (const a of o.avatar.anchors)
+    jobs.push({
+      category: a.category,
+      label: a.label,
+      latents: latentsWith(categories, o.avatar.neutralLatents, latentDim, a.category, a.latent),
+    });
   const renderer = o.makeRenderer(o.avatar, o.head);
   const camera = frontalCamera(size);
-  const neutral = { expression: new Float32Array(o.head.expressionNames.length), pose: new Float32Array(o.head.jointNames.length * 3) };
+  const neutral = {
+    expression: new Float32Array(o.head.expressionNames.length),
+    pose: new Float32Array(o.head.jointNames.length * 3),
+  };
   const rows: IdentityRow[] = [];
   let sourceDescriptor: Float32Array | null = null;
   const renders: IdentityResult["renders"] = [];
@@ -110,14 +120,19 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
   }
   const [source, ...edits] = rows;
   const found = edits.map((r) => r.distance).filter((d): d is number => d !== null);
-  const others = sourceDescriptor && o.impostorDescriptors ? (await o.impostorDescriptors()).map((d) => descriptorDistance(sourceDescriptor!, d)) : [];
+  const others =
+    sourceDescriptor && o.impostorDescriptors
+      ? (await o.impostorDescriptors()).map((d) => descriptorDistance(sourceDescriptor!, d))
+      : [];
   return {
     figures: {
       source: source!.distance,
       edits,
       median: median(found),
       worst: found.length ? Math.max(...found) : null,
-      fractionSame: edits.length ? edits.filter((r) => r.distance !== null && r.distance < SAME_PERSON).length / edits.length : 0,
+      fractionSame: edits.length
+        ? edits.filter((r) => r.distance !== null && r.distance < SAME_PERSON).length / edits.length
+        : 0,
       notFound: rows.filter((r) => r.distance === null).length,
       impostors: { count: others.length, median: median(others), nearest: others.length ? Math.min(...others) : null },
       renderSize: size,
@@ -130,7 +145,9 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
 /** One line for logs and notes. */
 export function formatIdentity(f: IdentityFigures): string {
   const d = (x: number | null) => (x === null ? "no face" : x.toFixed(3));
-  const impostors = f.impostors.count ? `; other people: median ${d(f.impostors.median)}, nearest ${d(f.impostors.nearest)}` : "";
+  const impostors = f.impostors.count
+    ? `; other people: median ${d(f.impostors.median)}, nearest ${d(f.impostors.nearest)}`
+    : "";
   return `identity: source ${d(f.source)}; edits median ${d(f.median)}, worst ${d(f.worst)}, ${(100 * f.fractionSame).toFixed(0)}% under ${SAME_PERSON} (${f.edits.length} edits, ${f.notFound} renders without a face found)${impostors}`;
 }
 
@@ -139,12 +156,25 @@ export function formatIdentity(f: IdentityFigures): string {
  * texture) when given, then the avatar as it is and under edits, each with
  * its distance printed.
  */
-export async function identitySheet(portraitPng: Buffer, extras: Array<{ label: string; png: Buffer }>, renders: IdentityResult["renders"], maxRenders = 14, panel = 192): Promise<Buffer> {
+export async function identitySheet(
+  portraitPng: Buffer,
+  extras: Array<{ label: string; png: Buffer }>,
+  renders: IdentityResult["renders"],
+  maxRenders = 14,
+  panel = 192,
+): Promise<Buffer> {
   const picks = renders.length <= maxRenders ? renders : [renders[0]!, ...spread(renders.slice(1), maxRenders - 1)];
   const panels: Buffer[] = [await labelledPanel(portraitPng, panel, "portrait")];
   for (const e of extras) panels.push(await labelledPanel(e.png, panel, e.label));
   // The distance first: long labels are cut at the panel's edge.
-  for (const r of picks) panels.push(await labelledPanel(r.png, panel, `${r.distance === null ? "no face" : `d ${r.distance.toFixed(2)}`}  ${r.label}`));
+  for (const r of picks)
+    panels.push(
+      await labelledPanel(
+        r.png,
+        panel,
+        `${r.distance === null ? "no face" : `d ${r.distance.toFixed(2)}`}  ${r.label}`,
+      ),
+    );
   return contactSheet(panels, 4, panel);
 }
 

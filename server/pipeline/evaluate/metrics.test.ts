@@ -8,7 +8,8 @@ const image = (n: number, f: (i: number) => number) => Float32Array.from({ lengt
 describe("evaluation metrics", () => {
   it("SSIM: the map's mean is 1 - D-SSIM, and a mask picks its pixels", () => {
     const shape = { width: 12, height: 10, channels: 3 };
-    const a = image(360, (i) => 0.5 + 0.4 * Math.sin(i * 0.37)), b = image(360, (i) => 0.5 + 0.4 * Math.sin(i * 0.37 + 0.2));
+    const a = image(360, (i) => 0.5 + 0.4 * Math.sin(i * 0.37)),
+      b = image(360, (i) => 0.5 + 0.4 * Math.sin(i * 0.37 + 0.2));
     const map = ssimMap(a, b, shape);
     expect(map.reduce((s, v) => s + v, 0) / map.length).toBeCloseTo(1 - dssimLoss(a, b, shape).value, 10);
     const mask = Array.from({ length: 120 }, (_, p) => (p === 17 ? 1 : 0));
@@ -17,7 +18,8 @@ describe("evaluation metrics", () => {
   });
 
   it("mean absolute change is in 1/255 and ignores masked-out pixels", () => {
-    const a = image(6, () => 0), b = image(6, (i) => (i < 3 ? 10 / 255 : 0));
+    const a = image(6, () => 0),
+      b = image(6, (i) => (i < 3 ? 10 / 255 : 0));
     expect(meanAbsDiff255(a, b, 3)).toBeCloseTo(5, 5);
     expect(meanAbsDiff255(a, b, 3, [0, 1])).toBe(0);
     expect(meanAbsDiff255(a, b, 3, [1, 0])).toBeCloseTo(10, 5);

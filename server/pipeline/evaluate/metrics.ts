@@ -7,10 +7,16 @@ import { checkImagePair, meanAbsError } from "../../../render-core/math/image-me
 import { ssimMap, type ImageShape } from "../../../render-core/train/losses";
 
 /** Mean SSIM (11 x 11 Gaussian window) over the mask's weight. */
-export function maskedSsim(pred: ArrayLike<number>, target: ArrayLike<number>, shape: ImageShape, mask?: ArrayLike<number>): number {
+export function maskedSsim(
+  pred: ArrayLike<number>,
+  target: ArrayLike<number>,
+  shape: ImageShape,
+  mask?: ArrayLike<number>,
+): number {
   checkImagePair("maskedSsim", pred, target, shape.channels, mask);
   const s = ssimMap(pred, target, shape);
-  let total = 0, weight = 0;
+  let total = 0,
+    weight = 0;
   for (let p = 0; p < s.length; p++) {
     const m = mask ? mask[p]! : 1;
     total += m * s[p]!;
@@ -21,18 +27,25 @@ export function maskedSsim(pred: ArrayLike<number>, target: ArrayLike<number>, s
 }
 
 /** Mean absolute difference in 1/255 units over the mask's weight (over all pixels without one). */
-export function meanAbsDiff255(a: ArrayLike<number>, b: ArrayLike<number>, channels: number, mask?: ArrayLike<number>): number {
+export function meanAbsDiff255(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  channels: number,
+  mask?: ArrayLike<number>,
+): number {
   checkImagePair("meanAbsDiff255", a, b, channels, mask);
   return 255 * meanAbsError(a, b, channels, mask);
 }
 
 export function median(xs: readonly number[]): number {
   if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  const s = [...xs].sort((a, b) => a - b),
+    m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export const mean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, x) => a + x, 0) / xs.length);
+export const mean = (xs: readonly number[]): number =>
+  xs.length === 0 ? NaN : xs.reduce((a, x) => a + x, 0) / xs.length;
 
 /**
  * Smoothness of a sweep of renders: the largest step between consecutive

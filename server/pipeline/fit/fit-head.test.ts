@@ -1,5 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createHeadModel, createHeadParams, landmarkPositions, poseVertices, type HeadModel } from "../../../render-core/head";
+import {
+  createHeadModel,
+  createHeadParams,
+  landmarkPositions,
+  poseVertices,
+  type HeadModel,
+} from "../../../render-core/head";
 import { orbitCamera } from "../../../render-core/math/camera";
 import { gaussian, mulberry32 } from "../../../render-core/math/prng";
 import { proceduralIdentity, type Identity } from "../synthesise/identity";
@@ -7,7 +13,14 @@ import { projectPoints, renderPortrait, type Portrait } from "../synthesise/port
 import { FIT_EXPRESSIONS, IDENTIFIABLE_SHAPES, fitHead } from "./fit-head";
 
 let head: HeadModel;
-interface Case { identity: Identity; portrait: Portrait; yaw: number; pitch: number; roll: number; landmarks: Float32Array }
+interface Case {
+  identity: Identity;
+  portrait: Portrait;
+  yaw: number;
+  pitch: number;
+  roll: number;
+  landmarks: Float32Array;
+}
 const cases: Case[] = [];
 
 beforeAll(async () => {
@@ -16,10 +29,28 @@ beforeAll(async () => {
   const rand = mulberry32(11);
   for (let seed = 1; seed <= 10; seed++) {
     const identity = proceduralIdentity(seed, head);
-    const yaw = (rand() * 2 - 1) * 25, pitch = (rand() * 2 - 1) * 15, roll = (rand() * 2 - 1) * 5, fov = 20 + rand() * 25;
-    const portrait = await renderPortrait({ head, identity, yawDeg: yaw, pitchDeg: pitch, rollDeg: roll, fovYDeg: fov, size: 512 });
+    const yaw = (rand() * 2 - 1) * 25,
+      pitch = (rand() * 2 - 1) * 15,
+      roll = (rand() * 2 - 1) * 5,
+      fov = 20 + rand() * 25;
+    const portrait = await renderPortrait({
+      head,
+      identity,
+      yawDeg: yaw,
+      pitchDeg: pitch,
+      rollDeg: roll,
+      fovYDeg: fov,
+      size: 512,
+    });
     const noise = gaussian(mulberry32(seed));
-    cases.push({ identity, portrait, yaw, pitch, roll, landmarks: Float32Array.from(portrait.landmarks, (v) => v + noise()) });
+    cases.push({
+      identity,
+      portrait,
+      yaw,
+      pitch,
+      roll,
+      landmarks: Float32Array.from(portrait.landmarks, (v) => v + noise()),
+    });
   }
 });
 
@@ -42,7 +73,8 @@ describe("fitHead", () => {
       expect(Math.abs(fit.rotation.pitchDeg - c.pitch)).toBeLessThan(2);
       expect(Math.abs(fit.rotation.rollDeg - c.roll)).toBeLessThan(2);
       // Focal and distance trade off (perspective is the only cue between them): each measured within 16 %, their ratio within 6 %.
-      const tz = fit.camera.worldToCamera[11], trueTz = c.portrait.camera.worldToCamera[11];
+      const tz = fit.camera.worldToCamera[11],
+        trueTz = c.portrait.camera.worldToCamera[11];
       expect(Math.abs(fit.camera.fx / c.portrait.camera.fx - 1)).toBeLessThan(0.2);
       expect(Math.abs(tz / trueTz - 1)).toBeLessThan(0.2);
       expect(Math.abs(fit.camera.fx / tz / (c.portrait.camera.fx / trueTz) - 1)).toBeLessThan(0.08);
@@ -55,7 +87,10 @@ describe("fitHead", () => {
   it("reports landmark errors that the full head model reproduces through createHeadParams and the camera", () => {
     const c = cases[3];
     const fit = fitHead(head, c.landmarks, size);
-    const posed = poseVertices(head, createHeadParams(head, { shape: fit.shape, expression: fit.expression, pose: fit.pose }));
+    const posed = poseVertices(
+      head,
+      createHeadParams(head, { shape: fit.shape, expression: fit.expression, pose: fit.pose }),
+    );
     const px = projectPoints(fit.camera, landmarkPositions(head, posed));
     for (let i = 0; i < 68; i++) {
       const e = Math.hypot(px[i * 2] - c.landmarks[i * 2], px[i * 2 + 1] - c.landmarks[i * 2 + 1]);
@@ -66,14 +101,16 @@ describe("fitHead", () => {
 
   it("recovers the identifiable shape coefficients; ears, neck and head depth stay at the prior", () => {
     const ids = IDENTIFIABLE_SHAPES.map((n) => head.shapeNames.indexOf(n));
-    const err: number[] = [], truth: number[] = [];
+    const err: number[] = [],
+      truth: number[] = [];
     for (const c of cases) {
       const fit = fitHead(head, c.landmarks, size);
       for (const k of ids) {
         err.push(fit.shape[k] - c.identity.shape[k]);
         truth.push(c.identity.shape[k]);
       }
-      for (const name of ["headDepth", "earSize", "earProtrusion", "neckWidth"]) expect(fit.shapeStd[head.shapeNames.indexOf(name)]).toBeGreaterThan(0.9);
+      for (const name of ["headDepth", "earSize", "earProtrusion", "neckWidth"])
+        expect(fit.shapeStd[head.shapeNames.indexOf(name)]).toBeGreaterThan(0.9);
       for (const k of ids) expect(fit.shapeStd[k]).toBeLessThan(0.85);
     }
     // Measured 0.24 over these cases; guessing the prior mean (0) scores rms(truth), about 0.5.
@@ -84,7 +121,14 @@ describe("fitHead", () => {
   it("recovers a smile, raised brows, a blink and an open jaw", () => {
     const identity = proceduralIdentity(21, head);
     const expression = new Float32Array(head.expressionNames.length);
-    const set = { smileL: 0.8, smileR: 0.6, browInnerRaiseL: 0.7, browInnerRaiseR: 0.7, blinkL: 0.6, blinkR: 0 } as Record<string, number>;
+    const set = {
+      smileL: 0.8,
+      smileR: 0.6,
+      browInnerRaiseL: 0.7,
+      browInnerRaiseR: 0.7,
+      blinkL: 0.6,
+      blinkR: 0,
+    } as Record<string, number>;
     for (const [k, v] of Object.entries(set)) expression[head.expressionNames.indexOf(k)] = v;
     const pose = new Float32Array(15);
     pose.set([0.1, 0.25, 0], 0);
@@ -103,7 +147,8 @@ describe("fitHead", () => {
     expect(Math.abs(fit.pose[6] - 0.2)).toBeLessThan(0.03);
     expect(fit.landmarkErrorPx / fit.interocularPx).toBeLessThan(0.03);
     // Only the named expressions move.
-    for (let e = 0; e < head.expressionNames.length; e++) if (!(FIT_EXPRESSIONS as readonly string[]).includes(head.expressionNames[e])) expect(fit.expression[e]).toBe(0);
+    for (let e = 0; e < head.expressionNames.length; e++)
+      if (!(FIT_EXPRESSIONS as readonly string[]).includes(head.expressionNames[e])) expect(fit.expression[e]).toBe(0);
   });
 
   it("stays sane on detector-like landmarks: jaw on the silhouette, brows and eyes offset, one gross outlier", () => {
@@ -133,7 +178,15 @@ describe("fitHead", () => {
     nan[41] = NaN;
     expect(() => fitHead(head, nan, size)).toThrow(/landmark 20 has a non-finite coordinate/);
     expect(() => fitHead(head, new Float32Array(136).fill(100), size)).toThrow(/outer eye corners .* 0\.00 px apart/);
-    expect(() => fitHead(head, Float32Array.from(cases[0].landmarks, (v) => v + 5000), size)).toThrow(/lie far outside the 512 x 512 image/);
-    expect(() => fitHead(head, cases[0].landmarks, size, { weights: new Array(68).fill(0) })).toThrow(/at least 6 landmarks/);
+    expect(() =>
+      fitHead(
+        head,
+        Float32Array.from(cases[0].landmarks, (v) => v + 5000),
+        size,
+      ),
+    ).toThrow(/lie far outside the 512 x 512 image/);
+    expect(() => fitHead(head, cases[0].landmarks, size, { weights: new Array(68).fill(0) })).toThrow(
+      /at least 6 landmarks/,
+    );
   });
 });

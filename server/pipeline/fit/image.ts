@@ -9,26 +9,43 @@ export type { RgbImage };
 
 /** Throws a specific error unless `image` is a well-formed RgbImage (and `matte`, when given, matches it). */
 export function checkImage(owner: string, image: RgbImage, matte?: Float32Array | null): void {
-  if (!image || typeof image !== "object") throw new Error(`${owner}: image must be an object { width, height, rgb }, got ${String(image)}`);
+  if (!image || typeof image !== "object")
+    throw new Error(`${owner}: image must be an object { width, height, rgb }, got ${String(image)}`);
   const { width, height, rgb } = image;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 8 || height < 8) throw new Error(`${owner}: image size must be whole numbers >= 8, got ${width} x ${height}`);
-  if (!(rgb instanceof Uint8Array) || rgb.length !== width * height * 3) throw new Error(`${owner}: image.rgb must be a Uint8Array of ${width * height * 3} bytes (${width} x ${height} x 3), got ${rgb instanceof Uint8Array ? rgb.length : typeof rgb}`);
-  if (matte && matte.length !== width * height) throw new Error(`${owner}: matte needs ${width * height} values (${width} x ${height}), got ${matte.length}`);
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 8 || height < 8)
+    throw new Error(`${owner}: image size must be whole numbers >= 8, got ${width} x ${height}`);
+  if (!(rgb instanceof Uint8Array) || rgb.length !== width * height * 3)
+    throw new Error(
+      `${owner}: image.rgb must be a Uint8Array of ${width * height * 3} bytes (${width} x ${height} x 3), got ${rgb instanceof Uint8Array ? rgb.length : typeof rgb}`,
+    );
+  if (matte && matte.length !== width * height)
+    throw new Error(`${owner}: matte needs ${width * height} values (${width} x ${height}), got ${matte.length}`);
 }
 
 /**
  * Bilinear RGB in [0, 1] at pixel coordinates (u, v), where the centre of
  * pixel (i, j) is (i + 0.5, j + 0.5) as in the renderer; clamped at the edges.
  */
-export function sampleRgb(image: RgbImage, u: number, v: number, out: Float64Array | number[] = new Float64Array(3)): Float64Array | number[] {
+export function sampleRgb(
+  image: RgbImage,
+  u: number,
+  v: number,
+  out: Float64Array | number[] = new Float64Array(3),
+): Float64Array | number[] {
   const { width: W, height: H, rgb } = image;
-  const x = Math.min(Math.max(u - 0.5, 0), W - 1), y = Math.min(Math.max(v - 0.5, 0), H - 1);
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const x1 = Math.min(x0 + 1, W - 1), y1 = Math.min(y0 + 1, H - 1);
-  const fx = x - x0, fy = y - y0;
+  const x = Math.min(Math.max(u - 0.5, 0), W - 1),
+    y = Math.min(Math.max(v - 0.5, 0), H - 1);
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y);
+  const x1 = Math.min(x0 + 1, W - 1),
+    y1 = Math.min(y0 + 1, H - 1);
+  const fx = x - x0,
+    fy = y - y0;
   for (let k = 0; k < 3; k++) {
-    const a = rgb[(y0 * W + x0) * 3 + k], b = rgb[(y0 * W + x1) * 3 + k];
-    const c = rgb[(y1 * W + x0) * 3 + k], d = rgb[(y1 * W + x1) * 3 + k];
+    const a = rgb[(y0 * W + x0) * 3 + k],
+      b = rgb[(y0 * W + x1) * 3 + k];
+    const c = rgb[(y1 * W + x0) * 3 + k],
+      d = rgb[(y1 * W + x1) * 3 + k];
     out[k] = ((a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy) / 255;
   }
   return out;
@@ -36,7 +53,8 @@ export function sampleRgb(image: RgbImage, u: number, v: number, out: Float64Arr
 
 /** Nearest matte value at pixel coordinates (u, v); 0 outside the image. */
 export function sampleMatte(matte: Float32Array, width: number, height: number, u: number, v: number): number {
-  const i = Math.floor(u), j = Math.floor(v);
+  const i = Math.floor(u),
+    j = Math.floor(v);
   if (i < 0 || j < 0 || i >= width || j >= height) return 0;
   return matte[j * width + i];
 }

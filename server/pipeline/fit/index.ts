@@ -3,8 +3,25 @@
  * camera, the photo's colours per head vertex, the person's own attributes
  * as generator parameters, and the stage's pictures.
  */
-export { FIT_EXPRESSIONS, IDENTIFIABLE_SHAPES, axisAngleToEuler, fitHead, type FitHeadOptions, type HeadFit } from "./fit-head";
-export { SKIN_TOLERANCE, TextureSource, farFromSkin, studioDiffuse, studioSpecular, textureFromPhoto, type PhotoTexture, type SkinTolerance, type TextureOptions } from "./texture";
+export {
+  FIT_EXPRESSIONS,
+  IDENTIFIABLE_SHAPES,
+  axisAngleToEuler,
+  fitHead,
+  type FitHeadOptions,
+  type HeadFit,
+} from "./fit-head";
+export {
+  SKIN_TOLERANCE,
+  TextureSource,
+  farFromSkin,
+  studioDiffuse,
+  studioSpecular,
+  textureFromPhoto,
+  type PhotoTexture,
+  type SkinTolerance,
+  type TextureOptions,
+} from "./texture";
 export { FACE_API_CONVENTION, eyeLineFrame, toModelConvention, type LandmarkConvention } from "./landmark-convention";
 export { estimateSourceAttributes, type SourceAttributes } from "./source-attributes";
 export { SOURCE_COLOURS, fitOverlayPng, texturePng, uvImage } from "./pictures";

@@ -27,22 +27,38 @@ export interface LandmarkConvention {
 export const FACE_API_CONVENTION: LandmarkConvention = faceApiTable;
 
 /** The eye-line frame of a landmark set: origin between the eye centres, unit x along the eye line, and the outer-corner distance. */
-export function eyeLineFrame(landmarks: ArrayLike<number>): { ox: number; oy: number; cos: number; sin: number; io: number } {
+export function eyeLineFrame(landmarks: ArrayLike<number>): {
+  ox: number;
+  oy: number;
+  cos: number;
+  sin: number;
+  io: number;
+} {
   const mean = (from: number, a: number) => {
     let s = 0;
     for (let i = from; i < from + 6; i++) s += landmarks[i * 2 + a];
     return s / 6;
   };
-  const rx = mean(36, 0), ry = mean(36, 1), lx = mean(42, 0), ly = mean(42, 1);
+  const rx = mean(36, 0),
+    ry = mean(36, 1),
+    lx = mean(42, 0),
+    ly = mean(42, 1);
   const ang = Math.atan2(ly - ry, lx - rx);
   const io = Math.hypot(landmarks[45 * 2] - landmarks[36 * 2], landmarks[45 * 2 + 1] - landmarks[36 * 2 + 1]);
   return { ox: (rx + lx) / 2, oy: (ry + ly) / 2, cos: Math.cos(ang), sin: Math.sin(ang), io };
 }
 
 /** Detector landmarks [68, 2] (pixels) moved to the model's convention for a head at `yawDeg`. */
-export function toModelConvention(landmarks: Float32Array, convention: LandmarkConvention, yawDeg: number): Float32Array {
+export function toModelConvention(
+  landmarks: Float32Array,
+  convention: LandmarkConvention,
+  yawDeg: number,
+): Float32Array {
   const n = landmarks.length / 2;
-  if (convention.offset.length !== n * 2 || convention.perYawDeg.length !== n * 2) throw new Error(`toModelConvention: the ${convention.name} table has ${convention.offset.length / 2} landmarks, the input ${n}`);
+  if (convention.offset.length !== n * 2 || convention.perYawDeg.length !== n * 2)
+    throw new Error(
+      `toModelConvention: the ${convention.name} table has ${convention.offset.length / 2} landmarks, the input ${n}`,
+    );
   const { cos, sin, io } = eyeLineFrame(landmarks);
   const out = new Float32Array(landmarks.length);
   for (let i = 0; i < n; i++) {

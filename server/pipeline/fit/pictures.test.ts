@@ -23,18 +23,26 @@ describe("fit pictures", () => {
     const { data, info } = await raw(await fitOverlayPng(portrait, head, fit));
     expect([info.width, info.height]).toEqual([256, 256]);
     // The ring around the nose tip's input landmark is green; far from the head the photo is untouched.
-    const at = (x: number, y: number) => [0, 1, 2].map((k) => data[(Math.round(y) * info.width + Math.round(x)) * info.channels + k]);
+    const at = (x: number, y: number) =>
+      [0, 1, 2].map((k) => data[(Math.round(y) * info.width + Math.round(x)) * info.channels + k]);
     const [nx, ny] = [fit.landmarks[30 * 2], fit.landmarks[30 * 2 + 1]];
-    const ring = [[-3, 0], [3, 0], [0, -3], [0, 3]].map(([dx, dy]) => at(nx + dx, ny + dy));
+    const ring = [
+      [-3, 0],
+      [3, 0],
+      [0, -3],
+      [0, 3],
+    ].map(([dx, dy]) => at(nx + dx, ny + dy));
     // Skin is reddish: a pixel much greener than red and blue is the ring.
     expect(ring.filter(([r, g, b]) => g > r + 60 && g > b + 60).length).toBeGreaterThanOrEqual(2);
     expect(at(5, 5)).toEqual(Array.from(portrait.rgb.subarray((5 * 256 + 5) * 3, (5 * 256 + 5) * 3 + 3)));
     // The wireframe lightens the face: the mean over the head's box is brighter than the photo's.
-    let over = 0, under = 0;
-    for (let y = 90; y < 170; y++) for (let x = 100; x < 160; x++) {
-      over += at(x, y)[1];
-      under += portrait.rgb[(y * 256 + x) * 3 + 1];
-    }
+    let over = 0,
+      under = 0;
+    for (let y = 90; y < 170; y++)
+      for (let x = 100; x < 160; x++) {
+        over += at(x, y)[1];
+        under += portrait.rgb[(y * 256 + x) * 3 + 1];
+      }
     expect(over).toBeGreaterThan(under * 1.02);
   });
 
@@ -43,9 +51,12 @@ describe("fit pictures", () => {
     const size = 256;
     const img = uvImage(head, tex.albedo, size);
     // A lip vertex's UV spot carries its colour (crown at the top: row = (1 - v) * size).
-    const lip = Array.from({ length: head.vertexCount }, (_, v) => v).filter((v) => head.vertexRegion[v] === Region.lowerLip && head.uvs[v * 2 + 1] > 0.1)[10];
+    const lip = Array.from({ length: head.vertexCount }, (_, v) => v).filter(
+      (v) => head.vertexRegion[v] === Region.lowerLip && head.uvs[v * 2 + 1] > 0.1,
+    )[10];
     const [x, y] = [Math.floor(head.uvs[lip * 2] * size), Math.floor((1 - head.uvs[lip * 2 + 1]) * size)];
-    for (let k = 0; k < 3; k++) expect(Math.abs(img[(y * size + x) * 3 + k] / 255 - tex.albedo[lip * 3 + k])).toBeLessThan(0.12);
+    for (let k = 0; k < 3; k++)
+      expect(Math.abs(img[(y * size + x) * 3 + k] / 255 - tex.albedo[lip * 3 + k])).toBeLessThan(0.12);
     const { data, info } = await raw(await texturePng(head, tex.albedo, tex.source, size));
     expect([info.width, info.height]).toEqual([2 * size, size]);
     // The back of the head (u near 0 and 1, mid height) is skin fill in the source panel.

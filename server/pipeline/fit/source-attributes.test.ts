@@ -29,13 +29,19 @@ const BEARD = { coverage: 1, length: 0.7, colourR: 0.18, colourG: 0.1, colourB: 
 
 describe("estimateSourceAttributes", () => {
   it("finds the hair's colour and tells a bald head from long hair", async () => {
-    for (const [seed, yaw] of [[9, 15], [12, -20]]) {
+    for (const [seed, yaw] of [
+      [9, 15],
+      [12, -20],
+    ]) {
       const bald = await estimate(seed, yaw, {});
       expect(bald.attributes.hair).toEqual(none("hair"));
       const dark = await estimate(seed, yaw, { hair: DARK_LONG });
       const blond = await estimate(seed, yaw, { hair: BLOND_SHORT });
       // Measured within 0.07 per channel over 4 skins x 3 poses (the strands' shading and the skin between them).
-      for (const [est, truth] of [[dark, DARK_LONG], [blond, BLOND_SHORT]] as const) {
+      for (const [est, truth] of [
+        [dark, DARK_LONG],
+        [blond, BLOND_SHORT],
+      ] as const) {
         rgb(est.attributes.hair).forEach((c, k) => expect(Math.abs(c - rgb(truth)[k])).toBeLessThan(0.1));
         // The hairline's coverage, measured within 0.15.
         expect(Math.abs(est.attributes.hair.coverage - truth.coverage)).toBeLessThan(0.2);
@@ -45,7 +51,11 @@ describe("estimateSourceAttributes", () => {
   });
 
   it("detects glasses when they are there and only then", async () => {
-    for (const [seed, yaw] of [[4, 15], [9, -20], [12, 0]]) {
+    for (const [seed, yaw] of [
+      [4, 15],
+      [9, -20],
+      [12, 0],
+    ]) {
       const without = await estimate(seed, yaw, {});
       expect(without.attributes.eyewear).toEqual(none("eyewear"));
       // Measured: a frame score <= 0.45 without glasses, >= 0.83 with dark frames (threshold 0.55).
@@ -59,7 +69,10 @@ describe("estimateSourceAttributes", () => {
   });
 
   it("detects a beard when there is one, and its width and colour", async () => {
-    for (const [seed, yaw] of [[4, 0], [12, 15]]) {
+    for (const [seed, yaw] of [
+      [4, 0],
+      [12, 15],
+    ]) {
       expect((await estimate(seed, yaw, {})).attributes.beard).toEqual(none("beard"));
       const full = await estimate(seed, yaw, { beard: BEARD });
       // Measured 0.8-1.0 for a full beard, 0.4 for a goatee (0.35).
@@ -84,7 +97,11 @@ describe("estimateSourceAttributes", () => {
       expect(Math.abs(est.colours.iris[k] - identity.iris[k])).toBeLessThan(0.1);
     }
     // The generator's brows (none: density 0.5) are skin mixed with the brow colour; the estimate reproduces what the photo shows.
-    const brows = est.attributes.eyebrows, d = 0.3 + 0.7 * brows.density;
-    for (let k = 0; k < 3; k++) expect(Math.abs(est.colours.skin[k] + (rgb(brows)[k] - est.colours.skin[k]) * d - est.colours.brows[k])).toBeLessThan(0.02);
+    const brows = est.attributes.eyebrows,
+      d = 0.3 + 0.7 * brows.density;
+    for (let k = 0; k < 3; k++)
+      expect(
+        Math.abs(est.colours.skin[k] + (rgb(brows)[k] - est.colours.skin[k]) * d - est.colours.brows[k]),
+      ).toBeLessThan(0.02);
   });
 });

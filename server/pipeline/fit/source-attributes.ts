@@ -56,20 +56,30 @@ const smooth = (e0: number, e1: number, x: number) => {
   return t * t * (3 - 2 * t);
 };
 const category = (name: string) => CATEGORIES.find((c) => c.name === name)!;
-const rgbParams = (prefix: string, c: Rgb): Params => ({ [`${prefix}R`]: c[0], [`${prefix}G`]: c[1], [`${prefix}B`]: c[2] });
+const rgbParams = (prefix: string, c: Rgb): Params => ({
+  [`${prefix}R`]: c[0],
+  [`${prefix}G`]: c[1],
+  [`${prefix}B`]: c[2],
+});
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 const dist = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 
 /** The generator's hairline (attributes.ts hair.build): hair above this height at depth z. */
 function hairLine(coverage: number, length: number, z: number): number {
-  const front = 0.058 + 0.05 * (1 - coverage), back = 0.02 - 0.11 * length;
+  const front = 0.058 + 0.05 * (1 - coverage),
+    back = 0.02 - 0.11 * length;
   return z > 0.04 ? front : z < -0.03 ? back : back + ((front - back) * (z + 0.03)) / 0.07;
 }
 
 /** The generator's beard weight (attributes.ts beard.build) at a template point. */
 function beardWeight(coverage: number, x: number, y: number, z: number): number {
   const halfWidth = 0.015 + 0.06 * coverage;
-  return smooth(-0.02, -0.035, y) * smooth(halfWidth, halfWidth - 0.012, Math.abs(x)) * smooth(-0.02, 0.02, z) * Math.min(1, 0.4 + coverage);
+  return (
+    smooth(-0.02, -0.035, y) *
+    smooth(halfWidth, halfWidth - 0.012, Math.abs(x)) *
+    smooth(-0.02, 0.02, z) *
+    Math.min(1, 0.4 + coverage)
+  );
 }
 
 /** Whether the studio light (which texture.ts divides out) reaches the posed vertex well enough for its de-shaded colour to be trusted. */
@@ -84,10 +94,11 @@ const BEARD_DARKER = 0.85;
 /** The (a, b) on a grid of [0, 1] x [0, 1] in steps of 0.05 that minimises `cost`; ties go to the smaller a, then b. */
 function gridSearch(cost: (a: number, b: number) => number, withB: boolean): { a: number; b: number; cost: number } {
   let best = { a: 0, b: 0, cost: Infinity };
-  for (let i = 0; i <= 20; i++) for (let j = 0; j <= (withB ? 20 : 0); j++) {
-    const c = cost(i / 20, j / 20);
-    if (c < best.cost - 1e-9) best = { a: i / 20, b: j / 20, cost: c };
-  }
+  for (let i = 0; i <= 20; i++)
+    for (let j = 0; j <= (withB ? 20 : 0); j++) {
+      const c = cost(i / 20, j / 20);
+      if (c < best.cost - 1e-9) best = { a: i / 20, b: j / 20, cost: c };
+    }
   return best;
 }
 
@@ -106,12 +117,14 @@ interface Ctx {
 function estimateHair(c: Ctx): { params: Params | null; colour: Rgb | null } {
   const { head, texture } = c;
   const T = head.template;
-  const ids: number[] = [], isHair: boolean[] = [];
+  const ids: number[] = [],
+    isHair: boolean[] = [];
   for (let v = 0; v < head.vertexCount; v++) {
     if (head.vertexPart[v] !== MeshPart.head || !texture.seen[v]) continue;
     const r = head.vertexRegion[v];
     if (r !== Region.skin && r !== Region.neck) continue;
-    const y = T[v * 3 + 1], z = T[v * 3 + 2];
+    const y = T[v * 3 + 1],
+      z = T[v * 3 + 2];
     // Scalp and forehead, or the temples and nape behind the cheeks (not the jaw, where a beard grows).
     if (!(y > 0.03 || (z < -0.01 && y > -0.11))) continue;
     if (y <= 0.03 && !wellLit(c, v)) continue;
@@ -143,20 +156,25 @@ function estimateHair(c: Ctx): { params: Params | null; colour: Rgb | null } {
 function estimateVolume(c: Ctx, coverage: number): number {
   const { raster, matte, image, fit } = c;
   if (!matte) return 0.5;
-  const W = raster.width, H = raster.height, s = raster.scale;
+  const W = raster.width,
+    H = raster.height,
+    s = raster.scale;
   const inHead = (x: number, y: number) => x >= 0 && y >= 0 && x < W && y < H && raster.face[y * W + x] >= 0;
   const inMatte = (x: number, y: number) => {
-    const u = Math.floor((x + 0.5) / s), v = Math.floor((y + 0.5) / s);
+    const u = Math.floor((x + 0.5) / s),
+      v = Math.floor((y + 0.5) / s);
     return u >= 0 && v >= 0 && u < image.width && v < image.height && matte[v * image.width + u] >= 0.5;
   };
   const lm = landmarkPixels(c);
   const eyeRow = ((lm[37 * 2 + 1] + lm[44 * 2 + 1]) / 2) * s;
-  const cx = ((lm[36 * 2] + lm[45 * 2]) / 2) * s, cy = eyeRow;
+  const cx = ((lm[36 * 2] + lm[45 * 2]) / 2) * s,
+    cy = eyeRow;
   const reach: number[] = [];
   // Walk outward from the silhouette's edge along rays from the eyes' midpoint, over the upper half-circle.
   for (let a = 0; a < 48; a++) {
     const th = Math.PI * (a / 47);
-    const dx = Math.cos(th), dy = -Math.sin(th);
+    const dx = Math.cos(th),
+      dy = -Math.sin(th);
     let r = 0;
     while (inHead(Math.round(cx + dx * r), Math.round(cy + dy * r)) && r < W + H) r++;
     if (r === 0 || cy + dy * r > eyeRow) continue;
@@ -182,11 +200,13 @@ function estimateEyebrows(c: Ctx, hairColour: Rgb | null): { params: Params; bro
   const samples: Float32Array[] = [];
   for (let v = 0; v < head.vertexCount; v++) {
     const r = head.vertexRegion[v];
-    if ((r === Region.leftBrow || r === Region.rightBrow) && texture.seen[v]) samples.push(texture.photo.subarray(v * 3, v * 3 + 3));
+    if ((r === Region.leftBrow || r === Region.rightBrow) && texture.seen[v])
+      samples.push(texture.photo.subarray(v * 3, v * 3 + 3));
   }
   if (samples.length < 5) return { params: { ...category("eyebrows").none }, brows: c.skin };
   const brows = medianRgb(samples);
-  const ls = luma(c.skin), lb = luma(brows);
+  const ls = luma(c.skin),
+    lb = luma(brows);
   // Assumed darkness of the brow hair: the hair's when darker than the skin, else a dark brown's.
   const hairLuma = hairColour && luma(hairColour) < ls - 0.05 ? luma(hairColour) : Math.min(0.1, ls / 2);
   const t = ls - hairLuma > 0.02 ? Math.min(1, Math.max(0.3, (ls - lb) / (ls - hairLuma))) : 0.3;
@@ -200,20 +220,30 @@ function estimateEyewear(c: Ctx): Params | null {
   const { head, view, fit, image, raster } = c;
   const lm = landmarkPositions(head, view.positions);
   const mean = (ids: number[]) => [0, 1, 2].map((k) => ids.reduce((s, i) => s + lm[i * 3 + k], 0) / ids.length);
-  const right = mean([36, 37, 38, 39, 40, 41]), left = mean([42, 43, 44, 45, 46, 47]);
+  const right = mean([36, 37, 38, 39, 40, 41]),
+    left = mean([42, 43, 44, 45, 46, 47]);
   const norm = (a: number[]) => a.map((v) => v / (Math.hypot(a[0], a[1], a[2]) || 1));
-  const cross = (a: number[], b: number[]) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+  const cross = (a: number[], b: number[]) => [
+    a[1] * b[2] - a[2] * b[1],
+    a[2] * b[0] - a[0] * b[2],
+    a[0] * b[1] - a[1] * b[0],
+  ];
   // The generator's frame: across the eyes, up the nose, forward; 16 mm in front of each eye's landmark centre.
   const ax = norm(left.map((v, k) => v - right[k]));
   const up = norm([0, 1, 2].map((k) => lm[27 * 3 + k] - lm[30 * 3 + k]));
-  const az = norm(cross(ax, up)), ay = cross(az, ax);
+  const az = norm(cross(ax, up)),
+    ay = cross(az, ax);
   // Radii every 0.5 mm; a frame is a ridge: a colour unlike both the samples 4.5 mm inside and outside (wider than the thickest rim).
-  const STEP = 0.0005, SIDE = 9, RIDGE = 0.08, CONSISTENT = 0.08;
+  const STEP = 0.0005,
+    SIDE = 9,
+    RIDGE = 0.08,
+    CONSISTENT = 0.08;
   const radii: number[] = [];
   for (let r = 0.014 - SIDE * STEP; r <= 0.0306 + SIDE * STEP; r += STEP) radii.push(r);
   const angles: number[] = [];
   for (let a = 200; a <= 340; a += 5) angles.push((a * Math.PI) / 180);
-  const hits = new Float64Array(radii.length), seen = new Float64Array(radii.length);
+  const hits = new Float64Array(radii.length),
+    seen = new Float64Array(radii.length);
   const frameSamples: Rgb[][] = radii.map(() => []);
   const pts = new Float32Array(radii.length * 3);
   const col = new Float64Array(3);
@@ -225,7 +255,8 @@ function estimateEyewear(c: Ctx): Params | null {
       });
       const { px, depth } = projectVertices(fit.camera, pts);
       const profile: (Rgb | null)[] = radii.map((_, i) => {
-        const u = px[i * 2], v = px[i * 2 + 1];
+        const u = px[i * 2],
+          v = px[i * 2 + 1];
         if (u < 0 || v < 0 || u >= image.width || v >= image.height) return null;
         // A frame here would sit behind the face: no evidence either way.
         if (depth[i] > rasterDepthAt(raster, u, v) + 0.001) return null;
@@ -233,7 +264,9 @@ function estimateEyewear(c: Ctx): Params | null {
         return [col[0], col[1], col[2]];
       });
       for (let i = SIDE; i < radii.length - SIDE; i++) {
-        const p = profile[i], a = profile[i - SIDE], b = profile[i + SIDE];
+        const p = profile[i],
+          a = profile[i - SIDE],
+          b = profile[i + SIDE];
         if (!p || !a || !b) continue;
         seen[i]++;
         if (dist(p, a) > RIDGE && dist(p, b) > RIDGE) {
@@ -249,7 +282,8 @@ function estimateEyewear(c: Ctx): Params | null {
     const m = medianRgb(frameSamples[i]);
     return frameSamples[i].filter((p) => dist(p, m) < CONSISTENT).length / seen[i];
   });
-  let bestI = 0, bestF = 0;
+  let bestI = 0,
+    bestF = 0;
   score.forEach((f, i) => {
     if (f > bestF) [bestF, bestI] = [f, i];
   });
@@ -259,14 +293,16 @@ function estimateEyewear(c: Ctx): Params | null {
   let scleraLuma = 1;
   for (const { start, count } of head.eyeballs) {
     const l: number[] = [];
-    for (let v = start; v < start + count; v++) if (c.texture.seen[v]) l.push(luma(c.texture.photo.subarray(v * 3, v * 3 + 3)));
+    for (let v = start; v < start + count; v++)
+      if (c.texture.seen[v]) l.push(luma(c.texture.photo.subarray(v * 3, v * 3 + 3)));
     if (l.length >= 8) scleraLuma = Math.min(scleraLuma, l.sort((a, b) => a - b)[Math.floor(0.95 * (l.length - 1))]);
   }
   const tint = clamp01((0.75 - scleraLuma) / 0.6);
   c.evidence.scleraLuma = scleraLuma;
   if (bestF < GLASSES_SCORE && tint < 0.3) return null;
   // The band of frame-like radii around the best one: its inner edge is the lens radius, its width the rim.
-  let i0 = bestI, i1 = bestI;
+  let i0 = bestI,
+    i1 = bestI;
   const f = (i: number) => score[i];
   while (i0 > 0 && f(i0 - 1) >= 0.5 * bestF) i0--;
   while (i1 < radii.length - 1 && f(i1 + 1) >= 0.5 * bestF) i1++;
@@ -283,10 +319,13 @@ function estimateEyewear(c: Ctx): Params | null {
 function estimateBeard(c: Ctx): Params | null {
   const { head, texture } = c;
   const T = head.template;
-  const ids: number[] = [], isBeard: boolean[] = [];
+  const ids: number[] = [],
+    isBeard: boolean[] = [];
   for (let v = 0; v < head.vertexCount; v++) {
     if (head.vertexPart[v] !== MeshPart.head || !texture.seen[v] || head.vertexRegion[v] !== Region.skin) continue;
-    const x = T[v * 3], y = T[v * 3 + 1], z = T[v * 3 + 2];
+    const x = T[v * 3],
+      y = T[v * 3 + 1],
+      z = T[v * 3 + 2];
     if (!(y < -0.015 && y > -0.11 && z > 0 && Math.abs(x) < 0.08)) continue;
     // Under the jaw the studio light is dim, so de-shading multiplies a real photo's (flash, window) light there several times over.
     if (!wellLit(c, v)) continue;
@@ -314,10 +353,22 @@ function estimateBeard(c: Ctx): Params | null {
 }
 
 /** The person's colours and the generator parameters of their hair, brows, glasses and beard. */
-export function estimateSourceAttributes(head: HeadModel, fit: HeadFit, image: RgbImage, matte: Float32Array | null, texture: PhotoTexture): SourceAttributes {
+export function estimateSourceAttributes(
+  head: HeadModel,
+  fit: HeadFit,
+  image: RgbImage,
+  matte: Float32Array | null,
+  texture: PhotoTexture,
+): SourceAttributes {
   checkImage("estimateSourceAttributes", image, matte);
-  if (fit.camera.width !== image.width || fit.camera.height !== image.height) throw new Error(`estimateSourceAttributes: the fit's camera is ${fit.camera.width} x ${fit.camera.height} but the image is ${image.width} x ${image.height}`);
-  if (texture.albedo.length !== head.vertexCount * 3 || texture.seen.length !== head.vertexCount) throw new Error(`estimateSourceAttributes: the texture has ${texture.seen.length} vertices, the head ${head.vertexCount}`);
+  if (fit.camera.width !== image.width || fit.camera.height !== image.height)
+    throw new Error(
+      `estimateSourceAttributes: the fit's camera is ${fit.camera.width} x ${fit.camera.height} but the image is ${image.width} x ${image.height}`,
+    );
+  if (texture.albedo.length !== head.vertexCount * 3 || texture.seen.length !== head.vertexCount)
+    throw new Error(
+      `estimateSourceAttributes: the texture has ${texture.seen.length} vertices, the head ${head.vertexCount}`,
+    );
   const view = posedHead(head, fit);
   const headFaces: number[] = [];
   for (let f = 0; f < head.faceCount; f++) if (head.vertexPart[head.faces[f * 3]] === MeshPart.head) headFaces.push(f);
@@ -332,7 +383,8 @@ export function estimateSourceAttributes(head: HeadModel, fit: HeadFit, image: R
   const lipSamples: Float32Array[] = [];
   for (let v = 0; v < head.vertexCount; v++) {
     const r = head.vertexRegion[v];
-    if ((r === Region.upperLip || r === Region.lowerLip) && texture.seen[v]) lipSamples.push(texture.photo.subarray(v * 3, v * 3 + 3));
+    if ((r === Region.upperLip || r === Region.lowerLip) && texture.seen[v])
+      lipSamples.push(texture.photo.subarray(v * 3, v * 3 + 3));
   }
   const lips = lipSamples.length >= 5 ? medianRgb(lipSamples) : c.skin;
   const attributes: Record<string, Params> = {
@@ -341,5 +393,9 @@ export function estimateSourceAttributes(head: HeadModel, fit: HeadFit, image: R
     eyewear: checkParams(category("eyewear"), eyewear ?? category("eyewear").none),
     beard: checkParams(category("beard"), beard ?? category("beard").none),
   };
-  return { colours: { skin: c.skin, lips, brows: eyebrows.brows, iris: texture.iris }, attributes, evidence: c.evidence };
+  return {
+    colours: { skin: c.skin, lips, brows: eyebrows.brows, iris: texture.iris },
+    attributes,
+    evidence: c.evidence,
+  };
 }

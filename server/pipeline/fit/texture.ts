@@ -63,7 +63,8 @@ const MIN_FACING = 0.25;
 /** Depth slack of the visibility test, metres: a few triangles' curvature at half resolution. */
 const DEPTH_SLACK = 0.004;
 /** buildScene's skin material (server/pipeline/synthesise/scene.ts). */
-const SKIN_SPECULAR = 0.12, SKIN_SHININESS = 20;
+const SKIN_SPECULAR = 0.12,
+  SKIN_SHININESS = 20;
 /** Eyeballs sit 1.6 mm under the lid shell: a tighter slack keeps lid-covered eyeball vertices out. */
 const EYEBALL_SLACK = 0.0008;
 const DEFAULT_IRIS: Rgb = [0.33, 0.2, 0.1];
@@ -83,20 +84,30 @@ export const SKIN_TOLERANCE: SkinTolerance = { lumaLow: 0.6, lumaHigh: 1.5, chro
 export function farFromSkin(c: ArrayLike<number>, s: ArrayLike<number>, tol: SkinTolerance = SKIN_TOLERANCE): boolean {
   const ratio = luma(c) / Math.max(1e-3, luma(s));
   if (ratio < tol.lumaLow || ratio > tol.lumaHigh) return true;
-  const cs = c[0] + c[1] + c[2] || 1e-3, ss = s[0] + s[1] + s[2] || 1e-3;
-  return Math.abs(c[0] / cs - s[0] / ss) + Math.abs(c[1] / cs - s[1] / ss) + Math.abs(c[2] / cs - s[2] / ss) > tol.chroma;
+  const cs = c[0] + c[1] + c[2] || 1e-3,
+    ss = s[0] + s[1] + s[2] || 1e-3;
+  return (
+    Math.abs(c[0] / cs - s[0] / ss) + Math.abs(c[1] / cs - s[1] / ss) + Math.abs(c[2] / cs - s[2] / ss) > tol.chroma
+  );
 }
 
 /** The renderer's diffuse shading for a unit world normal (scene.ts, without the specular term). */
 export function studioDiffuse(nx: number, ny: number, nz: number): number {
   const L = STUDIO_LIGHTS;
-  return L.ambient + L.key * Math.max(0, nx * L.keyDir[0] + ny * L.keyDir[1] + nz * L.keyDir[2]) + L.fill * Math.max(0, nx * L.fillDir[0] + ny * L.fillDir[1] + nz * L.fillDir[2]);
+  return (
+    L.ambient +
+    L.key * Math.max(0, nx * L.keyDir[0] + ny * L.keyDir[1] + nz * L.keyDir[2]) +
+    L.fill * Math.max(0, nx * L.fillDir[0] + ny * L.fillDir[1] + nz * L.fillDir[2])
+  );
 }
 
 /** The skin's studio highlight (scene.ts Blinn-Phong with buildScene's skin material) for a unit normal and a direction to the camera. */
 export function studioSpecular(nx: number, ny: number, nz: number, vx: number, vy: number, vz: number): number {
-  const L = STUDIO_LIGHTS, vl = Math.hypot(vx, vy, vz) || 1;
-  const hx = L.keyDir[0] + vx / vl, hy = L.keyDir[1] + vy / vl, hz = L.keyDir[2] + vz / vl;
+  const L = STUDIO_LIGHTS,
+    vl = Math.hypot(vx, vy, vz) || 1;
+  const hx = L.keyDir[0] + vx / vl,
+    hy = L.keyDir[1] + vy / vl,
+    hz = L.keyDir[2] + vz / vl;
   const hl = Math.hypot(hx, hy, hz) || 1;
   return SKIN_SPECULAR * L.key * Math.max(0, (nx * hx + ny * hy + nz * hz) / hl) ** SKIN_SHININESS;
 }
@@ -115,24 +126,44 @@ const tablesCache = new WeakMap<HeadModel, HeadTables>();
 function headTables(head: HeadModel): HeadTables {
   const hit = tablesCache.get(head);
   if (hit) return hit;
-  const V = head.vertexCount, P = head.template;
+  const V = head.vertexCount,
+    P = head.template;
   const flipped = new Float32Array(V * 3);
   for (let v = 0; v < V; v++) flipped.set([-P[v * 3], P[v * 3 + 1], P[v * 3 + 2]], v * 3);
   const mirror = closestVertex(buildVertexGrid(P), flipped);
   const toneSamples: number[] = [];
   for (let v = 0; v < V; v++) {
     if (head.vertexRegion[v] !== Region.skin || head.vertexPart[v] !== MeshPart.head) continue;
-    const x = Math.abs(P[v * 3]), y = P[v * 3 + 1], z = P[v * 3 + 2];
+    const x = Math.abs(P[v * 3]),
+      y = P[v * 3 + 1],
+      z = P[v * 3 + 2];
     const forehead = y > 0.045 && y < 0.065 && x < 0.03 && z > 0.05;
     const cheek = y > -0.025 && y < -0.005 && x > 0.03 && x < 0.055 && z > 0.02;
     if (forehead || cheek) toneSamples.push(v);
   }
   // identityColours' layout: the iris band is where the eyeball's forward coordinate is in (0.8, 0.93].
   const irisBand = new Uint8Array(V);
-  const probe = identityColours({ kind: "portrait", seed: 0, shape: [], skin: [1, 1, 1], lips: [1, 1, 1], brows: [1, 1, 1], iris: [0, 1, 0], freckles: 0 }, head);
+  const probe = identityColours(
+    {
+      kind: "portrait",
+      seed: 0,
+      shape: [],
+      skin: [1, 1, 1],
+      lips: [1, 1, 1],
+      brows: [1, 1, 1],
+      iris: [0, 1, 0],
+      freckles: 0,
+    },
+    head,
+  );
   for (let v = 0; v < V; v++) {
     const part = head.vertexPart[v];
-    if ((part === MeshPart.eyeballLeft || part === MeshPart.eyeballRight) && probe[v * 3] === 0 && probe[v * 3 + 1] === 1) irisBand[v] = 1;
+    if (
+      (part === MeshPart.eyeballLeft || part === MeshPart.eyeballRight) &&
+      probe[v * 3] === 0 &&
+      probe[v * 3 + 1] === 1
+    )
+      irisBand[v] = 1;
   }
   const tables = { mirror, neighbours: vertexNeighbours(V, head.faces), toneSamples, irisBand };
   tablesCache.set(head, tables);
@@ -140,9 +171,18 @@ function headTables(head: HeadModel): HeadTables {
 }
 
 /** Per-vertex albedo of the fitted head from the photo (see the file comment for the steps). */
-export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage, matte?: Float32Array | null, options: TextureOptions = {}): PhotoTexture {
+export function textureFromPhoto(
+  head: HeadModel,
+  fit: HeadFit,
+  image: RgbImage,
+  matte?: Float32Array | null,
+  options: TextureOptions = {},
+): PhotoTexture {
   checkImage("textureFromPhoto", image, matte);
-  if (fit.camera.width !== image.width || fit.camera.height !== image.height) throw new Error(`textureFromPhoto: the fit's camera is ${fit.camera.width} x ${fit.camera.height} but the image is ${image.width} x ${image.height}`);
+  if (fit.camera.width !== image.width || fit.camera.height !== image.height)
+    throw new Error(
+      `textureFromPhoto: the fit's camera is ${fit.camera.width} x ${fit.camera.height} but the image is ${image.width} x ${image.height}`,
+    );
   const minFacing = options.minFacing ?? MIN_FACING;
   const V = head.vertexCount;
   const T = headTables(head);
@@ -154,13 +194,19 @@ export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage,
   /** The brightest skin channel after exposure (the generator's lightest skin tone is 0.93). */
   const MAX_SKIN = 0.95;
 
-  const seen = new Uint8Array(V), photo = new Float32Array(V * 3);
+  const seen = new Uint8Array(V),
+    photo = new Float32Array(V * 3);
   const c = new Float64Array(3);
   for (let v = 0; v < V; v++) {
-    const u = view.px[v * 2], w = view.px[v * 2 + 1];
+    const u = view.px[v * 2],
+      w = view.px[v * 2 + 1];
     if (!(view.depth[v] > 0) || u < 0 || w < 0 || u >= image.width || w >= image.height) continue;
-    const nx = view.normals[v * 3], ny = view.normals[v * 3 + 1], nz = view.normals[v * 3 + 2];
-    const dx = eye[0] - view.positions[v * 3], dy = eye[1] - view.positions[v * 3 + 1], dz = eye[2] - view.positions[v * 3 + 2];
+    const nx = view.normals[v * 3],
+      ny = view.normals[v * 3 + 1],
+      nz = view.normals[v * 3 + 2];
+    const dx = eye[0] - view.positions[v * 3],
+      dy = eye[1] - view.positions[v * 3 + 1],
+      dz = eye[2] - view.positions[v * 3 + 2];
     const facing = (nx * dx + ny * dy + nz * dz) / (Math.hypot(dx, dy, dz) || 1);
     if (facing < minFacing) continue;
     const part = head.vertexPart[v];
@@ -177,7 +223,10 @@ export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage,
   }
 
   const toneFrom = T.toneSamples.filter((v) => seen[v]);
-  if (toneFrom.length < 5) throw new Error(`textureFromPhoto: only ${toneFrom.length} cheek and forehead vertices are visible; does the fit match the photo?`);
+  if (toneFrom.length < 5)
+    throw new Error(
+      `textureFromPhoto: only ${toneFrom.length} cheek and forehead vertices are visible; does the fit match the photo?`,
+    );
   // Exposure: a flash photo de-shades to a skin brighter than any albedo; scale it down so the skin's brightest
   // channel is at most MAX_SKIN (else clipped skin makes every shadow look like hair or beard). Renders are unchanged.
   const rawTone = medianRgb(toneFrom.map((v) => photo.subarray(v * 3, v * 3 + 3)));
@@ -188,7 +237,8 @@ export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage,
   for (let v = 0; v < V; v++) if (T.irisBand[v] && seen[v]) irisSamples.push(photo.subarray(v * 3, v * 3 + 3));
   const iris: Rgb = irisSamples.length >= 3 ? medianRgb(irisSamples) : DEFAULT_IRIS;
 
-  const albedo = new Float32Array(V * 3).fill(NaN), source = new Uint8Array(V);
+  const albedo = new Float32Array(V * 3).fill(NaN),
+    source = new Uint8Array(V);
   // Step 1: photo colours of seen surface vertices that look like what they are.
   for (let v = 0; v < V; v++) {
     if (head.vertexPart[v] !== MeshPart.head || !seen[v]) continue;
@@ -230,12 +280,17 @@ export function textureFromPhoto(head: HeadModel, fit: HeadFit, image: RgbImage,
     fill.forEach((v, q) => albedo.set(next.subarray(q * 3, q * 3 + 3), v * 3));
   }
   // Eyeballs, mouth interior and sockets: the identity layout with this photo's colours.
-  const layout = identityColours({ kind: "portrait", seed: 0, shape: [], skin: skinTone, lips: skinTone, brows: skinTone, iris, freckles: 0 }, head);
+  const layout = identityColours(
+    { kind: "portrait", seed: 0, shape: [], skin: skinTone, lips: skinTone, brows: skinTone, iris, freckles: 0 },
+    head,
+  );
   for (let v = 0; v < V; v++) {
     if (head.vertexPart[v] === MeshPart.head) continue;
     albedo.set(layout.subarray(v * 3, v * 3 + 3), v * 3);
     source[v] = TextureSource.default;
   }
-  for (let i = 0; i < albedo.length; i++) if (!Number.isFinite(albedo[i])) throw new Error(`textureFromPhoto: vertex ${Math.floor(i / 3)} was left without a colour`);
+  for (let i = 0; i < albedo.length; i++)
+    if (!Number.isFinite(albedo[i]))
+      throw new Error(`textureFromPhoto: vertex ${Math.floor(i / 3)} was left without a colour`);
   return { albedo, source, skinTone, iris, seen, photo, exposure };
 }

@@ -47,8 +47,12 @@ const smooth = (e0: number, e1: number, x: number) => {
   return t * t * (3 - 2 * t);
 };
 const rgbOf = (p: Params, prefix: string): Rgb => [p[`${prefix}R`]!, p[`${prefix}G`]!, p[`${prefix}B`]!];
-const pick = <T,>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-const rgbParams = (prefix: string) => ({ [`${prefix}R`]: { min: 0, max: 1 }, [`${prefix}G`]: { min: 0, max: 1 }, [`${prefix}B`]: { min: 0, max: 1 } });
+const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+const rgbParams = (prefix: string) => ({
+  [`${prefix}R`]: { min: 0, max: 1 },
+  [`${prefix}G`]: { min: 0, max: 1 },
+  [`${prefix}B`]: { min: 0, max: 1 },
+});
 const rgbValues = (prefix: string, c: Rgb) => ({ [`${prefix}R`]: c[0], [`${prefix}G`]: c[1], [`${prefix}B`]: c[2] });
 
 const HAIR_COLOURS: Array<[string, Rgb]> = [
@@ -61,7 +65,9 @@ const HAIR_COLOURS: Array<[string, Rgb]> = [
 
 /** A strand texture: vertical strands of varying alpha; `curl` bends them. Deterministic. */
 function strandTexture(colour: Rgb, curl: number, density: number, seed: number): MeshTexture {
-  const W = 64, H = 64, data = new Uint8Array(W * H * 4);
+  const W = 64,
+    H = 64,
+    data = new Uint8Array(W * H * 4);
   const rand = mulberry32(seed);
   const phase = Array.from({ length: W }, () => rand() * Math.PI * 2);
   const shade = Array.from({ length: W }, () => 0.75 + 0.5 * rand());
@@ -70,7 +76,15 @@ function strandTexture(colour: Rgb, curl: number, density: number, seed: number)
       const sx = (x + Math.round(curl * 3 * Math.sin((y / H) * Math.PI * 6 + phase[x]!)) + W) % W;
       const a = Math.min(1, density * (0.5 + 0.5 * Math.sin(phase[sx]! * 3 + sx)));
       const s = shade[sx]!;
-      data.set([Math.min(255, colour[0] * s * 255), Math.min(255, colour[1] * s * 255), Math.min(255, colour[2] * s * 255), a * 255], (y * W + x) * 4);
+      data.set(
+        [
+          Math.min(255, colour[0] * s * 255),
+          Math.min(255, colour[1] * s * 255),
+          Math.min(255, colour[2] * s * 255),
+          a * 255,
+        ],
+        (y * W + x) * 4,
+      );
     }
   }
   return { width: W, height: H, data };
@@ -81,7 +95,14 @@ function strandTexture(colour: Rgb, curl: number, density: number, seed: number)
  * `layers` copies pushed out along the normals by up to `offset`, tapered
  * by the weight so a shell meets the skin at its edge.
  */
-function shells(ctx: BuildContext, weight: Float32Array, offset: number, layers: number, texture: MeshTexture, classId: number): MeshDraw[] {
+function shells(
+  ctx: BuildContext,
+  weight: Float32Array,
+  offset: number,
+  layers: number,
+  texture: MeshTexture,
+  classId: number,
+): MeshDraw[] {
   const { head, posed, normals } = ctx;
   const faces: number[] = [];
   for (let f = 0; f < head.faceCount; f++) {
@@ -93,8 +114,18 @@ function shells(ctx: BuildContext, weight: Float32Array, offset: number, layers:
   const draws: MeshDraw[] = [];
   for (let l = 1; l <= layers; l++) {
     const positions = new Float32Array(posed.length);
-    for (let v = 0; v < head.vertexCount; v++) for (let k = 0; k < 3; k++) positions[v * 3 + k] = posed[v * 3 + k]! + normals[v * 3 + k]! * offset * (l / layers) * weight[v]!;
-    draws.push({ positions, normals, indices, uvs: head.uvs, texture, material: { specular: 0.2, shininess: 30, opacity: 1, blend: true }, classId });
+    for (let v = 0; v < head.vertexCount; v++)
+      for (let k = 0; k < 3; k++)
+        positions[v * 3 + k] = posed[v * 3 + k]! + normals[v * 3 + k]! * offset * (l / layers) * weight[v]!;
+    draws.push({
+      positions,
+      normals,
+      indices,
+      uvs: head.uvs,
+      texture,
+      material: { specular: 0.2, shininess: 30, opacity: 1, blend: true },
+      classId,
+    });
   }
   return draws;
 }
@@ -104,27 +135,56 @@ function regionWeight(head: HeadModel, f: (x: number, y: number, z: number, regi
   const w = new Float32Array(head.vertexCount);
   for (let v = 0; v < head.vertexCount; v++) {
     if (head.vertexPart[v] !== MeshPart.head) continue;
-    w[v] = Math.max(0, Math.min(1, f(head.template[v * 3]!, head.template[v * 3 + 1]!, head.template[v * 3 + 2]!, head.vertexRegion[v]!)));
+    w[v] = Math.max(
+      0,
+      Math.min(
+        1,
+        f(head.template[v * 3]!, head.template[v * 3 + 1]!, head.template[v * 3 + 2]!, head.vertexRegion[v]!),
+      ),
+    );
   }
   return w;
 }
 
 const hair: AttributeCategory = {
   name: "hair",
-  params: { coverage: { min: 0, max: 1 }, length: { min: 0, max: 1 }, volume: { min: 0, max: 1 }, curl: { min: 0, max: 1 }, ...rgbParams("colour") },
+  params: {
+    coverage: { min: 0, max: 1 },
+    length: { min: 0, max: 1 },
+    volume: { min: 0, max: 1 },
+    curl: { min: 0, max: 1 },
+    ...rgbParams("colour"),
+  },
   none: { coverage: 0, length: 0, volume: 0, curl: 0, ...rgbValues("colour", [0.18, 0.1, 0.06]) },
   variant(rand) {
     const [colourName, colour] = pick(rand, HAIR_COLOURS);
-    const length = rand(), curl = rand() < 0.3 ? 0.6 + 0.4 * rand() : 0.2 * rand();
+    const length = rand(),
+      curl = rand() < 0.3 ? 0.6 + 0.4 * rand() : 0.2 * rand();
     const label = `${length > 0.6 ? "long" : length > 0.3 ? "medium" : "short"}${curl > 0.5 ? " curly" : ""} ${colourName}`;
-    return { label, params: { coverage: 0.7 + 0.3 * rand(), length, volume: 0.2 + 0.6 * rand(), curl, ...rgbValues("colour", colour) } };
+    return {
+      label,
+      params: {
+        coverage: 0.7 + 0.3 * rand(),
+        length,
+        volume: 0.2 + 0.6 * rand(),
+        curl,
+        ...rgbValues("colour", colour),
+      },
+    };
   },
   build(p, ctx) {
     if (p.coverage! <= 0.01) return [];
     // Hairline: at the front it rises as coverage drops; at the back it falls with length (to the nape and below).
-    const front = 0.058 + 0.05 * (1 - p.coverage!), back = 0.02 - 0.11 * p.length!;
+    const front = 0.058 + 0.05 * (1 - p.coverage!),
+      back = 0.02 - 0.11 * p.length!;
     const w = regionWeight(ctx.head, (_x, y, z, region) => {
-      if (region === Region.leftEar || region === Region.rightEar || region === Region.leftBrow || region === Region.rightBrow) return 0;
+      if (
+        region === Region.leftEar ||
+        region === Region.rightEar ||
+        region === Region.leftBrow ||
+        region === Region.rightBrow
+      )
+        return 0;
       const line = z > 0.04 ? front : z < -0.03 ? back : back + ((front - back) * (z + 0.03)) / 0.07;
       return smooth(line - 0.004, line + 0.008, y) * p.coverage!;
     });
@@ -138,8 +198,12 @@ const beard: AttributeCategory = {
   none: { coverage: 0, length: 0, ...rgbValues("colour", [0.15, 0.09, 0.05]) },
   variant(rand) {
     const [colourName, colour] = pick(rand, HAIR_COLOURS);
-    const coverage = 0.3 + 0.7 * rand(), length = rand();
-    return { label: `${coverage < 0.55 ? "goatee" : length > 0.5 ? "full beard" : "stubble"} ${colourName}`, params: { coverage, length, ...rgbValues("colour", colour) } };
+    const coverage = 0.3 + 0.7 * rand(),
+      length = rand();
+    return {
+      label: `${coverage < 0.55 ? "goatee" : length > 0.5 ? "full beard" : "stubble"} ${colourName}`,
+      params: { coverage, length, ...rgbValues("colour", colour) },
+    };
   },
   build(p, ctx) {
     if (p.coverage! <= 0.01) return [];
@@ -147,10 +211,18 @@ const beard: AttributeCategory = {
     const w = regionWeight(ctx.head, (x, y, z, region) => {
       if (region !== Region.skin) return 0;
       // Below the mouth corners' height on the front of the lower face, widening with coverage; the jaw's underside too.
-      const band = smooth(-0.02, -0.035, y) * smooth(halfWidth, halfWidth - 0.012, Math.abs(x)) * smooth(-0.02, 0.02, z);
+      const band =
+        smooth(-0.02, -0.035, y) * smooth(halfWidth, halfWidth - 0.012, Math.abs(x)) * smooth(-0.02, 0.02, z);
       return band * Math.min(1, 0.4 + p.coverage!);
     });
-    return shells(ctx, w, 0.001 + 0.012 * p.length!, 2, strandTexture(rgbOf(p, "colour"), 0.5, 0.9 + 0.5 * p.coverage!, 23), 14);
+    return shells(
+      ctx,
+      w,
+      0.001 + 0.012 * p.length!,
+      2,
+      strandTexture(rgbOf(p, "colour"), 0.5, 0.9 + 0.5 * p.coverage!, 23),
+      14,
+    );
   },
 };
 
@@ -161,7 +233,10 @@ const eyebrows: AttributeCategory = {
   variant(rand) {
     const [name, colour] = pick(rand, HAIR_COLOURS);
     const density = rand();
-    return { label: `${density > 0.6 ? "bold" : density < 0.3 ? "faint" : "natural"} ${name} brows`, params: { density, ...rgbValues("colour", colour) } };
+    return {
+      label: `${density > 0.6 ? "bold" : density < 0.3 ? "faint" : "natural"} ${name} brows`,
+      params: { density, ...rgbValues("colour", colour) },
+    };
   },
   build(p, ctx) {
     for (let v = 0; v < ctx.head.vertexCount; v++) {
@@ -176,18 +251,28 @@ const eyebrows: AttributeCategory = {
 /** A disc (fan) and a ring in the plane (centre, ax, ay) facing along az. */
 function lensGeometry(centre: number[], ax: number[], ay: number[], az: number[], radius: number, rim: number) {
   const S = 20;
-  const disc: number[] = [], ring: number[] = [];
-  const at = (r: number, t: number, dz: number) => [0, 1, 2].map((k) => centre[k]! + r * Math.cos(t) * ax[k]! + r * Math.sin(t) * ay[k]! + dz * az[k]!);
+  const disc: number[] = [],
+    ring: number[] = [];
+  const at = (r: number, t: number, dz: number) =>
+    [0, 1, 2].map((k) => centre[k]! + r * Math.cos(t) * ax[k]! + r * Math.sin(t) * ay[k]! + dz * az[k]!);
   disc.push(...at(0, 0, 0));
   for (let s = 0; s < S; s++) disc.push(...at(radius, (2 * Math.PI * s) / S, 0));
-  for (let s = 0; s < S; s++) ring.push(...at(radius, (2 * Math.PI * s) / S, 0.0005), ...at(radius + rim, (2 * Math.PI * s) / S, 0.0005));
-  const discIdx: number[] = [], ringIdx: number[] = [];
+  for (let s = 0; s < S; s++)
+    ring.push(...at(radius, (2 * Math.PI * s) / S, 0.0005), ...at(radius + rim, (2 * Math.PI * s) / S, 0.0005));
+  const discIdx: number[] = [],
+    ringIdx: number[] = [];
   for (let s = 0; s < S; s++) {
     discIdx.push(0, 1 + s, 1 + ((s + 1) % S));
-    const a = 2 * s, b = 2 * ((s + 1) % S);
+    const a = 2 * s,
+      b = 2 * ((s + 1) % S);
     ringIdx.push(a, a + 1, b + 1, a, b + 1, b);
   }
-  return { disc: Float32Array.from(disc), discIdx: Uint32Array.from(discIdx), ring: Float32Array.from(ring), ringIdx: Uint32Array.from(ringIdx) };
+  return {
+    disc: Float32Array.from(disc),
+    discIdx: Uint32Array.from(discIdx),
+    ring: Float32Array.from(ring),
+    ringIdx: Uint32Array.from(ringIdx),
+  };
 }
 
 const flat = (n: number, dir: number[]) => {
@@ -203,29 +288,67 @@ const eyewear: AttributeCategory = {
   none: { frame: 0, size: 0.5, tint: 0, ...rgbValues("colour", [0.1, 0.1, 0.1]) },
   variant(rand) {
     const tint = rand() < 0.3 ? 0.4 + 0.5 * rand() : 0.05 * rand();
-    const colour: Rgb = pick(rand, [[0.08, 0.08, 0.08], [0.55, 0.35, 0.15], [0.7, 0.7, 0.72]] as Rgb[]);
+    const colour: Rgb = pick(rand, [
+      [0.08, 0.08, 0.08],
+      [0.55, 0.35, 0.15],
+      [0.7, 0.7, 0.72],
+    ] as Rgb[]);
     const frame = 0.3 + 0.7 * rand();
-    return { label: `${tint > 0.3 ? "sunglasses" : "glasses"}, ${frame > 0.7 ? "thick" : "thin"} frame`, params: { frame, size: rand(), tint, ...rgbValues("colour", colour) } };
+    return {
+      label: `${tint > 0.3 ? "sunglasses" : "glasses"}, ${frame > 0.7 ? "thick" : "thin"} frame`,
+      params: { frame, size: rand(), tint, ...rgbValues("colour", colour) },
+    };
   },
   build(p, ctx) {
     if (p.frame! <= 0.01 && p.tint! <= 0.01) return [];
     const lm = evalSurfacePoints(ctx.posed, ctx.head.faces, ctx.head.landmarks);
     const mean = (ids: number[]) => [0, 1, 2].map((k) => ids.reduce((s, i) => s + lm[i * 3 + k]!, 0) / ids.length);
-    const right = mean([36, 37, 38, 39, 40, 41]), left = mean([42, 43, 44, 45, 46, 47]);
+    const right = mean([36, 37, 38, 39, 40, 41]),
+      left = mean([42, 43, 44, 45, 46, 47]);
     const sub = (a: number[], b: number[]) => a.map((v, k) => v - b[k]!);
     const norm = (a: number[]) => a.map((v) => v / (Math.hypot(...a) || 1));
     const ax = norm(sub(left, right));
-    const ay0 = norm(sub(lm.subarray(27 * 3, 27 * 3 + 3) as unknown as number[], lm.subarray(30 * 3, 30 * 3 + 3) as unknown as number[]));
+    const ay0 = norm(
+      sub(
+        lm.subarray(27 * 3, 27 * 3 + 3) as unknown as number[],
+        lm.subarray(30 * 3, 30 * 3 + 3) as unknown as number[],
+      ),
+    );
     // Forward (+z at rest) = across the eyes (+x, to the subject's left) x up.
-    const az = norm([ax[1]! * ay0[2]! - ax[2]! * ay0[1]!, ax[2]! * ay0[0]! - ax[0]! * ay0[2]!, ax[0]! * ay0[1]! - ax[1]! * ay0[0]!]);
-    const ay = [az[1]! * ax[2]! - az[2]! * ax[1]!, az[2]! * ax[0]! - az[0]! * ax[2]!, az[0]! * ax[1]! - az[1]! * ax[0]!];
-    const radius = 0.015 + 0.008 * p.size!, rim = 0.0035 * p.frame!;
+    const az = norm([
+      ax[1]! * ay0[2]! - ax[2]! * ay0[1]!,
+      ax[2]! * ay0[0]! - ax[0]! * ay0[2]!,
+      ax[0]! * ay0[1]! - ax[1]! * ay0[0]!,
+    ]);
+    const ay = [
+      az[1]! * ax[2]! - az[2]! * ax[1]!,
+      az[2]! * ax[0]! - az[0]! * ax[2]!,
+      az[0]! * ax[1]! - az[1]! * ax[0]!,
+    ];
+    const radius = 0.015 + 0.008 * p.size!,
+      rim = 0.0035 * p.frame!;
     const draws: MeshDraw[] = [];
     for (const eye of [right, left]) {
       const centre = eye.map((v, k) => v + 0.016 * az[k]!);
       const g = lensGeometry(centre, ax, ay, az, radius, rim);
-      if (rim > 0) draws.push({ positions: g.ring, normals: flat(g.ring.length / 3, az), indices: g.ringIdx, colors: colours(g.ring.length / 3, rgbOf(p, "colour")), material: { specular: 0.5, shininess: 40, opacity: 1 }, classId: 16 });
-      if (p.tint! > 0.01) draws.push({ positions: g.disc, normals: flat(g.disc.length / 3, az), indices: g.discIdx, colors: colours(g.disc.length / 3, [0.1, 0.1, 0.12]), material: { specular: 0.6, shininess: 80, opacity: Math.min(0.9, p.tint!) }, classId: 16 });
+      if (rim > 0)
+        draws.push({
+          positions: g.ring,
+          normals: flat(g.ring.length / 3, az),
+          indices: g.ringIdx,
+          colors: colours(g.ring.length / 3, rgbOf(p, "colour")),
+          material: { specular: 0.5, shininess: 40, opacity: 1 },
+          classId: 16,
+        });
+      if (p.tint! > 0.01)
+        draws.push({
+          positions: g.disc,
+          normals: flat(g.disc.length / 3, az),
+          indices: g.discIdx,
+          colors: colours(g.disc.length / 3, [0.1, 0.1, 0.12]),
+          material: { specular: 0.6, shininess: 80, opacity: Math.min(0.9, p.tint!) },
+          classId: 16,
+        });
     }
     return draws;
   },
@@ -236,14 +359,21 @@ const hat: AttributeCategory = {
   params: { height: { min: 0, max: 1 }, ...rgbParams("colour") },
   none: { height: 0, ...rgbValues("colour", [0.2, 0.25, 0.4]) },
   variant(rand) {
-    const colour: Rgb = pick(rand, [[0.15, 0.2, 0.45], [0.6, 0.1, 0.1], [0.2, 0.2, 0.2], [0.75, 0.7, 0.55]] as Rgb[]);
+    const colour: Rgb = pick(rand, [
+      [0.15, 0.2, 0.45],
+      [0.6, 0.1, 0.1],
+      [0.2, 0.2, 0.2],
+      [0.75, 0.7, 0.55],
+    ] as Rgb[]);
     const height = 0.3 + 0.7 * rand();
     return { label: height > 0.7 ? "beanie" : "cap", params: { height, ...rgbValues("colour", colour) } };
   },
   build(p, ctx) {
     if (p.height! <= 0.01) return [];
     const line = 0.1 - 0.06 * p.height!;
-    const w = regionWeight(ctx.head, (_x, y, _z, region) => (region === Region.leftEar || region === Region.rightEar ? 0 : smooth(line - 0.003, line + 0.003, y)));
+    const w = regionWeight(ctx.head, (_x, y, _z, region) =>
+      region === Region.leftEar || region === Region.rightEar ? 0 : smooth(line - 0.003, line + 0.003, y),
+    );
     const faces: number[] = [];
     for (let f = 0; f < ctx.head.faceCount; f++) {
       const [a, b, c] = [ctx.head.faces[f * 3]!, ctx.head.faces[f * 3 + 1]!, ctx.head.faces[f * 3 + 2]!];
@@ -251,8 +381,18 @@ const hat: AttributeCategory = {
     }
     if (!faces.length) return [];
     const positions = new Float32Array(ctx.posed.length);
-    for (let v = 0; v < ctx.head.vertexCount; v++) for (let k = 0; k < 3; k++) positions[v * 3 + k] = ctx.posed[v * 3 + k]! + ctx.normals[v * 3 + k]! * 0.026;
-    return [{ positions, normals: ctx.normals, indices: Uint32Array.from(faces), colors: colours(ctx.head.vertexCount, rgbOf(p, "colour")), material: { specular: 0.05, shininess: 8, opacity: 1 }, classId: 17 }];
+    for (let v = 0; v < ctx.head.vertexCount; v++)
+      for (let k = 0; k < 3; k++) positions[v * 3 + k] = ctx.posed[v * 3 + k]! + ctx.normals[v * 3 + k]! * 0.026;
+    return [
+      {
+        positions,
+        normals: ctx.normals,
+        indices: Uint32Array.from(faces),
+        colors: colours(ctx.head.vertexCount, rgbOf(p, "colour")),
+        material: { specular: 0.05, shininess: 8, opacity: 1 },
+        classId: 17,
+      },
+    ];
   },
 };
 
@@ -261,9 +401,16 @@ const earrings: AttributeCategory = {
   params: { size: { min: 0, max: 1 }, ...rgbParams("colour") },
   none: { size: 0, ...rgbValues("colour", [0.85, 0.7, 0.3]) },
   variant(rand) {
-    const [name, colour] = pick(rand, [["gold", [0.85, 0.68, 0.3]], ["silver", [0.8, 0.8, 0.82]], ["pearl", [0.95, 0.93, 0.88]]] as Array<[string, Rgb]>);
+    const [name, colour] = pick(rand, [
+      ["gold", [0.85, 0.68, 0.3]],
+      ["silver", [0.8, 0.8, 0.82]],
+      ["pearl", [0.95, 0.93, 0.88]],
+    ] as Array<[string, Rgb]>);
     const size = 0.3 + 0.7 * rand();
-    return { label: `${size > 0.7 ? "large" : "small"} ${name} earrings`, params: { size, ...rgbValues("colour", colour) } };
+    return {
+      label: `${size > 0.7 ? "large" : "small"} ${name} earrings`,
+      params: { size, ...rgbValues("colour", colour) },
+    };
   },
   build(p, ctx) {
     if (p.size! <= 0.01) return [];
@@ -271,24 +418,43 @@ const earrings: AttributeCategory = {
     for (const region of [Region.leftEar, Region.rightEar]) {
       // The ear's lowest vertex at rest is its lobe; follow it as posed.
       let lobe = -1;
-      for (let v = 0; v < ctx.head.vertexCount; v++) if (ctx.head.vertexRegion[v] === region && (lobe < 0 || ctx.head.template[v * 3 + 1]! < ctx.head.template[lobe * 3 + 1]!)) lobe = v;
+      for (let v = 0; v < ctx.head.vertexCount; v++)
+        if (
+          ctx.head.vertexRegion[v] === region &&
+          (lobe < 0 || ctx.head.template[v * 3 + 1]! < ctx.head.template[lobe * 3 + 1]!)
+        )
+          lobe = v;
       if (lobe < 0) continue;
       const r = 0.002 + 0.004 * p.size!;
       const c = [0, 1, 2].map((k) => ctx.posed[lobe * 3 + k]! + (k === 1 ? -r : 0));
-      const S = 10, T = 6, pos: number[] = [], nrm: number[] = [], idx: number[] = [];
+      const S = 10,
+        T = 6,
+        pos: number[] = [],
+        nrm: number[] = [],
+        idx: number[] = [];
       for (let t = 0; t <= T; t++) {
         for (let s = 0; s <= S; s++) {
-          const th = (Math.PI * t) / T, ph = (2 * Math.PI * s) / S;
+          const th = (Math.PI * t) / T,
+            ph = (2 * Math.PI * s) / S;
           const n = [Math.sin(th) * Math.cos(ph), Math.cos(th), Math.sin(th) * Math.sin(ph)];
           nrm.push(...n);
           pos.push(...n.map((v, k) => c[k]! + r * v));
         }
       }
-      for (let t = 0; t < T; t++) for (let s = 0; s < S; s++) {
-        const a = t * (S + 1) + s, b = a + S + 1;
-        idx.push(a, b, a + 1, a + 1, b, b + 1);
-      }
-      draws.push({ positions: Float32Array.from(pos), normals: Float32Array.from(nrm), indices: Uint32Array.from(idx), colors: colours(pos.length / 3, rgbOf(p, "colour")), material: { specular: 0.8, shininess: 60, opacity: 1 }, classId: 18 });
+      for (let t = 0; t < T; t++)
+        for (let s = 0; s < S; s++) {
+          const a = t * (S + 1) + s,
+            b = a + S + 1;
+          idx.push(a, b, a + 1, a + 1, b, b + 1);
+        }
+      draws.push({
+        positions: Float32Array.from(pos),
+        normals: Float32Array.from(nrm),
+        indices: Uint32Array.from(idx),
+        colors: colours(pos.length / 3, rgbOf(p, "colour")),
+        material: { specular: 0.8, shininess: 60, opacity: 1 },
+        classId: 18,
+      });
     }
     return draws;
   },
@@ -299,8 +465,12 @@ const skin: AttributeCategory = {
   params: { tone: { min: -1, max: 1 }, age: { min: 0, max: 1 } },
   none: { tone: 0, age: 0 },
   variant(rand) {
-    const tone = rand() * 2 - 1, age = rand();
-    return { label: `${tone > 0.3 ? "darker" : tone < -0.3 ? "lighter" : "same"} tone${age > 0.5 ? ", aged" : ""}`, params: { tone, age } };
+    const tone = rand() * 2 - 1,
+      age = rand();
+    return {
+      label: `${tone > 0.3 ? "darker" : tone < -0.3 ? "lighter" : "same"} tone${age > 0.5 ? ", aged" : ""}`,
+      params: { tone, age },
+    };
   },
   build(p, ctx) {
     const rand = mulberry32(97);
@@ -308,8 +478,13 @@ const skin: AttributeCategory = {
     for (let v = 0; v < ctx.head.vertexCount; v++) {
       const r = ctx.head.vertexRegion[v];
       const spot = rand(); // drawn for every vertex, so spots stay put as parameters change
-      if (r !== Region.skin && r !== Region.nose && r !== Region.neck && r !== Region.leftEar && r !== Region.rightEar) continue;
-      let c = mixRgb([ctx.colours[v * 3]!, ctx.colours[v * 3 + 1]!, ctx.colours[v * 3 + 2]!], target, 0.6 * Math.abs(p.tone!));
+      if (r !== Region.skin && r !== Region.nose && r !== Region.neck && r !== Region.leftEar && r !== Region.rightEar)
+        continue;
+      let c = mixRgb(
+        [ctx.colours[v * 3]!, ctx.colours[v * 3 + 1]!, ctx.colours[v * 3 + 2]!],
+        target,
+        0.6 * Math.abs(p.tone!),
+      );
       // Age: a greyer, less saturated skin with darker spots.
       c = mixRgb(c, [c[0] * 0.85 + 0.05, c[1] * 0.85 + 0.05, c[2] * 0.85 + 0.05], p.age!);
       if (spot < 0.05 * p.age!) c = mixRgb(c, [0.35, 0.25, 0.2], 0.5);
@@ -324,14 +499,26 @@ const lips: AttributeCategory = {
   params: { strength: { min: 0, max: 1 }, ...rgbParams("colour") },
   none: { strength: 0, ...rgbValues("colour", [0.7, 0.15, 0.2]) },
   variant(rand) {
-    const [name, colour] = pick(rand, [["red", [0.75, 0.08, 0.12]], ["pink", [0.85, 0.45, 0.55]], ["plum", [0.4, 0.1, 0.25]], ["nude", [0.7, 0.48, 0.4]]] as Array<[string, Rgb]>);
+    const [name, colour] = pick(rand, [
+      ["red", [0.75, 0.08, 0.12]],
+      ["pink", [0.85, 0.45, 0.55]],
+      ["plum", [0.4, 0.1, 0.25]],
+      ["nude", [0.7, 0.48, 0.4]],
+    ] as Array<[string, Rgb]>);
     return { label: `${name} lips`, params: { strength: 0.5 + 0.5 * rand(), ...rgbValues("colour", colour) } };
   },
   build(p, ctx) {
     for (let v = 0; v < ctx.head.vertexCount; v++) {
       const r = ctx.head.vertexRegion[v];
       if (r !== Region.upperLip && r !== Region.lowerLip) continue;
-      ctx.colours.set(mixRgb([ctx.colours[v * 3]!, ctx.colours[v * 3 + 1]!, ctx.colours[v * 3 + 2]!], rgbOf(p, "colour"), p.strength!), v * 3);
+      ctx.colours.set(
+        mixRgb(
+          [ctx.colours[v * 3]!, ctx.colours[v * 3 + 1]!, ctx.colours[v * 3 + 2]!],
+          rgbOf(p, "colour"),
+          p.strength!,
+        ),
+        v * 3,
+      );
     }
     return [];
   },
@@ -351,9 +538,14 @@ export function checkParams(category: AttributeCategory, p: Params): Params {
   const out: Params = {};
   for (const [k, range] of Object.entries(category.params)) {
     const v = p[k] ?? category.none[k]!;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`synthesise: ${category.name}.${k} must be a finite number, got ${String(v)}`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new Error(`synthesise: ${category.name}.${k} must be a finite number, got ${String(v)}`);
     out[k] = Math.min(range.max, Math.max(range.min, v));
   }
-  for (const k of Object.keys(p)) if (!(k in category.params)) throw new Error(`synthesise: ${category.name} has no parameter "${k}" (has ${Object.keys(category.params).join(", ")})`);
+  for (const k of Object.keys(p))
+    if (!(k in category.params))
+      throw new Error(
+        `synthesise: ${category.name} has no parameter "${k}" (has ${Object.keys(category.params).join(", ")})`,
+      );
   return out;
 }

@@ -15,9 +15,23 @@ beforeAll(() => {
   head = createHeadModel();
 });
 
-const options: SynthOptions = { identity: "seed:3", perCategory: 2, frames: 3, size: 48, fps: 30, categories: ["hair", "eyewear"], inbetweenPairs: 1, alphas: [0, 0.5, 1], extraCameras: 1 };
+const options: SynthOptions = {
+  identity: "seed:3",
+  perCategory: 2,
+  frames: 3,
+  size: 48,
+  fps: 30,
+  categories: ["hair", "eyewear"],
+  inbetweenPairs: 1,
+  alphas: [0, 0.5, 1],
+  extraCameras: 1,
+};
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "synth-"));
-const listFiles = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+const listFiles = (dir: string): string[] =>
+  fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
 
 describe("synthetic dataset", () => {
   it("writes every video's frames, masks, parsing maps and parameters, exact in-betweens and a contact sheet; a rerun continues", async () => {
@@ -29,21 +43,32 @@ describe("synthetic dataset", () => {
     expect(m.cameras.map((c) => c.name)).toEqual(["main", "held-out-1"]);
     expect(first.rendered).toBe(5 * 3 + 2 * 3 * 3); // video frames + in-between frames
     const files = listFiles(out);
-    expect(files.filter((f) => f.endsWith(".png") && f.includes(`${path.sep}videos${path.sep}`))).toHaveLength(5 * 3 * 3 * 2);
+    expect(files.filter((f) => f.endsWith(".png") && f.includes(`${path.sep}videos${path.sep}`))).toHaveLength(
+      5 * 3 * 3 * 2,
+    );
     expect(files.some((f) => f.includes(".tmp-"))).toBe(false);
     expect(fs.existsSync(first.contactSheet)).toBe(true);
 
     // Every video shares the motion; only its attribute differs.
-    const params = m.videos.map((v) => JSON.parse(fs.readFileSync(path.join(out, "videos", v.id, "params.json"), "utf8")));
+    const params = m.videos.map((v) =>
+      JSON.parse(fs.readFileSync(path.join(out, "videos", v.id, "params.json"), "utf8")),
+    );
     for (const p of params) expect(p.frames).toEqual(params[0].frames);
     expect(params[3].attributes.hair).toEqual(params[0].attributes.hair);
 
     // In-betweens at alpha 0 and 1 are the two end videos, byte for byte.
     const pair = m.inbetween[0]!;
-    for (const [alpha, video] of [["0.00", pair.a], ["1.00", pair.b]] as const) {
+    for (const [alpha, video] of [
+      ["0.00", pair.a],
+      ["1.00", pair.b],
+    ] as const) {
       for (let f = 0; f < 3; f++) {
         const name = `${String(f).padStart(4, "0")}.png`;
-        expect(fs.readFileSync(path.join(out, pair.dir, alpha, name)).equals(fs.readFileSync(path.join(out, "videos", video, "rgb", name)))).toBe(true);
+        expect(
+          fs
+            .readFileSync(path.join(out, pair.dir, alpha, name))
+            .equals(fs.readFileSync(path.join(out, "videos", video, "rgb", name))),
+        ).toBe(true);
       }
     }
     const mid = fs.readFileSync(path.join(out, pair.dir, "0.50", "0001.png"));
@@ -58,23 +83,53 @@ describe("synthetic dataset", () => {
 
   it("refuses a folder that holds another dataset, or one it cannot write", async () => {
     const out = tmp();
-    await generateDataset({ ...options, categories: ["hat"], inbetweenPairs: 0, extraCameras: 0, frames: 1 }, { out, gpu: null, head });
-    await expect(generateDataset({ ...options, categories: ["hat"], inbetweenPairs: 0, extraCameras: 0, frames: 2 }, { out, gpu: null, head })).rejects.toThrow(/holds a different dataset/);
+    await generateDataset(
+      { ...options, categories: ["hat"], inbetweenPairs: 0, extraCameras: 0, frames: 1 },
+      { out, gpu: null, head },
+    );
+    await expect(
+      generateDataset(
+        { ...options, categories: ["hat"], inbetweenPairs: 0, extraCameras: 0, frames: 2 },
+        { out, gpu: null, head },
+      ),
+    ).rejects.toThrow(/holds a different dataset/);
     const file = path.join(tmp(), "not-a-folder");
     fs.writeFileSync(file, "x");
-    await expect(generateDataset(options, { out: path.join(file, "sub"), gpu: null, head })).rejects.toThrow(/cannot write to .*not-a-folder/);
+    await expect(generateDataset(options, { out: path.join(file, "sub"), gpu: null, head })).rejects.toThrow(
+      /cannot write to .*not-a-folder/,
+    );
   }, 60_000);
 
   it("renders a portrait identity: its own colours and its own attributes in the source video", async () => {
     const dir = tmp();
     // A green person with auburn hair: nothing a seed would draw.
     const albedo = Array.from({ length: head.vertexCount * 3 }, (_, i) => [0.2, 0.7, 0.25][i % 3]!);
-    const hair = { ...categoryByName("hair").none, coverage: 1, length: 0.6, volume: 0.5, colourR: 0.42, colourG: 0.17, colourB: 0.08 };
+    const hair = {
+      ...categoryByName("hair").none,
+      coverage: 1,
+      length: 0.6,
+      volume: 0.5,
+      colourR: 0.42,
+      colourG: 0.17,
+      colourB: 0.08,
+    };
     const identity = { ...proceduralIdentity(1, head), kind: "portrait", albedo, source: { hair } };
     const file = path.join(dir, "identity.json");
     fs.writeFileSync(file, JSON.stringify(identity));
     const out = path.join(dir, "data");
-    const run = await generateDataset({ ...options, identity: `portrait:${file}`, categories: ["hat"], perCategory: 1, frames: 1, size: 64, inbetweenPairs: 0, extraCameras: 0 }, { out, gpu: null, head });
+    const run = await generateDataset(
+      {
+        ...options,
+        identity: `portrait:${file}`,
+        categories: ["hat"],
+        perCategory: 1,
+        frames: 1,
+        size: 64,
+        inbetweenPairs: 0,
+        extraCameras: 0,
+      },
+      { out, gpu: null, head },
+    );
     expect(run.manifest.identity.kind).toBe("portrait");
     expect(run.manifest.videos[0]!.attributes.hair).toEqual(hair);
     expect(run.manifest.videos[1]!.attributes.hair).toEqual(hair);
@@ -82,7 +137,8 @@ describe("synthetic dataset", () => {
     const rgb = await sharp(frameFile("rgb")).removeAlpha().raw().toBuffer();
     const parse = await sharp(frameFile("parse")).extractChannel(0).raw().toBuffer();
     const skin = [0, 0, 0];
-    let n = 0, hairPixels = 0;
+    let n = 0,
+      hairPixels = 0;
     for (let i = 0; i < parse.length; i++) {
       if (parse[i] === Region.skin) {
         for (let k = 0; k < 3; k++) skin[k]! += rgb[i * 3 + k]!;
@@ -103,18 +159,28 @@ describe("synthetic dataset", () => {
       return `portrait:${file}`;
     };
     const good = { ...proceduralIdentity(1, head), kind: "portrait" };
-    expect(() => parseIdentity(`portrait:${path.join(dir, "missing.json")}`, head)).toThrow(/cannot read the identity .*missing.json \(ENOENT\)/);
-    expect(() => parseIdentity(write({ ...good, shape: [1, 2] }), head)).toThrow(/has 2 shape coefficients, the head model 24/);
+    expect(() => parseIdentity(`portrait:${path.join(dir, "missing.json")}`, head)).toThrow(
+      /cannot read the identity .*missing.json \(ENOENT\)/,
+    );
+    expect(() => parseIdentity(write({ ...good, shape: [1, 2] }), head)).toThrow(
+      /has 2 shape coefficients, the head model 24/,
+    );
     expect(() => parseIdentity(write({ ...good, albedo: [0.5, 0.5, 0.5] }), head)).toThrow(/albedo has 1 vertices/);
-    expect(() => parseIdentity(write({ ...good, source: { hair: { wings: 1 } } }), head)).toThrow(/hair has no parameter "wings"/);
+    expect(() => parseIdentity(write({ ...good, source: { hair: { wings: 1 } } }), head)).toThrow(
+      /hair has no parameter "wings"/,
+    );
     expect(() => parseIdentity(write({ ...good, skin: "pink" }), head)).toThrow(/is not an identity: skin/);
   });
 
   it("explains bad command lines", async () => {
     await expect(main([])).rejects.toThrow(/--out DIR is required/);
     await expect(main(["--out", "/tmp/x", "--categories", "hair,wings"])).rejects.toThrow(/no category "wings"/);
-    await expect(main(["--out", "/tmp/x", "--frames", "0"])).rejects.toThrow(/--frames must be a whole number in \[1, 10000\]/);
+    await expect(main(["--out", "/tmp/x", "--frames", "0"])).rejects.toThrow(
+      /--frames must be a whole number in \[1, 10000\]/,
+    );
     await expect(main(["--out", "/tmp/x", "--identity", "photo.jpg"])).rejects.toThrow(/--identity must be seed:N/);
-    await expect(main(["--out", "/tmp/x", "--alphas", "0.5,2"])).rejects.toThrow(/--alphas must be numbers in \[0, 1\]/);
+    await expect(main(["--out", "/tmp/x", "--alphas", "0.5,2"])).rejects.toThrow(
+      /--alphas must be numbers in \[0, 1\]/,
+    );
   });
 });

@@ -63,7 +63,12 @@ export interface DatasetManifest {
   inbetween: Array<{ a: string; b: string; category: string; alphas: number[]; dir: string }>;
 }
 
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "video";
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 40) || "video";
 const pad = (n: number) => String(n).padStart(4, "0");
 
 /** "seed:N" (a procedural person) or "portrait:FILE" (an identity.json written by the portrait pipeline's fit stage). */
@@ -71,7 +76,9 @@ export function parseIdentity(spec: string, head: HeadModel): Identity {
   const m = /^seed:(\d{1,9})$/.exec(spec);
   if (m) return proceduralIdentity(Number(m[1]), head);
   if (spec.startsWith("portrait:")) return readPortraitIdentity(spec.slice("portrait:".length), head);
-  throw new Error(`synthesise: --identity must be seed:N (a procedural person) or portrait:FILE (an identity.json from the portrait pipeline), got "${spec}"`);
+  throw new Error(
+    `synthesise: --identity must be seed:N (a procedural person) or portrait:FILE (an identity.json from the portrait pipeline), got "${spec}"`,
+  );
 }
 
 export function readPortraitIdentity(file: string, head: HeadModel): Identity {
@@ -79,28 +86,47 @@ export function readPortraitIdentity(file: string, head: HeadModel): Identity {
   try {
     json = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (err) {
-    throw new Error(`synthesise: cannot read the identity ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(
+      `synthesise: cannot read the identity ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const parsed = identitySchema.safeParse(json);
-  if (!parsed.success) throw new Error(`synthesise: ${file} is not an identity: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(
+      `synthesise: ${file} is not an identity: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`,
+    );
   const identity = parsed.data;
-  if (identity.shape.length !== head.shapeNames.length) throw new Error(`synthesise: ${file} has ${identity.shape.length} shape coefficients, the head model ${head.shapeNames.length}`);
-  if (identity.albedo && identity.albedo.length !== head.vertexCount * 3) throw new Error(`synthesise: ${file}'s albedo has ${identity.albedo.length / 3} vertices, the head model ${head.vertexCount}`);
+  if (identity.shape.length !== head.shapeNames.length)
+    throw new Error(
+      `synthesise: ${file} has ${identity.shape.length} shape coefficients, the head model ${head.shapeNames.length}`,
+    );
+  if (identity.albedo && identity.albedo.length !== head.vertexCount * 3)
+    throw new Error(
+      `synthesise: ${file}'s albedo has ${identity.albedo.length / 3} vertices, the head model ${head.vertexCount}`,
+    );
   for (const [name, p] of Object.entries(identity.source ?? {})) checkParams(categoryByName(name), p);
   return identity;
 }
 
 /** The person's own look: a portrait identity's estimated attributes, else a hair style and brows drawn from the seed. */
 export function sourceAttributes(identity: Identity): Record<string, Params> {
-  if (identity.source) return Object.fromEntries(Object.entries(identity.source).map(([name, p]) => [name, checkParams(categoryByName(name), p)]));
+  if (identity.source)
+    return Object.fromEntries(
+      Object.entries(identity.source).map(([name, p]) => [name, checkParams(categoryByName(name), p)]),
+    );
   const rand = mulberry32(identity.seed * 13 + 5);
-  return { hair: categoryByName("hair").variant(rand).params, eyebrows: categoryByName("eyebrows").variant(rand).params };
+  return {
+    hair: categoryByName("hair").variant(rand).params,
+    eyebrows: categoryByName("eyebrows").variant(rand).params,
+  };
 }
 
 export function planDataset(options: SynthOptions, head: HeadModel): DatasetManifest {
   const identity = parseIdentity(options.identity, head);
   const source = sourceAttributes(identity);
-  const videos: DatasetVideo[] = [{ id: `${pad(0)}_source_the-person`, category: "source", label: "the person", attributes: source }];
+  const videos: DatasetVideo[] = [
+    { id: `${pad(0)}_source_the-person`, category: "source", label: "the person", attributes: source },
+  ];
   const inbetween: DatasetManifest["inbetween"] = [];
   for (const name of options.categories) {
     const c = categoryByName(name);
@@ -114,12 +140,27 @@ export function planDataset(options: SynthOptions, head: HeadModel): DatasetMani
       ids.push(id);
     }
     for (let p = 0; p < Math.min(options.inbetweenPairs, Math.floor(ids.length / 2)); p++) {
-      const a = ids[2 * p]!, b = ids[2 * p + 1]!;
+      const a = ids[2 * p]!,
+        b = ids[2 * p + 1]!;
       inbetween.push({ a, b, category: name, alphas: options.alphas, dir: `inbetween/${a}__${b}` });
     }
   }
-  const cameras = [{ name: "main", yaw: 0, pitch: 0 }, ...Array.from({ length: options.extraCameras }, (_, k) => ({ name: `held-out-${k + 1}`, yaw: k % 2 ? -35 : 35, pitch: 10 }))].map(({ name, yaw, pitch }) => {
-    const cam = orbitCamera({ width: options.size, height: options.size, yawDeg: yaw, pitchDeg: pitch, distance: 0.62, target: [0, 0.0, 0] });
+  const cameras = [
+    { name: "main", yaw: 0, pitch: 0 },
+    ...Array.from({ length: options.extraCameras }, (_, k) => ({
+      name: `held-out-${k + 1}`,
+      yaw: k % 2 ? -35 : 35,
+      pitch: 10,
+    })),
+  ].map(({ name, yaw, pitch }) => {
+    const cam = orbitCamera({
+      width: options.size,
+      height: options.size,
+      yawDeg: yaw,
+      pitchDeg: pitch,
+      distance: 0.62,
+      target: [0, 0.0, 0],
+    });
     return { name, camera: { ...cam, worldToCamera: Array.from(cam.worldToCamera) } };
   });
   return {
@@ -157,11 +198,16 @@ async function png(frame: MeshFrame, what: "rgb" | "mask" | "parse"): Promise<Bu
   if (what === "rgb") {
     const px = Buffer.alloc(width * height * 3);
     for (let i = 0; i < px.length; i++) px[i] = Math.round(Math.min(1, Math.max(0, frame.rgb[i]!)) * 255);
-    return sharp(px, { raw: { width, height, channels: 3 } }).png().toBuffer();
+    return sharp(px, { raw: { width, height, channels: 3 } })
+      .png()
+      .toBuffer();
   }
   const px = Buffer.alloc(width * height);
-  for (let i = 0; i < px.length; i++) px[i] = what === "mask" ? Math.round(Math.min(1, Math.max(0, frame.mask[i]!)) * 255) : frame.parse[i]!;
-  return sharp(px, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  for (let i = 0; i < px.length; i++)
+    px[i] = what === "mask" ? Math.round(Math.min(1, Math.max(0, frame.mask[i]!)) * 255) : frame.parse[i]!;
+  return sharp(px, { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 function cameraOf(entry: DatasetManifest["cameras"][number]): Camera {
@@ -184,13 +230,18 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
     fs.mkdirSync(out, { recursive: true });
     fs.accessSync(out, fs.constants.W_OK);
   } catch (err) {
-    throw new Error(`synthesise: cannot write to ${run.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new Error(
+      `synthesise: cannot write to ${run.out} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const manifestFile = path.join(out, "manifest.json");
   const manifestText = JSON.stringify(manifest, null, 1);
   if (fs.existsSync(manifestFile)) {
     const old = fs.readFileSync(manifestFile, "utf8");
-    if (old !== manifestText) throw new Error(`synthesise: ${run.out} holds a different dataset (other options or generator); pick a new --out, or delete it to start over`);
+    if (old !== manifestText)
+      throw new Error(
+        `synthesise: ${run.out} holds a different dataset (other options or generator); pick a new --out, or delete it to start over`,
+      );
   } else writeFileAtomicSync(manifestFile, manifestText);
 
   const base = identityColours(manifest.identity, head);
@@ -198,8 +249,17 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
   const motion: FramePose[] = drivingMotion(options.frames, options.fps);
   const cameras = manifest.cameras.map(cameraOf);
   const render = (attributes: Record<string, Params>, f: number, camera: Camera): Promise<MeshFrame> | MeshFrame => {
-    const draws = buildScene({ head, identity: manifest.identity, baseColours: base, regions, attributes, frame: motion[f]! });
-    return run.gpu ? run.gpu.render(draws, camera, { background: BACKGROUND }) : renderMeshCpu(draws, camera, { background: BACKGROUND });
+    const draws = buildScene({
+      head,
+      identity: manifest.identity,
+      baseColours: base,
+      regions,
+      attributes,
+      frame: motion[f]!,
+    });
+    return run.gpu
+      ? run.gpu.render(draws, camera, { background: BACKGROUND })
+      : renderMeshCpu(draws, camera, { background: BACKGROUND });
   };
 
   // Every unit of work: a video frame (all cameras, three outputs) or an in-between frame (main camera, RGB).
@@ -207,11 +267,27 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
   const jobs: Job[] = [];
   for (const video of manifest.videos) {
     const dir = path.join(out, "videos", video.id);
-    const views = manifest.cameras.map((c, k) => ({ camera: cameras[k]!, root: k === 0 ? dir : path.join(dir, "views", c.name) }));
-    for (const v of views) for (const what of ["rgb", "mask", "parse"]) fs.mkdirSync(path.join(v.root, what), { recursive: true });
+    const views = manifest.cameras.map((c, k) => ({
+      camera: cameras[k]!,
+      root: k === 0 ? dir : path.join(dir, "views", c.name),
+    }));
+    for (const v of views)
+      for (const what of ["rgb", "mask", "parse"]) fs.mkdirSync(path.join(v.root, what), { recursive: true });
     const paramsFile = path.join(dir, "params.json");
     if (!fs.existsSync(paramsFile)) {
-      writeFileAtomicSync(paramsFile, JSON.stringify({ video: video.id, category: video.category, label: video.label, attributes: video.attributes, fps: options.fps, shape: manifest.identity.shape, cameras: manifest.cameras.map((c) => c.name), frames: motion }));
+      writeFileAtomicSync(
+        paramsFile,
+        JSON.stringify({
+          video: video.id,
+          category: video.category,
+          label: video.label,
+          attributes: video.attributes,
+          fps: options.fps,
+          shape: manifest.identity.shape,
+          cameras: manifest.cameras.map((c) => c.name),
+          frames: motion,
+        }),
+      );
     }
     for (let f = 0; f < options.frames; f++) {
       const files = views.flatMap((v) => ["rgb", "mask", "parse"].map((w) => path.join(v.root, w, `${pad(f)}.png`)));
@@ -220,27 +296,37 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
         make: async () => {
           for (const v of views) {
             const frame = await render(video.attributes, f, v.camera);
-            for (const w of ["rgb", "mask", "parse"] as const) writeFileAtomicSync(path.join(v.root, w, `${pad(f)}.png`), await png(frame, w));
+            for (const w of ["rgb", "mask", "parse"] as const)
+              writeFileAtomicSync(path.join(v.root, w, `${pad(f)}.png`), await png(frame, w));
           }
         },
       });
     }
   }
   for (const pair of manifest.inbetween) {
-    const a = manifest.videos.find((v) => v.id === pair.a)!, b = manifest.videos.find((v) => v.id === pair.b)!;
+    const a = manifest.videos.find((v) => v.id === pair.a)!,
+      b = manifest.videos.find((v) => v.id === pair.b)!;
     for (const alpha of pair.alphas) {
       const dir = path.join(out, pair.dir, alpha.toFixed(2));
       fs.mkdirSync(dir, { recursive: true });
-      const attributes = { ...a.attributes, [pair.category]: lerpParams(a.attributes[pair.category]!, b.attributes[pair.category]!, alpha) };
+      const attributes = {
+        ...a.attributes,
+        [pair.category]: lerpParams(a.attributes[pair.category]!, b.attributes[pair.category]!, alpha),
+      };
       for (let f = 0; f < options.frames; f++) {
         const file = path.join(dir, `${pad(f)}.png`);
-        jobs.push({ files: [file], make: async () => writeFileAtomicSync(file, await png(await render(attributes, f, cameras[0]!), "rgb")) });
+        jobs.push({
+          files: [file],
+          make: async () => writeFileAtomicSync(file, await png(await render(attributes, f, cameras[0]!), "rgb")),
+        });
       }
     }
   }
 
   const t0 = performance.now();
-  let done = 0, skipped = 0, rendered = 0;
+  let done = 0,
+    skipped = 0,
+    rendered = 0;
   for (const job of jobs) {
     if (job.files.every((f) => fs.existsSync(f))) skipped++;
     else {
@@ -251,7 +337,13 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
     if (run.onProgress && (done % 5 === 0 || done === jobs.length)) {
       const seconds = (performance.now() - t0) / 1000;
       const fps = rendered / Math.max(seconds, 1e-3);
-      run.onProgress({ done, total: jobs.length, skipped, framesPerSecond: fps, etaSeconds: fps > 0 ? (jobs.length - done) / fps : 0 });
+      run.onProgress({
+        done,
+        total: jobs.length,
+        skipped,
+        framesPerSecond: fps,
+        etaSeconds: fps > 0 ? (jobs.length - done) / fps : 0,
+      });
     }
   }
   const sheet = path.join(out, "contact-sheet.png");
@@ -260,9 +352,16 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
 }
 
 /** One row per video, six frames each (the same frames in every row), labelled. */
-export async function datasetContactSheet(out: string, manifest: DatasetManifest, columns = 6, size = 112): Promise<Buffer> {
+export async function datasetContactSheet(
+  out: string,
+  manifest: DatasetManifest,
+  columns = 6,
+  size = 112,
+): Promise<Buffer> {
   const F = manifest.motion.frames;
-  const picks = Array.from({ length: Math.min(columns, F) }, (_, k) => Math.round((k * (F - 1)) / Math.max(1, Math.min(columns, F) - 1)));
+  const picks = Array.from({ length: Math.min(columns, F) }, (_, k) =>
+    Math.round((k * (F - 1)) / Math.max(1, Math.min(columns, F) - 1)),
+  );
   const panels: Buffer[] = [];
   for (const video of manifest.videos) {
     for (const [k, f] of picks.entries()) {

@@ -79,7 +79,10 @@ export function proceduralIdentity(seed: number, head: HeadModel): Identity {
 export function identityColours(identity: Identity, head: HeadModel): Float32Array {
   const V = head.vertexCount;
   if (identity.albedo) {
-    if (identity.albedo.length !== V * 3) throw new Error(`synthesise: the identity's albedo has ${identity.albedo.length / 3} vertices, the head model ${V}`);
+    if (identity.albedo.length !== V * 3)
+      throw new Error(
+        `synthesise: the identity's albedo has ${identity.albedo.length / 3} vertices, the head model ${V}`,
+      );
     return Float32Array.from(identity.albedo);
   }
   const out = new Float32Array(V * 3);
@@ -89,7 +92,8 @@ export function identityColours(identity: Identity, head: HeadModel): Float32Arr
     const c = [0, 0, 0];
     for (let v = start; v < start + count; v++) for (let k = 0; k < 3; k++) c[k]! += head.template[v * 3 + k]! / count;
     let r = 0;
-    for (let v = start; v < start + count; v++) r = Math.max(r, Math.hypot(...[0, 1, 2].map((k) => head.template[v * 3 + k]! - c[k]!)));
+    for (let v = start; v < start + count; v++)
+      r = Math.max(r, Math.hypot(...[0, 1, 2].map((k) => head.template[v * 3 + k]! - c[k]!)));
     return { start, count, c, r };
   });
   for (let v = 0; v < V; v++) {
@@ -103,7 +107,12 @@ export function identityColours(identity: Identity, head: HeadModel): Float32Arr
       const ball = balls.find((b) => v >= b.start && v < b.start + b.count)!;
       const forward = (head.template[v * 3 + 2]! - ball.c[2]!) / ball.r;
       c = forward > 0.93 ? [0.05, 0.04, 0.04] : forward > 0.8 ? identity.iris : [0.92, 0.9, 0.88];
-    } else if (identity.freckles > 0 && (region === Region.skin || region === Region.nose) && rand() < 0.08 * identity.freckles) c = mixRgb(identity.skin, [0.45, 0.28, 0.18], 0.5);
+    } else if (
+      identity.freckles > 0 &&
+      (region === Region.skin || region === Region.nose) &&
+      rand() < 0.08 * identity.freckles
+    )
+      c = mixRgb(identity.skin, [0.45, 0.28, 0.18], 0.5);
     out.set(c, v * 3);
   }
   return out;

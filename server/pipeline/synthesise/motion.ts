@@ -10,9 +10,11 @@ import type { FramePose } from "./scene";
 const DEG = Math.PI / 180;
 
 export function drivingMotion(frames: number, fps = 30): FramePose[] {
-  if (!Number.isInteger(frames) || frames < 1) throw new Error(`drivingMotion: frames must be a positive whole number, got ${frames}`);
+  if (!Number.isInteger(frames) || frames < 1)
+    throw new Error(`drivingMotion: frames must be a positive whole number, got ${frames}`);
   const T = Math.max(frames - 1, 1) / fps;
-  const bump = (t: number, a: number, b: number) => (t <= a || t >= b ? 0 : Math.sin((Math.PI * (t - a)) / (b - a)) ** 2);
+  const bump = (t: number, a: number, b: number) =>
+    t <= a || t >= b ? 0 : Math.sin((Math.PI * (t - a)) / (b - a)) ** 2;
   const clip = clipFromFunction("driving", T, fps, (t) => {
     const u = t / T; // 0..1 over the video
     const syll = Math.max(0, Math.sin(2 * Math.PI * 4 * t) * 0.6 + Math.sin(2 * Math.PI * 2.3 * t + 1) * 0.4);

@@ -5,7 +5,13 @@
  * photographs whose truth is known (the project ships no photographs).
  */
 import sharp from "sharp";
-import { createHeadParams, landmarkPositions, poseVertices, rodrigues, type HeadModel } from "../../../render-core/head";
+import {
+  createHeadParams,
+  landmarkPositions,
+  poseVertices,
+  rodrigues,
+  type HeadModel,
+} from "../../../render-core/head";
 import { orbitCamera } from "../../../render-core/math/camera";
 import type { Camera } from "../../../render-core/math/camera";
 import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
@@ -52,7 +58,9 @@ export interface Portrait {
 
 /** Projects world points [N, 3] with a camera to pixels [N, 2]. */
 export function projectPoints(camera: Camera, points: Float32Array): Float32Array {
-  const m = camera.worldToCamera, n = points.length / 3, out = new Float32Array(n * 2);
+  const m = camera.worldToCamera,
+    n = points.length / 3,
+    out = new Float32Array(n * 2);
   for (let i = 0; i < n; i++) {
     const [x, y, z] = [points[i * 3]!, points[i * 3 + 1]!, points[i * 3 + 2]!];
     const cx = m[0]! * x + m[1]! * y + m[2]! * z + m[3]!;
@@ -66,8 +74,17 @@ export function projectPoints(camera: Camera, points: Float32Array): Float32Arra
 
 /** Axis-angle of the rotation R_y(yaw) R_x(pitch) R_z(roll). */
 function eulerToAxisAngle(yaw: number, pitch: number, roll: number): [number, number, number] {
-  const Ry = rodrigues(0, yaw, 0), Rx = rodrigues(pitch, 0, 0), Rz = rodrigues(0, 0, roll);
-  const mul = (a: Float64Array, b: Float64Array) => Float64Array.from({ length: 9 }, (_, k) => a[Math.floor(k / 3) * 3]! * b[k % 3]! + a[Math.floor(k / 3) * 3 + 1]! * b[3 + (k % 3)]! + a[Math.floor(k / 3) * 3 + 2]! * b[6 + (k % 3)]!);
+  const Ry = rodrigues(0, yaw, 0),
+    Rx = rodrigues(pitch, 0, 0),
+    Rz = rodrigues(0, 0, roll);
+  const mul = (a: Float64Array, b: Float64Array) =>
+    Float64Array.from(
+      { length: 9 },
+      (_, k) =>
+        a[Math.floor(k / 3) * 3]! * b[k % 3]! +
+        a[Math.floor(k / 3) * 3 + 1]! * b[3 + (k % 3)]! +
+        a[Math.floor(k / 3) * 3 + 2]! * b[6 + (k % 3)]!,
+    );
   const R = mul(mul(Ry, Rx), Rz);
   const angle = Math.acos(Math.min(1, Math.max(-1, (R[0]! + R[4]! + R[8]! - 1) / 2)));
   if (angle < 1e-9) return [0, 0, 0];
@@ -81,15 +98,39 @@ export async function renderPortrait(o: PortraitOptions): Promise<Portrait> {
   const pose = new Float32Array(o.head.jointNames.length * 3);
   pose.set(eulerToAxisAngle((o.yawDeg ?? 0) * DEG, (o.pitchDeg ?? 0) * DEG, (o.rollDeg ?? 0) * DEG), 0);
   const expression = Float32Array.from(o.expression ?? new Float32Array(o.head.expressionNames.length));
-  const camera = orbitCamera({ width: size, height: size, distance: o.distance ?? 0.75, fovYDeg: o.fovYDeg ?? 30, target: [0, -0.01, 0] });
+  const camera = orbitCamera({
+    width: size,
+    height: size,
+    distance: o.distance ?? 0.75,
+    fovYDeg: o.fovYDeg ?? 30,
+    target: [0, -0.01, 0],
+  });
   const frame = { expression, pose };
-  const draws = buildScene({ head: o.head, identity: o.identity, baseColours: o.colours ?? identityColours(o.identity, o.head), regions: regionFaces(o.head), attributes: o.attributes ?? {}, frame });
+  const draws = buildScene({
+    head: o.head,
+    identity: o.identity,
+    baseColours: o.colours ?? identityColours(o.identity, o.head),
+    regions: regionFaces(o.head),
+    attributes: o.attributes ?? {},
+    frame,
+  });
   const background = o.background ?? [0.55, 0.6, 0.66];
-  const image = o.gpu ? await o.gpu.render(draws, camera, { background }) : renderMeshCpu(draws, camera, { background });
+  const image = o.gpu
+    ? await o.gpu.render(draws, camera, { background })
+    : renderMeshCpu(draws, camera, { background });
   const rgb = new Uint8Array(size * size * 3);
   for (let i = 0; i < rgb.length; i++) rgb[i] = Math.round(Math.min(1, Math.max(0, image.rgb[i]!)) * 255);
   const posed = poseVertices(o.head, createHeadParams(o.head, { shape: o.identity.shape, expression, pose }));
-  return { width: size, height: size, rgb, mask: Float32Array.from(image.mask), landmarks: projectPoints(camera, landmarkPositions(o.head, posed)), camera, pose, expression };
+  return {
+    width: size,
+    height: size,
+    rgb,
+    mask: Float32Array.from(image.mask),
+    landmarks: projectPoints(camera, landmarkPositions(o.head, posed)),
+    camera,
+    pose,
+    expression,
+  };
 }
 
 /** The portrait as an encoded image file. */

@@ -21,7 +21,8 @@ export function vertexNormals(positions: Float32Array, faces: Uint32Array): Floa
   const n = new Float32Array(positions.length);
   for (let t = 0; t < faces.length; t += 3) {
     const [a, b, c] = [faces[t]! * 3, faces[t + 1]! * 3, faces[t + 2]! * 3];
-    const e1 = [0, 1, 2].map((k) => positions[b + k]! - positions[a + k]!), e2 = [0, 1, 2].map((k) => positions[c + k]! - positions[a + k]!);
+    const e1 = [0, 1, 2].map((k) => positions[b + k]! - positions[a + k]!),
+      e2 = [0, 1, 2].map((k) => positions[c + k]! - positions[a + k]!);
     const f = [e1[1]! * e2[2]! - e1[2]! * e2[1]!, e1[2]! * e2[0]! - e1[0]! * e2[2]!, e1[0]! * e2[1]! - e1[1]! * e2[0]!];
     for (const v of [a, b, c]) for (let k = 0; k < 3; k++) n[v + k]! += f[k]!;
   }
@@ -54,13 +55,19 @@ const occlusionCache = new WeakMap<HeadModel, Float32Array>();
 export function cavityOcclusion(head: HeadModel): Float32Array {
   const cached = occlusionCache.get(head);
   if (cached) return cached;
-  const V = head.vertexCount, P = head.template;
+  const V = head.vertexCount,
+    P = head.template;
   const n = vertexNormals(P, head.faces);
-  const sum = new Float64Array(V), count = new Uint16Array(V);
+  const sum = new Float64Array(V),
+    count = new Uint16Array(V);
   for (let t = 0; t < head.faces.length; t += 3) {
     for (let e = 0; e < 3; e++) {
-      const a = head.faces[t + e]!, b = head.faces[t + ((e + 1) % 3)]!;
-      for (const [v, w] of [[a, b], [b, a]] as const) {
+      const a = head.faces[t + e]!,
+        b = head.faces[t + ((e + 1) % 3)]!;
+      for (const [v, w] of [
+        [a, b],
+        [b, a],
+      ] as const) {
         const d = [0, 1, 2].map((k) => P[w * 3 + k]! - P[v * 3 + k]!);
         const l = Math.hypot(d[0]!, d[1]!, d[2]!) || 1;
         sum[v]! += (d[0]! * n[v * 3]! + d[1]! * n[v * 3 + 1]! + d[2]! * n[v * 3 + 2]!) / l;
@@ -72,7 +79,12 @@ export function cavityOcclusion(head: HeadModel): Float32Array {
   for (let v = 0; v < V; v++) {
     const part = head.vertexPart[v];
     const rise = count[v] ? sum[v]! / count[v]! : 0;
-    ao[v] = part === MeshPart.mouthBag ? 0.35 : part === MeshPart.socketLeft || part === MeshPart.socketRight ? 0.5 : Math.min(1, Math.max(0.45, 1 - 2.5 * Math.max(0, rise)));
+    ao[v] =
+      part === MeshPart.mouthBag
+        ? 0.35
+        : part === MeshPart.socketLeft || part === MeshPart.socketRight
+          ? 0.5
+          : Math.min(1, Math.max(0.45, 1 - 2.5 * Math.max(0, rise)));
   }
   occlusionCache.set(head, ao);
   return ao;
@@ -91,7 +103,12 @@ export interface SceneInput {
 
 export function buildScene(input: SceneInput): MeshDraw[] {
   const { head, identity } = input;
-  const params = createHeadParams(head, { shape: identity.shape, expression: input.frame.expression, pose: input.frame.pose, ...(input.frame.translation ? { translation: input.frame.translation } : {}) });
+  const params = createHeadParams(head, {
+    shape: identity.shape,
+    expression: input.frame.expression,
+    pose: input.frame.pose,
+    ...(input.frame.translation ? { translation: input.frame.translation } : {}),
+  });
   const posed = poseVertices(head, params);
   const normals = vertexNormals(posed, head.faces);
   const colours = input.baseColours.slice();
@@ -104,6 +121,13 @@ export function buildScene(input: SceneInput): MeshDraw[] {
   const ao = cavityOcclusion(head);
   for (let v = 0; v < head.vertexCount; v++) for (let k = 0; k < 3; k++) colours[v * 3 + k]! *= ao[v]!;
   const skinMaterial = { specular: 0.12, shininess: 20, opacity: 1 };
-  const headDraws: MeshDraw[] = [...input.regions].map(([classId, indices]) => ({ positions: posed, normals, indices, colors: colours, material: skinMaterial, classId }));
+  const headDraws: MeshDraw[] = [...input.regions].map(([classId, indices]) => ({
+    positions: posed,
+    normals,
+    indices,
+    colors: colours,
+    material: skinMaterial,
+    classId,
+  }));
   return [...headDraws, ...extra];
 }

@@ -22,7 +22,9 @@ beforeAll(() => {
 const camera = orbitCamera({ width: 96, height: 96, yawDeg: 25, pitchDeg: 5, distance: 0.62, target: [0, 0.01, 0] });
 const frame = () => sampleClip(builtinClip("showcase"), 1.2);
 function render(attributes: Record<string, Record<string, number>>) {
-  return renderMeshCpu(buildScene({ head, identity, baseColours: base, regions, attributes, frame: frame() }), camera, { background: [0.5, 0.5, 0.5] });
+  return renderMeshCpu(buildScene({ head, identity, baseColours: base, regions, attributes, frame: frame() }), camera, {
+    background: [0.5, 0.5, 0.5],
+  });
 }
 
 describe("synthetic attributes", () => {
@@ -43,9 +45,12 @@ describe("synthetic attributes", () => {
     const hair = categoryByName("hair");
     const a = render({ hair: hair.variant(mulberry32(1)).params });
     const b = render({ hair: { ...hair.variant(mulberry32(2)).params, coverage: 1, length: 1 } });
-    let same = 0, checked = 0, differs = 0;
+    let same = 0,
+      checked = 0,
+      differs = 0;
     for (let p = 0; p < 96 * 96; p++) {
-      const hairA = a.parse[p] === 13, hairB = b.parse[p] === 13;
+      const hairA = a.parse[p] === 13,
+        hairB = b.parse[p] === 13;
       const d = Math.abs(a.rgb[p * 3]! - b.rgb[p * 3]!) + Math.abs(a.rgb[p * 3 + 1]! - b.rgb[p * 3 + 1]!);
       if (!hairA && !hairB) {
         checked++;
@@ -63,7 +68,10 @@ describe("synthetic attributes", () => {
     const glasses = categoryByName("eyewear");
     const [pa, pb] = [glasses.none, glasses.variant(mulberry32(5)).params];
     const ends = [render({ eyewear: pa }), render({ eyewear: pb })];
-    for (const [alpha, end] of [[0, ends[0]!], [1, ends[1]!]] as const) {
+    for (const [alpha, end] of [
+      [0, ends[0]!],
+      [1, ends[1]!],
+    ] as const) {
       const mid = render({ eyewear: lerpParams(pa, pb, alpha) });
       expect(Array.from(mid.rgb)).toEqual(Array.from(end.rgb));
       expect(Array.from(mid.parse)).toEqual(Array.from(end.parse));
@@ -72,12 +80,18 @@ describe("synthetic attributes", () => {
 
   it("labels each attribute's pixels with its class where its geometry is", () => {
     const none = render({});
-    for (const [name, classId, seed] of [["eyewear", 16, 5], ["hat", 17, 2], ["beard", 14, 4], ["hair", 13, 1]] as const) {
+    for (const [name, classId, seed] of [
+      ["eyewear", 16, 5],
+      ["hat", 17, 2],
+      ["beard", 14, 4],
+      ["hair", 13, 1],
+    ] as const) {
       const c = categoryByName(name);
       let params = c.variant(mulberry32(seed)).params;
       if (name === "eyewear") params = { ...params, frame: 1, tint: 0.8 };
       const withIt = render({ [name]: params });
-      let labelled = 0, changedUnlabelled = 0;
+      let labelled = 0,
+        changedUnlabelled = 0;
       for (let p = 0; p < 96 * 96; p++) {
         const changed = Math.abs(withIt.rgb[p * 3]! - none.rgb[p * 3]!) > 0.03;
         if (withIt.parse[p] === classId) labelled++;

@@ -5,7 +5,12 @@
  * workers (tests, one core) every batch runs here, with the same result.
  */
 import { Worker } from "node:worker_threads";
-import { avatarTrainBatch, type AvatarTrainState, type BatchResult, type StepTarget } from "../../../render-core/train/avatar-step";
+import {
+  avatarTrainBatch,
+  type AvatarTrainState,
+  type BatchResult,
+  type StepTarget,
+} from "../../../render-core/train/avatar-step";
 
 export interface BatchJob {
   state: AvatarTrainState;

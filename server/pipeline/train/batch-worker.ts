@@ -8,7 +8,16 @@ import { avatarTrainBatch, type AvatarTrainState, type StepTarget } from "../../
 parentPort!.on("message", (job: { id: number; state: AvatarTrainState; targets: StepTarget[] }) => {
   try {
     const r = avatarTrainBatch(job.state, job.targets);
-    const transfer = [r.grads.points, r.grads.latents, r.grads.weights.geometry, r.grads.weights.deformer, r.grads.weights.gaussian, r.opacities, r.visible, ...r.rgbs].map((a) => a.buffer as ArrayBuffer);
+    const transfer = [
+      r.grads.points,
+      r.grads.latents,
+      r.grads.weights.geometry,
+      r.grads.weights.deformer,
+      r.grads.weights.gaussian,
+      r.opacities,
+      r.visible,
+      ...r.rgbs,
+    ].map((a) => a.buffer as ArrayBuffer);
     parentPort!.postMessage({ id: job.id, result: r }, transfer);
   } catch (err) {
     parentPort!.postMessage({ id: job.id, error: (err as Error).stack ?? String(err) });

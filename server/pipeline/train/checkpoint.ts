@@ -41,7 +41,8 @@ export function writeCheckpoint(file: string, header: object, arrays: Record<str
 export function readCheckpoint<H>(file: string): { header: H; arrays: Record<string, NumericArray> } {
   const buf = fs.readFileSync(file);
   const bad = (why: string) => new Error(`checkpoint ${file}: ${why}; delete it (or pass --restart) to start over`);
-  if (buf.length < MAGIC.length + 4 || buf.toString("latin1", 0, MAGIC.length) !== MAGIC) throw bad("not a training checkpoint");
+  if (buf.length < MAGIC.length + 4 || buf.toString("latin1", 0, MAGIC.length) !== MAGIC)
+    throw bad("not a training checkpoint");
   const len = buf.readUInt32LE(MAGIC.length);
   if (MAGIC.length + 4 + len > buf.length) throw bad("truncated header");
   let header: H & { arrays: Array<{ name: string; type: TypeName; offset: number; length: number }> };

@@ -32,8 +32,10 @@ export interface DensifyResult extends PointSet {
 
 /** `maxOpacity[i]` < 0 means "never drawn". Keeps at least one Gaussian. */
 export function densify(set: PointSet, maxOpacity: ArrayLike<number>, o: DensifyOptions): DensifyResult {
-  if (maxOpacity.length !== set.count) throw new Error(`densify: ${maxOpacity.length} opacities for ${set.count} Gaussians`);
-  if (!Number.isInteger(o.target) || o.target < 1) throw new Error(`densify: target must be a positive integer, got ${o.target}`);
+  if (maxOpacity.length !== set.count)
+    throw new Error(`densify: ${maxOpacity.length} opacities for ${set.count} Gaussians`);
+  if (!Number.isInteger(o.target) || o.target < 1)
+    throw new Error(`densify: target must be a positive integer, got ${o.target}`);
   let keep: number[] = [];
   for (let i = 0; i < set.count; i++) if (Number(maxOpacity[i]) >= o.pruneOpacity) keep.push(i);
   if (keep.length === 0) {
@@ -43,8 +45,16 @@ export function densify(set: PointSet, maxOpacity: ArrayLike<number>, o: Densify
     keep = [best];
   }
   const n = Math.max(o.target, keep.length);
-  const out: DensifyResult = { count: n, points: new Float64Array(n * 3), anchorFace: new Uint32Array(n), anchorBary: new Float32Array(n * 3), pruned: set.count - keep.length, added: n - keep.length };
-  const rand = mulberry32(o.seed), normal = gaussian(rand);
+  const out: DensifyResult = {
+    count: n,
+    points: new Float64Array(n * 3),
+    anchorFace: new Uint32Array(n),
+    anchorBary: new Float32Array(n * 3),
+    pruned: set.count - keep.length,
+    added: n - keep.length,
+  };
+  const rand = mulberry32(o.seed),
+    normal = gaussian(rand);
   for (let j = 0; j < n; j++) {
     const from = j < keep.length ? keep[j]! : keep[Math.floor(rand() * keep.length)]!;
     const jitter = j < keep.length ? 0 : o.jitter;

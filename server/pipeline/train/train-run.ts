@@ -20,7 +20,15 @@ import { writeFileAtomicSync } from "../../storage/atomic";
 import { BACKGROUND } from "../synthesise/dataset";
 import { BatchPool } from "./batch-pool";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
-import { AvatarTrainer, exportAvatar, initialState, modelFor, type TrainConfig, type TrainProgress, type TrainState } from "./trainer";
+import {
+  AvatarTrainer,
+  exportAvatar,
+  initialState,
+  modelFor,
+  type TrainConfig,
+  type TrainProgress,
+  type TrainState,
+} from "./trainer";
 import { latentsWith, TrainingData } from "./training-data";
 
 export interface TrainRunOptions {
@@ -80,29 +88,58 @@ interface CheckpointHeader {
 /** Where a training output folder keeps its finished avatar bundle. */
 export const trainedBundleDir = (out: string): string => path.join(out, "bundle");
 
-const datasetKey = (data: TrainingData) => ({ options: data.manifest.options, identity: data.manifest.identity.seed, videos: data.manifest.videos.map((v) => v.id) });
+const datasetKey = (data: TrainingData) => ({
+  options: data.manifest.options,
+  identity: data.manifest.identity.seed,
+  videos: data.manifest.videos.map((v) => v.id),
+});
 
 function saveCheckpoint(file: string, trainer: AvatarTrainer, o: TrainRunOptions, data: TrainingData): void {
   const s = trainer.state;
   const moments = trainer.adam.moments();
   const arrays: Record<string, Float64Array | Float32Array | Uint32Array> = {
-    points: s.points, anchorFace: s.anchorFace, anchorBary: s.anchorBary, shape: s.shape,
-    geometry: s.weights.geometry, deformer: s.weights.deformer, gaussian: s.weights.gaussian,
-    neutral: s.neutral, videoLatents: s.videoLatents, maxOpacity: s.maxOpacity,
+    points: s.points,
+    anchorFace: s.anchorFace,
+    anchorBary: s.anchorBary,
+    shape: s.shape,
+    geometry: s.weights.geometry,
+    deformer: s.weights.deformer,
+    gaussian: s.weights.gaussian,
+    neutral: s.neutral,
+    videoLatents: s.videoLatents,
+    maxOpacity: s.maxOpacity,
   };
   for (const [name, { m, v }] of Object.entries(moments)) {
     arrays[`m:${name}`] = m;
     arrays[`v:${name}`] = v;
   }
-  const header: CheckpointHeader = { version: 1, config: o.config, stage2: o.stage2, dataset: datasetKey(data), iteration: s.iteration, count: s.count, seconds: s.seconds, history: s.history, adamStep: trainer.adam.step, groups: Object.keys(moments) };
+  const header: CheckpointHeader = {
+    version: 1,
+    config: o.config,
+    stage2: o.stage2,
+    dataset: datasetKey(data),
+    iteration: s.iteration,
+    count: s.count,
+    seconds: s.seconds,
+    history: s.history,
+    adamStep: trainer.adam.step,
+    groups: Object.keys(moments),
+  };
   writeCheckpoint(file, header, arrays);
 }
 
-function loadCheckpoint(file: string, o: TrainRunOptions, data: TrainingData, head: HeadModel, checkStage2: boolean): AvatarTrainer {
+function loadCheckpoint(
+  file: string,
+  o: TrainRunOptions,
+  data: TrainingData,
+  head: HeadModel,
+  checkStage2: boolean,
+): AvatarTrainer {
   const { header, arrays } = readCheckpoint<CheckpointHeader>(file);
   const why = (what: string) => new Error(`train: ${file} was made with ${what}; pick a new --out or pass --restart`);
   if (header.version !== 1) throw why(`checkpoint version ${header.version}`);
-  if (JSON.stringify(header.config) !== JSON.stringify(o.config)) throw why(`another training config (${header.config.name})`);
+  if (JSON.stringify(header.config) !== JSON.stringify(o.config))
+    throw why(`another training config (${header.config.name})`);
   if (JSON.stringify(header.dataset) !== JSON.stringify(datasetKey(data))) throw why("another dataset");
   if (checkStage2 && header.stage2 !== o.stage2) throw why(`stage 2 ${header.stage2 ? "on" : "off"}`);
   const a = arrays as Record<string, Float64Array>;
@@ -121,11 +158,17 @@ function loadCheckpoint(file: string, o: TrainRunOptions, data: TrainingData, he
     seconds: header.seconds,
   };
   const trainer = new AvatarTrainer({ config: o.config, data, head, stage2: o.stage2, ...trainerCallbacks(o) }, state);
-  trainer.adam.restore(header.adamStep, Object.fromEntries(header.groups.map((g) => [g, { m: a[`m:${g}`]!, v: a[`v:${g}`]! }])));
+  trainer.adam.restore(
+    header.adamStep,
+    Object.fromEntries(header.groups.map((g) => [g, { m: a[`m:${g}`]!, v: a[`v:${g}`]! }])),
+  );
   return trainer;
 }
 
-const trainerCallbacks = (o: TrainRunOptions) => ({ ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+const trainerCallbacks = (o: TrainRunOptions) => ({
+  ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  ...(o.signal ? { signal: o.signal } : {}),
+});
 
 /** Worker threads worth starting: one per extra batch of a step, at most `asked`. */
 const workerCount = (o: TrainRunOptions) => Math.max(0, Math.min(o.workers ?? 0, o.config.batchesPerStep - 1));
@@ -166,7 +209,10 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     resumedAt = trainer.state.iteration;
     log(`train: starting from ${o.initFrom} at iteration ${resumedAt}`);
   } else {
-    trainer = new AvatarTrainer({ config: o.config, data, head, stage2: o.stage2, ...trainerCallbacks(o) }, initialState(o.config, data, head));
+    trainer = new AvatarTrainer(
+      { config: o.config, data, head, stage2: o.stage2, ...trainerCallbacks(o) },
+      initialState(o.config, data, head),
+    );
   }
   trainer.options.onCheckpoint = async (state, stage1Done) => {
     saveCheckpoint(ckpt, trainer, o, data);
@@ -183,10 +229,15 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const lossCurve = path.join(out, "loss-curve.png");
   if (state.history.length > 0) writeFileAtomicSync(lossCurve, await lossCurvePng(state, title));
   const bundle = trainedBundleDir(out);
-  const name = o.bundle?.name ?? `${data.manifest.identity.kind === "portrait" ? "portrait" : `seed ${data.manifest.identity.seed}`} (${o.config.name})`;
+  const name =
+    o.bundle?.name ??
+    `${data.manifest.identity.kind === "portrait" ? "portrait" : `seed ${data.manifest.identity.seed}`} (${o.config.name})`;
   if (finished) await exportBundle(state, trainer, data, head, bundle, name, o.bundle?.portrait);
   const recon = state.history.filter((h) => h.kind === "reconstruction");
-  const avg = (hs: typeof recon) => ({ loss: hs.reduce((a, h) => a + h.loss, 0) / Math.max(1, hs.length), psnr: hs.reduce((a, h) => a + h.psnr, 0) / Math.max(1, hs.length) });
+  const avg = (hs: typeof recon) => ({
+    loss: hs.reduce((a, h) => a + h.loss, 0) / Math.max(1, hs.length),
+    psnr: hs.reduce((a, h) => a + h.psnr, 0) / Math.max(1, hs.length),
+  });
   const trainingLog: TrainingLog = {
     config: o.config.name,
     stage2: o.stage2,
@@ -203,7 +254,15 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
 }
 
 /** Writes the bundle with a thumbnail per anchor: the avatar at that anchor, first frame, main camera. */
-async function exportBundle(state: TrainState, trainer: AvatarTrainer, data: TrainingData, head: HeadModel, dir: string, name: string, portrait: Uint8Array | undefined): Promise<void> {
+async function exportBundle(
+  state: TrainState,
+  trainer: AvatarTrainer,
+  data: TrainingData,
+  head: HeadModel,
+  dir: string,
+  name: string,
+  portrait: Uint8Array | undefined,
+): Promise<void> {
   const avatar = exportAvatar(state, modelFor(trainer.options.config, data), data);
   if (portrait) avatar.portrait = portrait;
   const renderer = new CpuAvatarRenderer(avatar, head);
@@ -212,8 +271,18 @@ async function exportBundle(state: TrainState, trainer: AvatarTrainer, data: Tra
   const camera = { ...cam, width: 96, height: 96, fx: cam.fx * k, fy: cam.fy * k, cx: cam.cx * k, cy: cam.cy * k };
   const m = data.motion[0]!;
   for (const anchor of avatar.anchors) {
-    await renderer.setLatents(latentsWith(avatar.config.categories, avatar.neutralLatents, avatar.config.latentDim, anchor.category, anchor.latent));
-    anchor.thumbnail = await imageToPng(await renderer.render({ expression: m.expression, pose: m.pose }, camera, { background: BACKGROUND }));
+    await renderer.setLatents(
+      latentsWith(
+        avatar.config.categories,
+        avatar.neutralLatents,
+        avatar.config.latentDim,
+        anchor.category,
+        anchor.latent,
+      ),
+    );
+    anchor.thumbnail = await imageToPng(
+      await renderer.render({ expression: m.expression, pose: m.pose }, camera, { background: BACKGROUND }),
+    );
   }
   renderer.destroy();
   await writeAvatarBundleDir(dir, avatar, { name, headFaceCount: head.faceCount });

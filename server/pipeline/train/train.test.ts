@@ -15,7 +15,17 @@ let head: HeadModel;
 let dataset: string;
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
 // Four videos per category: one pair of in-betweens to train stage 2 on, one held out.
-const options: SynthOptions = { identity: "seed:5", perCategory: 4, frames: 10, size: 32, fps: 30, categories: ["hair", "beard"], inbetweenPairs: 2, alphas: [0.25, 0.5, 0.75], extraCameras: 0 };
+const options: SynthOptions = {
+  identity: "seed:5",
+  perCategory: 4,
+  frames: 10,
+  size: 32,
+  fps: 30,
+  categories: ["hair", "beard"],
+  inbetweenPairs: 2,
+  alphas: [0.25, 0.5, 0.75],
+  extraCameras: 0,
+};
 const config: TrainConfig = { ...TRAIN_PRESETS.tiny!, stage1: 40, stage2: 10, densifyAt: [20], densifyCounts: [220] };
 
 beforeAll(async () => {
@@ -46,7 +56,12 @@ describe("training data", () => {
 
 describe("densify", () => {
   it("prunes Gaussians that never showed and up-samples survivors with jitter, keeping their anchors", () => {
-    const set = { count: 4, points: Float64Array.from([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]), anchorFace: Uint32Array.from([10, 11, 12, 13]), anchorBary: new Float32Array(12).fill(1 / 3) };
+    const set = {
+      count: 4,
+      points: Float64Array.from([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]),
+      anchorFace: Uint32Array.from([10, 11, 12, 13]),
+      anchorBary: new Float32Array(12).fill(1 / 3),
+    };
     const r = densify(set, [0.9, -1, 0.001, 0.5], { target: 10, pruneOpacity: 0.02, jitter: 0.01, seed: 3 });
     expect(r.pruned).toBe(2);
     expect(r.added).toBe(8);
@@ -64,8 +79,11 @@ describe("densify", () => {
 
 describe("checkpoints", () => {
   it("round-trip arrays exactly and refuse a truncated file with a reason", () => {
-    const dir = tmp("ckpt"), file = path.join(dir, "c.bin");
-    const a = Float64Array.from([1.5, -2, Math.PI]), b = Uint32Array.from([7, 8]), c = Float32Array.from([0.25]);
+    const dir = tmp("ckpt"),
+      file = path.join(dir, "c.bin");
+    const a = Float64Array.from([1.5, -2, Math.PI]),
+      b = Uint32Array.from([7, 8]),
+      c = Float32Array.from([0.25]);
     writeCheckpoint(file, { iteration: 3 }, { a, b, c });
     const r = readCheckpoint<{ iteration: number }>(file);
     expect(r.header.iteration).toBe(3);
@@ -82,14 +100,24 @@ describe("training (tiny config)", () => {
     const out = tmp("train-run");
     const progress: number[] = [];
     const peakBefore = process.resourceUsage().maxRSS / 1024; // MiB (Linux reports KiB)
-    const r = await runTraining({ dataset, out, config, stage2: true, head, onProgress: (p) => progress.push(p.iteration) });
+    const r = await runTraining({
+      dataset,
+      out,
+      config,
+      stage2: true,
+      head,
+      onProgress: (p) => progress.push(p.iteration),
+    });
     const peakAfter = process.resourceUsage().maxRSS / 1024;
     expect(r.finished).toBe(true);
     expect(progress.at(-1)).toBe(50);
     const recon = r.state.history.filter((h) => h.kind === "reconstruction");
     const mean = (hs: typeof recon, k: "loss" | "psnr") => hs.reduce((a, h) => a + h[k], 0) / hs.length;
-    const first = recon.slice(0, 5), last = recon.slice(-5);
-    console.log(`tiny training: loss ${mean(first, "loss").toFixed(4)} -> ${mean(last, "loss").toFixed(4)}, PSNR ${mean(first, "psnr").toFixed(1)} -> ${mean(last, "psnr").toFixed(1)} dB`);
+    const first = recon.slice(0, 5),
+      last = recon.slice(-5);
+    console.log(
+      `tiny training: loss ${mean(first, "loss").toFixed(4)} -> ${mean(last, "loss").toFixed(4)}, PSNR ${mean(first, "psnr").toFixed(1)} -> ${mean(last, "psnr").toFixed(1)} dB`,
+    );
     expect(mean(last, "loss")).toBeLessThan(0.7 * mean(first, "loss"));
     expect(mean(last, "psnr")).toBeGreaterThan(mean(first, "psnr") + 2);
     expect(r.state.history.filter((h) => h.kind === "interpolation").length).toBe(5);
@@ -97,7 +125,16 @@ describe("training (tiny config)", () => {
     const avatar = await readAvatarBundleDir(r.bundle);
     expect(avatar.count).toBe(r.state.count);
     expect(avatar.config.categories).toEqual(["source", "hair", "beard"]);
-    expect(avatar.anchors.map((a) => a.category)).toEqual(["hair", "hair", "hair", "hair", "beard", "beard", "beard", "beard"]);
+    expect(avatar.anchors.map((a) => a.category)).toEqual([
+      "hair",
+      "hair",
+      "hair",
+      "hair",
+      "beard",
+      "beard",
+      "beard",
+      "beard",
+    ]);
     expect(avatar.anchors.every((a) => a.thumbnail && a.thumbnail.length > 100)).toBe(true);
     expect(fs.statSync(path.join(out, "loss-curve.png")).size).toBeGreaterThan(1000);
     const log = JSON.parse(fs.readFileSync(path.join(out, "training-log.json"), "utf8"));
@@ -105,17 +142,36 @@ describe("training (tiny config)", () => {
     // The run happens in this process, and its peak resident memory only grows: the log's figure lies between
     // the peak before and after the run (measured 178 and 190 MiB). No slack is needed, as both read the same
     // counter; bytes or KiB (x1024), the JS heap alone (well below the resident set) or a figure of 0 fall outside.
-    console.log(`peak RSS: ${peakBefore.toFixed(0)} MiB before, ${log.peakRssMB.toFixed(0)} in the log, ${peakAfter.toFixed(0)} after`);
+    console.log(
+      `peak RSS: ${peakBefore.toFixed(0)} MiB before, ${log.peakRssMB.toFixed(0)} in the log, ${peakAfter.toFixed(0)} after`,
+    );
     expect(log.peakRssMB).toBeGreaterThanOrEqual(peakBefore);
     expect(log.peakRssMB).toBeLessThanOrEqual(peakAfter);
   }, 120_000);
 
   it("a stopped run resumes from its checkpoint and ends exactly where an uninterrupted run ends", async () => {
-    const short: TrainConfig = { ...config, stage1: 16, stage2: 4, densifyAt: [8], densifyCounts: [180], checkpointEvery: 5 };
+    const short: TrainConfig = {
+      ...config,
+      stage1: 16,
+      stage2: 4,
+      densifyAt: [8],
+      densifyCounts: [180],
+      checkpointEvery: 5,
+    };
     const whole = await runTraining({ dataset, out: tmp("whole"), config: short, stage2: true, head });
     const out = tmp("resumed");
     const signal = { stop: false };
-    const stopped = await runTraining({ dataset, out, config: short, stage2: true, head, signal, onProgress: (p) => { if (p.iteration === 11) signal.stop = true; } });
+    const stopped = await runTraining({
+      dataset,
+      out,
+      config: short,
+      stage2: true,
+      head,
+      signal,
+      onProgress: (p) => {
+        if (p.iteration === 11) signal.stop = true;
+      },
+    });
     expect(stopped.finished).toBe(false);
     expect(stopped.state.iteration).toBe(11);
     const resumed = await runTraining({ dataset, out, config: short, stage2: true, head });
@@ -124,6 +180,8 @@ describe("training (tiny config)", () => {
     expect([...resumed.state.weights.geometry]).toEqual([...whole.state.weights.geometry]);
     expect([...resumed.state.videoLatents]).toEqual([...whole.state.videoLatents]);
     // Another config in the same folder is refused rather than mixed in.
-    await expect(runTraining({ dataset, out, config: { ...short, seed: 9 }, stage2: true, head })).rejects.toThrow(/another training config/);
+    await expect(runTraining({ dataset, out, config: { ...short, seed: 9 }, stage2: true, head })).rejects.toThrow(
+      /another training config/,
+    );
   }, 120_000);
 });

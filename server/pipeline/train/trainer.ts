@@ -108,7 +108,13 @@ export const TRAIN_PRESETS: Readonly<Record<TrainPresetName, TrainConfig>> = {
   tiny: {
     ...BASE,
     name: "tiny",
-    model: { ...COMPACT, latentDim: 4, geometry: { depth: 2, width: 16, skipAt: 0 }, deformer: { depth: 1, width: 8 }, gaussian: { depth: 1, width: 8 } },
+    model: {
+      ...COMPACT,
+      latentDim: 4,
+      geometry: { depth: 2, width: 16, skipAt: 0 },
+      deformer: { depth: 1, width: 8 },
+      gaussian: { depth: 1, width: 8 },
+    },
     size: 24,
     initialGaussians: 150,
     densifyAt: [12],
@@ -169,7 +175,8 @@ export function initialState(config: TrainConfig, data: TrainingData, head: Head
   const model = modelFor(config, data);
   const shape = Float32Array.from(data.manifest.identity.shape);
   const a = createRandomAvatar(model, head, { count: config.initialGaussians, seed: config.seed, shape });
-  const L = model.latentDim, V = data.manifest.videos.length;
+  const L = model.latentDim,
+    V = data.manifest.videos.length;
   const rand = mulberry32(config.seed + 7);
   // Small random latents: distinct videos start distinguishable, and the conditioning's weights get gradients.
   const small = () => 0.1 * (rand() * 2 - 1);
@@ -179,7 +186,11 @@ export function initialState(config: TrainConfig, data: TrainingData, head: Head
     points: Float64Array.from(a.points),
     anchorFace: a.anchorFace,
     anchorBary: a.anchorBary,
-    weights: { geometry: Float64Array.from(a.weights.geometry), deformer: Float64Array.from(a.weights.deformer), gaussian: Float64Array.from(a.weights.gaussian) },
+    weights: {
+      geometry: Float64Array.from(a.weights.geometry),
+      deformer: Float64Array.from(a.weights.deformer),
+      gaussian: Float64Array.from(a.weights.gaussian),
+    },
     neutral: Float64Array.from({ length: model.categories.length * L }, small),
     videoLatents: Float64Array.from({ length: V * L }, small),
     shape,
@@ -191,7 +202,11 @@ export function initialState(config: TrainConfig, data: TrainingData, head: Head
 
 /** Region of category `c` in a parse map, dilated by `radius` px (square), as [H, W] 0/1 weights. */
 export function regionMask(parse: Uint8Array, size: number, classes: readonly number[], radius: number): Float64Array {
-  return dilateMask(Array.from(parse, (c) => (classes.includes(c) ? 1 : 0)), size, radius);
+  return dilateMask(
+    Array.from(parse, (c) => (classes.includes(c) ? 1 : 0)),
+    size,
+    radius,
+  );
 }
 
 /** A square [size, size] mask (non-zero = inside) grown by `radius` px in a square, as 0/1 weights. */
@@ -248,7 +263,11 @@ export class AvatarTrainer {
       { name: "points", params: state.points, lr: lr.points },
       { name: "neutral", params: state.neutral, lr: lr.latents },
       // One group per video latent: Adam's momentum must not move latents of videos a batch did not see.
-      ...data.manifest.videos.map((_, v) => ({ name: `video${v}`, params: state.videoLatents.subarray(v * this.model.latentDim, (v + 1) * this.model.latentDim), lr: lr.latents })),
+      ...data.manifest.videos.map((_, v) => ({
+        name: `video${v}`,
+        params: state.videoLatents.subarray(v * this.model.latentDim, (v + 1) * this.model.latentDim),
+        lr: lr.latents,
+      })),
     ]);
   }
 
@@ -258,7 +277,10 @@ export class AvatarTrainer {
 
   private priors(): Float32Array {
     const s = this.state;
-    return avatarPriors({ config: this.model, count: s.count, anchorFace: s.anchorFace, anchorBary: s.anchorBary } as Avatar, this.options.head);
+    return avatarPriors(
+      { config: this.model, count: s.count, anchorFace: s.anchorFace, anchorBary: s.anchorBary } as Avatar,
+      this.options.head,
+    );
   }
 
   private frameBuffer(f: number): Float32Array {
@@ -273,7 +295,8 @@ export class AvatarTrainer {
 
   /** [C, L] latents of video v: neutral, with its category's row replaced by its latent (or a lerp for a pair). */
   private latentsFor(video: number, other?: { video: number; alpha: number }): Float64Array {
-    const L = this.model.latentDim, s = this.state;
+    const L = this.model.latentDim,
+      s = this.state;
     const category = this.options.data.manifest.videos[video]!.category;
     const out = Float64Array.from(s.neutral);
     if (category === "source") return out;
@@ -286,28 +309,49 @@ export class AvatarTrainer {
   }
 
   /** Batch `j` of iteration `it`: deterministic in (seed, it, j), so a resumed run draws the same batches. */
-  private plan(it: number, j: number): { kind: HistoryPoint["kind"]; video: number; pair?: { pair: InbetweenPair; b: number; alpha: number }; frames: number[] } {
+  private plan(
+    it: number,
+    j: number,
+  ): {
+    kind: HistoryPoint["kind"];
+    video: number;
+    pair?: { pair: InbetweenPair; b: number; alpha: number };
+    frames: number[];
+  } {
     const { config, data } = this.options;
     const rand = mulberry32(config.seed * 1_000_003 + it * 7919 + j * 104_729);
-    const frames = Array.from({ length: config.framesPerBatch }, () => data.split.trainFrames[Math.floor(rand() * data.split.trainFrames.length)]!);
+    const frames = Array.from(
+      { length: config.framesPerBatch },
+      () => data.split.trainFrames[Math.floor(rand() * data.split.trainFrames.length)]!,
+    );
     const pairs = data.split.trainPairs;
-    const interpolation = this.options.stage2 && it >= config.stage1 && pairs.length > 0 && (it * config.batchesPerStep + j) % 2 === 1;
+    const interpolation =
+      this.options.stage2 && it >= config.stage1 && pairs.length > 0 && (it * config.batchesPerStep + j) % 2 === 1;
     if (interpolation) {
       const pair = pairs[Math.floor(rand() * pairs.length)]!;
       const alpha = pair.alphas[Math.floor(rand() * pair.alphas.length)]!;
       const ids = data.manifest.videos.map((v) => v.id);
-      return { kind: "interpolation", video: ids.indexOf(pair.a), pair: { pair, b: ids.indexOf(pair.b), alpha }, frames };
+      return {
+        kind: "interpolation",
+        video: ids.indexOf(pair.a),
+        pair: { pair, b: ids.indexOf(pair.b), alpha },
+        frames,
+      };
     }
     return { kind: "reconstruction", video: this.trainVideos[Math.floor(rand() * this.trainVideos.length)]!, frames };
   }
 
   /** The targets and latents of a planned batch. */
-  private async prepare(p: ReturnType<AvatarTrainer["plan"]>): Promise<{ targets: StepTarget[]; latents: Float64Array }> {
+  private async prepare(
+    p: ReturnType<AvatarTrainer["plan"]>,
+  ): Promise<{ targets: StepTarget[]; latents: Float64Array }> {
     const { config, data } = this.options;
     const camera = data.camera();
     const targets: StepTarget[] = [];
     for (const f of p.frames) {
-      const image = p.pair ? await data.inbetween(p.pair.pair, p.pair.alpha, f) : await data.rgb(data.manifest.videos[p.video]!.id, f);
+      const image = p.pair
+        ? await data.inbetween(p.pair.pair, p.pair.alpha, f)
+        : await data.rgb(data.manifest.videos[p.video]!.id, f);
       // The attribute's region gets an extra L1: small attributes (glasses, earrings) are too few pixels to
       // matter in a whole-image loss, and their latents learn nothing without it.
       let region: StepTarget["region"];
@@ -315,21 +359,47 @@ export class AvatarTrainer {
       if (config.regionWeight > 0 && category !== "source") {
         const classes = CATEGORY_CLASSES[category] ?? [];
         const ids = p.pair ? [p.pair.pair.a, p.pair.pair.b] : [data.manifest.videos[p.video]!.id];
-        const masks = await Promise.all(ids.map(async (id) => regionMask(await data.parse(id, f), data.size, classes, 2)));
+        const masks = await Promise.all(
+          ids.map(async (id) => regionMask(await data.parse(id, f), data.size, classes, 2)),
+        );
         region = { mask: masks.reduce((u, m) => u.map((v, k) => Math.max(v, m[k]!))), weight: config.regionWeight };
       }
-      targets.push({ frame: this.frameBuffer(f), camera, image, background: BACKGROUND, lambdaDssim: config.lambdaDssim, ...(region ? { region } : {}) });
+      targets.push({
+        frame: this.frameBuffer(f),
+        camera,
+        image,
+        background: BACKGROUND,
+        lambdaDssim: config.lambdaDssim,
+        ...(region ? { region } : {}),
+      });
     }
-    return { targets, latents: this.latentsFor(p.video, p.pair ? { video: p.pair.b, alpha: p.pair.alpha } : undefined) };
+    return {
+      targets,
+      latents: this.latentsFor(p.video, p.pair ? { video: p.pair.b, alpha: p.pair.alpha } : undefined),
+    };
   }
 
   /** One iteration: batchesPerStep batches, their mean gradient, one Adam update. */
   async step(): Promise<HistoryPoint[]> {
     const { config, data } = this.options;
-    const s = this.state, it = s.iteration, L = this.model.latentDim, B = config.batchesPerStep;
+    const s = this.state,
+      it = s.iteration,
+      L = this.model.latentDim,
+      B = config.batchesPerStep;
     const plans = Array.from({ length: B }, (_, j) => this.plan(it, j));
     const prepared = await Promise.all(plans.map((p) => this.prepare(p)));
-    const jobs = prepared.map(({ targets, latents }) => ({ targets, state: { config: this.model, count: s.count, points: s.points, weights: s.weights, latents, prior: this.prior, canonA: this.canonA } satisfies AvatarTrainState }));
+    const jobs = prepared.map(({ targets, latents }) => ({
+      targets,
+      state: {
+        config: this.model,
+        count: s.count,
+        points: s.points,
+        weights: s.weights,
+        latents,
+        prior: this.prior,
+        canonA: this.canonA,
+      } satisfies AvatarTrainState,
+    }));
     const results = this.options.pool ? await this.options.pool.run(jobs) : await new BatchPool(0).run(jobs);
 
     const sum = (pick: (r: (typeof results)[number]) => Float64Array) => {
@@ -342,15 +412,28 @@ export class AvatarTrainer {
       return out;
     };
     const dNeutral = new Float64Array(s.neutral.length);
-    const grads: Record<string, Float64Array> = { geometry: sum((r) => r.grads.weights.geometry), deformer: sum((r) => r.grads.weights.deformer), gaussian: sum((r) => r.grads.weights.gaussian), points: sum((r) => r.grads.points), neutral: dNeutral };
+    const grads: Record<string, Float64Array> = {
+      geometry: sum((r) => r.grads.weights.geometry),
+      deformer: sum((r) => r.grads.weights.deformer),
+      gaussian: sum((r) => r.grads.weights.gaussian),
+      points: sum((r) => r.grads.points),
+      neutral: dNeutral,
+    };
     const w = config.latentL2;
     // Latent gradients back to the parameters they came from: the neutral rows, and the edited row to its video(s).
     plans.forEach((p, j) => {
       const dl = results[j]!.grads.latents;
-      const category = data.manifest.videos[p.video]!.category, c = this.model.categories.indexOf(category);
-      for (let k = 0; k < dl.length; k++) if (category === "source" || Math.floor(k / L) !== c) dNeutral[k]! += dl[k]! / B;
+      const category = data.manifest.videos[p.video]!.category,
+        c = this.model.categories.indexOf(category);
+      for (let k = 0; k < dl.length; k++)
+        if (category === "source" || Math.floor(k / L) !== c) dNeutral[k]! += dl[k]! / B;
       if (category === "source") return;
-      const share: Array<[number, number]> = p.pair ? [[p.video, 1 - p.pair.alpha], [p.pair.b, p.pair.alpha]] : [[p.video, 1]];
+      const share: Array<[number, number]> = p.pair
+        ? [
+            [p.video, 1 - p.pair.alpha],
+            [p.pair.b, p.pair.alpha],
+          ]
+        : [[p.video, 1]];
       for (const [v, weight] of share) {
         const z = s.videoLatents.subarray(v * L, (v + 1) * L);
         const g = (grads[`video${v}`] ??= Float64Array.from(z, (zk) => 2 * w * zk));
@@ -362,15 +445,20 @@ export class AvatarTrainer {
     // Exponential decay to lrFinal at the end of training.
     const decay = config.lrFinal ** (it / Math.max(1, this.total));
     for (const g of this.adam.groups) {
-      const base = g.name.startsWith("video") || g.name === "neutral" ? config.lr.latents : config.lr[g.name as keyof TrainConfig["lr"]];
+      const base =
+        g.name.startsWith("video") || g.name === "neutral"
+          ? config.lr.latents
+          : config.lr[g.name as keyof TrainConfig["lr"]];
       if (!(base > 0)) throw new Error(`train: no learning rate for parameter group "${g.name}"`);
       g.lr = base * decay;
     }
     this.adam.update(grads);
-    for (const r of results) for (let i = 0; i < s.count; i++) if (r.visible[i]) s.maxOpacity[i] = Math.max(s.maxOpacity[i]!, r.opacities[i]!);
+    for (const r of results)
+      for (let i = 0; i < s.count; i++) if (r.visible[i]) s.maxOpacity[i] = Math.max(s.maxOpacity[i]!, r.opacities[i]!);
 
     const points = plans.map((p, j): HistoryPoint => {
-      const r = results[j]!, targets = prepared[j]!.targets;
+      const r = results[j]!,
+        targets = prepared[j]!.targets;
       const meanPsnr = r.rgbs.reduce((acc, rgb, k) => acc + psnr(rgb, targets[k]!.image), 0) / r.rgbs.length;
       return { iteration: it, stage: it < config.stage1 ? 1 : 2, kind: p.kind, loss: r.loss, psnr: meanPsnr };
     });
@@ -384,7 +472,12 @@ export class AvatarTrainer {
   private densify(k: number): void {
     const { config } = this.options;
     const s = this.state;
-    const r = densify(s, s.maxOpacity, { target: config.densifyCounts[k]!, pruneOpacity: config.pruneOpacity, jitter: config.jitter * config.jitterDecay ** k, seed: config.seed * 31 + k });
+    const r = densify(s, s.maxOpacity, {
+      target: config.densifyCounts[k]!,
+      pruneOpacity: config.pruneOpacity,
+      jitter: config.jitter * config.jitterDecay ** k,
+      seed: config.seed * 31 + k,
+    });
     s.count = r.count;
     s.points = r.points;
     s.anchorFace = r.anchorFace;
@@ -398,7 +491,8 @@ export class AvatarTrainer {
   async run(): Promise<TrainState> {
     const { config, onProgress, onCheckpoint, signal } = this.options;
     const s = this.state;
-    let t0 = performance.now(), done0 = s.iteration;
+    let t0 = performance.now(),
+      done0 = s.iteration;
     while (s.iteration < this.total) {
       const tStep = performance.now();
       const h = (await this.step())[0]!;
@@ -418,7 +512,11 @@ export class AvatarTrainer {
         etaSeconds: spi * (this.total - s.iteration),
       });
       const stage1Done = s.iteration === config.stage1;
-      if (onCheckpoint && (s.iteration % config.checkpointEvery === 0 || stage1Done || s.iteration === this.total || signal?.stop)) await onCheckpoint(s, stage1Done);
+      if (
+        onCheckpoint &&
+        (s.iteration % config.checkpointEvery === 0 || stage1Done || s.iteration === this.total || signal?.stop)
+      )
+        await onCheckpoint(s, stage1Done);
       if (signal?.stop) break;
       if (done > 50) [t0, done0] = [performance.now(), s.iteration];
     }
@@ -433,7 +531,12 @@ export function exportAvatar(state: TrainState, model: AvatarModelConfig, data: 
   const anchors: AvatarAnchor[] = [];
   data.manifest.videos.forEach((v, i) => {
     const a = labels.get(v.id);
-    if (a) anchors.push({ category: a.category, label: a.label, latent: Float32Array.from(state.videoLatents.subarray(i * L, (i + 1) * L)) });
+    if (a)
+      anchors.push({
+        category: a.category,
+        label: a.label,
+        latent: Float32Array.from(state.videoLatents.subarray(i * L, (i + 1) * L)),
+      });
   });
   return {
     config: model,
@@ -441,7 +544,11 @@ export function exportAvatar(state: TrainState, model: AvatarModelConfig, data: 
     points: Float32Array.from(state.points),
     anchorFace: state.anchorFace,
     anchorBary: state.anchorBary,
-    weights: { geometry: Float32Array.from(state.weights.geometry), deformer: Float32Array.from(state.weights.deformer), gaussian: Float32Array.from(state.weights.gaussian) },
+    weights: {
+      geometry: Float32Array.from(state.weights.geometry),
+      deformer: Float32Array.from(state.weights.deformer),
+      gaussian: Float32Array.from(state.weights.gaussian),
+    },
     shape: state.shape,
     neutralLatents: Float32Array.from(state.neutral),
     anchors,

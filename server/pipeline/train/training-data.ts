@@ -54,7 +54,12 @@ export class TrainingData {
   readonly motion: FramePoseRecord[];
   readonly size: number;
 
-  private constructor(readonly dir: string, manifest: DatasetManifest, motion: FramePoseRecord[], size: number) {
+  private constructor(
+    readonly dir: string,
+    manifest: DatasetManifest,
+    motion: FramePoseRecord[],
+    size: number,
+  ) {
     this.manifest = manifest;
     this.split = splitDataset(manifest);
     this.motion = motion;
@@ -71,14 +76,22 @@ export class TrainingData {
     } catch (err) {
       throw new Error(`dataset: ${file} is not JSON (${(err as Error).message})`);
     }
-    if (manifest.format !== DATASET_FORMAT || manifest.version !== 1) throw new Error(`dataset: ${file} is not a ${DATASET_FORMAT} v1 manifest`);
-    if (!Array.isArray(manifest.videos) || manifest.videos.length === 0) throw new Error(`dataset: ${file} lists no videos`);
+    if (manifest.format !== DATASET_FORMAT || manifest.version !== 1)
+      throw new Error(`dataset: ${file} is not a ${DATASET_FORMAT} v1 manifest`);
+    if (!Array.isArray(manifest.videos) || manifest.videos.length === 0)
+      throw new Error(`dataset: ${file} lists no videos`);
     const first = manifest.videos[0]!;
-    const params = JSON.parse(fs.readFileSync(path.join(dir, "videos", first.id, "params.json"), "utf8")) as { frames: FramePoseRecord[] };
-    if (params.frames.length !== manifest.motion.frames) throw new Error(`dataset: ${first.id}/params.json has ${params.frames.length} frames, the manifest says ${manifest.motion.frames}`);
+    const params = JSON.parse(fs.readFileSync(path.join(dir, "videos", first.id, "params.json"), "utf8")) as {
+      frames: FramePoseRecord[];
+    };
+    if (params.frames.length !== manifest.motion.frames)
+      throw new Error(
+        `dataset: ${first.id}/params.json has ${params.frames.length} frames, the manifest says ${manifest.motion.frames}`,
+      );
     const native = manifest.options.size;
     const s = size ?? native;
-    if (!Number.isInteger(s) || s < 8 || s > native) throw new Error(`dataset: size must be an integer in [8, ${native}], got ${s}`);
+    if (!Number.isInteger(s) || s < 8 || s > native)
+      throw new Error(`dataset: size must be an integer in [8, ${native}], got ${s}`);
     return new TrainingData(dir, manifest, params.frames, s);
   }
 
@@ -88,7 +101,16 @@ export class TrainingData {
     if (!entry) throw new Error(`dataset: no camera "${name}"`);
     const k = this.size / entry.camera.width;
     const c = entry.camera;
-    return { ...c, width: this.size, height: this.size, fx: c.fx * k, fy: c.fy * k, cx: c.cx * k, cy: c.cy * k, worldToCamera: Float32Array.from(c.worldToCamera) };
+    return {
+      ...c,
+      width: this.size,
+      height: this.size,
+      fx: c.fx * k,
+      fy: c.fy * k,
+      cx: c.cx * k,
+      cy: c.cy * k,
+      worldToCamera: Float32Array.from(c.worldToCamera),
+    };
   }
 
   private viewDir(videoId: string, cameraName?: string): string {
@@ -98,11 +120,14 @@ export class TrainingData {
 
   private async decode(file: string, channels: 1 | 3): Promise<Float32Array> {
     const img = sharp(file).removeAlpha();
-    const raw = await (this.size === this.manifest.options.size ? img : img.resize(this.size, this.size, { kernel: "lanczos3" }))
+    const raw = await (
+      this.size === this.manifest.options.size ? img : img.resize(this.size, this.size, { kernel: "lanczos3" })
+    )
       .toColourspace(channels === 1 ? "b-w" : "srgb")
       .raw()
       .toBuffer({ resolveWithObject: true });
-    if (raw.info.channels !== channels) throw new Error(`dataset: ${file} decoded to ${raw.info.channels} channels, expected ${channels}`);
+    if (raw.info.channels !== channels)
+      throw new Error(`dataset: ${file} decoded to ${raw.info.channels} channels, expected ${channels}`);
     return Float32Array.from(raw.data, (v) => v / 255);
   }
 
@@ -118,7 +143,11 @@ export class TrainingData {
   async parse(videoId: string, frame: number, cameraName?: string): Promise<Uint8Array> {
     const file = path.join(this.viewDir(videoId, cameraName), "parse", `${pad(frame)}.png`);
     const img = sharp(file).removeAlpha().toColourspace("b-w");
-    const raw = await (this.size === this.manifest.options.size ? img : img.resize(this.size, this.size, { kernel: "nearest" })).raw().toBuffer();
+    const raw = await (
+      this.size === this.manifest.options.size ? img : img.resize(this.size, this.size, { kernel: "nearest" })
+    )
+      .raw()
+      .toBuffer();
     return new Uint8Array(raw);
   }
 
@@ -158,7 +187,13 @@ export function videoAnchors(manifest: DatasetManifest): Map<string, { category:
 }
 
 /** [C, L] latents for showing `category` at `latent` and everything else neutral. */
-export function latentsWith(categories: readonly string[], neutral: ArrayLike<number>, latentDim: number, category: string | null, latent: ArrayLike<number> | null): Float32Array {
+export function latentsWith(
+  categories: readonly string[],
+  neutral: ArrayLike<number>,
+  latentDim: number,
+  category: string | null,
+  latent: ArrayLike<number> | null,
+): Float32Array {
   const out = Float32Array.from(neutral);
   if (category !== null && category !== "source" && latent) {
     const c = categories.indexOf(category);
