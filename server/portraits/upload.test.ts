@@ -138,9 +138,9 @@ describe("POST /api/portraits", () => {
     expect(tookMs).toBeGreaterThan(1000);
     // With decoding and analysis on the server's thread this was 1.4 s warm and 3.4 s cold on this
     // 2-core machine (3.6-6.1 s in the report); on the worker it measured 50-80 ms, the thread only
-    // reading the body and writing files. 400 ms leaves room for a busy CI machine and still fails
-    // if the analysis (about 1 s here) comes back to the server's thread.
-    expect(worstMs).toBeLessThan(400);
+    // reading the body and writing files, and 432 ms once with the machine's load at 10. 700 ms leaves
+    // room for that and still fails if the analysis (about 1 s here) comes back to the server's thread.
+    expect(worstMs).toBeLessThan(700);
   });
 
   it("reads a multipart boundary with upper-case letters as sent, and compares the MIME type without case", async () => {
