@@ -172,28 +172,6 @@ export class ClientIds<C extends IdHolder> {
   }
 }
 
-/**
- * Whether an update would change the document: a struct the document lacks,
- * or a deletion of something not yet deleted there. A client re-sending what
- * the server has (a view page's sync after a reconnect carries every deletion
- * it knows) changes nothing and is not a write.
- */
-export function changesDocument(doc: Y.Doc, parsed: ReturnType<typeof Y.decodeUpdate>): boolean {
-  for (const s of parsed.structs) {
-    if (s instanceof Y.Skip) continue;
-    if (s.id.clock + s.length > Y.getState(doc.store, s.id.client)) return true;
-  }
-  if (parsed.ds.clients.size === 0) return false;
-  const deleted = Y.createDeleteSetFromStructStore(doc.store);
-  for (const [client, ranges] of parsed.ds.clients) {
-    const have = deleted.clients.get(client) ?? [];
-    for (const { clock, len } of ranges) {
-      if (!have.some((r) => r.clock <= clock && clock + len <= r.clock + r.len)) return true;
-    }
-  }
-  return false;
-}
-
 /** The client ids an update writes new structs under (those the document does not have yet). */
 export function newStructClients(doc: Y.Doc, parsed: ReturnType<typeof Y.decodeUpdate>): Set<number> {
   const clients = new Set<number>();
@@ -201,4 +179,22 @@ export function newStructClients(doc: Y.Doc, parsed: ReturnType<typeof Y.decodeU
     if (!(s instanceof Y.Skip) && s.id.clock + s.length > Y.getState(doc.store, s.id.client)) clients.add(s.id.client);
   }
   return clients;
+}
+
+/**
+ * Whether an update deletes anything the document still shows, or does not
+ * have. A page re-sends every deletion it knows after a reconnect: those are
+ * no write. Walks only the structs the ranges cover, not the document.
+ */
+export function deletesAnything(doc: Y.Doc, ds: ReturnType<typeof Y.decodeUpdate>["ds"]): boolean {
+  for (const [client, ranges] of ds.clients) {
+    const structs = doc.store.clients.get(client);
+    for (const { clock, len } of ranges) {
+      if (!structs || clock + len > Y.getState(doc.store, client)) return true;
+      for (let i = Y.findIndexSS(structs, clock); i < structs.length && structs[i]!.id.clock < clock + len; i++) {
+        if (!structs[i]!.deleted) return true;
+      }
+    }
+  }
+  return false;
 }

@@ -25,7 +25,7 @@ import type { DocStore, SharedDoc } from "./doc-store";
 import { ACCESS_DENIED_MESSAGES, hashToken, type Access, type Role } from "../auth/access";
 import type { LinkSessions } from "../auth/link-sessions";
 import {
-  changesDocument,
+  deletesAnything,
   ClientIds,
   DocGuard,
   encodeAwarenessEntries,
@@ -228,10 +228,10 @@ export class YjsServer {
     // Parse fully before touching the document: garbage throws here, changing nothing.
     const parsed = Y.decodeUpdate(update);
     // What the server already holds is no write (a page re-sends its deletions after every reconnect).
-    if (!changesDocument(shared.doc, parsed)) return;
+    const clients = newStructClients(shared.doc, parsed);
+    if (clients.size === 0 && !deletesAnything(shared.doc, parsed.ds)) return;
     if (conn.role === "view") return refuse(conn, VIEW_ONLY_REASON);
     const room = this.rooms.get(shared)!;
-    const clients = newStructClients(shared.doc, parsed);
     for (const id of clients) {
       const problem = room.clients.problem(id, conn, clients);
       if (problem) return this.refuseUpdate(shared, conn, problem);
