@@ -113,14 +113,16 @@ export function LocalView({
         const st = state.current;
         const ctx = canvas.current?.getContext("2d");
         if (!r || !ctx || stopped) return;
-        const inputs = frameInputs(
-          avatar,
-          { attributes: st.positions, pose: st.controls, playback: st.playback },
-          Date.now() + st.serverOffsetMs,
-          clips,
-        );
-        if (st.dirty || inputs.playing) {
+        // An idle animation frame computes nothing: only a change or a playing clip makes a new picture.
+        const playing = st.playback !== null && clips.get(st.playback.clip) !== null;
+        if (st.dirty || playing) {
           st.dirty = false;
+          const inputs = frameInputs(
+            avatar,
+            { attributes: st.positions, pose: st.controls, playback: st.playback },
+            Date.now() + st.serverOffsetMs,
+            clips,
+          );
           await r.setLatents(inputs.latents);
           const image = await r.render(inputs.pose, viewCamera(camera.current, size, size), {
             background: VIEW.background,
