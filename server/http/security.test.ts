@@ -7,13 +7,10 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import WebSocket from "ws";
-import * as encoding from "lib0/encoding";
-import * as syncProtocol from "y-protocols/sync";
 import * as awarenessProtocol from "y-protocols/awareness";
 import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
-import { authReasons, connectYClient, forgedAwarenessMessage, recordDenials } from "../testing/yjs-client";
+import { connectYClient, openYSocket, recordDenials } from "../testing/yjs-client";
 import { encodeAwarenessEntries } from "../realtime/shared-state-guard";
 import { hashToken, newShareToken } from "../auth/access";
 import { LINK_ENDED_CLOSE_CODE } from "../../protocol/yjs";
@@ -58,37 +55,9 @@ function request(
   });
 }
 
-/** A websocket to /yjs/<avatar> with chosen headers; resolves with the socket, or the refusal's HTTP status. */
-function yjsSocket(base: string, avatarId: string, headers: Record<string, string> = {}, token: string | null = null) {
-  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/yjs/${avatarId}${token ? `?token=${token}` : ""}`, {
-    headers,
-  });
-  const received: Uint8Array[] = [];
-  let closed: { code: number; reason: string } | null = null;
-  ws.on("message", (data: Buffer) => received.push(new Uint8Array(data)));
-  ws.on("close", (code, reason) => (closed = { code, reason: reason.toString() }));
-  const opened = new Promise<{ ok: true } | { ok: false; status: number }>((resolve) => {
-    ws.once("open", () => resolve({ ok: true }));
-    ws.once("unexpected-response", (_req, res) => resolve({ ok: false, status: res.statusCode ?? 0 }));
-    ws.once("error", () => resolve({ ok: false, status: -1 }));
-  });
-  return {
-    ws,
-    opened,
-    closed: () => closed,
-    deniedReasons: () => authReasons(received),
-    sendUpdate(update: Uint8Array) {
-      const enc = encoding.createEncoder();
-      encoding.writeVarUint(enc, 0);
-      syncProtocol.writeUpdate(enc, update);
-      ws.send(encoding.toUint8Array(enc));
-    },
-    /** Publishes `state` for `clientId` at `clock`, whoever that id belongs to. */
-    sendPresence(clientId: number, clock: number, state: unknown) {
-      ws.send(forgedAwarenessMessage([{ clientId, clock, json: JSON.stringify(state) }]));
-    },
-  };
-}
+/** A websocket to /yjs/<avatar> with chosen headers (and a share token). */
+const yjsSocket = (base: string, avatarId: string, headers: Record<string, string> = {}, token: string | null = null) =>
+  openYSocket(base, avatarId, { headers, token });
 
 /** The update a scratch document makes when `change` runs on it. */
 function updateOf(change: (doc: Y.Doc) => void): Uint8Array {

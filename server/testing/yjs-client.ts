@@ -37,21 +37,29 @@ export async function connectYClient(baseUrl: string, avatarId: string, token: s
   };
 }
 
-/** A raw websocket to /yjs with every message it receives kept, decoded by type. */
-export async function rawYSocket(baseUrl: string, avatarId: string, token: string | null = null) {
-  const url = `${baseUrl.replace(/^http/, "ws")}/yjs/${avatarId}${token ? `?token=${token}` : ""}`;
-  const ws = new WebSocket(url);
+/**
+ * A raw websocket to /yjs with chosen headers (Origin, Host, Cookie) and every message it receives kept;
+ * `opened` says whether the upgrade was accepted, or its HTTP status.
+ */
+export function openYSocket(
+  baseUrl: string,
+  avatarId: string,
+  options: { token?: string | null; headers?: Record<string, string> } = {},
+) {
+  const url = `${baseUrl.replace(/^http/, "ws")}/yjs/${avatarId}${options.token ? `?token=${options.token}` : ""}`;
+  const ws = new WebSocket(url, { headers: options.headers });
   const received: Uint8Array[] = [];
   let closed: { code: number; reason: string } | null = null;
   ws.on("message", (data: Buffer) => received.push(new Uint8Array(data)));
   ws.on("close", (code, reason) => (closed = { code, reason: reason.toString() }));
-  await new Promise<void>((resolve, reject) => {
-    ws.once("open", () => resolve());
-    ws.once("error", reject);
-    ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+  const opened = new Promise<{ ok: true } | { ok: false; status: number }>((resolve) => {
+    ws.once("open", () => resolve({ ok: true }));
+    ws.once("unexpected-response", (_req, res) => resolve({ ok: false, status: res.statusCode ?? 0 }));
+    ws.once("error", () => resolve({ ok: false, status: -1 }));
   });
   return {
     ws,
+    opened,
     received,
     closed: () => closed,
     /** Sends a sync "update" message carrying `update`. */
@@ -61,9 +69,21 @@ export async function rawYSocket(baseUrl: string, avatarId: string, token: strin
       syncProtocol.writeUpdate(enc, update);
       ws.send(encoding.toUint8Array(enc));
     },
+    /** Publishes `state` for `clientId` at `clock`, whoever that id belongs to. */
+    sendPresence(clientId: number, clock: number, state: unknown) {
+      ws.send(forgedAwarenessMessage([{ clientId, clock, json: JSON.stringify(state) }]));
+    },
     /** Auth messages (type 2) received: the reasons of permission-denied answers. */
     deniedReasons: () => authReasons(received),
   };
+}
+
+/** openYSocket that waits for the socket to open, and throws when the upgrade is refused. */
+export async function rawYSocket(baseUrl: string, avatarId: string, token: string | null = null) {
+  const socket = openYSocket(baseUrl, avatarId, { token });
+  const opened = await socket.opened;
+  if (!opened.ok) throw new Error(opened.status > 0 ? `upgrade refused: HTTP ${opened.status}` : "websocket error");
+  return socket;
 }
 
 /** An update that sets attributes.<key> = value, made on a scratch document. */
