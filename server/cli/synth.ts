@@ -22,6 +22,7 @@ const FLAGS = [
   "inbetween",
   "alphas",
   "extra-cameras",
+  "view-cameras",
   "backend",
 ] as const;
 
@@ -34,6 +35,7 @@ export const USAGE = `usage: npm run synth -- --out DIR [options]
   --inbetween 1                pairs of videos per category that get exact in-between frames
   --alphas 0.25,0.5,0.75       the in-between positions
   --extra-cameras 0            held-out cameras (evaluation) besides the main one
+  --view-cameras 1             cameras taking turns seeing the frames (1-5): the main one and orbit cameras at +-20 yaw, +-10 pitch
   --backend cpu|webgpu         default: webgpu when an adapter exists, else cpu`;
 
 export async function main(argv: string[]): Promise<void> {
@@ -61,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
     inbetweenPairs: intOption(v.inbetween, "inbetween", 1, 0, 50),
     alphas,
     extraCameras: intOption(v["extra-cameras"], "extra-cameras", 0, 0, 8),
+    viewCameras: intOption(v["view-cameras"], "view-cameras", 1, 1, 5),
   };
   if (!/^seed:\d{1,9}$/.test(options.identity) && !options.identity.startsWith("portrait:"))
     throw new UsageError(`--identity must be seed:N or portrait:FILE, got "${options.identity}"`);

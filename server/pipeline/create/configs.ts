@@ -38,11 +38,11 @@ export const CREATION_CONFIG_PLANS: Readonly<Record<CreationConfig, PlanName>> =
   paper: "paper",
 };
 
-/** What the full plans share: every category, in-betweens at three alphas, a held-out camera. */
+/** What the full plans share: every category, in-betweens at three alphas, five view cameras taking turns, a held-out camera. */
 const FULL_DATASET: Pick<
   CreationPlanSpec["dataset"],
-  "fps" | "categories" | "inbetweenPairs" | "alphas" | "extraCameras"
-> = { fps: 30, categories: "all", inbetweenPairs: 2, alphas: [0.25, 0.5, 0.75], extraCameras: 1 };
+  "fps" | "categories" | "inbetweenPairs" | "alphas" | "extraCameras" | "viewCameras"
+> = { fps: 30, categories: "all", inbetweenPairs: 2, alphas: [0.25, 0.5, 0.75], extraCameras: 1, viewCameras: 5 };
 
 export const CREATION_PLANS: Readonly<Record<PlanName, CreationPlanSpec>> = {
   // Seconds-long, for tests and previews: too few pixels for the GPU's set-up cost to pay, no held-out camera.

@@ -146,7 +146,7 @@ export async function evaluateAvatar(
   const render = async (z: Float32Array, f: number, camera?: string, what = "") => {
     await renderer.setLatents(z);
     const m = data.motion[f]!;
-    const image = await renderer.render({ expression: m.expression, pose: m.pose }, data.camera(camera), {
+    const image = await renderer.render({ expression: m.expression, pose: m.pose }, data.viewCamera(f, camera), {
       background: BACKGROUND,
     });
     o.onProgress?.(++done, total, what);

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createHeadModel, type HeadModel } from "../../../render-core/head";
 import sharp from "sharp";
 import { Region } from "../../../render-core/head";
-import { generateDataset, parseIdentity, type SynthOptions } from "./dataset";
+import { generateDataset, parseIdentity, planDataset, type SynthOptions } from "./dataset";
+import { TrainingData } from "../train/training-data";
 import { categoryByName } from "./attributes";
 import { proceduralIdentity } from "./identity";
 import { main } from "../../cli/synth";
@@ -79,6 +80,41 @@ describe("synthetic dataset", () => {
     const again = await generateDataset(options, { out, gpu: null, head });
     expect(again.rendered).toBe(1);
     expect(again.skipped).toBe(first.rendered - 1);
+  }, 120_000);
+
+  it("lets view cameras take turns seeing the frames; they are trained on, the extra camera stays held out", async () => {
+    const small = { ...options, categories: ["hat"], perCategory: 1, inbetweenPairs: 0, frames: 4, size: 32 };
+    const one = tmp(),
+      three = tmp();
+    await generateDataset({ ...small, viewCameras: 1 }, { out: one, gpu: null, head });
+    const run = await generateDataset({ ...small, viewCameras: 3 }, { out: three, gpu: null, head });
+    const m = run.manifest;
+    expect(m.cameras.map((c) => c.name)).toEqual(["main", "view-1", "view-2", "held-out-1"]);
+    // The cameras take turns, shifted by one each round so that the held-out frames (every 5th) visit every camera.
+    expect(m.frameCameras).toEqual(["main", "view-1", "view-2", "view-1"]);
+    const yaw = (name: string) => {
+      const w = m.cameras.find((c) => c.name === name)!.camera.worldToCamera;
+      return Math.round((Math.atan2(w[2]!, w[0]!) * 180) / Math.PI);
+    };
+    expect([yaw("view-1"), yaw("view-2")].map(Math.abs)).toEqual([20, 20]);
+    expect(Math.sign(yaw("view-1"))).toBe(-Math.sign(yaw("view-2")));
+    const frame = (dir: string, f: number) =>
+      fs.readFileSync(path.join(dir, "videos", m.videos[0]!.id, "rgb", `000${f}.png`));
+    expect(frame(three, 0).equals(frame(one, 0))).toBe(true); // main camera: the same picture
+    expect(frame(three, 1).equals(frame(one, 1))).toBe(false); // view-1: another side of the person
+    expect(fs.existsSync(path.join(three, "videos", m.videos[0]!.id, "views", "view-1"))).toBe(false);
+    expect(fs.existsSync(path.join(three, "videos", m.videos[0]!.id, "views", "held-out-1", "rgb", "0003.png"))).toBe(
+      true,
+    );
+    const data = TrainingData.open(three);
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      expect(Array.from(a, (x) => x + 0)).toEqual(Array.from(b, (x) => x + 0)); // -0 == 0
+    expect(data.split.heldOutCameras).toEqual(["held-out-1"]);
+    same(data.viewCamera(1).worldToCamera, m.cameras[1]!.camera.worldToCamera);
+    same(data.viewCamera(1, "held-out-1").worldToCamera, m.cameras[3]!.camera.worldToCamera);
+    expect(() => planDataset({ ...small, viewCameras: 6 }, head)).toThrow(
+      /viewCameras must be a whole number from 1 to 5/,
+    );
   }, 120_000);
 
   it("refuses a folder that holds another dataset, or one it cannot write", async () => {

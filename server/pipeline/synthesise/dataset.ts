@@ -40,6 +40,20 @@ export interface SynthOptions {
   alphas: number[];
   /** Extra held-out cameras (evaluation), besides the main one. */
   extraCameras: number;
+  /**
+   * Cameras that take turns seeing the videos' frames (1 = the main camera only): the main camera and
+   * K - 1 orbit cameras at the corners of VIEW_ORBIT, so the person is seen from more sides than the
+   * driving motion's head turn alone shows. Frame f of every video is seen by the same camera.
+   */
+  viewCameras?: number;
+}
+
+/** The orbit cameras' yaw and pitch (degrees): with the motion's +-30 degree head turn, views reach +-50 yaw, +-22 pitch. */
+export const VIEW_ORBIT = { yawDeg: 20, pitchDeg: 10 } as const;
+
+/** Which of K view cameras sees frame f: a rotation that also moves every HELD_OUT_EVERY-th frame round the cameras. */
+export function viewCameraIndex(f: number, k: number): number {
+  return (f + Math.floor(f / k)) % k;
 }
 
 export interface DatasetVideo {
@@ -58,6 +72,8 @@ export interface DatasetManifest {
   identity: Identity;
   categories: string[];
   cameras: Array<{ name: string; camera: Omit<Camera, "worldToCamera"> & { worldToCamera: number[] } }>;
+  /** Per frame, the camera that sees the videos' frame (absent: the first camera for every frame). */
+  frameCameras?: string[];
   motion: { fps: number; frames: number };
   videos: DatasetVideo[];
   inbetween: Array<{ a: string; b: string; category: string; alphas: number[]; dir: string }>;
@@ -145,8 +161,22 @@ export function planDataset(options: SynthOptions, head: HeadModel): DatasetMani
       inbetween.push({ a, b, category: name, alphas: options.alphas, dir: `inbetween/${a}__${b}` });
     }
   }
+  const views = options.viewCameras ?? 1;
+  if (!Number.isInteger(views) || views < 1 || views > 5)
+    throw new Error(`synthesise: viewCameras must be a whole number from 1 to 5, got ${views}`);
+  const corners = [
+    [1, 1],
+    [-1, 1],
+    [1, -1],
+    [-1, -1],
+  ] as const;
   const cameras = [
     { name: "main", yaw: 0, pitch: 0 },
+    ...corners.slice(0, views - 1).map(([sy, sp], k) => ({
+      name: `view-${k + 1}`,
+      yaw: sy * VIEW_ORBIT.yawDeg,
+      pitch: sp * VIEW_ORBIT.pitchDeg,
+    })),
     ...Array.from({ length: options.extraCameras }, (_, k) => ({
       name: `held-out-${k + 1}`,
       yaw: k % 2 ? -35 : 35,
@@ -163,6 +193,8 @@ export function planDataset(options: SynthOptions, head: HeadModel): DatasetMani
     });
     return { name, camera: { ...cam, worldToCamera: Array.from(cam.worldToCamera) } };
   });
+  const frameCameras =
+    views > 1 ? Array.from({ length: options.frames }, (_, f) => cameras[viewCameraIndex(f, views)]!.name) : undefined;
   return {
     format: DATASET_FORMAT,
     version: 1,
@@ -171,6 +203,7 @@ export function planDataset(options: SynthOptions, head: HeadModel): DatasetMani
     identity,
     categories: options.categories,
     cameras,
+    ...(frameCameras ? { frameCameras } : {}),
     motion: { fps: options.fps, frames: options.frames },
     videos,
     inbetween,
@@ -208,6 +241,21 @@ async function png(frame: MeshFrame, what: "rgb" | "mask" | "parse"): Promise<Bu
   return sharp(px, { raw: { width, height, channels: 1 } })
     .png()
     .toBuffer();
+}
+
+/** Index into manifest.cameras of the camera that sees frame f of every video (and of the in-betweens). */
+export function frameCameraIndex(manifest: Pick<DatasetManifest, "cameras" | "frameCameras">, f: number): number {
+  const name = manifest.frameCameras?.[f];
+  if (name === undefined) return 0;
+  const k = manifest.cameras.findIndex((c) => c.name === name);
+  if (k < 0) throw new Error(`dataset: frame ${f}'s camera "${name}" is not in the manifest's cameras`);
+  return k;
+}
+
+/** The cameras no training frame is seen from: every camera but the first and the view cameras (held out for evaluation). */
+export function heldOutCameraIndices(manifest: Pick<DatasetManifest, "cameras" | "frameCameras">): number[] {
+  const used = new Set(manifest.frameCameras ?? []);
+  return manifest.cameras.flatMap((c, k) => (k === 0 || used.has(c.name) ? [] : [k]));
 }
 
 function cameraOf(entry: DatasetManifest["cameras"][number]): Camera {
@@ -262,15 +310,18 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
       : renderMeshCpu(draws, camera, { background: BACKGROUND });
   };
 
-  // Every unit of work: a video frame (all cameras, three outputs) or an in-between frame (main camera, RGB).
+  // Every unit of work: a video frame (its view camera and the held-out cameras, three outputs) or an in-between
+  // frame (its view camera, RGB).
+  const frameCamera = (f: number) => cameras[frameCameraIndex(manifest, f)]!;
+  const heldOut = heldOutCameraIndices(manifest);
   type Job = { files: string[]; make: () => Promise<void> };
   const jobs: Job[] = [];
   for (const video of manifest.videos) {
     const dir = path.join(out, "videos", video.id);
-    const views = manifest.cameras.map((c, k) => ({
-      camera: cameras[k]!,
-      root: k === 0 ? dir : path.join(dir, "views", c.name),
-    }));
+    const views = [
+      { camera: frameCamera, root: dir },
+      ...heldOut.map((k) => ({ camera: () => cameras[k]!, root: path.join(dir, "views", manifest.cameras[k]!.name) })),
+    ];
     for (const v of views)
       for (const what of ["rgb", "mask", "parse"]) fs.mkdirSync(path.join(v.root, what), { recursive: true });
     const paramsFile = path.join(dir, "params.json");
@@ -285,6 +336,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
           fps: options.fps,
           shape: manifest.identity.shape,
           cameras: manifest.cameras.map((c) => c.name),
+          ...(manifest.frameCameras ? { frameCameras: manifest.frameCameras } : {}),
           frames: motion,
         }),
       );
@@ -295,7 +347,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
         files,
         make: async () => {
           for (const v of views) {
-            const frame = await render(video.attributes, f, v.camera);
+            const frame = await render(video.attributes, f, v.camera(f));
             for (const w of ["rgb", "mask", "parse"] as const)
               writeFileAtomicSync(path.join(v.root, w, `${pad(f)}.png`), await png(frame, w));
           }
@@ -317,7 +369,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
         const file = path.join(dir, `${pad(f)}.png`);
         jobs.push({
           files: [file],
-          make: async () => writeFileAtomicSync(file, await png(await render(attributes, f, cameras[0]!), "rgb")),
+          make: async () => writeFileAtomicSync(file, await png(await render(attributes, f, frameCamera(f)), "rgb")),
         });
       }
     }

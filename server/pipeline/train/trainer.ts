@@ -346,7 +346,6 @@ export class AvatarTrainer {
     p: ReturnType<AvatarTrainer["plan"]>,
   ): Promise<{ targets: StepTarget[]; latents: Float64Array }> {
     const { config, data } = this.options;
-    const camera = data.camera();
     const targets: StepTarget[] = [];
     for (const f of p.frames) {
       const image = p.pair
@@ -366,7 +365,7 @@ export class AvatarTrainer {
       }
       targets.push({
         frame: this.frameBuffer(f),
-        camera,
+        camera: data.viewCamera(f),
         image,
         background: BACKGROUND,
         lambdaDssim: config.lambdaDssim,

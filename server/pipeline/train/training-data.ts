@@ -4,7 +4,8 @@
  * and frames decoded to float RGB (optionally resized to the training size).
  *
  * Split: every 5th frame (f % 5 === 4) is held out of training; all frames of
- * the extra cameras are held out; per category the LAST in-between pair is held
+ * the extra cameras are held out (the view cameras that take turns seeing the
+ * videos' frames are trained on); per category the LAST in-between pair is held
  * out (its in-betweens are never trained on), the others feed stage 2. With one
  * pair per category, that pair is held out and stage 2 has nothing there.
  */
@@ -12,7 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import type { Camera } from "../../../render-core/math/camera";
-import { DATASET_FORMAT, type DatasetManifest } from "../synthesise/dataset";
+import { DATASET_FORMAT, frameCameraIndex, heldOutCameraIndices, type DatasetManifest } from "../synthesise/dataset";
 
 export const HELD_OUT_EVERY = 5;
 
@@ -21,7 +22,7 @@ export type InbetweenPair = DatasetManifest["inbetween"][number];
 export interface DatasetSplit {
   trainFrames: number[];
   heldOutFrames: number[];
-  /** Camera names whose frames are all held out (every camera but the first). */
+  /** Camera names whose frames are all held out (every camera but the first and the view cameras). */
   heldOutCameras: string[];
   trainPairs: InbetweenPair[];
   heldOutPairs: InbetweenPair[];
@@ -34,7 +35,7 @@ export function splitDataset(manifest: DatasetManifest): DatasetSplit {
   return {
     trainFrames: frames.filter((f) => f % HELD_OUT_EVERY !== HELD_OUT_EVERY - 1),
     heldOutFrames: frames.filter((f) => f % HELD_OUT_EVERY === HELD_OUT_EVERY - 1),
-    heldOutCameras: manifest.cameras.slice(1).map((c) => c.name),
+    heldOutCameras: heldOutCameraIndices(manifest).map((k) => manifest.cameras[k]!.name),
     trainPairs: manifest.inbetween.filter((p) => lastPair.get(p.category) !== p),
     heldOutPairs: [...lastPair.values()],
   };
@@ -111,6 +112,11 @@ export class TrainingData {
       cy: c.cy * k,
       worldToCamera: Float32Array.from(c.worldToCamera),
     };
+  }
+
+  /** The camera that sees frame f: a held-out camera by name, else the view camera of that frame. */
+  viewCamera(f: number, heldOutName?: string): Camera {
+    return this.camera(heldOutName ?? this.manifest.cameras[frameCameraIndex(this.manifest, f)]!.name);
   }
 
   private viewDir(videoId: string, cameraName?: string): string {
