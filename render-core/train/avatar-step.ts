@@ -20,10 +20,9 @@ import { quatMul } from "../avatar/rig";
 import type { Camera } from "../math/camera";
 import { RASTER } from "../raster/config";
 import { appearanceHeads, appearanceHeadsBackward, positionalEncodingBackward } from "./heads-grad";
-import { dssimLoss, l1Loss } from "./losses";
+import { l1Loss } from "./losses";
 import { mlpBackward, mlpForwardTrain } from "./mlp-grad";
-import { projectBackward, projectTrain } from "./project-grad";
-import { rasterizeBackward, rasterizeTrain } from "./raster-grad";
+import { FAST_PASSES, type TrainPasses } from "./train-passes";
 import { bakeRigBackward, bakeRigTrain, deformRigBackward, deformRigTrain, quatMulBackward } from "./rig-grad";
 
 export interface AvatarTrainState {
@@ -86,7 +85,7 @@ function positionalEncoding64(points: ArrayLike<number>, F: number): Float64Arra
 }
 
 /** 3-sigma radius from a conic, as the projection computes it from the covariance. */
-function radiusOf(conic: ArrayLike<number>, i: number): number {
+export function radiusOf(conic: ArrayLike<number>, i: number): number {
   const qa = Number(conic[i * 3]),
     qb = Number(conic[i * 3 + 1]),
     qc = Number(conic[i * 3 + 2]);
@@ -101,8 +100,8 @@ function radiusOf(conic: ArrayLike<number>, i: number): number {
 }
 
 /** One target: avatarTrainBatch with a batch of one. */
-export function avatarTrainStep(s: AvatarTrainState, t: StepTarget): StepResult {
-  const r = avatarTrainBatch(s, [t]);
+export function avatarTrainStep(s: AvatarTrainState, t: StepTarget, passes: TrainPasses = FAST_PASSES): StepResult {
+  const r = avatarTrainBatch(s, [t], passes);
   return { loss: r.loss, rgb: r.rgbs[0]!, grads: r.grads };
 }
 
@@ -124,7 +123,12 @@ function conditioning64(config: AvatarModelConfig, latents: ArrayLike<number>): 
  * frames, so a batch of K frames costs far less than K steps. The conditioning
  * enters each network once per batch (mlpForwardTrain's shared input).
  */
-export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): BatchResult {
+export function avatarTrainBatch(
+  s: AvatarTrainState,
+  targets: StepTarget[],
+  /** Projection, rasteriser and D-SSIM: the fast path, or the reference twins (train-passes.ts). */
+  passes: TrainPasses = FAST_PASSES,
+): BatchResult {
   if (targets.length === 0) throw new Error("avatarTrainBatch: no targets");
   const { config, count: N } = s;
   const specs = avatarSpecs(config);
@@ -176,7 +180,7 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
     }
     opacities.set(opac);
     const geometry = { count: N, positions: rig.positions, scales, rotations };
-    const proj = projectTrain(geometry, t.camera);
+    const proj = passes.project(geometry, t.camera);
     const radii = Int32Array.from({ length: N }, (_, i) =>
       proj.depths[i]! > t.camera.near ? radiusOf(proj.conics, i) : 0,
     );
@@ -191,10 +195,10 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
       radii,
     };
     const { width: W, height: H } = t.camera;
-    const img = rasterizeTrain(splats, W, H, t.background);
+    const img = passes.rasterize(splats, W, H, t.background);
     const shape = { width: W, height: H, channels: 3 };
     const l1 = l1Loss(img.rgb, t.image, shape),
-      ds = dssimLoss(img.rgb, t.image, shape);
+      ds = passes.dssim(img.rgb, t.image, shape);
     let loss = (1 - t.lambdaDssim) * l1.value + t.lambdaDssim * ds.value;
     const dRgb = l1.grad.map((v, k) => ((1 - t.lambdaDssim) * v + t.lambdaDssim * ds.grad[k]!) / K);
     if (t.region && t.region.weight > 0) {
@@ -206,8 +210,8 @@ export function avatarTrainBatch(s: AvatarTrainState, targets: StepTarget[]): Ba
     rgbs.push(img.rgb);
 
     // Per-frame backward down to the bake's outputs and the geometry network's output.
-    const gs = rasterizeBackward(splats, t.background, img.tape, dRgb);
-    const gg = projectBackward(geometry, t.camera, gs.means2d, gs.conics);
+    const gs = passes.rasterizeBackward(splats, t.background, img.tape, dRgb);
+    const gg = passes.projectBackward(geometry, t.camera, gs.means2d, gs.conics);
     const dHeads = new Float64Array(N * A),
       dQRig = new Float64Array(N * 4);
     for (let i = 0; i < N; i++) {

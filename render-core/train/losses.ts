@@ -14,6 +14,9 @@ export const SSIM_WINDOW = 11;
 export const SSIM_SIGMA = 1.5;
 const C1 = 0.01 ** 2;
 const C2 = 0.03 ** 2;
+/** The SSIM constants, shared with the fast twin (dssim-fast.ts). */
+export const SSIM_C1 = C1,
+  SSIM_C2 = C2;
 
 export interface LossResult {
   value: number;

@@ -172,6 +172,8 @@ const trainerCallbacks = (o: TrainRunOptions) => ({
 
 /** Worker threads worth starting: one per extra batch of a step, at most `asked`. */
 const workerCount = (o: TrainRunOptions) => Math.max(0, Math.min(o.workers ?? 0, o.config.batchesPerStep - 1));
+/** Cores the batches leave idle (a step of fewer batches than cores) help this thread's batches with their tiles. */
+const tileHelperCount = (o: TrainRunOptions) => Math.max(0, (o.workers ?? 0) - workerCount(o) - 1);
 
 /** Loss (log scale) and PSNR of the run, smoothed over 25 iterations. */
 export async function lossCurvePng(state: TrainState, title: string): Promise<Buffer> {
@@ -219,7 +221,7 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     if (stage1Done) fs.copyFileSync(ckpt, path.join(out, "checkpoint-stage1.bin"));
     await o.onCheckpoint?.(state);
   };
-  const pool = new BatchPool(workerCount(o));
+  const pool = new BatchPool(workerCount(o), { tileHelpers: tileHelperCount(o) });
   trainer.options.pool = pool;
   if (pool.threads > 1) log(`train: ${pool.threads} threads`);
   const state = await trainer.run().finally(() => pool.close());
