@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getTestGpu } from "../../server/gpu/test-gpu";
 import { createHeadModel, createHeadParams, poseVertices, type HeadModel } from "../head";
 import { orbitCamera } from "../math/camera";
-import { renderMeshCpu } from "./render.cpu";
+import { renderMeshCpu, sampleTexture } from "./render.cpu";
 import { GpuMeshRenderer } from "./renderer";
-import type { MeshDraw, MeshFrame } from "./scene";
+import { STUDIO_LIGHTS, type MeshDraw, type MeshFrame, type MeshLights } from "./scene";
 import { psnr } from "../math/image-metrics";
+import { shAmbient, shDirectional, shShading } from "../light/sh";
 
 const { gpu, skipReason } = await getTestGpu();
 afterAll(() => gpu?.destroy());
@@ -105,6 +106,35 @@ const displayPsnr = (a: Float32Array, b: Float32Array) =>
     b.map((v) => Math.min(1, v)),
   );
 
+/** A photo-like SH light: warm key from the upper right, cool fill, a little of every band. */
+const SH_LIGHTS: MeshLights = {
+  ...STUDIO_LIGHTS,
+  sh: (() => {
+    const L = shDirectional([0.5, 0.4, 0.75], [0.75, 0.65, 0.55], shAmbient([0.25, 0.27, 0.32]));
+    for (let k = 4; k < 27; k++) L[k] += 0.02 * Math.sin(k * 1.7);
+    return L;
+  })(),
+};
+
+/** The head textured with a 16 x 16 checker and tinted by per-vertex colours, plus a textured quad without colours. */
+function tintedScene(): MeshDraw[] {
+  const [head, quadDraw] = [scene()[0]!, scene()[1]!];
+  const tw = 16,
+    th = 16,
+    texel = new Uint8Array(tw * th * 4);
+  for (let y = 0; y < th; y++)
+    for (let x = 0; x < tw; x++) texel.set((x + y) % 2 ? [230, 200, 180, 255] : [150, 110, 90, 255], (y * tw + x) * 4);
+  // UVs from the posed positions: a smooth map over the visible face.
+  const uvs = new Float32Array((head.positions.length / 3) * 2);
+  for (let v = 0; v < uvs.length / 2; v++)
+    uvs.set([0.5 + head.positions[v * 3]! * 4, 0.5 - head.positions[v * 3 + 1]! * 4], v * 2);
+  const texture = { width: tw, height: th, data: texel };
+  return [
+    { ...head, uvs, texture },
+    { ...quadDraw, texture, material: { specular: 0, shininess: 1, opacity: 1 } },
+  ];
+}
+
 describe("mesh renderer", () => {
   let cpu: MeshFrame;
   beforeAll(() => {
@@ -128,6 +158,51 @@ describe("mesh renderer", () => {
     for (const v of cpu.mask) expect(v >= 0 && v <= 1).toBe(true);
   });
 
+  it("shades with an SH light as albedo * max(0, s(n)) and multiplies a texture by the vertex colours", () => {
+    const draws = tintedScene();
+    const lit = renderMeshCpu(draws.slice(0, 1), camera(), { lights: SH_LIGHTS });
+    // The formula on one pixel of a face-on quad, where the normal and the texture coordinate are known.
+    const q = draws[1]!;
+    const tint = new Float32Array(12);
+    for (let i = 0; i < 4; i++) tint.set([0.5, 1, 0.8], i * 3);
+    const flat = (colors?: Float32Array): MeshDraw[] => [
+      { ...q, material: { specular: 0, shininess: 1, opacity: 1 }, ...(colors ? { colors } : {}) },
+    ];
+    const cam = orbitCamera({ width: 32, height: 32, distance: 0.3, target: [0, 0.1, 0.13] });
+    const plain = renderMeshCpu(flat(), cam, { lights: SH_LIGHTS });
+    const tinted = renderMeshCpu(flat(tint), cam, { lights: SH_LIGHTS });
+    const s = [0, 0, 0];
+    shShading(SH_LIGHTS.sh!, 0, 0, 1, s);
+    const p = 16 * 32 + 16;
+    // The quad (centre (0, 0.1), half-size 0.05, z = 0.13, u along +x, v along -y) seen face-on: pixel (16, 16)'s centre
+    // is half a pixel right of and below the axis, at distance 0.3.
+    const off = (0.5 / cam.fx) * 0.3;
+    const texel = sampleTexture(q.texture!, (off + 0.05) / 0.1, 1 - (-off + 0.05) / 0.1, new Float64Array(4));
+    for (let c = 0; c < 3; c++) {
+      // The quad faces +z, so every pixel has the shading s(0, 0, 1).
+      expect(plain.rgb[p * 3 + c]!).toBeCloseTo(texel[c]! * s[c]!, 4);
+      expect(tinted.rgb[p * 3 + c]!).toBeCloseTo(texel[c]! * s[c]! * [0.5, 1, 0.8][c]!, 4);
+    }
+    // The SH light's warm key from the subject's left (+x) makes the head's +x half brighter and redder than under the studio lights' key from -x.
+    const studio = renderMeshCpu(draws.slice(0, 1), camera(), { lights: STUDIO_LIGHTS });
+    const halves = (f: MeshFrame) => {
+      let left = 0,
+        right = 0;
+      for (let y = 0; y < 96; y++)
+        for (let x = 0; x < 96; x++)
+          if (f.mask[y * 96 + x]! > 0) {
+            if (x < 48) left += f.rgb[(y * 96 + x) * 3]!;
+            else right += f.rgb[(y * 96 + x) * 3]!;
+          }
+      return right / left;
+    };
+    // Camera x is world x here (orbit camera at yaw 10): image right = the subject's left.
+    expect(halves(lit)).toBeGreaterThan(halves(studio) * 1.1);
+    expect(() => renderMeshCpu(draws, camera(), { lights: { ...STUDIO_LIGHTS, sh: new Float32Array(9) } })).toThrow(
+      /renderMeshCpu: lights.sh must hold 27 numbers .* got 9/,
+    );
+  });
+
   it("refuses indices past the vertices", () => {
     const bad = scene().slice(0, 1);
     bad[0] = { ...bad[0]!, indices: new Uint32Array([0, 1, 999999]) };
@@ -149,5 +224,27 @@ describe("mesh renderer", () => {
     expect(colour).toBeGreaterThanOrEqual(40);
     expect(mask).toBeGreaterThanOrEqual(40);
     expect(same / g.parse.length).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it("agrees with the WebGPU render pipeline under an SH light and on a colour-tinted texture (PSNR >= 40 dB)", async (ctx) => {
+    if (!gpu) return ctx.skip(skipReason!);
+    const r = new GpuMeshRenderer(gpu.device);
+    const rows: string[] = [];
+    for (const [name, draws, lights] of [
+      ["SH light", scene(), SH_LIGHTS],
+      ["texture x colours, SH light", tintedScene(), SH_LIGHTS],
+      ["texture x colours, studio", tintedScene(), STUDIO_LIGHTS],
+    ] as const) {
+      const opts = { background: [0.1, 0.1, 0.1] as [number, number, number], lights };
+      const c = renderMeshCpu(draws, camera(), opts);
+      const g = await r.render(draws, camera(), opts);
+      const colour = displayPsnr(g.rgb, c.rgb),
+        mask = displayPsnr(g.mask, c.mask);
+      rows.push(`${name}: colour ${colour.toFixed(1)} dB, mask ${mask.toFixed(1)} dB`);
+      expect(colour).toBeGreaterThanOrEqual(40);
+      expect(mask).toBeGreaterThanOrEqual(40);
+    }
+    r.destroy();
+    console.log(`mesh CPU vs WebGPU:\n  ${rows.join("\n  ")}`);
   });
 });

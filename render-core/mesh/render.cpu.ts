@@ -10,8 +10,10 @@ import { cameraCenter } from "../math/camera";
 import {
   STUDIO_LIGHTS,
   checkMeshDraws,
+  checkMeshLights,
   drawOrder,
   isBlended,
+  meshDiffuse,
   type MeshDraw,
   type MeshFrame,
   type MeshLights,
@@ -53,6 +55,7 @@ export function renderMeshCpu(draws: readonly MeshDraw[], camera: Camera, option
   const { width: W, height: H, fx, fy, cx, cy, near, far } = camera;
   const m = camera.worldToCamera;
   const L = options.lights ?? STUDIO_LIGHTS;
+  checkMeshLights(L, "renderMeshCpu");
   const bg = options.background ?? [0, 0, 0];
   const eye = cameraCenter(m);
   const rgb = new Float32Array(W * H * 3);
@@ -62,6 +65,7 @@ export function renderMeshCpu(draws: readonly MeshDraw[], camera: Camera, option
   const depth = new Float32Array(W * H).fill(1);
   const tex = new Float64Array(4);
   const halfKey = [0, 0, 0];
+  const diffuse = [0, 0, 0];
 
   for (const k of drawOrder(draws)) {
     const d = draws[k]!;
@@ -121,14 +125,16 @@ export function renderMeshCpu(draws: readonly MeshDraw[], camera: Camera, option
           const lerp = (arr: Float32Array, n: number, c: number) =>
             ba * arr[ia * n + c]! + bb * arr[ib * n + c]! + bc * arr[ic * n + c]!;
           let alpha = d.material.opacity;
-          let r = 0.6,
-            g = 0.6,
-            b = 0.6;
+          // Colours alone, the texture tinted by them, or the texture alone (tint 1); grey without either.
+          const grey = d.texture ? 1 : 0.6;
+          let [r, g, b] = d.colors
+            ? [lerp(d.colors, 3, 0), lerp(d.colors, 3, 1), lerp(d.colors, 3, 2)]
+            : [grey, grey, grey];
           if (d.texture) {
             sampleTexture(d.texture, lerp(d.uvs!, 2, 0), lerp(d.uvs!, 2, 1), tex);
-            [r, g, b] = [tex[0]!, tex[1]!, tex[2]!];
+            [r, g, b] = [r * tex[0]!, g * tex[1]!, b * tex[2]!];
             if (d.material.blend) alpha *= tex[3]!;
-          } else if (d.colors) [r, g, b] = [lerp(d.colors, 3, 0), lerp(d.colors, 3, 1), lerp(d.colors, 3, 2)];
+          }
           const wx = lerp(d.positions, 3, 0),
             wy = lerp(d.positions, 3, 1),
             wz = lerp(d.positions, 3, 2);
@@ -143,10 +149,7 @@ export function renderMeshCpu(draws: readonly MeshDraw[], camera: Camera, option
           [vx, vy, vz] = [vx / vl, vy / vl, vz / vl];
           const flip = nx * vx + ny * vy + nz * vz < 0 ? -1 : 1;
           [nx, ny, nz] = [(flip * nx) / nl, (flip * ny) / nl, (flip * nz) / nl];
-          const diffuse =
-            L.ambient +
-            L.key * Math.max(0, nx * L.keyDir[0] + ny * L.keyDir[1] + nz * L.keyDir[2]) +
-            L.fill * Math.max(0, nx * L.fillDir[0] + ny * L.fillDir[1] + nz * L.fillDir[2]);
+          meshDiffuse(L, nx, ny, nz, diffuse);
           halfKey[0] = L.keyDir[0] + vx;
           halfKey[1] = L.keyDir[1] + vy;
           halfKey[2] = L.keyDir[2] + vz;
@@ -155,7 +158,7 @@ export function renderMeshCpu(draws: readonly MeshDraw[], camera: Camera, option
             d.material.specular *
             L.key *
             Math.max(0, (nx * halfKey[0]! + ny * halfKey[1]! + nz * halfKey[2]!) / hl) ** d.material.shininess;
-          const c = [r * diffuse + spec, g * diffuse + spec, b * diffuse + spec];
+          const c = [r * diffuse[0]! + spec, g * diffuse[1]! + spec, b * diffuse[2]! + spec];
           if (!blended) {
             for (let q = 0; q < 3; q++) rgb[p * 3 + q] = c[q]!;
             mask[p] = 1;

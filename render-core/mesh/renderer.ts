@@ -13,7 +13,16 @@ import { UniformLayout } from "../gpu/uniforms";
 import type { Camera } from "../math/camera";
 import { cameraCenter } from "../math/camera";
 import type { MeshRenderOptions } from "./render.cpu";
-import { STUDIO_LIGHTS, checkMeshDraws, drawOrder, isBlended, type MeshDraw, type MeshFrame } from "./scene";
+import { shMonomialWeights } from "../light/sh";
+import {
+  STUDIO_LIGHTS,
+  checkMeshDraws,
+  checkMeshLights,
+  drawOrder,
+  isBlended,
+  type MeshDraw,
+  type MeshFrame,
+} from "./scene";
 
 export const MESH_FRAME_PARAMS = new UniformLayout("MeshFrameParams", [
   ["w2c0", "vec4f"],
@@ -31,6 +40,17 @@ export const MESH_FRAME_PARAMS = new UniformLayout("MeshFrameParams", [
   ["near", "f32"],
   ["far", "f32"],
   ["ambient", "f32"],
+  ["hasSh", "u32"],
+  // The SH9 light per monomial (shMonomialWeights), rgb in xyz, w unused.
+  ["sh0", "vec4f"],
+  ["sh1", "vec4f"],
+  ["sh2", "vec4f"],
+  ["sh3", "vec4f"],
+  ["sh4", "vec4f"],
+  ["sh5", "vec4f"],
+  ["sh6", "vec4f"],
+  ["sh7", "vec4f"],
+  ["sh8", "vec4f"],
 ] as const);
 
 export const MESH_DRAW_PARAMS = new UniformLayout("MeshDrawParams", [
@@ -155,6 +175,9 @@ export class GpuMeshRenderer {
     const { device } = this;
     const { width: W, height: H } = camera;
     const L = options.lights ?? STUDIO_LIGHTS;
+    checkMeshLights(L, "GpuMeshRenderer.render");
+    const sh = L.sh ? shMonomialWeights(L.sh) : new Float32Array(27);
+    const shVec = (k: number) => [sh[k * 3]!, sh[k * 3 + 1]!, sh[k * 3 + 2]!, 0];
     const bg = options.background ?? [0, 0, 0];
     const m = camera.worldToCamera;
     const eye = cameraCenter(m);
@@ -175,6 +198,16 @@ export class GpuMeshRenderer {
       near: camera.near,
       far: camera.far,
       ambient: L.ambient,
+      hasSh: L.sh ? 1 : 0,
+      sh0: shVec(0),
+      sh1: shVec(1),
+      sh2: shVec(2),
+      sh3: shVec(3),
+      sh4: shVec(4),
+      sh5: shVec(5),
+      sh6: shVec(6),
+      sh7: shVec(7),
+      sh8: shVec(8),
     });
     owned.push(frameBuf);
     const frameGroup = device.createBindGroup({
@@ -228,7 +261,8 @@ export class GpuMeshRenderer {
         vbuf(d.positions),
         vbuf(d.normals),
         vbuf(d.uvs ?? new Float32Array(V * 2)),
-        vbuf(d.colors ?? new Float32Array(V * 3).fill(0.6)),
+        // Without colours: a texture is untinted (1), an untextured mesh is grey.
+        vbuf(d.colors ?? new Float32Array(V * 3).fill(d.texture ? 1 : 0.6)),
       ];
       buffers.forEach((b, slot) => pass.setVertexBuffer(slot, b));
       pass.setIndexBuffer(index, "uint32");

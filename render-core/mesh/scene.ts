@@ -6,13 +6,19 @@
  *
  * Shading, in world space, per pixel (both back ends):
  *   n  = the interpolated normal, flipped toward the viewer (thin geometry is two-sided)
- *   c  = albedo * (ambient + key * max(0, n.lKey) + fill * max(0, n.lFill))
- *        + specular * key * max(0, n.h)^shininess,   h = normalise(lKey + toViewer)
+ *   c  = albedo * diffuse(n) + specular * key * max(0, n.h)^shininess,   h = normalise(lKey + toViewer)
+ *   diffuse(n) = ambient + key * max(0, n.lKey) + fill * max(0, n.lFill)    (one value for r, g, b)
+ *              = max(0, s(n)) per channel when the lights carry an SH9 light `sh`
+ *                (render-core/light/sh.ts shShading: a photo's light; the key still makes the highlight)
+ *   albedo = texture.rgb * colors when a draw has both (the colours tint the texture:
+ *            skin-tone and lip edits on a textured head), else whichever it has, else 0.6 grey.
  * Draws with opacity < 1 (or a texture alpha < 1) come after all opaque
  * draws, in draw and triangle order, depth-tested against the opaque depth
  * without writing it: colour and mask blend "over"; the parsing class is
  * written where the fragment's alpha is >= 0.5.
  */
+
+import { SH_LIGHT_LENGTH, shShading } from "../light/sh";
 
 export interface MeshTexture {
   width: number;
@@ -42,7 +48,7 @@ export interface MeshDraw {
   /** [V, 2] f32 texture coordinates (with `texture`). */
   uvs?: Float32Array;
   texture?: MeshTexture;
-  /** [V, 3] f32 albedo in [0, 1] when there is no texture (default mid grey). */
+  /** [V, 3] f32 albedo in [0, 1] (default mid grey); with a texture, a tint the texture is multiplied by. */
   colors?: Float32Array;
   material: MeshMaterial;
   /** Parsing class id written where this mesh is seen (PERSE-METHOD.md classes). */
@@ -50,12 +56,18 @@ export interface MeshDraw {
 }
 
 export interface MeshLights {
-  /** Unit direction toward the key light, world space. */
+  /** Unit direction toward the key light, world space (with `key`, the specular highlight's light, `sh` or not). */
   keyDir: [number, number, number];
   key: number;
   fillDir: [number, number, number];
   fill: number;
   ambient: number;
+  /**
+   * [27] an SH9 light (render-core/light/sh.ts, index k * 3 + c): when given,
+   * the diffuse term is albedo * max(0, s(n)) per channel instead of the
+   * ambient, key and fill above.
+   */
+  sh?: ArrayLike<number>;
 }
 
 /** A soft key from the front, above and the subject's right, a weaker fill from the other side, some ambient. */
@@ -76,6 +88,37 @@ export interface MeshFrame {
   mask: Float32Array;
   /** [H, W] u8 parsing class (0 = background). */
   parse: Uint8Array;
+}
+
+/** Throws unless an SH light, when the lights carry one, holds 27 finite numbers. */
+export function checkMeshLights(lights: MeshLights, owner: string): void {
+  if (!lights.sh) return;
+  if (lights.sh.length !== SH_LIGHT_LENGTH)
+    throw new Error(
+      `${owner}: lights.sh must hold ${SH_LIGHT_LENGTH} numbers (9 SH coefficients x RGB), got ${lights.sh.length}`,
+    );
+  for (let i = 0; i < SH_LIGHT_LENGTH; i++)
+    if (!Number.isFinite(lights.sh[i]!)) throw new Error(`${owner}: lights.sh[${i}] is not finite (${lights.sh[i]})`);
+}
+
+/** The diffuse term of the shading above for a unit normal, per channel, into outRgb. */
+export function meshDiffuse(
+  L: MeshLights,
+  nx: number,
+  ny: number,
+  nz: number,
+  outRgb: Float64Array | Float32Array | number[],
+): void {
+  if (L.sh) {
+    shShading(L.sh, nx, ny, nz, outRgb);
+    for (let c = 0; c < 3; c++) outRgb[c] = Math.max(0, outRgb[c]!);
+    return;
+  }
+  const d =
+    L.ambient +
+    L.key * Math.max(0, nx * L.keyDir[0] + ny * L.keyDir[1] + nz * L.keyDir[2]) +
+    L.fill * Math.max(0, nx * L.fillDir[0] + ny * L.fillDir[1] + nz * L.fillDir[2]);
+  outRgb[0] = outRgb[1] = outRgb[2] = d;
 }
 
 export function normalise(v: [number, number, number]): [number, number, number] {
