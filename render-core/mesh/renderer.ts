@@ -3,7 +3,8 @@
  * CPU twin ./render.cpu.ts): draws a list of meshes into a colour + coverage
  * target and a parsing-class target, and reads the frame back. Opaque draws
  * first, then blended ones (colour pass, then class pass). The device is
- * passed in; per-draw buffers and textures live for one render() call.
+ * passed in; per-draw buffers live for one render() call, textures stay
+ * uploaded while their MeshTexture object is among the last few used.
  */
 import { MESH_WGSL } from "../../shaders/mesh/mesh.wgsl";
 import { BufferUsage, ShaderStage, TextureUsage } from "../gpu/flags";
@@ -22,6 +23,7 @@ import {
   isBlended,
   type MeshDraw,
   type MeshFrame,
+  type MeshTexture,
 } from "./scene";
 
 export const MESH_FRAME_PARAMS = new UniformLayout("MeshFrameParams", [
@@ -65,6 +67,8 @@ export const MESH_DRAW_PARAMS = new UniformLayout("MeshDrawParams", [
 ] as const);
 
 const COLOR_FORMAT: GPUTextureFormat = "rgba16float";
+/** Textures kept uploaded between renders (a dataset renders one head texture; attributes bring a few more). */
+const TEXTURE_CACHE = 8;
 const PARSE_FORMAT: GPUTextureFormat = "r8uint";
 const DEPTH_FORMAT: GPUTextureFormat = "depth32float";
 
@@ -88,6 +92,8 @@ export class GpuMeshRenderer {
   private readonly drawLayout: GPUBindGroupLayout;
   private readonly sampler: GPUSampler;
   private readonly white: GPUTexture;
+  /** Uploaded textures by their MeshTexture object: a head's draws and a video's frames share one (LRU, a few). */
+  private readonly textures = new Map<MeshTexture, GPUTexture>();
 
   constructor(readonly device: GPUDevice) {
     const module = device.createShaderModule({
@@ -168,6 +174,24 @@ export class GpuMeshRenderer {
       height,
     ]);
     return t;
+  }
+
+  /** The GPU copy of a texture, uploaded once per object (the data must not change while the object is in use). */
+  private cachedTexture(t: MeshTexture): GPUTexture {
+    let tex = this.textures.get(t);
+    if (tex) {
+      this.textures.delete(t);
+      this.textures.set(t, tex);
+      return tex;
+    }
+    tex = this.texture(t.width, t.height, t.data);
+    this.textures.set(t, tex);
+    while (this.textures.size > TEXTURE_CACHE) {
+      const [oldest, gpu] = this.textures.entries().next().value!;
+      this.textures.delete(oldest);
+      gpu.destroy();
+    }
+    return tex;
   }
 
   async render(draws: readonly MeshDraw[], camera: Camera, options: MeshRenderOptions = {}): Promise<MeshFrame> {
@@ -255,8 +279,7 @@ export class GpuMeshRenderer {
       };
       const index = createBufferFrom(device, "mesh.indices", d.indices, BufferUsage.INDEX);
       owned.push(index);
-      const tex = d.texture ? this.texture(d.texture.width, d.texture.height, d.texture.data) : this.white;
-      if (d.texture) owned.push(tex);
+      const tex = d.texture ? this.cachedTexture(d.texture) : this.white;
       const buffers = [
         vbuf(d.positions),
         vbuf(d.normals),
@@ -334,5 +357,7 @@ export class GpuMeshRenderer {
 
   destroy(): void {
     this.white.destroy();
+    for (const t of this.textures.values()) t.destroy();
+    this.textures.clear();
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Pictures of the fit stage for the browser and the docs: the photo with the
- * fitted mesh and the landmarks over it, and the per-vertex texture unrolled
- * into the head's UV layout.
+ * fitted mesh and the landmarks over it, the per-vertex texture unrolled
+ * into the head's UV layout, and the UV texture with its sources.
  */
 import sharp from "sharp";
 import { landmarkPositions, type HeadModel } from "../../../render-core/head";
@@ -11,6 +11,7 @@ import type { HeadFit } from "./fit-head";
 import { checkImage, type RgbImage } from "./image";
 import { cameraPosition, posedHead, projectVertices, rasterDepthAt, rasterizeMesh } from "./mesh-view";
 import { TextureSource } from "./texture";
+import { UvSource, type UvTexture } from "./uv-texture";
 
 /** Colours of the source panel, by TextureSource. */
 export const SOURCE_COLOURS: Record<number, [number, number, number]> = {
@@ -174,4 +175,65 @@ export async function texturePng(
     .png()
     .toBuffer();
   return contactSheet([await labelledPanel(albedoPng, size, "albedo"), sourcePng], 2, size);
+}
+
+/** Colours of the UV texture's source panel, by UvSource. */
+export const UV_SOURCE_COLOURS: Record<number, [number, number, number]> = {
+  ...SOURCE_COLOURS,
+  [UvSource.eye]: [0.85, 0.3, 0.8],
+  [UvSource.empty]: [0.12, 0.125, 0.14],
+};
+
+/**
+ * The UV texture as a picture: the albedo with the crown at the top (the
+ * texture's row 0 is v = 0, the neck's bottom) and beside it where each texel
+ * came from, each panel size x size.
+ */
+export async function uvTexturePng(
+  tex: Pick<UvTexture, "width" | "height" | "data" | "source">,
+  size = 512,
+): Promise<Buffer> {
+  if (!Number.isInteger(size) || size < 32 || size > 4096)
+    throw new Error(`uvTexturePng: size must be a whole number in [32, 4096], got ${size}`);
+  const { width: W, height: H } = tex;
+  if (tex.data.length !== W * H * 4 || tex.source.length !== W * H)
+    throw new Error(`uvTexturePng: a ${W} x ${H} texture needs ${W * H * 4} bytes and ${W * H} sources`);
+  const albedo = Buffer.alloc(W * H * 3),
+    sources = Buffer.alloc(W * H * 3);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const i = (H - 1 - y) * W + x,
+        o = (y * W + x) * 3;
+      for (let k = 0; k < 3; k++) albedo[o + k] = tex.data[i * 4 + k];
+      const c = UV_SOURCE_COLOURS[tex.source[i]];
+      if (!c) throw new Error(`uvTexturePng: source[${i}] is ${tex.source[i]}, not a UvSource`);
+      for (let k = 0; k < 3; k++) sources[o + k] = Math.round(c[k] * 255);
+    }
+  const panel = (rgb: Buffer, kernel: "lanczos3" | "nearest") =>
+    sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+      .resize(size, size, { kernel })
+      .png()
+      .toBuffer();
+  const font = Math.max(10, Math.round(size / 24));
+  const names: [number, string][] = [
+    [UvSource.photo, "photo"],
+    [UvSource.mirrored, "mirrored"],
+    [UvSource.skinFill, "skin fill"],
+    [UvSource.eye, "eyes"],
+    [UvSource.default, "default"],
+  ];
+  const hex = (c: [number, number, number]) =>
+    `#${c
+      .map((x) =>
+        Math.round(x * 255)
+          .toString(16)
+          .padStart(2, "0"),
+      )
+      .join("")}`;
+  const legend = `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${Math.round(font * 1.8)}"><rect width="100%" height="100%" fill="#1e2024"/>${names.map(([s, name], i) => `<text x="${Math.round(font * 0.5 + (i * size) / 5)}" y="${Math.round(font * 1.3)}" font-family="sans-serif" font-size="${font}" fill="${hex(UV_SOURCE_COLOURS[s])}">${name}</text>`).join("")}</svg>`;
+  const sourcePng = await sharp(await panel(sources, "nearest"))
+    .composite([{ input: Buffer.from(legend), top: 0, left: 0 }])
+    .png()
+    .toBuffer();
+  return contactSheet([await labelledPanel(await panel(albedo, "lanczos3"), size, "albedo"), sourcePng], 2, size);
 }

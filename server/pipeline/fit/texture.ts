@@ -24,6 +24,7 @@
  */
 import { Region, buildVertexGrid, closestVertex, type HeadModel } from "../../../render-core/head";
 import { MeshPart } from "../../../render-core/head/mesh";
+import { SH_LIGHT_LENGTH, shShading } from "../../../render-core/light/sh";
 import { STUDIO_LIGHTS } from "../../../render-core/mesh/scene";
 import { cavityOcclusion } from "../synthesise/scene";
 import { identityColours, type Rgb } from "../synthesise/identity";
@@ -57,6 +58,8 @@ export interface TextureOptions {
   deshade?: boolean;
   /** Rounds of neighbour averaging that blend the skin fill into the photo. Default 12. */
   blendRounds?: number;
+  /** The photo's light for de-shading (default the studio's). */
+  shading?: PhotoShading;
 }
 
 const MIN_FACING = 0.25;
@@ -67,8 +70,17 @@ const SKIN_SPECULAR = 0.12,
   SKIN_SHININESS = 20;
 /** Eyeballs sit 1.6 mm under the lid shell: a tighter slack keeps lid-covered eyeball vertices out. */
 const EYEBALL_SLACK = 0.0008;
-const DEFAULT_IRIS: Rgb = [0.33, 0.2, 0.1];
-const SKIN_LIKE = new Set<number>([Region.skin, Region.nose, Region.leftEar, Region.rightEar, Region.neck]);
+/** The brightest skin channel after exposure (the generator's lightest skin tone is 0.93). */
+export const MAX_SKIN = 0.95;
+export const DEFAULT_IRIS: Rgb = [0.33, 0.2, 0.1];
+/** Regions whose photo colour must look like skin to be taken (else hair, a beard or glasses cover them). */
+export const SKIN_LIKE: ReadonlySet<number> = new Set<number>([
+  Region.skin,
+  Region.nose,
+  Region.leftEar,
+  Region.rightEar,
+  Region.neck,
+]);
 
 /** How far from the skin tone a colour may be and still pass as skin: luma ratio range and chromaticity (L1) distance. */
 export interface SkinTolerance {
@@ -112,6 +124,53 @@ export function studioSpecular(nx: number, ny: number, nz: number, vx: number, v
   return SKIN_SPECULAR * L.key * Math.max(0, (nx * hx + ny * hy + nz * hz) / hl) ** SKIN_SHININESS;
 }
 
+/**
+ * How the photo is lit, as de-shading sees it: albedo = max(0, photo - out[3]) / out[0..2] (per channel).
+ * The studio model today; a light estimated from the photo can take its place.
+ */
+export interface PhotoShading {
+  /** For a unit normal n, a unit direction v toward the camera and the cavity occlusion ao: shading per channel in out[0..2], an additive highlight in out[3]. */
+  shade(nx: number, ny: number, nz: number, vx: number, vy: number, vz: number, ao: number, out: Float64Array): void;
+}
+
+/** The renderer's studio light (ambient + key + fill, times the cavity occlusion, at least 0.3) and the skin's highlight. */
+export const STUDIO_SHADING: PhotoShading = {
+  shade(nx, ny, nz, vx, vy, vz, ao, out) {
+    const s = Math.max(0.3, studioDiffuse(nx, ny, nz) * ao);
+    out[0] = out[1] = out[2] = s;
+    out[3] = studioSpecular(nx, ny, nz, vx, vy, vz);
+  },
+};
+
+/**
+ * De-lighting by a light estimated from the photo (photo-light.ts: an SH9 light, render-core/light/sh.ts):
+ * shading = SH shading x cavity occlusion per channel, at least a quarter of the light's frontal shading (so a
+ * deep shadow does not blow up), no highlight (the light has no specular part).
+ */
+export function shPhotoShading(light: ArrayLike<number>): PhotoShading {
+  if (light.length !== SH_LIGHT_LENGTH)
+    throw new Error(`shPhotoShading: the light needs ${SH_LIGHT_LENGTH} numbers (9 SH x RGB), got ${light.length}`);
+  const frontal = [0, 0, 0];
+  shShading(light, 0, 0, 1, frontal);
+  const floor = frontal.map((x) => Math.max(1e-3, 0.25 * x));
+  const s = new Float64Array(3);
+  return {
+    shade(nx, ny, nz, _vx, _vy, _vz, ao, out) {
+      shShading(light, nx, ny, nz, s);
+      for (let k = 0; k < 3; k++) out[k] = Math.max(floor[k], s[k] * ao);
+      out[3] = 0;
+    },
+  };
+}
+
+/** Whether a template point is on the cheeks or the forehead, where the skin tone is measured. */
+export function isToneSample(x: number, y: number, z: number): boolean {
+  const ax = Math.abs(x);
+  const forehead = y > 0.045 && y < 0.065 && ax < 0.03 && z > 0.05;
+  const cheek = y > -0.025 && y < -0.005 && ax > 0.03 && ax < 0.055 && z > 0.02;
+  return forehead || cheek;
+}
+
 interface HeadTables {
   mirror: Int32Array;
   neighbours: { start: Int32Array; ids: Int32Array };
@@ -134,12 +193,7 @@ function headTables(head: HeadModel): HeadTables {
   const toneSamples: number[] = [];
   for (let v = 0; v < V; v++) {
     if (head.vertexRegion[v] !== Region.skin || head.vertexPart[v] !== MeshPart.head) continue;
-    const x = Math.abs(P[v * 3]),
-      y = P[v * 3 + 1],
-      z = P[v * 3 + 2];
-    const forehead = y > 0.045 && y < 0.065 && x < 0.03 && z > 0.05;
-    const cheek = y > -0.025 && y < -0.005 && x > 0.03 && x < 0.055 && z > 0.02;
-    if (forehead || cheek) toneSamples.push(v);
+    if (isToneSample(P[v * 3], P[v * 3 + 1], P[v * 3 + 2])) toneSamples.push(v);
   }
   // identityColours' layout: the iris band is where the eyeball's forward coordinate is in (0.8, 0.93].
   const irisBand = new Uint8Array(V);
@@ -191,12 +245,12 @@ export function textureFromPhoto(
   const raster = rasterizeMesh(view.px, view.depth, head.faces, image.width, image.height, scale);
   const eye = cameraPosition(fit.camera);
   const ao = cavityOcclusion(head);
-  /** The brightest skin channel after exposure (the generator's lightest skin tone is 0.93). */
-  const MAX_SKIN = 0.95;
 
   const seen = new Uint8Array(V),
     photo = new Float32Array(V * 3);
-  const c = new Float64Array(3);
+  const c = new Float64Array(3),
+    sh = new Float64Array(4);
+  const shading = options.shading ?? STUDIO_SHADING;
   for (let v = 0; v < V; v++) {
     const u = view.px[v * 2],
       w = view.px[v * 2 + 1];
@@ -214,11 +268,11 @@ export function textureFromPhoto(
     if (view.depth[v] > rasterDepthAt(raster, u, w) + slack) continue;
     if (matte && sampleMatte(matte, image.width, image.height, u, w) < 0.5) continue;
     sampleRgb(image, u, w, c);
-    const deshade = options.deshade !== false;
-    const shade = deshade ? Math.max(0.3, studioDiffuse(nx, ny, nz) * ao[v]) : 1;
-    const spec = deshade ? studioSpecular(nx, ny, nz, dx, dy, dz) : 0;
+    const dl = Math.hypot(dx, dy, dz) || 1;
+    if (options.deshade !== false) shading.shade(nx, ny, nz, dx / dl, dy / dl, dz / dl, ao[v], sh);
+    else sh.set([1, 1, 1, 0]);
     // Not clamped yet: a brightly lit photo de-shades above 1, and the exposure below brings it back.
-    for (let k = 0; k < 3; k++) photo[v * 3 + k] = Math.max(0, c[k] - spec) / shade;
+    for (let k = 0; k < 3; k++) photo[v * 3 + k] = Math.max(0, c[k] - sh[3]) / sh[k];
     seen[v] = 1;
   }
 

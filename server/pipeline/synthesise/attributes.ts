@@ -32,6 +32,8 @@ export interface AttributeCategory {
   /** Parameter ranges; every value is a number. */
   params: Record<string, { min: number; max: number }>;
   none: Params;
+  /** Edits the head's colours (ctx.colours) and nothing that depends on the pose: a textured head takes it as a tint. */
+  recolours?: boolean;
   variant(rand: () => number): { label: string; params: Params };
   build(p: Params, ctx: BuildContext): MeshDraw[];
 }
@@ -228,6 +230,7 @@ const beard: AttributeCategory = {
 
 const eyebrows: AttributeCategory = {
   name: "eyebrows",
+  recolours: true,
   params: { density: { min: 0, max: 1 }, ...rgbParams("colour") },
   none: { density: 0.5, ...rgbValues("colour", [0.15, 0.1, 0.07]) },
   variant(rand) {
@@ -462,6 +465,7 @@ const earrings: AttributeCategory = {
 
 const skin: AttributeCategory = {
   name: "skin",
+  recolours: true,
   params: { tone: { min: -1, max: 1 }, age: { min: 0, max: 1 } },
   none: { tone: 0, age: 0 },
   variant(rand) {
@@ -496,6 +500,7 @@ const skin: AttributeCategory = {
 
 const lips: AttributeCategory = {
   name: "lips",
+  recolours: true,
   params: { strength: { min: 0, max: 1 }, ...rgbParams("colour") },
   none: { strength: 0, ...rgbValues("colour", [0.7, 0.15, 0.2]) },
   variant(rand) {

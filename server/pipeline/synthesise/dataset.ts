@@ -18,7 +18,7 @@ import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
 import type { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
 import type { MeshFrame } from "../../../render-core/mesh/scene";
 import { CATEGORIES, categoryByName, checkParams, lerpParams, type Params } from "./attributes";
-import { identityColours, identitySchema, proceduralIdentity, type Identity } from "./identity";
+import { identityColours, identitySchema, loadIdentityTexture, proceduralIdentity, type Identity } from "./identity";
 import { drivingMotion } from "./motion";
 import { buildScene, regionFaces, type FramePose } from "./scene";
 import { contactSheet, labelledPanel } from "../../images/png";
@@ -293,6 +293,10 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
   } else writeFileAtomicSync(manifestFile, manifestText);
 
   const base = identityColours(manifest.identity, head);
+  // A portrait identity's UV texture sits beside its identity.json.
+  const texture = options.identity.startsWith("portrait:")
+    ? await loadIdentityTexture(manifest.identity, options.identity.slice("portrait:".length))
+    : null;
   const regions = regionFaces(head);
   const motion: FramePose[] = drivingMotion(options.frames, options.fps);
   const cameras = manifest.cameras.map(cameraOf);
@@ -304,6 +308,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
       regions,
       attributes,
       frame: motion[f]!,
+      texture,
     });
     return run.gpu
       ? run.gpu.render(draws, camera, { background: BACKGROUND })

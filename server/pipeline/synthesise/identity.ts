@@ -8,9 +8,16 @@
  * 256-512 px); skin-tone and lip edits of the attribute categories act on
  * these colours (attributes.ts). A portrait identity carries its colours
  * (taken from the photo) and its own attributes (hair, brows, ... estimated
- * from the photo) instead of drawing them from the seed.
+ * from the photo) instead of drawing them from the seed, and a UV texture
+ * (the photo at 1024 x 1024, fit/uv-texture.ts) that the head is drawn with;
+ * its per-vertex colours stay the reference that colour edits tint it by
+ * (scene.ts).
  */
+import fs from "node:fs";
+import path from "node:path";
+import sharp from "sharp";
 import { z } from "zod";
+import type { MeshTexture } from "../../../render-core/mesh/scene";
 import { Region, type HeadModel } from "../../../render-core/head";
 import { MeshPart } from "../../../render-core/head/mesh";
 import { gaussian, mulberry32 } from "../../../render-core/math/prng";
@@ -32,6 +39,12 @@ export const identitySchema = z.object({
   albedo: z.array(z.number().min(0).max(1)).optional(),
   /** Portrait identities: the person's own attribute parameters per category (the "source" video shows them). */
   source: z.record(z.string(), z.record(z.string(), z.number().finite())).optional(),
+  /** Portrait identities: the UV albedo texture, a PNG file beside identity.json (relative path; row 0 at v = 0). */
+  texture: z
+    .string()
+    .regex(/^[\w.-]+(\/[\w.-]+)*$/, "a relative path without '..'")
+    .refine((p) => !p.split("/").includes(".."), "a relative path without '..'")
+    .optional(),
 });
 export type Identity = z.infer<typeof identitySchema>;
 
@@ -116,4 +129,36 @@ export function identityColours(identity: Identity, head: HeadModel): Float32Arr
     out.set(c, v * 3);
   }
   return out;
+}
+
+/** A MeshTexture (RGBA8) as a PNG file. */
+export function texturePngBytes(texture: MeshTexture): Promise<Buffer> {
+  const { width, height, data } = texture;
+  if (!(width > 0 && height > 0) || data.length !== width * height * 4)
+    throw new Error(`texturePngBytes: texture data must be ${width} x ${height} RGBA8, got ${data.length} bytes`);
+  return sharp(Buffer.from(data.buffer, data.byteOffset, data.length), { raw: { width, height, channels: 4 } })
+    .png()
+    .toBuffer();
+}
+
+/** The identity's UV texture (identity.texture, beside identityFile), or null when it has none. */
+export async function loadIdentityTexture(identity: Identity, identityFile: string): Promise<MeshTexture | null> {
+  if (!identity.texture) return null;
+  const file = path.join(path.dirname(identityFile), identity.texture);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw new Error(
+      `synthesise: cannot read the identity's texture ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  const { data, info } = await sharp(bytes)
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true })
+    .catch((err: Error) => {
+      throw new Error(`synthesise: the identity's texture ${file} is not an image (${err.message})`);
+    });
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }

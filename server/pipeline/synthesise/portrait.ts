@@ -16,6 +16,7 @@ import { orbitCamera } from "../../../render-core/math/camera";
 import type { Camera } from "../../../render-core/math/camera";
 import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
 import type { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
+import type { MeshTexture } from "../../../render-core/mesh/scene";
 import type { Params } from "./attributes";
 import { identityColours, type Identity } from "./identity";
 import { buildScene, regionFaces } from "./scene";
@@ -25,6 +26,8 @@ export interface PortraitOptions {
   identity: Identity;
   /** Per-vertex albedo [V, 3]; default identityColours(identity). */
   colours?: Float32Array;
+  /** The identity's UV albedo (loadIdentityTexture): the head is drawn with it, tinted by colour edits. */
+  texture?: MeshTexture | null;
   attributes?: Record<string, Params>;
   /** Image size in pixels (square). Default 512. */
   size?: number;
@@ -113,6 +116,7 @@ export async function renderPortrait(o: PortraitOptions): Promise<Portrait> {
     regions: regionFaces(o.head),
     attributes: o.attributes ?? {},
     frame,
+    texture: o.texture,
   });
   const background = o.background ?? [0.55, 0.6, 0.66];
   const image = o.gpu

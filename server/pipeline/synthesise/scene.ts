@@ -3,9 +3,18 @@
  * (one draw per parsing region, so every face carries its class), with each
  * category's parameters applied (CATEGORIES order: skin and lips recolour the
  * head first, then hair, beard, glasses, hat and earrings add meshes).
+ *
+ * With a UV texture (a portrait identity's texture-uv.png) the head is drawn
+ * textured: one draw vertex per uvCoords entry (vertices on the back seam
+ * split), per-corner UVs from faceUvs. Colour edits still act: the draw's
+ * colours are a tint, the edited colour over the person's own (their base
+ * colours with their own skin, lip and brow parameters applied), times the
+ * cavity occlusion; the renderer multiplies the texture by it. Faces that
+ * join two UV islands (the lip and lid slits' rims into the mouth bag and
+ * sockets) have no texels and keep per-vertex colours.
  */
 import { createHeadParams, poseVertices, type HeadModel } from "../../../render-core/head";
-import type { MeshDraw } from "../../../render-core/mesh/scene";
+import type { MeshDraw, MeshTexture } from "../../../render-core/mesh/scene";
 import { MeshPart } from "../../../render-core/head/mesh";
 import { CATEGORIES, checkParams, type Params } from "./attributes";
 import type { Identity } from "./identity";
@@ -99,7 +108,70 @@ export interface SceneInput {
   /** Parameters per category name; categories left out are absent ("none"). */
   attributes: Record<string, Params>;
   frame: FramePose;
+  /** The identity's UV albedo (identity.ts loadIdentityTexture); the head is drawn with it when given. */
+  texture?: MeshTexture | null;
 }
+
+/** Whether face f joins two mesh parts (the head and a bag at a slit): its corners lie in different UV islands. */
+export function crossesIslands(head: HeadModel, f: number): boolean {
+  const a = head.vertexPart[head.faces[f * 3]!],
+    b = head.vertexPart[head.faces[f * 3 + 1]!],
+    c = head.vertexPart[head.faces[f * 3 + 2]!];
+  return a !== b || a !== c;
+}
+
+export interface UvDrawGeometry {
+  /** [T] u32 the head vertex of each draw vertex (T = uvCoords entries: the vertices, then the seam's copies). */
+  vertexOf: Uint32Array;
+  /** Per parsing region: textured triangles (draw vertices, faceUvs) and triangles across UV islands (head vertices). */
+  regions: Map<number, { textured: Uint32Array; plain: Uint32Array }>;
+}
+
+const uvGeometryCache = new WeakMap<HeadModel, UvDrawGeometry>();
+
+/** The head split along its UV seam for a textured draw (built once per head model). */
+export function uvDrawGeometry(head: HeadModel): UvDrawGeometry {
+  const hit = uvGeometryCache.get(head);
+  if (hit) return hit;
+  const T = head.uvCoords.length / 2;
+  const vertexOf = new Uint32Array(T);
+  for (let v = 0; v < head.vertexCount; v++) vertexOf[v] = v;
+  const groups = new Map<number, { textured: number[]; plain: number[] }>();
+  for (let f = 0; f < head.faceCount; f++) {
+    for (let k = 0; k < 3; k++) vertexOf[head.faceUvs[f * 3 + k]!] = head.faces[f * 3 + k]!;
+    const r = head.faceRegion[f]!;
+    if (!groups.has(r)) groups.set(r, { textured: [], plain: [] });
+    const g = groups.get(r)!;
+    const from = crossesIslands(head, f) ? head.faces : head.faceUvs;
+    (crossesIslands(head, f) ? g.plain : g.textured).push(from[f * 3]!, from[f * 3 + 1]!, from[f * 3 + 2]!);
+  }
+  const regions = new Map(
+    [...groups].map(([r, g]) => [r, { textured: Uint32Array.from(g.textured), plain: Uint32Array.from(g.plain) }]),
+  );
+  const geometry = { vertexOf, regions };
+  uvGeometryCache.set(head, geometry);
+  return geometry;
+}
+
+const ownColoursCache = new WeakMap<Float32Array, { identity: Identity; colours: Float32Array }>();
+
+/** The person as they are: base colours with their own recolouring attributes (identity.source, else "none"). */
+function ownColours(head: HeadModel, identity: Identity, base: Float32Array): Float32Array {
+  const hit = ownColoursCache.get(base);
+  if (hit && hit.identity === identity) return hit.colours;
+  const colours = base.slice();
+  // Recolouring categories read neither the pose nor the normals: the template stands in for both.
+  const ctx = { head, identity, posed: head.template, normals: head.template, colours };
+  for (const category of CATEGORIES) {
+    if (!category.recolours) continue;
+    category.build(checkParams(category, identity.source?.[category.name] ?? category.none), ctx);
+  }
+  ownColoursCache.set(base, { identity, colours });
+  return colours;
+}
+
+/** Largest tint: a lighter-skin edit on a dark texel brightens it by at most this much. */
+const MAX_TINT = 4;
 
 export function buildScene(input: SceneInput): MeshDraw[] {
   const { head, identity } = input;
@@ -119,8 +191,9 @@ export function buildScene(input: SceneInput): MeshDraw[] {
     extra.push(...category.build(checkParams(category, p ?? category.none), ctx));
   }
   const ao = cavityOcclusion(head);
-  for (let v = 0; v < head.vertexCount; v++) for (let k = 0; k < 3; k++) colours[v * 3 + k]! *= ao[v]!;
   const skinMaterial = { specular: 0.12, shininess: 20, opacity: 1 };
+  if (input.texture) return [...texturedHead(input, posed, normals, colours, ao, skinMaterial), ...extra];
+  for (let v = 0; v < head.vertexCount; v++) for (let k = 0; k < 3; k++) colours[v * 3 + k]! *= ao[v]!;
   const headDraws: MeshDraw[] = [...input.regions].map(([classId, indices]) => ({
     positions: posed,
     normals,
@@ -130,4 +203,52 @@ export function buildScene(input: SceneInput): MeshDraw[] {
     classId,
   }));
   return [...headDraws, ...extra];
+}
+
+/** The head's draws with the UV texture (see the file comment), in the order of input.regions. */
+function texturedHead(
+  input: SceneInput,
+  posed: Float32Array,
+  normals: Float32Array,
+  colours: Float32Array,
+  ao: Float32Array,
+  material: MeshDraw["material"],
+): MeshDraw[] {
+  const { head } = input;
+  const geo = uvDrawGeometry(head);
+  const own = ownColours(head, input.identity, input.baseColours);
+  const T = geo.vertexOf.length;
+  const positions = new Float32Array(T * 3),
+    drawNormals = new Float32Array(T * 3),
+    tint = new Float32Array(T * 3);
+  for (let t = 0; t < T; t++) {
+    const v = geo.vertexOf[t]!;
+    for (let k = 0; k < 3; k++) {
+      positions[t * 3 + k] = posed[v * 3 + k]!;
+      drawNormals[t * 3 + k] = normals[v * 3 + k]!;
+      const ratio = colours[v * 3 + k]! / Math.max(0.02, own[v * 3 + k]!);
+      tint[t * 3 + k] = Math.min(MAX_TINT, ratio) * ao[v]!;
+    }
+  }
+  const plainColours = colours.slice();
+  for (let v = 0; v < head.vertexCount; v++) for (let k = 0; k < 3; k++) plainColours[v * 3 + k]! *= ao[v]!;
+  const draws: MeshDraw[] = [];
+  for (const classId of input.regions.keys()) {
+    const g = geo.regions.get(classId);
+    if (!g) continue;
+    if (g.textured.length)
+      draws.push({
+        positions,
+        normals: drawNormals,
+        indices: g.textured,
+        uvs: head.uvCoords,
+        texture: input.texture!,
+        colors: tint,
+        material,
+        classId,
+      });
+    if (g.plain.length)
+      draws.push({ positions: posed, normals, indices: g.plain, colors: plainColours, material, classId });
+  }
+  return draws;
 }
