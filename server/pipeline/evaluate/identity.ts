@@ -52,6 +52,8 @@ export interface IdentityOptions {
   /** Descriptors of other people's portraits (the impostor baseline); asked for only when the source render shows a face. */
   impostorDescriptors?: () => Promise<Float32Array[]>;
   makeRenderer: (avatar: Avatar, head: HeadModel) => AvatarRenderer;
+  /** Called with every render (source first, then the edits), for other measures of the same pictures (the likeness ladder). */
+  onRender?: (row: { category: string; label: string }, image: RgbImage) => Promise<void>;
   /** Render size in pixels (default 256). */
   size?: number;
   onProgress?: (done: number, total: number) => void;
@@ -64,12 +66,13 @@ export interface IdentityResult {
   renders: Array<{ label: string; png: Buffer; distance: number | null }>;
 }
 
-/** The dataset's main camera framing (distance 0.62), square, at `size`. */
-function frontalCamera(size: number) {
-  return orbitCamera({ width: size, height: size, distance: 0.62, target: [0, 0, 0] });
+/** The dataset's main camera framing (distance 0.62), square, at `size`; `yawDeg` turns the camera toward the subject's left. */
+export function frontalCamera(size: number, yawDeg = 0) {
+  return orbitCamera({ width: size, height: size, distance: 0.62, target: [0, 0, 0], yawDeg });
 }
 
-function toRgbImage(rgb: Float32Array, size: number): RgbImage {
+/** A square render's [size, size, 3] floats in [0, 1] as 8-bit RGB. */
+export function toRgbImage(rgb: Float32Array, size: number): RgbImage {
   const out = new Uint8Array(size * size * 3);
   for (let i = 0; i < out.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, rgb[i]!)) * 255);
   return { width: size, height: size, rgb: out };
@@ -108,7 +111,9 @@ export async function measureIdentity(o: IdentityOptions): Promise<IdentityResul
       if (o.signal?.aborted) throw new Error("identity: cancelled");
       await renderer.setLatents(job.latents);
       const image = await renderer.render(neutral, camera, { background: BACKGROUND });
-      const found = await faceDescriptor(toRgbImage(image.rgb, size));
+      const rgb8 = toRgbImage(image.rgb, size);
+      const found = await faceDescriptor(rgb8);
+      await o.onRender?.(job, rgb8);
       const distance = found ? descriptorDistance(o.portraitDescriptor, found.descriptor) : null;
       if (k === 0 && found) sourceDescriptor = found.descriptor;
       rows.push({ category: job.category, label: job.label, distance });
