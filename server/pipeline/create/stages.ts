@@ -6,7 +6,8 @@
  * resumes from its checkpoint):
  *
  *   jobDir/analyse/   portrait.png, analysis.json, matte.png, overlay.png (analyse-stage.ts)
- *   jobDir/fit/       fit.json, identity.json (the dataset's person), fit.png, texture.png
+ *   jobDir/fit/       fit.json, identity.json (the dataset's person), texture-uv.png (its UV albedo), fit.png,
+ *                     texture.png (a picture of the UV texture and its sources)
  *   jobDir/dataset/   the synthetic attribute dataset (docs/dataset-format.md)
  *   jobDir/train/     checkpoints, loss-curve.png, and bundle/ until the bundle stage moves it
  *   jobDir/evaluate/  identity.json (+ evaluation.json for held-out figures), identity-sheet.png
@@ -36,20 +37,28 @@ import { decodePortrait } from "../analyse/decode";
 import type { StoredAnalysis } from "../analyse/stored-analysis";
 import {
   FACE_API_CONVENTION,
+  STUDIO_SHADING,
+  UvSource,
+  buildUvTexture,
   estimateSourceAttributes,
   fitHead,
   fitOverlayPng,
-  texturePng,
+  shPhotoShading,
   textureFromPhoto,
+  uvTexturePng,
   type HeadFit,
+  type PhotoShading,
 } from "../fit";
+import { estimatePhotoLight } from "../fit/photo-light";
 import { ALL_CATEGORIES, generateDataset, sourceAttributes, type SynthOptions } from "../synthesise/dataset";
-import { identitySchema, proceduralIdentity, type Identity } from "../synthesise/identity";
+import { identitySchema, proceduralIdentity, texturePngBytes, type Identity } from "../synthesise/identity";
 import { renderPortrait } from "../synthesise/portrait";
 import { lossCurvePng, runTraining, trainedBundleDir } from "../train/train-run";
 import { TRAIN_PRESETS, type TrainConfig } from "../train/trainer";
 import { evaluateAvatar } from "../evaluate/evaluate";
 import { formatIdentity, identitySheet, measureIdentity, type IdentityFigures } from "../evaluate/identity";
+import { runLadder } from "../likeness/ladder";
+import { formatLadder, ladderFigures } from "../likeness/ladder-report";
 import {
   analyseFiles,
   analyseStage,
@@ -86,6 +95,8 @@ export function creationPlan(config: CreationConfig): CreationPlan {
 const fitFiles = (d: CreationFolders) => ({
   overlay: path.join(d.fit, "fit.png"),
   texture: path.join(d.fit, "texture.png"),
+  /** The UV albedo the identity is drawn with (identity.texture names it). */
+  textureUv: path.join(d.fit, "texture-uv.png"),
   fit: path.join(d.fit, "fit.json"),
   /** The dataset's person; written last. */
   identity: path.join(d.fit, "identity.json"),
@@ -130,17 +141,46 @@ const fit = resumableStage({
         )
         .join("; ")}`,
     );
+    ctx.progress(0.6);
+    // The UV texture, de-lit by the photo's own light (the studio's when it cannot be estimated); the dataset is
+    // rendered under that light again (identity.light), so the person looks as photographed.
+    let shading: PhotoShading = STUDIO_SHADING;
+    let light: Identity["light"];
+    try {
+      const estimate = estimatePhotoLight(image, result, head, { matte });
+      shading = shPhotoShading(estimate.light);
+      light = { sh: Array.from(estimate.light), direction: estimate.direction };
+      ctx.log(
+        `fit: the photo's light peaks toward (${estimate.direction.map((v) => v.toFixed(2)).join(", ")}), ambient ratio ${estimate.ambientRatio.toFixed(2)}, from ${estimate.samples} skin samples`,
+      );
+    } catch (err) {
+      ctx.log(`fit: the photo's light was not estimated (${(err as Error).message}); de-shading with the studio's`);
+    }
+    const uv = buildUvTexture(head, result, image, {
+      matte,
+      faceMesh: a.mesh,
+      shading,
+      fallbackIris: own.colours.iris,
+    });
+    const share = (s: number) => ((100 * uv.source.filter((x) => x === s).length) / uv.source.length).toFixed(0);
+    ctx.log(
+      `fit: UV texture ${uv.width} px in ${(uv.millis / 1000).toFixed(1)} s: ${share(UvSource.photo)}% photo, ${share(UvSource.mirrored)}% mirrored, ${share(UvSource.skinFill)}% skin fill; irises ${uv.eyes.sightings.filter(Boolean).length} of 2 seen, colour from ${uv.eyes.irisSamples} texels`,
+    );
     const identity: Identity = identitySchema.parse({
       kind: "portrait",
       seed: seedOf(ctx.input.portraitId),
       shape: Array.from(result.shape),
       ...own.colours,
+      iris: uv.iris,
       freckles: 0,
       albedo: Array.from(texture.albedo, (v) => Math.round(v * 1000) / 1000),
       source: own.attributes,
+      texture: path.basename(files.textureUv),
+      ...(light ? { light } : {}),
     });
     writeFileAtomicSync(files.overlay, await fitOverlayPng(image, head, result));
-    writeFileAtomicSync(files.texture, await texturePng(head, texture.albedo, texture.source));
+    writeFileAtomicSync(files.textureUv, await texturePngBytes(uv));
+    writeFileAtomicSync(files.texture, await uvTexturePng(uv));
     writeFileAtomicSync(files.fit, JSON.stringify(storedFit(result)));
     writeFileAtomicSync(files.identity, JSON.stringify(identity));
   },
@@ -327,11 +367,31 @@ const evaluate = resumableStage({
         await identitySheet(await portraitSquare(analyseFiles(d).portrait, a), fitPictures, result.renders),
       );
       const fitted = readJson<{ landmarkErrorPx: number; interocularPx: number }>(fitFiles(d).fit);
-      const figures: IdentityFigures & { landmarkErrorPx: number; landmarkErrorPercent: number } = {
+      const figures: IdentityFigures & {
+        landmarkErrorPx: number;
+        landmarkErrorPercent: number;
+        likeness?: ReturnType<typeof ladderFigures>;
+      } = {
         ...result.figures,
         landmarkErrorPx: fitted.landmarkErrorPx,
         landmarkErrorPercent: (100 * fitted.landmarkErrorPx) / fitted.interocularPx,
       };
+      // The likeness ladder's L1 and L3, both recognisers (docs/likeness.md); a failure leaves the rest as it is.
+      try {
+        const ladder = await runLadder({
+          portrait: analyseFiles(d).portrait,
+          creation: ctx.jobDir,
+          rungs: ["L1", "L3"],
+          makeRenderer: makeRenderer(gpu),
+          head,
+          signal: ctx.signal,
+        });
+        figures.likeness = ladderFigures(ladder.report);
+        ctx.log(formatLadder(ladder.report));
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        ctx.log(`evaluate: the likeness ladder failed: ${(err as Error).message}`);
+      }
       if (plan.evaluateHeldOut) {
         const held = await evaluateAvatar({
           avatar: d.train,

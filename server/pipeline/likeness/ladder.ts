@@ -30,7 +30,7 @@ import { decodePortrait, type RgbImage } from "../analyse/decode";
 import { squareCrop } from "../analyse/mesh";
 import { frontalCamera, measureIdentity, toRgbImage } from "../evaluate/identity";
 import { BACKGROUND, sourceAttributes } from "../synthesise/dataset";
-import { identityColours, loadIdentityTexture, type Identity } from "../synthesise/identity";
+import { identityColours, identityLights, loadIdentityTexture, type Identity } from "../synthesise/identity";
 import { buildScene, regionFaces } from "../synthesise/scene";
 import {
   identityFile,
@@ -181,7 +181,10 @@ async function renderScene(
     frame: { expression: fit.expression, pose: fit.pose },
     texture: await loadIdentityTexture(identity, identityFile),
   });
-  return toRgbImage(renderMeshCpu(draws, camera, { background: BACKGROUND }).rgb, camera.width);
+  return toRgbImage(
+    renderMeshCpu(draws, camera, { background: BACKGROUND, lights: identityLights(identity) }).rgb,
+    camera.width,
+  );
 }
 
 const png = (img: RgbImage) => raw(img).png().toBuffer();

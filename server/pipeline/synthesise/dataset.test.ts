@@ -7,6 +7,7 @@ import sharp from "sharp";
 import { Region } from "../../../render-core/head";
 import { generateDataset, parseIdentity, planDataset, type SynthOptions } from "./dataset";
 import { TrainingData } from "../train/training-data";
+import { shAmbient } from "../../../render-core/light/sh";
 import { categoryByName } from "./attributes";
 import { proceduralIdentity } from "./identity";
 import { main } from "../../cli/synth";
@@ -185,6 +186,42 @@ describe("synthetic dataset", () => {
     expect(n).toBeGreaterThan(100);
     expect(skin[1]! / n).toBeGreaterThan(1.5 * (skin[0]! / n)); // green skin
     expect(hairPixels).toBeGreaterThan(50);
+  }, 60_000);
+
+  it("renders a portrait identity under the photo's light (identity.light), attributes included", async () => {
+    const dir = tmp();
+    const skinAndHair = async (shade: number) => {
+      const identity = {
+        ...proceduralIdentity(2, head),
+        kind: "portrait",
+        source: { hair: { ...categoryByName("hair").none, coverage: 1, length: 0.4, volume: 0.4 } },
+        light: { sh: Array.from(shAmbient([shade, shade, shade])), direction: [0, 0, 1] },
+      };
+      const file = path.join(dir, `identity-${shade}.json`);
+      fs.writeFileSync(file, JSON.stringify(identity));
+      const out = path.join(dir, `data-${shade}`);
+      const small = { ...options, categories: ["hat"], perCategory: 1, frames: 1, size: 48, inbetweenPairs: 0 };
+      const run = await generateDataset(
+        { ...small, identity: `portrait:${file}`, extraCameras: 0 },
+        { out, gpu: null, head },
+      );
+      const frame = (what: string) => path.join(out, "videos", run.manifest.videos[0]!.id, what, "0000.png");
+      const rgb = await sharp(frame("rgb")).removeAlpha().raw().toBuffer();
+      const parse = await sharp(frame("parse")).extractChannel(0).raw().toBuffer();
+      const mean = (cls: number) => {
+        let sum = 0,
+          n = 0;
+        for (let i = 0; i < parse.length; i++) if (parse[i] === cls) ((sum += rgb[i * 3 + 1]!), n++);
+        return sum / n;
+      };
+      return { skin: mean(Region.skin), hair: mean(13) };
+    };
+    const dim = await skinAndHair(0.35),
+      bright = await skinAndHair(0.7);
+    // Twice the light, about twice the diffuse colour (a little specular and 8-bit rounding on top), hair too.
+    expect(bright.skin / dim.skin).toBeGreaterThan(1.7);
+    expect(bright.skin / dim.skin).toBeLessThan(2.05);
+    expect(bright.hair / dim.hair).toBeGreaterThan(1.6);
   }, 60_000);
 
   it("refuses a portrait identity that does not fit the head model", () => {

@@ -18,7 +18,14 @@ import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
 import type { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
 import type { MeshFrame } from "../../../render-core/mesh/scene";
 import { CATEGORIES, categoryByName, checkParams, lerpParams, type Params } from "./attributes";
-import { identityColours, identitySchema, loadIdentityTexture, proceduralIdentity, type Identity } from "./identity";
+import {
+  identityColours,
+  identityLights,
+  identitySchema,
+  loadIdentityTexture,
+  proceduralIdentity,
+  type Identity,
+} from "./identity";
 import { drivingMotion } from "./motion";
 import { buildScene, regionFaces, type FramePose } from "./scene";
 import { contactSheet, labelledPanel } from "../../images/png";
@@ -298,6 +305,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
     ? await loadIdentityTexture(manifest.identity, options.identity.slice("portrait:".length))
     : null;
   const regions = regionFaces(head);
+  const lights = identityLights(manifest.identity);
   const motion: FramePose[] = drivingMotion(options.frames, options.fps);
   const cameras = manifest.cameras.map(cameraOf);
   const render = (attributes: Record<string, Params>, f: number, camera: Camera): Promise<MeshFrame> | MeshFrame => {
@@ -311,8 +319,8 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
       texture,
     });
     return run.gpu
-      ? run.gpu.render(draws, camera, { background: BACKGROUND })
-      : renderMeshCpu(draws, camera, { background: BACKGROUND });
+      ? run.gpu.render(draws, camera, { background: BACKGROUND, lights })
+      : renderMeshCpu(draws, camera, { background: BACKGROUND, lights });
   };
 
   // Every unit of work: a video frame (its view camera and the held-out cameras, three outputs) or an in-between

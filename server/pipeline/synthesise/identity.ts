@@ -17,7 +17,7 @@ import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
 import { z } from "zod";
-import type { MeshTexture } from "../../../render-core/mesh/scene";
+import { STUDIO_LIGHTS, type MeshLights, type MeshTexture } from "../../../render-core/mesh/scene";
 import { Region, type HeadModel } from "../../../render-core/head";
 import { MeshPart } from "../../../render-core/head/mesh";
 import { gaussian, mulberry32 } from "../../../render-core/math/prng";
@@ -37,6 +37,17 @@ export const identitySchema = z.object({
   freckles: z.number().min(0).max(1),
   /** Portrait identities: per-vertex albedo [V, 3] taken from the photo (replaces the colours made from the fields above). */
   albedo: z.array(z.number().min(0).max(1)).optional(),
+  /**
+   * Portrait identities: the photo's light (server/pipeline/fit/photo-light.ts), world space: `sh` the 27
+   * irradiance coefficients (render-core/light/sh.ts), `direction` where its shading peaks (the key light's
+   * highlight). The dataset is rendered under it, attributes included, so the person looks as photographed.
+   */
+  light: z
+    .object({
+      sh: z.array(z.number().finite()).length(27),
+      direction: z.tuple([z.number().finite(), z.number().finite(), z.number().finite()]),
+    })
+    .optional(),
   /** Portrait identities: the person's own attribute parameters per category (the "source" video shows them). */
   source: z.record(z.string(), z.record(z.string(), z.number().finite())).optional(),
   /** Portrait identities: the UV albedo texture, a PNG file beside identity.json (relative path; row 0 at v = 0). */
@@ -65,6 +76,14 @@ const IRISES: Rgb[] = [
 
 export function mixRgb(a: Rgb, b: Rgb, t: number): Rgb {
   return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
+}
+
+/** The lights an identity's scenes are rendered under: the photo's own light for a portrait, else the studio's. */
+export function identityLights(identity: Identity): MeshLights {
+  if (!identity.light) return STUDIO_LIGHTS;
+  const [x, y, z] = identity.light.direction;
+  const n = Math.hypot(x, y, z) || 1;
+  return { ...STUDIO_LIGHTS, sh: identity.light.sh, keyDir: [x / n, y / n, z / n] };
 }
 
 /** A plausible person from a seed: moderate shape coefficients, a skin tone between two neighbours of the range. */

@@ -18,7 +18,7 @@ import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
 import type { GpuMeshRenderer } from "../../../render-core/mesh/renderer";
 import type { MeshTexture } from "../../../render-core/mesh/scene";
 import type { Params } from "./attributes";
-import { identityColours, type Identity } from "./identity";
+import { identityColours, identityLights, type Identity } from "./identity";
 import { buildScene, regionFaces } from "./scene";
 
 export interface PortraitOptions {
@@ -119,9 +119,10 @@ export async function renderPortrait(o: PortraitOptions): Promise<Portrait> {
     texture: o.texture,
   });
   const background = o.background ?? [0.55, 0.6, 0.66];
+  const lights = identityLights(o.identity);
   const image = o.gpu
-    ? await o.gpu.render(draws, camera, { background })
-    : renderMeshCpu(draws, camera, { background });
+    ? await o.gpu.render(draws, camera, { background, lights })
+    : renderMeshCpu(draws, camera, { background, lights });
   const rgb = new Uint8Array(size * size * 3);
   for (let i = 0; i < rgb.length; i++) rgb[i] = Math.round(Math.min(1, Math.max(0, image.rgb[i]!)) * 255);
   const posed = poseVertices(o.head, createHeadParams(o.head, { shape: o.identity.shape, expression, pose }));
