@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<void> {
     [
       await labelledPanel(await png(front), PANEL, "rendered portrait"),
       await labelledPanel(await analysisOverlayPng(front, a), PANEL, ""),
-      await labelledPanel(matte, PANEL, "person matte (RVM)"),
+      await labelledPanel(matte, PANEL, "person matte (selfie)"),
     ],
     3,
     PANEL,

