@@ -119,14 +119,16 @@ const fit = resumableStage({
     const image = await decodePortrait(fs.readFileSync(analyseFiles(d).portrait));
     const matte = await readMatte(d);
     // face-api's 68 points sit where its training data put them, not on the model's own landmarks: the table maps them.
+    // With Human's mesh the fit is dense (fit/dense-fit.ts); the 68 points only start it.
     const result = fitHead(
       head,
       Float32Array.from(a.landmarks),
       { width: image.width, height: image.height },
-      { convention: FACE_API_CONVENTION },
+      { convention: FACE_API_CONVENTION, mesh: a.mesh ? Float32Array.from(a.mesh) : null },
     );
+    const percent = (px: number) => ((100 * px) / result.interocularPx).toFixed(1);
     ctx.log(
-      `fit: landmark error ${result.landmarkErrorPx.toFixed(2)} px (${((100 * result.landmarkErrorPx) / result.interocularPx).toFixed(1)}% of the inter-ocular distance) after ${result.iterations} iterations`,
+      `fit (${result.mode === "dense" ? "Human's 478 points" : "68 landmarks"}): landmark error ${result.landmarkErrorPx.toFixed(2)} px (${percent(result.landmarkErrorPx)}% of the inter-ocular distance) after ${result.iterations} iterations${result.heldOutErrorPx != null ? `; held-out mesh points ${result.heldOutErrorPx.toFixed(2)} px (${percent(result.heldOutErrorPx)}%)` : ""}`,
     );
     ctx.progress(0.4);
     // The photo's own light (the studio's when it cannot be estimated): the textures and the hair colour are de-lit
@@ -198,6 +200,8 @@ function storedFit(f: HeadFit) {
     interocularPx: f.interocularPx,
     iterations: f.iterations,
     rotation: f.rotation,
+    mode: f.mode ?? "landmarks68",
+    heldOutErrorPx: f.heldOutErrorPx ?? null,
   };
 }
 

@@ -20,10 +20,27 @@
  * to fixed surface points). Coarse to fine: rigid pose first (focal fixed at
  * its prior), then everything. A detector's landmarks go through its
  * LandmarkConvention first (landmark-convention.ts), at the fitted yaw.
+ * The model and the solver live in fit-solver.ts. With Human's mesh
+ * (options.mesh) this fit only starts the dense one (dense-fit.ts).
  */
 import { rodrigues, type HeadModel } from "../../../render-core/head";
 import { toModelConvention, type LandmarkConvention } from "./landmark-convention";
 import type { Camera } from "../../../render-core/math/camera";
+import { checkMesh, fitDense, type DenseOptions, type DenseReport } from "./dense-fit";
+import {
+  FIT_EXPRESSIONS,
+  LOGF,
+  ROT,
+  SHAPE,
+  TRANS,
+  levenbergMarquardt,
+  pointBasis,
+  posteriorStd,
+  projectPoints,
+  type Problem,
+} from "./fit-solver";
+
+export { FIT_EXPRESSIONS };
 
 export interface HeadFit {
   shape: Float32Array; // [24]
@@ -45,6 +62,13 @@ export interface HeadFit {
   rotation: { yawDeg: number; pitchDeg: number; rollDeg: number };
   /** [24] posterior standard deviation of each shape coefficient (Laplace approximation at the optimum): near the prior's sigma means the landmarks do not see it. */
   shapeStd: Float32Array;
+  // The three below are always set by fitHead; optional for fits built by hand (tests).
+  /** "dense" when fitted to Human's 478-point mesh (options.mesh), "landmarks68" otherwise. */
+  mode?: "dense" | "landmarks68";
+  /** Dense mode: mean reprojection error (pixels) on the 20 % of mesh points held out of a first fit; null otherwise. */
+  heldOutErrorPx?: number | null;
+  /** Dense mode: the mesh points' errors and the held-out figures; null otherwise. */
+  dense?: DenseReport | null;
 }
 
 export interface FitHeadOptions {
@@ -72,19 +96,15 @@ export interface FitHeadOptions {
   convention?: LandmarkConvention;
   /** Iteration cap per stage. Default 60. */
   maxIterations?: number;
+  /**
+   * Human's mesh [478, 3] (analysis.mesh, pixels): when given, the fit is
+   * dense (dense-fit.ts): the 68-point fit is only its start, and every
+   * shape coefficient is fitted to the mesh points under its prior.
+   */
+  mesh?: Float32Array | null;
+  /** Dense mode's held-out draw and point weights. */
+  dense?: DenseOptions;
 }
-
-/** The expression coefficients a single photo can show, fitted by name; the jaw opening is the jaw joint. */
-export const FIT_EXPRESSIONS = [
-  "smileL",
-  "smileR",
-  "browInnerRaiseL",
-  "browInnerRaiseR",
-  "browOuterRaiseL",
-  "browOuterRaiseR",
-  "blinkL",
-  "blinkR",
-] as const;
 
 /**
  * Shape coefficients that 68 landmarks pin down (measured over 16 rendered
@@ -104,361 +124,8 @@ export const IDENTIFIABLE_SHAPES = [
 ] as const;
 
 const JAW_CONTOUR_WEIGHT = 0.25;
-const JAW_SIGMA = 0.15;
-const HUBER_K = 3;
 /** Landmark noise scale as a fraction of the inter-ocular distance (detectors are good to about 2-4 %). */
 const NOISE_FRACTION = 0.02;
-
-/** The head model reduced to the vertices under the landmarks (f64). */
-interface LandmarkBasis {
-  n: number;
-  /** [68 * 3] index into the reduced vertices, and barycentric weight. */
-  corner: Int32Array;
-  bary: Float64Array;
-  /** [n, 3] template, [n, 3, S] shape dirs, [n, 3, Ef] fitted expression dirs, [n, J] skin weights. */
-  base: Float64Array;
-  shapeDirs: Float64Array;
-  exprDirs: Float64Array;
-  skin: Float64Array;
-  exprIndex: number[];
-  /** [J, 3] rest joints and [J, 3, S] joint shape dirs. */
-  jointRest: Float64Array;
-  jointShapeDirs: Float64Array;
-}
-
-const basisCache = new WeakMap<HeadModel, LandmarkBasis>();
-
-function landmarkBasis(head: HeadModel): LandmarkBasis {
-  const hit = basisCache.get(head);
-  if (hit) return hit;
-  const S = head.shapeNames.length,
-    E = head.expressionNames.length,
-    J = head.jointNames.length;
-  const L = head.landmarks.length;
-  const exprIndex = FIT_EXPRESSIONS.map((name) => {
-    const i = head.expressionNames.indexOf(name);
-    if (i < 0) throw new Error(`fitHead: the head model has no expression "${name}"`);
-    return i;
-  });
-  const Ef = exprIndex.length;
-  const slot = new Map<number, number>();
-  const corner = new Int32Array(L * 3),
-    bary = new Float64Array(L * 3);
-  for (let i = 0; i < L; i++) {
-    for (let k = 0; k < 3; k++) {
-      const v = head.faces[head.landmarkFaces[i] * 3 + k];
-      if (!slot.has(v)) slot.set(v, slot.size);
-      corner[i * 3 + k] = slot.get(v)!;
-      bary[i * 3 + k] = head.landmarkBary[i * 3 + k];
-    }
-  }
-  const n = slot.size;
-  const base = new Float64Array(n * 3),
-    shapeDirs = new Float64Array(n * 3 * S),
-    exprDirs = new Float64Array(n * 3 * Ef),
-    skin = new Float64Array(n * J);
-  for (const [v, s] of slot) {
-    for (let a = 0; a < 3; a++) {
-      base[s * 3 + a] = head.template[v * 3 + a];
-      for (let c = 0; c < S; c++) shapeDirs[(s * 3 + a) * S + c] = head.shapeDirs[(v * 3 + a) * S + c];
-      for (let c = 0; c < Ef; c++) exprDirs[(s * 3 + a) * Ef + c] = head.exprDirs[(v * 3 + a) * E + exprIndex[c]];
-    }
-    for (let j = 0; j < J; j++) skin[s * J + j] = head.skinWeights[v * J + j];
-  }
-  const basis = {
-    n,
-    corner,
-    bary,
-    base,
-    shapeDirs,
-    exprDirs,
-    skin,
-    exprIndex,
-    jointRest: Float64Array.from(head.jointRest),
-    jointShapeDirs: Float64Array.from(head.jointShapeDirs),
-  };
-  basisCache.set(head, basis);
-  return basis;
-}
-
-/** Parameter vector layout. */
-const ROT = 0,
-  TRANS = 3,
-  LOGF = 6,
-  SHAPE = 7;
-
-interface Problem {
-  head: HeadModel;
-  basis: LandmarkBasis;
-  S: number;
-  Ef: number;
-  /** Index of the jaw opening in the parameter vector; total parameter count. */
-  jawAt: number;
-  count: number;
-  cx: number;
-  cy: number;
-  obs: Float64Array;
-  /** [68] sqrt(weight) / sigma_px. */
-  scale: Float64Array;
-  used: number[];
-  shapeSigma: number;
-  exprSigma: number;
-  logF0: number;
-  focalLogSigma: number;
-}
-
-/** Pixel positions [68, 2] of the landmarks for parameters `t`. */
-function projectLandmarks(p: Problem, t: Float64Array, out: Float64Array): Float64Array {
-  const { basis: b, S, Ef, head } = p;
-  const J = head.jointNames.length,
-    n = b.n;
-  // Joints follow the shape.
-  const joints = new Float64Array(J * 3);
-  for (let q = 0; q < J * 3; q++) {
-    let v = b.jointRest[q];
-    for (let c = 0; c < S; c++) v += b.jointShapeDirs[q * S + c] * t[SHAPE + c];
-    joints[q] = v;
-  }
-  // Joint chain: only the root (global rotation) and the jaw are posed.
-  const G = new Float64Array(J * 12),
-    A = new Float64Array(J * 12);
-  for (let j = 0; j < J; j++) {
-    const R = j === 0 ? rodrigues(t[ROT], t[ROT + 1], t[ROT + 2]) : j === 2 ? rodrigues(t[p.jawAt], 0, 0) : null;
-    const par = head.jointParents[j];
-    const local = new Float64Array(12);
-    for (let r = 0; r < 3; r++) {
-      for (let c = 0; c < 3; c++) local[r * 4 + c] = R ? R[r * 3 + c] : r === c ? 1 : 0;
-      local[r * 4 + 3] = joints[j * 3 + r] - (par >= 0 ? joints[par * 3 + r] : 0);
-    }
-    if (par < 0) G.set(local, j * 12);
-    else
-      for (let r = 0; r < 3; r++)
-        for (let c = 0; c < 4; c++) {
-          let v = c === 3 ? G[par * 12 + r * 4 + 3] : 0;
-          for (let k = 0; k < 3; k++) v += G[par * 12 + r * 4 + k] * local[k * 4 + c];
-          G[j * 12 + r * 4 + c] = v;
-        }
-    for (let r = 0; r < 3; r++) {
-      let tr = G[j * 12 + r * 4 + 3];
-      for (let k = 0; k < 3; k++) tr -= G[j * 12 + r * 4 + k] * joints[j * 3 + k];
-      for (let c = 0; c < 3; c++) A[j * 12 + r * 4 + c] = G[j * 12 + r * 4 + c];
-      A[j * 12 + r * 4 + 3] = tr;
-    }
-  }
-  const posed = new Float64Array(n * 3),
-    M = new Float64Array(12);
-  for (let s = 0; s < n; s++) {
-    const x = [0, 0, 0];
-    for (let a = 0; a < 3; a++) {
-      let v = b.base[s * 3 + a];
-      const o = (s * 3 + a) * S,
-        oe = (s * 3 + a) * Ef;
-      for (let c = 0; c < S; c++) v += b.shapeDirs[o + c] * t[SHAPE + c];
-      for (let c = 0; c < Ef; c++) v += b.exprDirs[oe + c] * t[SHAPE + S + c];
-      x[a] = v;
-    }
-    M.fill(0);
-    for (let j = 0; j < J; j++) {
-      const w = b.skin[s * J + j];
-      if (w !== 0) for (let k = 0; k < 12; k++) M[k] += w * A[j * 12 + k];
-    }
-    for (let r = 0; r < 3; r++)
-      posed[s * 3 + r] = M[r * 4] * x[0] + M[r * 4 + 1] * x[1] + M[r * 4 + 2] * x[2] + M[r * 4 + 3];
-  }
-  const f = Math.exp(t[LOGF]);
-  const L = b.corner.length / 3;
-  for (let i = 0; i < L; i++) {
-    let X = 0,
-      Y = 0,
-      Z = 0;
-    for (let k = 0; k < 3; k++) {
-      const s = b.corner[i * 3 + k],
-        w = b.bary[i * 3 + k];
-      X += w * posed[s * 3];
-      Y += w * posed[s * 3 + 1];
-      Z += w * posed[s * 3 + 2];
-    }
-    const cz = -Z + t[TRANS + 2];
-    out[i * 2] = (f * (X + t[TRANS])) / cz + p.cx;
-    out[i * 2 + 1] = (f * (-Y + t[TRANS + 1])) / cz + p.cy;
-  }
-  return out;
-}
-
-/** Residual vector: robust, weighted landmark offsets, then the priors. */
-function residuals(p: Problem, t: Float64Array, out: Float64Array, proj: Float64Array): Float64Array {
-  projectLandmarks(p, t, proj);
-  let q = 0;
-  for (const i of p.used) {
-    const dx = (proj[i * 2] - p.obs[i * 2]) * p.scale[i],
-      dy = (proj[i * 2 + 1] - p.obs[i * 2 + 1]) * p.scale[i];
-    const e = Math.hypot(dx, dy);
-    // Huber on the landmark's distance: sqrt(2 rho(e)) / e scales both components.
-    const s = e <= HUBER_K ? 1 : Math.sqrt(HUBER_K * (2 * e - HUBER_K)) / e;
-    out[q++] = dx * s;
-    out[q++] = dy * s;
-  }
-  for (let c = 0; c < p.S; c++) out[q++] = t[SHAPE + c] / p.shapeSigma;
-  for (let c = 0; c < p.Ef; c++) out[q++] = t[SHAPE + p.S + c] / p.exprSigma;
-  out[q++] = t[p.jawAt] / JAW_SIGMA;
-  out[q++] = (t[LOGF] - p.logF0) / p.focalLogSigma;
-  return out;
-}
-
-function sumSq(r: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < r.length; i++) s += r[i] * r[i];
-  return s;
-}
-
-/** Box bounds [lo, hi] per parameter: coefficients stay where the linear blendshapes are plausible. */
-function paramBounds(p: Problem): { lo: Float64Array; hi: Float64Array } {
-  const lo = new Float64Array(p.count).fill(-Infinity),
-    hi = new Float64Array(p.count).fill(Infinity);
-  for (let c = 0; c < p.S; c++) [lo[SHAPE + c], hi[SHAPE + c]] = [-3, 3];
-  for (let c = 0; c < p.Ef; c++)
-    [lo[SHAPE + p.S + c], hi[SHAPE + p.S + c]] = FIT_EXPRESSIONS[c].startsWith("blink") ? [-0.5, 1] : [-1, 2];
-  [lo[p.jawAt], hi[p.jawAt]] = [0, 0.45];
-  lo[TRANS + 2] = 0.05;
-  return { lo, hi };
-}
-
-/** Solves the symmetric positive definite system A x = b (n x n, row-major) by Cholesky; null when not positive definite. */
-function solveSpd(A: Float64Array, b: Float64Array, n: number): Float64Array | null {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      if (i === j) {
-        if (!(s > 0)) return null;
-        L[i * n + i] = Math.sqrt(s);
-      } else L[i * n + j] = s / L[j * n + j];
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= L[i * n + k] * y[k];
-    y[i] = s / L[i * n + i];
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
-    x[i] = s / L[i * n + i];
-  }
-  return x;
-}
-
-/** Forward-difference Jacobian [m, a] of the residuals over the active parameters. */
-function jacobian(p: Problem, t: Float64Array, r0: Float64Array, active: number[], proj: Float64Array): Float64Array {
-  const m = r0.length,
-    a = active.length;
-  const Jm = new Float64Array(m * a),
-    r = new Float64Array(m);
-  for (let c = 0; c < a; c++) {
-    const k = active[c],
-      keep = t[k];
-    const h = 1e-6 * Math.max(1, Math.abs(keep));
-    t[k] = keep + h;
-    residuals(p, t, r, proj);
-    t[k] = keep;
-    for (let i = 0; i < m; i++) Jm[i * a + c] = (r[i] - r0[i]) / h;
-  }
-  return Jm;
-}
-
-/** Normal matrix J^T J [a, a] and gradient J^T r [a]. */
-function normal(Jm: Float64Array, r: Float64Array, a: number): { H: Float64Array; g: Float64Array } {
-  const m = r.length,
-    H = new Float64Array(a * a),
-    g = new Float64Array(a);
-  for (let i = 0; i < m; i++) {
-    const row = i * a;
-    for (let c = 0; c < a; c++) {
-      const v = Jm[row + c];
-      if (v === 0) continue;
-      g[c] += v * r[i];
-      for (let d = c; d < a; d++) H[c * a + d] += v * Jm[row + d];
-    }
-  }
-  for (let c = 0; c < a; c++) for (let d = 0; d < c; d++) H[c * a + d] = H[d * a + c];
-  return { H, g };
-}
-
-/**
- * Levenberg-Marquardt (Marquardt's diagonal damping) over the active
- * parameters within box bounds: a parameter sitting on a bound that the
- * gradient pushes outward is held for that iteration (so the step the model
- * predicts is the step taken). Returns the iterations taken.
- */
-function levenbergMarquardt(p: Problem, t: Float64Array, active: number[], maxIterations: number): number {
-  const m = 2 * p.used.length + p.S + p.Ef + 2,
-    a = active.length;
-  const { lo, hi } = paramBounds(p);
-  const proj = new Float64Array(p.obs.length);
-  let r = residuals(p, t, new Float64Array(m), proj);
-  let cost = sumSq(r);
-  let lambda = 1e-3,
-    it = 0;
-  const trial = new Float64Array(t.length),
-    rTrial = new Float64Array(m);
-  while (it < maxIterations) {
-    it++;
-    const { H, g } = normal(jacobian(p, t, r, active, proj), r, a);
-    const held = active.map((k, c) => (t[k] <= lo[k] && g[c] > 0) || (t[k] >= hi[k] && g[c] < 0));
-    let improved = false;
-    while (lambda < 1e12) {
-      const D = Float64Array.from(H),
-        rhs = g.map((v) => -v);
-      for (let c = 0; c < a; c++) {
-        D[c * a + c] += lambda * Math.max(H[c * a + c], 1e-9) + 1e-12;
-        if (!held[c]) continue;
-        for (let d = 0; d < a; d++) D[c * a + d] = D[d * a + c] = c === d ? 1 : 0;
-        rhs[c] = 0;
-      }
-      const step = solveSpd(D, rhs, a);
-      if (step) {
-        trial.set(t);
-        for (let c = 0; c < a; c++)
-          trial[active[c]] = Math.min(hi[active[c]], Math.max(lo[active[c]], t[active[c]] + step[c]));
-        residuals(p, trial, rTrial, proj);
-        const c2 = sumSq(rTrial);
-        if (c2 < cost) {
-          const gain = (cost - c2) / Math.max(cost, 1e-300);
-          t.set(trial);
-          r = Float64Array.from(rTrial);
-          cost = c2;
-          lambda = Math.max(1e-9, lambda / 3);
-          improved = true;
-          if (gain < 1e-7) return it;
-          break;
-        }
-      }
-      lambda *= 4;
-    }
-    if (!improved) break;
-  }
-  return it;
-}
-
-/** Posterior standard deviations of the parameters `idx` from the normal matrix at `t` (all parameters active). */
-function posteriorStd(p: Problem, t: Float64Array, idx: number[], withFocal: boolean): Float64Array {
-  const all = Array.from({ length: p.count }, (_, i) => i).filter((i) => withFocal || i !== LOGF);
-  const m = 2 * p.used.length + p.S + p.Ef + 2,
-    proj = new Float64Array(p.obs.length);
-  const r = residuals(p, t, new Float64Array(m), proj);
-  const { H } = normal(jacobian(p, t, r, all, proj), r, all.length);
-  const out = new Float64Array(idx.length);
-  idx.forEach((k, q) => {
-    const e = new Float64Array(all.length);
-    e[all.indexOf(k)] = 1;
-    const x = solveSpd(H, e, all.length);
-    out[q] = x ? Math.sqrt(Math.max(0, x[all.indexOf(k)])) : NaN;
-  });
-  return out;
-}
 
 /** Euler angles (degrees) of an axis-angle for R = Ry(yaw) Rx(pitch) Rz(roll). */
 export function axisAngleToEuler(
@@ -498,7 +165,10 @@ function checkLandmarks(landmarks: Float32Array, count: number, size: { width: n
     );
 }
 
-/** Fits the head model to 68 landmarks (pixels, iBUG order) of a width x height photo. */
+/**
+ * Fits the head model to 68 landmarks (pixels, iBUG order) of a width x
+ * height photo, then to Human's mesh when options.mesh is given.
+ */
 export function fitHead(
   head: HeadModel,
   landmarks: Float32Array,
@@ -507,9 +177,10 @@ export function fitHead(
 ): HeadFit {
   const L = head.landmarks.length;
   checkLandmarks(landmarks, L, size);
+  if (options.mesh) checkMesh(options.mesh, size);
   const S = head.shapeNames.length,
     J = head.jointNames.length;
-  const basis = landmarkBasis(head);
+  const basis = pointBasis(head, head.landmarkFaces, head.landmarkBary);
   const Ef = basis.exprIndex.length;
   const weights = options.weights
     ? Float64Array.from(options.weights)
@@ -565,10 +236,9 @@ export function fitHead(
     lEye = [42, 43, 44, 45, 46, 47];
   const roll = -Math.atan2(mean(lEye, 1) - mean(rEye, 1), mean(lEye, 0) - mean(rEye, 0));
   t[ROT + 2] = roll;
-  const rest = projectLandmarks(
+  const rest = projectPoints(
     { ...p, cx: 0, cy: 0 },
     Float64Array.from({ length: p.count }, (_, i) => (i === LOGF ? 0 : i === TRANS + 2 ? 1 : 0)),
-    new Float64Array(L * 2),
   );
   // With focal 1 at distance 1 from the origin, `rest` is the model in metres (camera axes): scale = f / depth.
   const modelEye = Math.hypot(rest[45 * 2] - rest[36 * 2], rest[45 * 2 + 1] - rest[36 * 2 + 1]);
@@ -596,8 +266,13 @@ export function fitHead(
     (i) => (fitFocal || i !== LOGF) && (options.fitShape !== false || i < SHAPE),
   );
   iterations += levenbergMarquardt(p, t, full, maxIt);
+  let dense: ReturnType<typeof fitDense> | null = null;
+  if (options.mesh) {
+    dense = fitDense(p, t, options.mesh, landmarks, full, maxIt, options.dense);
+    iterations += dense.report.iterations;
+  }
 
-  const proj = projectLandmarks(p, t, new Float64Array(L * 2));
+  const proj = projectPoints(p, t);
   const perLandmarkErrorPx = new Float32Array(L);
   for (let i = 0; i < L; i++)
     perLandmarkErrorPx[i] = Math.hypot(proj[i * 2] - p.obs[i * 2], proj[i * 2 + 1] - p.obs[i * 2 + 1]);
@@ -606,7 +281,11 @@ export function fitHead(
   const shapeStd =
     options.fitShape === false
       ? new Float32Array(S).fill(p.shapeSigma)
-      : Float32Array.from(posteriorStd(p, t, shapeIdx, fitFocal));
+      : Float32Array.from(
+          dense
+            ? posteriorStd(dense.problem, dense.params, shapeIdx, fitFocal)
+            : posteriorStd(p, t, shapeIdx, fitFocal),
+        );
 
   const expression = new Float32Array(head.expressionNames.length);
   basis.exprIndex.forEach((e, c) => (expression[e] = t[SHAPE + S + c]));
@@ -644,5 +323,8 @@ export function fitHead(
     iterations,
     rotation: axisAngleToEuler(t[ROT], t[ROT + 1], t[ROT + 2]),
     shapeStd,
+    mode: dense ? "dense" : "landmarks68",
+    heldOutErrorPx: dense?.report.heldOutErrorPx ?? null,
+    dense: dense?.report ?? null,
   };
 }
