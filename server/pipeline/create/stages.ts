@@ -49,6 +49,7 @@ import {
   type HeadFit,
   type PhotoShading,
 } from "../fit";
+import { buildHairTexture } from "../fit/hair-texture";
 import { estimatePhotoLight } from "../fit/photo-light";
 import { ALL_CATEGORIES, generateDataset, sourceAttributes, type SynthOptions } from "../synthesise/dataset";
 import { identitySchema, proceduralIdentity, texturePngBytes, type Identity } from "../synthesise/identity";
@@ -97,6 +98,8 @@ const fitFiles = (d: CreationFolders) => ({
   texture: path.join(d.fit, "texture.png"),
   /** The UV albedo the identity is drawn with (identity.texture names it). */
   textureUv: path.join(d.fit, "texture-uv.png"),
+  /** The person's hair as a UV texture from the photo (identity.hairTexture names it; absent when bald). */
+  hairUv: path.join(d.fit, "hair-uv.png"),
   fit: path.join(d.fit, "fit.json"),
   /** The dataset's person; written last. */
   identity: path.join(d.fit, "identity.json"),
@@ -168,6 +171,20 @@ const fit = resumableStage({
     ctx.log(
       `fit: UV texture ${uv.width} px in ${(uv.millis / 1000).toFixed(1)} s: ${share(UvSource.photo)}% photo, ${share(UvSource.mirrored)}% mirrored, ${share(UvSource.skinFill)}% skin fill; irises ${uv.eyes.sightings.filter(Boolean).length} of 2 seen, colour from ${uv.eyes.irisSamples} texels`,
     );
+    // The person's own hair, coloured from the photo's hair pixels (none when the photo shows no hair).
+    const hairUv =
+      own.attributes.hair.coverage > 0.01
+        ? buildHairTexture(head, result, image, own.attributes.hair, {
+            matte,
+            shading,
+            skin: texture.skinTone,
+            exposure: texture.exposure,
+          })
+        : null;
+    if (hairUv)
+      ctx.log(
+        `fit: hair UV texture ${hairUv.width} px in ${(hairUv.millis / 1000).toFixed(1)} s: ${(100 * hairUv.seenShare).toFixed(0)}% of the scalp from the photo, colour (${hairUv.colour.map((v) => v.toFixed(2)).join(", ")})`,
+      );
     const identity: Identity = identitySchema.parse({
       kind: "portrait",
       seed: seedOf(ctx.input.portraitId),
@@ -178,10 +195,12 @@ const fit = resumableStage({
       albedo: Array.from(texture.albedo, (v) => Math.round(v * 1000) / 1000),
       source: own.attributes,
       texture: path.basename(files.textureUv),
+      ...(hairUv ? { hairTexture: path.basename(files.hairUv) } : {}),
       ...(light ? { light } : {}),
     });
     writeFileAtomicSync(files.overlay, await fitOverlayPng(image, head, result));
     writeFileAtomicSync(files.textureUv, await texturePngBytes(uv));
+    if (hairUv) writeFileAtomicSync(files.hairUv, await texturePngBytes(hairUv));
     writeFileAtomicSync(files.texture, await uvTexturePng(uv));
     writeFileAtomicSync(files.fit, JSON.stringify(storedFit(result)));
     writeFileAtomicSync(files.identity, JSON.stringify(identity));

@@ -12,6 +12,13 @@ import { MeshPart, type HeadModel } from "../../../render-core/head";
 /** Human's mesh: 468 MediaPipe points and 5 iris points per eye. */
 export const MESH_POINTS = 478;
 
+/** Human's eye openings (lower lid then upper lid back) and the mouth's inner lip line, as mesh indices. */
+export const FACE_OPENINGS: readonly (readonly number[])[] = [
+  [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246],
+  [263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466],
+  [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191],
+];
+
 /**
  * MediaPipe's face oval (FACEMESH_FACE_OVAL; Human's `annotations.silhouette`),
  * from the forehead's top clockwise in the image: detectors put it on the

@@ -13,7 +13,7 @@
  */
 import { mulberry32 } from "../../../render-core/math/prng";
 import { eyeLineFrame } from "./landmark-convention";
-import { FACE_OVAL, MESH_POINTS, denseBinding, type DenseBindingTable } from "./dense-binding";
+import { FACE_OPENINGS, FACE_OVAL, MESH_POINTS, denseBinding, type DenseBindingTable } from "./dense-binding";
 import {
   FIT_EXPRESSIONS,
   ROT,
@@ -24,7 +24,6 @@ import {
   projectPoints,
   type Problem,
 } from "./fit-solver";
-import { FACE_OPENINGS } from "./uv-eyes";
 
 export interface DenseOptions {
   /** Share of the usable points held out of the first fit to measure the error on unseen points; 0 skips it. Default 0.2. */

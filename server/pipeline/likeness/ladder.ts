@@ -180,6 +180,7 @@ async function renderScene(
     attributes,
     frame: { expression: fit.expression, pose: fit.pose },
     texture: await loadIdentityTexture(identity, identityFile),
+    hairTexture: await loadIdentityTexture(identity, identityFile, "hairTexture"),
   });
   return toRgbImage(
     renderMeshCpu(draws, camera, { background: BACKGROUND, lights: identityLights(identity) }).rgb,

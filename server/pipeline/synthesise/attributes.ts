@@ -25,6 +25,8 @@ export interface BuildContext {
   normals: Float32Array;
   /** [V, 3] head albedo, edited in place by skin-like categories. */
   colours: Float32Array;
+  /** The person's own hair as a UV texture (identity.hairTexture, fit/hair-texture.ts): the hair takes its colours. */
+  hairTexture?: MeshTexture | null;
 }
 
 export interface AttributeCategory {
@@ -92,6 +94,9 @@ function strandTexture(colour: Rgb, curl: number, density: number, seed: number)
   return { width: W, height: H, data };
 }
 
+/** The hair and beard shells' material (fit/hair-texture.ts takes its highlight out of the photo's hair). */
+export const SHELL_MATERIAL = { specular: 0.2, shininess: 30, opacity: 1, blend: true } as const;
+
 /**
  * Shells over the head where `weight` (per vertex, [0, 1]) is positive:
  * `layers` copies pushed out along the normals by up to `offset`, tapered
@@ -125,7 +130,7 @@ function shells(
       indices,
       uvs: head.uvs,
       texture,
-      material: { specular: 0.2, shininess: 30, opacity: 1, blend: true },
+      material: SHELL_MATERIAL,
       classId,
     });
   }
@@ -176,23 +181,140 @@ const hair: AttributeCategory = {
   },
   build(p, ctx) {
     if (p.coverage! <= 0.01) return [];
-    // Hairline: at the front it rises as coverage drops; at the back it falls with length (to the nape and below).
-    const front = 0.058 + 0.05 * (1 - p.coverage!),
-      back = 0.02 - 0.11 * p.length!;
-    const w = regionWeight(ctx.head, (_x, y, z, region) => {
-      if (
-        region === Region.leftEar ||
-        region === Region.rightEar ||
-        region === Region.leftBrow ||
-        region === Region.rightBrow
-      )
-        return 0;
-      const line = z > 0.04 ? front : z < -0.03 ? back : back + ((front - back) * (z + 0.03)) / 0.07;
-      return smooth(line - 0.004, line + 0.008, y) * p.coverage!;
-    });
-    return shells(ctx, w, 0.003 + 0.018 * p.volume!, 4, strandTexture(rgbOf(p, "colour"), p.curl!, 1.2, 11), 13);
+    const w = hairWeight(ctx.head, p);
+    const strands = strandTexture(rgbOf(p, "colour"), p.curl!, 1.2, 11);
+    if (!ctx.hairTexture) return shells(ctx, w, hairShellOffset(p.volume!), HAIR_SHELLS, strands, 13);
+    // The person's own hair: colours from the photo's texture, the strands' alpha; a colour edit tints it by the
+    // new colour over the person's own (length, volume and curl edits keep the photo's colours).
+    const own = ctx.identity.source?.hair;
+    const tint = [0, 1, 2].map((k) => {
+      const key = ["colourR", "colourG", "colourB"][k]!;
+      return own ? Math.min(MAX_HAIR_TINT, Math.max(0.02, p[key]!) / Math.max(0.02, own[key] ?? p[key]!)) : 1;
+    }) as Rgb;
+    return photoHairShells(ctx, w, hairShellOffset(p.volume!), photoHairStrands(ctx.hairTexture, strands), tint);
   },
 };
+
+/** The generator's hair shells: how many, and how far the outermost lies off the skin (metres) at `volume`. */
+export const HAIR_SHELLS = 4;
+export const hairShellOffset = (volume: number) => 0.003 + 0.018 * volume;
+/** Largest tint of a hair-colour edit on the person's own hair (black to platinum is about 15). */
+const MAX_HAIR_TINT = 16;
+
+/** Per-vertex weight [V] of the generator's hair (coverage, length), tapered at the hairline. */
+export function hairWeight(head: HeadModel, p: Params): Float32Array {
+  // Hairline: at the front it rises as coverage drops; at the back it falls with length (to the nape and below).
+  const front = 0.058 + 0.05 * (1 - p.coverage!),
+    back = 0.02 - 0.11 * p.length!;
+  return regionWeight(head, (_x, y, z, region) => {
+    if (
+      region === Region.leftEar ||
+      region === Region.rightEar ||
+      region === Region.leftBrow ||
+      region === Region.rightBrow
+    )
+      return 0;
+    const line = z > 0.04 ? front : z < -0.03 ? back : back + ((front - back) * (z + 0.03)) / 0.07;
+    return smooth(line - 0.004, line + 0.008, y) * p.coverage!;
+  });
+}
+
+const photoStrandsCache = new WeakMap<MeshTexture, Map<string, MeshTexture>>();
+
+/**
+ * The hair texture's colours with the strand texture's alpha at the same UVs (bilinear, as the renderer reads it),
+ * at the hair texture's size. Cached per hair texture and strand pattern (the GPU renderer keeps it uploaded).
+ */
+function photoHairStrands(hairTexture: MeshTexture, strands: MeshTexture): MeshTexture {
+  const { width: W, height: H } = hairTexture;
+  if (!(W > 0 && H > 0) || hairTexture.data.length !== W * H * 4)
+    throw new Error(`synthesise: the hair texture must be ${W} x ${H} RGBA8, got ${hairTexture.data.length} bytes`);
+  let byPattern = photoStrandsCache.get(hairTexture);
+  if (!byPattern) photoStrandsCache.set(hairTexture, (byPattern = new Map()));
+  // The strand texture's alpha is all that is read: its key is the alpha channel itself.
+  let key = "";
+  for (let i = 3; i < strands.data.length; i += 4) key += String.fromCharCode(strands.data[i]!);
+  const hit = byPattern.get(key);
+  if (hit) return hit;
+  const data = Uint8Array.from(hairTexture.data);
+  const sw = strands.width,
+    sh = strands.height,
+    sa = strands.data;
+  for (let y = 0; y < H; y++) {
+    const fy = Math.min(Math.max(((y + 0.5) / H) * sh - 0.5, 0), sh - 1),
+      y0 = Math.floor(fy),
+      y1 = Math.min(y0 + 1, sh - 1),
+      ty = fy - y0;
+    for (let x = 0; x < W; x++) {
+      const fx = Math.min(Math.max(((x + 0.5) / W) * sw - 0.5, 0), sw - 1),
+        x0 = Math.floor(fx),
+        x1 = Math.min(x0 + 1, sw - 1),
+        tx = fx - x0;
+      const a =
+        (sa[(y0 * sw + x0) * 4 + 3]! * (1 - tx) + sa[(y0 * sw + x1) * 4 + 3]! * tx) * (1 - ty) +
+        (sa[(y1 * sw + x0) * 4 + 3]! * (1 - tx) + sa[(y1 * sw + x1) * 4 + 3]! * tx) * ty;
+      data[(y * W + x) * 4 + 3] = Math.round(a);
+    }
+  }
+  const texture = { width: W, height: H, data };
+  // A handful of patterns per texture (an edit video's curl changes it a few times).
+  if (byPattern.size >= 4) byPattern.delete(byPattern.keys().next().value!);
+  byPattern.set(key, texture);
+  return texture;
+}
+
+/**
+ * The hair shells drawn with the person's UV hair texture: split along the UV seam (one draw vertex per uvCoords
+ * entry, corners from faceUvs, as the textured head is drawn), so the back of the head does not smear the whole
+ * texture across the seam; `tint` multiplies the texture.
+ */
+function photoHairShells(
+  ctx: BuildContext,
+  weight: Float32Array,
+  offset: number,
+  texture: MeshTexture,
+  tint: Rgb,
+): MeshDraw[] {
+  const { head, posed, normals } = ctx;
+  const T = head.uvCoords.length / 2;
+  const vertexOf = new Uint32Array(T);
+  for (let v = 0; v < head.vertexCount; v++) vertexOf[v] = v;
+  const faces: number[] = [];
+  for (let f = 0; f < head.faceCount; f++) {
+    for (let k = 0; k < 3; k++) vertexOf[head.faceUvs[f * 3 + k]!] = head.faces[f * 3 + k]!;
+    const [a, b, c] = [head.faces[f * 3]!, head.faces[f * 3 + 1]!, head.faces[f * 3 + 2]!];
+    if (weight[a]! > 0.02 && weight[b]! > 0.02 && weight[c]! > 0.02)
+      faces.push(head.faceUvs[f * 3]!, head.faceUvs[f * 3 + 1]!, head.faceUvs[f * 3 + 2]!);
+  }
+  if (faces.length === 0 || offset <= 0) return [];
+  const indices = Uint32Array.from(faces);
+  const drawNormals = new Float32Array(T * 3),
+    colors = new Float32Array(T * 3);
+  for (let t = 0; t < T; t++) {
+    drawNormals.set(normals.subarray(vertexOf[t]! * 3, vertexOf[t]! * 3 + 3), t * 3);
+    colors.set(tint, t * 3);
+  }
+  const draws: MeshDraw[] = [];
+  for (let l = 1; l <= HAIR_SHELLS; l++) {
+    const positions = new Float32Array(T * 3);
+    for (let t = 0; t < T; t++) {
+      const v = vertexOf[t]!;
+      for (let k = 0; k < 3; k++)
+        positions[t * 3 + k] = posed[v * 3 + k]! + normals[v * 3 + k]! * offset * (l / HAIR_SHELLS) * weight[v]!;
+    }
+    draws.push({
+      positions,
+      normals: drawNormals,
+      indices,
+      uvs: head.uvCoords,
+      texture,
+      colors,
+      material: SHELL_MATERIAL,
+      classId: 13,
+    });
+  }
+  return draws;
+}
 
 const beard: AttributeCategory = {
   name: "beard",

@@ -304,6 +304,9 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
   const texture = options.identity.startsWith("portrait:")
     ? await loadIdentityTexture(manifest.identity, options.identity.slice("portrait:".length))
     : null;
+  const hairTexture = options.identity.startsWith("portrait:")
+    ? await loadIdentityTexture(manifest.identity, options.identity.slice("portrait:".length), "hairTexture")
+    : null;
   const regions = regionFaces(head);
   const lights = identityLights(manifest.identity);
   const motion: FramePose[] = drivingMotion(options.frames, options.fps);
@@ -317,6 +320,7 @@ export async function generateDataset(options: SynthOptions, run: GenerateOption
       attributes,
       frame: motion[f]!,
       texture,
+      hairTexture,
     });
     return run.gpu
       ? run.gpu.render(draws, camera, { background: BACKGROUND, lights })

@@ -56,6 +56,15 @@ export const identitySchema = z.object({
     .regex(/^[\w.-]+(\/[\w.-]+)*$/, "a relative path without '..'")
     .refine((p) => !p.split("/").includes(".."), "a relative path without '..'")
     .optional(),
+  /**
+   * Portrait identities with hair: the hair's UV texture from the photo (fit/hair-texture.ts), a PNG beside
+   * identity.json like `texture`; the source hair and hair edits take their colours from it (attributes.ts).
+   */
+  hairTexture: z
+    .string()
+    .regex(/^[\w.-]+(\/[\w.-]+)*$/, "a relative path without '..'")
+    .refine((p) => !p.split("/").includes(".."), "a relative path without '..'")
+    .optional(),
 });
 export type Identity = z.infer<typeof identitySchema>;
 
@@ -160,10 +169,15 @@ export function texturePngBytes(texture: MeshTexture): Promise<Buffer> {
     .toBuffer();
 }
 
-/** The identity's UV texture (identity.texture, beside identityFile), or null when it has none. */
-export async function loadIdentityTexture(identity: Identity, identityFile: string): Promise<MeshTexture | null> {
-  if (!identity.texture) return null;
-  const file = path.join(path.dirname(identityFile), identity.texture);
+/** The identity's UV texture (identity.texture, or `field`, beside identityFile), or null when it has none. */
+export async function loadIdentityTexture(
+  identity: Identity,
+  identityFile: string,
+  field: "texture" | "hairTexture" = "texture",
+): Promise<MeshTexture | null> {
+  const name = identity[field];
+  if (!name) return null;
+  const file = path.join(path.dirname(identityFile), name);
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);

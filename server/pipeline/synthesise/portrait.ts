@@ -28,6 +28,8 @@ export interface PortraitOptions {
   colours?: Float32Array;
   /** The identity's UV albedo (loadIdentityTexture): the head is drawn with it, tinted by colour edits. */
   texture?: MeshTexture | null;
+  /** The identity's UV hair texture (loadIdentityTexture(..., "hairTexture")): the person's own hair colours. */
+  hairTexture?: MeshTexture | null;
   attributes?: Record<string, Params>;
   /** Image size in pixels (square). Default 512. */
   size?: number;
@@ -117,6 +119,7 @@ export async function renderPortrait(o: PortraitOptions): Promise<Portrait> {
     attributes: o.attributes ?? {},
     frame,
     texture: o.texture,
+    hairTexture: o.hairTexture,
   });
   const background = o.background ?? [0.55, 0.6, 0.66];
   const lights = identityLights(o.identity);

@@ -110,6 +110,8 @@ export interface SceneInput {
   frame: FramePose;
   /** The identity's UV albedo (identity.ts loadIdentityTexture); the head is drawn with it when given. */
   texture?: MeshTexture | null;
+  /** The identity's UV hair texture (identity.hairTexture): the hair category colours the person's hair with it. */
+  hairTexture?: MeshTexture | null;
 }
 
 /** Whether face f joins two mesh parts (the head and a bag at a slit): its corners lie in different UV islands. */
@@ -184,7 +186,7 @@ export function buildScene(input: SceneInput): MeshDraw[] {
   const posed = poseVertices(head, params);
   const normals = vertexNormals(posed, head.faces);
   const colours = input.baseColours.slice();
-  const ctx = { head, identity, posed, normals, colours };
+  const ctx = { head, identity, posed, normals, colours, hairTexture: input.hairTexture };
   const extra: MeshDraw[] = [];
   for (const category of CATEGORIES) {
     const p = input.attributes[category.name];
