@@ -211,7 +211,11 @@ describe("synthetic dataset", () => {
       const mean = (cls: number) => {
         let sum = 0,
           n = 0;
-        for (let i = 0; i < parse.length; i++) if (parse[i] === cls) ((sum += rgb[i * 3 + 1]!), n++);
+        for (let i = 0; i < parse.length; i++) {
+          if (parse[i] !== cls) continue;
+          sum += rgb[i * 3 + 1]!;
+          n++;
+        }
         return sum / n;
       };
       return { skin: mean(Region.skin), hair: mean(13) };
