@@ -32,6 +32,7 @@ import { luma, medianRgb, sampleRgb, type RgbImage } from "./image";
 import type { MeshRaster, PosedHead } from "./mesh-view";
 import type { PhotoShading } from "./texture";
 import { atTexel, type UvLayout } from "./uv-layout";
+import { FACE_OPENINGS } from "./dense-binding";
 
 /** An iris seen in the photo: centre and radius in pixels. */
 export interface IrisSighting {
@@ -80,13 +81,6 @@ export function irisSightings(mesh: ArrayLike<number> | null | undefined): IrisS
   }
   return out;
 }
-
-/** Human's eye openings (lower lid then upper lid back) and the mouth's inner lip line, as mesh indices. */
-export const FACE_OPENINGS: readonly (readonly number[])[] = [
-  [33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246],
-  [263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466],
-  [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191],
-];
 
 /** A polygon in pixels ([N, 2]) with its bounding box. */
 export interface Opening {

@@ -24,7 +24,7 @@ import type { HeadFit } from "./fit-head";
 import { multibandBlend, pushPullFill } from "./multiband";
 import { studioDiffuse, studioSpecular } from "./texture";
 import { UV_SOURCE_COLOURS, uvTexturePng } from "./pictures";
-import { FACE_OPENINGS } from "./uv-eyes";
+import { FACE_OPENINGS } from "./dense-binding";
 import { UvSource, buildUvTexture, type UvTexture } from "./uv-texture";
 import { atTexel, uvLayout } from "./uv-layout";
 import { cameraPosition, posedHead } from "./mesh-view";
