@@ -13,14 +13,18 @@
  * path's: the largest difference over each field, relative to the field's
  * largest old gradient, is printed, so a wrong fast path cannot pass unseen.
  * A second table times the trainer's whole batch (avatarTrainBatch: networks
- * and rigs included, 3 frames), old passes against new.
+ * and rigs included, 3 frames) at the compact model: old (the reference
+ * passes and the reference networks, mlp-grad.ts and rig-grad.ts), the fast
+ * passes with the reference networks, and new (everything fast); a third
+ * table splits one batch of each into its parts (ms per part, from timers
+ * around every pass; "rest" is avatar-step.ts's own loops, heads and loss).
  *
  * Scene: a seeded splat head (render-core/scenes/splat-head.ts) seen by the
  * dataset's camera (0.62 m, 30 deg, yaw 15); the target is another seed's head.
  *
  * Env: BENCH_CONFIGS ("128x3000,256x20000": px x Gaussians), BENCH_STEPS (most rounds per row, 20),
  *      BENCH_ROW_BUDGET_S (seconds per row, 15; at least 2 rounds), BENCH_THREADS (default: cores),
- *      BENCH_AVATAR=0 skips the avatar table, BENCH_AVATAR_CONFIGS ("128x3000").
+ *      BENCH_AVATAR=0 skips the avatar tables, BENCH_AVATAR_CONFIGS ("128x3000,256x20000").
  */
 import os from "node:os";
 import { orbitCamera, type Camera } from "../render-core/math/camera";
@@ -29,7 +33,8 @@ import { renderCpu } from "../render-core/raster/render.cpu";
 import { Adam } from "../render-core/train/adam";
 import { radiusOf } from "../render-core/train/avatar-step";
 import { l1Loss } from "../render-core/train/losses";
-import { fastPasses, REFERENCE_PASSES, type TrainPasses } from "../render-core/train/train-passes";
+import { fastPasses, REFERENCE_NETWORKS, REFERENCE_PASSES, type TrainPasses } from "../render-core/train/train-passes";
+import { LOCAL_TILES } from "../render-core/train/raster-train-fast";
 import { TilePool } from "../server/pipeline/train/tile-pool";
 
 const CONFIGS = (process.env.BENCH_CONFIGS ?? "128x3000,256x20000").split(",").map((c) => {
@@ -41,7 +46,7 @@ const MAX_STEPS = Number(process.env.BENCH_STEPS ?? 20);
 const BUDGET_MS = Number(process.env.BENCH_ROW_BUDGET_S ?? 15) * 1000;
 const THREADS = Number(process.env.BENCH_THREADS ?? os.availableParallelism());
 const AVATAR = process.env.BENCH_AVATAR !== "0";
-const AVATAR_CONFIGS = (process.env.BENCH_AVATAR_CONFIGS ?? "128x3000").split(",").map((c) => {
+const AVATAR_CONFIGS = (process.env.BENCH_AVATAR_CONFIGS ?? "128x3000,256x20000").split(",").map((c) => {
   const [px, n] = c.split("x").map(Number);
   return { px: px!, n: n! };
 });
@@ -228,12 +233,39 @@ for (const { px, n } of CONFIGS) {
   printRows(`${px} px, ${n}`, rows);
 }
 await pool?.close();
-if (AVATAR) await avatarSection();
+
+/**
+ * Wraps every pass of a set with a timer: ms per pass name, summed over calls.
+ * The wrapper costs two performance.now() calls per pass call (about 20 per batch).
+ */
+function timedPasses(passes: TrainPasses): { passes: TrainPasses; ms: Map<string, number> } {
+  const ms = new Map<string, number>();
+  const out: Record<string, unknown> = { name: passes.name };
+  for (const [key, fn] of Object.entries(passes)) {
+    if (typeof fn !== "function") continue;
+    out[key] = (...args: unknown[]) => {
+      const t = performance.now();
+      const r = (fn as (...a: unknown[]) => unknown)(...args);
+      ms.set(key, (ms.get(key) ?? 0) + performance.now() - t);
+      return r;
+    };
+  }
+  return { passes: out as unknown as TrainPasses, ms };
+}
+
+/** The parts of a batch, in the order they run, as the third table names them. */
+const PARTS: Array<[string, string[]]> = [
+  ["networks fwd", ["mlpForward"]],
+  ["networks bwd", ["mlpBackward"]],
+  ["rigs", ["bakeRig", "bakeRigBackward", "deformRig", "deformRigBackward"]],
+  ["project", ["project", "projectBackward"]],
+  ["rasterise", ["rasterize", "rasterizeBackward"]],
+  ["D-SSIM", ["dssim"]],
+];
 
 /**
  * The trainer's whole batch (avatarTrainBatch: networks, rigs, heads, the
- * passes above, 3 frames) at the compact model, old passes against new: what
- * a creation gains, networks included.
+ * passes above, 3 frames) at the compact model: what a creation gains.
  */
 async function avatarSection(): Promise<void> {
   const { avatarTrainBatch } = await import("../render-core/train/avatar-step");
@@ -241,15 +273,22 @@ async function avatarSection(): Promise<void> {
   const { avatarPriors, createRandomAvatar } = await import("../render-core/avatar/avatar");
   const { bakeFrame, deformFrame } = await import("../render-core/avatar/rig");
   const { createHeadModel } = await import("../render-core/head");
+  const { DEFAULT_GEMM } = await import("../render-core/train/gemm");
   const head = createHeadModel();
   const config = COMPACT;
+  const avatarPaths: Path[] = [
+    { name: "old (reference passes and networks)", threads: 1, passes: REFERENCE_PASSES },
+    { name: "fast passes, reference networks", threads: 1, passes: fastPasses(LOCAL_TILES, REFERENCE_NETWORKS) },
+    { name: "new (fast passes and networks)", threads: 1, passes: fastPasses() },
+  ];
   console.log(
-    `\nAvatar batch (avatarTrainBatch, ${config.categories.length} categories, COMPACT networks, 3 frames): median ms per batch.\n`,
+    `\nAvatar batch (avatarTrainBatch, ${config.categories.length} categories, COMPACT networks, 3 frames; the fast networks' products on ${DEFAULT_GEMM.name}): median ms per batch.\n`,
   );
   console.log(
     "| config | path | threads | batches | ms/batch | batches/s | x old | grad agreement (worst field) | image max diff |",
   );
   console.log("|---|---|---:|---:|---:|---:|---:|---|---:|");
+  const breakdowns: string[] = [];
   for (const { px, n } of AVATAR_CONFIGS) {
     const a = createRandomAvatar(config, head, { count: n, seed: 1 });
     const state = {
@@ -277,7 +316,7 @@ async function avatarSection(): Promise<void> {
       background: BACKGROUND,
       lambdaDssim: LAMBDA_DSSIM,
     }));
-    const rows = measureRow(paths.slice(0, 2), (passes) => {
+    const rows = measureRow(avatarPaths, (passes) => {
       const r = avatarTrainBatch(state, targets, passes);
       return {
         grads: { points: r.grads.points, latents: r.grads.latents, ...r.grads.weights },
@@ -285,5 +324,23 @@ async function avatarSection(): Promise<void> {
       };
     });
     printRows(`${px} px, ${n}`, rows);
+    // One more batch per path with a timer around every pass.
+    for (const path of avatarPaths) {
+      const timed = timedPasses(path.passes);
+      const t = performance.now();
+      avatarTrainBatch(state, targets, timed.passes);
+      const total = performance.now() - t;
+      const parts = PARTS.map(([, keys]) => keys.reduce((acc, k) => acc + (timed.ms.get(k) ?? 0), 0));
+      const rest = total - parts.reduce((x, y) => x + y, 0);
+      breakdowns.push(
+        `| ${px} px, ${n} | ${path.name} | ${total.toFixed(0)} | ${[...parts, rest].map((v) => v.toFixed(0)).join(" | ")} |`,
+      );
+    }
   }
+  console.log("\nOne batch of each path split into its parts (ms; one batch, so noisier than the medians above).\n");
+  console.log(`| config | path | total | ${PARTS.map(([name]) => name).join(" | ")} | rest |`);
+  console.log(`|---|---|---:|${PARTS.map(() => "---:|").join("")}---:|`);
+  for (const line of breakdowns) console.log(line);
 }
+
+if (AVATAR) await avatarSection();
