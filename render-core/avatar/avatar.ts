@@ -43,6 +43,12 @@ export interface Avatar {
   /** [N, 3] f32 barycentric weights on that face. */
   anchorBary: Float32Array;
   weights: AvatarWeights;
+  /**
+   * [N, 3] f32 per-Gaussian colour residual, added to the geometry network's
+   * colour logits before the sigmoid (bake.cpu.ts addAppearanceCpu): the
+   * person's own detail, which a small network cannot hold. Absent: zeros.
+   */
+  appearance?: Float32Array;
   /** [S] f32 the person's head-shape coefficients. */
   shape: Float32Array;
   /** [C, L] f32 latents shown when nothing is edited (the person as photographed). */

@@ -6,7 +6,8 @@
  *
  *   1. conditioning = buildConditioning(latents); fold it into the biases of
  *      all three networks (./fold.ts)
- *   2. geometry(PE(point))  -> geomRaw [N, 11] (pre-activation appearance)
+ *   2. geometry(PE(point))  -> geomRaw [N, 11] (pre-activation appearance);
+ *      addAppearance: geomRaw[:, 0..2] += avatar.appearance (per-Gaussian colour residual)
  *   3. deformer(point)      -> raw [N, E*3 + P*3 + 3 + J]
  *   4. per Gaussian (bakeRig):
  *        dirs   = [prior blendshapes + raw blendshapes | raw pose correctives]   [(E + P) * 3]
@@ -20,7 +21,7 @@ import { conditioningSize, type AvatarModelConfig } from "./config";
 import { buildConditioning } from "./latent";
 import { mlpForward } from "./mlp";
 import { FoldPlan, type FoldedMlp } from "./fold";
-import { deformerOutputs } from "./networks";
+import { APPEARANCE_CHANNELS, APPEARANCE_OUTPUTS, deformerOutputs } from "./networks";
 import { positionalEncoding } from "./positional-encoding";
 import { avatarSpecs, type Avatar } from "./avatar";
 import { blendTransform, matrixQuat } from "./rig";
@@ -41,7 +42,7 @@ export interface BakedAvatar {
   rest: Float32Array;
   /** [N, J] f32 skinning weights. */
   skin: Float32Array;
-  /** [N, 11] f32 geometry network output before activations. */
+  /** [N, 11] f32 geometry network output before activations, plus the appearance residual on the colour channels. */
   geomRaw: Float32Array;
   /** [N, (E + P) * 3] f32 expression blendshapes then pose correctives. */
   dirs: Float32Array;
@@ -70,6 +71,27 @@ export function foldNetworks(avatar: Avatar, latents: Float32Array, plans = fold
     deformer: plans.deformer.apply(cond),
     gaussian: plans.gaussian.apply(cond),
   };
+}
+
+/**
+ * Step 2's second half for Gaussians [from, to), the CPU twin of the
+ * addAppearance kernel: geomRaw [N, 11] += appearance [N, 3] on the colour
+ * channels, in place. Latent edits act through the network, the residual is
+ * the same under every latent.
+ */
+export function addAppearanceCpu(
+  geomRaw: Float32Array | Float64Array,
+  appearance: ArrayLike<number>,
+  from = 0,
+  to = appearance.length / APPEARANCE_CHANNELS,
+): void {
+  const A = APPEARANCE_OUTPUTS,
+    R = APPEARANCE_CHANNELS;
+  if (appearance.length * A !== geomRaw.length * R)
+    throw new Error(
+      `addAppearanceCpu: appearance holds ${appearance.length} numbers, geomRaw's ${geomRaw.length / A} Gaussians need ${(geomRaw.length / A) * R}`,
+    );
+  for (let i = from; i < to; i++) for (let k = 0; k < R; k++) geomRaw[i * A + k]! += Number(appearance[i * R + k]);
 }
 
 /** Step 4 for Gaussians [from, to): the CPU twin of the bakeRig kernel. */
@@ -146,6 +168,7 @@ export function bakeCpu(
   const folded = foldNetworks(avatar, latents, plans);
   const pe = positionalEncoding(points, config.peFrequencies);
   const geomRaw = mlpForward(folded.geometry.spec, folded.geometry.params, pe, N);
+  if (avatar.appearance) addAppearanceCpu(geomRaw, avatar.appearance);
   const deformerRaw = mlpForward(folded.deformer.spec, folded.deformer.params, points, N);
   const J = config.jointCount;
   const baked: BakedAvatar = {

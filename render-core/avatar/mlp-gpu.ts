@@ -38,7 +38,7 @@ const BINDINGS = [
   { name: "dst", kind: "storage" },
 ] as const;
 
-function mlpKernel(device: GPUDevice): Kernel {
+export function mlpKernel(device: GPUDevice): Kernel {
   return getKernel(device, {
     label: "mlpLayer",
     code: [MLP_LAYER_PARAMS.wgsl, GRID_WGSL, SOFTPLUS_WGSL, MLP_WGSL],

@@ -9,6 +9,8 @@ import { conditioningSize, positionalEncodingSize, type AvatarModelConfig } from
 import type { MlpSpec } from "./mlp";
 
 export const APPEARANCE_OUTPUTS = 11;
+/** The colour logits: the first channels of the appearance outputs, where the per-Gaussian residual (avatar.appearance) adds. */
+export const APPEARANCE_CHANNELS = 3;
 
 export function geometrySpec(c: AvatarModelConfig): MlpSpec {
   return {

@@ -1,12 +1,13 @@
 /**
  * The avatar on a WebGPU device: bake on a latent change, deform every frame
  * straight into the splat renderer's Gaussian buffer (no readback between
- * them). CPU twins: ./bake.cpu.ts and ./deform.cpu.ts; kernels:
+ * them). CPU twins: ./bake.cpu.ts (bakeRigCpu, addAppearanceCpu) and ./deform.cpu.ts; kernels:
  * shaders/avatar/rig.wgsl.ts and shaders/avatar/mlp.wgsl.ts. The device is
  * passed in; everything per Gaussian is allocated once here.
  */
 import { GRID_WGSL } from "../../shaders/common/grid.wgsl";
 import {
+  ADD_APPEARANCE_WGSL,
   BAKE_RIG_WGSL,
   BLEND_WGSL,
   COMPOSE_APPEARANCE_WGSL,
@@ -25,7 +26,7 @@ import { avatarPriors, type Avatar } from "./avatar";
 import { REST_STRIDE, SKIN_PRIOR_FLOOR, foldNetworks, foldPlans, type BakedAvatar, type FoldPlans } from "./bake.cpu";
 import { buildConditioning } from "./latent";
 import { GpuMlp } from "./mlp-gpu";
-import { APPEARANCE_OUTPUTS, deformerOutputs } from "./networks";
+import { APPEARANCE_CHANNELS, APPEARANCE_OUTPUTS, deformerOutputs } from "./networks";
 import { positionalEncoding } from "./positional-encoding";
 import { bakeFrame, frameSize } from "./rig";
 
@@ -42,7 +43,7 @@ const ro = (name: string) => ({ name, kind: "read-only-storage" as const });
 const rw = (name: string) => ({ name, kind: "storage" as const });
 const uniform = { name: "params", kind: "uniform" as const };
 
-function rigKernel(
+export function rigKernel(
   device: GPUDevice,
   config: AvatarModelConfig,
   entryPoint: string,
@@ -74,7 +75,7 @@ export class GpuAvatar {
   private readonly bufs: Record<string, GPUBuffer> = {};
   private readonly params: GPUBuffer;
   private nets: { geometry: GpuMlp; deformer: GpuMlp; gaussian: GpuMlp } | null = null;
-  private readonly kernels: { bake: Kernel; deform: Kernel; compose: Kernel };
+  private readonly kernels: { bake: Kernel; deform: Kernel; compose: Kernel; appearance: Kernel | null };
   private readonly plans: FoldPlans;
   private lastLatents: Float32Array | null = null;
 
@@ -99,6 +100,13 @@ export class GpuAvatar {
     upload("pe", positionalEncoding(avatar.points, config.peFrequencies));
     upload("prior", avatarPriors(avatar, head));
     upload("bakeFrame", bakeFrame(head, avatar.shape));
+    if (avatar.appearance) {
+      if (avatar.appearance.length !== N * APPEARANCE_CHANNELS)
+        throw new Error(
+          `GpuAvatar: appearance holds ${avatar.appearance.length} numbers, ${N} Gaussians need ${N * APPEARANCE_CHANNELS}`,
+        );
+      upload("appearance", avatar.appearance);
+    }
     make("geomRaw", N * APPEARANCE_OUTPUTS);
     make("deformerRaw", N * deformerOutputs(config));
     make("rest", N * REST_STRIDE);
@@ -135,6 +143,10 @@ export class GpuAvatar {
         [COMPOSE_APPEARANCE_WGSL],
         [uniform, ro("geomRaw"), ro("residual"), rw("gaussians")],
       ),
+      // An avatar without a residual (older bundles, procedural training) skips the pass: zeros add nothing.
+      appearance: avatar.appearance
+        ? rigKernel(device, config, "addAppearance", [ADD_APPEARANCE_WGSL], [uniform, ro("appearance"), rw("geomRaw")])
+        : null,
     };
   }
 
@@ -158,6 +170,12 @@ export class GpuAvatar {
     const enc = encoder ?? this.device.createCommandEncoder({ label: "avatar.bake" });
     const b = this.bufs;
     this.nets.geometry.encode(enc, b.pe!, b.geomRaw!, this.count);
+    this.kernels.appearance?.encodeThreads(
+      enc,
+      { params: this.params, appearance: b.appearance!, geomRaw: b.geomRaw! },
+      this.count,
+      RIG_WG,
+    );
     this.nets.deformer.encode(enc, b.points!, b.deformerRaw!, this.count);
     this.kernels.bake.encodeThreads(
       enc,

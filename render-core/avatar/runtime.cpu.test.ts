@@ -181,6 +181,40 @@ describe("bake and deform (CPU twin)", () => {
     expect(change).toBeGreaterThan(1e-2);
   });
 
+  it("adds the per-Gaussian appearance to the colour logits only, the same under every latent", () => {
+    const avatar = createRandomAvatar(COMPACT, head, { count: 300, seed: 7 });
+    const rand = mulberry32(8);
+    const appearance = new Float32Array(avatar.count * 3).map(() => 2 * rand() - 1);
+    const edited = avatar.neutralLatents.slice();
+    edited.set(
+      avatar.anchors.find((x) => x.category === "hair")!.latent,
+      COMPACT.categories.indexOf("hair") * COMPACT.latentDim,
+    );
+    for (const latents of [avatar.neutralLatents, edited]) {
+      const plain = bake(avatar, latents);
+      const zero = bake({ ...avatar, appearance: new Float32Array(avatar.count * 3) }, latents);
+      const withRes = bake({ ...avatar, appearance }, latents);
+      // No residual and a residual of zeros bake the same bits (old bundles load without one).
+      expect(Array.from(zero.geomRaw)).toEqual(Array.from(plain.geomRaw));
+      let worst = 0;
+      for (let i = 0; i < avatar.count; i++)
+        for (let k = 0; k < 11; k++) {
+          const want = plain.geomRaw[i * 11 + k]! + (k < 3 ? appearance[i * 3 + k]! : 0);
+          worst = Math.max(worst, Math.abs(withRes.geomRaw[i * 11 + k]! - want));
+        }
+      expect(worst).toBeLessThan(1e-6); // one float32 addition
+      const frame = deformFrame(avatar.config, head, avatar.shape, {});
+      const a = deformCpu(avatar.config, plain, frame),
+        b = deformCpu(avatar.config, withRes, frame);
+      expect(Array.from(b.scales)).toEqual(Array.from(a.scales));
+      expect(Array.from(b.opacities)).toEqual(Array.from(a.opacities));
+      // Colour = sigmoid(logit + residual): check one Gaussian's channel exactly through the inverse.
+      const logit = (c: number) => Math.log(c / (1 - c));
+      expect(logit(b.colors[5]!) - logit(a.colors[5]!)).toBeCloseTo(appearance[5]!, 4);
+    }
+    expect(() => bake({ ...avatar, appearance: new Float32Array(7) })).toThrow(/addAppearanceCpu: appearance holds 7/);
+  });
+
   it("refuses a frame with more expressions than the avatar has", () => {
     expect(() =>
       deformFrame(COMPACT, head, new Float32Array(head.shapeNames.length), {

@@ -10,6 +10,7 @@ import { COMPACT } from "../avatar/config";
 import { avatarSpecs, createRandomAvatar, type Avatar } from "../avatar/avatar";
 import { mlpParamCount } from "../avatar/mlp";
 import { createHeadModel, type HeadModel } from "../head";
+import { mulberry32 } from "../math/prng";
 
 const N = 200;
 const CREATED = "2026-11-24T00:00:00.000Z";
@@ -59,10 +60,13 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 const manifestOf = (files: Map<string, Uint8Array>): AvatarBundleManifest =>
   JSON.parse(new TextDecoder().decode(files.get("manifest.json")));
 
-/** The base bundle with its manifest edited and, optionally, a file replaced (its size and checksum updated to match). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- hostile manifests break the manifest's type on purpose
-async function edited(edit: (m: any) => void, replace?: [string, Uint8Array]): Promise<Map<string, Uint8Array>> {
-  const files = new Map(base);
+/** A bundle (default the base) with its manifest edited and, optionally, a file replaced (its size and checksum updated to match). */
+async function edited(
+  edit: (m: any) => void, // eslint-disable-line @typescript-eslint/no-explicit-any -- hostile manifests break the manifest's type on purpose
+  replace?: [string, Uint8Array],
+  from = base,
+): Promise<Map<string, Uint8Array>> {
+  const files = new Map(from);
   const m = manifestOf(files);
   if (replace) {
     files.set(replace[0], replace[1]);
@@ -143,6 +147,43 @@ describe("avatar bundle", () => {
     expect((await load(base)).portrait).toBeUndefined();
     await expect(writeAvatarBundle({ ...avatar, portrait: Uint8Array.from([1, 2, 3]) })).rejects.toThrow(
       /portrait thumbnail is not a PNG/,
+    );
+  });
+
+  it("carries the per-Gaussian appearance in appearance.bin, and loads a bundle without it as none", async () => {
+    const rand = mulberry32(4);
+    const appearance = new Float32Array(N * 3).map(() => 4 * rand() - 2);
+    const files = await writeAvatarBundle({ ...avatar, appearance }, { name: "test", createdAt: CREATED });
+    const m = manifestOf(files);
+    expect(m.tensors.appearance).toEqual({
+      file: "appearance.bin",
+      offset: 0,
+      byteLength: N * 12,
+      dtype: "f32",
+      shape: [N, 3],
+    });
+    expect(m.files["appearance.bin"]!.bytes).toBe(N * 12);
+    const back = await load(files);
+    expect(firstDifference(back.appearance!, appearance)).toBe(-1);
+    expect(back).toEqual({ ...avatar, appearance });
+    // Bundles written before the residual existed: no file, no tensor, nothing to add.
+    expect(base.has("appearance.bin")).toBe(false);
+    expect((await load(base)).appearance).toBeUndefined();
+    // Checked like every other tensor.
+    await expectRefused(
+      await edited((x) => (x.tensors.appearance.shape = [N, 11]), undefined, files),
+      "tensor",
+      /tensor "appearance" is f32 \[200, 11\], the config and count need f32 \[200, 3\]/,
+    );
+    const nan = files.get("appearance.bin")!.slice();
+    new DataView(nan.buffer).setFloat32(4 * 17, NaN, true);
+    await expectRefused(
+      await edited(() => {}, ["appearance.bin", nan], files),
+      "non-finite",
+      /tensor "appearance" holds NaN at index 17/,
+    );
+    await expect(writeAvatarBundle({ ...avatar, appearance: new Float32Array(5) })).rejects.toThrow(
+      /writeAvatarBundle: appearance holds 5 numbers, the avatar needs 600/,
     );
   });
 

@@ -14,11 +14,15 @@
  *   anchorFace [N]    u32  at 12 N
  *   anchorBary [N, 3] f32  at 16 N
  * weights.bin: geometry | deformer | gaussian flat parameters, f32 each
- * (render-core/avatar/mlp.ts layout). The manifest records every offset.
+ * (render-core/avatar/mlp.ts layout).
+ * appearance.bin (optional): appearance [N, 3] f32, the per-Gaussian colour
+ * residual; a bundle without it renders as if it were zeros.
+ * The manifest records every offset.
  */
 import { z } from "zod";
 import { parseAvatarModelConfig, type AvatarModelConfig } from "../avatar/config";
 import { avatarSpecs, type Avatar, type AvatarAnchor, type AvatarWeights } from "../avatar/avatar";
+import { APPEARANCE_CHANNELS } from "../avatar/networks";
 import { mlpParamCount } from "../avatar/mlp";
 import { writeOnnxMlp } from "./write-onnx";
 
@@ -164,6 +168,7 @@ function checkAvatar(a: Avatar, options: WriteAvatarBundleOptions): void {
     ["neutralLatents", a.neutralLatents, C * L],
     ...NETWORKS.map((n): [string, Float32Array, number] => [`weights.${n}`, a.weights[n], mlpParamCount(specs[n])]),
     ...a.anchors.map((x, k): [string, Float32Array, number] => [`anchor ${k} ("${x.label}") latent`, x.latent, L]),
+    ...(a.appearance ? [["appearance", a.appearance, N * APPEARANCE_CHANNELS] as [string, Float32Array, number]] : []),
   ];
   for (const [name, arr, n] of floats) {
     if (!(arr instanceof Float32Array)) bad(`${name} must be a Float32Array`);
@@ -224,6 +229,7 @@ export async function writeAvatarBundle(
     "weights.bin",
     NETWORKS.map((n) => [n, avatar.weights[n], [avatar.weights[n].length]]),
   );
+  if (avatar.appearance) addBin("appearance.bin", [["appearance", avatar.appearance, [N, APPEARANCE_CHANNELS]]]);
   const specs = avatarSpecs(config);
   for (const n of NETWORKS) files.set(`${n}.onnx`, writeOnnxMlp(specs[n], avatar.weights[n], n));
   const L = config.latentDim;
@@ -379,6 +385,8 @@ function planTensors(
     ["anchorFace", { dtype: "u32", shape: [N] }],
     ["anchorBary", { dtype: "f32", shape: [N, 3] }],
   ]);
+  // Optional (bundles written before it existed have none); when present it is checked like the others.
+  if (tensors.has("appearance")) want.set("appearance", { dtype: "f32", shape: [N, APPEARANCE_CHANNELS] });
   for (const n of NETWORKS) {
     const name = m.networks[n].tensor;
     // Aliasing would hand one array to two roles with the second one's length unchecked.
@@ -534,6 +542,7 @@ export async function readAvatarBundle(
   }
   const shape = toF32(m.head.shape, "head.shape", m.head.shape.length);
   const avatar: Avatar = { config, count: N, points, anchorFace, anchorBary, weights, shape, neutralLatents, anchors };
+  if (tensors.has("appearance")) avatar.appearance = await f32("appearance");
   if (m.portrait !== undefined) {
     const png = await load(m.portrait);
     if (!isPng(png)) fail("anchor", `${m.portrait}, the portrait thumbnail, is not a PNG`);

@@ -16,14 +16,12 @@
 import { conditioningSize, type AvatarModelConfig } from "../avatar/config";
 import { avatarSpecs, type AvatarWeights } from "../avatar/avatar";
 import { APPEARANCE_OUTPUTS } from "../avatar/networks";
-import { quatMul } from "../avatar/rig";
 import type { Camera } from "../math/camera";
 import { RASTER } from "../raster/config";
 import { appearanceHeads, appearanceHeadsBackward, positionalEncodingBackward } from "./heads-grad";
 import { l1Loss } from "./losses";
-import { mlpBackward, mlpForwardTrain } from "./mlp-grad";
+import { appearanceBackward, appearanceForward } from "./appearance-grad";
 import { FAST_PASSES, type TrainPasses } from "./train-passes";
-import { bakeRigBackward, bakeRigTrain, deformRigBackward, deformRigTrain, quatMulBackward } from "./rig-grad";
 
 export interface AvatarTrainState {
   config: AvatarModelConfig;
@@ -35,6 +33,8 @@ export interface AvatarTrainState {
   /** Fixed per avatar: head priors and canonical joint transforms. */
   prior: ArrayLike<number>;
   canonA: ArrayLike<number>;
+  /** [N, 3] per-Gaussian colour residual on the geometry output's colour logits (appearance-grad.ts); absent: zeros. */
+  appearance?: Float64Array;
 }
 
 export interface StepTarget {
@@ -53,7 +53,13 @@ export interface StepTarget {
 export interface StepResult {
   loss: number;
   rgb: Float64Array;
-  grads: { points: Float64Array; weights: Record<keyof AvatarWeights, Float64Array>; latents: Float64Array };
+  grads: {
+    points: Float64Array;
+    weights: Record<keyof AvatarWeights, Float64Array>;
+    latents: Float64Array;
+    /** [N, 3] dLoss/dAppearance (the geometry output's colour gradient, summed over the frames). */
+    appearance: Float64Array;
+  };
 }
 
 export interface BatchResult {
@@ -126,7 +132,7 @@ function conditioning64(config: AvatarModelConfig, latents: ArrayLike<number>): 
 export function avatarTrainBatch(
   s: AvatarTrainState,
   targets: StepTarget[],
-  /** Projection, rasteriser and D-SSIM: the fast path, or the reference twins (train-passes.ts). */
+  /** Networks, rigs, projection, rasteriser and D-SSIM: the fast path, or the reference twins (train-passes.ts). */
   passes: TrainPasses = FAST_PASSES,
 ): BatchResult {
   if (targets.length === 0) throw new Error("avatarTrainBatch: no targets");
@@ -140,51 +146,67 @@ export function avatarTrainBatch(
 
   // Shared forward: networks on the canonical points, then the bake.
   const pe = positionalEncoding64(s.points, config.peFrequencies);
-  const geo = mlpForwardTrain(specs.geometry, s.weights.geometry, pe, N, cond);
-  const def = mlpForwardTrain(specs.deformer, s.weights.deformer, s.points, N, cond);
+  const geo = passes.mlpForward(specs.geometry, s.weights.geometry, pe, N, cond);
+  const geoRaw = appearanceForward(geo.out, s.appearance);
+  const def = passes.mlpForward(specs.deformer, s.weights.deformer, s.points, N, cond);
   const bakeIn = { count: N, points: s.points, deformerRaw: def.out, prior: s.prior, canonA: s.canonA };
-  const baked = bakeRigTrain(config, bakeIn);
+  const baked = passes.bakeRig(config, bakeIn);
+  const rigState = { count: N, ...baked };
 
   const dRawGeo = new Float64Array(N * A);
   const dGaussian = new Float64Array(s.weights.gaussian.length);
   const dCond = new Float64Array(cond.length);
-  let dRest: Float64Array | null = null,
-    dSkin: Float64Array | null = null,
-    dDirs: Float64Array | null = null;
+  // The frames' rig gradients, summed: the bake's upstream gradients.
+  const dRig = {
+    rest: new Float64Array(baked.rest.length),
+    skin: new Float64Array(baked.skin.length),
+    dirs: new Float64Array(baked.dirs.length),
+  };
   const losses: number[] = [],
     rgbs: Float64Array[] = [];
   const opacities = new Float64Array(N),
     visible = new Uint8Array(N);
-  const addInto = (acc: Float64Array | null, g: Float64Array): Float64Array => {
-    if (!acc) return Float64Array.from(g);
-    for (let k = 0; k < g.length; k++) acc[k]! += g[k]!;
-    return acc;
-  };
 
   for (const t of targets) {
-    const rig = deformRigTrain(config, { count: N, ...baked }, t.frame);
-    const gau = mlpForwardTrain(specs.gaussian, s.weights.gaussian, rig.offsets, N, cond);
-    const raw = geo.out.map((v, k) => v + gau.out[k]!);
+    const rig = passes.deformRig(config, rigState, t.frame);
+    const gau = passes.mlpForward(specs.gaussian, s.weights.gaussian, rig.offsets, N, cond);
+    const raw = new Float64Array(N * A);
+    for (let k = 0; k < raw.length; k++) raw[k] = geoRaw[k]! + gau.out[k]!;
     const heads = appearanceHeads(raw, config.scaleMax);
     const scales = new Float64Array(N * 3),
       colors = new Float64Array(N * 3),
       opac = new Float64Array(N),
       rotations = new Float64Array(N * 4);
+    const qRig = rig.rotations;
     for (let i = 0; i < N; i++) {
+      const h = i * A;
       for (let k = 0; k < 3; k++) {
-        colors[i * 3 + k] = heads[i * A + k]!;
-        scales[i * 3 + k] = heads[i * A + 3 + k]!;
+        colors[i * 3 + k] = heads[h + k]!;
+        scales[i * 3 + k] = heads[h + 3 + k]!;
       }
-      opac[i] = heads[i * A + 10]!;
-      rotations.set(quatMul(rig.rotations.subarray(i * 4, i * 4 + 4), heads.subarray(i * A + 6, i * A + 10)), i * 4);
+      opac[i] = heads[h + 10]!;
+      // rotation = qRig (x) qLocal (rig.ts quatMul, written out: no arrays per Gaussian).
+      const aw = qRig[i * 4]!,
+        ax = qRig[i * 4 + 1]!,
+        ay = qRig[i * 4 + 2]!,
+        az = qRig[i * 4 + 3]!;
+      const bw = heads[h + 6]!,
+        bx = heads[h + 7]!,
+        by = heads[h + 8]!,
+        bz = heads[h + 9]!;
+      rotations[i * 4] = aw * bw - ax * bx - ay * by - az * bz;
+      rotations[i * 4 + 1] = aw * bx + ax * bw + ay * bz - az * by;
+      rotations[i * 4 + 2] = aw * by - ax * bz + ay * bw + az * bx;
+      rotations[i * 4 + 3] = aw * bz + ax * by - ay * bx + az * bw;
     }
     opacities.set(opac);
     const geometry = { count: N, positions: rig.positions, scales, rotations };
     const proj = passes.project(geometry, t.camera);
-    const radii = Int32Array.from({ length: N }, (_, i) =>
-      proj.depths[i]! > t.camera.near ? radiusOf(proj.conics, i) : 0,
-    );
-    for (let i = 0; i < N; i++) if (radii[i]! > 0) visible[i] = 1;
+    const radii = new Int32Array(N);
+    for (let i = 0; i < N; i++) {
+      radii[i] = proj.depths[i]! > t.camera.near ? radiusOf(proj.conics, i) : 0;
+      if (radii[i]! > 0) visible[i] = 1;
+    }
     const splats = {
       count: N,
       means2d: proj.means2d,
@@ -200,7 +222,9 @@ export function avatarTrainBatch(
     const l1 = l1Loss(img.rgb, t.image, shape),
       ds = passes.dssim(img.rgb, t.image, shape);
     let loss = (1 - t.lambdaDssim) * l1.value + t.lambdaDssim * ds.value;
-    const dRgb = l1.grad.map((v, k) => ((1 - t.lambdaDssim) * v + t.lambdaDssim * ds.grad[k]!) / K);
+    const dRgb = new Float64Array(l1.grad.length);
+    for (let k = 0; k < dRgb.length; k++)
+      dRgb[k] = ((1 - t.lambdaDssim) * l1.grad[k]! + t.lambdaDssim * ds.grad[k]!) / K;
     if (t.region && t.region.weight > 0) {
       const r = l1Loss(img.rgb, t.image, shape, t.region.mask);
       loss += t.region.weight * r.value;
@@ -215,34 +239,46 @@ export function avatarTrainBatch(
     const dHeads = new Float64Array(N * A),
       dQRig = new Float64Array(N * 4);
     for (let i = 0; i < N; i++) {
+      const h = i * A;
       for (let k = 0; k < 3; k++) {
-        dHeads[i * A + k] = gs.colors[i * 3 + k]!;
-        dHeads[i * A + 3 + k] = gg.scales[i * 3 + k]!;
+        dHeads[h + k] = gs.colors[i * 3 + k]!;
+        dHeads[h + 3 + k] = gg.scales[i * 3 + k]!;
       }
-      dHeads[i * A + 10] = gs.opacities[i]!;
-      const { da, db } = quatMulBackward(
-        rig.rotations.subarray(i * 4, i * 4 + 4),
-        heads.subarray(i * A + 6, i * A + 10),
-        gg.rotations.subarray(i * 4, i * 4 + 4),
-      );
-      dQRig.set(da, i * 4);
-      for (let k = 0; k < 4; k++) dHeads[i * A + 6 + k] = db[k]!;
+      dHeads[h + 10] = gs.opacities[i]!;
+      // Backward of the Hamilton product (rig-grad.ts quatMulBackward, written out).
+      const aw = qRig[i * 4]!,
+        ax = qRig[i * 4 + 1]!,
+        ay = qRig[i * 4 + 2]!,
+        az = qRig[i * 4 + 3]!;
+      const bw = heads[h + 6]!,
+        bx = heads[h + 7]!,
+        by = heads[h + 8]!,
+        bz = heads[h + 9]!;
+      const d0 = gg.rotations[i * 4]!,
+        d1 = gg.rotations[i * 4 + 1]!,
+        d2 = gg.rotations[i * 4 + 2]!,
+        d3 = gg.rotations[i * 4 + 3]!;
+      dQRig[i * 4] = d0 * bw + d1 * bx + d2 * by + d3 * bz;
+      dQRig[i * 4 + 1] = -d0 * bx + d1 * bw - d2 * bz + d3 * by;
+      dQRig[i * 4 + 2] = -d0 * by + d1 * bz + d2 * bw - d3 * bx;
+      dQRig[i * 4 + 3] = -d0 * bz - d1 * by + d2 * bx + d3 * bw;
+      dHeads[h + 6] = d0 * aw + d1 * ax + d2 * ay + d3 * az;
+      dHeads[h + 7] = -d0 * ax + d1 * aw + d2 * az - d3 * ay;
+      dHeads[h + 8] = -d0 * ay - d1 * az + d2 * aw + d3 * ax;
+      dHeads[h + 9] = -d0 * az + d1 * ay - d2 * ax + d3 * aw;
     }
     const dRaw = appearanceHeadsBackward(raw, config.scaleMax, dHeads);
     for (let k = 0; k < dRaw.length; k++) dRawGeo[k]! += dRaw[k]!;
-    const gGau = mlpBackward(specs.gaussian, s.weights.gaussian, gau.tape, dRaw);
+    const gGau = passes.mlpBackward(specs.gaussian, s.weights.gaussian, gau.tape, dRaw);
     for (let k = 0; k < dGaussian.length; k++) dGaussian[k]! += gGau.dParams[k]!;
     for (let k = 0; k < dCond.length; k++) dCond[k]! += gGau.dShared[k]!;
-    const gRig = deformRigBackward(config, { count: N, ...baked }, t.frame, gg.positions, dQRig, gGau.dInput);
-    dRest = addInto(dRest, gRig.rest);
-    dSkin = addInto(dSkin, gRig.skin);
-    dDirs = addInto(dDirs, gRig.dirs);
+    passes.deformRigBackward(config, rigState, t.frame, gg.positions, dQRig, gGau.dInput, dRig);
   }
 
   // Shared backward, once: the bake is linear in its upstream gradients, so their sum goes through it.
-  const gBake = bakeRigBackward(config, bakeIn, dRest!, dSkin!, dDirs!);
-  const gDef = mlpBackward(specs.deformer, s.weights.deformer, def.tape, gBake.deformerRaw);
-  const gGeo = mlpBackward(specs.geometry, s.weights.geometry, geo.tape, dRawGeo);
+  const gBake = passes.bakeRigBackward(config, bakeIn, baked, dRig.rest, dRig.skin, dRig.dirs);
+  const gDef = passes.mlpBackward(specs.deformer, s.weights.deformer, def.tape, gBake.deformerRaw);
+  const gGeo = passes.mlpBackward(specs.geometry, s.weights.geometry, geo.tape, dRawGeo);
   const dPoints = positionalEncodingBackward(s.points, config.peFrequencies, gGeo.dInput);
   for (let k = 0; k < dPoints.length; k++) dPoints[k]! += gDef.dInput[k]! + gBake.points[k]!;
   for (let k = 0; k < dCond.length; k++) dCond[k]! += gDef.dShared[k]! + gGeo.dShared[k]!;
@@ -258,6 +294,7 @@ export function avatarTrainBatch(
       points: dPoints,
       weights: { geometry: gGeo.dParams, deformer: gDef.dParams, gaussian: dGaussian },
       latents: dLatents,
+      appearance: appearanceBackward(dRawGeo),
     },
     opacities,
     visible,

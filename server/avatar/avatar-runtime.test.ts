@@ -12,6 +12,7 @@ import { orbitCamera } from "../../render-core/math/camera";
 import { createBuffer } from "../../render-core/gpu/buffers";
 import { BufferUsage } from "../../render-core/gpu/flags";
 import { readBuffer } from "../../render-core/gpu/readback";
+import { mulberry32 } from "../../render-core/math/prng";
 import { getTestGpu } from "../gpu/test-gpu";
 
 const { gpu, skipReason } = await getTestGpu();
@@ -40,7 +41,12 @@ describe("avatar bake and deform: WGSL agrees with the CPU twin", () => {
     it(`agrees within 1e-4 for the ${name} config (${count} Gaussians)`, async (ctx) => {
       if (!gpu) return ctx.skip(skipReason!);
       const { device } = gpu;
-      const avatar = createRandomAvatar(config, head, { count, seed: 11 });
+      // A per-Gaussian colour residual (the bake's addAppearance pass) of a trained avatar's size: logits of +-2.
+      const rand = mulberry32(12);
+      const avatar = {
+        ...createRandomAvatar(config, head, { count, seed: 11 }),
+        appearance: new Float32Array(count * 3).map(() => 4 * rand() - 2),
+      };
       const latents = avatar.neutralLatents.slice();
       latents.set(avatar.anchors[2]!.latent, 0);
       const cpu = bakeCpu(avatar, avatarPriors(avatar, head), bakeFrame(head, avatar.shape), latents);

@@ -1,9 +1,9 @@
 /**
  * The avatar rig: bake (once per latent change) and deform (once per frame).
  * Host: render-core/avatar/runtime-gpu.ts. CPU twins: bakeRigCpu in
- * render-core/avatar/bake.cpu.ts; deformRigCpu and composeAppearanceCpu in
- * render-core/avatar/deform.cpu.ts (their headers give the maths).
- * One thread per Gaussian in all three kernels.
+ * render-core/avatar/bake.cpu.ts (and addAppearanceCpu); deformRigCpu and
+ * composeAppearanceCpu in render-core/avatar/deform.cpu.ts (their headers give
+ * the maths). One thread per Gaussian in all four kernels.
  *
  * Constants (emitted from TypeScript): WG, J (joints), E (expressions),
  * P (pose correctives), TEMPERATURE, SKIN_FLOOR, SCALE_MAX, REST_STRIDE (8),
@@ -19,6 +19,11 @@
  * | 5 rest    | storage, rw       | [N, 8] un-posed centre, un-posing quat  |
  * | 6 skin    | storage, rw       | [N, J]                                  |
  * | 7 dirs    | storage, rw       | [N, (E + P) * 3]                        |
+ *
+ * addAppearance (bake, after the geometry network; only for avatars with a residual)
+ * | 0 params  | uniform RigParams | count                                   |
+ * | 1 appearance | storage, read  | [N, 3] per-Gaussian colour residual     |
+ * | 2 geomRaw | storage, rw       | [N, 11]: += appearance on channels 0..2 |
  *
  * deformRig
  * | 0 params  | uniform RigParams | count                                   |
@@ -141,6 +146,20 @@ fn inverse3(m: mat3x3<f32>) -> mat3x3<f32> {
   let c2 = cross(m[0], m[1]);
   let det = dot(m[0], c0);
   return transpose(mat3x3<f32>(c0, c1, c2)) * (1.0 / det);
+}
+`;
+
+export const ADD_APPEARANCE_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<uniform> params: RigParams;
+@group(0) @binding(1) var<storage, read> appearance: array<f32>;
+@group(0) @binding(2) var<storage, read_write> geomRaw: array<f32>;
+
+@compute @workgroup_size(WG)
+fn addAppearance(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = linearGroup(wg, nwg) * WG + li;
+  if (i >= params.count) { return; }
+  // Colour logits only: the residual is the person's detail, shape and opacity stay the network's.
+  for (var k = 0u; k < 3u; k++) { geomRaw[i * 11u + k] += appearance[i * 3u + k]; }
 }
 `;
 

@@ -3,7 +3,8 @@
  * Gaussians that never showed (never drawn, or never reached `pruneOpacity`
  * since the last step), then up-sample to the schedule's next count by copying
  * survivors with a jitter whose radius shrinks at every step. A copy keeps its
- * parent's anchor on the head model, so it inherits the parent's priors.
+ * parent's anchor on the head model, so it inherits the parent's priors, and
+ * its colour residual, so it starts the colour its parent had learned.
  */
 import { gaussian, mulberry32 } from "../../../render-core/math/prng";
 
@@ -13,6 +14,8 @@ export interface PointSet {
   points: Float64Array;
   anchorFace: Uint32Array;
   anchorBary: Float32Array;
+  /** [N, 3] per-Gaussian colour residual, when the set has one. */
+  appearance?: Float64Array;
 }
 
 export interface DensifyOptions {
@@ -50,6 +53,7 @@ export function densify(set: PointSet, maxOpacity: ArrayLike<number>, o: Densify
     points: new Float64Array(n * 3),
     anchorFace: new Uint32Array(n),
     anchorBary: new Float32Array(n * 3),
+    ...(set.appearance ? { appearance: new Float64Array(n * 3) } : {}),
     pruned: set.count - keep.length,
     added: n - keep.length,
   };
@@ -61,6 +65,7 @@ export function densify(set: PointSet, maxOpacity: ArrayLike<number>, o: Densify
     for (let a = 0; a < 3; a++) out.points[j * 3 + a] = set.points[from * 3 + a]! + jitter * normal();
     out.anchorFace[j] = set.anchorFace[from]!;
     out.anchorBary.set(set.anchorBary.subarray(from * 3, from * 3 + 3), j * 3);
+    if (set.appearance) out.appearance!.set(set.appearance.subarray(from * 3, from * 3 + 3), j * 3);
   }
   return out;
 }
