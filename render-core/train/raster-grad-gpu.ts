@@ -1,13 +1,15 @@
 /**
  * WebGPU host of shaders/train/rasterize-grad.wgsl.ts: after a
- * GpuSplatRenderer frame, the gradients of a loss on its picture (d rgb and
- * d coverage per pixel) with respect to each projected splat's centre,
- * conic, colour and opacity. CPU twin: ./raster-grad.ts (rasterizeBackward).
+ * GpuSplatRenderer frame (its rasterizeFwd is the forward), the gradients of
+ * a loss on its picture (d rgb and d coverage per pixel) with respect to each
+ * projected splat's centre, conic, colour and opacity. CPU twin:
+ * ./raster-grad.ts (rasterizeBackward). encodeRasterizeBwd serves the chained
+ * step (./avatar-step-gpu.ts); rasterizeBackwardGpu the parity test.
  */
 import { RASTERIZE_GRAD_WGSL } from "../../shaders/train/rasterize-grad.wgsl";
 import { BufferUsage } from "../gpu/flags";
 import { createBuffer, createBufferFrom } from "../gpu/buffers";
-import { f32c, getKernel, u32c } from "../gpu/kernel";
+import { f32c, getKernel, u32c, type Kernel } from "../gpu/kernel";
 import { readBuffer } from "../gpu/readback";
 import { UniformLayout } from "../gpu/uniforms";
 import { RASTER } from "../raster/config";
@@ -23,39 +25,8 @@ export const RASTER_GRAD_PARAMS = new UniformLayout("RasterGradParams", [
   ["count", "u32"],
 ] as const);
 
-/** d loss / d splats2d for the renderer's last frame. dRgb [H, W, 3], dAlpha [H, W]. */
-export async function rasterizeBackwardGpu(
-  renderer: GpuSplatRenderer,
-  count: number,
-  camera: Camera,
-  background: [number, number, number],
-  dRgb: Float32Array,
-  dAlpha: Float32Array,
-): Promise<Splats2dGrad> {
-  const { device } = renderer;
-  const { width, height } = camera;
-  const o = renderer.outputs;
-  if (!o.splatFromIsect) throw new Error("rasterizeBackwardGpu: render a frame first");
-  const tilesX = Math.ceil(width / RASTER.TILE),
-    tilesY = Math.ceil(height / RASTER.TILE);
-  const dImage = new Float32Array(width * height * 4);
-  for (let p = 0; p < width * height; p++)
-    dImage.set([dRgb[p * 3]!, dRgb[p * 3 + 1]!, dRgb[p * 3 + 2]!, dAlpha[p]!], p * 4);
-  const params = RASTER_GRAD_PARAMS.createBuffer(device, "rasterGrad.params", {
-    background: [...background, 0],
-    width,
-    height,
-    tilesX,
-    count,
-  });
-  const dImageBuf = createBufferFrom(device, "rasterGrad.dImage", dImage, BufferUsage.STORAGE);
-  const grads = createBuffer(
-    device,
-    "rasterGrad.grads",
-    Math.max(4, count * 9 * 4),
-    BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
-  );
-  const kernel = getKernel(device, {
+export function rasterizeBwdKernel(device: GPUDevice): Kernel {
+  return getKernel(device, {
     label: "rasterizeBwd",
     code: [RASTER_GRAD_PARAMS.wgsl, RASTERIZE_GRAD_WGSL],
     entryPoint: "rasterizeBwd",
@@ -71,24 +42,75 @@ export async function rasterizeBackwardGpu(
       { name: "grads", kind: "storage" },
     ],
   });
+}
+
+/** The kernel's uniform for a frame of `camera`'s size over `count` splats. */
+export function packRasterGradParams(camera: Camera, count: number, background: readonly number[]): ArrayBuffer {
+  return RASTER_GRAD_PARAMS.pack({
+    background: [background[0]!, background[1]!, background[2]!, 0],
+    width: camera.width,
+    height: camera.height,
+    tilesX: Math.ceil(camera.width / RASTER.TILE),
+    count,
+  });
+}
+
+/**
+ * Encodes the backward of `renderer`'s last encodeRender: dImage [H, W, 4] (d rgb, d coverage) ->
+ * grads [N, 9] (ADDED to: clear it first). `params` holds packRasterGradParams of the frame.
+ */
+export function encodeRasterizeBwd(
+  pass: GPUComputePassEncoder,
+  renderer: GpuSplatRenderer,
+  camera: Camera,
+  params: GPUBuffer,
+  dImage: GPUBuffer,
+  grads: GPUBuffer,
+  bind: (kernel: Kernel, resources: Record<string, GPUBuffer>) => GPUBindGroup = (k, r) => k.bind(r),
+): void {
+  const o = renderer.outputs;
+  if (!o.splatFromIsect) throw new Error("encodeRasterizeBwd: render a frame first");
+  const kernel = rasterizeBwdKernel(renderer.device);
+  const group = bind(kernel, {
+    params,
+    tileRanges: o.tileRanges,
+    splatFromIsect: o.splatFromIsect,
+    splats2d: o.splats2d,
+    rgba: o.rgba,
+    lastIsect: o.lastIsect,
+    dImage,
+    grads,
+  });
+  kernel.dispatch(pass, group, Math.ceil(camera.width / RASTER.TILE), Math.ceil(camera.height / RASTER.TILE));
+}
+
+/** d loss / d splats2d for the renderer's last frame. dRgb [H, W, 3], dAlpha [H, W]. */
+export async function rasterizeBackwardGpu(
+  renderer: GpuSplatRenderer,
+  count: number,
+  camera: Camera,
+  background: [number, number, number],
+  dRgb: Float32Array,
+  dAlpha: Float32Array,
+): Promise<Splats2dGrad> {
+  const { device } = renderer;
+  const { width, height } = camera;
+  const dImage = new Float32Array(width * height * 4);
+  for (let p = 0; p < width * height; p++)
+    dImage.set([dRgb[p * 3]!, dRgb[p * 3 + 1]!, dRgb[p * 3 + 2]!, dAlpha[p]!], p * 4);
+  const params = RASTER_GRAD_PARAMS.createBuffer(device, "rasterGrad.params");
+  device.queue.writeBuffer(params, 0, packRasterGradParams(camera, count, background));
+  const dImageBuf = createBufferFrom(device, "rasterGrad.dImage", dImage, BufferUsage.STORAGE);
+  const grads = createBuffer(
+    device,
+    "rasterGrad.grads",
+    Math.max(4, count * 9 * 4),
+    BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+  );
   const encoder = device.createCommandEncoder({ label: "rasterizeBwd" });
   encoder.clearBuffer(grads);
   const pass = encoder.beginComputePass({ label: "rasterizeBwd" });
-  kernel.dispatch(
-    pass,
-    kernel.bind({
-      params,
-      tileRanges: o.tileRanges,
-      splatFromIsect: o.splatFromIsect,
-      splats2d: o.splats2d,
-      rgba: o.rgba,
-      lastIsect: o.lastIsect,
-      dImage: dImageBuf,
-      grads,
-    }),
-    tilesX,
-    tilesY,
-  );
+  encodeRasterizeBwd(pass, renderer, camera, params, dImageBuf, grads);
   pass.end();
   device.queue.submit([encoder.finish()]);
   try {

@@ -10,6 +10,7 @@ import { UsageError, parseFlags, intOption, isMainModule, runCli } from "./run-c
 import { formatEta, progressBar } from "./progress";
 import { TRAIN_PRESETS, type TrainConfig, type TrainPresetName } from "../pipeline/train/trainer";
 import { runTraining } from "../pipeline/train/train-run";
+import { parseTrainerChoice } from "../pipeline/train/trainer-gpu";
 
 const FLAGS = [
   "dataset",
@@ -23,6 +24,7 @@ const FLAGS = [
   "init-from",
   "seed",
   "threads",
+  "trainer",
 ] as const;
 
 export const USAGE = `usage: npm run train -- --dataset DIR --out DIR [options]
@@ -34,7 +36,8 @@ export const USAGE = `usage: npm run train -- --dataset DIR --out DIR [options]
   --init-from FILE             start from another run's checkpoint-stage1.bin
   --restart                    ignore a checkpoint in --out and start over
   --seed N                     batch order and initialisation
-  --threads N                  threads for a step's batches (default: the cores, at most the config's batches per step)`;
+  --threads N                  threads for a step's batches (default: the cores, at most the config's batches per step)
+  --trainer auto               auto | cpu | gpu: auto takes the GPU step on a hardware WebGPU adapter (default: TRAINER, else auto)`;
 
 export async function main(argv: string[]): Promise<void> {
   const v = parseFlags(argv, FLAGS, ["no-stage2", "restart"]);
@@ -69,6 +72,7 @@ export async function main(argv: string[]): Promise<void> {
     restart: v.restart === true,
     ...(str("init-from") ? { initFrom: str("init-from")! } : {}),
     workers: intOption(str("threads"), "threads", os.availableParallelism(), 1, 256) - 1,
+    trainer: parseTrainerChoice(str("trainer") ?? process.env.TRAINER, str("trainer") ? "--trainer" : "TRAINER"),
     signal,
     onLog: (line) => console.error(line),
     onProgress: (p) =>

@@ -1,21 +1,22 @@
 /**
- * bakeRigBwd: the bake rig's backward, one thread per Gaussian. CPU twin:
+ * bakeRigBwd: the bake rig's backward, one thread per Gaussian (the forward
+ * is the runtime's bakeRig, shaders/avatar/rig.wgsl.ts). CPU twin:
  * render-core/train/rig-grad.ts (bakeRigBackward; the maths is stated there).
  * Host: render-core/train/bake-grad-gpu.ts.
  *
  * Bindings:
- *   0 params  uniform            BakeGradParams (count)
+ *   0 params  uniform            RigGradParams (count)
  *   1 points  read-only storage  [N, 3]
  *   2 raw     read-only storage  [N, D] deformer output, D = E*3 + P*3 + 3 + J
  *   3 prior   read-only storage  [N, E*3 + J]
  *   4 canonA  read-only storage  [J, 12]
  *   5 dIn     read-only storage  [N, 8 + J + K*3]: d rest, d skin, d dirs (K = E + P)
- *   6 dPoints storage            [N, 3]
+ *   6 dPoints storage            [N, 3], ADDED to (the points' other gradients share it)
  *   7 dRaw    storage            [N, D]
  * Reads constants WG, J, E, K, TEMPERATURE, SKIN_FLOOR; needs GRID_WGSL.
  */
 export const BAKE_GRAD_WGSL = /* wgsl */ `
-@group(0) @binding(0) var<uniform> params: BakeGradParams;
+@group(0) @binding(0) var<uniform> params: RigGradParams;
 @group(0) @binding(1) var<storage, read> points: array<f32>;
 @group(0) @binding(2) var<storage, read> raw: array<f32>;
 @group(0) @binding(3) var<storage, read> prior: array<f32>;
@@ -59,7 +60,7 @@ fn bakeRigBwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
   let dr = vec3<f32>(dIn[i * G], dIn[i * G + 1u], dIn[i * G + 2u]);
   let g = transpose(inv) * dr;
   for (var r = 0u; r < 3u; r++) {
-    dPoints[i * 3u + r] = g[r];
+    dPoints[i * 3u + r] += g[r];
     dRaw[o + r] = g[r];
     for (var c = 0u; c < 3u; c++) { dM[r * 4u + c] -= g[r] * x0[c]; }
     dM[r * 4u + 3u] -= g[r];

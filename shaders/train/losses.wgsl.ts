@@ -1,23 +1,29 @@
 /**
- * Image losses on the GPU: the D-SSIM and L1 gradients of a predicted image
- * against a target, [H, W, C] f32. Host: render-core/train/losses-gpu.ts;
- * CPU twin: render-core/train/losses.ts (the maths is stated there).
- * All kernels: one thread per pixel-channel; the Gaussian window (TAPS
- * weights, constant G) is separable, zero-padded.
+ * Image losses on the GPU: the L1 + D-SSIM (+ masked L1) gradient of a
+ * predicted image against a target, and the loss values. Host:
+ * render-core/train/losses-gpu.ts; CPU twin: render-core/train/losses.ts (the
+ * maths is stated there). One thread per pixel-channel; the Gaussian window
+ * (TAPS weights, constant G) is separable, zero-padded.
  *
- * ssimStats    mu_x, mu_y, E[x^2], E[y^2], E[xy] blurred along one axis (axis in params): 5 planes in, 5 out
- * ssimPartials per pixel: ssim value and its partials w.r.t. mu_x, E[x^2], E[xy] -> 4 planes
- * blur3        blurs the 3 partial planes along one axis
- * lossGrad     d loss / d prediction = -(b_mu + 2 x b_ex2 + y b_exy) w_ssim / (P C) + w_l1 sign(x - y) / (P C)
+ * blurPlanes   mu_x, mu_y, E[x^2], E[y^2], E[xy] (first pass, from the images) or planesIn, blurred along one axis
+ * ssimPartials per pixel: the partials of ssim w.r.t. mu_x, E[x^2], E[xy], and ssim itself -> 4 planes
+ * lossGrad     d loss / d prediction = -(b_mu + 2 x b_ex2 + y b_exy) wSsim / (P C) + wL1 sign(x - y) / (P C)
+ *              + regionGrad mask sign(x - y), written at gradStride floats per pixel (the rasteriser's d rgba)
+ * lossValue    one workgroup: sums |x - y|, (x - y)^2, mask |x - y| and ssim over the image into
+ *              planesOut[slot * 4 ..]: mean L1, D-SSIM (1 - mean ssim), masked L1 (times regionNorm), MSE
  *
+ * Bindings: 0 params (LossParams), 1 pred [H, W, predStride] (rgb first), 2 truth [H, W, C], 3 mask [H, W],
+ *           4 planesIn, 5 planesOut (planes, the gradient or the loss records).
  * Planes are channel-major: plane k of channel c at ((k * C + c) * H + y) * W + x.
+ * Reads constants WG, TAPS, C1, C2 and G (the window); needs GRID_WGSL.
  */
 export const LOSSES_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<uniform> params: LossParams;
 @group(0) @binding(1) var<storage, read> pred: array<f32>;
 @group(0) @binding(2) var<storage, read> truth: array<f32>;
-@group(0) @binding(3) var<storage, read> planesIn: array<f32>;
-@group(0) @binding(4) var<storage, read_write> planesOut: array<f32>;
+@group(0) @binding(3) var<storage, read> mask: array<f32>;
+@group(0) @binding(4) var<storage, read> planesIn: array<f32>;
+@group(0) @binding(5) var<storage, read_write> planesOut: array<f32>;
 
 fn idx(plane: u32, c: u32, y: u32, x: u32) -> u32 { return ((plane * params.channels + c) * params.height + y) * params.width + x; }
 
@@ -29,12 +35,14 @@ fn unflatten(t: u32) -> vec4<u32> {
   return vec4<u32>(t % params.width, (t / params.width) % params.height, (t / P) % params.channels, t / (P * params.channels));
 }
 
+fn predAt(y: u32, x: u32, c: u32) -> f32 { return pred[(y * params.width + x) * params.predStride + c]; }
+fn truthAt(y: u32, x: u32, c: u32) -> f32 { return truth[(y * params.width + x) * params.channels + c]; }
+
 // Value of plane k at (c, y, x) of the raw image statistics (first pass) or of planesIn.
 fn source(k: u32, c: u32, y: u32, x: u32) -> f32 {
   if (params.fromImage == 0u) { return planesIn[idx(k, c, y, x)]; }
-  let i = (y * params.width + x) * params.channels + c;
-  let a = pred[i];
-  let b = truth[i];
+  let a = predAt(y, x, c);
+  let b = truthAt(y, x, c);
   switch k {
     case 0u: { return a; }
     case 1u: { return b; }
@@ -95,11 +103,42 @@ fn lossGrad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
   if (t >= params.channels * P) { return; }
   let q = unflatten(t);
   let x = q.x; let y = q.y; let c = q.z;
-  let i = (y * params.width + x) * params.channels + c;
   let n = f32(params.channels * P);
-  let a = pred[i];
-  let b = truth[i];
+  let a = predAt(y, x, c);
+  let b = truthAt(y, x, c);
+  let p = y * params.width + x;
   let dssim = -(planesIn[idx(0u, c, y, x)] + 2.0 * a * planesIn[idx(1u, c, y, x)] + b * planesIn[idx(2u, c, y, x)]) / n;
-  planesOut[i] = params.wSsim * dssim + params.wL1 * sign(a - b) / n;
+  planesOut[p * params.gradStride + c] = params.wSsim * dssim + params.wL1 * sign(a - b) / n + params.regionGrad * mask[p] * sign(a - b);
+}
+
+var<workgroup> sums: array<vec4<f32>, WG>;
+
+@compute @workgroup_size(WG)
+fn lossValue(@builtin(local_invocation_index) li: u32) {
+  let P = params.width * params.height;
+  var acc = vec4<f32>(0.0);
+  for (var p = li; p < P; p += WG) {
+    let y = p / params.width;
+    let x = p % params.width;
+    for (var c = 0u; c < params.channels; c++) {
+      let d = predAt(y, x, c) - truthAt(y, x, c);
+      acc += vec4<f32>(abs(d), d * d, mask[p] * abs(d), planesIn[idx(3u, c, y, x)]);
+    }
+  }
+  sums[li] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s / 2u) {
+    if (li < s) { sums[li] += sums[li + s]; }
+    workgroupBarrier();
+  }
+  if (li == 0u) {
+    let n = f32(params.channels * P);
+    let total = sums[0];
+    let o = params.slot * 4u;
+    planesOut[o] = total.x / n;
+    planesOut[o + 1u] = 1.0 - total.w / n;
+    planesOut[o + 2u] = total.z * params.regionNorm;
+    planesOut[o + 3u] = total.y / n;
+  }
 }
 `;

@@ -1,6 +1,7 @@
 /**
  * deformRigBwd: the deform rig's backward, one thread per Gaussian (no
- * atomics: every output belongs to one Gaussian). CPU twin:
+ * atomics: every output belongs to one Gaussian). The forward is the
+ * runtime's deformRig (shaders/avatar/rig.wgsl.ts). CPU twin:
  * render-core/train/rig-grad.ts (deformRigBackward; the maths is stated
  * there). Host: render-core/train/rig-grad-gpu.ts.
  *
@@ -10,12 +11,35 @@
  *   2 rest    read-only storage  [N, 8]
  *   3 skin    read-only storage  [N, J]
  *   4 dirs    read-only storage  [N, (E + P) * 3]
- *   5 dIn     read-only storage  [N, 10] f32: d centre (3), d qRig (4), d offset (3)
- *   6 dRest   storage            [N, 8]
- *   7 dSkin   storage            [N, J]
- *   8 dDirs   storage            [N, (E + P) * 3]
- * Reads constants WG, J, K (= E + P); needs GRID_WGSL.
+ *   5 dIn     read-only storage  [N, 7] f32: d centre (3), d qRig (4)
+ *   6 dOffsets read-only storage [N, 3] f32: d offset (the gaussian network's input gradient)
+ *   7 dRig    storage            [N, 8 + J + K * 3] f32, ADDED to (a batch sums its frames): d rest [8], d skin [J],
+ *                                d dirs [K * 3]; the layout bakeRigBwd reads
+ * Reads constants WG, J, K (= E + P); needs GRID_WGSL and QUAT_MUL_BWD_WGSL.
  */
+
+/**
+ * The backward of quatMul(a, b) (shaders/avatar/rig.wgsl.ts; CPU twin quatMulBackward in
+ * render-core/train/rig-grad.ts), (w, x, y, z) in a vec4's (x, y, z, w): d a from b and d q, d b from a and d q.
+ */
+export const QUAT_MUL_BWD_WGSL = /* wgsl */ `
+fn quatMulBwdA(b: vec4<f32>, dq: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(
+    dq.x * b.x + dq.y * b.y + dq.z * b.z + dq.w * b.w,
+    -dq.x * b.y + dq.y * b.x - dq.z * b.w + dq.w * b.z,
+    -dq.x * b.z + dq.y * b.w + dq.z * b.x - dq.w * b.y,
+    -dq.x * b.w - dq.y * b.z + dq.z * b.y + dq.w * b.x);
+}
+
+fn quatMulBwdB(a: vec4<f32>, dq: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(
+    dq.x * a.x + dq.y * a.y + dq.z * a.z + dq.w * a.w,
+    -dq.x * a.y + dq.y * a.x + dq.z * a.w - dq.w * a.z,
+    -dq.x * a.z - dq.y * a.w + dq.z * a.x + dq.w * a.y,
+    -dq.x * a.w + dq.y * a.z - dq.z * a.y + dq.w * a.x);
+}
+`;
+
 export const RIG_GRAD_WGSL = /* wgsl */ `
 @group(0) @binding(0) var<uniform> params: RigGradParams;
 @group(0) @binding(1) var<storage, read> frame: array<f32>;
@@ -23,9 +47,10 @@ export const RIG_GRAD_WGSL = /* wgsl */ `
 @group(0) @binding(3) var<storage, read> skin: array<f32>;
 @group(0) @binding(4) var<storage, read> dirs: array<f32>;
 @group(0) @binding(5) var<storage, read> dIn: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dRest: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dSkin: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dDirs: array<f32>;
+@group(0) @binding(6) var<storage, read> dOffsets: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dRig: array<f32>;
+
+const G = 8u + J + K * 3u;
 
 @compute @workgroup_size(WG)
 fn deformRigBwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -43,7 +68,7 @@ fn deformRigBwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     for (var k = 0u; k < 12u; k++) { M[k] += w * frame[j * 12u + k]; }
   }
   var dM: array<f32, 12>;
-  let dx = vec3<f32>(dIn[i * 10u], dIn[i * 10u + 1u], dIn[i * 10u + 2u]);
+  let dx = vec3<f32>(dIn[i * 7u], dIn[i * 7u + 1u], dIn[i * 7u + 2u]);
   var dy = vec3<f32>(0.0);
   for (var r = 0u; r < 3u; r++) {
     for (var c = 0u; c < 3u; c++) {
@@ -58,17 +83,9 @@ fn deformRigBwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
   let l = length(raw);
   let a = raw / l;
   let b = vec4<f32>(rest[i * 8u + 4u], rest[i * 8u + 5u], rest[i * 8u + 6u], rest[i * 8u + 7u]);
-  let dq = vec4<f32>(dIn[i * 10u + 3u], dIn[i * 10u + 4u], dIn[i * 10u + 5u], dIn[i * 10u + 6u]);
-  let dA = vec4<f32>(
-    dq.x * b.x + dq.y * b.y + dq.z * b.z + dq.w * b.w,
-    -dq.x * b.y + dq.y * b.x - dq.z * b.w + dq.w * b.z,
-    -dq.x * b.z + dq.y * b.w + dq.z * b.x - dq.w * b.y,
-    -dq.x * b.w - dq.y * b.z + dq.z * b.y + dq.w * b.x);
-  let dB = vec4<f32>(
-    dq.x * a.x + dq.y * a.y + dq.z * a.z + dq.w * a.w,
-    -dq.x * a.y + dq.y * a.x + dq.z * a.w - dq.w * a.z,
-    -dq.x * a.z - dq.y * a.w + dq.z * a.x + dq.w * a.y,
-    -dq.x * a.w + dq.y * a.z - dq.z * a.y + dq.w * a.x);
+  let dq = vec4<f32>(dIn[i * 7u + 3u], dIn[i * 7u + 4u], dIn[i * 7u + 5u], dIn[i * 7u + 6u]);
+  let dA = quatMulBwdA(b, dq);
+  let dB = quatMulBwdB(a, dq);
   let dRaw = (dA - dot(dA, a) * a) / l;
   var ds = dRaw.x / 4.0;
   dM[9] += dRaw.y / s; dM[6] -= dRaw.y / s; ds -= dRaw.y * (M[9] - M[6]) / (s * s);
@@ -76,18 +93,18 @@ fn deformRigBwd(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
   dM[4] += dRaw.w / s; dM[1] -= dRaw.w / s; ds -= dRaw.w * (M[4] - M[1]) / (s * s);
   let dTrace = ds * 2.0 / s;
   dM[0] += dTrace; dM[5] += dTrace; dM[10] += dTrace;
+  let o = i * G;
   for (var j = 0u; j < J; j++) {
     var g = 0.0;
     for (var k = 0u; k < 12u; k++) { g += dM[k] * frame[j * 12u + k]; }
-    dSkin[i * J + j] = g;
+    dRig[o + 8u + j] += g;
   }
-  let dd = dy + vec3<f32>(dIn[i * 10u + 7u], dIn[i * 10u + 8u], dIn[i * 10u + 9u]);
-  for (var a2 = 0u; a2 < 3u; a2++) { dRest[i * 8u + a2] = dy[a2]; }
-  dRest[i * 8u + 3u] = 0.0;
-  dRest[i * 8u + 4u] = dB.x; dRest[i * 8u + 5u] = dB.y; dRest[i * 8u + 6u] = dB.z; dRest[i * 8u + 7u] = dB.w;
+  let dd = dy + vec3<f32>(dOffsets[i * 3u], dOffsets[i * 3u + 1u], dOffsets[i * 3u + 2u]);
+  for (var a2 = 0u; a2 < 3u; a2++) { dRig[o + a2] += dy[a2]; }
+  dRig[o + 4u] += dB.x; dRig[o + 5u] += dB.y; dRig[o + 6u] += dB.z; dRig[o + 7u] += dB.w;
   for (var k = 0u; k < K; k++) {
     let c = frame[J * 12u + k];
-    for (var a2 = 0u; a2 < 3u; a2++) { dDirs[(i * K + k) * 3u + a2] = dd[a2] * c; }
+    for (var a2 = 0u; a2 < 3u; a2++) { dRig[o + 8u + J + k * 3u + a2] += dd[a2] * c; }
   }
 }
 `;

@@ -18,7 +18,11 @@ import { writeAvatarBundleDir } from "../../avatar/bundle-files";
 import { imageToPng, lineChartPng } from "../../images/png";
 import { writeFileAtomicSync } from "../../storage/atomic";
 import { BACKGROUND } from "../synthesise/dataset";
+import { APPEARANCE_CHANNELS } from "../../../render-core/avatar/networks";
+import type { MeshTexture } from "../../../render-core/mesh/scene";
+import { loadDatasetTexture } from "./appearance-init";
 import { BatchPool } from "./batch-pool";
+import { openGpuEngine, parseTrainerChoice, type TrainerChoice } from "./trainer-gpu";
 import { readCheckpoint, writeCheckpoint } from "./checkpoint";
 import {
   AvatarTrainer,
@@ -50,6 +54,8 @@ export interface TrainRunOptions {
   workers?: number;
   /** The finished bundle's name (default: the dataset's person and the config) and the portrait it was made from (a PNG). */
   bundle?: { name?: string; portrait?: Uint8Array };
+  /** Which step trains (trainer-gpu.ts): auto (GPU step on a hardware adapter), cpu or gpu. Default: TRAINER, else auto. */
+  trainer?: TrainerChoice;
 }
 
 export interface TrainRunResult {
@@ -105,6 +111,7 @@ function saveCheckpoint(file: string, trainer: AvatarTrainer, o: TrainRunOptions
     geometry: s.weights.geometry,
     deformer: s.weights.deformer,
     gaussian: s.weights.gaussian,
+    appearance: s.appearance,
     neutral: s.neutral,
     videoLatents: s.videoLatents,
     maxOpacity: s.maxOpacity,
@@ -150,6 +157,8 @@ function loadCheckpoint(
     anchorFace: arrays.anchorFace as Uint32Array,
     anchorBary: arrays.anchorBary as Float32Array,
     weights: { geometry: a.geometry!, deformer: a.deformer!, gaussian: a.gaussian! },
+    // Checkpoints from before the residual existed start it at zero.
+    appearance: a.appearance ?? new Float64Array(header.count * APPEARANCE_CHANNELS),
     neutral: a.neutral!,
     videoLatents: a.videoLatents!,
     shape: arrays.shape as Float32Array,
@@ -158,10 +167,10 @@ function loadCheckpoint(
     seconds: header.seconds,
   };
   const trainer = new AvatarTrainer({ config: o.config, data, head, stage2: o.stage2, ...trainerCallbacks(o) }, state);
-  trainer.adam.restore(
-    header.adamStep,
-    Object.fromEntries(header.groups.map((g) => [g, { m: a[`m:${g}`]!, v: a[`v:${g}`]! }])),
-  );
+  const moments = Object.fromEntries(header.groups.map((g) => [g, { m: a[`m:${g}`]!, v: a[`v:${g}`]! }]));
+  // A residual the checkpoint did not train (older, or trained at a zero rate) starts with zero moments.
+  moments.appearance ??= { m: new Float64Array(state.appearance.length), v: new Float64Array(state.appearance.length) };
+  trainer.adam.restore(header.adamStep, moments);
   return trainer;
 }
 
@@ -211,9 +220,18 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
     resumedAt = trainer.state.iteration;
     log(`train: starting from ${o.initFrom} at iteration ${resumedAt}`);
   } else {
+    let texture: MeshTexture | null = null;
+    if (o.config.appearanceInit === "texture") {
+      // A moved dataset can lose its identity's folder: training still works, from the network's colours.
+      texture = await loadDatasetTexture(data).catch((err: Error) => {
+        log(`${err.message}; the per-Gaussian colours start at zero`);
+        return null;
+      });
+      if (texture) log(`train: per-Gaussian colours start from the identity's ${texture.width} px UV texture`);
+    }
     trainer = new AvatarTrainer(
       { config: o.config, data, head, stage2: o.stage2, ...trainerCallbacks(o) },
-      initialState(o.config, data, head),
+      initialState(o.config, data, head, texture),
     );
   }
   trainer.options.onCheckpoint = async (state, stage1Done) => {
@@ -224,7 +242,12 @@ export async function runTraining(o: TrainRunOptions): Promise<TrainRunResult> {
   const pool = new BatchPool(workerCount(o), { tileHelpers: tileHelperCount(o) });
   trainer.options.pool = pool;
   if (pool.threads > 1) log(`train: ${pool.threads} threads`);
-  const state = await trainer.run().finally(() => pool.close());
+  const engine = await openGpuEngine(trainer, o.trainer ?? parseTrainerChoice(process.env.TRAINER), log);
+  if (engine) trainer.options.engine = engine;
+  const state = await trainer.run().finally(() => {
+    pool.close();
+    engine?.destroy();
+  });
   const finished = state.iteration >= trainer.total;
 
   const title = `${o.config.name} at ${o.config.size} px, stage 2 ${o.stage2 ? "on" : "off"}: ${state.count} Gaussians, ${(state.seconds / 60).toFixed(1)} min`;

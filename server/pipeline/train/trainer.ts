@@ -6,9 +6,10 @@
  * in-between image (L1 + D-SSIM on the whole image, extra L1 inside the
  * attribute's region), alternating with reconstruction batches.
  *
- * Parameters: the three networks, the canonical points, the neutral latents
- * [C, L] (the source video, and every category a video does not edit) and one
- * latent per attribute video. Expression and pose come from the dataset, which
+ * Parameters: the three networks, the canonical points, the per-Gaussian
+ * colour residual (appearance, [N, 3]), the neutral latents [C, L] (the source
+ * video, and every category a video does not edit) and one latent per
+ * attribute video. Expression and pose come from the dataset, which
  * knows them exactly, so the reference's per-frame refinements are not needed.
  *
  * A batch is several frames of one video (or one pair at one alpha): the
@@ -25,6 +26,9 @@ import type { HeadModel } from "../../../render-core/head";
 import { psnr } from "../../../render-core/math/image-metrics";
 import { mulberry32 } from "../../../render-core/math/prng";
 import { BACKGROUND } from "../synthesise/dataset";
+import { APPEARANCE_CHANNELS } from "../../../render-core/avatar/networks";
+import type { MeshTexture } from "../../../render-core/mesh/scene";
+import { textureAppearance } from "./appearance-init";
 import { BatchPool } from "./batch-pool";
 import { densify } from "./densify";
 import { CATEGORY_CLASSES, videoAnchors, type InbetweenPair, type TrainingData } from "./training-data";
@@ -47,8 +51,17 @@ export interface TrainConfig {
   framesPerBatch: number;
   /** Batches (different videos) averaged per Adam step; they run in parallel on worker threads. */
   batchesPerStep: number;
-  /** Learning rates; they decay exponentially to lrFinal times their value at the end. */
-  lr: { geometry: number; deformer: number; gaussian: number; points: number; latents: number };
+  /**
+   * Learning rates; they decay exponentially to lrFinal times their value at the end. `appearance` is the
+   * per-Gaussian colour residual's (colour logits); 0 leaves the residual where it starts (off, with a zero start).
+   */
+  lr: { geometry: number; deformer: number; gaussian: number; points: number; latents: number; appearance: number };
+  /**
+   * Where the per-Gaussian colour residual starts: "texture" makes each Gaussian's first colour the dataset
+   * identity's UV texture at its anchor, lit by the dataset's light (appearance-init.ts; zero for identities
+   * without a texture); "zero" leaves the colour to the network.
+   */
+  appearanceInit: "texture" | "zero";
   lrFinal: number;
   lambdaDssim: number;
   /** Weight of sum(z^2) of the latents a batch uses. */
@@ -67,6 +80,7 @@ const BASE = {
   lambdaDssim: 0.2,
   latentL2: 1e-4,
   regionWeight: 1,
+  appearanceInit: "texture" as const,
   seed: 1,
 };
 
@@ -86,7 +100,7 @@ export const TRAIN_PRESETS: Readonly<Record<TrainPresetName, TrainConfig>> = {
     stage2: 200,
     framesPerBatch: 3,
     batchesPerStep: 2,
-    lr: { geometry: 2e-3, deformer: 5e-4, gaussian: 1e-3, points: 2e-4, latents: 3e-2 },
+    lr: { geometry: 2e-3, deformer: 5e-4, gaussian: 1e-3, points: 2e-4, latents: 3e-2, appearance: 1e-2 },
     checkpointEvery: 50,
   },
   paper: {
@@ -101,7 +115,7 @@ export const TRAIN_PRESETS: Readonly<Record<TrainPresetName, TrainConfig>> = {
     stage2: 10000,
     framesPerBatch: 4,
     batchesPerStep: 2,
-    lr: { geometry: 1e-4, deformer: 1e-4, gaussian: 1e-4, points: 1e-5, latents: 5e-4 },
+    lr: { geometry: 1e-4, deformer: 1e-4, gaussian: 1e-4, points: 1e-5, latents: 5e-4, appearance: 2.5e-3 },
     checkpointEvery: 1000,
   },
   /** Seconds-long runs for the test suite. */
@@ -123,7 +137,7 @@ export const TRAIN_PRESETS: Readonly<Record<TrainPresetName, TrainConfig>> = {
     stage2: 8,
     framesPerBatch: 2,
     batchesPerStep: 1,
-    lr: { geometry: 1e-2, deformer: 1e-3, gaussian: 5e-3, points: 2e-4, latents: 3e-2 },
+    lr: { geometry: 1e-2, deformer: 1e-3, gaussian: 5e-3, points: 2e-4, latents: 3e-2, appearance: 1e-1 },
     checkpointEvery: 10,
   },
 };
@@ -155,6 +169,8 @@ export interface TrainState {
   anchorFace: Uint32Array;
   anchorBary: Float32Array;
   weights: { geometry: Float64Array; deformer: Float64Array; gaussian: Float64Array };
+  /** [N, 3] per-Gaussian colour residual (colour logits, added to the geometry network's). */
+  appearance: Float64Array;
   /** [C, L] */
   neutral: Float64Array;
   /** [V, L], one row per manifest video (the source video's row is unused). */
@@ -171,7 +187,16 @@ export function modelFor(config: TrainConfig, data: TrainingData): AvatarModelCo
   return { ...config.model, categories: ["source", ...data.manifest.categories] };
 }
 
-export function initialState(config: TrainConfig, data: TrainingData, head: HeadModel): TrainState {
+/**
+ * The untrained state. `texture`: the dataset identity's UV albedo (appearance-init.ts loadDatasetTexture);
+ * with config.appearanceInit "texture" it sets each Gaussian's first colour.
+ */
+export function initialState(
+  config: TrainConfig,
+  data: TrainingData,
+  head: HeadModel,
+  texture: MeshTexture | null = null,
+): TrainState {
   const model = modelFor(config, data);
   const shape = Float32Array.from(data.manifest.identity.shape);
   const a = createRandomAvatar(model, head, { count: config.initialGaussians, seed: config.seed, shape });
@@ -180,7 +205,7 @@ export function initialState(config: TrainConfig, data: TrainingData, head: Head
   const rand = mulberry32(config.seed + 7);
   // Small random latents: distinct videos start distinguishable, and the conditioning's weights get gradients.
   const small = () => 0.1 * (rand() * 2 - 1);
-  return {
+  const state: TrainState = {
     iteration: 0,
     count: a.count,
     points: Float64Array.from(a.points),
@@ -191,6 +216,7 @@ export function initialState(config: TrainConfig, data: TrainingData, head: Head
       deformer: Float64Array.from(a.weights.deformer),
       gaussian: Float64Array.from(a.weights.gaussian),
     },
+    appearance: new Float64Array(a.count * APPEARANCE_CHANNELS),
     neutral: Float64Array.from({ length: model.categories.length * L }, small),
     videoLatents: Float64Array.from({ length: V * L }, small),
     shape,
@@ -198,6 +224,9 @@ export function initialState(config: TrainConfig, data: TrainingData, head: Head
     history: [],
     seconds: 0,
   };
+  if (texture && config.appearanceInit === "texture")
+    state.appearance = textureAppearance(state, model, head, data.manifest.identity, texture);
+  return state;
 }
 
 /** Region of category `c` in a parse map, dilated by `radius` px (square), as [H, W] 0/1 weights. */
@@ -236,6 +265,14 @@ export interface TrainerOptions {
   signal?: { stop: boolean };
   /** Runs a step's batches (default: all on this thread). */
   pool?: BatchPool;
+  /** Runs whole steps instead of the CPU batches (the GPU step, trainer-gpu.ts); absent: the CPU path. */
+  engine?: StepEngine;
+}
+
+/** A step engine holds the state while it trains; sync() writes it back into the trainer's state and Adam. */
+export interface StepEngine {
+  step(trainer: AvatarTrainer): Promise<HistoryPoint[]>;
+  sync(trainer: AvatarTrainer): Promise<void>;
 }
 
 export class AvatarTrainer {
@@ -261,6 +298,8 @@ export class AvatarTrainer {
       { name: "deformer", params: state.weights.deformer, lr: lr.deformer },
       { name: "gaussian", params: state.weights.gaussian, lr: lr.gaussian },
       { name: "points", params: state.points, lr: lr.points },
+      // Off at a zero rate: the residual then stays where it started.
+      ...(lr.appearance > 0 ? [{ name: "appearance", params: state.appearance, lr: lr.appearance }] : []),
       { name: "neutral", params: state.neutral, lr: lr.latents },
       // One group per video latent: Adam's momentum must not move latents of videos a batch did not see.
       ...data.manifest.videos.map((_, v) => ({
@@ -309,7 +348,7 @@ export class AvatarTrainer {
   }
 
   /** Batch `j` of iteration `it`: deterministic in (seed, it, j), so a resumed run draws the same batches. */
-  private plan(
+  plan(
     it: number,
     j: number,
   ): {
@@ -342,9 +381,7 @@ export class AvatarTrainer {
   }
 
   /** The targets and latents of a planned batch. */
-  private async prepare(
-    p: ReturnType<AvatarTrainer["plan"]>,
-  ): Promise<{ targets: StepTarget[]; latents: Float64Array }> {
+  async prepare(p: ReturnType<AvatarTrainer["plan"]>): Promise<{ targets: StepTarget[]; latents: Float64Array }> {
     const { config, data } = this.options;
     const targets: StepTarget[] = [];
     for (const f of p.frames) {
@@ -380,6 +417,7 @@ export class AvatarTrainer {
 
   /** One iteration: batchesPerStep batches, their mean gradient, one Adam update. */
   async step(): Promise<HistoryPoint[]> {
+    if (this.options.engine) return this.options.engine.step(this);
     const { config, data } = this.options;
     const s = this.state,
       it = s.iteration,
@@ -397,6 +435,7 @@ export class AvatarTrainer {
         latents,
         prior: this.prior,
         canonA: this.canonA,
+        appearance: s.appearance,
       } satisfies AvatarTrainState,
     }));
     const results = this.options.pool ? await this.options.pool.run(jobs) : await new BatchPool(0).run(jobs);
@@ -416,6 +455,7 @@ export class AvatarTrainer {
       deformer: sum((r) => r.grads.weights.deformer),
       gaussian: sum((r) => r.grads.weights.gaussian),
       points: sum((r) => r.grads.points),
+      appearance: sum((r) => r.grads.appearance),
       neutral: dNeutral,
     };
     const w = config.latentL2;
@@ -441,16 +481,7 @@ export class AvatarTrainer {
     });
     for (let k = 0; k < dNeutral.length; k++) dNeutral[k]! += 2 * w * s.neutral[k]!;
 
-    // Exponential decay to lrFinal at the end of training.
-    const decay = config.lrFinal ** (it / Math.max(1, this.total));
-    for (const g of this.adam.groups) {
-      const base =
-        g.name.startsWith("video") || g.name === "neutral"
-          ? config.lr.latents
-          : config.lr[g.name as keyof TrainConfig["lr"]];
-      if (!(base > 0)) throw new Error(`train: no learning rate for parameter group "${g.name}"`);
-      g.lr = base * decay;
-    }
+    this.setLearningRates(it);
     this.adam.update(grads);
     for (const r of results)
       for (let i = 0; i < s.count; i++) if (r.visible[i]) s.maxOpacity[i] = Math.max(s.maxOpacity[i]!, r.opacities[i]!);
@@ -468,7 +499,21 @@ export class AvatarTrainer {
     return points;
   }
 
-  private densify(k: number): void {
+  /** Sets every Adam group's rate for iteration `it`: exponential decay to lrFinal at the end of training. */
+  setLearningRates(it: number): void {
+    const { config } = this.options;
+    const decay = config.lrFinal ** (it / Math.max(1, this.total));
+    for (const g of this.adam.groups) {
+      const base =
+        g.name.startsWith("video") || g.name === "neutral"
+          ? config.lr.latents
+          : config.lr[g.name as keyof TrainConfig["lr"]];
+      if (!(base > 0)) throw new Error(`train: no learning rate for parameter group "${g.name}"`);
+      g.lr = base * decay;
+    }
+  }
+
+  densify(k: number): void {
     const { config } = this.options;
     const s = this.state;
     const r = densify(s, s.maxOpacity, {
@@ -481,8 +526,10 @@ export class AvatarTrainer {
     s.points = r.points;
     s.anchorFace = r.anchorFace;
     s.anchorBary = r.anchorBary;
+    s.appearance = r.appearance!;
     s.maxOpacity = new Float64Array(r.count).fill(-1);
     this.adam.replaceGroup("points", s.points);
+    if (this.adam.groups.some((g) => g.name === "appearance")) this.adam.replaceGroup("appearance", s.appearance);
     this.prior = this.priors();
   }
 
@@ -514,11 +561,14 @@ export class AvatarTrainer {
       if (
         onCheckpoint &&
         (s.iteration % config.checkpointEvery === 0 || stage1Done || s.iteration === this.total || signal?.stop)
-      )
+      ) {
+        await this.options.engine?.sync(this);
         await onCheckpoint(s, stage1Done);
+      }
       if (signal?.stop) break;
       if (done > 50) [t0, done0] = [performance.now(), s.iteration];
     }
+    await this.options.engine?.sync(this);
     return s;
   }
 }
@@ -551,5 +601,7 @@ export function exportAvatar(state: TrainState, model: AvatarModelConfig, data: 
     shape: state.shape,
     neutralLatents: Float32Array.from(state.neutral),
     anchors,
+    // Written only when it holds something: a residual of zeros renders as none (docs/avatar-bundle.md).
+    ...(state.appearance.some((v) => v !== 0) ? { appearance: Float32Array.from(state.appearance) } : {}),
   };
 }
