@@ -20,6 +20,15 @@ export const FACE_OPENINGS: readonly (readonly number[])[] = [
 ];
 
 /**
+ * Human's brows (its annotations' eyebrow upper line, then the lower line back), as mesh indices: what the photo
+ * shows inside them is brow, whichever model region it lands on.
+ */
+export const FACE_BROWS: readonly (readonly number[])[] = [
+  [70, 63, 105, 66, 107, 55, 65, 52, 53, 46],
+  [300, 293, 334, 296, 336, 285, 295, 282, 283, 276],
+];
+
+/**
  * MediaPipe's face oval (FACEMESH_FACE_OVAL; Human's `annotations.silhouette`),
  * from the forehead's top clockwise in the image: detectors put it on the
  * face's outline, which moves over the skin as the head turns.

@@ -89,19 +89,29 @@ export interface Opening {
 }
 
 /**
- * The eye and mouth openings in the photo (Human's mesh [478, 3] or [468, 3], pixels): what the camera sees there
- * is an eyeball, teeth or the mouth's inside, never the lids' or lips' skin. [] without a mesh.
+ * Polygons of Human's mesh (pixels) from index lists, grown by `grow` about their centroid; the degenerate ones
+ * (no area: a closed eye or mouth) are left out. [] without a mesh.
  */
-export function faceOpenings(mesh: ArrayLike<number> | null | undefined): Opening[] {
+export function facePolygons(
+  mesh: ArrayLike<number> | null | undefined,
+  lists: readonly (readonly number[])[],
+  grow = 1,
+): Opening[] {
   if (!mesh) return [];
   if (mesh.length < 468 * 3)
-    throw new Error(`faceOpenings: the face mesh needs 468 points ([468, 3]), got ${Math.floor(mesh.length / 3)}`);
-  const openings = FACE_OPENINGS.map((ids) => {
+    throw new Error(`facePolygons: the face mesh needs 468 points ([468, 3]), got ${Math.floor(mesh.length / 3)}`);
+  const polygons = lists.map((ids) => {
+    let mx = 0,
+      my = 0;
+    for (const id of ids) {
+      mx += mesh[id * 3] / ids.length;
+      my += mesh[id * 3 + 1] / ids.length;
+    }
     const points = new Float64Array(ids.length * 2);
     const box: [number, number, number, number] = [Infinity, Infinity, -Infinity, -Infinity];
     ids.forEach((id, k) => {
-      const x = mesh[id * 3],
-        y = mesh[id * 3 + 1];
+      const x = mx + (mesh[id * 3] - mx) * grow,
+        y = my + (mesh[id * 3 + 1] - my) * grow;
       points[k * 2] = x;
       points[k * 2 + 1] = y;
       box[0] = Math.min(box[0], x);
@@ -111,13 +121,20 @@ export function faceOpenings(mesh: ArrayLike<number> | null | undefined): Openin
     });
     return { points, box };
   });
-  // A closed eye or mouth (no area) shows nothing.
-  return openings.filter(({ points: p }) => {
+  return polygons.filter(({ points: p }) => {
     let area = 0;
     for (let i = 0, j = p.length / 2 - 1; i < p.length / 2; j = i++)
       area += p[j * 2] * p[i * 2 + 1] - p[i * 2] * p[j * 2 + 1];
     return Math.abs(area) / 2 >= 1;
   });
+}
+
+/**
+ * The eye and mouth openings in the photo (Human's mesh [478, 3] or [468, 3], pixels): what the camera sees there
+ * is an eyeball, teeth or the mouth's inside, never the lids' or lips' skin. [] without a mesh.
+ */
+export function faceOpenings(mesh: ArrayLike<number> | null | undefined): Opening[] {
+  return facePolygons(mesh, FACE_OPENINGS);
 }
 
 /** Whether pixel position (x, y) is inside any of the openings (even-odd rule). */

@@ -3,7 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createHeadModel, createHeadParams, poseVertices, rodrigues, type HeadModel } from "../../../render-core/head";
+import {
+  Region,
+  createHeadModel,
+  createHeadParams,
+  poseVertices,
+  rodrigues,
+  type HeadModel,
+} from "../../../render-core/head";
 import { MeshPart } from "../../../render-core/head/mesh";
 import { maskedPsnr } from "../../../render-core/math/image-metrics";
 import { renderMeshCpu } from "../../../render-core/mesh/render.cpu";
@@ -24,7 +31,7 @@ import type { HeadFit } from "./fit-head";
 import { multibandBlend, pushPullFill } from "./multiband";
 import { studioDiffuse, studioSpecular } from "./texture";
 import { UV_SOURCE_COLOURS, uvTexturePng } from "./pictures";
-import { FACE_OPENINGS } from "./dense-binding";
+import { FACE_BROWS, FACE_OPENINGS } from "./dense-binding";
 import { UvSource, buildUvTexture, type UvTexture } from "./uv-texture";
 import { atTexel, uvLayout } from "./uv-layout";
 import { cameraPosition, posedHead } from "./mesh-view";
@@ -283,6 +290,86 @@ describe("buildUvTexture", () => {
     // Measured 0.0053 at the seam against 0.0020 inside either side (0.012 without feathering, 0.018 with hard masks).
     expect(mean("seam")).toBeLessThan(0.008);
   });
+
+  it("keeps a dark brow where Human's brow outline says, even on texels of the model's forehead skin", async () => {
+    const T = 512,
+      layout = uvLayout(head, T);
+    const P = [0, 0, 0];
+    // The model's brows' top, and a dark band just above it on forehead SKIN: where a real brow lands when the
+    // fitted brow region sits a few millimetres low. Without the brow outline it reads as covered skin.
+    let browTop = -Infinity,
+      browX = 0;
+    for (let i = 0; i < T * T; i++) {
+      const f = layout.face[i];
+      if (f < 0 || (head.faceRegion[f] !== Region.leftBrow && head.faceRegion[f] !== Region.rightBrow)) continue;
+      atTexel(head, layout, i, head.template, 3, P);
+      browTop = Math.max(browTop, P[1]);
+      browX = Math.max(browX, Math.abs(P[0]));
+    }
+    const inBand = (x: number, y: number, z: number) =>
+      z > 0 && y > browTop + 0.002 && y < browTop + 0.009 && Math.abs(x) > 0.012 && Math.abs(x) < browX;
+    const brow: Rgb = [0.12, 0.08, 0.06];
+    const base = knownAlbedo();
+    const painted = { ...base, data: Uint8Array.from(base.data) };
+    const band: number[] = [];
+    // The known albedo is 1024 px; the band is painted there and measured on the 512 px texture built below.
+    const big = uvLayout(head, S);
+    for (let i = 0; i < S * S; i++) {
+      const f = big.face[i];
+      if (f < 0 || head.faceRegion[f] !== Region.skin) continue;
+      atTexel(head, big, i, head.template, 3, P);
+      if (inBand(P[0], P[1], P[2])) for (let k = 0; k < 3; k++) painted.data[i * 4 + k] = Math.round(255 * brow[k]);
+    }
+    for (let i = 0; i < T * T; i++) {
+      const f = layout.face[i];
+      if (f < 0 || head.faceRegion[f] !== Region.skin) continue;
+      atTexel(head, layout, i, head.template, 3, P);
+      // The band's inside (a texel off its edge mixes in skin when sampled).
+      if (inBand(P[0], P[1] - 0.0015, P[2]) && inBand(P[0], P[1] + 0.0015, P[2])) band.push(i);
+    }
+    const p = await renderPortrait({ head, identity, texture: painted, yawDeg: 0, pitchDeg: 0, size: 512 });
+    const fit = trueFit(p, identity);
+    const view = posedHead(head, fit);
+    // Human's brow outlines round each half of the band: upper edge inner to outer, then the lower edge back.
+    const mesh = trueIrisMesh(p, identity);
+    FACE_BROWS.forEach((ids, side) => {
+      const sign = side === 0 ? 1 : -1;
+      const outline = Array.from({ length: ids.length }, (_, q) => {
+        const half = ids.length / 2,
+          t = q < half ? q / (half - 1) : (ids.length - 1 - q) / (half - 1);
+        return [sign * (0.012 + t * (browX - 0.012)), q < half ? browTop + 0.009 : browTop + 0.002];
+      });
+      ids.forEach((id, q) => {
+        const [x, y] = outline[q]!;
+        let best = -1,
+          bestD = Infinity;
+        for (let i = 0; i < T * T; i++) {
+          const f = layout.face[i];
+          if (f < 0 || head.faceRegion[f] !== Region.skin) continue;
+          atTexel(head, layout, i, head.template, 3, P);
+          if (P[2] <= 0) continue;
+          const d = (P[0] - x) ** 2 + (P[1] - y) ** 2;
+          if (d >= bestD) continue;
+          bestD = d;
+          best = i;
+        }
+        atTexel(head, layout, best, view.positions, 3, P);
+        const px = projectPoints(p.camera, Float32Array.from(P));
+        mesh.set([px[0], px[1], 0], id * 3);
+      });
+    });
+    const withBrows = buildUvTexture(head, fit, p, { matte: p.mask, faceMesh: mesh, size: T });
+    const without = buildUvTexture(head, fit, p, { matte: p.mask, faceMesh: trueIrisMesh(p, identity), size: T });
+    const mean = (t: MeshTexture) =>
+      [0, 1, 2].map((k) => band.reduce((a, i) => a + t.data[i * 4 + k] / 255, 0) / band.length);
+    expect(band.length).toBeGreaterThan(200);
+    const kept = mean(withBrows),
+      lost = mean(without);
+    // Measured (910 texels): kept (0.125, 0.081, 0.061) against the painted (0.12, 0.08, 0.06); without the outline
+    // the band is filled with skin, (0.69, 0.51, 0.38).
+    for (let k = 0; k < 3; k++) expect(Math.abs(kept[k]! - brow[k])).toBeLessThan(0.06);
+    expect(lost[0]!).toBeGreaterThan(3 * kept[0]!);
+  }, 60_000);
 
   it("paints the irises at Human's iris points in the photo's iris colour; eyeballs never take photo pixels", async () => {
     const p = await renderPortrait({ head, identity, texture: albedo, yawDeg: -12, pitchDeg: 4, size: 512 });

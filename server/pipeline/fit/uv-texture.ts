@@ -25,8 +25,10 @@
  *      loses the white a highlight adds (whiteShare: its chromaticity's shift
  *      from the skin's toward grey), its weight reduced by how much; then a skin, nose, ear or
  *      neck texel whose colour is far from the skin tone (texture.ts farFromSkin: hair, a
- *      beard, glasses) it gets w = 0. The skin tone is the median of the
- *      cheek and forehead texels.
+ *      beard, glasses) it gets w = 0, unless it sees the photo inside Human's
+ *      brow outline (grown by BROW_GROW): a brow is kept where it lands, even
+ *      when the model's brow region sits a little off it. The skin tone is
+ *      the median of the cheek and forehead texels.
  *   5. Three sources: the photo; its mirror (texel (x, y) reads (S - 1 - x,
  *      y): the model's UV layout is exactly symmetric, u -> 1 - u is x -> -x)
  *      at weight 0.2 w; a fill at weight 0.02: the seen skin-like texels
@@ -62,7 +64,8 @@ import {
   isToneSample,
   type PhotoShading,
 } from "./texture";
-import { faceOpenings, insideOpening, irisSightings, paintEyes, type EyeReport } from "./uv-eyes";
+import { FACE_BROWS } from "./dense-binding";
+import { faceOpenings, facePolygons, insideOpening, irisSightings, paintEyes, type EyeReport } from "./uv-eyes";
 import { atTexel, uvLayout } from "./uv-layout";
 
 /** Where a texel's colour came from: TextureSource's values, plus painted eyes and texels no face reaches. */
@@ -113,6 +116,8 @@ const CLIPPED = 254 / 255,
 const HIGHLIGHT_SCALE = 0.15;
 /** Texels over which the photo's weight fades in from the edge of what it sees (occlusion, matte, covered skin). */
 const FEATHER = 8;
+/** Human's brow outline grown about its centre: the outline follows the brow's middle, the hairs reach past it. */
+const BROW_GROW = 1.3;
 
 const smooth = (e0: number, e1: number, x: number) => {
   const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
@@ -306,12 +311,15 @@ export function buildUvTexture(
   const m = fit.camera.worldToCamera,
     { fx, fy, cx, cy } = fit.camera;
   const openings = faceOpenings(options.faceMesh);
+  // The photo's brows (grown a little: Human's outline hugs them) are kept where they land, even on model skin.
+  const brows = facePolygons(options.faceMesh, FACE_BROWS, BROW_GROW);
 
   // Steps 1-3: photo colour and weight per head texel.
   const N = S * S;
   const photo = new Float32Array(N * 3),
     weight = new Float32Array(N);
   const isHead = new Uint8Array(N);
+  const onBrow = new Uint8Array(N);
   const toneTexels: number[] = [];
   const P = [0, 0, 0],
     Nn = [0, 0, 0],
@@ -340,6 +348,7 @@ export function buildUvTexture(
     if (u < 0 || v < 0 || u >= W || v >= H) continue;
     if (!visibleAt(raster, view.px, view.depth, head.faces, f, u, v, z)) continue;
     if (insideOpening(openings, u, v)) continue;
+    if (insideOpening(brows, u, v)) onBrow[i] = 1;
     const wm = matte ? smooth(0.3, 0.7, sampleMatte(matte, W, H, u, v)) : 1;
     if (wm <= 0) continue;
     atTexel(head, layout, i, ao, 1, A);
@@ -382,7 +391,7 @@ export function buildUvTexture(
       for (let k = 0; k < 3; k++) c[k] -= h;
       weight[i] /= 1 + h / HIGHLIGHT_SCALE;
     }
-    if (SKIN_LIKE.has(head.faceRegion[layout.face[i]]) && farFromSkin(c, skinTone)) weight[i] = 0;
+    if (SKIN_LIKE.has(head.faceRegion[layout.face[i]]) && !onBrow[i] && farFromSkin(c, skinTone)) weight[i] = 0;
   }
 
   // Step 5: sources, labels, multi-band blend.
