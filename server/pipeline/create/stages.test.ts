@@ -183,7 +183,9 @@ describe("creation stages on a worker thread", () => {
     for (const name of ["analyse", "fit"])
       await stages.find((s) => s.name === name)!.run(ctx(new AbortController().signal));
     expect(published).toEqual(["overlay", "fit", "texture"]);
-    expect(logs.some((l) => /^fit: landmark error/.test(l))).toBe(true);
+    expect(logs.some((l) => /^fit \((68 landmarks|Human.s 478 points)\): landmark error [0-9.]+ px/.test(l))).toBe(
+      true,
+    );
     expect(progress.length).toBeGreaterThan(0);
 
     // Cancelled while it renders: the worker stops the stage, which rejects.
