@@ -19,16 +19,16 @@
  *      sources change gradually. The photo is box-blurred first when a texel
  *      covers more than two photo pixels (no aliasing on big photos).
  *   3. Colour: the photo sampled bilinearly and de-shaded through a
- *      PhotoShading (texture.ts: the studio's light today) with the cavity
- *      occlusion, then the exposure of texture.ts (skin at most 0.95).
- *   4. Highlights and covered skin: a texel brighter than the skin first
- *      loses the white a highlight adds (whiteShare: its chromaticity's shift
- *      from the skin's toward grey), its weight reduced by how much; then a skin, nose, ear or
- *      neck texel whose colour is far from the skin tone (texture.ts farFromSkin: hair, a
- *      beard, glasses) it gets w = 0, unless it sees the photo inside Human's
- *      brow outline (grown by BROW_GROW): a brow is kept where it lands, even
- *      when the model's brow region sits a little off it. The skin tone is
- *      the median of the cheek and forehead texels.
+ *      PhotoShading (the photo's SH light, else the studio's) without the
+ *      cavity term (the photo holds its own occlusion; scene.ts draws a
+ *      textured head without it), then the exposure of texture.ts (skin at
+ *      most 0.95). Highlights stay: taking them out left grey patches.
+ *   4. Covered skin: a skin, nose, ear or neck texel whose colour is far
+ *      from the skin tone (UV_SKIN_TOLERANCE: hair, a beard, glasses frames,
+ *      not freckles, make-up or shadow) gets w = 0, unless it sees the photo
+ *      inside Human's brow outline (grown by BROW_GROW): a brow is kept where
+ *      it lands, even when the model's brow region sits a little off it. The
+ *      skin tone is the median of the cheek and forehead texels.
  *   5. Three sources: the photo; its mirror (texel (x, y) reads (S - 1 - x,
  *      y): the model's UV layout is exactly symmetric, u -> 1 - u is x -> -x)
  *      at weight 0.2 w; a fill at weight 0.02: the seen skin-like texels
@@ -49,7 +49,6 @@ import type { HeadModel } from "../../../render-core/head";
 import { MeshPart } from "../../../render-core/head/mesh";
 import type { MeshTexture } from "../../../render-core/mesh/scene";
 import { identityColours, type Rgb } from "../synthesise/identity";
-import { cavityOcclusion } from "../synthesise/scene";
 import type { HeadFit } from "./fit-head";
 import { checkImage, luma, medianRgb, sampleMatte, sampleRgb, type RgbImage } from "./image";
 import { cameraPosition, posedHead, rasterizeMesh, type MeshRaster } from "./mesh-view";
@@ -63,6 +62,7 @@ import {
   farFromSkin,
   isToneSample,
   type PhotoShading,
+  type SkinTolerance,
 } from "./texture";
 import { FACE_BROWS } from "./dense-binding";
 import { faceOpenings, facePolygons, insideOpening, irisSightings, paintEyes, type EyeReport } from "./uv-eyes";
@@ -112,42 +112,20 @@ const FILL_WEIGHT = 0.02;
 /** A photo pixel with a channel at least this high is clipped; its texels' weight is multiplied by CLIPPED_WEIGHT. */
 const CLIPPED = 254 / 255,
   CLIPPED_WEIGHT = 0.3;
-/** A highlight this strong (added white, 0-1) halves a texel's weight: the photo is near clipping there. */
-const HIGHLIGHT_SCALE = 0.15;
 /** Texels over which the photo's weight fades in from the edge of what it sees (occlusion, matte, covered skin). */
 const FEATHER = 8;
 /** Human's brow outline grown about its centre: the outline follows the brow's middle, the hairs reach past it. */
 const BROW_GROW = 1.3;
+/**
+ * Covered skin, for the texture: wider than texture.ts's SKIN_TOLERANCE, which also took freckles, eye make-up
+ * and the shadow side of a side-lit face for cover (filled, they read as blotches).
+ */
+export const UV_SKIN_TOLERANCE: SkinTolerance = { lumaLow: 0.25, lumaHigh: 3, chroma: 0.3 };
 
 const smooth = (e0: number, e1: number, x: number) => {
   const t = Math.min(1, Math.max(0, (x - e0) / (e1 - e0)));
   return t * t * (3 - 2 * t);
 };
-
-/**
- * The white a highlight adds to a colour (skin reflects white at its surface, the dichromatic model): how far the
- * colour's chromaticity has moved from the skin's toward grey, times its brightness. Only a colour brighter than
- * the skin has one (a paler, darker texel is skin in shadow or something else), and at most so much that what is
- * left keeps 0.6 of the skin's luma. Grey or white hair keeps its grey once the white is out and still fails the
- * skin test.
- */
-export function whiteShare(c: ArrayLike<number>, skin: ArrayLike<number>): number {
-  const cs = c[0] + c[1] + c[2],
-    ss = skin[0] + skin[1] + skin[2];
-  const lc = luma(c),
-    ls = luma(skin);
-  if (!(cs > 0 && ss > 0) || lc <= ls) return 0;
-  let dot = 0,
-    norm = 0;
-  for (let k = 0; k < 3; k++) {
-    const toGrey = 1 / 3 - skin[k] / ss;
-    dot += (c[k] / cs - skin[k] / ss) * toGrey;
-    norm += toGrey * toGrey;
-  }
-  if (!(norm > 1e-12)) return 0;
-  const h = (Math.min(1, Math.max(0, dot / norm)) * cs) / 3;
-  return Math.max(0, Math.min(h, c[0], c[1], c[2], lc - 0.6 * ls));
-}
 
 /**
  * Scales each weight by smoothstep(0, width, distance to the nearest texel without weight), in place: the photo's
@@ -305,7 +283,6 @@ export function buildUvTexture(
   const view = posedHead(head, fit);
   const raster = rasterizeMesh(view.px, view.depth, head.faces, W, H, Math.min(1, 1024 / Math.max(W, H)));
   const eye = cameraPosition(fit.camera);
-  const ao = cavityOcclusion(head);
   const footprint = texelFootprint(head, view.px, S);
   const photoImage = footprint >= 2 ? boxBlur(image, Math.floor(footprint / 2)) : image;
   const m = fit.camera.worldToCamera,
@@ -323,7 +300,6 @@ export function buildUvTexture(
   const toneTexels: number[] = [];
   const P = [0, 0, 0],
     Nn = [0, 0, 0],
-    A = [0],
     Tp = [0, 0, 0];
   const c = new Float64Array(3),
     sh = new Float64Array(4),
@@ -351,8 +327,8 @@ export function buildUvTexture(
     if (insideOpening(brows, u, v)) onBrow[i] = 1;
     const wm = matte ? smooth(0.3, 0.7, sampleMatte(matte, W, H, u, v)) : 1;
     if (wm <= 0) continue;
-    atTexel(head, layout, i, ao, 1, A);
-    shading.shade(Nn[0] / nl, Nn[1] / nl, Nn[2] / nl, vx / vl, vy / vl, vz / vl, A[0], sh);
+    // Occlusion 1: the photo carries its own (scene.ts draws a textured head without the cavity term).
+    shading.shade(Nn[0] / nl, Nn[1] / nl, Nn[2] / nl, vx / vl, vy / vl, vz / vl, 1, sh);
     sampleRgb(photoImage, u, v, c);
     for (let k = 0; k < 3; k++) photo[i * 3 + k] = Math.max(0, c[k] - sh[3]) / sh[k];
     // A clipped pixel (a channel at 255) has lost its colour: it counts for less. So does a texel the light barely
@@ -384,14 +360,8 @@ export function buildUvTexture(
     // Over 1 after exposure (a bright spot): scaled back as a whole, so the colour keeps its hue.
     const top = Math.max(1, photo[i * 3] * exposure, photo[i * 3 + 1] * exposure, photo[i * 3 + 2] * exposure);
     for (let k = 0; k < 3; k++) photo[i * 3 + k] *= exposure / top;
-    // Every region loses its highlight (a lip's too, else the lip's border would stay brighter than the skin's).
     const c = photo.subarray(i * 3, i * 3 + 3);
-    const h = whiteShare(c, skinTone);
-    if (h > 0) {
-      for (let k = 0; k < 3; k++) c[k] -= h;
-      weight[i] /= 1 + h / HIGHLIGHT_SCALE;
-    }
-    if (SKIN_LIKE.has(head.faceRegion[layout.face[i]]) && !onBrow[i] && farFromSkin(c, skinTone)) weight[i] = 0;
+    if (SKIN_LIKE.has(head.faceRegion[layout.face[i]]) && !onBrow[i] && farFromSkin(c, skinTone, UV_SKIN_TOLERANCE)) weight[i] = 0;
   }
 
   // Step 5: sources, labels, multi-band blend.

@@ -8,8 +8,11 @@
  * textured: one draw vertex per uvCoords entry (vertices on the back seam
  * split), per-corner UVs from faceUvs. Colour edits still act: the draw's
  * colours are a tint, the edited colour over the person's own (their base
- * colours with their own skin, lip and brow parameters applied), times the
- * cavity occlusion; the renderer multiplies the texture by it. Faces that
+ * colours with their own skin, lip and brow parameters applied); the
+ * renderer multiplies the texture by it. No cavity occlusion on textured
+ * faces: a photo texture carries the photo's own, and the model's cavity
+ * term, divided out of the photo and multiplied back, clipped to grey
+ * patches in deep folds (lids, philtrum). Faces that
  * join two UV islands (the lip and lid slits' rims into the mouth bag and
  * sockets) have no texels and keep per-vertex colours.
  */
@@ -229,7 +232,7 @@ function texturedHead(
       positions[t * 3 + k] = posed[v * 3 + k]!;
       drawNormals[t * 3 + k] = normals[v * 3 + k]!;
       const ratio = colours[v * 3 + k]! / Math.max(0.02, own[v * 3 + k]!);
-      tint[t * 3 + k] = Math.min(MAX_TINT, ratio) * ao[v]!;
+      tint[t * 3 + k] = Math.min(MAX_TINT, ratio);
     }
   }
   const plainColours = colours.slice();

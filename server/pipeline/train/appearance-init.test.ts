@@ -125,7 +125,7 @@ describe("per-Gaussian colours from the identity's UV texture", () => {
     expect(fromTexture).toBeLessThan(0.4 * fromZero);
   }, 120_000);
 
-  it("the anchor colours are the texture's, times occlusion and shading, on a known face", () => {
+  it("the anchor colours are the texture's times the shading (no cavity term on a textured face), on a known face", () => {
     // A Gaussian at a corner of a face that joins no UV islands: its colour is that corner's texel, lit.
     const data = TrainingData.open(dataset);
     let f = 0;

@@ -5,7 +5,7 @@
  * from the person's detail (eyes, brows, lips) instead of the network's blur.
  *
  *   uv      = sum_k bary_k uvCoords[faceUvs[face, k]]         (per-corner UVs: the back seam is split)
- *   albedo  = texture(uv) bilinear, x cavity occlusion         (a face across UV islands: per-vertex colours)
+ *   albedo  = texture(uv) bilinear (a face across UV islands: per-vertex colours x cavity occlusion, as scene.ts draws them)
  *   colour  = albedo x diffuse(n), n the anchor's normal on the neutral head (jaw closed)
  *   residual = logit(clamp(colour)) - (geometry + gaussian network colour logits, untrained, neutral latents)
  *
@@ -59,7 +59,7 @@ export async function loadDatasetTexture(data: TrainingData): Promise<MeshTextur
   return loadIdentityTexture(identity, file);
 }
 
-/** What the dataset shows at each anchor, [N, 3] in [0, 1]: albedo (texture) x occlusion x diffuse shading. */
+/** What the dataset shows at each anchor, [N, 3] in [0, 1]: albedo (texture, or plain colour x occlusion) x diffuse shading. */
 export function anchorColours(
   s: Pick<AppearanceInitState, "count" | "anchorFace" | "anchorBary" | "shape">,
   head: HeadModel,
@@ -98,8 +98,11 @@ export function anchorColours(
     const l = Math.hypot(n[0]!, n[1]!, n[2]!) || 1;
     meshDiffuse(lights, n[0]! / l, n[1]! / l, n[2]! / l, shade);
     // Faces across UV islands have no texels: the renderer draws them with per-vertex colours too.
-    const albedo = crossesIslands(head, f) ? plain : sampleTexture(texture, u, v, texel);
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = albedo[c]! * occ * shade[c]!;
+    const plainFace = crossesIslands(head, f);
+    const albedo = plainFace ? plain : sampleTexture(texture, u, v, texel);
+    // A textured face carries the photo's own occlusion (scene.ts draws it without the cavity term).
+    const o = plainFace ? occ : 1;
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = albedo[c]! * o * shade[c]!;
   }
   return out;
 }
