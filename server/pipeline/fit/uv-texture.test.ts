@@ -522,7 +522,9 @@ describe("the textured head in the synthetic scene", () => {
       }
     }
     diffs.sort((a, b) => a - b);
-    console.log(`uniform texture against per-vertex colours: median ${diffs[diffs.length >> 1]}, 75th ${diffs[Math.floor(diffs.length * 0.75)]}, darker ${darker}`);
+    console.log(
+      `uniform texture against per-vertex colours: median ${diffs[diffs.length >> 1]}, 75th ${diffs[Math.floor(diffs.length * 0.75)]}, darker ${darker}`,
+    );
     expect(diffs.length / 3).toBeGreaterThan(5000);
     expect(diffs[diffs.length >> 1]).toBeLessThan(0.004);
     expect(darker).toBeLessThan(0.004);

@@ -361,7 +361,8 @@ export function buildUvTexture(
     const top = Math.max(1, photo[i * 3] * exposure, photo[i * 3 + 1] * exposure, photo[i * 3 + 2] * exposure);
     for (let k = 0; k < 3; k++) photo[i * 3 + k] *= exposure / top;
     const c = photo.subarray(i * 3, i * 3 + 3);
-    if (SKIN_LIKE.has(head.faceRegion[layout.face[i]]) && !onBrow[i] && farFromSkin(c, skinTone, UV_SKIN_TOLERANCE)) weight[i] = 0;
+    if (SKIN_LIKE.has(head.faceRegion[layout.face[i]]) && !onBrow[i] && farFromSkin(c, skinTone, UV_SKIN_TOLERANCE))
+      weight[i] = 0;
   }
 
   // Step 5: sources, labels, multi-band blend.
