@@ -74,6 +74,16 @@ describe("estimateSourceAttributes", () => {
     }
   });
 
+  it("reads a tint only behind a frame: dark lenses in a frame are tinted, bare eyes never are", async () => {
+    const tinted = await estimate(12, 0, { eyewear: { ...GLASSES, tint: 0.7 } });
+    expect(tinted.attributes.eyewear.frame).toBeGreaterThan(0.4);
+    expect(tinted.attributes.eyewear.tint).toBeGreaterThan(0.3);
+    // The real-photo case (a sclera that reads dark without a frame: squints, lashes, make-up) is measured in docs/likeness.md.
+    const bare = await estimate(12, 0, {});
+    expect(bare.evidence.glassesScore).toBeLessThan(0.5);
+    expect(bare.attributes.eyewear.tint).toBe(0);
+  });
+
   it("detects a beard when there is one, and its width and colour", async () => {
     for (const [seed, yaw] of [
       [4, 0],

@@ -18,7 +18,7 @@
  *   eyewear   rings around each eye in the plane and at the depth where the
  *             generator puts a frame: along the lower half, a band of
  *             radii whose colour departs from the rest of the profile is a
- *             frame; a sclera darker than white is a tinted lens.
+ *             frame; a sclera darker than white behind a found frame is a tinted lens.
  *   beard     seen lower-face skin darker than the skin tone; coverage is
  *             the generator's beard width that best explains it.
  */
@@ -221,9 +221,11 @@ function estimateEyewear(c: Ctx): Params | null {
       if (c.texture.seen[v]) l.push(luma(c.texture.photo.subarray(v * 3, v * 3 + 3)));
     if (l.length >= 8) scleraLuma = Math.min(scleraLuma, l.sort((a, b) => a - b)[Math.floor(0.95 * (l.length - 1))]);
   }
-  const tint = clamp01((0.75 - scleraLuma) / 0.6);
+  // A dark sclera alone is as often a squint, lashes or eye make-up (4 of 5 real portraits without glasses read as
+  // tinted lenses 0.46-0.69 on it, and the source avatar wore sunglasses): a tint needs a frame found too.
+  const tint = bestF >= GLASSES_SCORE ? clamp01((0.75 - scleraLuma) / 0.6) : 0;
   c.evidence.scleraLuma = scleraLuma;
-  if (bestF < GLASSES_SCORE && tint < 0.3) return null;
+  if (bestF < GLASSES_SCORE) return null;
   // The band of frame-like radii around the best one: its inner edge is the lens radius, its width the rim.
   let i0 = bestI,
     i1 = bestI;
