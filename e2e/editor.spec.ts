@@ -68,7 +68,12 @@ async function referenceRgb(
 ): Promise<Uint8Array> {
   head ??= createHeadModel();
   const read = async (name: string) => {
-    const res = await request.get(`/api/avatars/${encodeURIComponent(avatarId)}/bundle/${name}`);
+    const url = `/api/avatars/${encodeURIComponent(avatarId)}/bundle/${name}`;
+    // A kept-alive socket the server closed while idle (a loaded machine stretches the gaps) resets once: ask again.
+    const res = await request.get(url).catch((err: Error) => {
+      if (!/ECONNRESET/.test(err.message)) throw err;
+      return request.get(url);
+    });
     expect(res.ok(), `bundle file ${name}`).toBe(true);
     return new Uint8Array(await res.body());
   };
