@@ -8,9 +8,9 @@ export const CREATION_CONFIGS = ["auto", "tiny", "compact", "paper"] as const;
 export type CreationConfig = (typeof CREATION_CONFIGS)[number];
 
 export const CREATION_CONFIG_LABELS: Readonly<Record<CreationConfig, string>> = {
-  auto: "Standard (about 40 min on this server)",
+  auto: "Standard (about 20-35 min on 2 CPU cores)",
   tiny: "Quick preview (a few minutes, low detail)",
-  compact: "Compact (128 px, about 30 min on 2 CPU cores)",
+  compact: "Compact (128 px, about 20-35 min on 2 CPU cores)",
   paper: "Paper-sized (512 px, the reference's iterations; for a GPU)",
 };
 

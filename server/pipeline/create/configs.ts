@@ -61,7 +61,7 @@ export const CREATION_PLANS: Readonly<Record<PlanName, CreationPlanSpec>> = {
     evaluateHeldOut: false,
     gpuSynthesis: false,
   },
-  // The demo avatar's settings (docs/evaluation.md): about 30 minutes on a 2-core CPU.
+  // 20-35 minutes on a 2-core CPU (docs/portrait-pipeline.md); the demo avatar was trained with an earlier compact preset.
   compact: {
     trainPreset: "compact",
     dataset: { ...FULL_DATASET, perCategory: 6, frames: 60, size: 128 },
