@@ -5,7 +5,8 @@
  * twins. The CLI, the benchmark and the streaming server use these.
  */
 import type { Camera } from "../math/camera";
-import type { RenderImage, RenderOptions } from "../raster/camera";
+import type { DisplayImage, RenderImage, RenderOptions } from "../raster/camera";
+import { packRgba8Cpu } from "../raster/rasterize.cpu";
 import { GpuSplatRenderer } from "../raster/renderer";
 import { renderCpu } from "../raster/render.cpu";
 import { type HeadModel } from "../head";
@@ -22,6 +23,8 @@ export interface AvatarRenderer {
   setLatents(latents: Float32Array): Promise<boolean>;
   /** Deforms to `pose` and renders at `camera`. */
   render(pose: AvatarPose, camera: Camera, options?: RenderOptions): Promise<RenderImage>;
+  /** Deforms to `pose` and renders 8-bit RGBA for an image encoder (the stream's display path). */
+  renderRgba8(pose: AvatarPose, camera: Camera, options?: RenderOptions): Promise<DisplayImage>;
   /** Waits until the GPU (if any) finished all submitted work: for timing. */
   settle(): Promise<void>;
   destroy(): void;
@@ -80,6 +83,11 @@ export class CpuAvatarRenderer implements AvatarRenderer {
     return renderCpu(this.deform(pose), camera, options);
   }
 
+  async renderRgba8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
+    const image = renderCpu(this.deform(pose), camera, options);
+    return { width: image.width, height: image.height, rgba: packRgba8Cpu(image.rgb) };
+  }
+
   async settle(): Promise<void> {}
 
   destroy(): void {
@@ -126,6 +134,11 @@ export class WebGpuAvatarRenderer implements AvatarRenderer {
   async render(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<RenderImage> {
     this.deform(pose);
     return this.splats.render(camera, options);
+  }
+
+  async renderRgba8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
+    this.deform(pose);
+    return this.splats.renderRgba8(camera, options);
   }
 
   async settle(): Promise<void> {

@@ -71,6 +71,12 @@ describe("kernel helper", () => {
     };
     expect(getKernel(gpu.device, spec)).toBe(getKernel(gpu.device, { ...spec }));
     expect(getKernel(gpu.device, spec)).not.toBe(getKernel(gpu.device, { ...spec, constants: { WG: u32c(32) } }));
+    // The same text in another string object is the same kernel; other text is another.
+    const copy = (" " + spec.code[0]).slice(1);
+    expect(getKernel(gpu.device, { ...spec, code: [copy] })).toBe(getKernel(gpu.device, spec));
+    const other = spec.code[0]!.replace("o[0] = WG", "o[0] = WG + 1u");
+    expect(getKernel(gpu.device, { ...spec, code: [other] })).not.toBe(getKernel(gpu.device, spec));
+    expect(getKernel(gpu.device, { ...spec, code: [other] }).wgsl).toContain("WG + 1u");
     expect(() => getKernel(gpu.device, spec).bind({})).toThrow(/^Kernel.bind: noop is missing binding "o"/);
   });
 });

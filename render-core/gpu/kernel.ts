@@ -144,22 +144,39 @@ export class Kernel {
   }
 }
 
-const cache = new WeakMap<GPUDevice, Map<string, Kernel>>();
+/** Per device: kernels by label, entry point, bindings and constants, then by their code chunks. */
+const cache = new WeakMap<GPUDevice, Map<string, Array<{ code: readonly string[]; kernel: Kernel }>>>();
 
-/** The kernel for `spec` on `device`, built once per distinct source and constants. */
+function sameChunks(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The kernel for `spec` on `device`, built once per distinct source and
+ * constants. Called on every dispatch, so a hit builds no WGSL text: the key
+ * is short and the code chunks (module-level strings) compare by identity first.
+ */
 export function getKernel(device: GPUDevice, spec: KernelSpec): Kernel {
-  const wgsl = `// ${spec.label}\n${emitConstants(spec.constants ?? {})}\n${spec.code.join("\n")}`;
   let perDevice = cache.get(device);
   if (!perDevice) {
     perDevice = new Map();
     cache.set(device, perDevice);
   }
-  const key = `${spec.label}|${spec.entryPoint}|${spec.bindings.map((b) => b.kind + b.name).join(",")}|${wgsl}`;
-  let kernel = perDevice.get(key);
-  if (!kernel) {
-    kernel = new Kernel(device, spec, wgsl);
-    perDevice.set(key, kernel);
+  let key = `${spec.label}|${spec.entryPoint}|`;
+  for (const b of spec.bindings) key += `${b.kind}:${b.name},`;
+  if (spec.constants)
+    for (const name in spec.constants) key += `|${name}=${spec.constants[name]!.type}${spec.constants[name]!.value}`;
+  let entries = perDevice.get(key);
+  if (!entries) {
+    entries = [];
+    perDevice.set(key, entries);
   }
+  for (const e of entries) if (sameChunks(e.code, spec.code)) return e.kernel;
+  const wgsl = `// ${spec.label}\n${emitConstants(spec.constants ?? {})}\n${spec.code.join("\n")}`;
+  const kernel = new Kernel(device, spec, wgsl);
+  entries.push({ code: [...spec.code], kernel });
   return kernel;
 }
 

@@ -1,6 +1,8 @@
 /**
- * Readback: copies GPU buffers into a reusable mappable staging buffer and
- * returns CPU copies. One staging buffer per Readback, grown by powers of two.
+ * Readback: copies GPU buffers into reusable mappable staging buffers and
+ * returns CPU copies. A ring of `slots` staging buffers (grown by powers of
+ * two): with more than one, a frame can be encoded and submitted while the
+ * previous one is still being mapped, so readbacks overlap the GPU's work.
  */
 import { BufferUsage, MapMode, align4 } from "./flags";
 import { GrowableBuffer } from "./buffers";
@@ -14,11 +16,37 @@ export interface ReadRange {
 }
 
 export class Readback {
-  private staging: GrowableBuffer;
-  private busy = false;
+  private readonly ring: Array<{ staging: GrowableBuffer; busy: boolean }> = [];
 
-  constructor(readonly device: GPUDevice) {
-    this.staging = new GrowableBuffer(device, "readback.staging", BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+  constructor(
+    readonly device: GPUDevice,
+    /** Readbacks that may be in flight at once. */
+    readonly slots = 1,
+  ) {
+    if (!Number.isInteger(slots) || slots < 1)
+      throw new Error(`Readback.constructor: slots must be a positive integer, got ${slots}`);
+  }
+
+  /** Readbacks encoded and not finished yet. */
+  get inFlight(): number {
+    return this.ring.filter((s) => s.busy).length;
+  }
+
+  private freeSlot(): { staging: GrowableBuffer; busy: boolean } {
+    const free = this.ring.find((s) => !s.busy);
+    if (free) return free;
+    if (this.ring.length >= this.slots)
+      throw new Error(`Readback.encode: all ${this.slots} staging buffers are still being read`);
+    const slot = {
+      staging: new GrowableBuffer(
+        this.device,
+        `readback.staging${this.ring.length}`,
+        BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+      ),
+      busy: false,
+    };
+    this.ring.push(slot);
+    return slot;
   }
 
   /**
@@ -26,7 +54,7 @@ export class Readback {
    * encoder is submitted, `finish()` maps and returns one ArrayBuffer per range.
    */
   encode(encoder: GPUCommandEncoder, ranges: readonly ReadRange[]): () => Promise<ArrayBuffer[]> {
-    if (this.busy) throw new Error("Readback.encode: previous readback not finished yet");
+    const slot = this.freeSlot();
     const offsets: number[] = [];
     let total = 0;
     for (const r of ranges) {
@@ -40,12 +68,12 @@ export class Readback {
       offsets.push(total);
       total += align4(r.bytes);
     }
-    this.staging.ensure(total);
-    const staging = this.staging.buffer;
+    slot.staging.ensure(total);
+    const staging = slot.staging.buffer;
     ranges.forEach((r, i) => {
       if (r.bytes > 0) encoder.copyBufferToBuffer(r.buffer, r.offset ?? 0, staging, offsets[i], align4(r.bytes));
     });
-    this.busy = true;
+    slot.busy = true;
     return async () => {
       try {
         if (total === 0) return ranges.map(() => new ArrayBuffer(0));
@@ -55,7 +83,7 @@ export class Readback {
         staging.unmap();
         return out;
       } finally {
-        this.busy = false;
+        slot.busy = false;
       }
     };
   }
@@ -69,7 +97,8 @@ export class Readback {
   }
 
   destroy(): void {
-    this.staging.destroy();
+    for (const s of this.ring) s.staging.destroy();
+    this.ring.length = 0;
   }
 }
 

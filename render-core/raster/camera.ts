@@ -16,3 +16,11 @@ export interface RenderOptions {
   /** Background colour composited under the splats, RGB in [0, 1]. Default black. */
   background?: [number, number, number];
 }
+
+/** A render ready for an image encoder: 8-bit RGBA, row-major from the top-left pixel, alpha 255. */
+export interface DisplayImage {
+  width: number;
+  height: number;
+  /** [H, W, 4] u8. */
+  rgba: Uint8Array;
+}

@@ -2,7 +2,7 @@
  * GPU tile rasteriser: drives shaders/raster/rasterize.wgsl.ts.
  * CPU twin: ./rasterize.cpu.ts (rasterizeFwd).
  */
-import { RASTERIZE_WGSL, WRITE_DISPLAY_WGSL } from "../../shaders/raster/rasterize.wgsl";
+import { PACK_RGBA8_WGSL, RASTERIZE_WGSL, WRITE_DISPLAY_WGSL } from "../../shaders/raster/rasterize.wgsl";
 import { FRAME_PARAMS, rasterConstants, tileGrid } from "./frame-params";
 import { getKernel, requireBytes } from "../gpu/kernel";
 import { SPLAT2D_STRIDE } from "./project";
@@ -78,4 +78,29 @@ export function writeDisplay(
   });
   const { tilesX, tilesY } = tileGrid(width, height);
   k.dispatch(pass, k.bind({ params: b.params, rgba: b.rgba, display: b.target.createView() }), tilesX, tilesY);
+}
+
+/** Packs the rgba image into 8-bit RGBA words [H, W] u32 (display path). Twin: rasterize.cpu.ts packRgba8Cpu. */
+export function packRgba8(
+  pass: GPUComputePassEncoder,
+  device: GPUDevice,
+  b: { params: GPUBuffer; rgba: GPUBuffer; packed: GPUBuffer },
+  width: number,
+  height: number,
+): void {
+  requireBytes("packRgba8", "rgba", b.rgba, width * height * 16);
+  requireBytes("packRgba8", "packed", b.packed, width * height * 4);
+  const k = getKernel(device, {
+    label: "packRgba8",
+    code: [FRAME_PARAMS.wgsl, PACK_RGBA8_WGSL],
+    entryPoint: "packRgba8",
+    constants: rasterConstants(),
+    bindings: [
+      { name: "params", kind: "uniform" },
+      { name: "rgba", kind: "read-only-storage" },
+      { name: "packed", kind: "storage" },
+    ],
+  });
+  const { tilesX, tilesY } = tileGrid(width, height);
+  k.dispatch(pass, k.bind({ ...b }), tilesX, tilesY);
 }

@@ -3,6 +3,8 @@ import { getTestGpu } from "../../server/gpu/test-gpu";
 import { createSplatCloud, type SplatCloud } from "../splats/splat-cloud";
 import type { Camera } from "../math/camera";
 import { GpuSplatRenderer } from "./renderer";
+import { packRgba8Cpu } from "./rasterize.cpu";
+import { Readback } from "../gpu/readback";
 
 const { gpu, skipReason } = await getTestGpu();
 afterAll(() => gpu?.destroy());
@@ -147,6 +149,54 @@ describe("GpuSplatRenderer", () => {
     }
     out.unmap();
     r.destroy();
+  });
+
+  it("packs 8-bit RGBA on the GPU as its CPU twin does, with three frames in flight at once", async (ctx) => {
+    if (!gpu) return ctx.skip(skipReason!);
+    const r = new GpuSplatRenderer(gpu.device, { debug });
+    // Bright splats so that clamping at 1 is exercised too.
+    const cloud = blob(300, 9);
+    for (let i = 0; i < cloud.count; i++) cloud.colors[i * 3] *= 1.6;
+    r.setCloud(cloud);
+    const cams = [camera(64), camera(64, 0.2), camera(40, -0.3)];
+    const bg: [number, number, number] = [0.25, 0.5, 0.75];
+    const refs = [];
+    for (const c of cams) refs.push(packRgba8Cpu((await r.render(c, { background: bg })).rgb));
+    // All three submitted before the first is mapped: the readback ring holds them.
+    const frames = await Promise.all(cams.map((c) => r.renderRgba8(c, { background: bg })));
+    let clamped = 0;
+    frames.forEach((f, k) => {
+      expect([f.width, f.height]).toEqual([cams[k]!.width, cams[k]!.height]);
+      expect(f.rgba.length).toBe(refs[k]!.length);
+      let off = 0;
+      for (let i = 0; i < f.rgba.length; i++) {
+        const d = Math.abs(f.rgba[i]! - refs[k]![i]!);
+        expect(d).toBeLessThanOrEqual(1); // f32 on the GPU, f64 on the CPU: a .5 tie may round apart
+        if (d) off++;
+        if (i % 4 === 0 && refs[k]![i] === 255) clamped++;
+      }
+      expect(off).toBeLessThan(f.rgba.length / 1000);
+      expect(f.rgba.filter((_, i) => i % 4 === 3).every((a) => a === 255)).toBe(true);
+    });
+    expect(clamped).toBeGreaterThan(0);
+    r.destroy();
+  });
+
+  it("refuses a fourth readback while three are in flight, naming the ring's size", async (ctx) => {
+    if (!gpu) return ctx.skip(skipReason!);
+    const rb = new Readback(gpu.device, 3);
+    const buf = gpu.device.createBuffer({ size: 16, usage: 0x80 | 0x04 }); // STORAGE | COPY_SRC
+    const enc = gpu.device.createCommandEncoder();
+    const pending = [0, 1, 2].map(() => rb.encode(enc, [{ buffer: buf, bytes: 16 }]));
+    expect(rb.inFlight).toBe(3);
+    expect(() => rb.encode(enc, [{ buffer: buf, bytes: 16 }])).toThrow(
+      /^Readback.encode: all 3 staging buffers are still being read/,
+    );
+    gpu.device.queue.submit([enc.finish()]);
+    await Promise.all(pending.map((f) => f()));
+    expect(rb.inFlight).toBe(0);
+    rb.destroy();
+    buf.destroy();
   });
 
   it("rejects a camera with a bad size, naming the value", async (ctx) => {

@@ -13,15 +13,15 @@
 import { GrowableBuffer, STORAGE_RW, type GpuDebugOptions } from "../gpu/buffers";
 import { BufferUsage } from "../gpu/flags";
 import { FRAME_PARAMS, checkCamera, packFrameParams, tileGrid } from "./frame-params";
-import { Readback } from "../gpu/readback";
+import { Readback, type ReadRange } from "../gpu/readback";
 import { RadixSort } from "../sort/radix-sort";
 import { ExclusiveScan } from "../sort/scan";
 import { checkSplatCloud, shRestCount, type SplatCloud } from "../splats/splat-cloud";
 import type { Camera } from "../math/camera";
-import type { RenderImage, RenderOptions } from "./camera";
+import type { DisplayImage, RenderImage, RenderOptions } from "./camera";
 import { depthKeys, emitIsects, isectCounts, tileKeyBits, tileRanges } from "./intersect";
 import { GAUSSIAN_STRIDE, SPLAT2D_STRIDE, packGaussians, projectFwd } from "./project";
-import { rasterizeFwd, writeDisplay } from "./rasterize";
+import { packRgba8, rasterizeFwd, writeDisplay } from "./rasterize";
 
 export interface GpuSplatRendererOptions {
   /** Debug checks: garbage-filled new buffers (tests). Default none. */
@@ -34,6 +34,9 @@ export interface EncodeTarget {
   /** Optional rgba8unorm texture of the camera's size (STORAGE_BINDING usage) to receive the image. */
   texture?: GPUTexture;
 }
+
+/** Frames whose readback may be in flight at once (a ring of staging buffers). */
+export const READBACK_SLOTS = 3;
 
 export class GpuSplatRenderer {
   private readonly opts: Required<GpuSplatRendererOptions>;
@@ -64,10 +67,10 @@ export class GpuSplatRenderer {
     // tilesTouched [N] u32, depthKeys/depthIds [N] u32, counts [N+1] u32.
     for (const n of ["gaussians", "shRest", "splats2d", "radii", "tilesTouched", "depthKeys", "depthIds", "counts"])
       mk(n);
-    // Per intersection: tileKeys, isectSplat [capacity] u32. Per tile: ranges [T,2] u32. Per pixel: rgba [H,W,4] f32, depth, lastIsect [H,W].
-    for (const n of ["tileKeys", "isectSplat", "ranges", "rgba", "depth", "lastIsect"]) mk(n);
+    // Per intersection: tileKeys, isectSplat [capacity] u32. Per tile: ranges [T,2] u32. Per pixel: rgba [H,W,4] f32, depth, lastIsect, packed (8-bit RGBA) [H,W].
+    for (const n of ["tileKeys", "isectSplat", "ranges", "rgba", "depth", "lastIsect", "packed"]) mk(n);
     this.params = FRAME_PARAMS.createBuffer(device, "renderer.params");
-    this.readback = new Readback(device);
+    this.readback = new Readback(device, READBACK_SLOTS);
     this.probe = device.createBuffer({
       label: "renderer.probe",
       size: 4,
@@ -161,7 +164,7 @@ export class GpuSplatRenderer {
       (this.depthSort?.bytes ?? 0) +
       (this.offsetsScan?.bytes ?? 0);
     const perIsect = sum(["tileKeys", "isectSplat"]) + (this.tileSort?.bytes ?? 0);
-    const perImage = sum(["ranges", "rgba", "depth", "lastIsect"]);
+    const perImage = sum(["ranges", "rgba", "depth", "lastIsect", "packed"]);
     return { perSplat, perIsect, perImage, other: this.gpuBytes - perSplat - perIsect - perImage };
   }
 
@@ -337,39 +340,81 @@ export class GpuSplatRenderer {
     };
   }
 
-  /** Renders and reads the image back. Re-renders once if the intersection list overflowed. */
-  async render(camera: Camera, options: RenderOptions = {}): Promise<RenderImage> {
+  /**
+   * Encodes a frame plus `extra` passes, submits it with a readback of
+   * `ranges` and the intersection total, and returns the ranges' bytes.
+   * Re-renders once if the intersection list overflowed.
+   */
+  private async renderAndRead(
+    owner: string,
+    camera: Camera,
+    options: RenderOptions,
+    extra: (encoder: GPUCommandEncoder) => ReadRange[],
+  ): Promise<ArrayBuffer[]> {
     for (let attempt = 0; ; attempt++) {
-      const encoder = this.device.createCommandEncoder({ label: "render" });
+      const encoder = this.device.createCommandEncoder({ label: owner });
       this.encodeRender(encoder, camera, options);
-      const px = camera.width * camera.height;
+      const ranges = extra(encoder);
       const finish = this.readback.encode(encoder, [
-        { buffer: this.b("rgba"), bytes: px * 16 },
-        { buffer: this.b("depth"), bytes: px * 4 },
+        ...ranges,
         { buffer: this.b("counts"), offset: this.count * 4, bytes: 4 },
       ]);
       this.device.queue.submit([encoder.finish()]);
-      const [rgbaBytes, depthBytes, totalBytes] = await finish();
-      const total = new Uint32Array(totalBytes)[0];
+      const read = await finish();
+      const total = new Uint32Array(read.pop()!)[0]!;
       if (total > this.isectCapacity && attempt === 0) {
         this.ensureIsectCapacity(total);
         continue;
       }
       if (total > this.isectCapacity)
-        throw new Error(`GpuSplatRenderer.render: ${total} intersections still exceed capacity ${this.isectCapacity}`);
-      const rgba = new Float32Array(rgbaBytes);
-      const rgb = new Float32Array(px * 3);
-      const alpha = new Float32Array(px);
-      for (let i = 0; i < px; i++) {
-        rgb[i * 3] = rgba[i * 4];
-        rgb[i * 3 + 1] = rgba[i * 4 + 1];
-        rgb[i * 3 + 2] = rgba[i * 4 + 2];
-        alpha[i] = rgba[i * 4 + 3];
-      }
-      const depth = new Float32Array(depthBytes);
-      if (this.opts.debug.checkFinite) checkFinite("GpuSplatRenderer.render", { rgb, alpha, depth });
-      return { width: camera.width, height: camera.height, rgb, alpha, depth };
+        throw new Error(`${owner}: ${total} intersections still exceed capacity ${this.isectCapacity}`);
+      return read;
     }
+  }
+
+  /** Renders and reads the float image back (colour, alpha, depth). */
+  async render(camera: Camera, options: RenderOptions = {}): Promise<RenderImage> {
+    const px = camera.width * camera.height;
+    const [rgbaBytes, depthBytes] = await this.renderAndRead("GpuSplatRenderer.render", camera, options, () => [
+      { buffer: this.b("rgba"), bytes: px * 16 },
+      { buffer: this.b("depth"), bytes: px * 4 },
+    ]);
+    const rgba = new Float32Array(rgbaBytes!);
+    const rgb = new Float32Array(px * 3);
+    const alpha = new Float32Array(px);
+    for (let i = 0; i < px; i++) {
+      rgb[i * 3] = rgba[i * 4]!;
+      rgb[i * 3 + 1] = rgba[i * 4 + 1]!;
+      rgb[i * 3 + 2] = rgba[i * 4 + 2]!;
+      alpha[i] = rgba[i * 4 + 3]!;
+    }
+    const depth = new Float32Array(depthBytes!);
+    if (this.opts.debug.checkFinite) checkFinite("GpuSplatRenderer.render", { rgb, alpha, depth });
+    return { width: camera.width, height: camera.height, rgb, alpha, depth };
+  }
+
+  /**
+   * Renders and reads back 8-bit RGBA packed on the GPU (the display path: a
+   * quarter of the float image's bytes, no per-pixel work on the CPU). Up to
+   * READBACK_SLOTS frames may be in flight: a caller can start the next frame
+   * before this one is mapped.
+   */
+  async renderRgba8(camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
+    const { width, height } = camera;
+    this.bufs.packed.ensure(width * height * 4);
+    const [bytes] = await this.renderAndRead("GpuSplatRenderer.renderRgba8", camera, options, (encoder) => {
+      const pass = encoder.beginComputePass({ label: "packRgba8" });
+      packRgba8(
+        pass,
+        this.device,
+        { params: this.params, rgba: this.b("rgba"), packed: this.b("packed") },
+        width,
+        height,
+      );
+      pass.end();
+      return [{ buffer: this.b("packed"), bytes: width * height * 4 }];
+    });
+    return { width, height, rgba: new Uint8Array(bytes!) };
   }
 
   private alive(method: string): void {

@@ -119,3 +119,26 @@ fn writeDisplay(@builtin(global_invocation_id) gid: vec3<u32>) {
   textureStore(display, vec2<i32>(gid.xy), clamp(c, vec4<f32>(0.0), vec4<f32>(1.0)));
 }
 `;
+
+/**
+ * packRgba8: the rgba image as 8-bit RGBA words for the display path (the
+ * stream's encoder): colour clamped to [0, 1] and rounded (pack4x8unorm),
+ * alpha 255 because the colour is already composited over the background.
+ * A quarter of the float image's bytes to read back, and no per-pixel loop
+ * on the CPU. CPU twin: rasterize.cpu.ts packRgba8Cpu.
+ *
+ * Bindings: 0 params uniform FrameParams, 1 rgba read [H, W] vec4<f32>,
+ *           2 packed read_write [H, W] u32 (r | g << 8 | b << 16 | a << 24)
+ */
+export const PACK_RGBA8_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<uniform> params: FrameParams;
+@group(0) @binding(1) var<storage, read> rgba: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> packed: array<u32>;
+
+@compute @workgroup_size(TILE, TILE)
+fn packRgba8(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= params.width || gid.y >= params.height) { return; }
+  let p = gid.y * params.width + gid.x;
+  packed[p] = pack4x8unorm(vec4<f32>(rgba[p].xyz, 1.0));
+}
+`;

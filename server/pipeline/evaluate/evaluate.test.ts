@@ -67,6 +67,9 @@ function datasetRenderer(avatar: Avatar, size: number): AvatarRenderer {
         depth: new Float32Array(size * size),
       };
     },
+    renderRgba8: async () => {
+      throw new Error("the evaluation reads float images only");
+    },
     settle: async () => undefined,
     destroy: () => undefined,
   };
