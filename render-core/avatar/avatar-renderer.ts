@@ -6,7 +6,7 @@
  */
 import type { Camera } from "../math/camera";
 import type { DisplayImage, RenderImage, RenderOptions } from "../raster/camera";
-import { packRgba8Cpu } from "../raster/rasterize.cpu";
+import { packRgb8Cpu } from "../raster/rasterize.cpu";
 import { GpuSplatRenderer } from "../raster/renderer";
 import { renderCpu } from "../raster/render.cpu";
 import { type HeadModel } from "../head";
@@ -14,6 +14,7 @@ import type { SplatCloud } from "../splats/splat-cloud";
 import { avatarPriors, type Avatar } from "./avatar";
 import { bakeCpu, foldPlans, type BakedAvatar, type FoldPlans } from "./bake.cpu";
 import { deformCpu } from "./deform.cpu";
+import { mlpForward, type MlpForwardFn } from "./mlp";
 import { bakeFrame, deformFrame, type AvatarPose } from "./rig";
 import { GpuAvatar } from "./runtime-gpu";
 
@@ -23,14 +24,14 @@ export interface AvatarRenderer {
   setLatents(latents: Float32Array): Promise<boolean>;
   /** Deforms to `pose` and renders at `camera`. */
   render(pose: AvatarPose, camera: Camera, options?: RenderOptions): Promise<RenderImage>;
-  /** Deforms to `pose` and renders 8-bit RGBA for an image encoder (the stream's display path). */
-  renderRgba8(pose: AvatarPose, camera: Camera, options?: RenderOptions): Promise<DisplayImage>;
+  /** Deforms to `pose` and renders 8-bit RGB for an image encoder (the stream's display path). */
+  renderRgb8(pose: AvatarPose, camera: Camera, options?: RenderOptions): Promise<DisplayImage>;
   /** Waits until the GPU (if any) finished all submitted work: for timing. */
   settle(): Promise<void>;
   destroy(): void;
 }
 
-function sameLatents(a: Float32Array | null, b: Float32Array): boolean {
+function sameNumbers(a: Float32Array | null, b: Float32Array): boolean {
   if (!a || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -44,54 +45,75 @@ function checkLatents(avatar: Avatar, latents: Float32Array, owner: string): voi
     if (!Number.isFinite(latents[i])) throw new Error(`${owner}: latents[${i}] is ${latents[i]}`);
 }
 
+export interface CpuAvatarRendererOptions {
+  /** The networks' forward pass: the reference mlpForward by default, or a faster one with the same result. */
+  mlpForward?: MlpForwardFn;
+}
+
 export class CpuAvatarRenderer implements AvatarRenderer {
   readonly backend = "cpu" as const;
   private readonly prior: Float32Array;
   private readonly canonA: Float32Array;
   private readonly plans: FoldPlans;
+  private readonly forward: MlpForwardFn;
   private baked: BakedAvatar | null = null;
   private bakedFor: Float32Array | null = null;
+  /** The last pose rendered and its Gaussians: viewers of one pose share one deform. */
+  private posed: { frame: Float32Array; cloud: SplatCloud } | null = null;
 
   constructor(
     readonly avatar: Avatar,
     readonly head: HeadModel,
+    options: CpuAvatarRendererOptions = {},
   ) {
     this.prior = avatarPriors(avatar, head);
     this.canonA = bakeFrame(head, avatar.shape);
     this.plans = foldPlans(avatar);
+    this.forward = options.mlpForward ?? mlpForward;
   }
 
   async setLatents(latents: Float32Array): Promise<boolean> {
     checkLatents(this.avatar, latents, "CpuAvatarRenderer.setLatents");
-    if (sameLatents(this.bakedFor, latents)) return false;
-    this.baked = bakeCpu(this.avatar, this.prior, this.canonA, latents, this.plans);
+    if (sameNumbers(this.bakedFor, latents)) return false;
+    this.baked = bakeCpu(this.avatar, this.prior, this.canonA, latents, this.plans, this.forward);
     this.bakedFor = latents.slice();
+    this.posed = null;
     return true;
   }
 
-  /** The posed Gaussians of a frame. */
-  deform(pose: AvatarPose): SplatCloud {
+  private frameOf(pose: AvatarPose): Float32Array {
     if (!this.baked) throw new Error("CpuAvatarRenderer: call setLatents() first");
-    return deformCpu(
-      this.avatar.config,
-      this.baked,
-      deformFrame(this.avatar.config, this.head, this.avatar.shape, pose),
-    );
+    return deformFrame(this.avatar.config, this.head, this.avatar.shape, pose);
+  }
+
+  /** The posed Gaussians of a frame (a new cloud each call). */
+  deform(pose: AvatarPose): SplatCloud {
+    return deformCpu(this.avatar.config, this.baked!, this.frameOf(pose), undefined, this.forward);
+  }
+
+  /** The posed Gaussians for a render: deformed again only when the pose or the bake changed. */
+  private posedCloud(pose: AvatarPose): SplatCloud {
+    const frame = this.frameOf(pose);
+    if (this.posed && sameNumbers(this.posed.frame, frame)) return this.posed.cloud;
+    const cloud = deformCpu(this.avatar.config, this.baked!, frame, this.posed?.cloud, this.forward);
+    this.posed = { frame, cloud };
+    return cloud;
   }
 
   async render(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<RenderImage> {
-    return renderCpu(this.deform(pose), camera, options);
+    return renderCpu(this.posedCloud(pose), camera, options);
   }
 
-  async renderRgba8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
-    const image = renderCpu(this.deform(pose), camera, options);
-    return { width: image.width, height: image.height, rgba: packRgba8Cpu(image.rgb) };
+  async renderRgb8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
+    const image = renderCpu(this.posedCloud(pose), camera, options);
+    return { width: image.width, height: image.height, rgb: packRgb8Cpu(image.rgb) };
   }
 
   async settle(): Promise<void> {}
 
   destroy(): void {
     this.baked = null;
+    this.posed = null;
   }
 }
 
@@ -100,6 +122,8 @@ export class WebGpuAvatarRenderer implements AvatarRenderer {
   readonly gpuAvatar: GpuAvatar;
   readonly splats: GpuSplatRenderer;
   private bakedFor: Float32Array | null = null;
+  /** The frame the renderer's Gaussians were last deformed to for a render, or null. */
+  private posedFrame: Float32Array | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -113,32 +137,42 @@ export class WebGpuAvatarRenderer implements AvatarRenderer {
 
   async setLatents(latents: Float32Array): Promise<boolean> {
     checkLatents(this.avatar, latents, "WebGpuAvatarRenderer.setLatents");
-    if (sameLatents(this.bakedFor, latents)) return false;
+    if (sameNumbers(this.bakedFor, latents)) return false;
     this.gpuAvatar.bake(latents);
     this.bakedFor = latents.slice();
+    this.posedFrame = null;
     return true;
+  }
+
+  private submitDeform(frame: Float32Array): void {
+    if (!this.bakedFor) throw new Error("WebGpuAvatarRenderer: call setLatents() first");
+    const encoder = this.device.createCommandEncoder({ label: "avatar.deform" });
+    this.gpuAvatar.encodeDeform(encoder, frame, this.splats.gaussianBuffer);
+    this.device.queue.submit([encoder.finish()]);
   }
 
   /** Encodes and submits deform for `pose` into the renderer's Gaussians. */
   deform(pose: AvatarPose): void {
-    if (!this.bakedFor) throw new Error("WebGpuAvatarRenderer: call setLatents() first");
-    const encoder = this.device.createCommandEncoder({ label: "avatar.deform" });
-    this.gpuAvatar.encodeDeform(
-      encoder,
-      deformFrame(this.avatar.config, this.head, this.avatar.shape, pose),
-      this.splats.gaussianBuffer,
-    );
-    this.device.queue.submit([encoder.finish()]);
+    this.posedFrame = null;
+    this.submitDeform(deformFrame(this.avatar.config, this.head, this.avatar.shape, pose));
+  }
+
+  /** Deforms for a render only when the pose or the bake changed: viewers of one pose share one deform. */
+  private deformForRender(pose: AvatarPose): void {
+    const frame = deformFrame(this.avatar.config, this.head, this.avatar.shape, pose);
+    if (this.posedFrame && sameNumbers(this.posedFrame, frame)) return;
+    this.submitDeform(frame);
+    this.posedFrame = frame;
   }
 
   async render(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<RenderImage> {
-    this.deform(pose);
+    this.deformForRender(pose);
     return this.splats.render(camera, options);
   }
 
-  async renderRgba8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
-    this.deform(pose);
-    return this.splats.renderRgba8(camera, options);
+  async renderRgb8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
+    this.deformForRender(pose);
+    return this.splats.renderRgb8(camera, options);
   }
 
   async settle(): Promise<void> {

@@ -19,7 +19,7 @@
  */
 import { conditioningSize, type AvatarModelConfig } from "./config";
 import { buildConditioning } from "./latent";
-import { mlpForward } from "./mlp";
+import { mlpForward, type MlpForwardFn } from "./mlp";
 import { FoldPlan, type FoldedMlp } from "./fold";
 import { APPEARANCE_CHANNELS, APPEARANCE_OUTPUTS, deformerOutputs } from "./networks";
 import { positionalEncoding } from "./positional-encoding";
@@ -155,7 +155,8 @@ export function bakeRigCpu(
 
 /**
  * The whole bake on the CPU. `prior` from avatarPriors(), `canonA` from
- * bakeFrame(). Float64 accumulation inside the networks, float32 results.
+ * bakeFrame(). Float64 accumulation inside the networks, float32 results;
+ * `forward` runs the networks (default the reference, mlpForward).
  */
 export function bakeCpu(
   avatar: Avatar,
@@ -163,13 +164,14 @@ export function bakeCpu(
   canonA: Float32Array,
   latents: Float32Array,
   plans?: FoldPlans,
+  forward: MlpForwardFn = mlpForward,
 ): BakedAvatar {
   const { config, count: N, points } = avatar;
   const folded = foldNetworks(avatar, latents, plans);
   const pe = positionalEncoding(points, config.peFrequencies);
-  const geomRaw = mlpForward(folded.geometry.spec, folded.geometry.params, pe, N);
+  const geomRaw = forward(folded.geometry.spec, folded.geometry.params, pe, N);
   if (avatar.appearance) addAppearanceCpu(geomRaw, avatar.appearance);
-  const deformerRaw = mlpForward(folded.deformer.spec, folded.deformer.params, points, N);
+  const deformerRaw = forward(folded.deformer.spec, folded.deformer.params, points, N);
   const J = config.jointCount;
   const baked: BakedAvatar = {
     count: N,

@@ -13,7 +13,7 @@
  *   colour sigmoid, scale sigmoid x scaleMax, rotation qRig (x) normalise(raw), opacity sigmoid
  */
 import { type AvatarModelConfig } from "./config";
-import { mlpForward } from "./mlp";
+import { mlpForward, type MlpForwardFn } from "./mlp";
 import { APPEARANCE_OUTPUTS } from "./networks";
 import { REST_STRIDE, type BakedAvatar } from "./bake.cpu";
 import { blendTransform, matrixQuat, quatMul } from "./rig";
@@ -87,12 +87,13 @@ export function deformCpu(
   baked: BakedAvatar,
   frame: Float32Array,
   cloud = createSplatCloud(baked.count),
+  forward: MlpForwardFn = mlpForward,
 ): SplatCloud {
   if (cloud.count !== baked.count)
     throw new Error(`deformCpu: the cloud holds ${cloud.count} splats, the avatar ${baked.count}`);
   const d = deformRigCpu(config, baked, frame, cloud);
   const g = baked.folded.gaussian;
-  const residual = mlpForward(g.spec, g.params, d, baked.count);
+  const residual = forward(g.spec, g.params, d, baked.count);
   composeAppearanceCpu(config, baked, residual, cloud);
   return cloud;
 }

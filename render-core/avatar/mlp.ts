@@ -102,6 +102,13 @@ export function softplus100(x: number): number {
  * Runs the MLP on a batch: input [B, inputs] f32 -> output [B, outputs] f32.
  * Weights are folded once per call; float64 accumulation, float32 storage.
  */
+/**
+ * A network's forward pass over a batch, [B, inputs] -> [B, outputs]: mlpForward
+ * (the reference) or a faster one with the same result (the trainer's, over
+ * matrix products); the CPU bake and deform take either.
+ */
+export type MlpForwardFn = (spec: MlpSpec, params: Float32Array, input: Float32Array, batch: number) => Float32Array;
+
 export function mlpForward(
   spec: MlpSpec,
   params: Float32Array,

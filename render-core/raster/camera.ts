@@ -17,10 +17,10 @@ export interface RenderOptions {
   background?: [number, number, number];
 }
 
-/** A render ready for an image encoder: 8-bit RGBA, row-major from the top-left pixel, alpha 255. */
+/** A render ready for an image encoder: 8-bit RGB (background composited), row-major from the top-left pixel. */
 export interface DisplayImage {
   width: number;
   height: number;
-  /** [H, W, 4] u8. */
-  rgba: Uint8Array;
+  /** [H, W, 3] u8. */
+  rgb: Uint8Array;
 }

@@ -137,22 +137,16 @@ export function rasterizeFwd(
 }
 
 /**
- * CPU twin of packRgba8 (rasterize.wgsl.ts): [H, W, 3] composited colour ->
- * 8-bit RGBA, each channel round(255 x clamp(c, 0, 1)) as pack4x8unorm
- * computes it, alpha 255.
+ * CPU twin of packRgb8 (rasterize.wgsl.ts): [H, W, 3] composited colour ->
+ * 8-bit RGB bytes, each channel floor(0.5 + 255 clamp(c, 0, 1)) as the
+ * kernel computes it.
  */
-export function packRgba8Cpu(rgb: Float32Array, out = new Uint8Array((rgb.length / 3) * 4)): Uint8Array {
-  const px = rgb.length / 3;
-  if (out.length !== px * 4)
-    throw new Error(`packRgba8Cpu: out holds ${out.length} bytes, ${px} pixels need ${px * 4}`);
-  for (let i = 0, j = 0; i < px * 3; i += 3, j += 4) {
-    const r = rgb[i]!,
-      g = rgb[i + 1]!,
-      b = rgb[i + 2]!;
-    out[j] = Math.floor(0.5 + 255 * (r > 1 ? 1 : r > 0 ? r : 0));
-    out[j + 1] = Math.floor(0.5 + 255 * (g > 1 ? 1 : g > 0 ? g : 0));
-    out[j + 2] = Math.floor(0.5 + 255 * (b > 1 ? 1 : b > 0 ? b : 0));
-    out[j + 3] = 255;
+export function packRgb8Cpu(rgb: Float32Array, out = new Uint8Array(rgb.length)): Uint8Array {
+  if (out.length !== rgb.length)
+    throw new Error(`packRgb8Cpu: out holds ${out.length} bytes, the image ${rgb.length} channels`);
+  for (let i = 0; i < rgb.length; i++) {
+    const c = rgb[i]!;
+    out[i] = Math.floor(0.5 + 255 * (c > 1 ? 1 : c > 0 ? c : 0));
   }
   return out;
 }

@@ -2,9 +2,9 @@
  * GPU tile rasteriser: drives shaders/raster/rasterize.wgsl.ts.
  * CPU twin: ./rasterize.cpu.ts (rasterizeFwd).
  */
-import { PACK_RGBA8_WGSL, RASTERIZE_WGSL, WRITE_DISPLAY_WGSL } from "../../shaders/raster/rasterize.wgsl";
+import { PACK_RGB8_WGSL, RASTERIZE_WGSL, WRITE_DISPLAY_WGSL } from "../../shaders/raster/rasterize.wgsl";
 import { FRAME_PARAMS, rasterConstants, tileGrid } from "./frame-params";
-import { getKernel, requireBytes } from "../gpu/kernel";
+import { getKernel, requireBytes, u32c } from "../gpu/kernel";
 import { SPLAT2D_STRIDE } from "./project";
 
 export interface RasterizeBuffers {
@@ -80,27 +80,35 @@ export function writeDisplay(
   k.dispatch(pass, k.bind({ params: b.params, rgba: b.rgba, display: b.target.createView() }), tilesX, tilesY);
 }
 
-/** Packs the rgba image into 8-bit RGBA words [H, W] u32 (display path). Twin: rasterize.cpu.ts packRgba8Cpu. */
-export function packRgba8(
+/** Threads per workgroup of packRgb8 (each packs 4 pixels). */
+const PACK_WG = 256;
+
+/** Bytes of a packed 8-bit RGB image of `pixels` pixels, whole words (packRgb8 writes 12 bytes per 4 pixels). */
+export function packedRgb8Bytes(pixels: number): number {
+  return Math.ceil(pixels / 4) * 12;
+}
+
+/** Packs the rgba image into 8-bit RGB bytes (display path). Twin: rasterize.cpu.ts packRgb8Cpu. */
+export function packRgb8(
   pass: GPUComputePassEncoder,
   device: GPUDevice,
   b: { params: GPUBuffer; rgba: GPUBuffer; packed: GPUBuffer },
   width: number,
   height: number,
 ): void {
-  requireBytes("packRgba8", "rgba", b.rgba, width * height * 16);
-  requireBytes("packRgba8", "packed", b.packed, width * height * 4);
+  requireBytes("packRgb8", "rgba", b.rgba, width * height * 16);
+  requireBytes("packRgb8", "packed", b.packed, packedRgb8Bytes(width * height));
   const k = getKernel(device, {
-    label: "packRgba8",
-    code: [FRAME_PARAMS.wgsl, PACK_RGBA8_WGSL],
-    entryPoint: "packRgba8",
-    constants: rasterConstants(),
+    label: "packRgb8",
+    code: [FRAME_PARAMS.wgsl, PACK_RGB8_WGSL],
+    entryPoint: "packRgb8",
+    constants: { ...rasterConstants(), PACK_WG: u32c(PACK_WG) },
     bindings: [
       { name: "params", kind: "uniform" },
       { name: "rgba", kind: "read-only-storage" },
       { name: "packed", kind: "storage" },
     ],
   });
-  const { tilesX, tilesY } = tileGrid(width, height);
-  k.dispatch(pass, k.bind({ ...b }), tilesX, tilesY);
+  const groups = Math.ceil((width * height) / 4 / PACK_WG);
+  k.dispatch(pass, k.bind({ ...b }), groups);
 }

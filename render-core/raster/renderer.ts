@@ -21,7 +21,7 @@ import type { Camera } from "../math/camera";
 import type { DisplayImage, RenderImage, RenderOptions } from "./camera";
 import { depthKeys, emitIsects, isectCounts, tileKeyBits, tileRanges } from "./intersect";
 import { GAUSSIAN_STRIDE, SPLAT2D_STRIDE, packGaussians, projectFwd } from "./project";
-import { packRgba8, rasterizeFwd, writeDisplay } from "./rasterize";
+import { packRgb8, packedRgb8Bytes, rasterizeFwd, writeDisplay } from "./rasterize";
 
 export interface GpuSplatRendererOptions {
   /** Debug checks: garbage-filled new buffers (tests). Default none. */
@@ -67,7 +67,7 @@ export class GpuSplatRenderer {
     // tilesTouched [N] u32, depthKeys/depthIds [N] u32, counts [N+1] u32.
     for (const n of ["gaussians", "shRest", "splats2d", "radii", "tilesTouched", "depthKeys", "depthIds", "counts"])
       mk(n);
-    // Per intersection: tileKeys, isectSplat [capacity] u32. Per tile: ranges [T,2] u32. Per pixel: rgba [H,W,4] f32, depth, lastIsect, packed (8-bit RGBA) [H,W].
+    // Per intersection: tileKeys, isectSplat [capacity] u32. Per tile: ranges [T,2] u32. Per pixel: rgba [H,W,4] f32, depth, lastIsect, packed (8-bit RGB) [H,W,3].
     for (const n of ["tileKeys", "isectSplat", "ranges", "rgba", "depth", "lastIsect", "packed"]) mk(n);
     this.params = FRAME_PARAMS.createBuffer(device, "renderer.params");
     this.readback = new Readback(device, READBACK_SLOTS);
@@ -394,17 +394,18 @@ export class GpuSplatRenderer {
   }
 
   /**
-   * Renders and reads back 8-bit RGBA packed on the GPU (the display path: a
-   * quarter of the float image's bytes, no per-pixel work on the CPU). Up to
-   * READBACK_SLOTS frames may be in flight: a caller can start the next frame
-   * before this one is mapped.
+   * Renders and reads back 8-bit RGB packed on the GPU (the display path:
+   * under a fifth of the float image's bytes, no per-pixel work on the CPU).
+   * Up to READBACK_SLOTS frames may be in flight: a caller can start the next
+   * frame before this one is mapped.
    */
-  async renderRgba8(camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
+  async renderRgb8(camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
     const { width, height } = camera;
-    this.bufs.packed.ensure(width * height * 4);
-    const [bytes] = await this.renderAndRead("GpuSplatRenderer.renderRgba8", camera, options, (encoder) => {
-      const pass = encoder.beginComputePass({ label: "packRgba8" });
-      packRgba8(
+    const bytes = packedRgb8Bytes(width * height);
+    this.bufs.packed.ensure(bytes);
+    const [packed] = await this.renderAndRead("GpuSplatRenderer.renderRgb8", camera, options, (encoder) => {
+      const pass = encoder.beginComputePass({ label: "packRgb8" });
+      packRgb8(
         pass,
         this.device,
         { params: this.params, rgba: this.b("rgba"), packed: this.b("packed") },
@@ -412,9 +413,9 @@ export class GpuSplatRenderer {
         height,
       );
       pass.end();
-      return [{ buffer: this.b("packed"), bytes: width * height * 4 }];
+      return [{ buffer: this.b("packed"), bytes }];
     });
-    return { width, height, rgba: new Uint8Array(bytes!) };
+    return { width, height, rgb: new Uint8Array(packed!, 0, width * height * 3) };
   }
 
   private alive(method: string): void {

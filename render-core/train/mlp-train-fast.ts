@@ -20,7 +20,7 @@
  * Temporaries live in grow-only module scratch (a batch is synchronous);
  * the tape and the results are fresh arrays the caller may keep.
  */
-import { mlpLayers, mlpParamCount, type LayerShape, type MlpSpec } from "../avatar/mlp";
+import { mlpLayers, mlpParamCount, type LayerShape, type MlpForwardFn, type MlpSpec } from "../avatar/mlp";
 import { DEFAULT_GEMM, type Gemm } from "./gemm";
 import { softplus100Layer } from "./softplus-table";
 
@@ -219,3 +219,11 @@ export function mlpBackwardFast(
   }
   return { dParams, dInput, dShared };
 }
+
+/**
+ * The fast forward as the avatar runtime's network pass (MlpForwardFn): the
+ * CPU bake and deform of a streaming server, about 3x the reference
+ * mlpForward on the compact networks, outputs within about 1e-10 of it.
+ */
+export const mlpForwardFast: MlpForwardFn = (spec, params, input, batch) =>
+  Float32Array.from(mlpForwardTrainFast(spec, params, input, batch).out);
