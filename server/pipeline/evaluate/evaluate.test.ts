@@ -67,7 +67,7 @@ function datasetRenderer(avatar: Avatar, size: number): AvatarRenderer {
         depth: new Float32Array(size * size),
       };
     },
-    renderRgba8: async () => {
+    renderRgb8: async () => {
       throw new Error("the evaluation reads float images only");
     },
     settle: async () => undefined,
