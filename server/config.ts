@@ -49,12 +49,22 @@ export interface ServerConfig {
   streamMaxViewers: number;
   /** Largest streamed frame, pixels (width x height). Env STREAM_MAX_PIXELS, default 1024 x 1024. */
   streamMaxPixels: number;
-  /** Renderer of streamed frames: "auto" (WebGPU through Dawn when an adapter exists, else CPU) or "cpu". Env STREAM_BACKEND. */
-  streamBackend: "auto" | "cpu";
+  /**
+   * Renderer of streamed frames. Env STREAM_BACKEND: "auto" (default: WebGPU through Dawn on a hardware
+   * adapter, else the CPU twins on a worker thread per avatar), "webgpu" (Dawn on any adapter, software
+   * ones included) or "cpu".
+   */
+  streamBackend: "auto" | "webgpu" | "cpu";
   /** Largest portrait upload accepted (POST /api/portraits), bytes; refused with 413 while it streams in. Env MAX_UPLOAD_BYTES, default 20 MiB. */
   maxUploadBytes: number;
   /** Creation jobs run at once by this process; the others queue. Env JOB_CONCURRENCY, default 1. */
   jobConcurrency: number;
+}
+
+function streamBackendFromEnv(value: string | undefined): ServerConfig["streamBackend"] {
+  if (value === undefined || value === "" || value === "auto") return "auto";
+  if (value === "cpu" || value === "webgpu") return value;
+  throw new Error(`config: STREAM_BACKEND must be auto, webgpu or cpu, got "${value}"`);
 }
 
 function intFromEnv(name: string, fallback: number, min: number): number {
@@ -93,7 +103,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     seedDemo: process.env.SEED_DEMO !== "false",
     streamMaxViewers: intFromEnv("STREAM_MAX_VIEWERS", 16, 1),
     streamMaxPixels: intFromEnv("STREAM_MAX_PIXELS", 1024 * 1024, 256),
-    streamBackend: process.env.STREAM_BACKEND === "cpu" ? "cpu" : "auto",
+    streamBackend: streamBackendFromEnv(process.env.STREAM_BACKEND),
     maxUploadBytes: intFromEnv("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, 1024),
     jobConcurrency: intFromEnv("JOB_CONCURRENCY", 1, 1),
     ...overrides,

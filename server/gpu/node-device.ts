@@ -132,3 +132,12 @@ export async function createNodeGpu(options: NodeGpuOptions = {}): Promise<NodeG
     },
   };
 }
+
+/**
+ * Whether an adapter is a CPU implementation of WebGPU (Mesa's llvmpipe or
+ * lavapipe, SwiftShader): there the CPU twins on a worker thread render a
+ * streamed frame faster than Dawn does (docs/benchmarks.md, streaming).
+ */
+export function isSoftwareAdapter(info: AdapterSummary): boolean {
+  return /llvmpipe|lavapipe|swiftshader|softpipe/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+}

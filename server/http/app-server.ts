@@ -344,6 +344,7 @@ export async function startServer({
               onFailure: (err) => log(`gpu: ${err.message}`),
               log: { info: log, warn: log, error: log },
             })),
+    backend: config.streamBackend,
     maxViewers: config.streamMaxViewers,
     maxPixels: config.streamMaxPixels,
     maxFps: 30,

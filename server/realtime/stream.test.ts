@@ -3,6 +3,7 @@ import sharp from "sharp";
 import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { hashToken, newShareToken } from "../auth/access";
+import { isSoftwareAdapter } from "../gpu/node-device";
 import type {
   ClientToServerEvents,
   ServerHello,
@@ -142,6 +143,77 @@ describe("streaming renderer", () => {
       code: "bad-request",
     });
   }, 60_000);
+
+  it("ends a burst of edits on a frame of the last version, never an older one after it", async () => {
+    const v = await viewer();
+    await waitFor(() => v.frames.length >= 1, 20_000, "first frame");
+    const editor = await open();
+    await editor.emitWithAck("avatar:join", { avatarId });
+    let last = -1;
+    for (let i = 0; i < 12; i++) {
+      const r = await editor.emitWithAck("avatar:command", {
+        avatarId,
+        command: { type: "set-attribute", key: "beard", value: (i % 5) / 5 },
+      });
+      if (r.ok) last = r.value.version;
+    }
+    await waitFor(() => v.frames.some((f) => f.version >= last), 30_000, "a frame of the last edit");
+    await new Promise((r) => setTimeout(r, 500)); // nothing older may follow it
+    const versions = v.frames.map((f) => f.version);
+    expect(versions.at(-1)).toBe(last);
+    expect(versions.every((x, i) => i === 0 || x >= versions[i - 1]!)).toBe(true);
+    // Latest state wins: far fewer frames than edits were rendered for the burst.
+    expect(v.frames.filter((f) => f.version > versions[0]!).length).toBeLessThan(12);
+    v.socket.emit("stream:stop");
+  }, 60_000);
+
+  it("renders on the CPU thread unless the adapter is a hardware GPU, and both back ends show the same picture", async (ctx) => {
+    expect(
+      isSoftwareAdapter({ vendor: "mesa", architecture: "", description: "llvmpipe (LLVM 19.1.7, 256 bits)" }),
+    ).toBe(true);
+    expect(isSoftwareAdapter({ vendor: "google", architecture: "", description: "SwiftShader Device" })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: "nvidia", architecture: "hopper", description: "NVIDIA H100 80GB HBM3" })).toBe(
+      false,
+    );
+    const cpu = await viewer();
+    await waitFor(() => cpu.frames.length >= 1, 20_000, "a frame");
+    expect(cpu.frames[0]!.backend).toBe("cpu (worker thread)");
+    cpu.socket.emit("stream:stop");
+    const gpuServer = await startTestServer({ streamBackend: "webgpu" });
+    try {
+      const id = (await gpuServer.db.avatar.create({ data: { name: "Stream test" } })).id;
+      // A CPU server on the same data folder streams the same avatar (a placeholder is seeded by its id).
+      const socket: Client = connect(gpuServer.url, { transports: ["websocket"], reconnection: false });
+      sockets.push(socket);
+      await new Promise((r) => socket.once("server:hello", r));
+      const frames: StreamFrame[] = [];
+      socket.on("stream:frame", (f) => frames.push(f));
+      const req = { avatarId: id, width: 64, height: 64, camera: { yawDeg: 20, pitchDeg: 5, distance: 0.7 } };
+      expect(await socket.emitWithAck("stream:start", req)).toMatchObject({ ok: true });
+      await waitFor(() => frames.length >= 1, 60_000, "a WebGPU frame");
+      const gpuFrame = frames[0]!;
+      if (!/^webgpu/.test(gpuFrame.backend)) return ctx.skip("this machine has no WebGPU adapter at all");
+      socket.close();
+      const cpuServer = await startTestServer({ streamBackend: "cpu", dataDir: gpuServer.dataDir });
+      try {
+        const s2: Client = connect(cpuServer.url, { transports: ["websocket"], reconnection: false });
+        sockets.push(s2);
+        await new Promise((r) => s2.once("server:hello", r));
+        const cpuFrames: StreamFrame[] = [];
+        s2.on("stream:frame", (f) => cpuFrames.push(f));
+        expect(await s2.emitWithAck("stream:start", req)).toMatchObject({ ok: true });
+        await waitFor(() => cpuFrames.length >= 1, 60_000, "a CPU frame");
+        expect(cpuFrames[0]!.backend).toBe("cpu (worker thread)");
+        // Same avatar, same camera: the JPEGs differ by compression only.
+        expect(meanAbsDiff(await pixels(gpuFrame), await pixels(cpuFrames[0]!))).toBeLessThan(2);
+        s2.close();
+      } finally {
+        await cpuServer.close();
+      }
+    } finally {
+      await gpuServer.close();
+    }
+  }, 120_000);
 
   it("refuses oversized frames, unknown avatars and viewers past the cap, with the reason", async () => {
     const s = await open();

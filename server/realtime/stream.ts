@@ -3,14 +3,23 @@
  * avatar at the viewer's own camera and size, encodes JPEG and sends it over
  * socket.io.
  *
- * - One session per avatar: its document, its renderer (WebGPU through Dawn
- *   when the process has an adapter, else the CPU twins) and one bake per
+ * - One session per avatar: its document, its renderer and one bake per
  *   document change, shared by every viewer; never a bake per viewer.
+ *   The renderer is WebGPU through Dawn on a hardware adapter; without one
+ *   (no adapter, or a software one such as llvmpipe, slower here than the
+ *   CPU twins) it is the CPU twins on the avatar's own worker thread, so
+ *   bakes and frames never stall the event loop.
+ * - The viewers of an avatar that need a frame are rendered together: one
+ *   state and pose sampled once, one deform, one render per camera (up to
+ *   READBACK_SLOTS in flight on the GPU).
  * - Latest frame wins: a viewer is only ever "dirty" (needs a frame of the
  *   current state) or not; at most MAX_IN_FLIGHT frames wait for its acks;
- *   a frame is rendered from the state at render time, so nothing stale queues.
- * - One render at a time per process (the device and the CPU are shared);
- *   viewers are served oldest-frame first.
+ *   a frame is rendered from the state at render time, and a frame overtaken
+ *   by a newer one before it was encoded is dropped, so nothing stale queues.
+ * - Frames on change: an edit is rendered at once; only a playing clip is
+ *   paced, at maxFps.
+ * - Encoding runs on sharp's thread pool while the next batch renders;
+ *   frames of one viewer are sent in order.
  * - JPEG quality adapts to each viewer's acknowledgement time.
  * - Bounds: viewers per process, pixels per frame; an avatar with no viewers
  *   frees its renderer after idleReleaseMs; a disconnect frees the viewer.
@@ -22,8 +31,8 @@ import type { DocStore, SharedDoc } from "./doc-store";
 import { VIEW } from "../../protocol/shared-state";
 import { ClipCache, frameInputs, readFrameState, viewCamera } from "../../protocol/frame-inputs";
 import { AvatarNotFoundError, type AvatarStore } from "../avatar/avatar-store";
-import type { NodeGpu } from "../gpu/node-device";
-import { imageToRgb8 } from "../images/png";
+import { isSoftwareAdapter, type NodeGpu } from "../gpu/node-device";
+import { ThreadAvatarRenderer } from "../render/avatar-thread";
 import type {
   ClientToServerEvents,
   ServerToClientEvents,
@@ -31,7 +40,9 @@ import type {
   StreamCamera,
   StreamFrame,
 } from "../../protocol/messages";
-import { CpuAvatarRenderer, WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
+import { WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
+import { READBACK_SLOTS } from "../../render-core/raster/renderer";
+import type { DisplayImage } from "../../render-core/raster/camera";
 import type { Avatar } from "../../render-core/avatar/avatar";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 
@@ -42,6 +53,11 @@ export interface StreamOptions {
   avatars: AvatarStore;
   /** Made on the first stream; null when the process has no WebGPU adapter (CPU twins then). */
   gpu: () => Promise<NodeGpu | null>;
+  /**
+   * "auto": WebGPU on a hardware adapter, else the CPU twins on a worker thread;
+   * "webgpu": WebGPU on any adapter, software ones included; "cpu": never WebGPU.
+   */
+  backend: "auto" | "webgpu" | "cpu";
   maxViewers: number;
   maxPixels: number;
   /** Frames per second a playing clip is streamed at, at most. */
@@ -79,12 +95,18 @@ interface Viewer {
   inFlight: Map<number, number>; // frameId -> sent at (ms)
   quality: number;
   lastSentAt: number;
+  /** Id of the newest frame rendered for this viewer: an older one not yet encoded is dropped. */
+  newestFrame: number;
+  /** Encodes and sends of this viewer's frames, in order. */
+  sending: Promise<void>;
 }
 
 class AvatarSession {
   readonly viewers = new Set<Viewer>();
   renderer: AvatarRenderer | null = null;
   backend = "cpu";
+  /** Whether the last frame rendered showed a playing clip (frames are then paced at maxFps). */
+  playing = false;
   releaseTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
 
@@ -117,7 +139,7 @@ export class StreamHub {
   private closed = false;
   private readonly clips = new ClipCache();
   /** Counters for tests and the benchmark. */
-  readonly stats = { bakes: 0, frames: 0 };
+  readonly stats = { bakes: 0, frames: 0, batches: 0, dropped: 0 };
 
   constructor(private readonly options: StreamOptions) {}
 
@@ -249,6 +271,8 @@ export class StreamHub {
       inFlight: new Map(),
       quality: 80,
       lastSentAt: 0,
+      newestFrame: 0,
+      sending: Promise.resolve(),
     };
     session.viewers.add(viewer);
     this.viewers.set(socket.id, viewer);
@@ -282,14 +306,18 @@ export class StreamHub {
       p = (async () => {
         // The avatar first: a missing one must not leave its document held.
         const avatar = await this.options.avatars.load(avatarId);
-        const gpu = await this.options.gpu();
+        const { backend } = this.options;
+        const gpu = backend === "cpu" ? null : await this.options.gpu();
+        const useGpu = gpu !== null && (backend === "webgpu" || !isSoftwareAdapter(gpu.adapterInfo));
         const shared = await this.options.docs.acquire(avatarId);
         const session = new AvatarSession(avatarId, shared, avatar, () => this.markDirty(session));
-        const head = this.options.avatars.head;
-        session.renderer = gpu
-          ? new WebGpuAvatarRenderer(gpu.device, avatar, head)
-          : new CpuAvatarRenderer(avatar, head);
-        session.backend = gpu ? `webgpu (${gpu.adapterInfo.description || gpu.adapterInfo.vendor})` : "cpu";
+        session.renderer = useGpu
+          ? new WebGpuAvatarRenderer(gpu.device, avatar, this.options.avatars.head)
+          : new ThreadAvatarRenderer(avatar);
+        const adapter = gpu ? gpu.adapterInfo.description || gpu.adapterInfo.vendor : "";
+        session.backend = useGpu ? `webgpu (${adapter})` : "cpu (worker thread)";
+        if (gpu && !useGpu)
+          this.options.log?.(`stream: ${avatarId} renders on the CPU: ${adapter} is a software adapter, slower here`);
         this.sessions.set(avatarId, session);
         return session;
       })();
@@ -304,7 +332,17 @@ export class StreamHub {
     this.pump();
   }
 
-  /** Renders for viewers that need a frame and have room for one, one at a time, oldest first. */
+  /** Whether a viewer may get a frame now: it needs one, has room for it, and a playing clip's pace allows it. */
+  private ready(v: Viewer, now: number): boolean {
+    if (!v.dirty || v.inFlight.size >= MAX_IN_FLIGHT) return false;
+    return !v.session.playing || now - v.lastSentAt >= 1000 / this.options.maxFps;
+  }
+
+  /**
+   * Renders for viewers that need a frame and have room for one: the avatar
+   * of the viewer waiting longest, with every other ready viewer of it.
+   * One batch at a time per process (the device and the CPU are shared).
+   */
   private pump(): void {
     if (this.pumping || this.closed) return;
     this.pumping = true;
@@ -314,30 +352,28 @@ export class StreamHub {
           const now = Date.now();
           let next: Viewer | null = null;
           for (const v of this.viewers.values()) {
-            if (!v.dirty || v.inFlight.size >= MAX_IN_FLIGHT) continue;
-            if (now - v.lastSentAt < 1000 / this.options.maxFps) continue;
-            if (!next || v.lastSentAt < next.lastSentAt) next = v;
+            if (this.ready(v, now) && (!next || v.lastSentAt < next.lastSentAt)) next = v;
           }
           if (!next) break;
-          await this.renderFor(next);
+          const batch = [...next.session.viewers].filter((v) => this.ready(v, now));
+          await this.renderBatch(next.session, batch);
         }
       } catch (err) {
         this.options.log?.(`stream: rendering failed: ${(err as Error).stack ?? err}`);
       } finally {
         this.pumping = false;
       }
-      // Viewers held back only by the frame-rate cap (playing clips): look again when the cap allows.
+      // Viewers held back only by a playing clip's pace: look again when the pace allows.
       if (!this.closed && [...this.viewers.values()].some((v) => v.dirty && v.inFlight.size < MAX_IN_FLIGHT)) {
         setTimeout(() => this.pump(), Math.ceil(1000 / this.options.maxFps)).unref();
       }
     })();
   }
 
-  private async renderFor(v: Viewer): Promise<void> {
-    const { session } = v;
+  private async renderBatch(session: AvatarSession, batch: Viewer[]): Promise<void> {
     const renderer = session.renderer;
     if (!renderer) return;
-    v.dirty = false;
+    for (const v of batch) v.dirty = false;
     const version = session.shared.version;
     const { latents, pose, playing } = frameInputs(
       session.avatar,
@@ -345,39 +381,63 @@ export class StreamHub {
       Date.now(),
       this.clips,
     );
+    session.playing = playing;
     let t = performance.now();
-    // No wait for the bake here: the device runs it before the frame's deform, in queue order.
     if (await renderer.setLatents(latents)) this.stats.bakes++;
     const bakeMs = performance.now() - t;
-    const camera = viewCamera(v.camera, v.width, v.height);
-    t = performance.now();
-    const image = await renderer.render(pose, camera, { background: VIEW.background });
-    const renderMs = performance.now() - t;
-    t = performance.now();
-    const data = await sharp(imageToRgb8(image), { raw: { width: image.width, height: image.height, channels: 3 } })
-      .jpeg({ quality: v.quality, mozjpeg: false })
-      .toBuffer();
-    const encodeMs = performance.now() - t;
-    if (!this.viewers.has(v.socket.id)) return; // left while we rendered
-    const frame: StreamFrame = {
-      frameId: ++this.frameIds,
-      version,
-      width: image.width,
-      height: image.height,
-      mime: "image/jpeg",
-      data,
-      quality: v.quality,
-      bakeMs,
-      renderMs,
-      encodeMs,
-      backend: session.backend,
-    };
-    v.inFlight.set(frame.frameId, Date.now());
-    v.lastSentAt = Date.now();
-    this.stats.frames++;
-    v.socket.emit("stream:frame", frame);
+    this.stats.batches++;
+    // One pose for the whole batch, so the renderer deforms once; renders in groups the readback ring holds.
+    for (let k = 0; k < batch.length; k += READBACK_SLOTS) {
+      const group = batch.slice(k, k + READBACK_SLOTS);
+      t = performance.now();
+      const images = await Promise.all(
+        group.map((v) =>
+          renderer.renderRgb8(pose, viewCamera(v.camera, v.width, v.height), { background: VIEW.background }),
+        ),
+      );
+      const renderMs = performance.now() - t;
+      group.forEach((v, i) => this.send(v, images[i]!, { version, bakeMs, renderMs, backend: session.backend }));
+    }
     // A playing clip keeps every viewer wanting the next frame.
-    if (playing) v.dirty = true;
+    if (playing) for (const v of batch) v.dirty = true;
+  }
+
+  /** Encodes and sends a rendered frame after the viewer's earlier ones; drops it if a newer frame overtook it. */
+  private send(
+    v: Viewer,
+    image: DisplayImage,
+    meta: Pick<StreamFrame, "version" | "bakeMs" | "renderMs" | "backend">,
+  ): void {
+    const frameId = ++this.frameIds;
+    v.newestFrame = frameId;
+    v.inFlight.set(frameId, Date.now());
+    v.lastSentAt = Date.now();
+    v.sending = v.sending.then(async () => {
+      if (frameId !== v.newestFrame || !this.viewers.has(v.socket.id)) {
+        v.inFlight.delete(frameId);
+        this.stats.dropped++;
+        return;
+      }
+      const t = performance.now();
+      const data = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+        .jpeg({ quality: v.quality, mozjpeg: false })
+        .toBuffer();
+      const encodeMs = performance.now() - t;
+      if (!this.viewers.has(v.socket.id)) return; // left while we encoded
+      v.inFlight.set(frameId, Date.now()); // the acknowledgement time counts from the send
+      this.stats.frames++;
+      v.socket.emit("stream:frame", {
+        frameId,
+        width: image.width,
+        height: image.height,
+        mime: "image/jpeg",
+        data,
+        quality: v.quality,
+        encodeMs,
+        ...meta,
+      });
+    });
+    v.sending.catch((err) => this.options.log?.(`stream: encoding failed: ${(err as Error).stack ?? err}`));
   }
 
   close(): void {
