@@ -48,6 +48,8 @@ function checkLatents(avatar: Avatar, latents: Float32Array, owner: string): voi
 export interface CpuAvatarRendererOptions {
   /** The networks' forward pass: the reference mlpForward by default, or a faster one with the same result. */
   mlpForward?: MlpForwardFn;
+  /** Colour of a posed cloud for renderRgb8: renderCpu's by default, or a faster renderer of the same image. */
+  renderRgb?: (cloud: SplatCloud, camera: Camera, options: RenderOptions) => ArrayLike<number>;
 }
 
 export class CpuAvatarRenderer implements AvatarRenderer {
@@ -56,6 +58,7 @@ export class CpuAvatarRenderer implements AvatarRenderer {
   private readonly canonA: Float32Array;
   private readonly plans: FoldPlans;
   private readonly forward: MlpForwardFn;
+  private readonly renderRgb: NonNullable<CpuAvatarRendererOptions["renderRgb"]>;
   private baked: BakedAvatar | null = null;
   private bakedFor: Float32Array | null = null;
   /** The last pose rendered and its Gaussians: viewers of one pose share one deform. */
@@ -70,6 +73,7 @@ export class CpuAvatarRenderer implements AvatarRenderer {
     this.canonA = bakeFrame(head, avatar.shape);
     this.plans = foldPlans(avatar);
     this.forward = options.mlpForward ?? mlpForward;
+    this.renderRgb = options.renderRgb ?? ((cloud, camera, o) => renderCpu(cloud, camera, o).rgb);
   }
 
   async setLatents(latents: Float32Array): Promise<boolean> {
@@ -105,8 +109,8 @@ export class CpuAvatarRenderer implements AvatarRenderer {
   }
 
   async renderRgb8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
-    const image = renderCpu(this.posedCloud(pose), camera, options);
-    return { width: image.width, height: image.height, rgb: packRgb8Cpu(image.rgb) };
+    const rgb = this.renderRgb(this.posedCloud(pose), camera, options);
+    return { width: camera.width, height: camera.height, rgb: packRgb8Cpu(rgb) };
   }
 
   async settle(): Promise<void> {}

@@ -141,7 +141,7 @@ export function rasterizeFwd(
  * 8-bit RGB bytes, each channel floor(0.5 + 255 clamp(c, 0, 1)) as the
  * kernel computes it.
  */
-export function packRgb8Cpu(rgb: Float32Array, out = new Uint8Array(rgb.length)): Uint8Array {
+export function packRgb8Cpu(rgb: ArrayLike<number>, out = new Uint8Array(rgb.length)): Uint8Array {
   if (out.length !== rgb.length)
     throw new Error(`packRgb8Cpu: out holds ${out.length} bytes, the image ${rgb.length} channels`);
   for (let i = 0; i < rgb.length; i++) {

@@ -7,6 +7,7 @@ import { parentPort } from "node:worker_threads";
 import { CpuAvatarRenderer } from "../../render-core/avatar/avatar-renderer";
 import { createHeadModel } from "../../render-core/head";
 import { mlpForwardFast } from "../../render-core/train/mlp-train-fast";
+import { renderRgbFast } from "../../render-core/train/render-fast";
 import type { FromAvatarWorker, ToAvatarWorker } from "./avatar-thread";
 
 let renderer: CpuAvatarRenderer | null = null;
@@ -14,7 +15,10 @@ const port = parentPort!;
 
 port.on("message", async (m: ToAvatarWorker) => {
   if (m.type === "open") {
-    renderer = new CpuAvatarRenderer(m.avatar, createHeadModel(), { mlpForward: mlpForwardFast });
+    renderer = new CpuAvatarRenderer(m.avatar, createHeadModel(), {
+      mlpForward: mlpForwardFast,
+      renderRgb: (cloud, camera, options) => renderRgbFast(cloud, camera, options),
+    });
     port.postMessage({ type: "ready" } satisfies FromAvatarWorker);
     return;
   }
