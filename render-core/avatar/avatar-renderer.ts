@@ -7,7 +7,7 @@
 import type { Camera } from "../math/camera";
 import type { DisplayImage, RenderImage, RenderOptions } from "../raster/camera";
 import { packRgb8Cpu } from "../raster/rasterize.cpu";
-import { GpuSplatRenderer } from "../raster/renderer";
+import { GpuSplatRenderer, READBACK_SLOTS } from "../raster/renderer";
 import { renderCpu } from "../raster/render.cpu";
 import { type HeadModel } from "../head";
 import type { SplatCloud } from "../splats/splat-cloud";
@@ -24,8 +24,11 @@ export interface AvatarRenderer {
   setLatents(latents: Float32Array): Promise<boolean>;
   /** Deforms to `pose` and renders at `camera`. */
   render(pose: AvatarPose, camera: Camera, options?: RenderOptions): Promise<RenderImage>;
-  /** Deforms to `pose` and renders 8-bit RGB for an image encoder (the stream's display path). */
-  renderRgb8(pose: AvatarPose, camera: Camera, options?: RenderOptions): Promise<DisplayImage>;
+  /**
+   * Deforms to `pose` once and renders 8-bit RGB for an image encoder at each
+   * camera (the stream's display path: every viewer of one pose in one call).
+   */
+  renderRgb8(pose: AvatarPose, cameras: readonly Camera[], options?: RenderOptions): Promise<DisplayImage[]>;
   /** Waits until the GPU (if any) finished all submitted work: for timing. */
   settle(): Promise<void>;
   destroy(): void;
@@ -108,9 +111,13 @@ export class CpuAvatarRenderer implements AvatarRenderer {
     return renderCpu(this.posedCloud(pose), camera, options);
   }
 
-  async renderRgb8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
-    const rgb = this.renderRgb(this.posedCloud(pose), camera, options);
-    return { width: camera.width, height: camera.height, rgb: packRgb8Cpu(rgb) };
+  async renderRgb8(pose: AvatarPose, cameras: readonly Camera[], options: RenderOptions = {}): Promise<DisplayImage[]> {
+    const cloud = this.posedCloud(pose);
+    return cameras.map((c) => ({
+      width: c.width,
+      height: c.height,
+      rgb: packRgb8Cpu(this.renderRgb(cloud, c, options)),
+    }));
   }
 
   async settle(): Promise<void> {}
@@ -174,9 +181,15 @@ export class WebGpuAvatarRenderer implements AvatarRenderer {
     return this.splats.render(camera, options);
   }
 
-  async renderRgb8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
+  /** Up to READBACK_SLOTS renders in flight at once: the next is encoded while the last is read back. */
+  async renderRgb8(pose: AvatarPose, cameras: readonly Camera[], options: RenderOptions = {}): Promise<DisplayImage[]> {
     this.deformForRender(pose);
-    return this.splats.renderRgb8(camera, options);
+    const out: DisplayImage[] = [];
+    for (let k = 0; k < cameras.length; k += READBACK_SLOTS)
+      out.push(
+        ...(await Promise.all(cameras.slice(k, k + READBACK_SLOTS).map((c) => this.splats.renderRgb8(c, options)))),
+      );
+    return out;
   }
 
   async settle(): Promise<void> {

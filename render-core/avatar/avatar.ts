@@ -180,3 +180,22 @@ export function createRandomAvatar(config: AvatarModelConfig, head: HeadModel, o
   );
   return { config, count: N, points, anchorFace, anchorBary, weights, shape, neutralLatents, anchors };
 }
+
+/**
+ * Gaussians [from, to) of an avatar as an avatar of their own (the networks,
+ * shape and latents shared). Bake and deform treat every Gaussian on its own,
+ * so a slice bakes and deforms to exactly the whole avatar's Gaussians
+ * [from, to): threads can each take a slice.
+ */
+export function sliceAvatar(avatar: Avatar, from: number, to: number): Avatar {
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > avatar.count || from > to)
+    throw new Error(`sliceAvatar: [${from}, ${to}) is not a range of the avatar's ${avatar.count} Gaussians`);
+  return {
+    ...avatar,
+    count: to - from,
+    points: avatar.points.slice(from * 3, to * 3),
+    anchorFace: avatar.anchorFace.slice(from, to),
+    anchorBary: avatar.anchorBary.slice(from * 3, to * 3),
+    ...(avatar.appearance ? { appearance: avatar.appearance.slice(from * 3, to * 3) } : {}),
+  };
+}

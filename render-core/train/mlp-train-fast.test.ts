@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { mlpBackwardFast, mlpForwardTrainFast } from "./mlp-train-fast";
+import { mlpBackwardFast, mlpForwardFast, mlpForwardTrainFast } from "./mlp-train-fast";
 import { mlpBackward, mlpForwardTrain } from "./mlp-grad";
 import { JS_GEMM, WASM_GEMM, type Gemm } from "./gemm";
 import { SOFTPLUS_TABLE_ERROR, softplus100Layer } from "./softplus-table";
 import { worstGradientError } from "./finite-diff";
-import { initMlp, mlpParamCount, softplus100, type MlpSpec } from "../avatar/mlp";
+import { initMlp, mlpForward, mlpParamCount, softplus100, type MlpSpec } from "../avatar/mlp";
 import { mulberry32 } from "../math/prng";
 
 /** Largest |got - want| relative to the largest |want|. */
@@ -148,5 +148,30 @@ describe("softplus table", () => {
     expect(slope[2]).toBeNaN();
     expect(y[3]).toBe(0.49); // 100 s > 37: the exact tail
     expect(slope[3]).toBe(1);
+  });
+});
+
+describe("mlpForwardFast (the runtime's forward, no tape)", () => {
+  it("gives the reference mlpForward's outputs, call after call, whatever the batch", () => {
+    const rand = mulberry32(11);
+    const specs: MlpSpec[] = [
+      { inputs: 9, hidden: 16, depth: 4, skipAt: 1, outputs: 11, activation: "softplus100" },
+      { inputs: 3, hidden: 8, depth: 2, skipAt: null, outputs: 5, activation: "relu" },
+    ];
+    // Big, small, then big again: the grow-only buffers must not leak one call's numbers into the next.
+    for (const batch of [300, 7, 301]) {
+      for (const spec of specs) {
+        const params = initMlp(spec, batch);
+        const input = Float32Array.from({ length: batch * spec.inputs }, () => rand() * 2 - 1);
+        const want = mlpForward(spec, params, input, batch);
+        const got = mlpForwardFast(spec, params, input, batch);
+        expect(got).toBeInstanceOf(Float32Array);
+        expect(got.length).toBe(want.length);
+        expect(relDiff(want, got)).toBeLessThan(1e-6);
+      }
+    }
+    expect(() => mlpForwardFast(specs[1]!, new Float32Array(3), new Float32Array(3), 1)).toThrow(
+      /^mlpForwardFast: params hold 3 numbers/,
+    );
   });
 });

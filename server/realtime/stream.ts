@@ -10,8 +10,8 @@
  *   CPU twins) it is the CPU twins on the avatar's own worker thread, so
  *   bakes and frames never stall the event loop.
  * - The viewers of an avatar that need a frame are rendered together: one
- *   state and pose sampled once, one deform, one render per camera (up to
- *   READBACK_SLOTS in flight on the GPU).
+ *   state and pose sampled once, one deform, one render per camera (on the
+ *   GPU several in flight at once, on the CPU shared between the threads).
  * - Latest frame wins: a viewer is only ever "dirty" (needs a frame of the
  *   current state) or not; at most MAX_IN_FLIGHT frames wait for its acks;
  *   a frame is rendered from the state at render time, and a frame overtaken
@@ -41,7 +41,6 @@ import type {
   StreamFrame,
 } from "../../protocol/messages";
 import { WebGpuAvatarRenderer, type AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
-import { READBACK_SLOTS } from "../../render-core/raster/renderer";
 import type { DisplayImage } from "../../render-core/raster/camera";
 import type { Avatar } from "../../render-core/avatar/avatar";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
@@ -386,18 +385,15 @@ export class StreamHub {
     if (await renderer.setLatents(latents)) this.stats.bakes++;
     const bakeMs = performance.now() - t;
     this.stats.batches++;
-    // One pose for the whole batch, so the renderer deforms once; renders in groups the readback ring holds.
-    for (let k = 0; k < batch.length; k += READBACK_SLOTS) {
-      const group = batch.slice(k, k + READBACK_SLOTS);
-      t = performance.now();
-      const images = await Promise.all(
-        group.map((v) =>
-          renderer.renderRgb8(pose, viewCamera(v.camera, v.width, v.height), { background: VIEW.background }),
-        ),
-      );
-      const renderMs = performance.now() - t;
-      group.forEach((v, i) => this.send(v, images[i]!, { version, bakeMs, renderMs, backend: session.backend }));
-    }
+    // One pose for the whole batch: the renderer deforms once and renders every viewer's camera.
+    t = performance.now();
+    const images = await renderer.renderRgb8(
+      pose,
+      batch.map((v) => viewCamera(v.camera, v.width, v.height)),
+      { background: VIEW.background },
+    );
+    const renderMs = performance.now() - t;
+    batch.forEach((v, i) => this.send(v, images[i]!, { version, bakeMs, renderMs, backend: session.backend }));
     // A playing clip keeps every viewer wanting the next frame.
     if (playing) for (const v of batch) v.dirty = true;
   }

@@ -1,13 +1,19 @@
 /**
- * An avatar rendered on the CPU on its own worker thread (avatar-worker.ts):
- * the AvatarRenderer a server without a hardware GPU streams with. A bake
- * takes a third of a second to seconds and a frame about a tenth of one on
- * 2 cores; on the server's thread that would stall every websocket, page and
- * Yjs session for as long. The worker runs the CPU twins with the trainer's
- * fast passes (networks about 3x, rasteriser about 2x the reference's speed,
- * same images within 1e-5) and sends frames back as transferred buffers.
+ * An avatar rendered on the CPU by worker threads (avatar-worker.ts): the
+ * AvatarRenderer a server without a hardware GPU streams with. A bake takes
+ * a tenth of a second to seconds and a frame tens of milliseconds on 2 cores;
+ * on the server's thread that would stall every websocket, page and Yjs
+ * session for as long.
+ *
+ * One worker per core (at most 2): each bakes and deforms its own half of the
+ * Gaussians (both halves at once: a slider change is baked in about half the
+ * time), the two swap their posed halves, and each renders its share of the
+ * viewers' cameras. The workers run the CPU twins with the trainer's fast
+ * passes (networks about 3x, rasteriser about 2x the reference's speed, same
+ * images within 1e-5) and send frames back as transferred buffers.
  */
-import { Worker } from "node:worker_threads";
+import os from "node:os";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
 import type { Avatar } from "../../render-core/avatar/avatar";
 import type { AvatarPose } from "../../render-core/avatar/rig";
@@ -15,36 +21,32 @@ import type { Camera } from "../../render-core/math/camera";
 import type { DisplayImage, RenderImage, RenderOptions } from "../../render-core/raster/camera";
 
 export type ToAvatarWorker =
-  | { type: "open"; avatar: Avatar }
+  | { type: "open"; avatar: Avatar; from: number; to: number; peer?: MessagePort }
   | { type: "latents"; id: number; latents: Float32Array }
-  | { type: "render" | "render-rgb8"; id: number; pose: AvatarPose; camera: Camera; options: RenderOptions };
+  | { type: "render" | "render-rgb8"; id: number; pose: AvatarPose; cameras: Camera[]; options: RenderOptions };
 export type FromAvatarWorker =
   | { type: "started" }
   | { type: "ready" }
-  | { type: "done"; id: number; baked?: boolean; image?: RenderImage; display?: DisplayImage }
+  | { type: "done"; id: number; baked?: boolean; images?: RenderImage[]; displays?: DisplayImage[] }
   | { type: "failed"; id: number; message: string };
 
 type Done = Extract<FromAvatarWorker, { type: "done" }>;
+type Request = Exclude<ToAvatarWorker, { type: "open" }>;
 
-export class ThreadAvatarRenderer implements AvatarRenderer {
-  readonly backend = "cpu" as const;
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (m: Done) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
-  private failure: Error | null = null;
-  private destroyed = false;
-  private last: Promise<unknown> = Promise.resolve();
-  /** Resolves once the worker holds the avatar. */
+class AvatarWorker {
+  readonly worker: Worker;
+  readonly pending = new Map<number, { resolve: (m: Done) => void; reject: (e: Error) => void }>();
   readonly ready: Promise<void>;
+  failure: Error | null = null;
 
-  constructor(avatar: Avatar) {
+  constructor(open: Extract<ToAvatarWorker, { type: "open" }>, isDestroyed: () => boolean) {
     // TypeScript through tsx's API, as the creation stages' workers (server/pipeline/create/stage-thread.ts).
     const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./avatar-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
     this.worker = new Worker(boot, { eval: true });
     this.worker.unref();
     this.ready = new Promise<void>((resolve, reject) => {
       this.worker.on("message", (m: FromAvatarWorker) => {
-        if (m.type === "started") this.worker.postMessage({ type: "open", avatar } satisfies ToAvatarWorker);
+        if (m.type === "started") this.worker.postMessage(open, open.peer ? [open.peer] : []);
         else if (m.type === "ready") resolve();
         else {
           const p = this.pending.get(m.id);
@@ -54,52 +56,119 @@ export class ThreadAvatarRenderer implements AvatarRenderer {
         }
       });
       const fail = (err: Error) => {
-        if (this.destroyed) return;
+        if (isDestroyed()) return;
         this.failure ??= err;
         reject(err);
         for (const p of this.pending.values()) p.reject(err);
         this.pending.clear();
       };
-      this.worker.on("error", (err) =>
-        fail(new Error(`ThreadAvatarRenderer: the render thread failed: ${err.message}`)),
-      );
+      this.worker.on("error", (err) => fail(new Error(`ThreadAvatarRenderer: a render thread failed: ${err.message}`)));
       this.worker.on("exit", (code) =>
-        fail(new Error(`ThreadAvatarRenderer: the render thread stopped (exit code ${code})`)),
+        fail(new Error(`ThreadAvatarRenderer: a render thread stopped (exit code ${code})`)),
       );
     });
     this.ready.catch(() => undefined);
   }
+}
 
-  private request(m: ToAvatarWorker & { id: number }): Promise<Done> {
+export class ThreadAvatarRenderer implements AvatarRenderer {
+  readonly backend = "cpu" as const;
+  private readonly workers: AvatarWorker[];
+  private nextId = 0;
+  private destroyed = false;
+  private last: Promise<unknown> = Promise.resolve();
+  /** Resolves once every worker holds the avatar. */
+  readonly ready: Promise<void>;
+
+  /** `threads`: workers, each with its share of the Gaussians (default: 2 where there are 2 cores, else 1). */
+  constructor(avatar: Avatar, threads = Math.min(2, os.availableParallelism())) {
+    if (threads !== 1 && threads !== 2) throw new Error(`ThreadAvatarRenderer: threads must be 1 or 2, got ${threads}`);
+    const half = threads === 2 ? Math.ceil(avatar.count / 2) : avatar.count;
+    const channel = threads === 2 ? new MessageChannel() : null;
+    const ranges =
+      threads === 2
+        ? [
+            [0, half],
+            [half, avatar.count],
+          ]
+        : [[0, avatar.count]];
+    const isDestroyed = () => this.destroyed;
+    this.workers = ranges.map(
+      ([from, to], k) =>
+        new AvatarWorker(
+          {
+            type: "open",
+            avatar,
+            from: from!,
+            to: to!,
+            ...(channel ? { peer: k === 0 ? channel.port1 : channel.port2 } : {}),
+          },
+          isDestroyed,
+        ),
+    );
+    this.ready = Promise.all(this.workers.map((w) => w.ready)).then(() => undefined);
+    this.ready.catch(() => undefined);
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /** Sends the request to every worker (each with its own cameras) and waits for all their answers. */
+  private request(make: (w: number, id: number) => Request): Promise<Done[]> {
     if (this.destroyed) return Promise.reject(new Error("ThreadAvatarRenderer: the renderer was destroyed"));
-    if (this.failure) return Promise.reject(this.failure);
-    // Requests wait for the avatar to be open, in the order they were made.
-    const answer = this.ready.then(
-      () =>
-        new Promise<Done>((resolve, reject) => {
-          if (this.destroyed) return reject(new Error("ThreadAvatarRenderer: the renderer was destroyed"));
-          this.pending.set(m.id, { resolve, reject });
-          this.worker.postMessage(m);
-        }),
+    const id = ++this.nextId;
+    // Requests wait for the avatar to be open, and go out in the order they were made.
+    const answer = this.ready.then(() =>
+      Promise.all(
+        this.workers.map(
+          (w, k) =>
+            new Promise<Done>((resolve, reject) => {
+              if (this.destroyed) return reject(new Error("ThreadAvatarRenderer: the renderer was destroyed"));
+              if (w.failure) return reject(w.failure);
+              w.pending.set(id, { resolve, reject });
+              w.worker.postMessage(make(k, id));
+            }),
+        ),
+      ),
     );
     this.last = answer.catch(() => undefined);
     return answer;
   }
 
+  /** Camera i goes to worker i mod threads; their answers come back in the cameras' order. */
+  private async views<T>(
+    type: "render" | "render-rgb8",
+    pose: AvatarPose,
+    cameras: readonly Camera[],
+    options: RenderOptions,
+    pick: (d: Done) => T[],
+  ): Promise<T[]> {
+    const K = this.workers.length;
+    const done = await this.request((k, id) => ({
+      type,
+      id,
+      pose,
+      cameras: cameras.filter((_, i) => i % K === k),
+      options,
+    }));
+    return cameras.map((_, i) => pick(done[i % K]!)[Math.floor(i / K)]!);
+  }
+
   async setLatents(latents: Float32Array): Promise<boolean> {
-    const done = await this.request({ type: "latents", id: ++this.nextId, latents });
-    return done.baked!;
+    const done = await this.request((_, id) => ({ type: "latents", id, latents }));
+    return done.some((d) => d.baked);
   }
 
   async render(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<RenderImage> {
-    return (await this.request({ type: "render", id: ++this.nextId, pose, camera, options })).image!;
+    return (await this.views("render", pose, [camera], options, (d) => d.images!))[0]!;
   }
 
-  async renderRgb8(pose: AvatarPose, camera: Camera, options: RenderOptions = {}): Promise<DisplayImage> {
-    return (await this.request({ type: "render-rgb8", id: ++this.nextId, pose, camera, options })).display!;
+  async renderRgb8(pose: AvatarPose, cameras: readonly Camera[], options: RenderOptions = {}): Promise<DisplayImage[]> {
+    return this.views("render-rgb8", pose, cameras, options, (d) => d.displays!);
   }
 
-  /** Waits for every request sent so far (the worker answers in order). */
+  /** Waits for every request sent so far (the workers answer in order). */
   async settle(): Promise<void> {
     await this.last;
   }
@@ -107,8 +176,10 @@ export class ThreadAvatarRenderer implements AvatarRenderer {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const p of this.pending.values()) p.reject(new Error("ThreadAvatarRenderer: the renderer was destroyed"));
-    this.pending.clear();
-    void this.worker.terminate();
+    for (const w of this.workers) {
+      for (const p of w.pending.values()) p.reject(new Error("ThreadAvatarRenderer: the renderer was destroyed"));
+      w.pending.clear();
+      void w.worker.terminate();
+    }
   }
 }
