@@ -55,6 +55,12 @@ export interface ServerConfig {
    * ones included) or "cpu".
    */
   streamBackend: "auto" | "webgpu" | "cpu";
+  /**
+   * Dawn's skip_validation and disable_robustness toggles for the server's own GPU device (its kernels are
+   * the project's, tested with validation on): no validation pass before each indirect dispatch and no
+   * bounds checks. Env GPU_SKIP_VALIDATION=true; default off.
+   */
+  gpuSkipValidation: boolean;
   /** Largest portrait upload accepted (POST /api/portraits), bytes; refused with 413 while it streams in. Env MAX_UPLOAD_BYTES, default 20 MiB. */
   maxUploadBytes: number;
   /** Creation jobs run at once by this process; the others queue. Env JOB_CONCURRENCY, default 1. */
@@ -104,6 +110,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     streamMaxViewers: intFromEnv("STREAM_MAX_VIEWERS", 16, 1),
     streamMaxPixels: intFromEnv("STREAM_MAX_PIXELS", 1024 * 1024, 256),
     streamBackend: streamBackendFromEnv(process.env.STREAM_BACKEND),
+    gpuSkipValidation: process.env.GPU_SKIP_VALIDATION === "true",
     maxUploadBytes: intFromEnv("MAX_UPLOAD_BYTES", 20 * 1024 * 1024, 1024),
     jobConcurrency: intFromEnv("JOB_CONCURRENCY", 1, 1),
     ...overrides,

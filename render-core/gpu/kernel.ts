@@ -59,6 +59,12 @@ export interface KernelSpec {
 
 export type BindingResource = GPUBuffer | GPUBufferBinding | GPUTextureView;
 
+/** An indirect dispatch grid: three u32 at `offset` of `args`, written on the GPU. */
+export interface IndirectGrid {
+  args: GPUBuffer;
+  offset: number;
+}
+
 function layoutEntry(b: BindingSpec, i: number): GPUBindGroupLayoutEntry {
   const visibility = ShaderStage.COMPUTE;
   switch (b.kind) {
@@ -134,6 +140,18 @@ export class Kernel {
     const pass = encoder.beginComputePass({ label: this.spec.label });
     this.dispatch(pass, this.bind(resources), x, y);
     pass.end();
+  }
+
+  /**
+   * Dispatches `grid`: a workgroup count known on the CPU (direct, split over
+   * x and y past the per-dimension limit; the kernel finds its index with
+   * linearGroup), or an indirect grid written on the GPU. Direct dispatches
+   * skip the validation pass Dawn adds before every indirect one.
+   */
+  dispatchGrid(pass: GPUComputePassEncoder, group: GPUBindGroup, grid: number | IndirectGrid): void {
+    if (typeof grid !== "number") return this.dispatchIndirect(pass, group, grid.args, grid.offset);
+    const [x, y] = splitGroups(grid, this.device.limits.maxComputeWorkgroupsPerDimension);
+    this.dispatch(pass, group, x, y);
   }
 
   /** Dispatch with the grid read from `args` at `offset` (three u32, written on the GPU). */

@@ -88,4 +88,51 @@ describe("RadixSort (GPU)", () => {
     expect(new Uint32Array(v)).toEqual(radixSort(keys.subarray(0, n), iota(n), 10).values);
     sort.destroy();
   });
+
+  it("dispatches directly for a count the CPU knows (below capacity too) and indirectly for a GPU-side one", async (ctx) => {
+    if (!gpu) return ctx.skip(skipReason!);
+    const device = gpu.device;
+    const cap = 70_000;
+    const n = 40_001;
+    const keys = seededKeys(cap, 4, 0xffffffff);
+    const sort = new RadixSort(device, cap, debug);
+    for (const gpuSide of [false, true]) {
+      const kb = createBufferFrom(device, "keys", keys, STORAGE_RW);
+      const vb = createBufferFrom(device, "values", iota(cap), STORAGE_RW);
+      const countBuf = createBufferFrom(device, "count", new Uint32Array([n]), STORAGE_RW);
+      const { encoder, counts } = countingEncoder(device.createCommandEncoder());
+      const out = sort.encode(encoder, kb, vb, gpuSide ? { buffer: countBuf, offset: 0 } : n, 32);
+      device.queue.submit([encoder.finish()]);
+      if (gpuSide) expect(counts.indirect).toBeGreaterThan(0);
+      else expect(counts).toMatchObject({ indirect: 0 });
+      expect(counts.direct).toBeGreaterThan(0);
+      const [v] = await new Readback(device).read([{ buffer: out.values, bytes: n * 4 }]);
+      expect(new Uint32Array(v)).toEqual(radixSort(keys.subarray(0, n), iota(n), 32).values);
+    }
+    sort.destroy();
+  });
 });
+
+/** A command encoder whose compute passes count their direct and indirect dispatches. */
+function countingEncoder(real: GPUCommandEncoder) {
+  const counts = { direct: 0, indirect: 0 };
+  const encoder = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "beginComputePass")
+        return (desc?: GPUComputePassDescriptor) => {
+          const pass = target.beginComputePass(desc);
+          return new Proxy(pass, {
+            get(p, name) {
+              if (name === "dispatchWorkgroups") counts.direct++;
+              if (name === "dispatchWorkgroupsIndirect") counts.indirect++;
+              const v = Reflect.get(p, name) as unknown;
+              return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(p) : v;
+            },
+          });
+        };
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { encoder, counts };
+}

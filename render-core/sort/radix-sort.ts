@@ -11,7 +11,7 @@ import { RADIX_COUNT_WGSL, RADIX_SCATTER_WGSL } from "../../shaders/sort/radix-s
 import { createBuffer, type GpuDebugOptions } from "../gpu/buffers";
 import { BufferUsage } from "../gpu/flags";
 import { SizeProgram } from "../gpu/indirect";
-import { getKernel, requireBytes, requireCount, u32c, type Kernel } from "../gpu/kernel";
+import { getKernel, requireBytes, requireCount, u32c, type IndirectGrid, type Kernel } from "../gpu/kernel";
 import { UniformLayout } from "../gpu/uniforms";
 import { RADIX_BINS, SORT, SORT_BLOCK } from "./config";
 import { radixPasses } from "./radix-sort.cpu";
@@ -63,10 +63,9 @@ export function radixCount(
   pass: GPUComputePassEncoder,
   device: GPUDevice,
   group: GPUBindGroup,
-  args: GPUBuffer,
-  gridOffset: number,
+  grid: number | IndirectGrid,
 ): void {
-  countKernel(device).dispatchIndirect(pass, group, args, gridOffset);
+  countKernel(device).dispatchGrid(pass, group, grid);
 }
 
 /** Pass 3: block-local stable split, then scatter. Twin: radix-sort.cpu.ts radixScatter. */
@@ -74,10 +73,9 @@ export function radixScatter(
   pass: GPUComputePassEncoder,
   device: GPUDevice,
   group: GPUBindGroup,
-  args: GPUBuffer,
-  gridOffset: number,
+  grid: number | IndirectGrid,
 ): void {
-  scatterKernel(device).dispatchIndirect(pass, group, args, gridOffset);
+  scatterKernel(device).dispatchGrid(pass, group, grid);
 }
 
 export interface SortedBuffers {
@@ -208,11 +206,15 @@ export class RadixSort {
     prep.end();
     this.scan.setCount(encoder, this.hist, { buffer: this.program.sizes, offset: this.histNSlot * 4 });
     const groups = this.bindGroups(keys, values);
+    // A count known here gives direct grids (no indirect-validation pass each); a GPU-side count, indirect ones.
+    const known = typeof count === "number";
+    const grid = known ? Math.ceil(count / SORT_BLOCK) : this.blockGrid;
+    const histCount = known ? Math.ceil(count / SORT_BLOCK) * RADIX_BINS : undefined;
     const pass = encoder.beginComputePass({ label: "radixSort" });
     for (let p = 0; p < passes; p++) {
-      radixCount(pass, this.device, groups.count[p], this.program.args, this.gridOffset);
-      this.scan.run(pass, this.hist);
-      radixScatter(pass, this.device, groups.scatter[p], this.program.args, this.gridOffset);
+      radixCount(pass, this.device, groups.count[p], grid);
+      this.scan.run(pass, this.hist, histCount);
+      radixScatter(pass, this.device, groups.scatter[p], grid);
     }
     pass.end();
     return passes % 2 === 0 ? { keys, values } : { keys: this.keysTmp, values: this.valsTmp };

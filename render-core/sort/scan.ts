@@ -10,7 +10,7 @@ import { SCAN_ADD_WGSL, SCAN_WGSL } from "../../shaders/sort/scan.wgsl";
 import { createBuffer, type GpuDebugOptions } from "../gpu/buffers";
 import { BufferUsage } from "../gpu/flags";
 import { SizeProgram } from "../gpu/indirect";
-import { getKernel, requireBytes, requireCount, u32c, type Kernel } from "../gpu/kernel";
+import { getKernel, requireBytes, requireCount, u32c, type IndirectGrid, type Kernel } from "../gpu/kernel";
 import { UniformLayout } from "../gpu/uniforms";
 
 import { SORT, SORT_BLOCK } from "./config";
@@ -66,10 +66,9 @@ export function scanBlocks(
   pass: GPUComputePassEncoder,
   device: GPUDevice,
   group: GPUBindGroup,
-  args: GPUBuffer,
-  gridOffset: number,
+  grid: number | IndirectGrid,
 ): void {
-  scanBlocksKernel(device).dispatchIndirect(pass, group, args, gridOffset);
+  scanBlocksKernel(device).dispatchGrid(pass, group, grid);
 }
 
 /** Pass 2 (per level, top down): add scanned block totals. Twin: scan.cpu.ts scanAddBlockSums. */
@@ -77,10 +76,9 @@ export function scanAddBlockSums(
   pass: GPUComputePassEncoder,
   device: GPUDevice,
   group: GPUBindGroup,
-  args: GPUBuffer,
-  gridOffset: number,
+  grid: number | IndirectGrid,
 ): void {
-  scanAddKernel(device).dispatchIndirect(pass, group, args, gridOffset);
+  scanAddKernel(device).dispatchGrid(pass, group, grid);
 }
 
 /** Where a GPU-side count lives: one u32 at `offset` of `buffer`. */
@@ -170,7 +168,7 @@ export class ExclusiveScan {
   encode(encoder: GPUCommandEncoder, data: GPUBuffer, count: number | GpuCount): void {
     this.setCount(encoder, data, count);
     const pass = encoder.beginComputePass({ label: "exclusiveScan" });
-    this.run(pass, data);
+    this.run(pass, data, typeof count === "number" ? count : undefined);
     pass.end();
   }
 
@@ -187,14 +185,22 @@ export class ExclusiveScan {
     }
   }
 
-  /** The dispatch half of encode(): inside a compute pass, after setCount(). May run several times. */
-  run(pass: GPUComputePassEncoder, data: GPUBuffer): void {
+  /**
+   * The dispatch half of encode(): inside a compute pass, after setCount(). May run several times.
+   * `knownCount`: the count setCount() set, when the CPU knows it (a number, or the value a GPU location
+   * will hold): the grids are then direct, with no indirect-validation pass each.
+   */
+  run(pass: GPUComputePassEncoder, data: GPUBuffer, knownCount?: number): void {
     const groups = this.bindGroups(data);
     this.program.run(pass);
-    this.levels.forEach((l, i) => scanBlocks(pass, this.device, groups.blocks[i], this.program.args, l.gridOffset));
-    for (let i = this.levels.length - 2; i >= 0; i--) {
-      scanAddBlockSums(pass, this.device, groups.adds[i], this.program.args, this.levels[i].gridOffset);
+    const grids: Array<number | IndirectGrid> = [];
+    let n = knownCount === undefined ? undefined : Math.min(knownCount, this.capacity);
+    for (const l of this.levels) {
+      grids.push(n === undefined ? { args: this.program.args, offset: l.gridOffset } : Math.ceil(n / SCAN_BLOCK));
+      if (n !== undefined) n = Math.ceil(n / SCAN_BLOCK);
     }
+    this.levels.forEach((_, i) => scanBlocks(pass, this.device, groups.blocks[i], grids[i]!));
+    for (let i = this.levels.length - 2; i >= 0; i--) scanAddBlockSums(pass, this.device, groups.adds[i], grids[i]!);
   }
 
   destroy(): void {

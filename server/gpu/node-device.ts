@@ -35,6 +35,9 @@ export interface NodeGpuOptions {
   log?: Pick<Console, "info" | "warn" | "error">;
 }
 
+/** Dawn toggles that drop validation and robustness (for a trusted server path; tests keep validation). */
+export const SKIP_VALIDATION_FLAGS = "enable-dawn-features=skip_validation,disable_robustness";
+
 /** Limits raised to the adapter's maximum: big splat clouds need big storage buffers. */
 const RAISED_LIMITS = [
   "maxStorageBufferBindingSize",

@@ -45,7 +45,7 @@ import { YjsServer } from "../realtime/yjs-ws";
 import { attachSocketServer } from "../realtime/socket";
 import { StreamHub } from "../realtime/stream";
 import { AvatarNotFoundError, AvatarStore } from "../avatar/avatar-store";
-import { createNodeGpu, type NodeGpu } from "../gpu/node-device";
+import { SKIP_VALIDATION_FLAGS, createNodeGpu, type NodeGpu } from "../gpu/node-device";
 import { errorPage } from "./error-page";
 import { JobRunner } from "../jobs/runner";
 import type { StageDef } from "../pipeline/create/stage";
@@ -341,6 +341,7 @@ export async function startServer({
         config.streamBackend === "cpu"
           ? Promise.resolve(null)
           : createNodeGpu({
+              dawnFlags: config.gpuSkipValidation ? [SKIP_VALIDATION_FLAGS] : [],
               onFailure: (err) => log(`gpu: ${err.message}`),
               log: { info: log, warn: log, error: log },
             })),
