@@ -8,11 +8,19 @@
  * and Spark (three.js, WebGL2), with the ratio ours / Spark.
  * Scene: the generated splat head (render-core/scenes), seen by an orbit camera.
  *
+ * The CPU rows time the reference twin (renderCpu), the worker pool and the
+ * fast path the streaming server uses (renderRgbFast, the trainer's passes),
+ * with the fast/reference ratio. The Dawn rows run once per device setting:
+ * default and Dawn's skip_validation toggle, and count the frame's direct and
+ * indirect dispatches (Dawn validates each indirect one).
+ *
  * Env: BENCH_FRAMES (default 20), BENCH_ROW_BUDGET_S (default 20),
  *      BENCH_SIZES ("10000,100000,1000000"), BENCH_RES ("512,1024"), BENCH_CPU=0 to skip the CPU twin,
- *      BENCH_BROWSER=0 to skip Chromium.
+ *      BENCH_DAWN ("default,skip_validation"), BENCH_BROWSER=0 to skip Chromium.
  */
-import { createNodeGpu } from "../server/gpu/node-device";
+import { SKIP_VALIDATION_FLAGS, createNodeGpu } from "../server/gpu/node-device";
+import { countingEncoder } from "../server/gpu/counting-encoder";
+import { renderRgbFast } from "../render-core/train/render-fast";
 import { GpuSplatRenderer } from "../render-core/raster/renderer";
 import { RadixSort } from "../render-core/sort/radix-sort";
 import { createBufferFrom, STORAGE_RW } from "../render-core/gpu/buffers";
@@ -105,18 +113,35 @@ async function main(): Promise<void> {
           frames: many.frames,
           capped: many.capped,
         });
+        const fast = await timeFrames((i) => void renderRgbFast(cloud, camera(px, i)));
+        rows.push({
+          backend: "cpu (renderRgbFast, 1 thread: the stream's)",
+          splats: n,
+          px,
+          msMedian: fast.ms,
+          frames: fast.frames,
+          capped: fast.capped,
+          note: `renderCpu / fast = ${(one.ms / fast.ms).toFixed(2)}`,
+        });
       }
     }
     await pool.close();
   }
 
-  // --- Node + Dawn ---
-  const gpu = await createNodeGpu({ log: { info: () => {}, warn: console.warn, error: console.error } });
-  if (!gpu) console.log("gpu: no adapter; GPU rows skipped");
-  else {
+  // --- Node + Dawn, once per device setting ---
+  for (const setting of (process.env.BENCH_DAWN ?? "default,skip_validation").split(",")) {
+    const gpu = await createNodeGpu({
+      dawnFlags: setting === "skip_validation" ? [SKIP_VALIDATION_FLAGS] : [],
+      log: { info: () => {}, warn: console.warn, error: console.error },
+    });
+    if (!gpu) {
+      console.log("gpu: no adapter; GPU rows skipped");
+      break;
+    }
     const adapter = `${gpu.adapterInfo.vendor} / ${gpu.adapterInfo.architecture} / ${gpu.adapterInfo.description}`;
-    console.log(`gpu adapter: ${adapter}`);
+    console.log(`gpu adapter (${setting}): ${adapter}`);
     const d = gpu.device;
+    const tag = setting === "default" ? "" : `, ${setting}`;
     for (const n of SIZES) {
       const cloud = scene(n);
       // Depth-sort cost alone: N 32-bit keys, the sort every frame starts with.
@@ -137,6 +162,10 @@ async function main(): Promise<void> {
         const r = new GpuSplatRenderer(d);
         r.setCloud(cloud);
         await r.render(camera(px, 0)); // compiles pipelines, sizes the intersection list
+        const counted = countingEncoder(d.createCommandEncoder());
+        r.encodeRender(counted.encoder, camera(px, 0));
+        d.queue.submit([counted.encoder.finish()]);
+        await d.queue.onSubmittedWorkDone();
         const noReadback = await timeFrames(async (i) => {
           const e = d.createCommandEncoder();
           r.encodeRender(e, camera(px, i));
@@ -144,7 +173,7 @@ async function main(): Promise<void> {
           await d.queue.onSubmittedWorkDone();
         });
         rows.push({
-          backend: "node+dawn (encodeRender, no readback)",
+          backend: `node+dawn (encodeRender, no readback${tag})`,
           splats: n,
           px,
           msMedian: noReadback.ms,
@@ -153,15 +182,26 @@ async function main(): Promise<void> {
           sortMs: sort.ms,
           bytesPerSplat: r.bytesPerSplat,
           sceneBytesPerSplat: (r.gpuBytesByKind.perSplat + r.gpuBytesByKind.perIsect) / n,
+          note: `${counted.counts.direct} direct + ${counted.counts.indirect} indirect dispatches`,
         });
         const withReadback = await timeFrames(async (i) => void (await r.render(camera(px, i))));
         rows.push({
-          backend: "node+dawn (render, with readback)",
+          backend: `node+dawn (render, float readback${tag})`,
           splats: n,
           px,
           msMedian: withReadback.ms,
           frames: withReadback.frames,
           capped: withReadback.capped,
+        });
+        const display = await timeFrames(async (i) => void (await r.renderRgb8(camera(px, i))));
+        rows.push({
+          backend: `node+dawn (renderRgb8, 8-bit RGB readback${tag})`,
+          splats: n,
+          px,
+          msMedian: display.ms,
+          frames: display.frames,
+          capped: display.capped,
+          note: `float / 8-bit = ${(withReadback.ms / display.ms).toFixed(2)}`,
         });
         r.destroy();
       }

@@ -4,6 +4,7 @@ import { createBufferFrom, STORAGE_RW } from "../gpu/buffers";
 import { Readback } from "../gpu/readback";
 import { RadixSort } from "./radix-sort";
 import { radixSort } from "./radix-sort.cpu";
+import { countingEncoder } from "../../server/gpu/counting-encoder";
 
 const { gpu, skipReason } = await getTestGpu();
 afterAll(() => gpu?.destroy());
@@ -112,27 +113,3 @@ describe("RadixSort (GPU)", () => {
     sort.destroy();
   });
 });
-
-/** A command encoder whose compute passes count their direct and indirect dispatches. */
-function countingEncoder(real: GPUCommandEncoder) {
-  const counts = { direct: 0, indirect: 0 };
-  const encoder = new Proxy(real, {
-    get(target, prop) {
-      if (prop === "beginComputePass")
-        return (desc?: GPUComputePassDescriptor) => {
-          const pass = target.beginComputePass(desc);
-          return new Proxy(pass, {
-            get(p, name) {
-              if (name === "dispatchWorkgroups") counts.direct++;
-              if (name === "dispatchWorkgroupsIndirect") counts.indirect++;
-              const v = Reflect.get(p, name) as unknown;
-              return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(p) : v;
-            },
-          });
-        };
-      const v = Reflect.get(target, prop) as unknown;
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { encoder, counts };
-}
