@@ -4,6 +4,7 @@ import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { hashToken, newShareToken } from "../auth/access";
 import { isSoftwareAdapter } from "../gpu/node-device";
+import { LINK, adaptToLink } from "./stream";
 import type {
   ClientToServerEvents,
   ServerHello,
@@ -213,6 +214,47 @@ describe("streaming renderer", () => {
     } finally {
       await gpuServer.close();
     }
+  }, 120_000);
+
+  it("gives a slow link lower quality, then smaller frames, and a fast link both back", async () => {
+    const link = { quality: 80, scaleStep: 0, slowAcks: 0, fastAcks: 0 };
+    const slow = (k: number) => {
+      for (let i = 0; i < k; i++) adaptToLink(link, 500);
+    };
+    slow(4);
+    expect(link).toMatchObject({ quality: 40, scaleStep: 0 });
+    for (let i = 0; i < 10; i++) adaptToLink(link, 300); // slow, but not slow enough for smaller frames
+    expect(link).toMatchObject({ quality: 40, scaleStep: 0 });
+    slow(LINK.slowAcksToShrink);
+    expect(link).toMatchObject({ quality: 40, scaleStep: 1 });
+    slow(10 * LINK.slowAcksToShrink);
+    expect(link.scaleStep).toBe(LINK.scales.length - 1); // never below the smallest scale
+    for (let i = 0; i < LINK.fastAcksToGrow - 1; i++) adaptToLink(link, 10);
+    expect(link.scaleStep).toBe(LINK.scales.length - 1); // one good ack is not a fast link yet
+    for (let i = 0; i < LINK.fastAcksToGrow * LINK.scales.length; i++) adaptToLink(link, 10);
+    // 39 fast acks: 20 bring the two scale steps back, the other 19 raise the quality by 2 each.
+    expect(link).toMatchObject({ scaleStep: 0, quality: 40 + 2 * 19 });
+
+    // Through the server: a viewer that acknowledges late gets half-size frames while a clip plays.
+    const socket = await open();
+    const frames: StreamFrame[] = [];
+    let delay = 600;
+    socket.on("stream:frame", (f) => {
+      frames.push(f);
+      setTimeout(() => socket.emit("stream:ack", { frameId: f.frameId }), delay);
+    });
+    const req = { avatarId, width: 64, height: 64, camera: { yawDeg: 0, pitchDeg: 0, distance: 0.7 } };
+    expect(await socket.emitWithAck("stream:start", req)).toMatchObject({ ok: true });
+    const editor = await open();
+    await command(editor, { type: "play-clip", clip: "talk" });
+    const small = await waitFor(() => frames.find((f) => f.width === 32), 60_000, "a half-size frame");
+    expect([small.height, small.quality]).toEqual([32, 40]);
+    expect((await pixels(small)).length).toBe(32 * 32 * 3);
+    delay = 0;
+    const at = frames.length;
+    await waitFor(() => frames.slice(at).some((f) => f.width === 64), 60_000, "full-size frames again");
+    await command(editor, { type: "stop-clip" });
+    socket.emit("stream:stop");
   }, 120_000);
 
   it("refuses oversized frames, unknown avatars and viewers past the cap, with the reason", async () => {

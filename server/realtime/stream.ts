@@ -20,7 +20,9 @@
  *   paced, at maxFps.
  * - Encoding runs on sharp's thread pool while the next batch renders;
  *   frames of one viewer are sent in order.
- * - JPEG quality adapts to each viewer's acknowledgement time.
+ * - Each viewer's link sets its frames (adaptToLink): slow acknowledgements
+ *   lower the JPEG quality, then the resolution (the page scales the frame
+ *   up to its canvas); fast ones bring both back.
  * - Bounds: viewers per process, pixels per frame; an avatar with no viewers
  *   frees its renderer after idleReleaseMs; a disconnect frees the viewer.
  */
@@ -46,6 +48,58 @@ import type { Avatar } from "../../render-core/avatar/avatar";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 
 export const MAX_IN_FLIGHT = 2;
+
+/** How a viewer's frames follow its link (acknowledgement time: from the send to the ack). */
+export const LINK = {
+  slowMs: 150,
+  fastMs: 50,
+  /** A link this slow at the lowest quality gets smaller frames (much slower than slowMs: a bad link, not a busy page). */
+  shrinkMs: 400,
+  minQuality: 40,
+  maxQuality: 90,
+  /** Render scales, largest first: the frame's size over the viewer's asked size. */
+  scales: [1, 0.75, 0.5] as const,
+  /** Acks slower than shrinkMs in a row, at the lowest quality, before the resolution drops a step. */
+  slowAcksToShrink: 3,
+  /** Fast acks in a row before the resolution comes back a step. */
+  fastAcksToGrow: 10,
+};
+
+export interface LinkState {
+  quality: number;
+  /** Index into LINK.scales. */
+  scaleStep: number;
+  slowAcks: number;
+  fastAcks: number;
+}
+
+/**
+ * One acknowledgement's effect on a viewer's frames: a slow link first gets
+ * smaller JPEGs (quality down 10 per slow ack, to minQuality), then, if it is
+ * slower still (shrinkMs), smaller frames (a scale step per slowAcksToShrink
+ * such acks in a row); a fast link gets the
+ * resolution back first (a step per fastAcksToGrow fast acks), then quality
+ * (up 2 per fast ack). In place.
+ */
+export function adaptToLink(link: LinkState, ackMs: number): void {
+  if (ackMs > LINK.slowMs) {
+    link.fastAcks = 0;
+    if (link.quality > LINK.minQuality) link.quality = Math.max(LINK.minQuality, link.quality - 10);
+    else if (ackMs <= LINK.shrinkMs) link.slowAcks = 0;
+    else if (++link.slowAcks >= LINK.slowAcksToShrink && link.scaleStep < LINK.scales.length - 1) {
+      link.scaleStep++;
+      link.slowAcks = 0;
+    }
+  } else if (ackMs < LINK.fastMs) {
+    link.slowAcks = 0;
+    if (link.scaleStep > 0) {
+      if (++link.fastAcks >= LINK.fastAcksToGrow) {
+        link.scaleStep--;
+        link.fastAcks = 0;
+      }
+    } else link.quality = Math.min(LINK.maxQuality, link.quality + 2);
+  } else link.slowAcks = link.fastAcks = 0;
+}
 
 export interface StreamOptions {
   docs: DocStore;
@@ -92,7 +146,7 @@ interface Viewer {
   camera: StreamCamera;
   dirty: boolean;
   inFlight: Map<number, number>; // frameId -> sent at (ms)
-  quality: number;
+  link: LinkState;
   lastSentAt: number;
   /** Id of the newest frame rendered for this viewer: an older one not yet encoded is dropped. */
   newestFrame: number;
@@ -206,10 +260,8 @@ export class StreamHub {
       const sentAt = v.inFlight.get(id);
       if (sentAt === undefined) return;
       v.inFlight.delete(id);
-      // Quality follows the time from send to acknowledgement: a slow link gets smaller frames.
-      const rtt = Date.now() - sentAt;
-      if (rtt > 150) v.quality = Math.max(40, v.quality - 10);
-      else if (rtt < 50) v.quality = Math.min(90, v.quality + 2);
+      // The frames follow the time from send to acknowledgement: a slow link gets smaller ones.
+      adaptToLink(v.link, Date.now() - sentAt);
       this.pump();
     });
     socket.on("stream:stop", () => this.stop(socket.id));
@@ -268,7 +320,7 @@ export class StreamHub {
       camera,
       dirty: true,
       inFlight: new Map(),
-      quality: 80,
+      link: { quality: 80, scaleStep: 0, slowAcks: 0, fastAcks: 0 },
       lastSentAt: 0,
       newestFrame: 0,
       sending: Promise.resolve(),
@@ -389,7 +441,14 @@ export class StreamHub {
     t = performance.now();
     const images = await renderer.renderRgb8(
       pose,
-      batch.map((v) => viewCamera(v.camera, v.width, v.height)),
+      batch.map((v) => {
+        const scale = LINK.scales[v.link.scaleStep]!;
+        return viewCamera(
+          v.camera,
+          Math.max(16, Math.round(v.width * scale)),
+          Math.max(16, Math.round(v.height * scale)),
+        );
+      }),
       { background: VIEW.background },
     );
     const renderMs = performance.now() - t;
@@ -416,7 +475,7 @@ export class StreamHub {
       }
       const t = performance.now();
       const data = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
-        .jpeg({ quality: v.quality, mozjpeg: false })
+        .jpeg({ quality: v.link.quality, mozjpeg: false })
         .toBuffer();
       const encodeMs = performance.now() - t;
       if (!this.viewers.has(v.socket.id)) return; // left while we encoded
@@ -428,7 +487,7 @@ export class StreamHub {
         height: image.height,
         mime: "image/jpeg",
         data,
-        quality: v.quality,
+        quality: v.link.quality,
         encodeMs,
         ...meta,
       });
