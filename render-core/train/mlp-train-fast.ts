@@ -64,6 +64,23 @@ function fold(params: ArrayLike<number>, layer: LayerShape): { W: Float64Array; 
   return { W, norms };
 }
 
+/** The skip layer's input: each row's H hidden features, then its `own` network inputs, into `out`. */
+function concatSkip(
+  x: Float64Array,
+  input: Float64Array,
+  batch: number,
+  H: number,
+  own: number,
+  out: Float64Array,
+): Float64Array {
+  const cw = H + own;
+  for (let b = 0; b < batch; b++) {
+    out.set(x.subarray(b * H, (b + 1) * H), b * cw);
+    out.set(input.subarray(b * own, (b + 1) * own), b * cw + H);
+  }
+  return out;
+}
+
 /** mlpForwardTrain (mlp-grad.ts) over the whole batch: input [B, inputs - S] -> output [B, outputs]. */
 export function mlpForwardTrainFast(
   spec: MlpSpec,
@@ -85,19 +102,12 @@ export function mlpForwardTrainFast(
   const tail = S > 0 ? Float64Array.from(shared!) : null;
   const tape: FastMlpTape = { batch, inputs: [], tails: [], slopes: [], weights: [], norms: [] };
   const input64 = Float64Array.from(input);
-  let x = input64;
+  let x: Float64Array = input64;
   for (let l = 0; l < layers.length; l++) {
     const layer = layers[l]!;
     const isSkip = spec.skipAt !== null && l === spec.skipAt + 1;
     if (isSkip) {
-      const H = spec.hidden,
-        cw = H + own,
-        cat = new Float64Array(batch * cw);
-      for (let b = 0; b < batch; b++) {
-        cat.set(x.subarray(b * H, (b + 1) * H), b * cw);
-        cat.set(input64.subarray(b * own, (b + 1) * own), b * cw + H);
-      }
-      x = cat;
+      x = concatSkip(x, input64, batch, spec.hidden, own, new Float64Array(batch * (spec.hidden + own)));
     }
     const layerTail = l === 0 || isSkip ? tail : null;
     const n = layer.in,
@@ -258,14 +268,7 @@ export const mlpForwardFast: MlpForwardFn = (spec, params, input, batch) => {
     const layer = layers[l]!;
     const isSkip = spec.skipAt !== null && l === spec.skipAt + 1;
     if (isSkip) {
-      const H = spec.hidden,
-        cw = H + own,
-        cat = fwdBuffer(into, batch * cw);
-      for (let b = 0; b < batch; b++) {
-        cat.set(x.subarray(b * H, (b + 1) * H), b * cw);
-        cat.set(input64.subarray(b * own, (b + 1) * own), b * cw + H);
-      }
-      x = cat;
+      x = concatSkip(x, input64, batch, spec.hidden, own, fwdBuffer(into, batch * (spec.hidden + own)));
       into = into === "x" ? "y" : "x";
     }
     const n = layer.in,
