@@ -257,6 +257,27 @@ describe("streaming renderer", () => {
     socket.emit("stream:stop");
   }, 120_000);
 
+  it("ends the streams of an avatar whose renderer failed, saying why, and streams again on a new start", async () => {
+    const v = await viewer();
+    await waitFor(() => v.frames.length >= 1, 20_000, "first frame");
+    const ended: Array<{ message: string }> = [];
+    v.socket.on("stream:ended", (r) => ended.push(r));
+    // A render thread gone (as if it crashed): the next frame cannot be made.
+    const hub = server.stream as unknown as { sessions: Map<string, { renderer: { destroy(): void } }> };
+    hub.sessions.get(avatarId)!.renderer.destroy();
+    const editor = await open();
+    await command(editor, { type: "set-attribute", key: "beard", value: 0.3 });
+    await waitFor(() => ended.length > 0, 20_000, "the stream to end");
+    expect(ended[0]!.message).toMatch(
+      /^The server could not render this avatar \(.*destroyed.*\); start the stream again\./,
+    );
+    expect(server.stream.viewerCount).toBe(0);
+    const again = await viewer();
+    expect(again.started).toMatchObject({ ok: true });
+    await waitFor(() => again.frames.length >= 1, 30_000, "a frame from a fresh renderer");
+    again.socket.emit("stream:stop");
+  }, 60_000);
+
   it("refuses oversized frames, unknown avatars and viewers past the cap, with the reason", async () => {
     const s = await open();
     const camera = { yawDeg: 0, pitchDeg: 0, distance: 0.7 };

@@ -407,7 +407,11 @@ export class StreamHub {
           }
           if (!next) break;
           const batch = [...next.session.viewers].filter((v) => this.ready(v, now));
-          await this.renderBatch(next.session, batch);
+          try {
+            await this.renderBatch(next.session, batch);
+          } catch (err) {
+            this.failSession(next.session, err as Error);
+          }
         }
       } catch (err) {
         this.options.log?.(`stream: rendering failed: ${(err as Error).stack ?? err}`);
@@ -419,6 +423,25 @@ export class StreamHub {
         setTimeout(() => this.pump(), Math.ceil(1000 / this.options.maxFps)).unref();
       }
     })();
+  }
+
+  /**
+   * A renderer that failed (a render thread died, a device error) is not used again: its viewers are told why
+   * and may start again, which opens a fresh session; other avatars' streams go on.
+   */
+  private failSession(session: AvatarSession, err: Error): void {
+    this.options.log?.(`stream: rendering ${session.avatarId} failed: ${err.stack ?? err}`);
+    for (const v of session.viewers) {
+      this.viewers.delete(v.socket.id);
+      v.socket.emit("stream:ended", {
+        code: "internal",
+        message: `The server could not render this avatar (${err.message}); start the stream again.`,
+      });
+    }
+    session.viewers.clear();
+    if (session.releaseTimer) clearTimeout(session.releaseTimer);
+    this.sessions.delete(session.avatarId);
+    session.close(this.options.docs);
   }
 
   private async renderBatch(session: AvatarSession, batch: Viewer[]): Promise<void> {
@@ -467,32 +490,35 @@ export class StreamHub {
     v.newestFrame = frameId;
     v.inFlight.set(frameId, Date.now());
     v.lastSentAt = Date.now();
-    v.sending = v.sending.then(async () => {
-      if (frameId !== v.newestFrame || !this.viewers.has(v.socket.id)) {
-        v.inFlight.delete(frameId);
-        this.stats.dropped++;
-        return;
-      }
-      const t = performance.now();
-      const data = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
-        .jpeg({ quality: v.link.quality, mozjpeg: false })
-        .toBuffer();
-      const encodeMs = performance.now() - t;
-      if (!this.viewers.has(v.socket.id)) return; // left while we encoded
-      v.inFlight.set(frameId, Date.now()); // the acknowledgement time counts from the send
-      this.stats.frames++;
-      v.socket.emit("stream:frame", {
-        frameId,
-        width: image.width,
-        height: image.height,
-        mime: "image/jpeg",
-        data,
-        quality: v.link.quality,
-        encodeMs,
-        ...meta,
-      });
-    });
-    v.sending.catch((err) => this.options.log?.(`stream: encoding failed: ${(err as Error).stack ?? err}`));
+    const current = () => this.viewers.get(v.socket.id) === v; // not stopped, nor restarted with other settings
+    v.sending = v.sending
+      .then(async () => {
+        if (frameId !== v.newestFrame || !current()) {
+          v.inFlight.delete(frameId);
+          this.stats.dropped++;
+          return;
+        }
+        const t = performance.now();
+        const data = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+          .jpeg({ quality: v.link.quality, mozjpeg: false })
+          .toBuffer();
+        const encodeMs = performance.now() - t;
+        if (!current()) return; // left while we encoded
+        v.inFlight.set(frameId, Date.now()); // the acknowledgement time counts from the send
+        this.stats.frames++;
+        v.socket.emit("stream:frame", {
+          frameId,
+          width: image.width,
+          height: image.height,
+          mime: "image/jpeg",
+          data,
+          quality: v.link.quality,
+          encodeMs,
+          ...meta,
+        });
+      })
+      // A failed encode loses that frame only: the chain goes on for the next.
+      .catch((err) => this.options.log?.(`stream: encoding failed: ${(err as Error).stack ?? err}`));
   }
 
   close(): void {
