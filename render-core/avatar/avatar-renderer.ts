@@ -15,6 +15,7 @@ import { avatarPriors, type Avatar } from "./avatar";
 import { bakeCpu, foldPlans, type BakedAvatar, type FoldPlans } from "./bake.cpu";
 import { deformCpu } from "./deform.cpu";
 import { mlpForward, type MlpForwardFn } from "./mlp";
+import { positionalEncoding } from "./positional-encoding";
 import { bakeFrame, deformFrame, type AvatarPose } from "./rig";
 import { GpuAvatar } from "./runtime-gpu";
 
@@ -60,6 +61,7 @@ export class CpuAvatarRenderer implements AvatarRenderer {
   private readonly prior: Float32Array;
   private readonly canonA: Float32Array;
   private readonly plans: FoldPlans;
+  private readonly pe: Float32Array;
   private readonly forward: MlpForwardFn;
   private readonly renderRgb: NonNullable<CpuAvatarRendererOptions["renderRgb"]>;
   private baked: BakedAvatar | null = null;
@@ -75,6 +77,7 @@ export class CpuAvatarRenderer implements AvatarRenderer {
     this.prior = avatarPriors(avatar, head);
     this.canonA = bakeFrame(head, avatar.shape);
     this.plans = foldPlans(avatar);
+    this.pe = positionalEncoding(avatar.points, avatar.config.peFrequencies);
     this.forward = options.mlpForward ?? mlpForward;
     this.renderRgb = options.renderRgb ?? ((cloud, camera, o) => renderCpu(cloud, camera, o).rgb);
   }
@@ -82,7 +85,7 @@ export class CpuAvatarRenderer implements AvatarRenderer {
   async setLatents(latents: Float32Array): Promise<boolean> {
     checkLatents(this.avatar, latents, "CpuAvatarRenderer.setLatents");
     if (sameNumbers(this.bakedFor, latents)) return false;
-    this.baked = bakeCpu(this.avatar, this.prior, this.canonA, latents, this.plans, this.forward);
+    this.baked = bakeCpu(this.avatar, this.prior, this.canonA, latents, this.plans, this.forward, this.pe);
     this.bakedFor = latents.slice();
     this.posed = null;
     return true;

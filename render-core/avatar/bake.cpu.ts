@@ -165,10 +165,11 @@ export function bakeCpu(
   latents: Float32Array,
   plans?: FoldPlans,
   forward: MlpForwardFn = mlpForward,
+  /** The points' positional encoding (the same for every bake of an avatar: a renderer keeps it). */
+  pe = positionalEncoding(avatar.points, avatar.config.peFrequencies),
 ): BakedAvatar {
   const { config, count: N, points } = avatar;
   const folded = foldNetworks(avatar, latents, plans);
-  const pe = positionalEncoding(points, config.peFrequencies);
   const geomRaw = forward(folded.geometry.spec, folded.geometry.params, pe, N);
   if (avatar.appearance) addAppearanceCpu(geomRaw, avatar.appearance);
   const deformerRaw = forward(folded.deformer.spec, folded.deformer.params, points, N);
