@@ -4,7 +4,7 @@ import { io as connect, type Socket } from "socket.io-client";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { hashToken, newShareToken } from "../auth/access";
 import { isSoftwareAdapter } from "../gpu/node-device";
-import { LINK, adaptToLink } from "./stream";
+import { ACK_TIMEOUT_MS, LINK, MAX_IN_FLIGHT, adaptToLink } from "./stream";
 import type {
   ClientToServerEvents,
   ServerHello,
@@ -135,8 +135,17 @@ describe("streaming renderer", () => {
     await command(editor, { type: "play-clip", clip: "talk" });
     const start = v.frames.length;
     const versionAfterPlay = (await server.docs.acquire(avatarId)).version;
-    await waitFor(() => v.frames.length >= start + 3, 30_000, "three frames of the playing clip");
+    await waitFor(() => v.frames.length >= start + 6, 30_000, "six frames of the playing clip");
     expect(v.frames.at(-1)!.version).toBe(versionAfterPlay);
+    // The frames move: the largest difference between the clip's frames and its first is well above JPEG noise.
+    const first = await pixels(v.frames[start]!);
+    let moved = 0;
+    for (const f of v.frames.slice(start + 1, start + 6)) {
+      const px = await pixels(f);
+      if (px.length === first.length) moved = Math.max(moved, meanAbsDiff(px, first));
+    }
+    console.log(`clip frames: largest mean difference from the first ${moved.toFixed(2)} levels`);
+    expect(moved).toBeGreaterThan(0.3);
     await command(editor, { type: "stop-clip" });
     v.socket.emit("stream:stop");
     expect(await command(editor, { type: "play-clip", clip: "moonwalk" } as never)).toMatchObject({
@@ -276,6 +285,20 @@ describe("streaming renderer", () => {
     expect(again.started).toMatchObject({ ok: true });
     await waitFor(() => again.frames.length >= 1, 30_000, "a frame from a fresh renderer");
     again.socket.emit("stream:stop");
+  }, 60_000);
+
+  it("takes a frame never acknowledged as lost after a while, so a viewer is not stuck behind it", async () => {
+    const socket = await open();
+    const frames: StreamFrame[] = [];
+    socket.on("stream:frame", (f) => frames.push(f)); // never acknowledges
+    const req = { avatarId, width: 48, height: 48, camera: { yawDeg: 5, pitchDeg: 0, distance: 0.7 } };
+    expect(await socket.emitWithAck("stream:start", req)).toMatchObject({ ok: true });
+    const editor = await open();
+    await command(editor, { type: "play-clip", clip: "talk" });
+    // Two frames fill the window; more come only once the unacknowledged ones time out.
+    await waitFor(() => frames.length >= MAX_IN_FLIGHT + 1, 4 * ACK_TIMEOUT_MS + 10_000, "a frame past the window");
+    await command(editor, { type: "stop-clip" });
+    socket.emit("stream:stop");
   }, 60_000);
 
   it("refuses oversized frames, unknown avatars and viewers past the cap, with the reason", async () => {

@@ -48,6 +48,8 @@ import type { Avatar } from "../../render-core/avatar/avatar";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 
 export const MAX_IN_FLIGHT = 2;
+/** A frame unacknowledged this long is taken as lost (a page that went away mid-frame): it no longer holds a slot. */
+export const ACK_TIMEOUT_MS = 3000;
 
 /** How a viewer's frames follow its link (acknowledgement time: from the send to the ack). */
 export const LINK = {
@@ -385,7 +387,9 @@ export class StreamHub {
 
   /** Whether a viewer may get a frame now: it needs one, has room for it, and a playing clip's pace allows it. */
   private ready(v: Viewer, now: number): boolean {
-    if (!v.dirty || v.inFlight.size >= MAX_IN_FLIGHT) return false;
+    if (!v.dirty) return false;
+    for (const [id, sentAt] of v.inFlight) if (now - sentAt > ACK_TIMEOUT_MS) v.inFlight.delete(id);
+    if (v.inFlight.size >= MAX_IN_FLIGHT) return false;
     return !v.session.playing || now - v.lastSentAt >= 1000 / this.options.maxFps;
   }
 
@@ -418,9 +422,12 @@ export class StreamHub {
       } finally {
         this.pumping = false;
       }
-      // Viewers held back only by a playing clip's pace: look again when the pace allows.
-      if (!this.closed && [...this.viewers.values()].some((v) => v.dirty && v.inFlight.size < MAX_IN_FLIGHT)) {
-        setTimeout(() => this.pump(), Math.ceil(1000 / this.options.maxFps)).unref();
+      // Viewers still wanting a frame: look again when a playing clip's pace allows, or, for those waiting on
+      // acknowledgements (which pump when they come), when a lost one would have timed out.
+      const waiting = [...this.viewers.values()].filter((v) => v.dirty);
+      if (!this.closed && waiting.length > 0) {
+        const paced = waiting.some((v) => v.inFlight.size < MAX_IN_FLIGHT);
+        setTimeout(() => this.pump(), paced ? Math.ceil(1000 / this.options.maxFps) : ACK_TIMEOUT_MS / 4).unref();
       }
     })();
   }
@@ -496,6 +503,7 @@ export class StreamHub {
         if (frameId !== v.newestFrame || !current()) {
           v.inFlight.delete(frameId);
           this.stats.dropped++;
+          this.pump(); // its slot is free
           return;
         }
         const t = performance.now();
@@ -517,8 +525,11 @@ export class StreamHub {
           ...meta,
         });
       })
-      // A failed encode loses that frame only: the chain goes on for the next.
-      .catch((err) => this.options.log?.(`stream: encoding failed: ${(err as Error).stack ?? err}`));
+      // A failed encode loses that frame only: its slot is freed and the chain goes on for the next.
+      .catch((err) => {
+        v.inFlight.delete(frameId);
+        this.options.log?.(`stream: encoding failed: ${(err as Error).stack ?? err}`);
+      });
   }
 
   close(): void {
