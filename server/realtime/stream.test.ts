@@ -228,11 +228,11 @@ describe("streaming renderer", () => {
   it("gives a slow link lower quality, then smaller frames, and a fast link both back", async () => {
     const link = { quality: 80, scaleStep: 0, slowAcks: 0, fastAcks: 0 };
     const slow = (k: number) => {
-      for (let i = 0; i < k; i++) adaptToLink(link, 500);
+      for (let i = 0; i < k; i++) adaptToLink(link, 1200);
     };
     slow(4);
     expect(link).toMatchObject({ quality: 40, scaleStep: 0 });
-    for (let i = 0; i < 10; i++) adaptToLink(link, 300); // slow, but not slow enough for smaller frames
+    for (let i = 0; i < 10; i++) adaptToLink(link, 800); // slow, but not slow enough for smaller frames
     expect(link).toMatchObject({ quality: 40, scaleStep: 0 });
     slow(LINK.slowAcksToShrink);
     expect(link).toMatchObject({ quality: 40, scaleStep: 1 });
@@ -247,7 +247,7 @@ describe("streaming renderer", () => {
     // Through the server: a viewer that acknowledges late gets half-size frames while a clip plays.
     const socket = await open();
     const frames: StreamFrame[] = [];
-    let delay = 600;
+    let delay = 1200;
     socket.on("stream:frame", (f) => {
       frames.push(f);
       setTimeout(() => socket.emit("stream:ack", { frameId: f.frameId }), delay);

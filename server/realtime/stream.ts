@@ -56,7 +56,7 @@ export const LINK = {
   slowMs: 150,
   fastMs: 50,
   /** A link this slow at the lowest quality gets smaller frames (much slower than slowMs: a bad link, not a busy page). */
-  shrinkMs: 400,
+  shrinkMs: 1000,
   minQuality: 40,
   maxQuality: 90,
   /** Render scales, largest first: the frame's size over the viewer's asked size. */
