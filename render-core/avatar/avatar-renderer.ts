@@ -5,6 +5,7 @@
  * twins. The CLI, the benchmark and the streaming server use these.
  */
 import type { Camera } from "../math/camera";
+import { sameElements } from "../math/arrays";
 import type { DisplayImage, RenderImage, RenderOptions } from "../raster/camera";
 import { packRgb8Cpu } from "../raster/rasterize.cpu";
 import { GpuSplatRenderer, READBACK_SLOTS } from "../raster/renderer";
@@ -33,12 +34,6 @@ export interface AvatarRenderer {
   /** Waits until the GPU (if any) finished all submitted work: for timing. */
   settle(): Promise<void>;
   destroy(): void;
-}
-
-function sameNumbers(a: Float32Array | null, b: Float32Array): boolean {
-  if (!a || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function checkLatents(avatar: Avatar, latents: Float32Array, owner: string): void {
@@ -84,28 +79,34 @@ export class CpuAvatarRenderer implements AvatarRenderer {
 
   async setLatents(latents: Float32Array): Promise<boolean> {
     checkLatents(this.avatar, latents, "CpuAvatarRenderer.setLatents");
-    if (sameNumbers(this.bakedFor, latents)) return false;
+    if (sameElements(this.bakedFor, latents)) return false;
     this.baked = bakeCpu(this.avatar, this.prior, this.canonA, latents, this.plans, this.forward, this.pe);
     this.bakedFor = latents.slice();
     this.posed = null;
     return true;
   }
 
-  private frameOf(pose: AvatarPose): Float32Array {
-    if (!this.baked) throw new Error("CpuAvatarRenderer: call setLatents() first");
+  /** deformFrame of a pose for this avatar: what deformTo takes (equal frames give equal Gaussians). */
+  frameOf(pose: AvatarPose): Float32Array {
     return deformFrame(this.avatar.config, this.head, this.avatar.shape, pose);
   }
 
-  /** The posed Gaussians of a frame (a new cloud each call). */
+  /** The posed Gaussians of a frame (from frameOf), into `cloud` or a new one. */
+  deformTo(frame: Float32Array, cloud?: SplatCloud): SplatCloud {
+    if (!this.baked) throw new Error("CpuAvatarRenderer: call setLatents() first");
+    return deformCpu(this.avatar.config, this.baked, frame, cloud, this.forward);
+  }
+
+  /** The posed Gaussians of a pose (a new cloud each call). */
   deform(pose: AvatarPose): SplatCloud {
-    return deformCpu(this.avatar.config, this.baked!, this.frameOf(pose), undefined, this.forward);
+    return this.deformTo(this.frameOf(pose));
   }
 
   /** The posed Gaussians for a render: deformed again only when the pose or the bake changed. */
   private posedCloud(pose: AvatarPose): SplatCloud {
     const frame = this.frameOf(pose);
-    if (this.posed && sameNumbers(this.posed.frame, frame)) return this.posed.cloud;
-    const cloud = deformCpu(this.avatar.config, this.baked!, frame, this.posed?.cloud, this.forward);
+    if (this.posed && sameElements(this.posed.frame, frame)) return this.posed.cloud;
+    const cloud = this.deformTo(frame, this.posed?.cloud);
     this.posed = { frame, cloud };
     return cloud;
   }
@@ -151,7 +152,7 @@ export class WebGpuAvatarRenderer implements AvatarRenderer {
 
   async setLatents(latents: Float32Array): Promise<boolean> {
     checkLatents(this.avatar, latents, "WebGpuAvatarRenderer.setLatents");
-    if (sameNumbers(this.bakedFor, latents)) return false;
+    if (sameElements(this.bakedFor, latents)) return false;
     this.gpuAvatar.bake(latents);
     this.bakedFor = latents.slice();
     this.posedFrame = null;
@@ -174,7 +175,7 @@ export class WebGpuAvatarRenderer implements AvatarRenderer {
   /** Deforms for a render only when the pose or the bake changed: viewers of one pose share one deform. */
   private deformForRender(pose: AvatarPose): void {
     const frame = deformFrame(this.avatar.config, this.head, this.avatar.shape, pose);
-    if (this.posedFrame && sameNumbers(this.posedFrame, frame)) return;
+    if (this.posedFrame && sameElements(this.posedFrame, frame)) return;
     this.submitDeform(frame);
     this.posedFrame = frame;
   }

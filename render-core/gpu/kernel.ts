@@ -7,6 +7,7 @@
  * loader for raw .wgsl files works in all of tsx, vitest and Next.
  */
 import { ShaderStage, splitGroups } from "./flags";
+import { sameElements } from "../math/arrays";
 
 /** A typed WGSL constant: emitted as `const NAME: type = value;`. */
 export interface WgslConst {
@@ -136,9 +137,8 @@ export class Kernel {
     threads: number,
     perGroup: number,
   ): void {
-    const [x, y] = splitGroups(Math.ceil(threads / perGroup), this.device.limits.maxComputeWorkgroupsPerDimension);
     const pass = encoder.beginComputePass({ label: this.spec.label });
-    this.dispatch(pass, this.bind(resources), x, y);
+    this.dispatchGrid(pass, this.bind(resources), Math.ceil(threads / perGroup));
     pass.end();
   }
 
@@ -165,12 +165,6 @@ export class Kernel {
 /** Per device: kernels by label, entry point, bindings and constants, then by their code chunks. */
 const cache = new WeakMap<GPUDevice, Map<string, Array<{ code: readonly string[]; kernel: Kernel }>>>();
 
-function sameChunks(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * The kernel for `spec` on `device`, built once per distinct source and
  * constants. Called on every dispatch, so a hit builds no WGSL text: the key
@@ -191,7 +185,7 @@ export function getKernel(device: GPUDevice, spec: KernelSpec): Kernel {
     entries = [];
     perDevice.set(key, entries);
   }
-  for (const e of entries) if (sameChunks(e.code, spec.code)) return e.kernel;
+  for (const e of entries) if (sameElements(e.code, spec.code)) return e.kernel;
   const wgsl = `// ${spec.label}\n${emitConstants(spec.constants ?? {})}\n${spec.code.join("\n")}`;
   const kernel = new Kernel(device, spec, wgsl);
   entries.push({ code: [...spec.code], kernel });

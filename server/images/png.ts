@@ -5,12 +5,12 @@
  */
 import sharp from "sharp";
 import type { RenderImage } from "../../render-core/raster/camera";
+import { packRgb8Cpu } from "../../render-core/raster/rasterize.cpu";
 
 /** 8-bit RGB of a render (rgb is premultiplied over the renderer's background already). */
 export function imageToRgb8(image: RenderImage): Buffer {
-  const px = Buffer.alloc(image.width * image.height * 3);
-  for (let i = 0; i < px.length; i++) px[i] = Math.round(Math.min(1, Math.max(0, image.rgb[i]!)) * 255);
-  return px;
+  const rgb = packRgb8Cpu(image.rgb);
+  return Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength);
 }
 
 export function imageToPng(image: RenderImage): Promise<Buffer> {

@@ -194,7 +194,7 @@ export class StreamHub {
   private closed = false;
   private readonly clips = new ClipCache();
   /** Counters for tests and the benchmark. */
-  readonly stats = { bakes: 0, frames: 0, batches: 0, dropped: 0 };
+  readonly stats = { bakes: 0, frames: 0, batches: 0 };
 
   constructor(private readonly options: StreamOptions) {}
 
@@ -502,7 +502,6 @@ export class StreamHub {
       .then(async () => {
         if (frameId !== v.newestFrame || !current()) {
           v.inFlight.delete(frameId);
-          this.stats.dropped++;
           this.pump(); // its slot is free
           return;
         }

@@ -10,9 +10,9 @@
  */
 import { parentPort, type MessagePort } from "node:worker_threads";
 import { CpuAvatarRenderer } from "../../render-core/avatar/avatar-renderer";
-import { sliceAvatar, type Avatar } from "../../render-core/avatar/avatar";
-import { deformFrame } from "../../render-core/avatar/rig";
-import { createHeadModel, type HeadModel } from "../../render-core/head";
+import { sliceAvatar } from "../../render-core/avatar/avatar";
+import { sameElements } from "../../render-core/math/arrays";
+import { createHeadModel } from "../../render-core/head";
 import { packRgb8Cpu } from "../../render-core/raster/rasterize.cpu";
 import { renderCpu } from "../../render-core/raster/render.cpu";
 import { createSplatCloud, type SplatCloud } from "../../render-core/splats/splat-cloud";
@@ -33,8 +33,6 @@ interface PeerSlice {
 }
 
 interface State {
-  avatar: Avatar;
-  head: HeadModel;
   slice: CpuAvatarRenderer;
   from: number;
   peer: MessagePort | null;
@@ -67,18 +65,12 @@ function fromPeer(id: number): Promise<PeerSlice> {
   });
 }
 
-function sameNumbers(a: Float32Array | null, b: Float32Array): boolean {
-  if (!a || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Deforms this slice to the request's pose and swaps slices with the peer, unless the cloud holds that pose. */
 async function pose(s: State, id: number, p: Parameters<CpuAvatarRenderer["deform"]>[0]): Promise<SplatCloud> {
-  const frame = deformFrame(s.avatar.config, s.head, s.avatar.shape, p);
-  if (sameNumbers(s.frame, frame)) return s.cloud;
+  const frame = s.slice.frameOf(p);
+  if (sameElements(s.frame, frame)) return s.cloud;
   s.frame = null;
-  const mine = s.slice.deform(p);
+  const mine = s.slice.deformTo(frame);
   const fields = {} as PeerSlice["fields"];
   for (const f of POSED) {
     s.cloud[f].set(mine[f], s.from * WIDTH[f]);
@@ -101,11 +93,10 @@ port.on("message", (m: ToAvatarWorker) => {
 
 async function handle(m: ToAvatarWorker): Promise<void> {
   if (m.type === "open") {
-    const head = createHeadModel();
-    const slice = new CpuAvatarRenderer(sliceAvatar(m.avatar, m.from, m.to), head, { mlpForward: mlpForwardFast });
+    const slice = new CpuAvatarRenderer(sliceAvatar(m.avatar, m.from, m.to), createHeadModel(), {
+      mlpForward: mlpForwardFast,
+    });
     state = {
-      avatar: m.avatar,
-      head,
       slice,
       from: m.from,
       peer: m.peer ?? null,
