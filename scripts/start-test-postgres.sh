@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local PostgreSQL (Debian's package) and makes a fresh, empty
-# database for the PostgreSQL tests. Prints the URL to use as PG_TEST_URL.
+# database for the PostgreSQL tests, and a second one (<name>_cluster) for
+# the several-process tests. Prints the first's URL to use as PG_TEST_URL.
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 cluster=$(pg_lsclusters -h 2>/dev/null | awk 'NR==1 {print $1" "$2}')
@@ -10,6 +11,8 @@ $SUDO pg_ctlcluster $cluster start >&2 2>/dev/null || true
 port=$(pg_lsclusters -h | awk 'NR==1 {print $3}')
 as_pg() { $SUDO su postgres -c "$1"; }
 as_pg "psql -p $port -qc \"DROP DATABASE IF EXISTS perse_test\"" >&2
+as_pg "psql -p $port -qc \"DROP DATABASE IF EXISTS perse_test_cluster\"" >&2
 as_pg "psql -p $port -qc \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'perse') THEN CREATE ROLE perse LOGIN PASSWORD 'perse'; END IF; END \\\$\\\$\"" >&2
 as_pg "psql -p $port -qc \"CREATE DATABASE perse_test OWNER perse\"" >&2
+as_pg "psql -p $port -qc \"CREATE DATABASE perse_test_cluster OWNER perse\"" >&2
 echo "postgres://perse:perse@127.0.0.1:$port/perse_test"

@@ -14,6 +14,12 @@ export interface ServerConfig {
   dataDir: string;
   /** Database URL. Env DATABASE_URL; default file:<DATA_DIR>/perse.db (SQLite). postgres://... selects PostgreSQL. */
   databaseUrl: string;
+  /**
+   * Redis that joins this process to the others of one studio (several web processes on one database):
+   * shared editing, presence, revocations and socket.io rooms cross processes through it. Env REDIS_URL,
+   * e.g. redis://127.0.0.1:6379; default unset (one process, nothing shared). See docs/deploy.md.
+   */
+  redisUrl: string | null;
   /** Next.js dev mode (HMR). `--dev` flag or NODE_ENV !== "production". */
   dev: boolean;
   /**
@@ -97,6 +103,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     host: process.env.HOST || "0.0.0.0",
     dataDir,
     databaseUrl: process.env.DATABASE_URL || defaultDatabaseUrl(dataDir),
+    redisUrl: process.env.REDIS_URL || null,
     dev: argv.includes("--dev") || (process.env.NODE_ENV !== "production" && !argv.includes("--prod")),
     ownerKey: process.env.OWNER_KEY || null,
     publicUrl: process.env.PUBLIC_URL || null,

@@ -3,8 +3,15 @@
  * were opened with, so that revoking a link, or its expiry, ends them at
  * once instead of at their next reconnect. The owner's sessions are not
  * tracked: they end only when the owner leaves.
+ *
+ * With several processes (a ClusterBus) a revocation is also published, and
+ * every process ends the link's sessions it holds; expiry needs no message,
+ * each process keeps its own timers.
  */
 import type { Access } from "./access";
+import type { ClusterBus } from "../cluster/bus";
+
+const LINKS_CHANNEL = "links";
 
 export const LinkEndReasons = { revoked: "revoked", expired: "expired" } as const;
 export type LinkEndReason = (typeof LinkEndReasons)[keyof typeof LinkEndReasons];
@@ -19,6 +26,18 @@ interface OpenSession {
 
 export class LinkSessions {
   private readonly byLink = new Map<string, Set<OpenSession>>();
+  private bus: ClusterBus | null = null;
+
+  /** Ends, from now on, the sessions of links revoked through any process of the cluster. */
+  async joinCluster(bus: ClusterBus): Promise<void> {
+    this.bus = bus;
+    await bus.subscribe(LINKS_CHANNEL, (payload) => {
+      const msg = JSON.parse(payload.toString()) as { from?: unknown; linkId?: unknown; reason?: unknown };
+      if (msg.from === bus.processId || typeof msg.linkId !== "string") return;
+      if (msg.reason !== LinkEndReasons.revoked && msg.reason !== LinkEndReasons.expired) return;
+      this.endHere(msg.linkId, msg.reason);
+    });
+  }
 
   /**
    * Tracks a session opened with `access`; `end` is called once when its
@@ -56,8 +75,13 @@ export class LinkSessions {
     return forget;
   }
 
-  /** Ends every open session of the link; returns how many there were. */
+  /** Ends every open session of the link, in every process; returns how many this process held. */
   end(linkId: string, reason: LinkEndReason): number {
+    this.bus?.publish(LINKS_CHANNEL, JSON.stringify({ from: this.bus.processId, linkId, reason }));
+    return this.endHere(linkId, reason);
+  }
+
+  private endHere(linkId: string, reason: LinkEndReason): number {
     const sessions = [...(this.byLink.get(linkId) ?? [])];
     this.byLink.delete(linkId);
     for (const s of sessions) {

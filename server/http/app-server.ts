@@ -17,7 +17,7 @@ import next from "next";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import type { Server as IoServer } from "socket.io";
 import type { ServerConfig } from "../config";
-import { migrate } from "../db/migrate";
+import { isPostgresUrl, migrate } from "../db/migrate";
 import { createDb, type Db } from "../db/client";
 import { seedDemo } from "../db/seed";
 import {
@@ -39,6 +39,7 @@ import {
   publicOriginFor,
 } from "../auth/origin-policy";
 import { LinkSessions } from "../auth/link-sessions";
+import { ClusterBus } from "../cluster/bus";
 import { appRouter } from "../api/router";
 import { DocStore } from "../realtime/doc-store";
 import { YjsServer } from "../realtime/yjs-ws";
@@ -65,6 +66,8 @@ export interface RunningServer {
   jobs: JobRunner;
   /** Open sessions by share link (revocation and expiry end them). */
   linkSessions: LinkSessions;
+  /** The other processes of the studio (REDIS_URL), or null when this process is alone. */
+  bus: ClusterBus | null;
   close(): Promise<void>;
 }
 
@@ -132,8 +135,14 @@ export async function startServer({
   const policy = makeOriginPolicy(config);
   const auth: OwnerAuth = { ownerKey: config.ownerKey, policy };
   const secureCookie = policy.publicOrigin?.startsWith("https:") ?? false;
+  const bus = config.redisUrl ? await ClusterBus.connect(config.redisUrl, log) : null;
+  if (bus && !isPostgresUrl(config.databaseUrl))
+    log(
+      "cluster: REDIS_URL is set but the database is SQLite: only processes on this machine can share it (docs/deploy.md)",
+    );
   const linkSessions = new LinkSessions();
-  const docs = new DocStore(db, { compactAfterUpdates: config.compactAfterUpdates, log });
+  if (bus) await linkSessions.joinCluster(bus);
+  const docs = new DocStore(db, { compactAfterUpdates: config.compactAfterUpdates, bus, log });
   const yjs = new YjsServer(docs, {
     maxMessageBytes: config.maxWsMessageBytes,
     maxDocBytes: config.maxDocBytes,
@@ -359,6 +368,7 @@ export async function startServer({
     jobs,
     auth,
     linkSessions,
+    bus,
     maxMessageBytes: config.maxWsMessageBytes,
     log,
   });
@@ -432,6 +442,7 @@ export async function startServer({
     stream,
     jobs,
     linkSessions,
+    bus,
     close() {
       closing ??= (async () => {
         // First: a running stage is aborted but not marked failed, so the next start resumes it.
@@ -443,6 +454,7 @@ export async function startServer({
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await closePortraitAnalysis();
         await docs.flushAll();
+        await bus?.close();
         await nextApp.close();
         await db.$disconnect();
         (await gpu)?.destroy();

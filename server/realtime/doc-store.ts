@@ -6,30 +6,81 @@
  * broadcast, so whatever another client has seen survives a SIGKILL. Writes
  * and broadcasts of one document run in order on one promise chain; the log
  * is compacted into one merged update on the same chain.
+ *
+ * Several processes (a ClusterBus): each stored update, and each change of
+ * presence, is then also published on the avatar's channel, and the other
+ * processes that hold the document apply it (stored already: they only
+ * broadcast it). A process listens before it reads the log, so nothing
+ * stored between the two is missed; after a break of the bus it reads the
+ * log again. Yjs updates commute and repeat harmlessly, so order and
+ * duplicates do not matter. Compaction deletes only the rows it has read
+ * and folded in, so a row another process is still writing survives it.
  */
 import * as Y from "yjs";
-import { Awareness, removeAwarenessStates } from "y-protocols/awareness";
+import * as encoding from "lib0/encoding";
+import * as decoding from "lib0/decoding";
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from "y-protocols/awareness";
 import type { Db } from "../db/client";
+import type { ClusterBus } from "../cluster/bus";
+import { readAwarenessEntries } from "./shared-state-guard";
+
+/** The origin of a change that another process stored (or, for presence, received) and published. */
+export class RemoteOrigin {
+  constructor(
+    /** Who wrote it there (a connection's principal), or null for the server itself. */
+    readonly principal: string | null,
+  ) {}
+}
+
+/** Anything that writes for a principal (a Yjs connection). */
+function principalOf(origin: unknown): string | null {
+  if (typeof origin === "object" && origin !== null && "principal" in origin) {
+    const p = (origin as { principal: unknown }).principal;
+    return typeof p === "string" ? p : null;
+  }
+  return null;
+}
+
+const enum BusMessage {
+  update = 0,
+  awareness = 1,
+  /** A process that just opened the document asks the others for the presence of their connections. */
+  queryAwareness = 2,
+}
+
+const docChannel = (avatarId: string) => `doc:${avatarId}`;
 
 export interface DocStoreOptions {
   /** Merge the log into one row once it holds this many rows. */
   compactAfterUpdates: number;
   /** Keep an unused document in memory this long before dropping it, ms. Default 30 s. */
   idleUnloadMs?: number;
+  /** The other processes of the studio, when there are any. */
+  bus?: ClusterBus | null;
   log?: (line: string) => void;
 }
 
 export type UpdateListener = (update: Uint8Array, origin: unknown) => void;
+
+type StoredRow = { id: number; update: Uint8Array };
 
 export class SharedDoc {
   readonly doc = new Y.Doc({ gc: true });
   readonly awareness: Awareness;
   /** Updates applied since load: the document version that clients and frames can quote. */
   version = 0;
+  /**
+   * Client ids that principals connected to other processes write under
+   * (document changes and presence alike), so that nobody here takes them.
+   */
+  readonly remoteOwners = new Map<number, string>();
+  /** The principals of the presence states this process's own connections published. */
+  private readonly localPresence = new Map<number, string>();
   private chain: Promise<void> = Promise.resolve();
   private rowCount: number;
   private lastRowId: number;
   private readonly listeners = new Set<UpdateListener>();
+  private stopListening: () => void = () => undefined;
   users = 0;
   unloadTimer: NodeJS.Timeout | null = null;
 
@@ -37,7 +88,7 @@ export class SharedDoc {
     readonly avatarId: string,
     private readonly db: Db,
     private readonly options: DocStoreOptions,
-    rows: Array<{ id: number; update: Uint8Array }>,
+    rows: StoredRow[],
   ) {
     Y.transact(this.doc, () => {
       for (const row of rows) Y.applyUpdate(this.doc, row.update);
@@ -49,11 +100,14 @@ export class SharedDoc {
     this.awareness.setLocalState(null);
     this.doc.on("update", (update: Uint8Array, origin: unknown) => {
       this.version++;
+      const remote = origin instanceof RemoteOrigin;
+      if (remote) this.rowCount++;
       this.chain = this.chain
-        .then(() => this.persist(update))
+        .then(() => (remote ? undefined : this.persist(update)))
         .then(
           () => {
             for (const listener of this.listeners) listener(update, origin);
+            if (!remote) this.publish(BusMessage.update, principalOf(origin), update);
           },
           (err: Error) =>
             this.options.log?.(
@@ -61,6 +115,20 @@ export class SharedDoc {
             ),
         );
     });
+    if (options.bus) {
+      this.awareness.on(
+        "update",
+        ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
+          // Another process's news, or this process's own bookkeeping (each process times out and unloads by itself).
+          if (origin instanceof RemoteOrigin || origin === "timeout" || origin === "unload") return;
+          const principal = principalOf(origin);
+          if (principal) for (const id of [...added, ...updated]) this.localPresence.set(id, principal);
+          for (const id of removed) this.localPresence.delete(id);
+          const ids = [...added, ...updated, ...removed];
+          this.publish(BusMessage.awareness, principal, encodeAwarenessUpdate(this.awareness, ids));
+        },
+      );
+    }
   }
 
   /** Called after each update is stored, in order. */
@@ -74,26 +142,95 @@ export class SharedDoc {
     return this.chain;
   }
 
+  /** A message another process published on this document's channel. */
+  receive(message: Uint8Array): void {
+    const decoder = decoding.createDecoder(message);
+    const from = decoding.readVarString(decoder);
+    if (from === this.options.bus?.processId) return;
+    const type = decoding.readVarUint(decoder);
+    const principal = decoding.readVarString(decoder) || null;
+    const payload = decoding.readVarUint8Array(decoder);
+    const origin = new RemoteOrigin(principal);
+    if (type === BusMessage.update) {
+      if (principal) for (const id of Y.parseUpdateMeta(payload).from.keys()) this.remoteOwners.set(id, principal);
+      Y.applyUpdate(this.doc, payload, origin);
+    } else if (type === BusMessage.awareness) {
+      if (principal) {
+        for (const e of readAwarenessEntries(payload))
+          if (e.json !== "null") this.remoteOwners.set(e.clientId, principal);
+      }
+      applyAwarenessUpdate(this.awareness, payload, origin);
+    } else if (type === BusMessage.queryAwareness) {
+      const byPrincipal = new Map<string, number[]>();
+      for (const [id, p] of this.localPresence) {
+        if (!this.awareness.states.has(id)) continue;
+        byPrincipal.set(p, [...(byPrincipal.get(p) ?? []), id]);
+      }
+      for (const [p, ids] of byPrincipal)
+        this.publish(BusMessage.awareness, p, encodeAwarenessUpdate(this.awareness, ids));
+    }
+  }
+
+  /** Asks the other processes for their connections' presence (a process that opens the document has none). */
+  queryPresence(): void {
+    this.publish(BusMessage.queryAwareness, null, new Uint8Array(0));
+  }
+
+  /** Applies stored rows this process may not have seen (after a break of the bus). */
+  catchUp(rows: StoredRow[]): void {
+    const origin = new RemoteOrigin(null);
+    Y.transact(
+      this.doc,
+      () => {
+        for (const row of rows) Y.applyUpdate(this.doc, row.update, origin);
+      },
+      origin,
+    );
+  }
+
+  /** Set by the store once the document listens on its channel. */
+  listenedBy(stop: () => void): void {
+    this.stopListening = stop;
+  }
+
+  private publish(type: BusMessage, principal: string | null, payload: Uint8Array): void {
+    const bus = this.options.bus;
+    if (!bus) return;
+    const enc = encoding.createEncoder();
+    encoding.writeVarString(enc, bus.processId);
+    encoding.writeVarUint(enc, type);
+    encoding.writeVarString(enc, principal ?? "");
+    encoding.writeVarUint8Array(enc, payload);
+    bus.publish(docChannel(this.avatarId), encoding.toUint8Array(enc));
+  }
+
   private async persist(update: Uint8Array): Promise<void> {
     const row = await this.db.docUpdate.create({
       data: { avatarId: this.avatarId, update: new Uint8Array(update) },
       select: { id: true },
     });
     this.rowCount++;
-    this.lastRowId = row.id;
+    this.lastRowId = Math.max(this.lastRowId, row.id);
     if (this.rowCount >= this.options.compactAfterUpdates) await this.compact();
   }
 
   /**
-   * Replaces every stored row up to the last written one with the whole
-   * document state. The state may already hold updates whose rows are still
-   * to be written; they are then stored twice, which Yjs ignores.
+   * Replaces the stored rows up to the last one this process wrote with one
+   * update holding them and the whole document state. Rows are read first
+   * and folded into the document, and only those are deleted: a row another
+   * process wrote meanwhile, or has not published yet, is never lost. Rows
+   * the state already holds are stored twice, which Yjs ignores.
    */
   async compact(): Promise<void> {
+    const rows = await this.db.docUpdate.findMany({
+      where: { avatarId: this.avatarId, id: { lte: this.lastRowId } },
+      orderBy: { id: "asc" },
+      select: { id: true, update: true },
+    });
+    if (this.options.bus) this.catchUp(rows);
     const merged = Y.encodeStateAsUpdate(this.doc);
-    const upTo = this.lastRowId;
     const [, created] = await this.db.$transaction([
-      this.db.docUpdate.deleteMany({ where: { avatarId: this.avatarId, id: { lte: upTo } } }),
+      this.db.docUpdate.deleteMany({ where: { id: { in: rows.map((r) => r.id) } } }),
       this.db.docUpdate.create({
         data: { avatarId: this.avatarId, update: new Uint8Array(merged) },
         select: { id: true },
@@ -105,6 +242,7 @@ export class SharedDoc {
   }
 
   destroy(): void {
+    this.stopListening();
     removeAwarenessStates(this.awareness, [...this.awareness.getStates().keys()], "unload");
     this.awareness.destroy();
     this.doc.destroy();
@@ -114,11 +252,16 @@ export class SharedDoc {
 
 export class DocStore {
   private readonly docs = new Map<string, Promise<SharedDoc>>();
+  /** The same documents once loaded. */
+  private readonly opened = new Map<string, SharedDoc>();
+  private readonly stopResync: () => void;
 
   constructor(
     private readonly db: Db,
     private readonly options: DocStoreOptions,
-  ) {}
+  ) {
+    this.stopResync = options.bus?.onResync(() => void this.catchUpAll()) ?? (() => undefined);
+  }
 
   /** Opens (loading if needed) and holds an avatar's document; pair with release(). */
   async acquire(avatarId: string): Promise<SharedDoc> {
@@ -129,12 +272,18 @@ export class DocStore {
       pending.catch(() => this.docs.delete(avatarId));
     }
     const shared = await pending;
+    this.opened.set(avatarId, shared);
     shared.users++;
     if (shared.unloadTimer) {
       clearTimeout(shared.unloadTimer);
       shared.unloadTimer = null;
     }
     return shared;
+  }
+
+  /** The document of an avatar if this process has it open (tests, metrics); loads nothing. */
+  loaded(avatarId: string): SharedDoc | undefined {
+    return this.opened.get(avatarId);
   }
 
   release(shared: SharedDoc): void {
@@ -145,24 +294,59 @@ export class DocStore {
       void shared.flushed().then(() => {
         if (shared.users > 0) return;
         this.docs.delete(shared.avatarId);
+        this.opened.delete(shared.avatarId);
         shared.destroy();
       });
     }, this.options.idleUnloadMs ?? 30_000);
     shared.unloadTimer.unref();
   }
 
-  private async load(avatarId: string): Promise<SharedDoc> {
-    const rows = await this.db.docUpdate.findMany({
+  private readRows(avatarId: string): Promise<StoredRow[]> {
+    return this.db.docUpdate.findMany({
       where: { avatarId },
       orderBy: { id: "asc" },
       select: { id: true, update: true },
     });
-    return new SharedDoc(avatarId, this.db, this.options, rows);
+  }
+
+  private async load(avatarId: string): Promise<SharedDoc> {
+    const bus = this.options.bus;
+    if (!bus) return new SharedDoc(avatarId, this.db, this.options, await this.readRows(avatarId));
+    // Listening before reading: an update stored after the read is published after it, so it arrives.
+    let shared: SharedDoc | null = null;
+    const early: Buffer[] = [];
+    const stop = await bus.subscribe(docChannel(avatarId), (message) => {
+      if (shared) shared.receive(message);
+      else early.push(message);
+    });
+    try {
+      shared = new SharedDoc(avatarId, this.db, this.options, await this.readRows(avatarId));
+    } catch (err) {
+      stop();
+      throw err;
+    }
+    shared.listenedBy(stop);
+    for (const message of early) shared.receive(message);
+    shared.queryPresence();
+    return shared;
+  }
+
+  private async catchUpAll(): Promise<void> {
+    for (const pending of this.docs.values()) {
+      const shared = await pending.catch(() => null);
+      if (!shared) continue;
+      try {
+        shared.catchUp(await this.readRows(shared.avatarId));
+      } catch (err) {
+        this.options.log?.(`doc-store: could not read avatar ${shared.avatarId} again: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Waits for every open document's pending writes (used at shutdown). */
   async flushAll(): Promise<void> {
     const docs = await Promise.all(this.docs.values());
     await Promise.all(docs.map((d) => d.flushed()));
+    this.stopResync();
   }
 }

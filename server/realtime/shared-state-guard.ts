@@ -141,13 +141,19 @@ export interface IdHolder {
 export class ClientIds<C extends IdHolder> {
   private readonly owners = new Map<number, C>();
 
-  constructor(private readonly maxPerConnection: number) {}
+  constructor(
+    private readonly maxPerConnection: number,
+    /** The principal that writes under an id through another process (several processes share a document). */
+    private readonly remoteOwner: (id: number) => string | undefined = () => undefined,
+  ) {}
 
   /** Why `conn` may not write under `id` (null when it may; then claim() makes it its own). */
   problem(id: number, conn: C, claiming: ReadonlySet<number> = new Set()): string | null {
     const owner = this.owners.get(id);
     if (owner === conn) return null;
     if (owner && (owner.open || owner.principal !== conn.principal)) return `client ${id} is another connection's`;
+    const remote = owner ? undefined : this.remoteOwner(id);
+    if (remote !== undefined && remote !== conn.principal) return `client ${id} is another connection's`;
     const held = this.count(conn) + [...claiming].filter((c) => this.owners.get(c) !== conn).length;
     if (held >= this.maxPerConnection) return `at most ${this.maxPerConnection} client ids per connection`;
     return null;

@@ -6,6 +6,7 @@
  */
 import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
+import { createAdapter } from "@socket.io/redis-adapter";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { accessFor, ACCESS_DENIED_MESSAGES, canEdit, canView, type Access, type OwnerAuth } from "../auth/access";
@@ -23,6 +24,7 @@ import { attributesMap, playbackMap } from "../../protocol/shared-state";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 import type { JobRunner } from "../jobs/runner";
 import { JobFeed } from "../jobs/feed";
+import type { ClusterBus } from "../cluster/bus";
 
 interface SocketData {
   access: Access;
@@ -61,6 +63,8 @@ export interface SocketServerOptions {
   jobs?: JobRunner;
   /** Least time between two job:update events of one job, ms. Default 250. */
   jobUpdateIntervalMs?: number;
+  /** The other processes of the studio: rooms and emits then span them all (socket.io's Redis adapter). */
+  bus?: ClusterBus | null;
   log?: (line: string) => void;
 }
 
@@ -79,6 +83,12 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
       callback(null, true);
     },
   });
+
+  if (options.bus) {
+    const { pub, sub } = options.bus.duplicatePair();
+    io.adapter(createAdapter(pub, sub, { key: "perse:socket.io" }));
+    io.of("/").adapter.on("error", (err: Error) => options.log?.(`socket.io: redis adapter: ${err.message}`));
+  }
 
   io.use((socket, next) => {
     const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
@@ -102,7 +112,8 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
     new JobFeed({
       runner: options.jobs,
       intervalMs: options.jobUpdateIntervalMs,
-      watched: (jobId) => (io.sockets.adapter.rooms.get(jobRoom(jobId))?.size ?? 0) > 0,
+      // With several processes the watchers may be on another one: send, the adapter finds them.
+      watched: (jobId) => !!options.bus || (io.sockets.adapter.rooms.get(jobRoom(jobId))?.size ?? 0) > 0,
       sendUpdate: (view) => io.to(jobRoom(view.id)).emit("job:update", view),
       sendLog: (jobId, lines) => io.to(jobRoom(jobId)).emit("job:log", { jobId, lines }),
       log: options.log,

@@ -158,7 +158,7 @@ export class YjsServer {
       room = {
         conns,
         guard,
-        clients: new ClientIds(SHARED_LIMITS.maxClientIdsPerConnection),
+        clients: new ClientIds(SHARED_LIMITS.maxClientIdsPerConnection, (id) => shared.remoteOwners.get(id)),
         detach: () => {
           offUpdate();
           shared.awareness.off("update", onAwareness);
