@@ -1,0 +1,110 @@
+/**
+ * The studio as a cluster on this machine: two web processes (separate OS
+ * processes) on PostgreSQL, Redis and one DATA_DIR, behind the local TCP
+ * balancer (server/cluster/local-cluster.ts). Needs PG_TEST_URL and
+ * REDIS_TEST_URL (.ci/run sets both; it never skips in CI).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { startLocalCluster, type LocalCluster } from "../server/cluster/local-cluster";
+import { clusterTestUrls } from "../server/cluster/testing";
+import { openSynced, setHair } from "./helpers";
+
+const urls = clusterTestUrls();
+let cluster: LocalCluster;
+let avatarId: string;
+
+test.describe.configure({ mode: "serial" });
+test.skip(!urls, "PG_TEST_URL and REDIS_TEST_URL are not set (scripts/start-test-postgres.sh, start-test-redis.sh)");
+
+test.beforeAll(async () => {
+  test.setTimeout(240_000);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "perse-e2e-cluster-"));
+  cluster = await startLocalCluster({
+    webProcesses: 2,
+    databaseUrl: urls!.postgres,
+    redisUrl: urls!.redis,
+    dataDir,
+    env: { SEED_DEMO: "false" },
+  });
+  const res = await fetch(`${cluster.webs[0]!.url}/api/trpc/avatars.create`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "Cluster e2e" }),
+  });
+  expect(res.ok).toBe(true);
+  avatarId = ((await res.json()) as { result: { data: { id: string } } }).result.data.id;
+});
+
+test.afterAll(async () => {
+  await cluster?.close();
+});
+
+async function editor(browser: Browser, base: string): Promise<Page> {
+  const page = await (await browser.newContext({ baseURL: base })).newPage();
+  await openSynced(page, `/avatars/${avatarId}`);
+  return page;
+}
+
+const framesOf = (page: Page) =>
+  page.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => ({
+    frames: Number(c.dataset.frames),
+    version: Number(c.dataset.version),
+  }));
+
+test("two browsers on different web processes see each other's edits and presence within 1 s, and both stream", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const a = await editor(browser, cluster.webs[0]!.url);
+  const b = await editor(browser, cluster.webs[1]!.url);
+  await expect(a.getByTestId("peer")).toHaveCount(2);
+  await expect(b.getByTestId("peer")).toHaveCount(2);
+  for (const [from, to, value] of [
+    [a, b, 0.37],
+    [b, a, -0.61],
+  ] as const) {
+    const started = Date.now();
+    await setHair(from, value);
+    await expect(to.getByTestId("value-hair")).toHaveText(value.toFixed(2), { timeout: 1000 });
+    console.log(`slider change seen on the other web process in ${Date.now() - started} ms`);
+  }
+  // Each process renders its own viewers' frames from the shared document.
+  for (const page of [a, b])
+    await expect.poll(async () => (await framesOf(page)).frames, { timeout: 60_000 }).toBeGreaterThan(0);
+  const before = await framesOf(b);
+  await setHair(a, 0.8);
+  await expect.poll(async () => (await framesOf(b)).version, { timeout: 30_000 }).toBeGreaterThan(before.version);
+  await a.context().close();
+  await b.context().close();
+});
+
+test("SIGKILL of a web process: its browsers reconnect to the other and no acknowledged edit is lost", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  // Through the balancer: each page's sockets land on either process.
+  const a = await editor(browser, cluster.url);
+  const b = await editor(browser, cluster.url);
+  await setHair(a, 0.55);
+  // Acknowledged: stored, then broadcast, so B has it.
+  await expect(b.getByTestId("value-hair")).toHaveText("0.55", { timeout: 2000 });
+
+  cluster.webs[0]!.child.kill("SIGKILL");
+  await new Promise<void>((resolve) => cluster.webs[0]!.child.once("exit", () => resolve()));
+  const killedAt = Date.now();
+  // Whatever either page had on the dead process comes back through the balancer on the other.
+  await expect(a.getByTestId("sync-status")).toHaveText("synced", { timeout: 20_000 });
+  await expect(b.getByTestId("sync-status")).toHaveText("synced", { timeout: 20_000 });
+  await setHair(b, -0.25);
+  await expect(a.getByTestId("value-hair")).toHaveText("-0.25", { timeout: 5000 });
+  console.log(`both browsers editing again ${Date.now() - killedAt} ms after the kill`);
+
+  // A browser that arrives now (served by the survivor) finds the last edit, stored before the kill or after.
+  const c = await editor(browser, cluster.url);
+  await expect(c.getByTestId("value-hair")).toHaveText("-0.25");
+  for (const page of [a, b, c]) await page.context().close();
+  await cluster.restart(0);
+});

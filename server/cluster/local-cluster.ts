@@ -1,0 +1,140 @@
+/**
+ * A whole cluster on one machine: several web processes (server/main.ts,
+ * each its own OS process) on one database, one Redis and one DATA_DIR,
+ * behind a TCP balancer. `npm run cluster` runs it; e2e/cluster.spec.ts and
+ * bench:cluster start it to kill and measure its processes.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { startBalancer, type Balancer } from "./balancer";
+
+export interface WebProcess {
+  port: number;
+  url: string;
+  child: ChildProcess;
+  /** Its output so far (the last 200 lines). */
+  output: string[];
+}
+
+export interface LocalCluster {
+  /** The balancer's address: what browsers use. */
+  url: string;
+  webs: WebProcess[];
+  /** Starts the i-th web process again on its port (after a kill). */
+  restart(i: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LocalClusterOptions {
+  webProcesses: number;
+  databaseUrl: string;
+  redisUrl: string;
+  dataDir: string;
+  /** The balancer's port; default a free one. */
+  port?: number;
+  /** More environment for every process (SEED_DEMO, STREAM_BACKEND, ...). */
+  env?: Record<string, string>;
+  /** Each line a process prints, with its name. */
+  onLine?: (name: string, line: string) => void;
+  root?: string;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitHealthy(web: WebProcess, timeoutMs: number): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    if (web.child.exitCode !== null)
+      throw new Error(`web process on port ${web.port} exited (${web.child.exitCode}):\n${web.output.join("\n")}`);
+    const ok = await fetch(`${web.url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`web process on port ${web.port} not healthy in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const root = options.root ?? process.cwd();
+  const ports = await Promise.all(Array.from({ length: options.webProcesses }, () => freePort()));
+  const webs: WebProcess[] = [];
+
+  function spawnWeb(i: number, port: number): WebProcess {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "server/main.ts")], {
+      cwd: root,
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        ...options.env,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        DATA_DIR: options.dataDir,
+        DATABASE_URL: options.databaseUrl,
+        REDIS_URL: options.redisUrl,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const web: WebProcess = { port, url: `http://127.0.0.1:${port}`, child, output: [] };
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let rest = "";
+      stream.on("data", (chunk: Buffer) => {
+        const lines = (rest + chunk.toString()).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) {
+          web.output.push(line);
+          if (web.output.length > 200) web.output.shift();
+          options.onLine?.(`web${i + 1}`, line);
+        }
+      });
+    }
+    return web;
+  }
+
+  let balancer: Balancer | null = null;
+  try {
+    // One at a time: the first one migrates the database and seeds it alone.
+    for (let i = 0; i < ports.length; i++) {
+      const web = spawnWeb(i, ports[i]!);
+      webs.push(web);
+      await waitHealthy(web, 120_000);
+    }
+    balancer = await startBalancer(ports, { port: options.port });
+  } catch (err) {
+    for (const w of webs) w.child.kill("SIGKILL");
+    throw err;
+  }
+  const bal = balancer;
+  return {
+    url: `http://127.0.0.1:${bal.port}`,
+    webs,
+    async restart(i) {
+      const web = spawnWeb(i, ports[i]!);
+      webs[i] = web;
+      await waitHealthy(web, 120_000);
+    },
+    async close() {
+      await bal.close();
+      await Promise.all(
+        webs.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
+              w.child.once("exit", () => resolve());
+              w.child.kill("SIGTERM");
+              setTimeout(() => w.child.kill("SIGKILL"), 10_000).unref();
+            }),
+        ),
+      );
+    },
+  };
+}
