@@ -20,6 +20,8 @@ export interface ServerConfig {
    * e.g. redis://127.0.0.1:6379; default unset (one process, nothing shared). See docs/deploy.md.
    */
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel of this studio, so that studios can share one Redis. Env REDIS_PREFIX, default "perse". */
+  redisPrefix: string;
   /** Next.js dev mode (HMR). `--dev` flag or NODE_ENV !== "production". */
   dev: boolean;
   /**
@@ -104,6 +106,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     dataDir,
     databaseUrl: process.env.DATABASE_URL || defaultDatabaseUrl(dataDir),
     redisUrl: process.env.REDIS_URL || null,
+    redisPrefix: process.env.REDIS_PREFIX || "perse",
     dev: argv.includes("--dev") || (process.env.NODE_ENV !== "production" && !argv.includes("--prod")),
     ownerKey: process.env.OWNER_KEY || null,
     publicUrl: process.env.PUBLIC_URL || null,

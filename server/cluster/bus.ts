@@ -13,9 +13,6 @@ import { Redis } from "ioredis";
 
 export type BusHandler = (payload: Buffer) => void;
 
-/** Channel names: one prefix per studio, so studios may share a Redis. */
-const CHANNEL_PREFIX = "perse:";
-
 export class ClusterBus {
   /** This process's id: messages carry it, and a process ignores its own. */
   readonly processId = randomUUID();
@@ -28,6 +25,8 @@ export class ClusterBus {
 
   private constructor(
     readonly url: string,
+    /** Prefix of this studio's channels and keys (REDIS_PREFIX), so that studios may share a Redis. */
+    readonly prefix: string,
     private readonly pub: Redis,
     private readonly sub: Redis,
     private readonly log: (line: string) => void,
@@ -57,7 +56,11 @@ export class ClusterBus {
   }
 
   /** Connects both connections; rejects with a clear reason when Redis cannot be reached. */
-  static async connect(url: string, log: (line: string) => void = () => undefined): Promise<ClusterBus> {
+  static async connect(
+    url: string,
+    prefix: string,
+    log: (line: string) => void = () => undefined,
+  ): Promise<ClusterBus> {
     const options = { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: "perse-studio" } as const;
     const pub = new Redis(url, options);
     const sub = new Redis(url, options);
@@ -68,12 +71,12 @@ export class ClusterBus {
       sub.disconnect();
       throw new Error(`cluster: cannot reach Redis at REDIS_URL (${(err as Error).message})`);
     }
-    return new ClusterBus(url, pub, sub, log);
+    return new ClusterBus(url, prefix, pub, sub, log);
   }
 
   /** Listens on a channel; resolves once Redis has confirmed, with the function that stops listening. */
   async subscribe(channel: string, handler: BusHandler): Promise<() => void> {
-    const name = CHANNEL_PREFIX + channel;
+    const name = `${this.prefix}:${channel}`;
     let set = this.handlers.get(name);
     if (!set) {
       this.handlers.set(name, (set = new Set()));
@@ -91,7 +94,7 @@ export class ClusterBus {
   publish(channel: string, payload: Uint8Array | string): void {
     const data =
       typeof payload === "string" ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    this.pub.publish(CHANNEL_PREFIX + channel, data).catch((err: Error) => {
+    this.pub.publish(`${this.prefix}:${channel}`, data).catch((err: Error) => {
       if (!this.closed) this.log(`cluster: could not publish on ${channel}: ${err.message}`);
     });
   }

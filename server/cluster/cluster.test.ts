@@ -5,6 +5,7 @@
  * other's clients. The several-OS-process version, with SIGKILL, is
  * e2e/cluster.spec.ts; this one checks the details fast.
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { io as connectIo, type Socket } from "socket.io-client";
@@ -13,6 +14,7 @@ import { hashToken, newShareToken } from "../auth/access";
 import { tempDataDir, waitFor, type TestServer } from "../testing/harness";
 import { connectYClient, openYSocket } from "../testing/yjs-client";
 import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
+import { startJobWorker, type JobWorker } from "../jobs/worker";
 import { clusterTestUrls } from "./testing";
 import { LINK_ENDED_CLOSE_CODE, RefusalCodes } from "../../protocol/yjs";
 import type { ClientToServerEvents, JobView, ServerToClientEvents } from "../../protocol/messages";
@@ -21,19 +23,26 @@ import type { AppRouter } from "../api/router";
 const urls = clusterTestUrls();
 let a: TestServer;
 let b: TestServer;
+let worker: JobWorker;
 let avatarId: string;
 const behaviour = { steps: 8, stepMs: 60 };
 
 beforeAll(async () => {
   if (!urls) return;
   const dataDir = tempDataDir("perse-cluster-");
-  const config = { databaseUrl: urls.postgres, redisUrl: urls.redis, dataDir, compactAfterUpdates: 6 };
-  a = await startServerWithStages(steppingStages(behaviour), config);
-  b = await startServerWithStages(steppingStages(behaviour), config);
+  // A prefix of its own: other tests' studios may share this Redis at the same time.
+  const redisPrefix = `perse-test-${randomUUID().slice(0, 8)}`;
+  const config = { databaseUrl: urls.postgres, redisUrl: urls.redis, redisPrefix, dataDir, compactAfterUpdates: 6 };
+  // The web processes' stages break: a job done proves that the worker ran it.
+  const broken = steppingStages({ ...behaviour, failIn: () => "first" });
+  a = await startServerWithStages(broken, config);
+  b = await startServerWithStages(broken, config);
+  worker = await startJobWorker({ config: a.config, stages: steppingStages(behaviour), log: () => undefined });
   avatarId = (await a.db.avatar.create({ data: { name: "Cluster test" } })).id;
 }, 120_000);
 
 afterAll(async () => {
+  await worker?.close();
   await Promise.all([a?.close(), b?.close()]);
 });
 
@@ -195,7 +204,7 @@ describe.skipIf(!urls)("several processes on Redis and PostgreSQL", () => {
     }
   });
 
-  it("a job running on one process reports its progress to a watcher on the other", async () => {
+  it("a job queued on one web process runs on a worker and reports its progress to a watcher on another", async () => {
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connectIo(b.url, {
       transports: ["websocket"],
       reconnection: false,

@@ -12,7 +12,12 @@ export function clusterTestUrls(): { postgres: string; redis: string } | null {
       throw new Error("PG_TEST_URL and REDIS_TEST_URL must be set: CI runs the several-process tests (see .ci/run)");
     return null;
   }
-  const url = new URL(pg);
+  return { postgres: clusterDatabaseUrl(pg), redis };
+}
+
+/** The several-process tests' database beside PG_TEST_URL's: <name>_cluster. */
+export function clusterDatabaseUrl(pgTestUrl: string): string {
+  const url = new URL(pgTestUrl);
   url.pathname = `${url.pathname}_cluster`;
-  return { postgres: url.toString(), redis };
+  return url.toString();
 }

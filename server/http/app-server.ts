@@ -50,6 +50,8 @@ import { SKIP_VALIDATION_FLAGS, createNodeGpu, type NodeGpu } from "../gpu/node-
 import { errorPage } from "./error-page";
 import { JobRunner } from "../jobs/runner";
 import type { StageDef } from "../pipeline/create/stage";
+import { defaultStages } from "../jobs/default-stages";
+import { CreationQueue } from "../jobs/queue";
 import { sendJsonError, uploadPortrait } from "../portraits/upload";
 import { closePortraitAnalysis } from "../portraits/analysis-thread";
 import { PORTRAIT_FILES } from "../portraits/store";
@@ -78,30 +80,6 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** The creation pipeline's stages; default creationStages() of server/pipeline/create/stages.ts (tests pass small ones). */
   creationStages?: readonly StageDef[];
-}
-
-/**
- * The production pipeline, loaded on demand: a pipeline that cannot load
- * must not keep the studio from starting, so its jobs fail with the reason instead.
- */
-async function defaultStages(log: (line: string) => void): Promise<readonly StageDef[]> {
-  try {
-    const { creationStages } = await import("../pipeline/create/stages");
-    const { onWorkerThread } = await import("../pipeline/create/stage-thread");
-    // Off the server's thread: a training iteration must not stall the editing sessions.
-    return creationStages().map(onWorkerThread);
-  } catch (err) {
-    const reason = (err as Error).message.split("\n")[0];
-    log(`jobs: the creation pipeline could not be loaded: ${(err as Error).stack ?? reason}`);
-    return [
-      {
-        name: "unavailable",
-        label: "Load the creation pipeline",
-        weight: 1,
-        run: () => Promise.reject(new Error(`This server could not load the creation pipeline (${reason}).`)),
-      },
-    ];
-  }
 }
 
 const SHARE_TOKEN_HEADER = "x-share-token";
@@ -135,7 +113,7 @@ export async function startServer({
   const policy = makeOriginPolicy(config);
   const auth: OwnerAuth = { ownerKey: config.ownerKey, policy };
   const secureCookie = policy.publicOrigin?.startsWith("https:") ?? false;
-  const bus = config.redisUrl ? await ClusterBus.connect(config.redisUrl, log) : null;
+  const bus = config.redisUrl ? await ClusterBus.connect(config.redisUrl, config.redisPrefix, log) : null;
   if (bus && !isPostgresUrl(config.databaseUrl))
     log(
       "cluster: REDIS_URL is set but the database is SQLite: only processes on this machine can share it (docs/deploy.md)",
@@ -150,12 +128,16 @@ export async function startServer({
     log,
   });
   const avatars = new AvatarStore(db, config.dataDir);
+  // Several processes: this one queues creation jobs for the workers (npm run worker) instead of running them.
+  const creationQueue =
+    config.redisUrl && bus ? await CreationQueue.open(config.redisUrl, config.redisPrefix, log) : null;
   const jobs = new JobRunner({
     db,
     dataDir: config.dataDir,
     stages: creationStages ?? (await defaultStages(log)),
     concurrency: config.jobConcurrency,
     log,
+    shared: bus && creationQueue ? { role: "web", queue: creationQueue, bus } : null,
   });
   // An avatar opened while it was being created got the placeholder; when its job changes state, read it again.
   jobs.subscribe((e) => {
@@ -454,6 +436,7 @@ export async function startServer({
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await closePortraitAnalysis();
         await docs.flushAll();
+        await creationQueue?.close();
         await bus?.close();
         await nextApp.close();
         await db.$disconnect();

@@ -11,7 +11,12 @@
  * row at most every `writeIntervalMs`; status changes are written at once.
  * A job interrupted by a kill or by close() keeps its stage states, and
  * start() re-queues it: it continues from the first stage not done (stages
- * skip or resume what is on disk). This file keeps the queue and answers
+ * skip or resume what is on disk).
+ *
+ * Several processes (`shared`): web processes put jobs on the cluster's
+ * queue (queue.ts) instead of running them, and worker processes
+ * (server/worker.ts) run what they take from it; job events cross to every
+ * process over the bus, so a browser watching on any process sees them. This file keeps the queue and answers
  * requests; a running job is a JobExecution (job-execution.ts, its ETA in
  * job-eta.ts), and the row's columns are read and written by job-record.ts.
  */
@@ -23,6 +28,8 @@ import type { JobView } from "../../protocol/messages";
 import { portraitExists } from "../portraits/store";
 import { jobDir as jobDirOf } from "../storage/layout";
 import { JobError, Stop, type JobEvent } from "./job-events";
+import type { CreationQueue } from "./queue";
+import type { ClusterBus } from "../cluster/bus";
 import { JobExecution, removeAvatarFiles, type ExecutionHost } from "./job-execution";
 import {
   appendLog,
@@ -53,7 +60,19 @@ export interface JobRunnerOptions {
   writeIntervalMs?: number;
   /** Server log (stacks of failed stages go here, never to the user). Default: none. */
   log?: (line: string) => void;
+  /** One of several processes: "web" queues jobs, "worker" runs them. Default: none (this process runs its own). */
+  shared?: SharedJobs | null;
 }
+
+export interface SharedJobs {
+  role: "web" | "worker";
+  queue: CreationQueue;
+  bus: ClusterBus;
+}
+
+const EVENTS_CHANNEL = "job-events";
+/** How often a worker puts back on the queue the unfinished rows it does not hold. */
+const RECONCILE_MS = 60_000;
 
 const jobSelect = {
   id: true,
@@ -84,6 +103,8 @@ export class JobRunner {
   private readonly queue: string[] = [];
   private readonly active = new Map<string, { execution: JobExecution; done: Promise<void> }>();
   private readonly listeners = new Set<(e: JobEvent) => void>();
+  private readonly shared: SharedJobs | null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(options: JobRunnerOptions) {
@@ -98,6 +119,7 @@ export class JobRunner {
     this.defs = options.stages;
     this.concurrency = concurrency;
     this.serverLog = options.log ?? (() => undefined);
+    this.shared = options.shared ?? null;
     this.host = {
       db: this.db,
       dataDir: this.dataDir,
@@ -114,8 +136,13 @@ export class JobRunner {
     return () => this.listeners.delete(listener);
   }
 
-  /** Re-queues the jobs a previous process left queued or running (those first), oldest first. */
+  /**
+   * Re-queues the jobs a previous process left queued or running (those first), oldest first.
+   * Shared: listens to the other processes' job events and puts the unfinished rows on the
+   * queue (a no-op for those it holds); a worker then takes jobs.
+   */
   async start(): Promise<string[]> {
+    if (this.shared) return this.startShared(this.shared);
     const rows = await this.db.job.findMany({
       where: { kind: CREATE_AVATAR_KIND, status: { in: ["running", "queued"] } },
       select: { id: true, status: true, queuedAt: true, createdAt: true },
@@ -134,6 +161,56 @@ export class JobRunner {
     for (const id of ids) this.emit({ type: "change", jobId: id, status: true });
     this.pump();
     return ids;
+  }
+
+  private async startShared(shared: SharedJobs): Promise<string[]> {
+    await shared.bus.subscribe(EVENTS_CHANNEL, (payload) => {
+      const { from, event } = JSON.parse(payload.toString()) as { from: string; event: JobEvent };
+      if (from !== shared.bus.processId) this.deliver(event);
+    });
+    const ids = await this.reconcile();
+    if (shared.role === "worker") {
+      this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), RECONCILE_MS);
+      this.reconcileTimer.unref();
+      shared.queue.work({ run: (id) => this.runClaimed(id), closing: () => this.closed }, this.concurrency);
+    }
+    return ids;
+  }
+
+  /** Puts every unfinished row on the shared queue; returns their ids. */
+  private async reconcile(): Promise<string[]> {
+    const rows = await this.db.job.findMany({
+      where: { kind: CREATE_AVATAR_KIND, status: { in: ["running", "queued"] } },
+      orderBy: { createdAt: "asc" },
+      select: { id: true },
+    });
+    for (const { id } of rows) await this.shared!.queue.enqueue(id);
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * A job the shared queue gave this worker. A row still "running" was left by a
+   * worker that died (the queue hands a job on only once its holder's lock lapsed):
+   * it is queued again and resumes from its first stage not done.
+   */
+  private async runClaimed(jobId: string): Promise<void> {
+    if (this.closed) return;
+    await this.db.job.updateMany({ where: { id: jobId, status: "running" }, data: { status: "queued" } });
+    const execution = new JobExecution(jobId, this.host);
+    const entry = { execution, done: execution.execute() };
+    this.active.set(jobId, entry);
+    try {
+      await entry.done;
+    } finally {
+      this.active.delete(jobId);
+    }
+  }
+
+  /** Runs the job here, or (shared) hands it to the queue. */
+  private async dispatch(jobId: string): Promise<void> {
+    if (this.shared) return this.shared.queue.enqueue(jobId);
+    this.queue.push(jobId);
+    this.pump();
   }
 
   /** Creates the Avatar ("creating") and its queued job. */
@@ -168,9 +245,8 @@ export class JobRunner {
       });
       return { jobId: job.id, avatarId: avatar.id };
     });
-    this.queue.push(jobId);
+    await this.dispatch(jobId);
     this.emit({ type: "change", jobId, status: true });
-    this.pump();
     return { jobId, avatarId };
   }
 
@@ -183,7 +259,18 @@ export class JobRunner {
   async view(jobId: string): Promise<JobView | null> {
     const row = await this.db.job.findUnique({ where: { id: jobId }, select: { ...jobSelect, kind: true } });
     if (!row || row.kind !== CREATE_AVATAR_KIND) return null;
-    return toJobView(row, this.queuePosition(jobId), row.status === "running" ? this.liveState(jobId) : null);
+    const position = this.shared ? ((await this.sharedPositions()).get(jobId) ?? null) : this.queuePosition(jobId);
+    return toJobView(row, position, row.status === "running" ? this.liveState(jobId) : null);
+  }
+
+  /** Shared: every queued job's place in the cluster's queue, first come first served (1 = next). */
+  private async sharedPositions(): Promise<Map<string, number>> {
+    const queued = await this.db.job.findMany({
+      where: { kind: CREATE_AVATAR_KIND, status: "queued" },
+      orderBy: [{ queuedAt: "asc" }, { createdAt: "asc" }],
+      select: { id: true },
+    });
+    return new Map(queued.map((r, i) => [r.id, i + 1]));
   }
 
   /** Creation jobs, newest first. */
@@ -194,8 +281,13 @@ export class JobRunner {
       take: limit,
       select: jobSelect,
     });
+    const shared = this.shared ? await this.sharedPositions() : null;
     return rows.map((row) =>
-      toJobView(row, this.queuePosition(row.id), row.status === "running" ? this.liveState(row.id) : null),
+      toJobView(
+        row,
+        shared ? (shared.get(row.id) ?? null) : this.queuePosition(row.id),
+        row.status === "running" ? this.liveState(row.id) : null,
+      ),
     );
   }
 
@@ -303,9 +395,8 @@ export class JobRunner {
       }),
       this.db.avatar.update({ where: { id: row.avatarId }, data: { status: "creating" } }),
     ]);
-    this.queue.push(jobId);
+    await this.dispatch(jobId);
     this.emit({ type: "change", jobId, status: true });
-    this.pump();
     return (await this.view(jobId))!;
   }
 
@@ -324,6 +415,7 @@ export class JobRunner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.queue.length = 0;
     for (const { execution } of this.active.values()) execution.controller.abort(new Stop("close"));
     await Promise.all([...this.active.values()].map((a) => a.done));
@@ -331,7 +423,16 @@ export class JobRunner {
     this.listeners.clear();
   }
 
+  /** To this process's listeners and (shared) every other process's. */
   private emit(e: JobEvent): void {
+    if (this.shared && e.type !== "closed") {
+      const { bus } = this.shared;
+      bus.publish(EVENTS_CHANNEL, JSON.stringify({ from: bus.processId, event: e }));
+    }
+    this.deliver(e);
+  }
+
+  private deliver(e: JobEvent): void {
     for (const l of this.listeners) {
       try {
         l(e);

@@ -86,7 +86,7 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
 
   if (options.bus) {
     const { pub, sub } = options.bus.duplicatePair();
-    io.adapter(createAdapter(pub, sub, { key: "perse:socket.io" }));
+    io.adapter(createAdapter(pub, sub, { key: `${options.bus.prefix}:socket.io` }));
     io.of("/").adapter.on("error", (err: Error) => options.log?.(`socket.io: redis adapter: ${err.message}`));
   }
 

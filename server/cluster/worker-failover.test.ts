@@ -1,0 +1,123 @@
+/**
+ * A job worker SIGKILLed in the middle of a creation: another worker takes
+ * the job once the dead one's lock lapses and finishes it from its last
+ * finished stage, and the owner's page (a socket.io watcher on the web
+ * process) sees it through to "done". Real processes, PostgreSQL and Redis.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { io as connectIo, type Socket } from "socket.io-client";
+import { tempDataDir, waitFor, type TestServer } from "../testing/harness";
+import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
+import { clusterTestUrls } from "./testing";
+import type { ClientToServerEvents, JobView, ServerToClientEvents } from "../../protocol/messages";
+
+const urls = clusterTestUrls();
+let web: TestServer;
+let env: Record<string, string>;
+const workers: ChildProcess[] = [];
+
+function startWorker(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "server/jobs/testing-worker.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  workers.push(child);
+  let output = "";
+  return new Promise((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      output += d.toString();
+      if (output.includes("test worker ready")) resolve(child);
+    });
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    child.once("exit", (code) => reject(new Error(`test worker exited (${code}): ${output}`)));
+  });
+}
+
+beforeAll(async () => {
+  if (!urls) return;
+  const dataDir = tempDataDir("perse-failover-");
+  const redisPrefix = `perse-test-${randomUUID().slice(0, 8)}`;
+  env = {
+    DATA_DIR: dataDir,
+    DATABASE_URL: urls.postgres,
+    REDIS_URL: urls.redis,
+    REDIS_PREFIX: redisPrefix,
+    TEST_STEPS: "10",
+    TEST_STEP_MS: "150",
+  };
+  // The web process's own stages break: only a worker can finish the job.
+  web = await startServerWithStages(steppingStages({ steps: 1, stepMs: 1, failIn: () => "first" }), {
+    databaseUrl: urls.postgres,
+    redisUrl: urls.redis,
+    redisPrefix,
+    dataDir,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const w of workers) w.kill("SIGKILL");
+  await web?.close();
+});
+
+describe.skipIf(!urls)("job workers", () => {
+  it("a SIGKILLed worker's job is finished by another from its last finished stage, and the page sees it", async () => {
+    const first = await startWorker();
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connectIo(web.url, {
+      transports: ["websocket"],
+      reconnection: false,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once("server:hello", () => resolve());
+        socket.once("connect_error", reject);
+      });
+      const updates: JobView[] = [];
+      socket.on("job:update", (v) => updates.push(v));
+      const portraitId = await fakePortrait(web.dataDir);
+      const { jobId, avatarId } = await web.jobs.createAvatarJob({ portraitId, name: "Failover", config: "tiny" });
+      expect((await socket.emitWithAck("job:watch", { jobId })).ok).toBe(true);
+
+      // Killed in the middle of the second stage, the first one done.
+      await waitFor(
+        async () => {
+          const row = await web.db.job.findUnique({ where: { id: jobId }, select: { stage: true, progress: true } });
+          return row?.stage === "second" && row.progress > 0.4;
+        },
+        20_000,
+        "the job in its second stage",
+      );
+      first.kill("SIGKILL");
+      const killedAt = Date.now();
+      await startWorker();
+      await waitFor(() => updates.some((u) => u.status === "done"), 45_000, "the job done by the second worker");
+      console.log(`job finished ${Date.now() - killedAt} ms after its worker was killed`);
+
+      const runs = fs
+        .readFileSync(path.join(web.dataDir, "stage-runs.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" "));
+      const pids = [first.pid, workers[1]!.pid].map(String);
+      // The first stage ran once, on the first worker; the second again from its start on the second; then the bundle.
+      expect(runs).toEqual([
+        ["first", pids[0]],
+        ["second", pids[0]],
+        ["second", pids[1]],
+        ["bundle", pids[1]],
+      ]);
+      const avatar = await web.db.avatar.findUniqueOrThrow({ where: { id: avatarId }, select: { status: true } });
+      expect(avatar.status).toBe("ready");
+      const job = await web.db.job.findUniqueOrThrow({ where: { id: jobId }, select: { status: true, log: true } });
+      expect(job.status).toBe("done");
+      // The page saw progress before the kill and after it, ending at 1.
+      expect(updates.filter((u) => u.status === "running").length).toBeGreaterThan(2);
+      expect(updates[updates.length - 1]!.progress).toBe(1);
+    } finally {
+      socket.close();
+    }
+  }, 120_000);
+});

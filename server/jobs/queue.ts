@@ -1,0 +1,100 @@
+/**
+ * Creation jobs across processes (REDIS_URL set): a BullMQ queue on the
+ * cluster's Redis. Web processes add a job's id; worker processes
+ * (npm run worker) take them one by one.
+ *
+ * Why BullMQ and not pg-boss: a creation runs for many minutes, and a killed
+ * worker's job must move on within seconds. BullMQ's worker holds a lock it
+ * renews while the job runs; a job whose lock lapses is "stalled" and goes
+ * back to the queue for another worker. pg-boss (on Node 20: version 10)
+ * only expires a job after a fixed time, which would have to exceed the
+ * longest creation. The Job rows in the database stay the truth: the queue
+ * holds ids only, a stage resumes from what its row and DATA_DIR say, and
+ * every worker adds back, at start and every minute, the queued or running
+ * rows the queue does not hold (a Redis that restarted empty loses nothing).
+ */
+import { DelayedError, Queue, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
+
+export const CREATION_QUEUE = "perse-create-avatar";
+
+/** How the queue finds out that a worker died: its lock lapses after LOCK_MS, checked every STALLED_CHECK_MS. */
+const LOCK_MS = 10_000;
+const STALLED_CHECK_MS = 5_000;
+
+export interface CreationWork {
+  /** Runs the job to its end (done, failed or cancelled: its row says which). */
+  run(jobId: string): Promise<void>;
+  /** Whether this process is closing: the job was interrupted, not finished, and goes back to the queue. */
+  closing(): boolean;
+}
+
+export class CreationQueue {
+  private readonly queue: Queue;
+  private worker: Worker | null = null;
+
+  private readonly prefix: string;
+
+  private constructor(
+    private readonly connection: Redis,
+    redisPrefix: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.prefix = `${redisPrefix}:bull`;
+    this.queue = new Queue(CREATION_QUEUE, { connection, prefix: this.prefix });
+    this.queue.on("error", (err: Error) => log(`jobs: queue: ${err.message}`));
+  }
+
+  static async open(
+    url: string,
+    redisPrefix: string,
+    log: (line: string) => void = () => undefined,
+  ): Promise<CreationQueue> {
+    // BullMQ's blocking reads need requests that never give up.
+    const connection = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+    connection.on("error", (err: Error) => log(`jobs: redis: ${err.message}`));
+    try {
+      await connection.connect();
+    } catch (err) {
+      connection.disconnect();
+      throw new Error(`jobs: cannot reach Redis at REDIS_URL (${(err as Error).message})`);
+    }
+    return new CreationQueue(connection, redisPrefix, log);
+  }
+
+  /** Adds a job's id; nothing happens when the queue already holds it (waiting, running or delayed). */
+  async enqueue(jobId: string): Promise<void> {
+    await this.queue.add("create-avatar", { jobId }, { jobId, removeOnComplete: true, removeOnFail: true });
+  }
+
+  /** Takes jobs, `concurrency` at a time, until close(). */
+  work(work: CreationWork, concurrency: number): void {
+    this.worker = new Worker(
+      CREATION_QUEUE,
+      async (job: Job<{ jobId: string }>, token?: string) => {
+        await work.run(job.data.jobId);
+        if (work.closing() && token) {
+          // Interrupted by this worker's shutdown: back to the queue at once, for any worker.
+          await job.moveToDelayed(Date.now(), token);
+          throw new DelayedError();
+        }
+      },
+      {
+        connection: this.connection,
+        prefix: this.prefix,
+        concurrency,
+        lockDuration: LOCK_MS,
+        stalledInterval: STALLED_CHECK_MS,
+        // A job is never failed for stalling: each worker that dies leaves it to the next.
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+      },
+    );
+    this.worker.on("error", (err: Error) => this.log(`jobs: worker: ${err.message}`));
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+    await this.connection.quit().catch(() => undefined);
+  }
+}
