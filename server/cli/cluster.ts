@@ -10,23 +10,26 @@ import { intOption, runCli, UsageError } from "./run-cli";
 import { startLocalCluster } from "../cluster/local-cluster";
 import { defaultDatabaseUrl } from "../storage/layout";
 
-const USAGE = `usage: npm run cluster -- [--web N]
-  --web N   web processes (default 2)
+const USAGE = `usage: npm run cluster -- [--web N] [--workers N]
+  --web N       web processes (default 2)
+  --workers N   job workers (default 1)
 environment: PORT (the balancer's, default 3000), REDIS_URL (default redis://127.0.0.1:6379),
   DATABASE_URL (default SQLite under DATA_DIR: fine on one machine; PostgreSQL for several),
   DATA_DIR (default ./data), and everything \`npm start\` reads.`;
 
 async function main(argv: string[]): Promise<void> {
-  let values: { web?: string };
+  let values: { web?: string; workers?: string };
   try {
-    ({ values } = parseArgs({ args: argv, options: { web: { type: "string" } } }));
+    ({ values } = parseArgs({ args: argv, options: { web: { type: "string" }, workers: { type: "string" } } }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const webProcesses = intOption(values.web, "--web", 2, 1, 16);
+  const workers = intOption(values.workers, "--workers", 1, 0, 16);
   const dataDir = path.resolve(process.env.DATA_DIR ?? "./data");
   const cluster = await startLocalCluster({
     webProcesses,
+    workers,
     dataDir,
     databaseUrl: process.env.DATABASE_URL || defaultDatabaseUrl(dataDir),
     redisUrl: process.env.REDIS_URL || "redis://127.0.0.1:6379",
@@ -34,7 +37,8 @@ async function main(argv: string[]): Promise<void> {
     onLine: (name, line) => console.log(`[${name}] ${line}`),
   });
   console.log(
-    `PERSE Studio cluster ready on ${cluster.url}: ${cluster.webs.map((w, i) => `web${i + 1} ${w.url}`).join(", ")}`,
+    `PERSE Studio cluster ready on ${cluster.url}: ${cluster.webs.map((w, i) => `web${i + 1} ${w.url}`).join(", ")}` +
+      `, ${workers} job worker(s)`,
   );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);

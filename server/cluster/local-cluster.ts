@@ -1,7 +1,8 @@
 /**
  * A whole cluster on one machine: several web processes (server/main.ts,
- * each its own OS process) on one database, one Redis and one DATA_DIR,
- * behind a TCP balancer. `npm run cluster` runs it; e2e/cluster.spec.ts and
+ * each its own OS process) and job workers (server/worker.ts) on one
+ * database, one Redis and one DATA_DIR, the web processes behind a TCP
+ * balancer. `npm run cluster` runs it; e2e/cluster.spec.ts and
  * bench:cluster start it to kill and measure its processes.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -21,6 +22,7 @@ export interface LocalCluster {
   /** The balancer's address: what browsers use. */
   url: string;
   webs: WebProcess[];
+  workers: WebProcess[];
   /** Starts the i-th web process again on its port (after a kill). */
   restart(i: number): Promise<void>;
   close(): Promise<void>;
@@ -28,8 +30,11 @@ export interface LocalCluster {
 
 export interface LocalClusterOptions {
   webProcesses: number;
+  /** Job workers (npm run worker); default 0. Needs redisUrl. */
+  workers?: number;
   databaseUrl: string;
-  redisUrl: string;
+  /** Null runs the processes alone, each unaware of the others (bench:cluster's one-process row). */
+  redisUrl: string | null;
   dataDir: string;
   /** The balancer's port; default a free one. */
   port?: number;
@@ -68,9 +73,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const root = options.root ?? process.cwd();
   const ports = await Promise.all(Array.from({ length: options.webProcesses }, () => freePort()));
   const webs: WebProcess[] = [];
+  const workers: WebProcess[] = [];
 
-  function spawnWeb(i: number, port: number): WebProcess {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "server/main.ts")], {
+  function spawnWeb(i: number, port: number, entry = "server/main.ts", name = `web${i + 1}`): WebProcess {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, entry)], {
       cwd: root,
       env: {
         ...process.env,
@@ -80,7 +86,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         HOST: "127.0.0.1",
         DATA_DIR: options.dataDir,
         DATABASE_URL: options.databaseUrl,
-        REDIS_URL: options.redisUrl,
+        REDIS_URL: options.redisUrl ?? "",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -93,7 +99,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         for (const line of lines) {
           web.output.push(line);
           if (web.output.length > 200) web.output.shift();
-          options.onLine?.(`web${i + 1}`, line);
+          options.onLine?.(name, line);
         }
       });
     }
@@ -109,14 +115,23 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       await waitHealthy(web, 120_000);
     }
     balancer = await startBalancer(ports, { port: options.port });
+    for (let i = 0; i < (options.workers ?? 0); i++) {
+      const worker = spawnWeb(i, 0, "server/worker.ts", `worker${i + 1}`);
+      workers.push(worker);
+      await new Promise<void>((resolve, reject) => {
+        worker.child.stdout!.on("data", (d: Buffer) => d.toString().includes("job worker ready") && resolve());
+        worker.child.once("exit", (code) => reject(new Error(`worker exited (${code}):\n${worker.output.join("\n")}`)));
+      });
+    }
   } catch (err) {
-    for (const w of webs) w.child.kill("SIGKILL");
+    for (const w of [...webs, ...workers]) w.child.kill("SIGKILL");
     throw err;
   }
   const bal = balancer;
   return {
     url: `http://127.0.0.1:${bal.port}`,
     webs,
+    workers,
     async restart(i) {
       const web = spawnWeb(i, ports[i]!);
       webs[i] = web;
@@ -125,7 +140,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     async close() {
       await bal.close();
       await Promise.all(
-        webs.map(
+        [...webs, ...workers].map(
           (w) =>
             new Promise<void>((resolve) => {
               if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();
