@@ -21,6 +21,8 @@ export const CREATION_QUEUE = "perse-create-avatar";
 /** How the queue finds out that a worker died: its lock lapses after LOCK_MS, checked every STALLED_CHECK_MS. */
 const LOCK_MS = 10_000;
 const STALLED_CHECK_MS = 5_000;
+/** How long a web process waits for Redis to take a new job before leaving it to the workers' reconciliation. */
+const ENQUEUE_TIMEOUT_MS = 3_000;
 
 export interface CreationWork {
   /** Runs the job to its end (done, failed or cancelled: its row says which). */
@@ -62,9 +64,30 @@ export class CreationQueue {
     return new CreationQueue(connection, redisPrefix, log);
   }
 
-  /** Adds a job's id; nothing happens when the queue already holds it (waiting, running or delayed). */
-  async enqueue(jobId: string): Promise<void> {
-    await this.queue.add("create-avatar", { jobId }, { jobId, removeOnComplete: true, removeOnFail: true });
+  /**
+   * Adds a job's id; nothing happens when the queue already holds it (waiting, running or delayed).
+   * Answers false when Redis does not answer within ENQUEUE_TIMEOUT_MS: the row is queued all the
+   * same, and the workers' next reconciliation adds it.
+   */
+  async enqueue(jobId: string): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ENQUEUE_TIMEOUT_MS)));
+    const added = this.queue
+      .add("create-avatar", { jobId }, { jobId, removeOnComplete: true, removeOnFail: true })
+      .then(
+        () => true as const,
+        (err: Error) => {
+          this.log(`jobs: could not queue job ${jobId}: ${err.message}`);
+          return false as const;
+        },
+      );
+    try {
+      const ok = await Promise.race([added, timeout]);
+      if (!ok) this.log(`jobs: the queue did not answer; job ${jobId} waits in the database for the workers to add it`);
+      return ok;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Takes jobs, `concurrency` at a time, until close(). */

@@ -208,7 +208,7 @@ export class JobRunner {
 
   /** Runs the job here, or (shared) hands it to the queue. */
   private async dispatch(jobId: string): Promise<void> {
-    if (this.shared) return this.shared.queue.enqueue(jobId);
+    if (this.shared) return void (await this.shared.queue.enqueue(jobId));
     this.queue.push(jobId);
     this.pump();
   }
