@@ -12,6 +12,8 @@
  * it (edit-to-every-peer), p50 / p95 / max; lost: (client, edit) pairs never seen
  * plus clients whose final state differs; Redis commands per edit from the
  * server's INFO commandstats (all commands the processes sent, presence included).
+ * BENCH_BASELINE_ROOT: another checkout (built, with node_modules) whose server runs a
+ * fourth row, "1 process, SQLite" on that code, for the before/after of the default.
  * Env: BENCH_CLIENTS (200), BENCH_EDITS (100), BENCH_INTERVAL_MS (50),
  * DATABASE_URL (PostgreSQL; default PG_TEST_URL's <name>_cluster), REDIS_URL
  * (default redis://127.0.0.1:6379).
@@ -140,10 +142,22 @@ async function main(): Promise<void> {
   process.setMaxListeners(0);
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   await redis.connect();
-  const setups: Array<{ setup: string; web: number; db: "pg" | "sqlite"; redis: boolean }> = [
+  const baseline = process.env.BENCH_BASELINE_ROOT;
+  const setups: Array<{ setup: string; web: number; db: "pg" | "sqlite"; redis: boolean; root?: string }> = [
     { setup: "2 processes, PostgreSQL + Redis", web: 2, db: "pg", redis: true },
     { setup: "1 process, PostgreSQL", web: 1, db: "pg", redis: false },
     { setup: "1 process, SQLite (default)", web: 1, db: "sqlite", redis: false },
+    ...(baseline
+      ? [
+          {
+            setup: `1 process, SQLite, code at ${baseline}`,
+            web: 1,
+            db: "sqlite" as const,
+            redis: false,
+            root: baseline,
+          },
+        ]
+      : []),
   ];
   const rows: Row[] = [];
   console.log(`bench:cluster: ${CLIENTS} clients, ${EDITS} edits every ${INTERVAL_MS} ms, ${os.cpus().length} cores`);
@@ -158,7 +172,8 @@ async function main(): Promise<void> {
       dataDir,
       databaseUrl: s.db === "pg" ? POSTGRES_URL! : defaultDatabaseUrl(dataDir),
       redisUrl: s.redis ? REDIS_URL : null,
-      env: { SEED_DEMO: "false" },
+      root: s.root,
+      env: { SEED_DEMO: "false", REDIS_PREFIX: `perse-bench-${process.pid}` },
     });
     try {
       const row = await run(s.setup, cluster, s.redis ? redis : null);
@@ -172,9 +187,16 @@ async function main(): Promise<void> {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }
-  const [two, one] = rows;
-  if (two && one && two.setup.startsWith("2") && one.setup.startsWith("1 process, P"))
-    console.log(`ratio p95 (2 processes / 1 process, PostgreSQL): ${(two.p95 / one.p95).toFixed(2)}`);
+  const find = (prefix: string) => rows.find((r) => r.setup.startsWith(prefix));
+  const [two, one, sqlite, old] = [
+    find("2 processes"),
+    find("1 process, PostgreSQL"),
+    find("1 process, SQLite ("),
+    find("1 process, SQLite, code"),
+  ];
+  if (two && one) console.log(`ratio p95 (2 processes / 1 process, PostgreSQL): ${(two.p95 / one.p95).toFixed(2)}`);
+  if (sqlite && old)
+    console.log(`ratio p95 (this code / baseline, 1 process, SQLite): ${(sqlite.p95 / old.p95).toFixed(2)}`);
   redis.disconnect();
 }
 

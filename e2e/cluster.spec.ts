@@ -1,7 +1,7 @@
 /**
- * The studio as a cluster on this machine: two web processes (separate OS
- * processes) on PostgreSQL, Redis and one DATA_DIR, behind the local TCP
- * balancer (server/cluster/local-cluster.ts). Needs PG_TEST_URL and
+ * The studio as a cluster on this machine: two web processes and two render
+ * nodes (separate OS processes) on PostgreSQL, Redis and one DATA_DIR, the
+ * web processes behind the local TCP balancer (server/cluster/local-cluster.ts). Needs PG_TEST_URL and
  * REDIS_TEST_URL (.ci/run sets both; it never skips in CI).
  */
 import fs from "node:fs";
@@ -24,10 +24,12 @@ test.beforeAll(async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "perse-e2e-cluster-"));
   cluster = await startLocalCluster({
     webProcesses: 2,
+    renderNodes: 2,
     databaseUrl: urls!.postgres,
     redisUrl: urls!.redis,
     dataDir,
-    env: { SEED_DEMO: "false" },
+    // Keys and channels of its own: nothing else in this Redis is this cluster's.
+    env: { SEED_DEMO: "false", REDIS_PREFIX: `perse-e2e-${process.pid}` },
   });
   const res = await fetch(`${cluster.webs[0]!.url}/api/trpc/avatars.create`, {
     method: "POST",
@@ -52,6 +54,7 @@ const framesOf = (page: Page) =>
   page.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => ({
     frames: Number(c.dataset.frames),
     version: Number(c.dataset.version),
+    source: c.dataset.source ?? "",
   }));
 
 test("two browsers on different web processes see each other's edits and presence within 1 s, and both stream", async ({
@@ -107,4 +110,36 @@ test("SIGKILL of a web process: its browsers reconnect to the other and no ackno
   await expect(c.getByTestId("value-hair")).toHaveText("-0.25");
   for (const page of [a, b, c]) await page.context().close();
   await cluster.restart(0);
+});
+
+test("SIGKILL of the render node: another takes the avatar and its viewers get frames again within 5 s", async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const page = await editor(browser, cluster.url);
+  await expect.poll(async () => (await framesOf(page)).frames, { timeout: 60_000 }).toBeGreaterThan(0);
+  const serving = (await framesOf(page)).source;
+  const victim = cluster.renderNodes.find((n) => n.url === serving)!;
+  expect(victim, `frames come from a render node (${serving})`).toBeTruthy();
+  victim.child.kill("SIGKILL");
+  const killedAt = Date.now();
+  const framesBefore = (await framesOf(page)).frames;
+  await expect
+    .poll(async () => (await framesOf(page)).source !== serving, { timeout: 15_000, intervals: [50] })
+    .toBe(true);
+  console.log(`the page moved to ${(await framesOf(page)).source} ${Date.now() - killedAt} ms after the kill`);
+  // A frame drawn after the kill, from the other node (the page asks its web process again and moves).
+  await expect
+    .poll(
+      async () => {
+        const now = await framesOf(page);
+        return now.source !== serving && now.frames > framesBefore;
+      },
+      { timeout: 15_000, intervals: [100] },
+    )
+    .toBe(true);
+  const elapsed = Date.now() - killedAt;
+  console.log(`frames again from ${(await framesOf(page)).source} ${elapsed} ms after the render node was killed`);
+  expect(elapsed).toBeLessThan(5000);
+  await page.context().close();
 });

@@ -147,12 +147,27 @@ export interface ClientToServerEvents {
     req: StreamStartRequest,
     ack: (reply: SocketResult<{ backend: string; maxFps: number }>) => void,
   ) => void;
+  /**
+   * Where this avatar's frames come from: a render node's address and a ticket to present there (auth.ticket),
+   * or null when this process streams them itself (no render node is running).
+   */
+  "stream:locate": (
+    req: { avatarId: string; /** A node address this page could not reach just now. */ unreachable?: string },
+    ack: (reply: SocketResult<StreamLocation | null>) => void,
+  ) => void;
   "stream:camera": (req: { camera: StreamCamera; width?: number; height?: number }) => void;
   "stream:ack": (req: { frameId: number }) => void;
   "stream:stop": () => void;
   /** Owner only: the job's current view, then job:update and job:log until job:unwatch. */
   "job:watch": (req: { jobId: string }, ack: (reply: SocketResult<JobView>) => void) => void;
   "job:unwatch": (req: { jobId: string }) => void;
+}
+
+/** A render node that serves an avatar's stream (docs/deploy.md). */
+export interface StreamLocation {
+  url: string;
+  /** Opens one connection to that node for this avatar, within a minute; bound to the page's origin. */
+  ticket: string;
 }
 
 export interface ServerToClientEvents {

@@ -16,6 +16,7 @@ import { ShareDialog } from "./ShareDialog";
 import { JobProgressBanner } from "./JobProgressBanner";
 import { useSharedRoom } from "../lib/use-shared-room";
 import { useAvatarSocket } from "../lib/use-avatar-socket";
+import { useStreamSocket } from "../lib/use-stream-socket";
 import { AttributePanel } from "./AttributePanel";
 import { PresetList } from "./PresetList";
 import { PoseControls } from "./PoseControls";
@@ -59,6 +60,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const session = { avatarId, shareToken, canEdit, onStopped: setLoadError, onRefused: setDenied };
   const room = useSharedRoom(session);
   const { socket, info, serverOffsetMs, playClip } = useAvatarSocket(session);
+  const streamSocket = useStreamSocket(socket, avatarId);
 
   const onStats = useCallback((s: StreamStats) => setStats(s), []);
   const onLocalFail = useCallback((reason: string) => {
@@ -145,7 +147,8 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
               />
             ) : mode ? (
               <StreamView
-                socket={socket}
+                socket={streamSocket?.socket ?? null}
+                source={streamSocket?.source ?? ""}
                 avatarId={avatarId}
                 size={VIEW_SIZE}
                 lastEditAt={lastEditAt}

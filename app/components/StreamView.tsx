@@ -24,6 +24,8 @@ export interface StreamStats {
 
 export interface StreamViewProps {
   socket: AppSocket | null;
+  /** Where the frames come from: "server", or a render node's address. */
+  source: string;
   avatarId: string;
   size: number;
   /** performance.now() of this viewer's last edit, to measure latency. */
@@ -35,7 +37,16 @@ export interface StreamViewProps {
   onCamera?: (camera: StreamCamera) => void;
 }
 
-export function StreamView({ socket, avatarId, size, lastEditAt, onStats, follow = null, onCamera }: StreamViewProps) {
+export function StreamView({
+  socket,
+  source,
+  avatarId,
+  size,
+  lastEditAt,
+  onStats,
+  follow = null,
+  onCamera,
+}: StreamViewProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const editRef = useRef<{ at: number; version: number } | null>(null);
   const stats = useRef<StreamStats>({
@@ -134,6 +145,7 @@ export function StreamView({ socket, avatarId, size, lastEditAt, onStats, follow
       data-testid="stream-canvas"
       data-frames="0"
       data-version="-1"
+      data-source={source}
       aria-label="Avatar, rendered by the server"
     />
   );

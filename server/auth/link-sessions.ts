@@ -9,7 +9,7 @@
  * each process keeps its own timers.
  */
 import type { Access } from "./access";
-import type { ClusterBus } from "../cluster/bus";
+import type { ClusterBus } from "../bus/bus";
 
 const LINKS_CHANNEL = "links";
 

@@ -1,6 +1,7 @@
 /**
  * A whole cluster on one machine: several web processes (server/main.ts,
- * each its own OS process) and job workers (server/worker.ts) on one
+ * each its own OS process), job workers (server/worker.ts) and render nodes
+ * (server/render-node.ts) on one
  * database, one Redis and one DATA_DIR, the web processes behind a TCP
  * balancer. `npm run cluster` runs it; e2e/cluster.spec.ts and
  * bench:cluster start it to kill and measure its processes.
@@ -23,6 +24,7 @@ export interface LocalCluster {
   url: string;
   webs: WebProcess[];
   workers: WebProcess[];
+  renderNodes: WebProcess[];
   /** Starts the i-th web process again on its port (after a kill). */
   restart(i: number): Promise<void>;
   close(): Promise<void>;
@@ -32,6 +34,8 @@ export interface LocalClusterOptions {
   webProcesses: number;
   /** Job workers (npm run worker); default 0. Needs redisUrl. */
   workers?: number;
+  /** Render nodes (npm run render-node); default 0. Needs redisUrl. */
+  renderNodes?: number;
   databaseUrl: string;
   /** Null runs the processes alone, each unaware of the others (bench:cluster's one-process row). */
   redisUrl: string | null;
@@ -74,8 +78,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const ports = await Promise.all(Array.from({ length: options.webProcesses }, () => freePort()));
   const webs: WebProcess[] = [];
   const workers: WebProcess[] = [];
+  const renderNodes: WebProcess[] = [];
 
-  function spawnWeb(i: number, port: number, entry = "server/main.ts", name = `web${i + 1}`): WebProcess {
+  function spawnWeb(
+    i: number,
+    port: number,
+    entry = "server/main.ts",
+    name = `web${i + 1}`,
+    extraEnv: Record<string, string> = {},
+  ): WebProcess {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(root, entry)], {
       cwd: root,
       env: {
@@ -87,6 +98,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         DATA_DIR: options.dataDir,
         DATABASE_URL: options.databaseUrl,
         REDIS_URL: options.redisUrl ?? "",
+        ...extraEnv,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -115,6 +127,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       await waitHealthy(web, 120_000);
     }
     balancer = await startBalancer(ports, { port: options.port });
+    for (let i = 0; i < (options.renderNodes ?? 0); i++) {
+      const port = await freePort();
+      const node = spawnWeb(i, port, "server/render-node.ts", `render${i + 1}`, {
+        RENDER_NODE_URL: `http://127.0.0.1:${port}`,
+      });
+      renderNodes.push(node);
+      await waitHealthy(node, 60_000);
+    }
     for (let i = 0; i < (options.workers ?? 0); i++) {
       const worker = spawnWeb(i, 0, "server/worker.ts", `worker${i + 1}`);
       workers.push(worker);
@@ -124,7 +144,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       });
     }
   } catch (err) {
-    for (const w of [...webs, ...workers]) w.child.kill("SIGKILL");
+    for (const w of [...webs, ...workers, ...renderNodes]) w.child.kill("SIGKILL");
     throw err;
   }
   const bal = balancer;
@@ -132,6 +152,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     url: `http://127.0.0.1:${bal.port}`,
     webs,
     workers,
+    renderNodes,
     async restart(i) {
       const web = spawnWeb(i, ports[i]!);
       webs[i] = web;
@@ -140,7 +161,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     async close() {
       await bal.close();
       await Promise.all(
-        [...webs, ...workers].map(
+        [...webs, ...workers, ...renderNodes].map(
           (w) =>
             new Promise<void>((resolve) => {
               if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve();

@@ -39,14 +39,14 @@ import {
   publicOriginFor,
 } from "../auth/origin-policy";
 import { LinkSessions } from "../auth/link-sessions";
-import { ClusterBus } from "../cluster/bus";
+import { ClusterBus } from "../bus/bus";
+import { clusterSecret, RenderNodeDirectory } from "../realtime/render-nodes";
 import { appRouter } from "../api/router";
 import { DocStore } from "../realtime/doc-store";
 import { YjsServer } from "../realtime/yjs-ws";
 import { attachSocketServer } from "../realtime/socket";
-import { StreamHub } from "../realtime/stream";
+import { streamHubFor, type StreamHub } from "../realtime/stream";
 import { AvatarNotFoundError, AvatarStore } from "../avatar/avatar-store";
-import { SKIP_VALIDATION_FLAGS, createNodeGpu, type NodeGpu } from "../gpu/node-device";
 import { errorPage } from "./error-page";
 import { JobRunner } from "../jobs/runner";
 import type { StageDef } from "../pipeline/create/stage";
@@ -322,27 +322,7 @@ export async function startServer({
     return nextHandler(req, res);
   }
 
-  let gpu: Promise<NodeGpu | null> | null = null;
-  const stream = new StreamHub({
-    docs,
-    avatars,
-    // One device for the process, made when the first viewer streams; a lost device is logged, and later sessions fall back to the CPU.
-    gpu: () =>
-      (gpu ??=
-        config.streamBackend === "cpu"
-          ? Promise.resolve(null)
-          : createNodeGpu({
-              dawnFlags: config.gpuSkipValidation ? [SKIP_VALIDATION_FLAGS] : [],
-              onFailure: (err) => log(`gpu: ${err.message}`),
-              log: { info: log, warn: log, error: log },
-            })),
-    backend: config.streamBackend,
-    maxViewers: config.streamMaxViewers,
-    maxPixels: config.streamMaxPixels,
-    maxFps: 30,
-    idleReleaseMs: 30_000,
-    log,
-  });
+  const { hub: stream, gpu } = streamHubFor(config, { docs, avatars, log });
   const io = attachSocketServer(server, {
     db,
     docs,
@@ -351,6 +331,12 @@ export async function startServer({
     auth,
     linkSessions,
     bus,
+    renderNodes: bus
+      ? {
+          directory: new RenderNodeDirectory(bus.commands(), bus.prefix),
+          secret: await clusterSecret(bus.commands(), bus.prefix),
+        }
+      : null,
     maxMessageBytes: config.maxWsMessageBytes,
     log,
   });
@@ -440,7 +426,7 @@ export async function startServer({
         await bus?.close();
         await nextApp.close();
         await db.$disconnect();
-        (await gpu)?.destroy();
+        (await gpu())?.destroy();
       })();
       return closing;
     },

@@ -29,7 +29,7 @@ import { portraitExists } from "../portraits/store";
 import { jobDir as jobDirOf } from "../storage/layout";
 import { JobError, Stop, type JobEvent } from "./job-events";
 import type { CreationQueue } from "./queue";
-import type { ClusterBus } from "../cluster/bus";
+import type { ClusterBus } from "../bus/bus";
 import { JobExecution, removeAvatarFiles, type ExecutionHost } from "./job-execution";
 import {
   appendLog,

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import type { ServerConfig } from "../config";
 import { migrate } from "../db/migrate";
 import { createDb } from "../db/client";
-import { ClusterBus } from "../cluster/bus";
+import { ClusterBus } from "../bus/bus";
 import type { StageDef } from "../pipeline/create/stage";
 import { CreationQueue } from "./queue";
 import { JobRunner } from "./runner";

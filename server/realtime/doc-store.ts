@@ -21,7 +21,7 @@ import * as encoding from "lib0/encoding";
 import * as decoding from "lib0/decoding";
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from "y-protocols/awareness";
 import type { Db } from "../db/client";
-import type { ClusterBus } from "../cluster/bus";
+import type { ClusterBus } from "../bus/bus";
 import { readAwarenessEntries } from "./shared-state-guard";
 
 /** The origin of a change that another process stored (or, for presence, received) and published. */

@@ -24,7 +24,8 @@ import { attributesMap, playbackMap } from "../../protocol/shared-state";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 import type { JobRunner } from "../jobs/runner";
 import { JobFeed } from "../jobs/feed";
-import type { ClusterBus } from "../cluster/bus";
+import type { ClusterBus } from "../bus/bus";
+import { signTicket, type RenderNodeDirectory } from "./render-nodes";
 
 interface SocketData {
   access: Access;
@@ -35,6 +36,7 @@ type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<strin
 
 const joinSchema = z.object({ avatarId: z.string().min(1).max(64) });
 const jobSchema = z.object({ jobId: z.string().min(1).max(64) });
+const locateSchema = z.object({ avatarId: z.string().min(1).max(64), unreachable: z.string().max(512).optional() });
 const commandSchema = z.object({
   avatarId: z.string().min(1).max(64),
   command: z.discriminatedUnion("type", [
@@ -65,6 +67,8 @@ export interface SocketServerOptions {
   jobUpdateIntervalMs?: number;
   /** The other processes of the studio: rooms and emits then span them all (socket.io's Redis adapter). */
   bus?: ClusterBus | null;
+  /** Render nodes that stream avatars for the cluster, and the secret their tickets are signed with. */
+  renderNodes?: { directory: RenderNodeDirectory; secret: Buffer } | null;
   log?: (line: string) => void;
 }
 
@@ -134,6 +138,26 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
     });
 
     options.stream?.attach(socket, (avatarId) => canView(access, avatarId));
+
+    socket.on("stream:locate", async (req, ack) => {
+      if (typeof ack !== "function") return;
+      const parsed = locateSchema.safeParse(req);
+      if (!parsed.success) return ack(fail("bad-request", "stream:locate needs { avatarId: string }"));
+      const { avatarId, unreachable } = parsed.data;
+      if (!canView(access, avatarId)) return ack(fail("not-found", `No avatar with id "${avatarId}".`));
+      const nodes = options.renderNodes;
+      const origin = socket.handshake.headers.origin;
+      if (!nodes || !origin || access.kind === "none") return ack({ ok: true, value: null });
+      try {
+        if (unreachable) await nodes.directory.dropIfUnreachable(unreachable);
+        const node = await nodes.directory.locate(avatarId);
+        if (!node) return ack({ ok: true, value: null });
+        ack({ ok: true, value: { url: node.url, ticket: signTicket(nodes.secret, { avatarId, origin, access }) } });
+      } catch (err) {
+        options.log?.(`stream: locating avatar ${avatarId}'s render node failed: ${(err as Error).message}`);
+        ack({ ok: true, value: null });
+      }
+    });
 
     socket.on("health:ping", (ack) => {
       if (typeof ack === "function") ack({ ok: true, protocol: PROTOCOL_VERSION, serverTime: Date.now() });

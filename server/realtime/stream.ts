@@ -33,8 +33,9 @@ import type { DocStore, SharedDoc } from "./doc-store";
 import { VIEW } from "../../protocol/shared-state";
 import { ClipCache, frameInputs, readFrameState, viewCamera } from "../../protocol/frame-inputs";
 import { AvatarNotFoundError, type AvatarStore } from "../avatar/avatar-store";
-import { isSoftwareAdapter, type NodeGpu } from "../gpu/node-device";
-import { ThreadAvatarRenderer } from "../render/avatar-thread";
+import { createNodeGpu, isSoftwareAdapter, SKIP_VALIDATION_FLAGS, type NodeGpu } from "../gpu/node-device";
+import type { ServerConfig } from "../config";
+import { keepSpareThreads, ThreadAvatarRenderer } from "../render/avatar-thread";
 import type {
   ClientToServerEvents,
   ServerToClientEvents,
@@ -123,6 +124,37 @@ export interface StreamOptions {
 
 type AppSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
+/** The stream hub of a web process or render node, configured from the environment (server/config.ts). */
+export function streamHubFor(
+  config: ServerConfig,
+  deps: { docs: DocStore; avatars: AvatarStore; log: (line: string) => void },
+): { hub: StreamHub; gpu: () => Promise<NodeGpu | null> } {
+  const { log } = deps;
+  let gpu: Promise<NodeGpu | null> | null = null;
+  // One device for the process, made when the first viewer streams; a lost device is logged, and later sessions fall back to the CPU.
+  const device = () =>
+    (gpu ??=
+      config.streamBackend === "cpu"
+        ? Promise.resolve(null)
+        : createNodeGpu({
+            dawnFlags: config.gpuSkipValidation ? [SKIP_VALIDATION_FLAGS] : [],
+            onFailure: (err) => log(`gpu: ${err.message}`),
+            log: { info: log, warn: log, error: log },
+          }));
+  const hub = new StreamHub({
+    docs: deps.docs,
+    avatars: deps.avatars,
+    gpu: device,
+    backend: config.streamBackend,
+    maxViewers: config.streamMaxViewers,
+    maxPixels: config.streamMaxPixels,
+    maxFps: 30,
+    idleReleaseMs: 30_000,
+    log,
+  });
+  return { hub, gpu: () => gpu ?? Promise.resolve(null) };
+}
+
 const cameraSchema = z.object({
   yawDeg: z.number().finite().min(-360).max(360),
   pitchDeg: z.number().finite().min(-89).max(89),
@@ -197,6 +229,21 @@ export class StreamHub {
   readonly stats = { bakes: 0, frames: 0, batches: 0 };
 
   constructor(private readonly options: StreamOptions) {}
+
+  /** Whether sessions render with this device (else on CPU threads). */
+  private rendersOnGpu(gpu: NodeGpu | null): gpu is NodeGpu {
+    return gpu !== null && (this.options.backend === "webgpu" || !isSoftwareAdapter(gpu.adapterInfo));
+  }
+
+  /**
+   * Makes now what the first session would wait for (a render node that takes over an avatar must stream at
+   * once): the GPU device, the head model, and on the CPU path a pair of render threads booted in reserve.
+   */
+  async warmUp(): Promise<void> {
+    const gpu = this.options.backend === "cpu" ? null : await this.options.gpu();
+    void this.options.avatars.head;
+    if (!this.rendersOnGpu(gpu)) keepSpareThreads();
+  }
 
   get viewerCount(): number {
     return this.viewers.size;
@@ -359,9 +406,8 @@ export class StreamHub {
       p = (async () => {
         // The avatar first: a missing one must not leave its document held.
         const avatar = await this.options.avatars.load(avatarId);
-        const { backend } = this.options;
-        const gpu = backend === "cpu" ? null : await this.options.gpu();
-        const useGpu = gpu !== null && (backend === "webgpu" || !isSoftwareAdapter(gpu.adapterInfo));
+        const gpu = this.options.backend === "cpu" ? null : await this.options.gpu();
+        const useGpu = this.rendersOnGpu(gpu);
         const shared = await this.options.docs.acquire(avatarId);
         const session = new AvatarSession(avatarId, shared, avatar, () => this.markDirty(session));
         session.renderer = useGpu

@@ -33,6 +33,68 @@ export type FromAvatarWorker =
 type Done = Extract<FromAvatarWorker, { type: "done" }>;
 type Request = Exclude<ToAvatarWorker, { type: "open" }>;
 
+/** A render thread with its modules and head model loaded, not yet holding an avatar. */
+interface BootedThread {
+  worker: Worker;
+  /** Resolves once the thread says "started"; rejects if it dies first. */
+  started: Promise<void>;
+}
+
+function bootThread(): BootedThread {
+  // TypeScript through tsx's API, as the creation stages' workers (server/pipeline/create/stage-thread.ts).
+  const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./avatar-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
+  const worker = new Worker(boot, { eval: true });
+  worker.unref();
+  const started = new Promise<void>((resolve, reject) => {
+    const onMessage = (m: FromAvatarWorker) => {
+      if (m.type !== "started") return;
+      worker.off("message", onMessage);
+      resolve();
+    };
+    worker.on("message", onMessage);
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`a render thread stopped while booting (exit code ${code})`)));
+  });
+  started.catch(() => undefined);
+  return { worker, started };
+}
+
+/**
+ * Threads booted ahead of time. Booting one (loading the renderer's modules
+ * through tsx, making the head model) takes seconds on 2 cores; a render node
+ * keeps a pair ready (keepSpareThreads) so that an avatar it takes over from a
+ * dead node streams without that wait.
+ */
+const spares: BootedThread[] = [];
+let keepSpares = 0;
+
+/** Keeps `count` booted threads in reserve from now on (and boots them now). */
+export function keepSpareThreads(count = Math.min(2, os.availableParallelism())): void {
+  keepSpares = count;
+  refillSpares();
+}
+
+function refillSpares(): void {
+  while (spares.length < keepSpares) {
+    const spare = bootThread();
+    spares.push(spare);
+    spare.started.catch(() => {
+      const i = spares.indexOf(spare);
+      if (i >= 0) spares.splice(i, 1);
+    });
+  }
+}
+
+/** Spares taken are replaced this much later: booting competes for the cores the new session is starting on. */
+const REFILL_DELAY_MS = 15_000;
+
+function takeThread(): BootedThread {
+  const spare = spares.shift();
+  // Replaced in the background, so the next takeover finds a pair ready too.
+  if (spare) setTimeout(refillSpares, REFILL_DELAY_MS).unref();
+  return spare ?? bootThread();
+}
+
 class AvatarWorker {
   readonly worker: Worker;
   readonly pending = new Map<number, { resolve: (m: Done) => void; reject: (e: Error) => void }>();
@@ -40,14 +102,16 @@ class AvatarWorker {
   failure: Error | null = null;
 
   constructor(open: Extract<ToAvatarWorker, { type: "open" }>, isDestroyed: () => boolean) {
-    // TypeScript through tsx's API, as the creation stages' workers (server/pipeline/create/stage-thread.ts).
-    const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./avatar-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
-    this.worker = new Worker(boot, { eval: true });
-    this.worker.unref();
+    const thread = takeThread();
+    this.worker = thread.worker;
     this.ready = new Promise<void>((resolve, reject) => {
+      thread.started.then(
+        () => this.worker.postMessage(open, open.peer ? [open.peer] : []),
+        () => undefined,
+      );
       this.worker.on("message", (m: FromAvatarWorker) => {
-        if (m.type === "started") this.worker.postMessage(open, open.peer ? [open.peer] : []);
-        else if (m.type === "ready") resolve();
+        if (m.type === "started") return;
+        if (m.type === "ready") resolve();
         else {
           const p = this.pending.get(m.id);
           this.pending.delete(m.id);

@@ -93,7 +93,7 @@ port.on("message", (m: ToAvatarWorker) => {
 
 async function handle(m: ToAvatarWorker): Promise<void> {
   if (m.type === "open") {
-    const slice = new CpuAvatarRenderer(sliceAvatar(m.avatar, m.from, m.to), createHeadModel(), {
+    const slice = new CpuAvatarRenderer(sliceAvatar(m.avatar, m.from, m.to), head, {
       mlpForward: mlpForwardFast,
     });
     state = {
@@ -140,4 +140,6 @@ async function handle(m: ToAvatarWorker): Promise<void> {
     port.postMessage({ type: "failed", id: m.id, message: (err as Error).message } satisfies FromAvatarWorker);
   }
 }
+// Made before "started" (about a second): a thread booted ahead of time (avatar-thread.ts) opens an avatar without it.
+const head = createHeadModel();
 port.postMessage({ type: "started" } satisfies FromAvatarWorker);

@@ -105,6 +105,11 @@ export class ClusterBus {
     return () => this.resyncListeners.delete(listener);
   }
 
+  /** The connection that publishes, for plain commands (keys of the render-node directory). */
+  commands(): Redis {
+    return this.pub;
+  }
+
   /** Two new connections on the same Redis (socket.io's adapter needs its own publisher and listener), closed with the bus. */
   duplicatePair(): { pub: Redis; sub: Redis } {
     const pair = { pub: this.pub.duplicate(), sub: this.sub.duplicate() };

@@ -1,0 +1,186 @@
+/**
+ * Render nodes: the directory on a real Redis (which node serves an avatar,
+ * and who takes over), tickets, and a node that streams frames to a page
+ * that located it through a web process (both in this process, with their
+ * own connections, on PostgreSQL and Redis).
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { io as connectIo, type Socket } from "socket.io-client";
+import { hashToken, newShareToken } from "../auth/access";
+import { startTestServer, tempDataDir, waitFor, type TestServer } from "../testing/harness";
+import { clusterTestUrls } from "./testing";
+import { RenderNodeDirectory, signTicket, verifyTicket } from "../realtime/render-nodes";
+import { startRenderNode, type RenderNode } from "./render-node";
+import type { ClientToServerEvents, ServerToClientEvents, StreamFrame, StreamLocation } from "../../protocol/messages";
+import { VIEW } from "../../protocol/shared-state";
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+const urls = clusterTestUrls();
+
+describe("stream tickets", () => {
+  const secret = Buffer.alloc(32, 7);
+  const claims = { avatarId: "a1", origin: "http://studio.test", access: { kind: "owner", role: "owner" } } as const;
+
+  it("open only with the right secret, unchanged, before they expire", () => {
+    const ticket = signTicket(secret, claims, 1_000);
+    expect(verifyTicket(secret, ticket, 2_000)).toMatchObject(claims);
+    expect(verifyTicket(Buffer.alloc(32, 8), ticket, 2_000)).toBeNull();
+    expect(verifyTicket(secret, ticket, 1_000 + 61_000)).toBeNull();
+    const [body, mac] = ticket.split(".");
+    const forged = Buffer.from(JSON.stringify({ ...claims, avatarId: "a2", exp: 1e15 })).toString("base64url");
+    expect(verifyTicket(secret, `${forged}.${mac}`, 2_000)).toBeNull();
+    expect(verifyTicket(secret, `${body}.${mac}.x`, 2_000)).toBeNull();
+    expect(verifyTicket(secret, "garbage", 2_000)).toBeNull();
+  });
+
+  it("carry a link's expiry back as a date", () => {
+    const expiresAt = new Date(5_000_000);
+    const link = { kind: "link", role: "view", avatarId: "a1", linkId: "l1", expiresAt } as const;
+    const got = verifyTicket(secret, signTicket(secret, { ...claims, access: link }, 0), 1);
+    expect(got?.access).toEqual(link);
+  });
+});
+
+describe.skipIf(!urls)("render nodes", () => {
+  let redis: Redis;
+  let prefix: string;
+
+  beforeAll(async () => {
+    redis = new Redis(urls!.redis);
+    prefix = `perse-test-${randomUUID().slice(0, 8)}`;
+  });
+  afterAll(() => redis?.disconnect());
+
+  it("one node per avatar while it lives; a live node takes its avatars when it stops renewing", async () => {
+    const dirA = new RenderNodeDirectory(redis, prefix);
+    const dirB = new RenderNodeDirectory(redis, prefix);
+    expect(await dirA.locate("avatar-1")).toBeNull();
+    await dirA.heartbeat({ nodeId: "n1", url: "http://n1" });
+    await dirA.heartbeat({ nodeId: "n2", url: "http://n2" });
+    await dirA.heartbeat({ nodeId: "n3", url: "http://n3" });
+    // Two web processes asking at once agree.
+    const avatars = Array.from({ length: 30 }, (_, i) => `avatar-${i}`);
+    const [fromA, fromB] = await Promise.all([
+      Promise.all(avatars.map((id) => dirA.locate(id))),
+      Promise.all(avatars.map((id) => dirB.locate(id))),
+    ]);
+    expect(fromB).toEqual(fromA);
+    // Spread over the nodes.
+    const counts = new Map<string, number>();
+    for (const n of fromA) counts.set(n!.nodeId, (counts.get(n!.nodeId) ?? 0) + 1);
+    expect(counts.size).toBe(3);
+    // A node that stops renewing loses its avatars to live ones; the others keep theirs.
+    const dead = fromA[0]!.nodeId;
+    await dirA.unregister(dead);
+    const after = await Promise.all(avatars.map((id) => dirB.locate(id)));
+    after.forEach((n, i) => {
+      expect(n!.nodeId).not.toBe(dead);
+      if (fromA[i]!.nodeId !== dead) expect(n).toEqual(fromA[i]);
+    });
+  });
+
+  describe("a node streaming for a web process", () => {
+    let web: TestServer;
+    let node: RenderNode;
+    let avatarId: string;
+    const sockets: Client[] = [];
+
+    beforeAll(async () => {
+      const dataDir = tempDataDir("perse-render-node-");
+      const config = { databaseUrl: urls!.postgres, redisUrl: urls!.redis, redisPrefix: prefix, dataDir };
+      web = await startTestServer(config);
+      node = await startRenderNode({ config: { ...web.config, port: 0, streamBackend: "cpu" }, log: () => undefined });
+      avatarId = (await web.db.avatar.create({ data: { name: "Streamed by a node" } })).id;
+    }, 120_000);
+    afterAll(async () => {
+      for (const s of sockets) s.close();
+      await node?.close();
+      await web?.close();
+    });
+
+    function open(url: string, auth: Record<string, string>, origin = web.url): Client {
+      const s: Client = connectIo(url, {
+        auth,
+        transports: ["websocket"],
+        reconnection: false,
+        extraHeaders: { origin },
+      });
+      sockets.push(s);
+      return s;
+    }
+    const connected = (s: Client) =>
+      new Promise<void>((resolve, reject) => {
+        s.once("connect", () => resolve());
+        s.once("connect_error", reject);
+      });
+
+    async function locate(token: string | null): Promise<StreamLocation> {
+      const main = open(web.url, token ? { token } : {});
+      await connected(main);
+      const reply = await main.emitWithAck("stream:locate", { avatarId });
+      expect(reply.ok).toBe(true);
+      return (reply as { value: StreamLocation }).value;
+    }
+
+    it("gives the page the node's address and a ticket; the node streams the avatar's frames", async () => {
+      const where = await locate(null);
+      expect(where.url).toBe(node.url);
+      const s = open(where.url, { ticket: where.ticket });
+      await connected(s);
+      const frames: StreamFrame[] = [];
+      s.on("stream:frame", (f) => {
+        frames.push(f);
+        s.emit("stream:ack", { frameId: f.frameId });
+      });
+      const started = await s.emitWithAck("stream:start", { avatarId, width: 64, height: 64, camera: VIEW.camera });
+      expect(started.ok).toBe(true);
+      await waitFor(() => frames.length > 0, 30_000, "a frame from the node");
+      expect(frames[0]!.mime).toBe("image/jpeg");
+      expect(frames[0]!.data.byteLength).toBeGreaterThan(300);
+      expect(node.stream.viewerCount).toBe(1);
+      // An edit through the web process reaches the node's frames.
+      const before = frames[frames.length - 1]!.version;
+      const main = open(web.url, {});
+      await connected(main);
+      expect((await main.emitWithAck("avatar:join", { avatarId })).ok).toBe(true);
+      const set = await main.emitWithAck("avatar:command", {
+        avatarId,
+        command: { type: "set-attribute", key: "hair", value: 0.7 },
+      });
+      expect(set.ok).toBe(true);
+      await waitFor(() => frames[frames.length - 1]!.version > before, 30_000, "a frame of the edited avatar");
+    });
+
+    it("refuses a connection without a valid ticket, from another origin, or for another avatar", async () => {
+      const where = await locate(null);
+      await expect(connected(open(where.url, {}))).rejects.toThrow(/ticket/);
+      await expect(connected(open(where.url, { ticket: where.ticket + "x" }))).rejects.toThrow(/ticket/);
+      await expect(connected(open(where.url, { ticket: where.ticket }, "http://evil.test"))).rejects.toThrow(/ticket/);
+      const s = open(where.url, { ticket: where.ticket });
+      await connected(s);
+      const other = (await web.db.avatar.create({ data: { name: "Not in the ticket" } })).id;
+      const reply = await s.emitWithAck("stream:start", {
+        avatarId: other,
+        width: 64,
+        height: 64,
+        camera: VIEW.camera,
+      });
+      expect(reply).toMatchObject({ ok: false, code: "not-found" });
+    });
+
+    it("ends a view link's node session when the link is revoked on a web process", async () => {
+      const token = newShareToken();
+      const link = await web.db.shareLink.create({ data: { avatarId, role: "view", tokenHash: hashToken(token) } });
+      const where = await locate(token);
+      const s = open(where.url, { ticket: where.ticket });
+      await connected(s);
+      const ended = new Promise<string>((resolve) => s.once("session:ended", (e) => resolve(e.reason)));
+      await web.db.shareLink.update({ where: { id: link.id }, data: { revokedAt: new Date() } });
+      web.linkSessions.end(link.id, "revoked");
+      expect(await ended).toBe("revoked");
+      await waitFor(() => !s.connected, 2000, "node socket closed");
+    });
+  });
+});
