@@ -18,3 +18,18 @@ export async function openSynced(page: Page, path: string): Promise<void> {
 export async function setHair(page: Page, value: number): Promise<void> {
   await page.getByTestId("slider-hair").fill(String(value));
 }
+
+/** Moves the hair slider in one page, then in the other, and expects each change in the other page within 1 s. */
+export async function expectHairBothWays(a: Page, b: Page, where: string): Promise<void> {
+  for (const [from, to, value] of [
+    [a, b, 0.37],
+    [b, a, -0.61],
+  ] as const) {
+    const started = Date.now();
+    await setHair(from, value);
+    await expect(to.getByTestId("value-hair")).toHaveText(value.toFixed(2), { timeout: 1000 });
+    const elapsed = Date.now() - started;
+    console.log(`slider change seen ${where} in ${elapsed} ms`);
+    expect(elapsed).toBeLessThan(1000);
+  }
+}

@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { io as connectIo, type Socket } from "socket.io-client";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import { hashToken, newShareToken } from "../auth/access";
 import { tempDataDir, waitFor, type TestServer } from "../testing/harness";
@@ -17,7 +16,8 @@ import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/tes
 import { startJobWorker, type JobWorker } from "../jobs/worker";
 import { clusterTestUrls } from "./testing";
 import { LINK_ENDED_CLOSE_CODE, RefusalCodes } from "../../protocol/yjs";
-import type { ClientToServerEvents, JobView, ServerToClientEvents } from "../../protocol/messages";
+import type { JobView } from "../../protocol/messages";
+import { greetedSocket } from "../testing/socket-client";
 import type { AppRouter } from "../api/router";
 
 const urls = clusterTestUrls();
@@ -177,16 +177,8 @@ describe.skipIf(!urls)("several processes on Redis and PostgreSQL", () => {
     const view = await link("view");
     const yjs = openYSocket(b.url, avatarId, { token: view.token });
     expect((await yjs.opened).ok).toBe(true);
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connectIo(b.url, {
-      auth: { token: view.token },
-      transports: ["websocket"],
-      reconnection: false,
-    });
+    const socket = await greetedSocket(b.url, { token: view.token });
     try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once("server:hello", () => resolve());
-        socket.once("connect_error", reject);
-      });
       await waitFor(() => b.linkSessions.count(view.id) === 2, 3000, "both sessions tracked at B");
       const ended = new Promise<string>((resolve) => socket.once("session:ended", (e) => resolve(e.reason)));
       // The owner revokes on A (loopback is the owner), through the API the share dialog calls.
@@ -205,15 +197,8 @@ describe.skipIf(!urls)("several processes on Redis and PostgreSQL", () => {
   });
 
   it("a job queued on one web process runs on a worker and reports its progress to a watcher on another", async () => {
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connectIo(b.url, {
-      transports: ["websocket"],
-      reconnection: false,
-    });
+    const socket = await greetedSocket(b.url);
     try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once("server:hello", () => resolve());
-        socket.once("connect_error", reject);
-      });
       const updates: JobView[] = [];
       socket.on("job:update", (v) => updates.push(v));
       const portraitId = await fakePortrait(a.dataDir);

@@ -18,7 +18,13 @@ import { AvatarStore } from "../avatar/avatar-store";
 import { DocStore } from "../realtime/doc-store";
 import { streamHubFor, type StreamHub } from "../realtime/stream";
 import { ClusterBus } from "../bus/bus";
-import { clusterSecret, HEARTBEAT_MS, RenderNodeDirectory, verifyTicket, type TicketClaims } from "../realtime/render-nodes";
+import {
+  clusterSecret,
+  HEARTBEAT_MS,
+  RenderNodeDirectory,
+  verifyTicket,
+  type TicketClaims,
+} from "../realtime/render-nodes";
 import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents } from "../../protocol/messages";
 
 export interface RenderNode {

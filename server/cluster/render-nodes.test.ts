@@ -7,16 +7,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { io as connectIo, type Socket } from "socket.io-client";
+import { openSocket, type TestSocket } from "../testing/socket-client";
 import { hashToken, newShareToken } from "../auth/access";
 import { startTestServer, tempDataDir, waitFor, type TestServer } from "../testing/harness";
 import { clusterTestUrls } from "./testing";
 import { RenderNodeDirectory, signTicket, verifyTicket } from "../realtime/render-nodes";
 import { startRenderNode, type RenderNode } from "./render-node";
-import type { ClientToServerEvents, ServerToClientEvents, StreamFrame, StreamLocation } from "../../protocol/messages";
+import type { StreamFrame, StreamLocation } from "../../protocol/messages";
 import { VIEW } from "../../protocol/shared-state";
 
-type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 const urls = clusterTestUrls();
 
 describe("stream tickets", () => {
@@ -85,7 +84,7 @@ describe.skipIf(!urls)("render nodes", () => {
     let web: TestServer;
     let node: RenderNode;
     let avatarId: string;
-    const sockets: Client[] = [];
+    const sockets: TestSocket[] = [];
 
     beforeAll(async () => {
       const dataDir = tempDataDir("perse-render-node-");
@@ -100,21 +99,14 @@ describe.skipIf(!urls)("render nodes", () => {
       await web?.close();
     });
 
-    function open(url: string, auth: Record<string, string>, origin = web.url): Client {
-      const s: Client = connectIo(url, {
-        auth,
-        transports: ["websocket"],
-        reconnection: false,
-        extraHeaders: { origin },
-      });
-      sockets.push(s);
-      return s;
+    const greetings = new Map<TestSocket, Promise<void>>();
+    function open(url: string, auth: { token?: string; ticket?: string }, origin = web.url): TestSocket {
+      const { socket, greeted } = openSocket(url, auth, origin);
+      sockets.push(socket);
+      greetings.set(socket, greeted);
+      return socket;
     }
-    const connected = (s: Client) =>
-      new Promise<void>((resolve, reject) => {
-        s.once("connect", () => resolve());
-        s.once("connect_error", reject);
-      });
+    const connected = (s: TestSocket) => greetings.get(s)!;
 
     async function locate(token: string | null): Promise<StreamLocation> {
       const main = open(web.url, token ? { token } : {});

@@ -9,11 +9,11 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { io as connectIo, type Socket } from "socket.io-client";
 import { tempDataDir, waitFor, type TestServer } from "../testing/harness";
 import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
 import { clusterTestUrls } from "./testing";
-import type { ClientToServerEvents, JobView, ServerToClientEvents } from "../../protocol/messages";
+import type { JobView } from "../../protocol/messages";
+import { greetedSocket } from "../testing/socket-client";
 
 const urls = clusterTestUrls();
 let web: TestServer;
@@ -66,15 +66,8 @@ afterAll(async () => {
 describe.skipIf(!urls)("job workers", () => {
   it("a SIGKILLed worker's job is finished by another from its last finished stage, and the page sees it", async () => {
     const first = await startWorker();
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = connectIo(web.url, {
-      transports: ["websocket"],
-      reconnection: false,
-    });
+    const socket = await greetedSocket(web.url);
     try {
-      await new Promise<void>((resolve, reject) => {
-        socket.once("server:hello", () => resolve());
-        socket.once("connect_error", reject);
-      });
       const updates: JobView[] = [];
       socket.on("job:update", (v) => updates.push(v));
       const portraitId = await fakePortrait(web.dataDir);
