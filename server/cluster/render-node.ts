@@ -18,6 +18,7 @@ import { AvatarStore } from "../avatar/avatar-store";
 import { DocStore } from "../realtime/doc-store";
 import { streamHubFor, type StreamHub } from "../realtime/stream";
 import { ClusterBus } from "../bus/bus";
+import { JOB_EVENTS_CHANNEL, type JobEvent } from "../jobs/runner";
 import {
   clusterSecret,
   HEARTBEAT_MS,
@@ -56,6 +57,15 @@ export async function startRenderNode(options: {
   const docs = new DocStore(db, { compactAfterUpdates: config.compactAfterUpdates, bus, log });
   const avatars = new AvatarStore(db, config.dataDir);
   const { hub: stream, gpu } = streamHubFor(config, { docs, avatars, log });
+  // An avatar opened while it was being created got the placeholder; when its job changes state, read it again.
+  await bus.subscribe(JOB_EVENTS_CHANNEL, (payload) => {
+    const { event } = JSON.parse(payload.toString()) as { event: JobEvent };
+    if (event.type !== "change" || !event.status) return;
+    db.job.findUnique({ where: { id: event.jobId }, select: { avatarId: true } }).then(
+      (row) => row?.avatarId && avatars.forget(row.avatarId),
+      () => undefined,
+    );
+  });
 
   const server = http.createServer((req, res) => {
     const ok = req.url === "/healthz";

@@ -70,7 +70,8 @@ export interface SharedJobs {
   bus: ClusterBus;
 }
 
-const EVENTS_CHANNEL = "job-events";
+/** The bus channel job events cross processes on: { from: process id, event: JobEvent } as JSON. */
+export const JOB_EVENTS_CHANNEL = "job-events";
 /** How often a worker puts back on the queue the unfinished rows it does not hold. */
 const RECONCILE_MS = 60_000;
 
@@ -164,7 +165,7 @@ export class JobRunner {
   }
 
   private async startShared(shared: SharedJobs): Promise<string[]> {
-    await shared.bus.subscribe(EVENTS_CHANNEL, (payload) => {
+    await shared.bus.subscribe(JOB_EVENTS_CHANNEL, (payload) => {
       const { from, event } = JSON.parse(payload.toString()) as { from: string; event: JobEvent };
       if (from !== shared.bus.processId) this.deliver(event);
     });
@@ -427,7 +428,7 @@ export class JobRunner {
   private emit(e: JobEvent): void {
     if (this.shared && e.type !== "closed") {
       const { bus } = this.shared;
-      bus.publish(EVENTS_CHANNEL, JSON.stringify({ from: bus.processId, event: e }));
+      bus.publish(JOB_EVENTS_CHANNEL, JSON.stringify({ from: bus.processId, event: e }));
     }
     this.deliver(e);
   }
