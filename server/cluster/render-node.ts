@@ -104,6 +104,8 @@ export async function startRenderNode(options: {
     stream.attach(socket, (id) => id === avatarId && canView(access, id));
   });
 
+  // Listening and registered only once warm: a node that takes over an avatar must stream at once.
+  await stream.warmUp();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
@@ -111,7 +113,6 @@ export async function startRenderNode(options: {
   const port = (server.address() as { port: number }).port;
   const nodeId = randomUUID();
   const url = options.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
-  await stream.warmUp();
   await directory.heartbeat({ nodeId, url });
   const heartbeat = setInterval(
     () =>

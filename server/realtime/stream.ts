@@ -242,7 +242,7 @@ export class StreamHub {
   async warmUp(): Promise<void> {
     const gpu = this.options.backend === "cpu" ? null : await this.options.gpu();
     void this.options.avatars.head;
-    if (!this.rendersOnGpu(gpu)) keepSpareThreads();
+    if (!this.rendersOnGpu(gpu)) await keepSpareThreads();
   }
 
   get viewerCount(): number {

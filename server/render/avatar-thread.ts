@@ -68,10 +68,11 @@ function bootThread(): BootedThread {
 const spares: BootedThread[] = [];
 let keepSpares = 0;
 
-/** Keeps `count` booted threads in reserve from now on (and boots them now). */
-export function keepSpareThreads(count = Math.min(2, os.availableParallelism())): void {
+/** Keeps `count` booted threads in reserve from now on; resolves once those booted now are ready (or failed). */
+export async function keepSpareThreads(count = Math.min(2, os.availableParallelism())): Promise<void> {
   keepSpares = count;
   refillSpares();
+  await Promise.allSettled(spares.map((s) => s.started));
 }
 
 function refillSpares(): void {
