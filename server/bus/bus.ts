@@ -31,6 +31,8 @@ export class ClusterBus {
     private readonly sub: Redis,
     private readonly log: (line: string) => void,
   ) {
+    // connect() has usually made it ready already: only a later "ready" is a comeback.
+    this.connectedOnce = sub.status === "ready";
     sub.on("messageBuffer", (channel: Buffer, message: Buffer) => {
       for (const handler of this.handlers.get(channel.toString()) ?? []) {
         try {
