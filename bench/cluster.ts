@@ -15,7 +15,8 @@
  * BENCH_BASELINE_ROOT: another checkout (built, with node_modules) whose server runs a
  * fourth row, "1 process, SQLite" on that code, for the before/after of the default.
  * Env: BENCH_CLIENTS (200), BENCH_EDITS (100), BENCH_INTERVAL_MS (50),
- * DATABASE_URL (PostgreSQL; default PG_TEST_URL's <name>_cluster), REDIS_URL
+ * DATABASE_URL (a PostgreSQL server whose role may create databases: each PostgreSQL
+ * row gets a new one; default PG_TEST_URL), REDIS_URL
  * (default redis://127.0.0.1:6379).
  */
 import fs from "node:fs";
@@ -23,7 +24,7 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { startLocalCluster, type LocalCluster } from "../server/cluster/local-cluster";
-import { clusterDatabaseUrl } from "../server/cluster/testing";
+import { freshDatabase } from "../server/cluster/testing";
 import { connectYClient, type YClient } from "../server/testing/yjs-client";
 import { waitFor } from "../server/testing/harness";
 import { attributesMap } from "../protocol/shared-state";
@@ -35,8 +36,8 @@ const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 50);
 const WRITERS = 10;
 const KEYS = 32;
 const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
-const POSTGRES_URL =
-  process.env.DATABASE_URL || (process.env.PG_TEST_URL ? clusterDatabaseUrl(process.env.PG_TEST_URL) : undefined);
+/** A PostgreSQL server URL: each PostgreSQL row runs on a new database made there. */
+const POSTGRES_URL = process.env.DATABASE_URL || process.env.PG_TEST_URL;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -170,7 +171,7 @@ async function main(): Promise<void> {
     const cluster = await startLocalCluster({
       webProcesses: s.web,
       dataDir,
-      databaseUrl: s.db === "pg" ? POSTGRES_URL! : defaultDatabaseUrl(dataDir),
+      databaseUrl: s.db === "pg" ? await freshDatabase(POSTGRES_URL!) : defaultDatabaseUrl(dataDir),
       redisUrl: s.redis ? REDIS_URL : null,
       root: s.root,
       env: { SEED_DEMO: "false", REDIS_PREFIX: `perse-bench-${process.pid}` },

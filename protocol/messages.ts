@@ -107,6 +107,11 @@ export interface JobView {
   status: JobStatus;
   /** 1 = the next job to start; null unless queued. */
   queuePosition: number | null;
+  /**
+   * Job workers running (a studio of several processes, docs/deploy.md), so that a queued job can say it waits
+   * for one; null where the server runs jobs itself, or unless queued.
+   */
+  workersOnline?: number | null;
   /** The running (or failed) stage's name; null before the first and after the last. */
   stage: string | null;
   /** 0..1 over the whole job (stage weights normalised). */

@@ -39,6 +39,7 @@ function headline(job: JobView): string {
   const stage = job.stages.find((s) => s.name === job.stage);
   switch (job.status) {
     case "queued":
+      if (job.workersOnline === 0) return "Waiting for a job worker: none is running (npm run worker starts one)";
       return job.queuePosition
         ? `Waiting for the server: number ${job.queuePosition} in line`
         : "Waiting for the server";

@@ -14,7 +14,7 @@ import { tempDataDir, waitFor, type TestServer } from "../testing/harness";
 import { connectYClient, openYSocket } from "../testing/yjs-client";
 import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
 import { startJobWorker, type JobWorker } from "../jobs/worker";
-import { clusterTestUrls } from "./testing";
+import { clusterTestUrls, freshDatabase } from "./testing";
 import { LINK_ENDED_CLOSE_CODE, RefusalCodes } from "../../protocol/yjs";
 import type { JobView } from "../../protocol/messages";
 import { greetedSocket } from "../testing/socket-client";
@@ -32,7 +32,8 @@ beforeAll(async () => {
   const dataDir = tempDataDir("perse-cluster-");
   // A prefix of its own: other tests' studios may share this Redis at the same time.
   const redisPrefix = `perse-test-${randomUUID().slice(0, 8)}`;
-  const config = { databaseUrl: urls.postgres, redisUrl: urls.redis, redisPrefix, dataDir, compactAfterUpdates: 6 };
+  const databaseUrl = await freshDatabase(urls.postgres);
+  const config = { databaseUrl, redisUrl: urls.redis, redisPrefix, dataDir, compactAfterUpdates: 6 };
   // The web processes' stages break: a job done proves that the worker ran it.
   const broken = steppingStages({ ...behaviour, failIn: () => "first" });
   a = await startServerWithStages(broken, config);

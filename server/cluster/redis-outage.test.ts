@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDataDir, waitFor, startTestServer, type TestServer } from "../testing/harness";
 import { connectYClient } from "../testing/yjs-client";
-import { clusterTestUrls } from "./testing";
+import { clusterTestUrls, freshDatabase } from "./testing";
 import { freePort } from "./local-cluster";
 
 const urls = clusterTestUrls();
@@ -45,7 +45,7 @@ beforeAll(async () => {
   port = await freePort();
   await startRedis();
   const config = {
-    databaseUrl: urls.postgres,
+    databaseUrl: await freshDatabase(urls.postgres),
     redisUrl: `redis://127.0.0.1:${port}`,
     redisPrefix: "perse-outage",
     dataDir: tempDataDir("perse-outage-"),

@@ -10,7 +10,7 @@ import { Redis } from "ioredis";
 import { openSocket, type TestSocket } from "../testing/socket-client";
 import { hashToken, newShareToken } from "../auth/access";
 import { startTestServer, tempDataDir, waitFor, type TestServer } from "../testing/harness";
-import { clusterTestUrls } from "./testing";
+import { clusterTestUrls, freshDatabase } from "./testing";
 import { RenderNodeDirectory, signTicket, verifyTicket } from "../realtime/render-nodes";
 import { startRenderNode, type RenderNode } from "./render-node";
 import type { StreamFrame, StreamLocation } from "../../protocol/messages";
@@ -88,7 +88,8 @@ describe.skipIf(!urls)("render nodes", () => {
 
     beforeAll(async () => {
       const dataDir = tempDataDir("perse-render-node-");
-      const config = { databaseUrl: urls!.postgres, redisUrl: urls!.redis, redisPrefix: prefix, dataDir };
+      const databaseUrl = await freshDatabase(urls!.postgres);
+      const config = { databaseUrl, redisUrl: urls!.redis, redisPrefix: prefix, dataDir };
       web = await startTestServer(config);
       node = await startRenderNode({ config: { ...web.config, port: 0, streamBackend: "cpu" }, log: () => undefined });
       avatarId = (await web.db.avatar.create({ data: { name: "Streamed by a node" } })).id;

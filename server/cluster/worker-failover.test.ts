@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDataDir, waitFor, type TestServer } from "../testing/harness";
 import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
-import { clusterTestUrls } from "./testing";
+import { clusterTestUrls, freshDatabase } from "./testing";
 import type { JobView } from "../../protocol/messages";
 import { greetedSocket } from "../testing/socket-client";
 
@@ -41,9 +41,10 @@ beforeAll(async () => {
   if (!urls) return;
   const dataDir = tempDataDir("perse-failover-");
   const redisPrefix = `perse-test-${randomUUID().slice(0, 8)}`;
+  const databaseUrl = await freshDatabase(urls.postgres);
   env = {
     DATA_DIR: dataDir,
-    DATABASE_URL: urls.postgres,
+    DATABASE_URL: databaseUrl,
     REDIS_URL: urls.redis,
     REDIS_PREFIX: redisPrefix,
     TEST_STEPS: "10",
@@ -51,7 +52,7 @@ beforeAll(async () => {
   };
   // The web process's own stages break: only a worker can finish the job.
   web = await startServerWithStages(steppingStages({ steps: 1, stepMs: 1, failIn: () => "first" }), {
-    databaseUrl: urls.postgres,
+    databaseUrl,
     redisUrl: urls.redis,
     redisPrefix,
     dataDir,
@@ -65,14 +66,18 @@ afterAll(async () => {
 
 describe.skipIf(!urls)("job workers", () => {
   it("a SIGKILLed worker's job is finished by another from its last finished stage, and the page sees it", async () => {
-    const first = await startWorker();
     const socket = await greetedSocket(web.url);
     try {
       const updates: JobView[] = [];
       socket.on("job:update", (v) => updates.push(v));
       const portraitId = await fakePortrait(web.dataDir);
       const { jobId, avatarId } = await web.jobs.createAvatarJob({ portraitId, name: "Failover", config: "tiny" });
-      expect((await socket.emitWithAck("job:watch", { jobId })).ok).toBe(true);
+      const watched = await socket.emitWithAck("job:watch", { jobId });
+      // No worker yet: the job waits, and says for what.
+      expect(watched).toMatchObject({ ok: true, value: { status: "queued", workersOnline: 0 } });
+      const first = await startWorker();
+      expect(await web.jobs.workersOnline()).toBe(1);
+      await waitFor(async () => (await web.jobs.view(jobId))?.status !== "queued", 10_000, "the worker taking the job");
 
       // Killed in the middle of the second stage, the first one done.
       await waitFor(
@@ -85,7 +90,9 @@ describe.skipIf(!urls)("job workers", () => {
       );
       first.kill("SIGKILL");
       const killedAt = Date.now();
+      await waitFor(async () => (await web.jobs.workersOnline()) === 0, 8000, "the dead worker's registration lapsed");
       await startWorker();
+      expect(await web.jobs.workersOnline()).toBe(1);
       await waitFor(() => updates.some((u) => u.status === "done"), 45_000, "the job done by the second worker");
       console.log(`job finished ${Date.now() - killedAt} ms after its worker was killed`);
 

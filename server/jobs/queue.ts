@@ -13,6 +13,7 @@
  * every worker adds back, at start and every minute, the queued or running
  * rows the queue does not hold (a Redis that restarted empty loses nothing).
  */
+import { randomUUID } from "node:crypto";
 import { DelayedError, Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 
@@ -23,6 +24,8 @@ const LOCK_MS = 10_000;
 const STALLED_CHECK_MS = 5_000;
 /** How long a web process waits for Redis to take a new job before leaving it to the workers' reconciliation. */
 const ENQUEUE_TIMEOUT_MS = 3_000;
+/** A worker's registration lives this long unless renewed (every third of it). */
+const WORKER_TTL_MS = 4_500;
 
 export interface CreationWork {
   /** Runs the job to its end (done, failed or cancelled: its row says which). */
@@ -34,6 +37,8 @@ export interface CreationWork {
 export class CreationQueue {
   private readonly queue: Queue;
   private worker: Worker | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private stopHeartbeat: () => Promise<void> = async () => undefined;
 
   private readonly prefix: string;
 
@@ -90,8 +95,32 @@ export class CreationQueue {
     }
   }
 
+  /** Workers taking jobs now (their registrations in Redis); null when Redis cannot tell. */
+  async workersOnline(): Promise<number | null> {
+    try {
+      let count = 0;
+      let cursor = "0";
+      do {
+        const [next, keys] = await this.connection.scan(cursor, "MATCH", `${this.prefix}:worker:*`, "COUNT", 100);
+        cursor = next;
+        count += keys.length;
+      } while (cursor !== "0");
+      return count;
+    } catch {
+      return null;
+    }
+  }
+
   /** Takes jobs, `concurrency` at a time, until close(). */
   work(work: CreationWork, concurrency: number): void {
+    // Registered while it lives, so that a queued job can tell the page whether any worker will take it.
+    const key = `${this.prefix}:worker:${randomUUID()}`;
+    const register = () =>
+      this.connection.set(key, "1", "PX", WORKER_TTL_MS).catch((err: Error) => this.log(`jobs: ${err.message}`));
+    void register();
+    this.heartbeat = setInterval(register, WORKER_TTL_MS / 3);
+    this.heartbeat.unref();
+    this.stopHeartbeat = () => this.connection.del(key).then(() => undefined);
     this.worker = new Worker(
       CREATION_QUEUE,
       async (job: Job<{ jobId: string }>, token?: string) => {
@@ -116,6 +145,8 @@ export class CreationQueue {
   }
 
   async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.stopHeartbeat().catch(() => undefined);
     await this.worker?.close();
     await this.queue.close();
     await this.connection.quit().catch(() => undefined);

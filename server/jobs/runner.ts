@@ -261,7 +261,14 @@ export class JobRunner {
     const row = await this.db.job.findUnique({ where: { id: jobId }, select: { ...jobSelect, kind: true } });
     if (!row || row.kind !== CREATE_AVATAR_KIND) return null;
     const position = this.shared ? ((await this.sharedPositions()).get(jobId) ?? null) : this.queuePosition(jobId);
-    return toJobView(row, position, row.status === "running" ? this.liveState(jobId) : null);
+    const view = toJobView(row, position, row.status === "running" ? this.liveState(jobId) : null);
+    if (view.status === "queued") view.workersOnline = await this.workersOnline();
+    return view;
+  }
+
+  /** Shared: the job workers taking jobs now; null when this process runs its jobs itself (or Redis cannot tell). */
+  async workersOnline(): Promise<number | null> {
+    return this.shared ? this.shared.queue.workersOnline() : null;
   }
 
   /** Shared: every queued job's place in the cluster's queue, first come first served (1 = next). */
