@@ -13,6 +13,18 @@ import { Redis } from "ioredis";
 
 export type BusHandler = (payload: Buffer) => void;
 
+/** Every key matching `pattern` (SCAN, so Redis is never blocked by KEYS). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 100);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys;
+}
+
 export class ClusterBus {
   /** This process's id: messages carry it, and a process ignores its own. */
   readonly processId = randomUUID();
@@ -24,7 +36,6 @@ export class ClusterBus {
   private closed = false;
 
   private constructor(
-    readonly url: string,
     /** Prefix of this studio's channels and keys (REDIS_PREFIX), so that studios may share a Redis. */
     readonly prefix: string,
     private readonly pub: Redis,
@@ -73,7 +84,7 @@ export class ClusterBus {
       sub.disconnect();
       throw new Error(`cluster: cannot reach Redis at REDIS_URL (${(err as Error).message})`);
     }
-    return new ClusterBus(url, prefix, pub, sub, log);
+    return new ClusterBus(prefix, pub, sub, log);
   }
 
   /** Listens on a channel; resolves once Redis has confirmed, with the function that stops listening. */

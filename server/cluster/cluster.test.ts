@@ -12,11 +12,10 @@ import { createTRPCClient, httpLink } from "@trpc/client";
 import { hashToken, newShareToken } from "../auth/access";
 import { tempDataDir, waitFor, type TestServer } from "../testing/harness";
 import { connectYClient, openYSocket } from "../testing/yjs-client";
-import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
+import { startServerWithStages, steppingStages, watchNewJob } from "../jobs/testing";
 import { startJobWorker, type JobWorker } from "../jobs/worker";
 import { clusterTestUrls, freshDatabase } from "./testing";
 import { LINK_ENDED_CLOSE_CODE, RefusalCodes } from "../../protocol/yjs";
-import type { JobView } from "../../protocol/messages";
 import { greetedSocket } from "../testing/socket-client";
 import type { AppRouter } from "../api/router";
 
@@ -86,7 +85,9 @@ describe.skipIf(!urls)("several processes on Redis and PostgreSQL", () => {
     const id = (await a.db.avatar.create({ data: { name: "Presence" } })).id;
     const ca = await connectYClient(a.url, id);
     ca.provider.awareness.setLocalStateField("user", { name: "Ada", color: "#112233" });
-    await waitFor(() => a.docs.loaded(id)?.awareness.getStates().has(ca.doc.clientID), 2000, "Ada's presence at A");
+    const atA = await a.docs.acquire(id);
+    await waitFor(() => atA.awareness.getStates().has(ca.doc.clientID), 2000, "Ada's presence at A");
+    a.docs.release(atA);
     const cb = await connectYClient(b.url, id);
     const token = newShareToken();
     await a.db.shareLink.create({ data: { avatarId: id, role: "edit", tokenHash: hashToken(token) } });
@@ -200,11 +201,7 @@ describe.skipIf(!urls)("several processes on Redis and PostgreSQL", () => {
   it("a job queued on one web process runs on a worker and reports its progress to a watcher on another", async () => {
     const socket = await greetedSocket(b.url);
     try {
-      const updates: JobView[] = [];
-      socket.on("job:update", (v) => updates.push(v));
-      const portraitId = await fakePortrait(a.dataDir);
-      const { jobId } = await a.jobs.createAvatarJob({ portraitId, name: "Made on A", config: "tiny" });
-      const watched = await socket.emitWithAck("job:watch", { jobId });
+      const { watched, updates } = await watchNewJob(a, socket, "Made on A");
       expect(watched.ok).toBe(true);
       await waitFor(() => updates.some((u) => u.status === "done"), 10_000, "the job done, seen from B");
       const progress = updates.map((u) => u.progress);

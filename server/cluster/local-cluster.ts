@@ -11,7 +11,7 @@ import net from "node:net";
 import path from "node:path";
 import { startBalancer, type Balancer } from "./balancer";
 
-export interface WebProcess {
+export interface ClusterProcess {
   port: number;
   url: string;
   child: ChildProcess;
@@ -22,9 +22,9 @@ export interface WebProcess {
 export interface LocalCluster {
   /** The balancer's address: what browsers use. */
   url: string;
-  webs: WebProcess[];
-  workers: WebProcess[];
-  renderNodes: WebProcess[];
+  webs: ClusterProcess[];
+  workers: ClusterProcess[];
+  renderNodes: ClusterProcess[];
   /** Starts the i-th web process again on its port (after a kill). */
   restart(i: number): Promise<void>;
   close(): Promise<void>;
@@ -57,7 +57,7 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitHealthy(web: WebProcess, timeoutMs: number): Promise<void> {
+async function waitHealthy(web: ClusterProcess, timeoutMs: number): Promise<void> {
   const start = Date.now();
   for (;;) {
     if (web.child.exitCode !== null)
@@ -76,17 +76,17 @@ async function waitHealthy(web: WebProcess, timeoutMs: number): Promise<void> {
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const root = options.root ?? process.cwd();
   const ports = await Promise.all(Array.from({ length: options.webProcesses }, () => freePort()));
-  const webs: WebProcess[] = [];
-  const workers: WebProcess[] = [];
-  const renderNodes: WebProcess[] = [];
+  const webs: ClusterProcess[] = [];
+  const workers: ClusterProcess[] = [];
+  const renderNodes: ClusterProcess[] = [];
 
-  function spawnWeb(
+  function spawnProcess(
     i: number,
     port: number,
     entry = "server/main.ts",
     name = `web${i + 1}`,
     extraEnv: Record<string, string> = {},
-  ): WebProcess {
+  ): ClusterProcess {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(root, entry)], {
       cwd: root,
       env: {
@@ -102,7 +102,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    const web: WebProcess = { port, url: `http://127.0.0.1:${port}`, child, output: [] };
+    const web: ClusterProcess = { port, url: `http://127.0.0.1:${port}`, child, output: [] };
     for (const stream of [child.stdout!, child.stderr!]) {
       let rest = "";
       stream.on("data", (chunk: Buffer) => {
@@ -122,21 +122,21 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   try {
     // One at a time: the first one migrates the database and seeds it alone.
     for (let i = 0; i < ports.length; i++) {
-      const web = spawnWeb(i, ports[i]!);
+      const web = spawnProcess(i, ports[i]!);
       webs.push(web);
       await waitHealthy(web, 120_000);
     }
     balancer = await startBalancer(ports, { port: options.port });
     for (let i = 0; i < (options.renderNodes ?? 0); i++) {
       const port = await freePort();
-      const node = spawnWeb(i, port, "server/render-node.ts", `render${i + 1}`, {
+      const node = spawnProcess(i, port, "server/render-node.ts", `render${i + 1}`, {
         RENDER_NODE_URL: `http://127.0.0.1:${port}`,
       });
       renderNodes.push(node);
       await waitHealthy(node, 60_000);
     }
     for (let i = 0; i < (options.workers ?? 0); i++) {
-      const worker = spawnWeb(i, 0, "server/worker.ts", `worker${i + 1}`);
+      const worker = spawnProcess(i, 0, "server/worker.ts", `worker${i + 1}`);
       workers.push(worker);
       await new Promise<void>((resolve, reject) => {
         worker.child.stdout!.on("data", (d: Buffer) => d.toString().includes("job worker ready") && resolve());
@@ -154,7 +154,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     workers,
     renderNodes,
     async restart(i) {
-      const web = spawnWeb(i, ports[i]!);
+      const web = spawnProcess(i, ports[i]!);
       webs[i] = web;
       await waitHealthy(web, 120_000);
     },

@@ -31,7 +31,6 @@ import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents 
 export interface RenderNode {
   nodeId: string;
   url: string;
-  port: number;
   stream: StreamHub;
   close(): Promise<void>;
 }
@@ -124,7 +123,6 @@ export async function startRenderNode(options: {
   return {
     nodeId,
     url,
-    port,
     stream,
     close() {
       closing ??= (async () => {

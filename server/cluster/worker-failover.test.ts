@@ -10,9 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDataDir, waitFor, type TestServer } from "../testing/harness";
-import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
+import { startServerWithStages, steppingStages, watchNewJob } from "../jobs/testing";
 import { clusterTestUrls, freshDatabase } from "./testing";
-import type { JobView } from "../../protocol/messages";
 import { greetedSocket } from "../testing/socket-client";
 
 const urls = clusterTestUrls();
@@ -68,11 +67,7 @@ describe.skipIf(!urls)("job workers", () => {
   it("a SIGKILLed worker's job is finished by another from its last finished stage, and the page sees it", async () => {
     const socket = await greetedSocket(web.url);
     try {
-      const updates: JobView[] = [];
-      socket.on("job:update", (v) => updates.push(v));
-      const portraitId = await fakePortrait(web.dataDir);
-      const { jobId, avatarId } = await web.jobs.createAvatarJob({ portraitId, name: "Failover", config: "tiny" });
-      const watched = await socket.emitWithAck("job:watch", { jobId });
+      const { jobId, avatarId, watched, updates } = await watchNewJob(web, socket, "Failover");
       // No worker yet: the job waits, and says for what.
       expect(watched).toMatchObject({ ok: true, value: { status: "queued", workersOnline: 0 } });
       const first = await startWorker();

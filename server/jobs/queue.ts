@@ -16,8 +16,9 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
+import { scanKeys } from "../bus/bus";
 
-export const CREATION_QUEUE = "perse-create-avatar";
+const CREATION_QUEUE = "perse-create-avatar";
 
 /** How the queue finds out that a worker died: its lock lapses after LOCK_MS, checked every STALLED_CHECK_MS. */
 const LOCK_MS = 10_000;
@@ -97,18 +98,10 @@ export class CreationQueue {
 
   /** Workers taking jobs now (their registrations in Redis); null when Redis cannot tell. */
   async workersOnline(): Promise<number | null> {
-    try {
-      let count = 0;
-      let cursor = "0";
-      do {
-        const [next, keys] = await this.connection.scan(cursor, "MATCH", `${this.prefix}:worker:*`, "COUNT", 100);
-        cursor = next;
-        count += keys.length;
-      } while (cursor !== "0");
-      return count;
-    } catch {
-      return null;
-    }
+    return scanKeys(this.connection, `${this.prefix}:worker:*`).then(
+      (keys) => keys.length,
+      () => null,
+    );
   }
 
   /** Takes jobs, `concurrency` at a time, until close(). */

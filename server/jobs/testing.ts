@@ -11,6 +11,8 @@ import type { StageContext, StageDef } from "../pipeline/create/stage";
 import { newPortraitId, writePortraitFolder } from "../portraits/store";
 import { avatarBundleDir, PORTRAIT_FOLDER } from "../storage/layout";
 import { startTestServer, type TestServer } from "../testing/harness";
+import type { TestSocket } from "../testing/socket-client";
+import type { JobView, SocketResult } from "../../protocol/messages";
 
 export function startServerWithStages(
   stages: readonly StageDef[],
@@ -69,4 +71,18 @@ export function steppingStages(o: { steps: number; stepMs: number; failIn?: () =
     stepping("second", "Second"),
     { name: "bundle", label: "Bundle", weight: 1, run: writeFakeBundle },
   ];
+}
+
+/** Creates a job on `server` (from a fake portrait) and watches it through `socket` as the job page does. */
+export async function watchNewJob(
+  server: TestServer,
+  socket: TestSocket,
+  name: string,
+): Promise<{ jobId: string; avatarId: string; watched: SocketResult<JobView>; updates: JobView[] }> {
+  const updates: JobView[] = [];
+  socket.on("job:update", (v) => updates.push(v));
+  const portraitId = await fakePortrait(server.dataDir);
+  const { jobId, avatarId } = await server.jobs.createAvatarJob({ portraitId, name, config: "tiny" });
+  const watched = await socket.emitWithAck("job:watch", { jobId });
+  return { jobId, avatarId, watched, updates };
 }

@@ -14,7 +14,6 @@ import { CreationQueue } from "./queue";
 import { JobRunner } from "./runner";
 
 export interface JobWorker {
-  runner: JobRunner;
   /** Interrupts running jobs (they go back to the queue for another worker) and disconnects. */
   close(): Promise<void>;
 }
@@ -45,7 +44,6 @@ export async function startJobWorker(options: {
   await runner.start();
   let closing: Promise<void> | null = null;
   return {
-    runner,
     close() {
       closing ??= (async () => {
         await runner.close();

@@ -33,7 +33,7 @@ export class RemoteOrigin {
 }
 
 /** Anything that writes for a principal (a Yjs connection). */
-function principalOf(origin: unknown): string | null {
+function writerPrincipal(origin: unknown): string | null {
   if (typeof origin === "object" && origin !== null && "principal" in origin) {
     const p = (origin as { principal: unknown }).principal;
     return typeof p === "string" ? p : null;
@@ -107,7 +107,7 @@ export class SharedDoc {
         .then(
           () => {
             for (const listener of this.listeners) listener(update, origin);
-            if (!remote) this.publish(BusMessage.update, principalOf(origin), update);
+            if (!remote) this.publish(BusMessage.update, writerPrincipal(origin), update);
           },
           (err: Error) =>
             this.options.log?.(
@@ -121,7 +121,7 @@ export class SharedDoc {
         ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => {
           // Another process's news, or this process's own bookkeeping (each process times out and unloads by itself).
           if (origin instanceof RemoteOrigin || origin === "timeout" || origin === "unload") return;
-          const principal = principalOf(origin);
+          const principal = writerPrincipal(origin);
           if (principal) for (const id of [...added, ...updated]) this.localPresence.set(id, principal);
           for (const id of removed) this.localPresence.delete(id);
           const ids = [...added, ...updated, ...removed];
@@ -252,8 +252,6 @@ export class SharedDoc {
 
 export class DocStore {
   private readonly docs = new Map<string, Promise<SharedDoc>>();
-  /** The same documents once loaded. */
-  private readonly opened = new Map<string, SharedDoc>();
   private readonly stopResync: () => void;
 
   constructor(
@@ -272,18 +270,12 @@ export class DocStore {
       pending.catch(() => this.docs.delete(avatarId));
     }
     const shared = await pending;
-    this.opened.set(avatarId, shared);
     shared.users++;
     if (shared.unloadTimer) {
       clearTimeout(shared.unloadTimer);
       shared.unloadTimer = null;
     }
     return shared;
-  }
-
-  /** The document of an avatar if this process has it open (tests, metrics); loads nothing. */
-  loaded(avatarId: string): SharedDoc | undefined {
-    return this.opened.get(avatarId);
   }
 
   release(shared: SharedDoc): void {
@@ -294,7 +286,6 @@ export class DocStore {
       void shared.flushed().then(() => {
         if (shared.users > 0) return;
         this.docs.delete(shared.avatarId);
-        this.opened.delete(shared.avatarId);
         shared.destroy();
       });
     }, this.options.idleUnloadMs ?? 30_000);

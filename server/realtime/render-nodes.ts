@@ -14,6 +14,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Access } from "../auth/access";
+import { scanKeys } from "../bus/bus";
 
 /** A node's registration lives this long unless renewed (every HEARTBEAT_MS). */
 export const NODE_TTL_MS = 2500;
@@ -81,13 +82,7 @@ export class RenderNodeDirectory {
 
   /** The live nodes, by id. */
   async liveNodes(): Promise<NodeAddress[]> {
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, batch] = await this.redis.scan(cursor, "MATCH", this.nodeKey("*"), "COUNT", 100);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== "0");
+    const keys = await scanKeys(this.redis, this.nodeKey("*"));
     if (!keys.length) return [];
     const urls = await this.redis.mget(keys);
     const start = this.nodeKey("").length;
