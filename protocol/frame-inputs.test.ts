@@ -14,6 +14,7 @@ describe("frameInputs", () => {
   it("moves the latents with the sliders and poses the face with the manual controls when no clip plays", () => {
     const state = {
       attributes: { [avatar.config.categories[0]!]: 0.5 },
+      ends: {},
       pose: { smile: 0.8, turn: 10 },
       playback: null,
     };
@@ -26,8 +27,65 @@ describe("frameInputs", () => {
     expect(Array.from(inputs.pose.expression)).toEqual(Array.from(poseFromControls(state.pose).expression));
   });
 
+  it("reaches every anchor of every category through the slider ends", () => {
+    // Four anchors per category: the random avatar's two and two more.
+    const anchors = avatar.config.categories.flatMap((category, c) => [
+      ...avatar.anchors.filter((a) => a.category === category),
+      ...[2, 3].map((k) => ({
+        category,
+        label: `extra ${k}`,
+        latent: new Float32Array(avatar.config.latentDim).map((_, i) => c + k + i / 100),
+      })),
+    ]);
+    const rich = { ...avatar, anchors };
+    const L = avatar.config.latentDim;
+    avatar.config.categories.forEach((category, c) => {
+      const list = anchors.filter((a) => a.category === category);
+      for (let k = 0; k < list.length; k++)
+        for (const [side, s] of [
+          [0, -1],
+          [1, 1],
+        ] as const) {
+          const ends: Record<string, [number, number]> = { [category]: side === 0 ? [k, 0] : [0, k] };
+          const inputs = frameInputs(
+            rich,
+            { attributes: { [category]: s }, ends, pose: {}, playback: null },
+            0,
+            new ClipCache(),
+          );
+          expect(Array.from(inputs.latents.subarray(c * L, (c + 1) * L))).toEqual(Array.from(list[k]!.latent));
+          // The other categories stay neutral.
+          expect(inputs.latents[((c + 1) % avatar.config.categories.length) * L]).toBe(
+            avatar.neutralLatents[((c + 1) % avatar.config.categories.length) * L],
+          );
+        }
+    });
+    // Without ends, and with an index the category does not have, the slider goes to its first two anchors.
+    const category = avatar.config.categories[1]!;
+    const second = anchors.filter((a) => a.category === category)[1]!.latent;
+    for (const ends of [{}, { [category]: [9, 7] as [number, number] }]) {
+      const inputs = frameInputs(
+        rich,
+        { attributes: { [category]: 1 }, ends, pose: {}, playback: null },
+        0,
+        new ClipCache(),
+      );
+      expect(Array.from(inputs.latents.subarray(L, 2 * L))).toEqual(Array.from(second));
+    }
+    // Half way to the last anchor is half way from the neutral latent.
+    const last = anchors.filter((a) => a.category === category)[3]!.latent;
+    const half = frameInputs(
+      rich,
+      { attributes: { [category]: 0.5 }, ends: { [category]: [0, 3] }, pose: {}, playback: null },
+      0,
+      new ClipCache(),
+    );
+    for (let k = 0; k < L; k++)
+      expect(half.latents[L + k]).toBeCloseTo((avatar.neutralLatents[L + k]! + last[k]!) / 2, 5);
+  });
+
   it("samples a playing clip at the server's time since it started, whatever the manual controls say", () => {
-    const state = { attributes: {}, pose: { smile: 1 }, playback: { clip: "talk", startedAt: 10_000 } };
+    const state = { attributes: {}, ends: {}, pose: { smile: 1 }, playback: { clip: "talk", startedAt: 10_000 } };
     const inputs = frameInputs(avatar, state, 11_500, new ClipCache());
     expect(inputs.playing).toBe(true);
     const expected = sampleClip(builtinClip("talk"), 1.5, { loop: true });
@@ -38,7 +96,7 @@ describe("frameInputs", () => {
   it("treats an unknown clip name as no clip", () => {
     const inputs = frameInputs(
       avatar,
-      { attributes: {}, pose: {}, playback: { clip: "nope", startedAt: 0 } },
+      { attributes: {}, ends: {}, pose: {}, playback: { clip: "nope", startedAt: 0 } },
       5,
       new ClipCache(),
     );

@@ -18,12 +18,22 @@ import {
 } from "../render-core/animation";
 import { orbitCamera, type Camera } from "../render-core/math/camera";
 import type { StreamCamera } from "./messages";
-import { attributesMap, poseMap, readPlayback, VIEW, type PlaybackState } from "./shared-state";
+import {
+  attributesMap,
+  endsMap,
+  poseMap,
+  readPlayback,
+  VIEW,
+  type PlaybackState,
+  type SliderEnds,
+} from "./shared-state";
 
 /** The shared state a frame depends on. */
 export interface FrameState {
   /** Category -> slider position in [-1, 1]. */
   attributes: Record<string, number>;
+  /** Category -> the anchors at its slider's ends (absent: its first two). */
+  ends: Record<string, SliderEnds>;
   /** Manual expression and pose controls (used when no clip plays). */
   pose: Record<string, number>;
   playback: PlaybackState | null;
@@ -32,6 +42,7 @@ export interface FrameState {
 export function readFrameState(doc: Y.Doc): FrameState {
   return {
     attributes: attributesMap(doc).toJSON() as Record<string, number>,
+    ends: endsMap(doc).toJSON() as Record<string, SliderEnds>,
     pose: poseMap(doc).toJSON() as Record<string, number>,
     playback: readPlayback(doc),
   };
@@ -69,7 +80,7 @@ export function frameInputs(
   serverNowMs: number,
   clips: ClipCache,
 ): FrameInputs {
-  const latents = sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, state.attributes);
+  const latents = sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, state.attributes, state.ends);
   const clip = state.playback ? clips.get(state.playback.clip) : null;
   const pose = clip
     ? sampleClip(clip, (serverNowMs - state.playback!.startedAt) / 1000, { loop: true })

@@ -28,7 +28,7 @@ export type AvatarCommand =
 
 /** What the editor shows controls for. */
 export interface AvatarInfo {
-  /** Attribute categories in order, each with its anchors' labels (slider -1 = first, +1 = second) and thumbnails (bundle file names). */
+  /** Attribute categories in order, each with its anchors' labels (slider ends: the first two unless the document's "ends" picks others) and thumbnails (bundle file names). */
   categories: Array<{ name: string; anchors: string[]; thumbnails: Array<string | null> }>;
   clips: string[];
   gaussians: number;

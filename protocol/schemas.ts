@@ -14,6 +14,8 @@ import { SharedKeys } from "./shared-state";
 export const SHARED_LIMITS = {
   /** Attribute categories (and attributes of a preset). */
   maxAttributes: 64,
+  /** Anchors a category may have: slider ends index below this. */
+  maxAnchorsPerCategory: 64,
   /** Longest attribute category name, characters. */
   maxKeyLength: 64,
   maxPresets: 100,
@@ -32,6 +34,16 @@ const sliderValue = z.number().finite().min(-1).max(1);
 const attributeRecord = z.record(key, sliderValue).refine((r) => Object.keys(r).length <= SHARED_LIMITS.maxAttributes, {
   message: `at most ${SHARED_LIMITS.maxAttributes} attributes`,
 });
+const anchorIndex = z
+  .number()
+  .int()
+  .min(0)
+  .max(SHARED_LIMITS.maxAnchorsPerCategory - 1);
+const endsRecord = z
+  .record(key, z.tuple([anchorIndex, anchorIndex]))
+  .refine((r) => Object.keys(r).length <= SHARED_LIMITS.maxAttributes, {
+    message: `at most ${SHARED_LIMITS.maxAttributes} attributes`,
+  });
 const poseShape = Object.fromEntries(
   POSE_CONTROLS.map(({ name, min, max }) => [name, z.number().finite().min(min).max(max).optional()]),
 );
@@ -40,6 +52,7 @@ const poseShape = Object.fromEntries(
 export const sharedStateSchema = z
   .object({
     [SharedKeys.attributes]: attributeRecord,
+    [SharedKeys.ends]: endsRecord,
     [SharedKeys.playback]: z
       .object({
         clip: z.union([z.literal(""), z.enum(BUILTIN_CLIP_NAMES as [string, ...string[]])]).optional(),
@@ -53,6 +66,7 @@ export const sharedStateSchema = z
         z
           .object({
             attributes: attributeRecord,
+            ends: endsRecord.optional(),
             savedBy: z.string().max(SHARED_LIMITS.maxUserName),
             savedAt: z.number().finite().min(0),
           })

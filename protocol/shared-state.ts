@@ -7,18 +7,35 @@
  * | "attributes"   | Y.Map | attribute category -> slider position in [-1, 1] (number) |
  * | "playback"     | Y.Map | clip: built-in clip name ("" = none); startedAt: server ms  |
  * | "pose"         | Y.Map | manual expression/pose control -> value (POSE_CONTROLS)     |
- * | "presets"      | Y.Map | preset name -> { attributes, savedBy, savedAt }             |
+ * | "ends"         | Y.Map | attribute category -> [anchor at -1, anchor at +1] (indices)|
+ * | "presets"      | Y.Map | preset name -> { attributes, ends?, savedBy, savedAt }      |
  *
  * Slider positions map to latents with sliderLatents (render-core/avatar/latent.ts):
- * -1 is the category's first anchor, 0 the neutral latent, +1 its second anchor.
+ * -1 is the anchor at the slider's left end, 0 the neutral latent, +1 the anchor at
+ * its right end. The ends default to the category's first and second anchors; a
+ * category's "ends" entry picks any two of its anchors, so every anchor is reachable.
  * Playback is set by the server (socket command play-clip), so startedAt is on its clock.
  */
 import type * as Y from "yjs";
 
-export const SharedKeys = { attributes: "attributes", playback: "playback", pose: "pose", presets: "presets" } as const;
+export const SharedKeys = {
+  attributes: "attributes",
+  ends: "ends",
+  playback: "playback",
+  pose: "pose",
+  presets: "presets",
+} as const;
 
 export function attributesMap(doc: Y.Doc): Y.Map<number> {
   return doc.getMap<number>(SharedKeys.attributes);
+}
+
+/** A category's slider ends: the indices (among the category's anchors) of the anchors at -1 and at +1. */
+export type SliderEnds = [number, number];
+
+/** Which anchors each category's slider moves between (categories without an entry: their first two). */
+export function endsMap(doc: Y.Doc): Y.Map<SliderEnds> {
+  return doc.getMap<SliderEnds>(SharedKeys.ends);
 }
 
 export interface PlaybackState {
@@ -54,6 +71,8 @@ export function poseMap(doc: Y.Doc): Y.Map<number> {
 
 export interface Preset {
   attributes: Record<string, number>;
+  /** The slider ends when it was saved (absent in presets saved before ends existed: the first two anchors). */
+  ends?: Record<string, SliderEnds>;
   savedBy: string;
   savedAt: number;
 }

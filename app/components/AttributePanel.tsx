@@ -1,12 +1,15 @@
 "use client";
 /**
- * The attribute sliders: one per category between its two anchors, with the
- * anchors' thumbnails, a ring in the colour of any peer dragging the same
+ * The attribute sliders: one per category between two of its anchors (its
+ * first two unless someone picks others at either end, so every anchor is
+ * reachable), with the anchors' thumbnails, a ring in the colour of any peer dragging the same
  * slider (so two people see they are fighting over it), and reset / random /
  * undo / redo. Presentational: the values and edits come from the shared
  * room, so this renders the same for every kind of connection.
  */
 import type { AvatarInfo } from "../../protocol/messages";
+import type { SliderEnds } from "../../protocol/shared-state";
+import { sliderEndAnchors } from "../../render-core/avatar/latent";
 import type { Peer } from "../lib/presence";
 
 export interface AttributePanelProps {
@@ -15,12 +18,15 @@ export interface AttributePanelProps {
   shareToken: string | null;
   categories: AvatarInfo["categories"];
   positions: Record<string, number>;
+  ends: Record<string, SliderEnds>;
   peers: Peer[];
   canEdit: boolean;
   synced: boolean;
   canUndo: boolean;
   canRedo: boolean;
   onSlide: (category: string, value: number) => void;
+  /** Puts anchor `anchor` (index among the category's anchors) at the slider's left (0) or right (1) end. */
+  onPickEnd: (category: string, side: 0 | 1, anchor: number) => void;
   onDragging: (category: string | null) => void;
   onReset: () => void;
   onRandom: () => void;
@@ -38,6 +44,43 @@ export function AttributePanel(props: AttributePanelProps) {
         src={`/api/avatars/${encodeURIComponent(avatarId)}/bundle/${file}${shareToken ? `?token=${encodeURIComponent(shareToken)}` : ""}`}
       />
     ) : null;
+
+  /** One end of a slider: its anchor's thumbnail and label, or a picker of every anchor where there are more than two. */
+  const endLabel = (name: string, anchors: string[], thumbnails: Array<string | null>, side: 0 | 1) => {
+    const indices = anchors.map((_, k) => k);
+    const chosen = sliderEndAnchors(indices, props.ends[name])?.[side];
+    if (chosen === undefined) return <span>{side === 0 ? "-1" : "+1"}</span>;
+    const picture = thumb(thumbnails[chosen]);
+    const label =
+      anchors.length > 2 ? (
+        <select
+          data-testid={`end-${name}-${side}`}
+          aria-label={`${name}: anchor at ${side === 0 ? "-1" : "+1"}`}
+          value={chosen}
+          disabled={!canEdit || !synced}
+          onChange={(e) => props.onPickEnd(name, side, Number(e.target.value))}
+        >
+          {anchors.map((label, k) => (
+            <option key={k} value={k}>
+              {label}
+            </option>
+          ))}
+        </select>
+      ) : (
+        anchors[chosen]
+      );
+    return side === 0 ? (
+      <span>
+        {picture}
+        {label}
+      </span>
+    ) : (
+      <span>
+        {label}
+        {picture}
+      </span>
+    );
+  };
 
   return (
     <>
@@ -71,15 +114,9 @@ export function AttributePanel(props: AttributePanelProps) {
               onPointerUp={() => props.onDragging(null)}
             />
             <div className="row muted" style={{ justifyContent: "space-between", fontSize: ".8rem" }}>
-              <span>
-                {thumb(thumbnails[0])}
-                {anchors[0] ?? "-1"}
-              </span>
+              {endLabel(name, anchors, thumbnails, 0)}
               <span data-testid={`value-${name}`}>{value.toFixed(2)}</span>
-              <span>
-                {anchors[1] ?? anchors[0] ?? "+1"}
-                {thumb(thumbnails[1] ?? thumbnails[0])}
-              </span>
+              {endLabel(name, anchors, thumbnails, 1)}
             </div>
           </div>
         );

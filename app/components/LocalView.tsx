@@ -8,7 +8,7 @@
  */
 import { useCallback, useEffect, useRef } from "react";
 import type { StreamCamera } from "../../protocol/messages";
-import { VIEW, type PlaybackState } from "../../protocol/shared-state";
+import { VIEW, type PlaybackState, type SliderEnds } from "../../protocol/shared-state";
 import { readAvatarBundle } from "../../render-core/formats/avatar-bundle";
 import { createHeadModel } from "../../render-core/head";
 import { WebGpuAvatarRenderer } from "../../render-core/avatar/avatar-renderer";
@@ -22,6 +22,8 @@ export interface LocalViewProps {
   shareToken: string | null;
   size: number;
   positions: Record<string, number>;
+  /** The anchors at each category's slider ends. */
+  ends: Record<string, SliderEnds>;
   /** Manual expression/pose controls (used when no clip plays). */
   controls: Record<string, number>;
   playback: PlaybackState | null;
@@ -39,6 +41,7 @@ export function LocalView({
   shareToken,
   size,
   positions,
+  ends,
   controls,
   playback,
   serverOffsetMs,
@@ -51,7 +54,15 @@ export function LocalView({
   const canvas = useRef<HTMLCanvasElement>(null);
   const camera = useRef<StreamCamera>({ ...VIEW.camera });
   const renderer = useRef<WebGpuAvatarRenderer | null>(null);
-  const state = useRef({ positions, controls, playback, serverOffsetMs, dirty: true, editAt: null as number | null });
+  const state = useRef({
+    positions,
+    ends,
+    controls,
+    playback,
+    serverOffsetMs,
+    dirty: true,
+    editAt: null as number | null,
+  });
   const stats = useRef<StreamStats>({
     fps: 0,
     latencyMs: null,
@@ -63,12 +74,13 @@ export function LocalView({
   });
 
   state.current.positions = positions;
+  state.current.ends = ends;
   state.current.controls = controls;
   state.current.playback = playback;
   state.current.serverOffsetMs = serverOffsetMs;
   useEffect(() => {
     state.current.dirty = true;
-  }, [positions, controls, playback]);
+  }, [positions, ends, controls, playback]);
   useEffect(() => {
     if (lastEditAt !== null) state.current.editAt = lastEditAt;
   }, [lastEditAt]);
@@ -119,7 +131,7 @@ export function LocalView({
           st.dirty = false;
           const inputs = frameInputs(
             avatar,
-            { attributes: st.positions, pose: st.controls, playback: st.playback },
+            { attributes: st.positions, ends: st.ends, pose: st.controls, playback: st.playback },
             Date.now() + st.serverOffsetMs,
             clips,
           );

@@ -5,7 +5,7 @@
  * readers are where a wrong value from it is dropped instead of rendered.
  */
 import type * as Y from "yjs";
-import type { Preset } from "../../protocol/shared-state";
+import type { Preset, SliderEnds } from "../../protocol/shared-state";
 import { readPeer, type Peer } from "./presence";
 
 const COLORS = ["#ff7a7a", "#ffb86b", "#f1fa8c", "#7ee787", "#8fb4ff", "#d2a8ff", "#ff9ad5", "#6ee7e7"];
@@ -17,11 +17,27 @@ export function numbersOf(json: Record<string, unknown>): Record<string, number>
   return out;
 }
 
+/** The well-formed slider ends of a shared map's JSON (two anchor indices each); anything else is ignored. */
+export function endsOf(json: Record<string, unknown>): Record<string, SliderEnds> {
+  const out: Record<string, SliderEnds> = {};
+  for (const [k, v] of Object.entries(json))
+    if (Array.isArray(v) && v.length === 2 && v.every((i) => Number.isInteger(i) && i >= 0))
+      out[k] = [v[0] as number, v[1] as number];
+  return out;
+}
+
 /** The saved presets that have an attributes object, by name, each with only its finite numbers. */
 export function readPresets(presetList: Y.Map<Preset>): Array<[string, Preset]> {
   return [...presetList.entries()]
     .filter(([, p]) => p && typeof p === "object" && p.attributes && typeof p.attributes === "object")
-    .map(([name, p]): [string, Preset] => [name, { ...p, attributes: numbersOf(p.attributes) }])
+    .map(([name, p]): [string, Preset] => [
+      name,
+      {
+        ...p,
+        attributes: numbersOf(p.attributes),
+        ends: p.ends && typeof p.ends === "object" ? endsOf(p.ends) : undefined,
+      },
+    ])
     .sort((a, b) => a[0].localeCompare(b[0]));
 }
 

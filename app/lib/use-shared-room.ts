@@ -15,17 +15,19 @@ import type * as decoding from "lib0/decoding";
 import {
   VIEW,
   attributesMap,
+  endsMap,
   playbackMap,
   poseMap,
   presetsMap,
   readPlayback,
   type PlaybackState,
   type Preset,
+  type SliderEnds,
 } from "../../protocol/shared-state";
 import type { StreamCamera } from "../../protocol/messages";
 import { newSessionSecret, parseRefusal, RefusalCodes } from "../../protocol/yjs";
 import type { Peer } from "./presence";
-import { guestName, listPeers, numbersOf, pickColor, readPresets } from "./shared-room-values";
+import { endsOf, guestName, listPeers, numbersOf, pickColor, readPresets } from "./shared-room-values";
 
 /** Yjs transaction origin of this page's own edits: what its undo manager tracks. */
 const LOCAL = Symbol("local-edit");
@@ -43,6 +45,7 @@ export interface SharedRoomOptions {
 
 export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefused }: SharedRoomOptions) {
   const [positions, setPositions] = useState<Record<string, number>>({});
+  const [ends, setEnds] = useState<Record<string, SliderEnds>>({});
   const [controls, setControls] = useState<Record<string, number>>({});
   const [presets, setPresets] = useState<Array<[string, Preset]>>([]);
   const [playback, setPlayback] = useState<PlaybackState | null>(null);
@@ -68,6 +71,9 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
     const attrs = attributesMap(doc);
     const playback = playbackMap(doc);
     const onAttrs = () => setPositions(numbersOf(attrs.toJSON()));
+    const endList = endsMap(doc);
+    const onEnds = () => setEnds(endsOf(endList.toJSON()));
+    endList.observe(onEnds);
     const pose = poseMap(doc);
     const presetList = presetsMap(doc);
     const onPose = () => setControls(numbersOf(pose.toJSON()));
@@ -77,7 +83,10 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
     const onPlayback = () => setPlayback(readPlayback(doc));
     attrs.observe(onAttrs);
     playback.observe(onPlayback);
-    const manager = new Y.UndoManager([attrs, pose], { trackedOrigins: new Set([LOCAL]), captureTimeout: 400 });
+    const manager = new Y.UndoManager([attrs, endList, pose], {
+      trackedOrigins: new Set([LOCAL]),
+      captureTimeout: 400,
+    });
     const onStack = () =>
       setUndo({ manager, canUndo: manager.undoStack.length > 0, canRedo: manager.redoStack.length > 0 });
     manager.on("stack-item-added", onStack);
@@ -86,6 +95,7 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
     provider.on("sync", (isSynced: boolean) => {
       setSynced(isSynced);
       onAttrs();
+      onEnds();
       onPose();
       onPresets();
     });
@@ -121,6 +131,7 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
     return () => {
       provider.awareness.off("change", onAwareness);
       attrs.unobserve(onAttrs);
+      endList.unobserve(onEnds);
       playback.unobserve(onPlayback);
       pose.unobserve(onPose);
       presetList.unobserve(onPresets);
@@ -151,10 +162,20 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
     }, 50);
   }
 
-  function edit(change: (attrs: Y.Map<number>) => void) {
+  /** One undoable edit of the sliders and their ends. */
+  function edit(change: (attrs: Y.Map<number>, ends: Y.Map<SliderEnds>) => void) {
     if (!room || !canEdit) return;
-    room.doc.transact(() => change(attributesMap(room.doc)), LOCAL);
+    room.doc.transact(() => change(attributesMap(room.doc), endsMap(room.doc)), LOCAL);
     setLastEditAt(performance.now());
+  }
+
+  /** Puts anchor `anchor` at the slider's left (side 0, -1) or right (side 1, +1) end. */
+  function setEnd(category: string, side: 0 | 1, anchor: number) {
+    edit((_, e) => {
+      const next: SliderEnds = [...(ends[category] ?? [0, 1])];
+      next[side] = anchor;
+      e.set(category, next);
+    });
   }
 
   /** Saves the current attributes under `name`; false when nothing was saved (so the caller keeps its input). */
@@ -164,6 +185,7 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
     const self = room.provider.awareness.getLocalState() as { user?: { name?: string } } | null;
     presetsMap(room.doc).set(trimmed, {
       attributes: { ...positions },
+      ends: { ...ends },
       savedBy: self?.user?.name ?? "someone",
       savedAt: Date.now(),
     });
@@ -177,6 +199,7 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
 
   return {
     positions,
+    ends,
     controls,
     presets,
     playback,
@@ -188,14 +211,27 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
     canUndo: !!undo?.canUndo,
     canRedo: !!undo?.canRedo,
     onSlide,
-    reset: () => edit((a) => a.clear()),
-    randomize: (names: string[]) =>
-      edit((a) => names.forEach((name) => a.set(name, Math.round((Math.random() * 2 - 1) * 100) / 100))),
-    applyPreset: (preset: Preset) =>
-      edit((a) => {
+    reset: () =>
+      edit((a, e) => {
         a.clear();
-        for (const [k, v] of Object.entries(preset.attributes)) a.set(k, v);
+        e.clear();
       }),
+    /** Every category somewhere between two of its anchors picked at random. */
+    randomize: (categories: ReadonlyArray<{ name: string; anchors: readonly string[] }>) =>
+      edit((a, e) =>
+        categories.forEach(({ name, anchors }) => {
+          a.set(name, Math.round((Math.random() * 2 - 1) * 100) / 100);
+          if (anchors.length > 2) e.set(name, randomEnds(anchors.length));
+        }),
+      ),
+    applyPreset: (preset: Preset) =>
+      edit((a, e) => {
+        a.clear();
+        e.clear();
+        for (const [k, v] of Object.entries(preset.attributes)) a.set(k, v);
+        for (const [k, v] of Object.entries(preset.ends ?? {})) e.set(k, v);
+      }),
+    setEnd,
     savePreset,
     deletePreset: (name: string) => room && presetsMap(room.doc).delete(name),
     undo: () => undo?.manager.undo(),
@@ -204,4 +240,11 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
     setDragging: (category: string | null) => room?.provider.awareness.setLocalStateField("dragging", category),
     onCamera,
   };
+}
+
+/** Two different anchors of `count`, at random. */
+function randomEnds(count: number): SliderEnds {
+  const left = Math.floor(Math.random() * count);
+  const right = (left + 1 + Math.floor(Math.random() * (count - 1))) % count;
+  return [left, right];
 }

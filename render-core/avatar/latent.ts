@@ -54,27 +54,45 @@ export function categoryAnchors<A extends { category: string }>(anchors: readonl
   return anchors.filter((a) => a.category === category);
 }
 
+/** Per category, the indices (among its anchors) of the anchors at a slider's -1 and +1 ends. */
+export type SliderEndsByCategory =
+  ReadonlyMap<string, readonly [number, number]> | Record<string, readonly [number, number]>;
+
+/** The anchors at a category's slider ends: the chosen ones where they exist, else its first two (or its one, twice). */
+export function sliderEndAnchors<A>(list: readonly A[], chosen: readonly [number, number] | undefined): [A, A] | null {
+  if (list.length === 0) return null;
+  const pick = (index: number | undefined, fallback: number) =>
+    list[
+      Number.isInteger(index) && index! >= 0 && index! < list.length ? index! : Math.min(fallback, list.length - 1)
+    ]!;
+  return [pick(chosen?.[0], 0), pick(chosen?.[1], 1)];
+}
+
 /**
  * The editor's slider model: per category a position s in [-1, 1] that moves
- * from the category's first anchor (s = -1) through the neutral latent (0,
- * the person as photographed) to its second anchor (s = 1), linearly on
- * each side. Categories without a position, or without anchors, stay neutral.
+ * from the anchor at its left end (s = -1) through the neutral latent (0,
+ * the person as photographed) to the anchor at its right end (s = 1),
+ * linearly on each side. The ends are the category's first two anchors
+ * unless `ends` picks others (so every anchor is reachable). Categories
+ * without a position, or without anchors, stay neutral.
  */
 export function sliderLatents(
   config: AvatarModelConfig,
   neutral: LatentState,
   anchors: ReadonlyArray<{ category: string; latent: Float32Array }>,
   positions: ReadonlyMap<string, number> | Record<string, number>,
+  ends: SliderEndsByCategory = {},
 ): LatentState {
-  const get = (k: string) => (positions instanceof Map ? positions.get(k) : (positions as Record<string, number>)[k]);
+  const get = <T>(m: ReadonlyMap<string, T> | Record<string, T>, k: string): T | undefined =>
+    m instanceof Map ? m.get(k) : (m as Record<string, T>)[k];
   const out = neutral.slice();
   const L = config.latentDim;
   config.categories.forEach((category, c) => {
-    const s = get(category);
+    const s = get(positions, category);
     if (typeof s !== "number" || !Number.isFinite(s) || s === 0) return;
-    const list = categoryAnchors(anchors, category);
-    const target = s < 0 ? list[0] : (list[1] ?? list[0]);
-    if (!target) return;
+    const pair = sliderEndAnchors(categoryAnchors(anchors, category), get(ends, category));
+    if (!pair) return;
+    const target = s < 0 ? pair[0] : pair[1];
     const t = Math.min(1, Math.abs(s));
     for (let k = 0; k < L; k++) out[c * L + k] = neutral[c * L + k]! + (target.latent[k]! - neutral[c * L + k]!) * t;
   });

@@ -20,7 +20,7 @@ import {
   type ServerToClientEvents,
   type SocketResult,
 } from "../../protocol/messages";
-import { attributesMap, playbackMap } from "../../protocol/shared-state";
+import { attributesMap, endsMap, playbackMap } from "../../protocol/shared-state";
 import { BUILTIN_CLIP_NAMES } from "../../render-core/animation";
 import type { JobRunner } from "../jobs/runner";
 import { JobFeed } from "../jobs/feed";
@@ -217,8 +217,10 @@ export function attachSocketServer(http: HttpServer, options: SocketServerOption
         const attrs = attributesMap(shared.doc);
         const playback = playbackMap(shared.doc);
         shared.doc.transact(() => {
-          if (command.type === "reset-attributes") attrs.clear();
-          else if (command.type === "set-attribute") attrs.set(command.key, command.value);
+          if (command.type === "reset-attributes") {
+            attrs.clear();
+            endsMap(shared.doc).clear();
+          } else if (command.type === "set-attribute") attrs.set(command.key, command.value);
           else if (command.type === "play-clip") {
             playback.set("clip", command.clip);
             playback.set("startedAt", Date.now());
