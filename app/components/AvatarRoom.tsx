@@ -22,6 +22,7 @@ import { PresetList } from "./PresetList";
 import { PoseControls } from "./PoseControls";
 import { PresenceList } from "./PresenceList";
 import { ViewportStatus } from "./ViewportStatus";
+import { ExportMenu } from "./ExportMenu";
 
 type Role = "owner" | "edit" | "view";
 
@@ -109,6 +110,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
               {role === "view" ? "View only" : "Can edit"}
             </span>
           )}
+          {role && <ExportMenu avatarId={avatarId} shareToken={shareToken} />}
           {role === "owner" && (
             <button onClick={() => setSharing(true)} data-testid="open-share">
               Share…
@@ -136,6 +138,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
                 shareToken={shareToken}
                 size={VIEW_SIZE}
                 positions={positions}
+                ends={room.ends}
                 controls={controls}
                 playback={playback}
                 serverOffsetMs={serverOffsetMs}
@@ -177,15 +180,17 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
             shareToken={shareToken}
             categories={categories}
             positions={positions}
+            ends={room.ends}
             peers={room.peers}
             canEdit={canEdit}
             synced={room.synced}
             canUndo={room.canUndo}
             canRedo={room.canRedo}
             onSlide={(name, value) => room.onSlide(name, value)}
+            onPickEnd={room.setEnd}
             onDragging={room.setDragging}
             onReset={room.reset}
-            onRandom={() => room.randomize(categories.map(({ name }) => name))}
+            onRandom={() => room.randomize(categories)}
             onUndo={room.undo}
             onRedo={room.redo}
           />

@@ -47,6 +47,7 @@ import { YjsServer } from "../realtime/yjs-ws";
 import { attachSocketServer } from "../realtime/socket";
 import { streamHubFor, type StreamHub } from "../realtime/stream";
 import { AvatarNotFoundError, AvatarStore } from "../avatar/avatar-store";
+import { AvatarExporter, EXPORT_FORMATS, exportCurrentState, isExportFormat } from "../export/export";
 import { errorPage } from "./error-page";
 import { JobRunner } from "../jobs/runner";
 import type { StageDef } from "../pipeline/create/stage";
@@ -128,6 +129,7 @@ export async function startServer({
     log,
   });
   const avatars = new AvatarStore(db, config.dataDir);
+  const exporter = new AvatarExporter();
   // Several processes: this one queues creation jobs for the workers (npm run worker) instead of running them.
   const creationQueue =
     config.redisUrl && bus ? await CreationQueue.open(config.redisUrl, config.redisPrefix, log) : null;
@@ -281,6 +283,48 @@ export async function startServer({
       return;
     }
 
+    // The avatar as it looks now (sliders, expression, pose), as a splat file for other viewers and engines.
+    const exportFile = /^\/api\/avatars\/([^/]+)\/export\.([a-z]+)$/.exec(pathname);
+    if (exportFile && req.method === "GET") {
+      const avatarId = safeDecode(exportFile[1]!) ?? "";
+      const format = exportFile[2]!;
+      if (!isExportFormat(format))
+        return sendJsonError(
+          res,
+          404,
+          "not-found",
+          `No export format "${format}": ${Object.keys(EXPORT_FORMATS).join(", ")} are.`,
+        );
+      const headerToken = req.headers[SHARE_TOKEN_HEADER];
+      const access = await accessFor(
+        db,
+        req,
+        auth,
+        typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"),
+      );
+      const row =
+        avatarId.length <= 64 ? await db.avatar.findUnique({ where: { id: avatarId }, select: { name: true } }) : null;
+      if (access.kind === "none" || !canView(access, avatarId) || !row)
+        return sendJsonError(res, 404, "not-found", "No such avatar.");
+      let bytes: Uint8Array;
+      try {
+        bytes = await exportCurrentState({ avatars, docs, exporter }, avatarId, format);
+      } catch (err) {
+        if (err instanceof AvatarNotFoundError) return sendJsonError(res, 404, "not-found", err.message);
+        log(`export: ${avatarId} as ${format} failed: ${(err as Error).stack ?? (err as Error).message}`);
+        return sendJsonError(res, 500, "internal", `The avatar could not be exported: ${(err as Error).message}`);
+      }
+      const base = row.name.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "") || "avatar";
+      res.writeHead(200, {
+        "content-type": EXPORT_FORMATS[format].contentType,
+        "content-length": bytes.byteLength,
+        "content-disposition": `attachment; filename="${base}.${format}"`,
+        "cache-control": "no-store",
+      });
+      res.end(bytes);
+      return;
+    }
+
     // The owner presents OWNER_KEY once; it is kept in a cookie.
     const presentedKey = url.searchParams.get("owner_key");
     if (presentedKey !== null && config.ownerKey) {
@@ -421,6 +465,7 @@ export async function startServer({
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await closePortraitAnalysis();
+        await exporter.close();
         await docs.flushAll();
         await creationQueue?.close();
         await bus?.close();
