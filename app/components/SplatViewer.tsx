@@ -2,7 +2,7 @@
 /**
  * A WebGPU canvas showing a splat cloud with orbit controls (drag to orbit,
  * wheel to zoom), rendered by render-core's GpuSplatRenderer straight into
- * the canvas texture. Any .ply or .splat file dropped on it replaces the cloud.
+ * the canvas texture. Any .ply, .splat or .glb file dropped on it replaces the cloud.
  *
  * On software adapters the frame is read back and drawn into a 2D canvas
  * instead: Chromium on SwiftShader rejects every later GPU callback (mapAsync,
@@ -22,7 +22,7 @@ export interface SplatViewerProps {
   /** Canvas size in pixels (square). Default 512. */
   size?: number;
   background?: [number, number, number];
-  /** Accept .ply/.splat files dropped on the canvas. Default true. */
+  /** Accept .ply/.splat/.glb files dropped on the canvas. Default true. */
   acceptDrop?: boolean;
 }
 

@@ -91,5 +91,10 @@ describe("render command", () => {
     expect(garbage.status).toBe(1);
     expect(garbage.stderr).toMatch(/render: readPly: not a Gaussian-splat PLY: missing y/);
     expect(garbage.stderr).not.toMatch(/\s+at /);
+    const badGlb = path.join(os.tmpdir(), "bad-scene.glb");
+    fs.writeFileSync(badGlb, "glTF\x02\x00\x00\x00");
+    const glb = run([badGlb, "--out", "/tmp/x.png"]);
+    expect(glb.stderr).toMatch(/render: readGlb: /);
+    expect(glb.stderr).not.toMatch(/\s+at /);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * npm run render -- <scene.ply|scene.splat> --out frame.png [options]
+ * npm run render -- <scene.ply|scene.splat|scene.glb> --out frame.png [options]
  * npm run render -- --scene head:N|random:N --out frame.png [options]
  *   [--width 512] [--height 512] [--yaw 0] [--pitch 0] [--distance auto] [--fov 30]
  *   [--camera cam.json] [--backend cpu|webgpu] [--background r,g,b] [--seed 7]
@@ -21,9 +21,9 @@ import { renderCpu } from "../../render-core/raster/render.cpu";
 import { imageToPng } from "../images/png";
 
 /** Errors thrown by the readers and validators we call on user input: their message is the whole story. */
-const INPUT_ERROR = /^(readPly|readSplat|readSplatFile|parseCameraJson|splatHead|randomCloud|createSplatCloud):/;
+const INPUT_ERROR = /^(readPly|readSplat|readSplatFile|readGlb|parseCameraJson|splatHead|randomCloud|createSplatCloud):/;
 
-const USAGE = `usage: npm run render -- <scene.ply | scene.splat> --out frame.png [options]
+const USAGE = `usage: npm run render -- <scene.ply | scene.splat | scene.glb> --out frame.png [options]
        npm run render -- --scene head:N | random:N --out frame.png [options]
   --width 512 --height 512     image size, pixels (orbit camera only)
   --yaw 0 --pitch 0            orbit angles, degrees (+yaw toward +x, +pitch from above)
@@ -169,7 +169,7 @@ export async function main(argv: string[]): Promise<void> {
   const sources = [...positionals, ...(values.scene ? [values.scene] : [])];
   if (sources.length !== 1)
     throw new UsageError(
-      `give exactly one scene (a .ply/.splat file, or --scene head:N / random:N), got ${sources.length}`,
+      `give exactly one scene (a .ply/.splat/.glb file, or --scene head:N / random:N), got ${sources.length}`,
     );
   if (!values.out) throw new UsageError("--out frame.png is required");
   if (!/\.png$/i.test(values.out)) throw new UsageError(`--out must name a .png file, got "${values.out}"`);
