@@ -41,6 +41,12 @@ export interface ServerConfig {
   publicUrl: string | null;
   /** Other sites' origins whose pages may connect with share links (never as the owner). Env ALLOWED_ORIGINS, comma-separated. */
   allowedOrigins: string[];
+  /**
+   * Sites whose pages may show a view link's embedded player (/embed/<token>) in a frame: CSP frame-ancestors
+   * sources. Env EMBED_FRAME_ANCESTORS: origins separated by spaces or commas, "'none'" to allow no embedding;
+   * default "*" (any site). Every other page refuses all framing.
+   */
+  embedFrameAncestors: string;
   /** Host names, besides loopback names, IP addresses and PUBLIC_URL's, that this server answers to. Env ALLOWED_HOSTS, comma-separated. */
   allowedHosts: string[];
   /** Largest avatar shared state (the encoded Yjs document), bytes; edits past it are refused. Env MAX_DOC_BYTES, default 1 MiB. */
@@ -81,6 +87,26 @@ function streamBackendFromEnv(value: string | undefined): ServerConfig["streamBa
   throw new Error(`config: STREAM_BACKEND must be auto, webgpu or cpu, got "${value}"`);
 }
 
+const FRAME_SOURCE = /^(\*|'self'|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/;
+
+/**
+ * The frame-ancestors sources from EMBED_FRAME_ANCESTORS: "*" (any site, the
+ * default: a view link shows nothing its holder could not pass on anyway),
+ * "'none'" (no embedding), or origins separated by spaces or commas.
+ */
+export function parseFrameAncestors(value: string | undefined): string {
+  const raw = (value ?? "").trim();
+  if (raw === "") return "*";
+  if (raw === "'none'" || raw === "none") return "'none'";
+  const sources = raw.split(/[\s,]+/).filter(Boolean);
+  const bad = sources.find((s) => !FRAME_SOURCE.test(s));
+  if (bad)
+    throw new Error(
+      `config: EMBED_FRAME_ANCESTORS entry "${bad}" is not *, 'self', 'none' or an http(s) origin such as https://blog.example`,
+    );
+  return sources.join(" ");
+}
+
 function intFromEnv(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
@@ -112,6 +138,7 @@ export function loadConfig(overrides: Partial<ServerConfig> = {}, argv: string[]
     publicUrl: process.env.PUBLIC_URL || null,
     allowedOrigins: listFromEnv("ALLOWED_ORIGINS"),
     allowedHosts: listFromEnv("ALLOWED_HOSTS"),
+    embedFrameAncestors: parseFrameAncestors(process.env.EMBED_FRAME_ANCESTORS),
     maxDocBytes: intFromEnv("MAX_DOC_BYTES", 1 << 20, 4096),
     maxWsMessageBytes: intFromEnv("MAX_WS_MESSAGE_BYTES", 1 << 20, 1024),
     maxBodyBytes: intFromEnv("MAX_BODY_BYTES", 1 << 20, 1024),

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import type { Api } from "../lib/trpc";
 import { errorMessage } from "../lib/trpc";
+import { embedIframe, embedUrl } from "../../protocol/embed";
 
 interface LinkRow {
   id: string;
@@ -30,7 +31,7 @@ export function ShareDialog({ api, avatarId, onClose }: { api: Api; avatarId: st
   const [links, setLinks] = useState<LinkRow[]>([]);
   const [role, setRole] = useState<"view" | "edit">("view");
   const [expiry, setExpiry] = useState(0);
-  const [created, setCreated] = useState<string | null>(null);
+  const [created, setCreated] = useState<{ url: string; token: string; role: "view" | "edit" } | null>(null);
   const [copied, setCopied] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -44,11 +45,18 @@ export function ShareDialog({ api, avatarId, onClose }: { api: Api; avatarId: st
     setCopied(false);
     try {
       const link = await api.shareLinks.create.mutate({ avatarId, role, expiresInHours: EXPIRY_CHOICES[expiry]![1] });
-      setCreated(`${location.origin}/s/${link.token}`);
+      setCreated({ url: `${location.origin}/s/${link.token}`, token: link.token, role });
       await load();
     } catch (e) {
       setError(errorMessage(e));
     }
+  }
+
+  function copy(text: string) {
+    navigator.clipboard?.writeText(text).then(
+      () => setCopied(true),
+      () => setCopied(false),
+    );
   }
 
   async function revoke(id: string) {
@@ -101,21 +109,33 @@ export function ShareDialog({ api, avatarId, onClose }: { api: Api; avatarId: st
         {created && (
           <div style={{ marginTop: ".8rem" }}>
             <div className="new-url" data-testid="share-url">
-              {created}
+              {created.url}
             </div>
             <div className="row" style={{ marginTop: ".4rem" }}>
-              <button
-                onClick={() =>
-                  navigator.clipboard?.writeText(created).then(
-                    () => setCopied(true),
-                    () => setCopied(false),
-                  )
-                }
-              >
-                Copy
-              </button>
+              <button onClick={() => copy(created.url)}>Copy</button>
               <span className="muted">{copied ? "Copied." : "Shown once: copy it now."}</span>
             </div>
+            {created.role === "view" && (
+              <div style={{ marginTop: ".6rem" }}>
+                <label className="muted" htmlFor="embed-snippet">
+                  Embed in a web page (the player is labelled as an AI-generated avatar):
+                </label>
+                <textarea
+                  id="embed-snippet"
+                  className="new-url"
+                  data-testid="embed-snippet"
+                  readOnly
+                  rows={3}
+                  style={{ width: "100%" }}
+                  value={embedIframe(embedUrl(location.origin, created.token), "AI-generated avatar")}
+                />
+                <button
+                  onClick={() => copy(embedIframe(embedUrl(location.origin, created.token), "AI-generated avatar"))}
+                >
+                  Copy embed code
+                </button>
+              </div>
+            )}
           </div>
         )}
         {error && (

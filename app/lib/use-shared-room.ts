@@ -41,9 +41,18 @@ export interface SharedRoomOptions {
   onStopped: (message: string) => void;
   /** The server refused one change; the room goes on. Must be stable (a state setter). */
   onRefused: (message: string) => void;
+  /** False for an embedded player: it watches without showing up in anyone's list of people. Default true. */
+  presence?: boolean;
 }
 
-export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefused }: SharedRoomOptions) {
+export function useSharedRoom({
+  avatarId,
+  shareToken,
+  canEdit,
+  onStopped,
+  onRefused,
+  presence = true,
+}: SharedRoomOptions) {
   const [positions, setPositions] = useState<Record<string, number>>({});
   const [ends, setEnds] = useState<Record<string, SliderEnds>>({});
   const [controls, setControls] = useState<Record<string, number>>({});
@@ -103,10 +112,12 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
       setConnection(status);
       // After a reconnect the provider re-sends this page's presence with the clock the server has
       // already seen, which it ignores: a fresh clock makes the page visible to the others at once.
-      if (status === "connected") provider.awareness.setLocalState(provider.awareness.getLocalState());
+      if (status === "connected" && presence) provider.awareness.setLocalState(provider.awareness.getLocalState());
     });
-    provider.awareness.setLocalStateField("user", { name: guestName(), color: pickColor() });
-    provider.awareness.setLocalStateField("camera", { ...VIEW.camera });
+    if (presence) {
+      provider.awareness.setLocalStateField("user", { name: guestName(), color: pickColor() });
+      provider.awareness.setLocalStateField("camera", { ...VIEW.camera });
+    } else provider.awareness.setLocalState(null);
     const onAwareness = () => setPeers(listPeers(provider.awareness.getStates(), doc.clientID));
     provider.awareness.on("change", onAwareness);
     onAwareness();
@@ -140,7 +151,7 @@ export function useSharedRoom({ avatarId, shareToken, canEdit, onStopped, onRefu
       doc.destroy();
       setRoom(null);
     };
-  }, [avatarId, shareToken, resync, onStopped, onRefused]);
+  }, [avatarId, shareToken, resync, onStopped, onRefused, presence]);
 
   /** Writes the latest slider values to the document at most every 50 ms: smooth dragging, few updates. */
   function onSlide(category: string, value: number, target: "attributes" | "pose" = "attributes") {

@@ -21,7 +21,8 @@ import { renderCpu } from "../../render-core/raster/render.cpu";
 import { imageToPng } from "../images/png";
 
 /** Errors thrown by the readers and validators we call on user input: their message is the whole story. */
-const INPUT_ERROR = /^(readPly|readSplat|readSplatFile|readGlb|parseCameraJson|splatHead|randomCloud|createSplatCloud):/;
+const INPUT_ERROR =
+  /^(readPly|readSplat|readSplatFile|readGlb|parseCameraJson|splatHead|randomCloud|createSplatCloud):/;
 
 const USAGE = `usage: npm run render -- <scene.ply | scene.splat | scene.glb> --out frame.png [options]
        npm run render -- --scene head:N | random:N --out frame.png [options]

@@ -49,6 +49,7 @@ import { streamHubFor, type StreamHub } from "../realtime/stream";
 import { AvatarNotFoundError, AvatarStore } from "../avatar/avatar-store";
 import { AvatarExporter, EXPORT_FORMATS, exportCurrentState, isExportFormat } from "../export/export";
 import { errorPage } from "./error-page";
+import { embedFramingHeaders, NO_FRAMING, oembedFor, oembedLinkHeader } from "./embed";
 import { JobRunner } from "../jobs/runner";
 import type { StageDef } from "../pipeline/create/stage";
 import { defaultStages } from "../jobs/default-stages";
@@ -163,6 +164,8 @@ export async function startServer({
     const url = requestUrl(req);
     if (!url) return sendHtml(res, 400, "Bad request", "The address of this request could not be read.");
     const pathname = url.pathname;
+    // Nothing but the embeddable player may be shown in another site's frame (clickjacking).
+    for (const [k, v] of Object.entries(NO_FRAMING)) res.setHeader(k, v);
     // DNS rebinding: a page on another name that now resolves here is not answered.
     if (!isAllowedHost(req, policy)) {
       req.resume();
@@ -325,6 +328,14 @@ export async function startServer({
       return;
     }
 
+    // oEmbed: the iframe for a view link, asked by other sites (and their servers), so readable from anywhere.
+    if (pathname === "/api/oembed" && (req.method === "GET" || req.method === "HEAD")) {
+      const answer = await oembedFor(db, publicOriginFor(req, policy, config.port), url.searchParams);
+      res.setHeader("access-control-allow-origin", "*");
+      if (answer.status !== 200) return sendJsonError(res, answer.status, "oembed", answer.message);
+      return sendJson(res, 200, answer.body);
+    }
+
     // The owner presents OWNER_KEY once; it is kept in a cookie.
     const presentedKey = url.searchParams.get("owner_key");
     if (presentedKey !== null && config.ownerKey) {
@@ -340,9 +351,9 @@ export async function startServer({
       return;
     }
 
-    const share = /^\/s\/([^/]+)\/?$/.exec(pathname);
+    const share = /^\/(s|embed)\/([^/]+)\/?$/.exec(pathname);
     if (share) {
-      const access = await resolveToken(db, safeDecode(share[1]!) ?? "");
+      const access = await resolveToken(db, safeDecode(share[2]!) ?? "");
       if (access.kind === "none") {
         const gone = access.reason === "expired" || access.reason === "revoked";
         return sendHtml(
@@ -351,6 +362,22 @@ export async function startServer({
           gone ? "This link no longer works" : "Link not found",
           ACCESS_DENIED_MESSAGES[access.reason],
         );
+      }
+      if (access.role === "view") {
+        const origin = publicOriginFor(req, policy, config.port);
+        res.setHeader("link", oembedLinkHeader(origin, `${origin}${pathname}`));
+      }
+      if (share[1] === "embed") {
+        // An edit link in another site's page would let that page change the avatar.
+        if (access.role !== "view")
+          return sendHtml(
+            res,
+            403,
+            "Only view links can be embedded",
+            "This link can edit the avatar. Create a view link in the share dialog and embed that one.",
+          );
+        res.removeHeader("x-frame-options");
+        for (const [k, v] of Object.entries(embedFramingHeaders(config.embedFrameAncestors))) res.setHeader(k, v);
       }
       return nextHandler(req, res);
     }
