@@ -8,12 +8,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { PHOTO_CONSENT } from "../protocol/consent";
 
 const PORTRAIT = fileURLToPath(new URL("./fixtures/portrait.jpg", import.meta.url));
 const NO_FACE = fileURLToPath(new URL("./fixtures/no-face.jpg", import.meta.url));
 
-async function trpcQuery<T>(request: APIRequestContext, name: string): Promise<T> {
-  const res = await request.get(`/api/trpc/${name}`);
+async function trpcQuery<T>(request: APIRequestContext, name: string, input?: unknown): Promise<T> {
+  const query = input === undefined ? "" : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+  const res = await request.get(`/api/trpc/${name}${query}`);
   expect(res.ok(), `${name} answers`).toBe(true);
   return ((await res.json()) as { result: { data: T } }).result.data;
 }
@@ -47,11 +49,12 @@ async function upload(page: Page, file: string, how: "pick" | "drop" = "pick"): 
   });
 }
 
-/** Uploads the portrait and starts a job; returns the job's id from the page it lands on. */
+/** Uploads the portrait and starts a job (confirming the right to use the photo); returns the job's id from the page it lands on. */
 async function startJob(page: Page, name: string, quality: "tiny" | "auto"): Promise<string> {
   await upload(page, PORTRAIT);
   await page.getByTestId("new-avatar-name").fill(name);
   await page.getByTestId("new-avatar-quality").selectOption(quality);
+  await page.getByTestId("photo-consent").check();
   await page.getByTestId("create-avatar").click();
   await page.waitForURL(/\/jobs\/[^/]+$/);
   return decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
@@ -108,6 +111,13 @@ test("a portrait becomes a trained avatar: analysis, a quick job with live progr
 
   await page.getByTestId("new-avatar-name").fill("E2E portrait avatar");
   await page.getByTestId("new-avatar-quality").selectOption({ label: "Quick preview (a few minutes, low detail)" });
+  // Creating waits for the uploader to confirm they may use the photo.
+  await expect(page.getByTestId("photo-consent")).not.toBeChecked();
+  await expect(page.getByTestId("create-avatar")).toBeDisabled();
+  await expect(page.getByTestId("photo-consent-hint")).toBeVisible();
+  await page.getByTestId("photo-consent").check();
+  await expect(page.getByTestId("create-avatar")).toBeEnabled();
+  await expect(page.getByTestId("photo-consent-hint")).toHaveCount(0);
   await page.getByTestId("create-avatar").click();
   await page.waitForURL(/\/jobs\/[^/]+$/);
   const jobId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
@@ -194,6 +204,11 @@ test("a portrait becomes a trained avatar: analysis, a quick job with live progr
   const avatarId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
   const avatars = await trpcQuery<Array<{ id: string; name: string; status: string }>>(request, "avatars.list");
   expect(avatars.find((a) => a.id === avatarId)).toMatchObject({ name: "E2E portrait avatar", status: "ready" });
+  // The confirmation is stored with the avatar, in the words the page showed.
+  const got = await trpcQuery<{ photoConsent: { at: string; text: string } | null }>(request, "avatars.get", {
+    id: avatarId,
+  });
+  expect(got.photoConsent?.text).toBe(PHOTO_CONSENT.text);
 
   await expect(page.getByTestId("avatar-name")).toHaveText("E2E portrait avatar");
   await expect(page.getByTestId("sync-status")).toHaveText("synced");

@@ -25,6 +25,7 @@ await page.waitForTimeout(500);
 const analysed = await page.screenshot();
 
 await page.getByTestId("new-avatar-quality").selectOption("tiny");
+await page.getByTestId("photo-consent").check();
 await page.getByTestId("create-avatar").click();
 await page.waitForURL(/\/jobs\//);
 // The first loss curve: the dataset's contact sheet and the fit's pictures are on the page by then.

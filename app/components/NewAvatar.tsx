@@ -3,12 +3,14 @@
  * "New avatar": drop or pick one portrait, which is uploaded at once and
  * analysed by the server; then either the analysis (overlay, summary) and
  * the creation form, or the server's refusal with its overlay. Creating
- * starts a job and opens its progress page.
+ * needs the uploader to confirm they may use the photo (protocol/consent.ts,
+ * stored with the avatar); it starts a job and opens its progress page.
  */
 import { useEffect, useMemo, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { useRouter } from "next/navigation";
 import { createApi, errorMessage } from "../lib/trpc";
 import { CREATION_CONFIG_LABELS, OFFERED_CREATION_CONFIGS } from "../../protocol/creation-configs";
+import { PHOTO_CONSENT } from "../../protocol/consent";
 import {
   PORTRAIT_TYPES,
   checkPortraitFile,
@@ -64,6 +66,8 @@ export function NewAvatar() {
   const [dragging, setDragging] = useState(false);
   const [name, setName] = useState("My avatar");
   const [quality, setQuality] = useState<JobConfig>("tiny");
+  // The uploader's confirmation that they may use this photo; asked again for every photo.
+  const [consent, setConsent] = useState(false);
   const [creating, setCreating] = useState(false);
   const [createError, setCreateError] = useState<string | null>(null);
 
@@ -73,6 +77,7 @@ export function NewAvatar() {
   async function take(file: File | undefined) {
     if (!file) return;
     setCreateError(null);
+    setConsent(false);
     const problem = checkPortraitFile(file);
     if (problem) {
       setPreview(null);
@@ -89,6 +94,7 @@ export function NewAvatar() {
     setStep({ kind: "idle" });
     setPreview(null);
     setCreateError(null);
+    setConsent(false);
     if (input.current) input.current.value = "";
   }
 
@@ -100,7 +106,7 @@ export function NewAvatar() {
 
   async function create(e: FormEvent) {
     e.preventDefault();
-    if (step.kind !== "analysed") return;
+    if (step.kind !== "analysed" || !consent) return;
     setCreating(true);
     setCreateError(null);
     try {
@@ -108,6 +114,8 @@ export function NewAvatar() {
         portraitId: step.portrait.id,
         name: name.trim(),
         config: quality,
+        consent,
+        consentVersion: PHOTO_CONSENT.version,
       });
       router.push(`/jobs/${encodeURIComponent(jobId)}`);
     } catch (err) {
@@ -171,13 +179,35 @@ export function NewAvatar() {
                 ))}
               </select>
             </label>
+            <label style={{ flexDirection: "row", alignItems: "flex-start", gap: "0.5rem" }}>
+              <input
+                type="checkbox"
+                required
+                checked={consent}
+                onChange={(e) => setConsent(e.target.checked)}
+                disabled={creating}
+                data-testid="photo-consent"
+              />
+              <span>{PHOTO_CONSENT.text}</span>
+            </label>
+            {!consent && (
+              <p className="muted" id="photo-consent-hint" data-testid="photo-consent-hint">
+                Tick the box above to create the avatar: it is made only from photos you may use.
+              </p>
+            )}
             {createError && (
               <p className="error" role="alert" data-testid="create-error">
                 {createError}
               </p>
             )}
             <div className="row">
-              <button type="submit" className="primary" disabled={creating || !name.trim()} data-testid="create-avatar">
+              <button
+                type="submit"
+                className="primary"
+                disabled={creating || !name.trim() || !consent}
+                aria-describedby={consent ? undefined : "photo-consent-hint"}
+                data-testid="create-avatar"
+              >
                 {creating ? "Starting…" : "Create avatar"}
               </button>
               <button type="button" onClick={reset} disabled={creating}>

@@ -3,6 +3,7 @@ import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import type { AppRouter } from "./router";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { fakePortrait, startServerWithStages, steppingStages } from "../jobs/testing";
+import { PHOTO_CONSENT, PHOTO_CONSENT_MESSAGES } from "../../protocol/consent";
 
 let server: TestServer;
 
@@ -12,13 +13,15 @@ function api(token: string | null = null) {
   });
 }
 
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; reason: string | null; status: number }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ code: string; reason: string | null; status: number; message: string }> {
   try {
     await p;
   } catch (err) {
     if (err instanceof TRPCClientError) {
       const data = err.data as { code: string; reason: string | null; httpStatus: number };
-      return { code: data.code, reason: data.reason, status: data.httpStatus };
+      return { code: data.code, reason: data.reason, status: data.httpStatus, message: err.message };
     }
     throw err;
   }
@@ -138,6 +141,9 @@ describe("tRPC API", () => {
   });
 });
 
+/** What the new-avatar page sends once the uploader ticked the box. */
+const consent = { consent: true, consentVersion: PHOTO_CONSENT.version } as const;
+
 describe("tRPC jobs", () => {
   let jobsServer: TestServer;
   // The stages read these when they run, so each test can set them.
@@ -180,7 +186,7 @@ describe("tRPC jobs", () => {
   it("creates an avatar from an uploaded portrait, reports its progress and lists it", async () => {
     Object.assign(behaviour, { steps: 4, stepMs: 40, failIn: null });
     const portraitId = await fakePortrait(jobsServer.dataDir);
-    const { jobId, avatarId } = await owner().jobs.createAvatar.mutate({ portraitId, name: "  Nova  " });
+    const { jobId, avatarId } = await owner().jobs.createAvatar.mutate({ portraitId, name: "  Nova  ", ...consent });
     const listed = (await owner().avatars.list.query()).find((a) => a.id === avatarId);
     expect(listed).toMatchObject({ name: "Nova", status: "creating", jobId });
     const running = await until(jobId, "running");
@@ -218,15 +224,17 @@ describe("tRPC jobs", () => {
 
   it("answers an unknown portrait or job with NOT_FOUND and a bad config with BAD_REQUEST, creating nothing", async () => {
     const count = await jobsServer.db.avatar.count();
-    const missing = await errorOf(owner().jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost" }));
+    const missing = await errorOf(
+      owner().jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost", ...consent }),
+    );
     expect(missing).toMatchObject({ code: "NOT_FOUND", reason: "not-found" });
     const message = await owner()
-      .jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost" })
+      .jobs.createAvatar.mutate({ portraitId: "AAAAAAAAAAAAAAAA", name: "Ghost", ...consent })
       .catch((e: Error) => e.message);
     expect(message).toBe('No uploaded portrait with id "AAAAAAAAAAAAAAAA". Upload the photo again.');
     const portraitId = await fakePortrait(jobsServer.dataDir);
     const badConfig = await errorOf(
-      owner().jobs.createAvatar.mutate({ portraitId, name: "X", config: "huge" as "tiny" }),
+      owner().jobs.createAvatar.mutate({ portraitId, name: "X", config: "huge" as "tiny", ...consent }),
     );
     expect(badConfig.code).toBe("BAD_REQUEST");
     expect(await errorOf(owner().jobs.get.query({ id: "nope" }))).toMatchObject({ code: "NOT_FOUND" });
@@ -234,10 +242,79 @@ describe("tRPC jobs", () => {
     expect(await jobsServer.db.avatar.count()).toBe(count);
   });
 
+  it("refuses to create without the uploader's confirmation, or against an older sentence, storing nothing", async () => {
+    const portraitId = await fakePortrait(jobsServer.dataDir);
+    const [avatars, jobs] = [await jobsServer.db.avatar.count(), await jobsServer.db.job.count()];
+    const create = (extra: { consent?: boolean; consentVersion?: number }) =>
+      errorOf(owner().jobs.createAvatar.mutate({ portraitId, name: "Unconfirmed", config: "tiny", ...extra }));
+    const missing = {
+      code: "BAD_REQUEST",
+      status: 400,
+      reason: "consent-missing",
+      message: "Confirm that you have the right to use this photo.",
+    };
+    expect(PHOTO_CONSENT_MESSAGES.missing).toBe(missing.message);
+    expect(await create({})).toEqual(missing);
+    expect(await create({ consent: false, consentVersion: PHOTO_CONSENT.version })).toEqual(missing);
+    const outdated = {
+      code: "BAD_REQUEST",
+      status: 400,
+      reason: "consent-outdated",
+      message: "The consent text changed; reload the page.",
+    };
+    expect(await create({ consent: true, consentVersion: PHOTO_CONSENT.version - 1 })).toEqual(outdated);
+    expect(await create({ consent: true })).toEqual(outdated);
+    // Not true is not a yes, whatever else is sent.
+    const raw = await fetch(`${jobsServer.url}/api/trpc/jobs.createAvatar`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ portraitId, name: "Unconfirmed", consent: "yes", consentVersion: PHOTO_CONSENT.version }),
+    });
+    expect(raw.status).toBe(400);
+    expect(await jobsServer.db.avatar.count()).toBe(avatars);
+    expect(await jobsServer.db.job.count()).toBe(jobs);
+    expect(await jobsServer.db.avatar.count({ where: { name: "Unconfirmed" } })).toBe(0);
+  });
+
+  it("stores when the uploader confirmed and the exact sentence with the avatar, shown to the owner only", async () => {
+    Object.assign(behaviour, { steps: 1, stepMs: 1, failIn: null });
+    const portraitId = await fakePortrait(jobsServer.dataDir);
+    const before = Date.now();
+    const { jobId, avatarId } = await owner().jobs.createAvatar.mutate({
+      portraitId,
+      name: "Confirmed",
+      config: "tiny",
+      ...consent,
+    });
+    const row = await jobsServer.db.avatar.findUniqueOrThrow({ where: { id: avatarId } });
+    expect(row.photoConsentText).toBe(PHOTO_CONSENT.text);
+    expect(row.photoConsentAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(row.photoConsentAt!.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+    await until(jobId, "done");
+
+    const seen = await owner().avatars.get.query({ id: avatarId });
+    expect(seen).toMatchObject({ role: "owner", photoConsent: { text: PHOTO_CONSENT.text } });
+    expect(new Date((seen as { photoConsent: { at: string } }).photoConsent.at).getTime()).toBe(
+      row.photoConsentAt!.getTime(),
+    );
+    const { token } = await owner().shareLinks.create.mutate({ avatarId, role: "edit" });
+    const viaLink = await owner(token).avatars.get.query({ id: avatarId });
+    expect(viaLink.role).toBe("edit");
+    expect(viaLink).not.toHaveProperty("photoConsent");
+
+    // An avatar made without a photo (the API's create, the demo) has no confirmation.
+    const bare = await owner().avatars.create.mutate({ name: "No photo" });
+    expect(await owner().avatars.get.query({ id: bare.id })).toMatchObject({ photoConsent: null });
+    expect(await jobsServer.db.avatar.findUniqueOrThrow({ where: { id: bare.id } })).toMatchObject({
+      photoConsentAt: null,
+      photoConsentText: null,
+    });
+  });
+
   it("shows a failed job's reason, retries it to the end, and cancels another, deleting its avatar", async () => {
     Object.assign(behaviour, { steps: 2, stepMs: 20, failIn: "second" });
     const portraitId = await fakePortrait(jobsServer.dataDir);
-    const failing = await owner().jobs.createAvatar.mutate({ portraitId, name: "Fragile", config: "tiny" });
+    const failing = await owner().jobs.createAvatar.mutate({ portraitId, name: "Fragile", config: "tiny", ...consent });
     const failed = await until(failing.jobId, "failed");
     expect(failed).toMatchObject({ error: "Second broke on purpose.", stage: "second" });
     expect((await owner().avatars.list.query()).find((a) => a.id === failing.avatarId)).toMatchObject({
@@ -251,7 +328,7 @@ describe("tRPC jobs", () => {
     expect(await errorOf(owner().jobs.retry.mutate({ id: failing.jobId }))).toMatchObject({ code: "CONFLICT" });
 
     Object.assign(behaviour, { steps: 1000, stepMs: 20 });
-    const slow = await owner().jobs.createAvatar.mutate({ portraitId, name: "Doomed", config: "tiny" });
+    const slow = await owner().jobs.createAvatar.mutate({ portraitId, name: "Doomed", config: "tiny", ...consent });
     await until(slow.jobId, "running");
     const cancelled = await owner().jobs.cancel.mutate({ id: slow.jobId });
     expect(cancelled).toMatchObject({ status: "cancelled", avatarName: "Doomed", avatarId: slow.avatarId });
@@ -266,7 +343,7 @@ describe("tRPC jobs", () => {
     const linked = owner(token);
     const portraitId = await fakePortrait(jobsServer.dataDir);
     expect(await errorOf(linked.jobs.list.query())).toMatchObject({ code: "FORBIDDEN", reason: "owner-only" });
-    expect(await errorOf(linked.jobs.createAvatar.mutate({ portraitId, name: "Sneaky" }))).toMatchObject({
+    expect(await errorOf(linked.jobs.createAvatar.mutate({ portraitId, name: "Sneaky", ...consent }))).toMatchObject({
       code: "FORBIDDEN",
     });
     const job = (await owner().jobs.list.query())[0]!;

@@ -9,6 +9,7 @@ import { newShareToken, hashToken } from "../auth/access";
 import { JobError, type JobRunner } from "../jobs/runner";
 import { CREATE_AVATAR_KIND } from "../jobs/job-record";
 import { creationConfigSchema } from "../pipeline/create/configs";
+import { PHOTO_CONSENT, PHOTO_CONSENT_MESSAGES } from "../../protocol/consent";
 
 const avatarId = z.string().min(1).max(64);
 const name = z.string().trim().min(1, "A name cannot be empty").max(80, "A name has at most 80 characters");
@@ -28,11 +29,18 @@ const avatars = router({
     return rows.map(({ jobs, ...a }) => ({ ...a, jobId: a.status !== "ready" ? (jobs[0]?.id ?? null) : null }));
   }),
 
+  /** The owner also gets `photoConsent`: when the uploader confirmed they may use the photo, and the sentence. */
   get: publicProcedure.input(z.object({ id: avatarId })).query(async ({ ctx, input }) => {
     assertCanView(ctx.access, input.id);
-    const avatar = await ctx.db.avatar.findUnique({ where: { id: input.id }, select: avatarSelect });
-    if (!avatar) throw new ApiError("NOT_FOUND", "not-found", `No avatar with id "${input.id}".`);
-    return { ...avatar, role: ctx.access.kind === "link" ? ctx.access.role : "owner" };
+    const row = await ctx.db.avatar.findUnique({
+      where: { id: input.id },
+      select: { ...avatarSelect, photoConsentAt: true, photoConsentText: true },
+    });
+    if (!row) throw new ApiError("NOT_FOUND", "not-found", `No avatar with id "${input.id}".`);
+    const { photoConsentAt, photoConsentText, ...avatar } = row;
+    if (ctx.access.kind === "link") return { ...avatar, role: ctx.access.role };
+    const photoConsent = photoConsentAt ? { at: photoConsentAt, text: photoConsentText ?? "" } : null;
+    return { ...avatar, role: "owner" as const, photoConsent };
   }),
 
   create: ownerProcedure
@@ -140,11 +148,44 @@ async function jobCall<T>(call: () => Promise<T>): Promise<T> {
 
 const jobId = z.object({ id: z.string().min(1).max(64) });
 
+/**
+ * The uploader's confirmation that they may use the photo (protocol/consent.ts).
+ * Optional on the wire so that a request without it gets the plain sentence
+ * below rather than a schema error; `true` and the version shown are required.
+ */
+const photoConsentInput = {
+  consent: z.boolean().optional(),
+  /** PHOTO_CONSENT.version of the sentence the page showed. */
+  consentVersion: z.number().int().optional(),
+};
+
+/** Refuses (BAD_REQUEST) a creation without the confirmation, or against an older sentence; else what to store. */
+function photoConsentOf(input: { consent?: boolean; consentVersion?: number }): { at: Date; text: string } {
+  if (input.consent !== true) throw new ApiError("BAD_REQUEST", "consent-missing", PHOTO_CONSENT_MESSAGES.missing);
+  if (input.consentVersion !== PHOTO_CONSENT.version)
+    throw new ApiError("BAD_REQUEST", "consent-outdated", PHOTO_CONSENT_MESSAGES.outdated);
+  return { at: new Date(), text: PHOTO_CONSENT.text };
+}
+
 const jobs = router({
-  /** Starts making an avatar from an uploaded portrait (POST /api/portraits). */
+  /**
+   * Starts making an avatar from an uploaded portrait (POST /api/portraits), once the
+   * uploader has confirmed they may use it; the confirmation is stored with the avatar.
+   */
   createAvatar: jobsProcedure
-    .input(z.object({ portraitId: z.string().min(1).max(64), name, config: creationConfigSchema.default("auto") }))
-    .mutation(({ ctx, input }) => jobCall(() => ctx.jobs.createAvatarJob(input))),
+    .input(
+      z.object({
+        portraitId: z.string().min(1).max(64),
+        name,
+        config: creationConfigSchema.default("auto"),
+        ...photoConsentInput,
+      }),
+    )
+    .mutation(({ ctx, input }) => {
+      const photoConsent = photoConsentOf(input);
+      const { portraitId, name, config } = input;
+      return jobCall(() => ctx.jobs.createAvatarJob({ portraitId, name, config, photoConsent }));
+    }),
 
   get: jobsProcedure.input(jobId).query(async ({ ctx, input }) => {
     const view = await ctx.jobs.view(input.id);

@@ -23,6 +23,10 @@ export const ApiReasons = {
   viewOnly: "view-only",
   notFound: "not-found",
   ownerOnly: "owner-only",
+  /** jobs.createAvatar without the uploader's confirmation that they may use the photo. */
+  consentMissing: "consent-missing",
+  /** jobs.createAvatar confirming a version of the consent sentence the server no longer shows. */
+  consentOutdated: "consent-outdated",
 } as const;
 export type ApiReason = (typeof ApiReasons)[keyof typeof ApiReasons];
 

@@ -33,17 +33,41 @@ describe("migrations", () => {
 
   it("keep the SQLite and PostgreSQL schemas' models identical", () => {
     expect(Object.values(PgPrisma.ModelName).sort()).toEqual(Object.values(Prisma.ModelName).sort());
+    expect(PgPrisma.AvatarScalarFieldEnum).toEqual(Prisma.AvatarScalarFieldEnum);
     expect(PgPrisma.JobScalarFieldEnum).toEqual(Prisma.JobScalarFieldEnum);
     expect(PgPrisma.DocUpdateScalarFieldEnum).toEqual(Prisma.DocUpdateScalarFieldEnum);
     const sqlite = readMigrations(false).map((m) => m.name);
     const pg = readMigrations(true).map((m) => m.name);
     expect(pg).toEqual(sqlite);
+    expect(sqlite).toContain("20261207000000_photo_consent");
     const strip = (f: string) =>
       fs
         .readFileSync(f, "utf8")
         .replace(/^(\/\/.*|generator[\s\S]*?\n\}|datasource[\s\S]*?\n\})\n/gm, "")
         .trim();
     expect(strip("prisma/postgres/schema.prisma")).toBe(strip("prisma/schema.prisma"));
+  });
+
+  it("add the photo consent columns to a database made before them, empty for the avatars it has", async () => {
+    // A copy of the migrations up to the one before photo_consent, as an older release shipped them.
+    const root = tempDataDir();
+    const older = readMigrations(false).filter((m) => m.name < "20261207000000_photo_consent");
+    for (const m of older) {
+      fs.mkdirSync(path.join(root, "prisma", "migrations", m.name), { recursive: true });
+      fs.writeFileSync(path.join(root, "prisma", "migrations", m.name, "migration.sql"), m.sql);
+    }
+    const file = path.join(tempDataDir(), "m.db");
+    await migrate(`file:${file}`, root);
+    const db = new Database(file);
+    db.prepare(`INSERT INTO "Avatar" (id, name, updatedAt) VALUES ('old', 'Made before', CURRENT_TIMESTAMP)`).run();
+    db.close();
+    expect((await migrate(`file:${file}`)).applied).toEqual(["20261207000000_photo_consent"]);
+    const after = new Database(file, { readonly: true });
+    expect(after.prepare(`SELECT "photoConsentAt", "photoConsentText" FROM "Avatar" WHERE id = 'old'`).get()).toEqual({
+      photoConsentAt: null,
+      photoConsentText: null,
+    });
+    after.close();
   });
 
   it("refuse a database whose applied migration was edited afterwards", async () => {

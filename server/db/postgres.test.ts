@@ -27,6 +27,7 @@ describe("PostgreSQL", () => {
       `SELECT migration_name, checksum FROM "_prisma_migrations"`,
     );
     expect(rows.map((r) => r.migration_name)).toContain("20261123000000_init");
+    expect(rows.map((r) => r.migration_name)).toContain("20261207000000_photo_consent");
     expect(rows[0]!.checksum).toMatch(/^[0-9a-f]{64}$/);
     await client.end();
 
@@ -40,6 +41,14 @@ describe("PostgreSQL", () => {
         data: { avatarId: avatar.id, role: "view", tokenHash: "a".repeat(64), expiresAt: new Date(Date.now() + 1000) },
       });
       await db.job.create({ data: { avatarId: avatar.id, kind: "create", progress: 0.25 } });
+      expect(avatar).toMatchObject({ photoConsentAt: null, photoConsentText: null });
+      const at = new Date();
+      const confirmed = await db.avatar.update({
+        where: { id: avatar.id },
+        data: { photoConsentAt: at, photoConsentText: "I have the right to use this photo." },
+      });
+      expect(confirmed.photoConsentAt).toEqual(at);
+      expect(confirmed.photoConsentText).toBe("I have the right to use this photo.");
       const stored = await db.docUpdate.findMany({ where: { avatarId: avatar.id } });
       const replay = new Y.Doc();
       Y.applyUpdate(replay, stored[0]!.update);

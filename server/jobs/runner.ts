@@ -214,11 +214,17 @@ export class JobRunner {
     this.pump();
   }
 
-  /** Creates the Avatar ("creating") and its queued job. */
+  /**
+   * Creates the Avatar ("creating") and its queued job. `photoConsent` is the
+   * uploader's confirmation (protocol/consent.ts), stored with the avatar in
+   * the same write; jobs.createAvatar refuses a request without one before
+   * it gets here.
+   */
   async createAvatarJob(request: {
     portraitId: string;
     name: string;
     config: CreationInput["config"];
+    photoConsent?: { at: Date; text: string } | null;
   }): Promise<{ jobId: string; avatarId: string }> {
     if (this.closed) throw new JobError("conflict", "The server is shutting down; try again in a moment.");
     if (!(await portraitExists(this.dataDir, request.portraitId))) {
@@ -226,7 +232,15 @@ export class JobRunner {
     }
     const stages = reconcileStages(this.defs, []);
     const { jobId, avatarId } = await this.db.$transaction(async (tx) => {
-      const avatar = await tx.avatar.create({ data: { name: request.name, status: "creating" }, select: { id: true } });
+      const avatar = await tx.avatar.create({
+        data: {
+          name: request.name,
+          status: "creating",
+          photoConsentAt: request.photoConsent?.at ?? null,
+          photoConsentText: request.photoConsent?.text ?? null,
+        },
+        select: { id: true },
+      });
       const input: CreationJobInput = {
         portraitId: request.portraitId,
         config: request.config,

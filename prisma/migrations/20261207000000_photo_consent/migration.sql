@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Avatar" ADD COLUMN "photoConsentAt" DATETIME;
+ALTER TABLE "Avatar" ADD COLUMN "photoConsentText" TEXT;
