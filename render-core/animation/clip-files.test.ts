@@ -1,15 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { CLIP_CHANNELS, createClip, getClipValue, setClipValue, type AnimationClip } from "./clip";
+import { CLIP_CHANNELS, createClip, getClipValue, sampleClip, setClipValue, type AnimationClip } from "./clip";
 import {
   CLIP_LIMITS,
   ClipFileError,
   closestChannel,
+  parseArkitCsv,
+  parseArkitJson,
   parseClipCsv,
   parseClipJson,
+  writeArkitCsv,
+  writeArkitJson,
   writeClipCsv,
   writeClipJson,
 } from "./clip-files";
 import { BUILTIN_CLIP_NAMES, builtinClip } from "./builtin";
+import { ARKIT_BLENDSHAPES, ARKIT_ROTATIONS, arkitCsvName, arkitFrameToClipValues, getArkitMap } from "./arkit";
+import { createHeadParams, landmarkPositions, poseVertices } from "../head";
 
 const ch = (name: string) => CLIP_CHANNELS.indexOf(name);
 const column = (clip: AnimationClip, name: string) =>
@@ -315,5 +321,307 @@ describe("clip file errors", () => {
       "translation.x",
       "browInnerRaiseL",
     ]);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// ARKit-52 files.
+
+/** Live Link Face's header: Timecode, BlendShapeCount, the 52 weights in PascalCase, then head and eye rotations. */
+const LLF_HEADER = ["Timecode", "BlendShapeCount", ...ARKIT_BLENDSHAPES.map(arkitCsvName), ...ARKIT_ROTATIONS];
+
+/** A CSV as Live Link Face writes it: one row per timecode, unnamed columns 0. */
+function llfCsv(rows: Array<[string, Record<string, number>]>, header = LLF_HEADER): string {
+  const lines = rows.map(([tc, values]) =>
+    header.map((h) => (h === "Timecode" ? tc : h === "BlendShapeCount" ? "61" : String(values[h] ?? 0))).join(","),
+  );
+  return [header.join(","), ...lines].join("\r\n") + "\r\n";
+}
+
+describe("ARKit CSV (Live Link Face)", () => {
+  const jawPerWeight = () => arkitFrameToClipValues({ jawOpen: 1 })["jaw.x"]!;
+  const blinkPerWeight = () => arkitFrameToClipValues({ eyeBlinkLeft: 1 }).blinkL!;
+
+  it("imports a Live Link Face take: jaw and blink follow the CSV, head turns go to global and neck", () => {
+    const jaw = [0, 0.25, 0.5, 0.75, 1],
+      blink = [1, 0.5, 0, 0, 0.2],
+      yaw = [0, 0.1, 0.2, 0.1, 0];
+    // Sub-frame jitter as the app writes it (.001, .002): rows still land on frames.
+    const timecodes = ["00:01:10:58.000", "00:01:10:59.001", "00:01:11:00.002", "00:01:11:01.003", "00:01:11:02.004"];
+    const csv = llfCsv(
+      jaw.map((_, f) => [timecodes[f]!, { JawOpen: jaw[f]!, EyeBlinkLeft: blink[f]!, HeadYaw: yaw[f]! }]),
+    );
+    expect(csv.split("\r\n")[1]!.startsWith("00:01:10:58.000,61,1,")).toBe(true);
+    const clip = parseClipCsv(csv, { name: "take" });
+    expect([clip.name, clip.fps, clip.frames]).toEqual(["take", 60, 5]);
+    const k = jawPerWeight(),
+      b = blinkPerWeight();
+    expect(k).toBeGreaterThan(0.4);
+    jaw.forEach((w, f) => expect(column(clip, "jaw.x")[f]).toBeCloseTo(w * k, 2));
+    blink.forEach((w, f) => expect(column(clip, "blinkL")[f]).toBeCloseTo(w * b, 2));
+    expect(column(clip, "blinkR")).toEqual([0, 0, 0, 0, 0]);
+    yaw.forEach((y, f) => {
+      expect(column(clip, "neck.y")[f]).toBeCloseTo(0.6 * y, 2);
+      expect(column(clip, "global.y")[f]).toBeCloseTo(0.4 * y, 2);
+    });
+    // Zero eye columns leave the eyes to the eyeLook shapes (none here).
+    expect(column(clip, "leftEye.z")).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it("reads columns by name (apps order JawLeft / JawRight differently), gaps as keyframes, any rotation unit", () => {
+    const header = [...LLF_HEADER];
+    const [l, r] = [header.indexOf("JawLeft"), header.indexOf("JawRight")];
+    [header[l], header[r]] = [header[r]!, header[l]!];
+    const clip = parseArkitCsv(
+      llfCsv(
+        [
+          ["00:00:00:00", { JawLeft: 0 }],
+          ["00:00:00:04", { JawLeft: 1, HeadPitch: 20 }],
+        ],
+        header,
+      ),
+      { fps: 30, rotationUnit: "degrees" },
+    );
+    expect(clip.frames).toBe(5);
+    const side = arkitFrameToClipValues({ jawLeft: 1 })["jaw.y"]!;
+    expect(side).toBeGreaterThan(0);
+    [0, 0.25, 0.5, 0.75, 1].forEach((t, f) => expect(column(clip, "jaw.y")[f]).toBeCloseTo(t * side, 5));
+    expect(column(clip, "neck.x")[4]).toBeCloseTo((0.6 * 20 * Math.PI) / 180, 5);
+    // Eye rotation columns, when used, set the eyes (ARKit yaw about +y, pitch about +x).
+    const eyes = parseArkitCsv(llfCsv([["00:00:00:00", { LeftEyeYaw: 0.2, RightEyePitch: -0.1 }]]));
+    expect(column(eyes, "leftEye.y")[0]).toBeCloseTo(0.2, 6);
+    expect(column(eyes, "rightEye.x")[0]).toBeCloseTo(-0.1, 6);
+  });
+
+  it("exports a clip and reads it back close: head exact, jaw within 5 mrad, the face within 0.5 mm", () => {
+    const map = getArkitMap();
+    const model = map.model;
+    const landmarks = (c: AnimationClip, f: number) => {
+      const s = sampleClip(c, f / c.fps);
+      return landmarkPositions(
+        model,
+        poseVertices(model, createHeadParams(model, { expression: s.expression, pose: s.pose })),
+      );
+    };
+    // Measured: jaw.x within 0.0033 rad, blinks within 0.050, landmark RMS at most 0.40 mm (talk), head exact.
+    for (const name of BUILTIN_CLIP_NAMES) {
+      const clip = builtinClip(name);
+      const csv = writeArkitCsv(clip);
+      expect(csv.split("\n")[0]).toBe(LLF_HEADER.join(","));
+      const back = parseClipCsv(csv, { fps: clip.fps, name });
+      expect([back.frames, back.fps]).toEqual([clip.frames, clip.fps]);
+      const maxErr = (ch: string) => Math.max(...column(back, ch).map((v, f) => Math.abs(v - column(clip, ch)[f]!)));
+      for (const ch of ["global.x", "global.y", "global.z", "neck.x", "neck.y", "neck.z"])
+        expect(maxErr(ch)).toBeLessThan(1e-5);
+      expect(maxErr("jaw.x")).toBeLessThan(0.005);
+      expect(Math.max(maxErr("blinkL"), maxErr("blinkR"))).toBeLessThan(0.06);
+      for (let f = 0; f < clip.frames; f += 5) {
+        const a = landmarks(clip, f),
+          b = landmarks(back, f);
+        let s2 = 0;
+        for (let i = 0; i < a.length; i++) s2 += (a[i]! - b[i]!) ** 2;
+        expect(Math.sqrt(s2 / 68) * 1000).toBeLessThan(0.5);
+      }
+      // The JSON carries the same numbers (and its own fps).
+      const viaJson = parseClipJson(writeArkitJson(clip));
+      expect([viaJson.name, viaJson.fps, viaJson.frames]).toEqual([clip.name, clip.fps, clip.frames]);
+      Array.from(viaJson.expression).forEach((v, i) => expect(v).toBeCloseTo(back.expression[i]!, 5));
+      Array.from(viaJson.pose).forEach((v, i) => expect(v).toBeCloseTo(back.pose[i]!, 5));
+    }
+  }, 60_000);
+});
+
+describe("ARKit JSON", () => {
+  it("reads the arkit-52 format with a subset of names and rotation tracks", () => {
+    const clip = parseClipJson(
+      JSON.stringify({
+        format: "arkit-52",
+        fps: 30,
+        name: "wink",
+        names: ["eyeBlinkRight", "jawOpen"],
+        frames: [
+          [0, 0],
+          [1, 0.5],
+        ],
+        head: [
+          [0, 0, 0],
+          [0.3, 0, 0],
+        ],
+      }),
+    );
+    expect([clip.name, clip.fps, clip.frames]).toEqual(["wink", 30, 2]);
+    expect(column(clip, "blinkR")[1]).toBeGreaterThan(0.9);
+    expect(column(clip, "blinkL")[1]).toBe(0);
+    expect(column(clip, "jaw.x")[1]).toBeCloseTo(0.5 * arkitFrameToClipValues({ jawOpen: 1 })["jaw.x"]!, 6);
+    expect(column(clip, "neck.y")[1]).toBeCloseTo(0.18, 6);
+  });
+
+  it("reads a plain list of per-frame objects at 60 fps, in Apple's raw spelling too", () => {
+    const text = JSON.stringify([{ eyeBlink_L: 1 }, { EyeBlinkLeft: 0.5, headYaw: 0.1 }, {}]);
+    for (const clip of [parseClipJson(text, "list"), parseArkitJson(text, { name: "list" })]) {
+      expect([clip.name, clip.fps, clip.frames]).toEqual(["list", 60, 3]);
+      expect(column(clip, "blinkL")[0]).toBeGreaterThan(0.9);
+      expect(column(clip, "neck.y")[1]).toBeCloseTo(0.06, 6);
+    }
+  });
+
+  it("leaves our own formats alone: mouthLeft and cheekPuff are our channels too", () => {
+    const clip = parseClipCsv("mouthLeft,cheekPuff\n0.5,0.25\n");
+    expect([column(clip, "mouthLeft")[0], column(clip, "cheekPuff")[0]]).toEqual([0.5, 0.25]);
+  });
+});
+
+describe("ARKit file errors", () => {
+  const good = llfCsv([["00:00:00:00", {}]]);
+  const row = (edit: (cells: string[]) => void) => {
+    const lines = llfCsv([
+      ["00:00:00:00", {}],
+      ["00:00:00:01", {}],
+    ]).split("\r\n");
+    const cells = lines[2]!.split(",");
+    edit(cells);
+    lines[2] = cells.join(",");
+    return lines.join("\n");
+  };
+  const header = (edit: (cells: string[]) => void) => {
+    const cells = [...LLF_HEADER];
+    edit(cells);
+    return [cells.join(","), ...good.split("\r\n").slice(1)].join("\n");
+  };
+  const col = (name: string) => LLF_HEADER.indexOf(name) + 1;
+  const refusals: Array<[string, () => unknown, string]> = [
+    [
+      "no BlendShapeCount",
+      () => parseClipCsv("Timecode,EyeBlinkLeft,JawOpen\n00:00:00:00,0.5,0\n"),
+      'parseClipCsv: line 1, column 2: this looks like an ARKit CSV ("Timecode" in column 1), but column 2 is not "BlendShapeCount"',
+    ],
+    [
+      "ARKit names without a Timecode",
+      () => parseClipCsv("\nJawOpen,EyeBlinkLeft\n0,0\n"),
+      'parseClipCsv: line 2, column 2: this looks like an ARKit CSV ("JawOpen" in column 1)',
+    ],
+    [
+      "BlendShapeCount not in column 2",
+      () => parseClipCsv("Timecode,JawOpen,BlendShapeCount\n00:00:00:00,0,61\n"),
+      'parseClipCsv: line 1, column 2: an ARKit CSV has "BlendShapeCount" in column 2',
+    ],
+    [
+      "a short row",
+      () => parseClipCsv(row((c) => c.pop())),
+      "parseClipCsv: line 3, column 63: the row has 62 cells, the header 63",
+    ],
+    [
+      "a long row",
+      () => parseClipCsv(row((c) => c.push("0"))),
+      "parseClipCsv: line 3, column 64: the row has 64 cells, the header 63",
+    ],
+    [
+      "a word for a weight",
+      () => parseClipCsv(row((c) => (c[col("JawOpen") - 1] = "abc"))),
+      `parseClipCsv: line 3, column ${col("JawOpen")}: "abc" is not a number`,
+    ],
+    [
+      "an empty cell",
+      () => parseArkitCsv(row((c) => (c[4] = ""))),
+      'parseArkitCsv: line 3, column 5: "" is not a number',
+    ],
+    [
+      "NaN",
+      () => parseClipCsv(row((c) => (c[4] = "NaN"))),
+      `parseClipCsv: line 3, column 5: ${LLF_HEADER[4]} is NaN; weights must be finite numbers`,
+    ],
+    [
+      "a weight far outside 0..1",
+      () => parseClipCsv(row((c) => (c[2] = "5"))),
+      "parseClipCsv: line 3, column 3: EyeBlinkLeft = 5 is not a blendshape weight",
+    ],
+    [
+      "degrees read as radians",
+      () => parseClipCsv(row((c) => (c[col("HeadYaw") - 1] = "30"))),
+      `parseClipCsv: line 3, column ${col("HeadYaw")}: HeadYaw = 30 is over half a turn (30.000 rad); check rotationUnit`,
+    ],
+    [
+      "a bad timecode",
+      () => parseClipCsv(row((c) => (c[0] = "0:00:01"))),
+      'parseClipCsv: line 3, column 1: "0:00:01" is not a timecode (HH:MM:SS:FF or HH:MM:SS:FF.fff',
+    ],
+    [
+      "a frame number past the fps",
+      () =>
+        parseClipCsv(
+          row((c) => (c[0] = "00:00:00:45")),
+          { fps: 30 },
+        ),
+      'parseClipCsv: line 3, column 1: "00:00:00:45" has frame 45, too many for 30 fps',
+    ],
+    [
+      "timecodes going back",
+      () => parseClipCsv(row((c) => (c[0] = "00:00:00:00"))),
+      "parseClipCsv: line 3, column 1: Timecode 00:00:00:00 does not come after 00:00:00:00",
+    ],
+    [
+      "a fractional BlendShapeCount",
+      () => parseClipCsv(row((c) => (c[1] = "61.5"))),
+      'parseClipCsv: line 3, column 2: BlendShapeCount "61.5" is not a whole number',
+    ],
+    [
+      "a misspelt column",
+      () => parseClipCsv(header((c) => (c[2] = "EyeBlinkLft"))),
+      'parseClipCsv: line 1, column 3: unknown ARKit column "EyeBlinkLft" (did you mean "EyeBlinkLeft"?',
+    ],
+    [
+      "a column twice",
+      () => parseClipCsv(header((c) => (c[3] = "eyeBlinkLeft"))),
+      'parseClipCsv: line 1, column 4: "eyeBlinkLeft" is listed twice (also column 3)',
+    ],
+    ["header only", () => parseArkitCsv(LLF_HEADER.join(",")), "parseArkitCsv: the clip has no frames"],
+    [
+      "JSON unknown name",
+      () => parseClipJson(JSON.stringify({ format: "arkit-52", names: ["jawOpn"], frames: [[0]] })),
+      'parseClipJson: names[0]: unknown ARKit blendshape "jawOpn" (did you mean "jawOpen"?)',
+    ],
+    [
+      "JSON ragged frame",
+      () => parseClipJson(JSON.stringify({ format: "arkit-52", names: ["jawOpen"], frames: [[0], [0, 1]] })),
+      "parseClipJson: frames[1] must hold 1 numbers, one per name, got 2",
+    ],
+    [
+      "JSON head track too short",
+      () =>
+        parseClipJson(
+          JSON.stringify({ format: "arkit-52", names: ["jawOpen"], frames: [[0], [0]], head: [[0, 0, 0]] }),
+        ),
+      'parseClipJson: "head" must hold one [yaw, pitch, roll] per frame (2), got 1',
+    ],
+    [
+      "JSON version 2",
+      () => parseClipJson(JSON.stringify({ format: "arkit-52", version: 2, names: [], frames: [[]] })),
+      "parseClipJson: arkit-52 version 2 is not supported",
+    ],
+    [
+      "JSON frame list with a stranger",
+      () => parseClipJson(JSON.stringify([{ jawOpen: 0.1 }, { smile: 1 }])),
+      'parseClipJson: frames[1].smile: unknown ARKit name "smile"',
+    ],
+    [
+      "JSON frame list with text",
+      () => parseArkitJson(JSON.stringify([{ jawOpen: "0.1" }])),
+      'parseArkitJson: frames[0].jawOpen must be a number, got "0.1"',
+    ],
+    [
+      "not ARKit JSON",
+      () => parseArkitJson('{"format":"perse-clip"}'),
+      'parseArkitJson: not an ARKit clip: expected { "format": "arkit-52", ... } or a list of per-frame objects',
+    ],
+  ];
+  it.each(refusals)("refuses %s with a message saying where", (_what, parse, message) => {
+    expect(parse).toThrow(ClipFileError);
+    expect(parse).toThrow(message);
+  });
+
+  it("refuses to write a clip the readers would refuse", () => {
+    expect(() => writeArkitCsv({ ...createClip("fast", 30, 2), fps: 1000 })).toThrow(
+      "writeArkitCsv: fps must be a number in (0, 240], got 1000",
+    );
   });
 });

@@ -14,17 +14,45 @@ export {
   type ClipSample,
 } from "./clip";
 export {
+  ARKIT_DEFAULT_FPS,
+  ARKIT_FORMAT,
+  ARKIT_FORMAT_VERSION,
   CLIP_FORMAT,
   CLIP_FORMAT_VERSION,
   CLIP_LIMITS,
   ClipFileError,
   closestChannel,
+  parseArkitCsv,
+  parseArkitJson,
   parseClipCsv,
   parseClipJson,
+  writeArkitCsv,
+  writeArkitJson,
   writeClipCsv,
   writeClipJson,
   type ClipSource,
+  type ParseArkitOptions,
   type ParseClipCsvOptions,
 } from "./clip-files";
+export {
+  ARKIT_BLENDSHAPES,
+  ARKIT_MAP_CHANNELS,
+  ARKIT_ROTATIONS,
+  ARKIT_ROTATION_UNITS,
+  arkitCsvName,
+  arkitFrameToClipValues,
+  arkitMapReport,
+  arkitNameIndex,
+  clipValuesToArkitFrame,
+  formatArkitMapReport,
+  getArkitMap,
+  type ArkitBlendshape,
+  type ArkitMap,
+  type ArkitMapReport,
+  type ArkitRotationUnit,
+  type ArkitShapeFit,
+} from "./arkit";
 export { BUILTIN_CLIPS, BUILTIN_CLIP_NAMES, builtinClip, type BuiltinClipName } from "./builtin";
 export { POSE_CONTROLS, poseFromControls, type PoseControls } from "./controls";
+// The camera driver (face-drive.ts, one-euro.ts) is imported by path, not from here: it carries the 165 kB
+// mesh binding, which every importer of this index (the editor's renderer, Node's test runners) would load.

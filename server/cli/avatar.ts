@@ -29,6 +29,7 @@ import { contactSheet, imageToPng, labelledPanel } from "../images/png";
 const USAGE = `usage: npm run avatar -- render (--bundle DIR | --random compact|paper) --out DIR [options]
   --count 20000 --seed 1       Gaussians and seed of a random avatar
   --clip showcase              a built-in clip (${Object.keys(BUILTIN_CLIPS).join(", ")}) or a .json / .csv clip file
+                               (ours, or ARKit-52: a Live Link Face CSV at 60 fps, an arkit-52 JSON)
   --seconds S --fps 30         how much of the clip to render (default: all of it) and at what rate
   --size 256                   image size, pixels
   --yaw 20 --pitch 5           camera orbit angles, degrees; --distance 0.8 metres
