@@ -1,7 +1,8 @@
 /**
  * Measures where Human's 478 mesh points sit on the head model (rendered
  * heads with known shape, expression and pose; dense-calibrate.ts), writes
- * server/pipeline/fit/dense-binding.json, then compares the 68-point and the
+ * render-core/head/human-mesh-binding.json (the table the dense fit and the
+ * browser's camera drive share), then compares the 68-point and the
  * dense fit on other rendered heads. --photo fits a photo (read in place)
  * both ways and prints the dense fit's held-out error and time.
  *
@@ -138,7 +139,7 @@ async function main(argv: string[]): Promise<void> {
       `${train.length} portraits rendered and analysed in ${((t1 - t0) / 1000).toFixed(0)} s, binding measured in ${((t2 - t1) / 1000).toFixed(0)} s; ${usable} of 478 points usable; residual (inter-ocular) median ${med(table.residual).toFixed(3)}, scatter median ${med(table.scatterMm).toFixed(2)} mm`,
     );
     if (write) {
-      const file = fileURLToPath(new URL("../pipeline/fit/dense-binding.json", import.meta.url));
+      const file = fileURLToPath(new URL("../../render-core/head/human-mesh-binding.json", import.meta.url));
       fs.writeFileSync(file, JSON.stringify(table) + "\n");
       console.log(`wrote ${file}`);
     }

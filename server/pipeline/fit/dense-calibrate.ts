@@ -1,6 +1,7 @@
 /**
- * Measuring dense-binding.json: the project's heads rendered with random
- * shape, expression, pose and looks, Human's 478 points found on them as the
+ * Measuring the dense binding (render-core/head/human-mesh-binding.json):
+ * the project's heads rendered with random shape, expression, pose and
+ * looks, Human's 478 points found on them as the
  * analyse stage finds them (face-api's box, then faceMesh), each point
  * back-projected onto the known rendered mesh (ray through the pixel -> face
  * and barycentrics, carried to the template), and a robust mean per point on

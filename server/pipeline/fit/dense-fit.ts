@@ -1,7 +1,8 @@
 /**
  * The dense stage of fitHead: the head model fitted to Human's 478-point
- * mesh (analysis.mesh) through dense-binding.json, from the 68-point fit as
- * the start. Human's errors are strongly correlated between points (a few
+ * mesh (analysis.mesh) through the dense binding (dense-binding.ts, the
+ * table in render-core/head/human-mesh-binding.json), from the 68-point fit
+ * as the start. Human's errors are strongly correlated between points (a few
  * smooth patterns carry most of them), so the table's error modes are
  * fitted beside the head as latent N(0, 1) coefficients (fit-solver.ts
  * errorModes): shape only explains what those patterns do not. Each point's
@@ -34,7 +35,7 @@ export interface DenseOptions {
   meshSigmaScale?: number;
   /** Weight of the face-oval points. Default 0.25. */
   ovalWeight?: number;
-  /** The binding table. Default HUMAN_MESH_BINDING (dense-binding.json); the calibration passes the one it just measured. */
+  /** The binding table. Default HUMAN_MESH_BINDING (render-core/head/human-mesh-binding.json); the calibration passes the one it just measured. */
   binding?: DenseBindingTable;
   /** Refit each eye's lid closure on Human's eye contours after the dense fit (refineLids). Default true. */
   refineLids?: boolean;

@@ -2,7 +2,7 @@
  * The project's rendered heads with what the analyse stage's detectors find
  * on them (face-api's 68 landmarks, Human's 478-point mesh through the same
  * box and crop as analysePortrait), and how far a fit's shape lands from
- * their known truth. Used to measure dense-binding.json
+ * their known truth. Used to measure render-core/head/human-mesh-binding.json
  * (dense-calibrate.ts, server/cli/calibrate-dense.ts) and by the dense fit's
  * tests.
  */
