@@ -17,6 +17,7 @@ describe("frameInputs", () => {
       ends: {},
       pose: { smile: 0.8, turn: 10 },
       playback: null,
+      drive: null,
     };
     const inputs = frameInputs(avatar, state, 1_000, new ClipCache());
     expect(inputs.playing).toBe(false);
@@ -49,7 +50,7 @@ describe("frameInputs", () => {
           const ends: Record<string, [number, number]> = { [category]: side === 0 ? [k, 0] : [0, k] };
           const inputs = frameInputs(
             rich,
-            { attributes: { [category]: s }, ends, pose: {}, playback: null },
+            { attributes: { [category]: s }, ends, pose: {}, playback: null, drive: null },
             0,
             new ClipCache(),
           );
@@ -66,7 +67,7 @@ describe("frameInputs", () => {
     for (const ends of [{}, { [category]: [9, 7] as [number, number] }]) {
       const inputs = frameInputs(
         rich,
-        { attributes: { [category]: 1 }, ends, pose: {}, playback: null },
+        { attributes: { [category]: 1 }, ends, pose: {}, playback: null, drive: null },
         0,
         new ClipCache(),
       );
@@ -76,7 +77,7 @@ describe("frameInputs", () => {
     const last = anchors.filter((a) => a.category === category)[3]!.latent;
     const half = frameInputs(
       rich,
-      { attributes: { [category]: 0.5 }, ends: { [category]: [0, 3] }, pose: {}, playback: null },
+      { attributes: { [category]: 0.5 }, ends: { [category]: [0, 3] }, pose: {}, playback: null, drive: null },
       0,
       new ClipCache(),
     );
@@ -85,7 +86,13 @@ describe("frameInputs", () => {
   });
 
   it("samples a playing clip at the server's time since it started, whatever the manual controls say", () => {
-    const state = { attributes: {}, ends: {}, pose: { smile: 1 }, playback: { clip: "talk", startedAt: 10_000 } };
+    const state = {
+      attributes: {},
+      ends: {},
+      pose: { smile: 1 },
+      playback: { clip: "talk", startedAt: 10_000 },
+      drive: null,
+    };
     const inputs = frameInputs(avatar, state, 11_500, new ClipCache());
     expect(inputs.playing).toBe(true);
     const expected = sampleClip(builtinClip("talk"), 1.5, { loop: true });
@@ -93,10 +100,30 @@ describe("frameInputs", () => {
     expect(Array.from(inputs.pose.pose)).toEqual(Array.from(expected.pose));
   });
 
+  it("shows a driven face before a playing clip and the manual controls", () => {
+    const expression = Array.from({ length: 24 }, (_, i) => (i % 5) / 10);
+    const pose = Array.from({ length: 15 }, (_, i) => (i - 7) / 100);
+    const inputs = frameInputs(
+      avatar,
+      {
+        attributes: {},
+        ends: {},
+        pose: { smile: 1 },
+        playback: { clip: "talk", startedAt: 0 },
+        drive: { by: "Ada", client: 7, expression, pose },
+      },
+      1_000,
+      new ClipCache(),
+    );
+    expect(inputs.playing).toBe(false);
+    expect(Array.from(inputs.pose.expression)).toEqual(Array.from(Float32Array.from(expression)));
+    expect(Array.from(inputs.pose.pose)).toEqual(Array.from(Float32Array.from(pose)));
+  });
+
   it("treats an unknown clip name as no clip", () => {
     const inputs = frameInputs(
       avatar,
-      { attributes: {}, ends: {}, pose: {}, playback: { clip: "nope", startedAt: 0 } },
+      { attributes: {}, ends: {}, pose: {}, playback: { clip: "nope", startedAt: 0 }, drive: null },
       5,
       new ClipCache(),
     );

@@ -22,8 +22,10 @@ import {
   attributesMap,
   endsMap,
   poseMap,
+  readDrive,
   readPlayback,
   VIEW,
+  type DriveState,
   type PlaybackState,
   type SliderEnds,
 } from "./shared-state";
@@ -37,6 +39,8 @@ export interface FrameState {
   /** Manual expression and pose controls (used when no clip plays). */
   pose: Record<string, number>;
   playback: PlaybackState | null;
+  /** A face driven from a camera: shown before a clip or the manual controls. */
+  drive: DriveState | null;
 }
 
 export function readFrameState(doc: Y.Doc): FrameState {
@@ -45,6 +49,7 @@ export function readFrameState(doc: Y.Doc): FrameState {
     ends: endsMap(doc).toJSON() as Record<string, SliderEnds>,
     pose: poseMap(doc).toJSON() as Record<string, number>,
     playback: readPlayback(doc),
+    drive: readDrive(doc),
   };
 }
 
@@ -81,6 +86,16 @@ export function frameInputs(
   clips: ClipCache,
 ): FrameInputs {
   const latents = sliderLatents(avatar.config, avatar.neutralLatents, avatar.anchors, state.attributes, state.ends);
+  if (state.drive)
+    return {
+      latents,
+      pose: {
+        expression: Float32Array.from(state.drive.expression),
+        pose: Float32Array.from(state.drive.pose),
+        translation: new Float32Array(3),
+      },
+      playing: false,
+    };
   const clip = state.playback ? clips.get(state.playback.clip) : null;
   const pose = clip
     ? sampleClip(clip, (serverNowMs - state.playback!.startedAt) / 1000, { loop: true })

@@ -7,6 +7,7 @@
 import * as Y from "yjs";
 import { z } from "zod";
 import { POSE_CONTROLS } from "../render-core/animation/controls";
+import { EXPRESSION_NAMES } from "../render-core/head/expression";
 import { BUILTIN_CLIP_NAMES } from "../render-core/animation";
 import { SharedKeys } from "./shared-state";
 
@@ -60,6 +61,15 @@ export const sharedStateSchema = z
       })
       .strict(),
     [SharedKeys.pose]: z.object(poseShape).strict(),
+    [SharedKeys.drive]: z
+      .object({
+        by: z.string().max(SHARED_LIMITS.maxUserName).optional(),
+        client: z.number().int().min(0).optional(),
+        // The clip files' bounds (clip-files.ts CLIP_LIMITS): coefficients within 3, angles within pi.
+        expression: z.array(z.number().finite().min(-3).max(3)).length(EXPRESSION_NAMES.length).optional(),
+        pose: z.array(z.number().finite().min(-Math.PI).max(Math.PI)).length(15).optional(),
+      })
+      .strict(),
     [SharedKeys.presets]: z
       .record(
         z.string().min(1).max(SHARED_LIMITS.maxPresetName),

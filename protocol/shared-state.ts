@@ -9,11 +9,15 @@
  * | "pose"         | Y.Map | manual expression/pose control -> value (POSE_CONTROLS)     |
  * | "ends"         | Y.Map | attribute category -> [anchor at -1, anchor at +1] (indices)|
  * | "presets"      | Y.Map | preset name -> { attributes, ends?, savedBy, savedAt }      |
+ * | "drive"        | Y.Map | by, client, expression [E], pose [15]: a camera-driven face  |
  *
  * Slider positions map to latents with sliderLatents (render-core/avatar/latent.ts):
  * -1 is the anchor at the slider's left end, 0 the neutral latent, +1 the anchor at
  * its right end. The ends default to the category's first and second anchors; a
  * category's "ends" entry picks any two of its anchors, so every anchor is reachable.
+ * While "drive" holds an expression and a pose, every viewer shows them (before any
+ * clip or manual control): an editor drives the face from their camera. The server
+ * clears it when the driving page's connection closes.
  * Playback is set by the server (socket command play-clip), so startedAt is on its clock.
  */
 import type * as Y from "yjs";
@@ -24,6 +28,7 @@ export const SharedKeys = {
   playback: "playback",
   pose: "pose",
   presets: "presets",
+  drive: "drive",
 } as const;
 
 export function attributesMap(doc: Y.Doc): Y.Map<number> {
@@ -80,4 +85,34 @@ export interface Preset {
 /** Named attribute states anyone in the session can apply. */
 export function presetsMap(doc: Y.Doc): Y.Map<Preset> {
   return doc.getMap<Preset>(SharedKeys.presets);
+}
+
+/** The face an editor drives from their camera: who, from which Yjs client, and the head pose of now. */
+export interface DriveState {
+  /** The driver's name, as their presence shows it. */
+  by: string;
+  /** The driving page's Yjs client id: the server clears the drive when that connection closes. */
+  client: number;
+  /** [E] expression coefficients (EXPRESSION_NAMES order). */
+  expression: number[];
+  /** [15] axis-angle per joint, radians (ClipSample.pose). */
+  pose: number[];
+}
+
+export function driveMap(doc: Y.Doc): Y.Map<unknown> {
+  return doc.getMap<unknown>(SharedKeys.drive);
+}
+
+/** The driven face, when someone drives one (a complete, well-formed entry), else null. */
+export function readDrive(doc: Y.Doc): DriveState | null {
+  const m = driveMap(doc);
+  const by = m.get("by"),
+    client = m.get("client"),
+    expression = m.get("expression"),
+    pose = m.get("pose");
+  const numbers = (v: unknown): v is number[] =>
+    Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x));
+  return typeof by === "string" && typeof client === "number" && numbers(expression) && numbers(pose)
+    ? { by, client, expression, pose }
+    : null;
 }

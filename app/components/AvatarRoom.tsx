@@ -23,6 +23,11 @@ import { PoseControls } from "./PoseControls";
 import { PresenceList } from "./PresenceList";
 import { ViewportStatus } from "./ViewportStatus";
 import { ExportMenu } from "./ExportMenu";
+import { DrivePanel } from "./DrivePanel";
+import { useCameraDrive } from "../lib/use-camera-drive";
+import type { DriveState } from "../../protocol/shared-state";
+import { clipFromTake } from "../../render-core/animation/take";
+import { writeClipJson } from "../../render-core/animation/clip-files";
 
 type Role = "owner" | "edit" | "view";
 
@@ -62,6 +67,30 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const room = useSharedRoom(session);
   const { socket, info, serverOffsetMs, playClip } = useAvatarSocket(session);
   const streamSocket = useStreamSocket(socket, avatarId);
+  // This page's own driven face, shown by its own renderer at the camera's rate (others get it 15 times a second).
+  const [ownDrive, setOwnDrive] = useState<DriveState | null>(null);
+  const camera = useCameraDrive((sample) => {
+    const expression = Array.from(sample.expression),
+      pose = Array.from(sample.pose);
+    setOwnDrive({ by: "", client: 0, expression, pose });
+    room.driveFace(sample);
+  });
+  function stopDriving() {
+    camera.stop();
+    setOwnDrive(null);
+    room.stopDriving();
+  }
+  function saveTake() {
+    const samples = camera.stopRecording();
+    if (!samples) return;
+    const name = `take-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    const blob = new Blob([writeClipJson(clipFromTake(name, samples))], { type: "application/json" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `${name}.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }
 
   const onStats = useCallback((s: StreamStats) => setStats(s), []);
   const onLocalFail = useCallback((reason: string) => {
@@ -141,6 +170,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
                 ends={room.ends}
                 controls={controls}
                 playback={playback}
+                drive={ownDrive ?? room.drive}
                 serverOffsetMs={serverOffsetMs}
                 lastEditAt={lastEditAt}
                 onStats={onStats}
@@ -209,6 +239,18 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
             synced={room.synced}
             onSlide={(name, value) => room.onSlide(name, value, "pose")}
             onPlay={(clip) => void playClip(clip)}
+          />
+          <DrivePanel
+            status={camera.status}
+            canEdit={canEdit}
+            synced={room.synced}
+            drivenBy={room.drive ? room.drive.by : null}
+            recording={camera.recording}
+            takeLength={camera.takeLength}
+            onStart={() => void camera.start()}
+            onStop={stopDriving}
+            onRecord={camera.startRecording}
+            onSaveTake={saveTake}
           />
           <PresenceList peers={room.peers} following={following} onFollow={setFollowing} />
         </aside>

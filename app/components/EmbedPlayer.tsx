@@ -87,6 +87,7 @@ function EmbedStage({
           ends={room.ends}
           controls={room.controls}
           playback={room.playback}
+          drive={room.drive}
           serverOffsetMs={serverOffsetMs}
           lastEditAt={null}
           onStats={setStats}

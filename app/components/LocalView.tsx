@@ -8,7 +8,7 @@
  */
 import { useCallback, useEffect, useRef } from "react";
 import type { StreamCamera } from "../../protocol/messages";
-import { VIEW, type PlaybackState, type SliderEnds } from "../../protocol/shared-state";
+import { VIEW, type DriveState, type PlaybackState, type SliderEnds } from "../../protocol/shared-state";
 import { readAvatarBundle } from "../../render-core/formats/avatar-bundle";
 import { createHeadModel } from "../../render-core/head";
 import { WebGpuAvatarRenderer } from "../../render-core/avatar/avatar-renderer";
@@ -27,6 +27,8 @@ export interface LocalViewProps {
   /** Manual expression/pose controls (used when no clip plays). */
   controls: Record<string, number>;
   playback: PlaybackState | null;
+  /** A face driven from a camera (someone's, or this page's own at its camera's rate). */
+  drive: DriveState | null;
   /** Server clock minus this page's clock, ms (clip start times are on the server's clock). */
   serverOffsetMs: number;
   lastEditAt: number | null;
@@ -44,6 +46,7 @@ export function LocalView({
   ends,
   controls,
   playback,
+  drive,
   serverOffsetMs,
   lastEditAt,
   onStats,
@@ -59,6 +62,7 @@ export function LocalView({
     ends,
     controls,
     playback,
+    drive,
     serverOffsetMs,
     dirty: true,
     editAt: null as number | null,
@@ -77,10 +81,11 @@ export function LocalView({
   state.current.ends = ends;
   state.current.controls = controls;
   state.current.playback = playback;
+  state.current.drive = drive;
   state.current.serverOffsetMs = serverOffsetMs;
   useEffect(() => {
     state.current.dirty = true;
-  }, [positions, ends, controls, playback]);
+  }, [positions, ends, controls, playback, drive]);
   useEffect(() => {
     if (lastEditAt !== null) state.current.editAt = lastEditAt;
   }, [lastEditAt]);
@@ -131,7 +136,7 @@ export function LocalView({
           st.dirty = false;
           const inputs = frameInputs(
             avatar,
-            { attributes: st.positions, ends: st.ends, pose: st.controls, playback: st.playback },
+            { attributes: st.positions, ends: st.ends, pose: st.controls, playback: st.playback, drive: st.drive },
             Date.now() + st.serverOffsetMs,
             clips,
           );

@@ -15,11 +15,14 @@ import type * as decoding from "lib0/decoding";
 import {
   VIEW,
   attributesMap,
+  driveMap,
   endsMap,
   playbackMap,
   poseMap,
   presetsMap,
+  readDrive,
   readPlayback,
+  type DriveState,
   type PlaybackState,
   type Preset,
   type SliderEnds,
@@ -31,6 +34,10 @@ import { endsOf, guestName, listPeers, numbersOf, pickColor, readPresets } from 
 
 /** Yjs transaction origin of this page's own edits: what its undo manager tracks. */
 const LOCAL = Symbol("local-edit");
+/** Origin of this page's camera-driven face: shared, never undone. */
+const DRIVE = Symbol("drive");
+/** How often a driving page shares its face, ms (15 a second: smooth for viewers, few stored updates). */
+export const DRIVE_SHARE_MS = 66;
 
 export interface SharedRoomOptions {
   avatarId: string;
@@ -58,9 +65,12 @@ export function useSharedRoom({
   const [controls, setControls] = useState<Record<string, number>>({});
   const [presets, setPresets] = useState<Array<[string, Preset]>>([]);
   const [playback, setPlayback] = useState<PlaybackState | null>(null);
+  const [drive, setDrive] = useState<DriveState | null>(null);
   const [lastEditAt, setLastEditAt] = useState<number | null>(null);
   const [undo, setUndo] = useState<{ manager: Y.UndoManager; canUndo: boolean; canRedo: boolean } | null>(null);
   const pending = useRef<Record<string, number>>({});
+  const pendingDrive = useRef<{ expression: number[]; pose: number[] } | null>(null);
+  const driveTimer = useRef<number | null>(null);
   const flushTimer = useRef<number | null>(null);
   const [synced, setSynced] = useState(false);
   const [connection, setConnection] = useState("connecting");
@@ -90,6 +100,9 @@ export function useSharedRoom({
     pose.observe(onPose);
     presetList.observe(onPresets);
     const onPlayback = () => setPlayback(readPlayback(doc));
+    const driven = driveMap(doc);
+    const onDrive = () => setDrive(readDrive(doc));
+    driven.observe(onDrive);
     attrs.observe(onAttrs);
     playback.observe(onPlayback);
     const manager = new Y.UndoManager([attrs, endList, pose], {
@@ -106,6 +119,7 @@ export function useSharedRoom({
       onAttrs();
       onEnds();
       onPose();
+      onDrive();
       onPresets();
     });
     provider.on("status", ({ status }: { status: string }) => {
@@ -144,6 +158,7 @@ export function useSharedRoom({
       attrs.unobserve(onAttrs);
       endList.unobserve(onEnds);
       playback.unobserve(onPlayback);
+      driven.unobserve(onDrive);
       pose.unobserve(onPose);
       presetList.unobserve(onPresets);
       manager.destroy();
@@ -189,6 +204,40 @@ export function useSharedRoom({
     });
   }
 
+  /**
+   * Shares this page's camera-driven face: the latest sample at most every DRIVE_SHARE_MS (the others'
+   * frames follow at that rate; this page shows its own at its camera's rate).
+   */
+  function driveFace(sample: { expression: Float32Array; pose: Float32Array }) {
+    if (!room || !canEdit) return;
+    const round = (x: number) => Math.round(x * 1e4) / 1e4;
+    pendingDrive.current = { expression: Array.from(sample.expression, round), pose: Array.from(sample.pose, round) };
+    if (driveTimer.current !== null) return;
+    driveTimer.current = window.setTimeout(() => {
+      driveTimer.current = null;
+      const next = pendingDrive.current;
+      pendingDrive.current = null;
+      if (!next) return;
+      const m = driveMap(room.doc);
+      const self = room.provider.awareness.getLocalState() as { user?: { name?: string } } | null;
+      room.doc.transact(() => {
+        const by = self?.user?.name ?? "someone";
+        if (m.get("by") !== by) m.set("by", by);
+        if (m.get("client") !== room.doc.clientID) m.set("client", room.doc.clientID);
+        m.set("expression", next.expression);
+        m.set("pose", next.pose);
+      }, DRIVE);
+    }, DRIVE_SHARE_MS);
+  }
+
+  /** Ends this page's driving: everyone's avatar goes back to the clip or the manual controls. */
+  function stopDriving() {
+    if (driveTimer.current !== null) window.clearTimeout(driveTimer.current);
+    driveTimer.current = null;
+    pendingDrive.current = null;
+    if (room && canEdit) room.doc.transact(() => driveMap(room.doc).clear(), DRIVE);
+  }
+
   /** Saves the current attributes under `name`; false when nothing was saved (so the caller keeps its input). */
   function savePreset(name: string): boolean {
     const trimmed = name.trim().slice(0, 40);
@@ -214,6 +263,9 @@ export function useSharedRoom({
     controls,
     presets,
     playback,
+    drive,
+    driveFace,
+    stopDriving,
     playing: playback?.clip ?? null,
     lastEditAt,
     synced,

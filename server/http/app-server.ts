@@ -50,6 +50,7 @@ import { AvatarNotFoundError, AvatarStore } from "../avatar/avatar-store";
 import { AvatarExporter, EXPORT_FORMATS, exportCurrentState, isExportFormat } from "../export/export";
 import { errorPage } from "./error-page";
 import { embedFramingHeaders, NO_FRAMING, oembedFor, oembedLinkHeader } from "./embed";
+import { serveBrowserModel } from "./browser-models";
 import { JobRunner } from "../jobs/runner";
 import type { StageDef } from "../pipeline/create/stage";
 import { defaultStages } from "../jobs/default-stages";
@@ -327,6 +328,9 @@ export async function startServer({
       res.end(bytes);
       return;
     }
+
+    // Models the pages run themselves (the camera driver's face mesh).
+    if (pathname.startsWith("/models/") && (await serveBrowserModel(req, res, pathname))) return;
 
     // oEmbed: the iframe for a view link, asked by other sites (and their servers), so readable from anywhere.
     if (pathname === "/api/oembed" && (req.method === "GET" || req.method === "HEAD")) {

@@ -36,6 +36,10 @@ import {
 } from "./shared-state-guard";
 import { awarenessProblem, SHARED_LIMITS } from "../../protocol/schemas";
 import { LINK_ENDED_CLOSE_CODE, RefusalCodes, VIEW_ONLY_REASON, YMessage } from "../../protocol/yjs";
+import { driveMap, readDrive } from "../../protocol/shared-state";
+
+/** Transaction origin of the server ending a drive whose page left. */
+const DRIVER_LEFT = "driver-left";
 
 interface Connection extends IdHolder {
   ws: WebSocket;
@@ -176,7 +180,11 @@ export class YjsServer {
     const room = this.rooms.get(shared);
     if (!room?.conns.delete(conn)) return;
     // Its ids stay its own (a reconnect of the same principal takes them back); its presence goes.
-    awarenessProtocol.removeAwarenessStates(shared.awareness, room.clients.ownedBy(conn), null);
+    const ids = room.clients.ownedBy(conn);
+    awarenessProtocol.removeAwarenessStates(shared.awareness, ids, null);
+    // A face it was driving from its camera stops with it, rather than freezing everyone's avatar.
+    const drive = readDrive(shared.doc);
+    if (drive && ids.includes(drive.client)) shared.doc.transact(() => driveMap(shared.doc).clear(), DRIVER_LEFT);
     if (room.conns.size === 0) {
       this.rooms.delete(shared);
       room.detach();

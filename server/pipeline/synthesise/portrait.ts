@@ -39,6 +39,8 @@ export interface PortraitOptions {
   rollDeg?: number;
   /** Expression coefficients (24); default neutral. */
   expression?: ArrayLike<number>;
+  /** Jaw opening, radians about the jaw joint's x axis (the head model's jaw is a joint, not a blendshape). Default 0. */
+  jawRad?: number;
   /** Camera distance in metres (default 0.75) and vertical field of view (default 30). */
   distance?: number;
   fovYDeg?: number;
@@ -102,6 +104,7 @@ export async function renderPortrait(o: PortraitOptions): Promise<Portrait> {
   const DEG = Math.PI / 180;
   const pose = new Float32Array(o.head.jointNames.length * 3);
   pose.set(eulerToAxisAngle((o.yawDeg ?? 0) * DEG, (o.pitchDeg ?? 0) * DEG, (o.rollDeg ?? 0) * DEG), 0);
+  pose[o.head.jointNames.indexOf("jaw") * 3] = o.jawRad ?? 0;
   const expression = Float32Array.from(o.expression ?? new Float32Array(o.head.expressionNames.length));
   const camera = orbitCamera({
     width: size,

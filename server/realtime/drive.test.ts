@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, waitFor, type TestServer } from "../testing/harness";
+import { connectYClient, recordDenials } from "../testing/yjs-client";
+import { hashToken, newShareToken } from "../auth/access";
+import { driveMap, readDrive } from "../../protocol/shared-state";
+
+/** A driven face as a page shares it (24 expression coefficients, 15 joint angles). */
+const face = (v: number) => ({ expression: new Array(24).fill(v), pose: new Array(15).fill(v / 10) });
+
+describe("a face driven from a camera", () => {
+  let server: TestServer;
+  let avatarId: string;
+  beforeAll(async () => {
+    server = await startTestServer();
+    avatarId = (await server.db.avatar.create({ data: { name: "Driven" } })).id;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("reaches everyone, and stops when the driving page's connection closes", async () => {
+    const driver = await connectYClient(server.url, avatarId);
+    const watcher = await connectYClient(server.url, avatarId);
+    try {
+      const m = driveMap(driver.doc);
+      driver.doc.transact(() => {
+        m.set("by", "Ada");
+        m.set("client", driver.doc.clientID);
+        m.set("expression", face(0.5).expression);
+        m.set("pose", face(0.5).pose);
+      });
+      const seen = await waitFor(() => readDrive(watcher.doc), 3000, "the drive to arrive");
+      expect(seen).toEqual({ by: "Ada", client: driver.doc.clientID, ...face(0.5) });
+      driver.destroy();
+      await waitFor(() => readDrive(watcher.doc) === null, 3000, "the drive to end with its page");
+      expect([...driveMap(watcher.doc).keys()]).toEqual([]);
+    } finally {
+      watcher.destroy();
+    }
+  });
+
+  it("keeps another page's drive when someone else leaves", async () => {
+    const driver = await connectYClient(server.url, avatarId);
+    const other = await connectYClient(server.url, avatarId);
+    const watcher = await connectYClient(server.url, avatarId);
+    try {
+      const m = driveMap(driver.doc);
+      driver.doc.transact(() => {
+        m.set("by", "Ada");
+        m.set("client", driver.doc.clientID);
+        m.set("expression", face(0.2).expression);
+        m.set("pose", face(0.2).pose);
+      });
+      await waitFor(() => readDrive(watcher.doc), 3000, "the drive to arrive");
+      other.destroy();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(readDrive(watcher.doc)?.by).toBe("Ada");
+    } finally {
+      driver.destroy();
+      watcher.destroy();
+    }
+  });
+
+  it("refuses a malformed face and a view link's drive", async () => {
+    const editor = await connectYClient(server.url, avatarId);
+    const denied = recordDenials(editor.provider);
+    try {
+      driveMap(editor.doc).set("expression", new Array(23).fill(0));
+      await waitFor(() => denied.length > 0, 3000, "the refusal");
+      expect(denied[0]).toMatch(/^invalid-state: drive\.expression/);
+    } finally {
+      editor.destroy();
+    }
+    const token = newShareToken();
+    await server.db.shareLink.create({ data: { avatarId, role: "view", tokenHash: hashToken(token) } });
+    const viewer = await connectYClient(server.url, avatarId, token);
+    const watcher = await connectYClient(server.url, avatarId);
+    const viewDenied = recordDenials(viewer.provider);
+    try {
+      driveMap(viewer.doc).set("pose", face(0.1).pose);
+      await waitFor(() => viewDenied.length > 0, 3000, "the refusal");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(driveMap(watcher.doc).get("pose")).toBeUndefined();
+    } finally {
+      viewer.destroy();
+      watcher.destroy();
+    }
+  });
+});
