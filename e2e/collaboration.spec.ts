@@ -2,7 +2,9 @@ import { expect, test } from "@playwright/test";
 import * as Y from "yjs";
 import * as encoding from "lib0/encoding";
 import * as syncProtocol from "y-protocols/sync";
-import { demoAvatarId, expectHairBothWays, openSynced, setHair } from "./helpers";
+import { closePagesAfterEachTest, demoAvatarId, expectHairBothWays, openSynced, setHair } from "./helpers";
+
+closePagesAfterEachTest();
 
 test("two browsers on one avatar see each other's slider change within 1 s", async ({ browser, request }) => {
   const id = await demoAvatarId(request);

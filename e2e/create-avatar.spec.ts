@@ -9,6 +9,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { PHOTO_CONSENT } from "../protocol/consent";
+import { closePagesAfterEachTest } from "./helpers";
+
+closePagesAfterEachTest();
 
 const PORTRAIT = fileURLToPath(new URL("./fixtures/portrait.jpg", import.meta.url));
 const NO_FACE = fileURLToPath(new URL("./fixtures/no-face.jpg", import.meta.url));

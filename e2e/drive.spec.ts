@@ -2,11 +2,13 @@ import fs from "node:fs";
 import { chromium, expect, test, type APIRequestContext } from "@playwright/test";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium";
 import { DRIVE_VIDEO, JAW_MAX, driveVideo, drivenFace } from "./fixtures/drive-video";
-import { openSynced } from "./helpers";
+import { closePagesAfterEachTest, openSynced } from "./helpers";
 import { connectYClient } from "../server/testing/yjs-client";
 import { driveMap, readDrive } from "../protocol/shared-state";
 import { EXPRESSION_NAMES } from "../render-core/head";
 import { parseClipJson } from "../render-core/animation";
+
+closePagesAfterEachTest();
 
 async function newAvatar(request: APIRequestContext, name: string): Promise<string> {
   const res = await request.post("/api/trpc/avatars.create", { data: { name } });

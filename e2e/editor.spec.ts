@@ -12,7 +12,9 @@ import { createHeadModel, type HeadModel } from "../render-core/head";
 import { orbitCamera } from "../render-core/math/camera";
 import { mse, psnrFromMse } from "../render-core/math/image-metrics";
 import { imageToRgb8 } from "../server/images/png";
-import { demoAvatarId, openSynced, setHair } from "./helpers";
+import { closePagesAfterEachTest, demoAvatarId, openSynced, setHair } from "./helpers";
+
+closePagesAfterEachTest();
 
 /** The page's view size (VIEW_SIZE in app/components/AvatarRoom.tsx): the stream's frames are this square. */
 const SIZE = 384;

@@ -1,7 +1,9 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { openSynced, setHair } from "./helpers";
+import { closePagesAfterEachTest, openSynced, setHair } from "./helpers";
+
+closePagesAfterEachTest();
 
 /** Another site: a page on another origin (127.0.0.1 and a port of its own) holding `body`. */
 async function otherSite(body: string): Promise<{ url: string; close: () => Promise<void> }> {

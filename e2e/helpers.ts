@@ -1,4 +1,4 @@
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 
 export async function demoAvatarId(request: APIRequestContext): Promise<string> {
   const res = await request.get("/api/trpc/avatars.list");
@@ -32,4 +32,14 @@ export async function expectHairBothWays(a: Page, b: Page, where: string): Promi
     console.log(`slider change seen ${where} in ${elapsed} ms`);
     expect(elapsed).toBeLessThan(1000);
   }
+}
+
+/**
+ * Closes every browser context after each test of the file: a page left open keeps its stream, and the server
+ * streams to at most STREAM_MAX_VIEWERS (16) viewers at once, so later tests would be refused as busy.
+ */
+export function closePagesAfterEachTest(): void {
+  test.afterEach(async ({ browser }) => {
+    await Promise.all(browser.contexts().map((c) => c.close()));
+  });
 }

@@ -67,12 +67,13 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   const room = useSharedRoom(session);
   const { socket, info, serverOffsetMs, playClip } = useAvatarSocket(session);
   const streamSocket = useStreamSocket(socket, avatarId);
-  // This page's own driven face, shown by its own renderer at the camera's rate (others get it 15 times a second).
+  // This page's own driven face, shown by its own renderer at the camera's rate (others get it 15 times a second);
+  // kept only while it renders itself (LOCAL): in STREAM the server's frames show the shared face.
   const [ownDrive, setOwnDrive] = useState<DriveState | null>(null);
+  const rendersItself = mode === "local" && !lowPower;
   const camera = useCameraDrive((sample) => {
-    const expression = Array.from(sample.expression),
-      pose = Array.from(sample.pose);
-    setOwnDrive({ by: "", client: 0, expression, pose });
+    if (rendersItself)
+      setOwnDrive({ by: "", client: 0, expression: Array.from(sample.expression), pose: Array.from(sample.pose) });
     room.driveFace(sample);
   });
   function stopDriving() {
@@ -161,7 +162,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
       <div className="room">
         <section>
           <div className="viewport" data-testid="viewport">
-            {mode === "local" && !lowPower ? (
+            {rendersItself ? (
               <LocalView
                 avatarId={avatarId}
                 shareToken={shareToken}
@@ -170,7 +171,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
                 ends={room.ends}
                 controls={controls}
                 playback={playback}
-                drive={ownDrive ?? room.drive}
+                drive={(camera.status.state === "driving" && ownDrive) || room.drive}
                 serverOffsetMs={serverOffsetMs}
                 lastEditAt={lastEditAt}
                 onStats={onStats}

@@ -15,6 +15,8 @@ import type { TakeSample } from "../../render-core/animation/take";
 
 /** The camera's picture: small is enough for a face filling much of it, and keeps the mesh fast. */
 export const DRIVE_INPUT = { width: 320, height: 240 } as const;
+/** How often the panel's figures change, ms. */
+const STATUS_EVERY_MS = 500;
 /** Where the studio serves Human's browser build (server/http/browser-models.ts). */
 const HUMAN_LIBRARY_URL = "/models/human-lib/human.esm.js";
 
@@ -161,7 +163,9 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
       if (stopped) return;
       const times: number[] = [];
       let frameMs = 0,
-        solveMs = 0;
+        solveMs = 0,
+        shownAt = -Infinity,
+        shownFound = false;
       const step = async () => {
         if (stopped) return;
         const t = performance.now();
@@ -200,18 +204,23 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
         times.push(now);
         while (times.length > 1 && now - times[0]! > 2000) times.shift();
         const fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]!) : 0;
-        setStatus({
-          state: "driving",
-          fps,
-          frameMs,
-          solveMs,
-          faceFound: found,
-          backend: human.tf.getBackend(),
-          calibrating: !driver.calibrated,
-          inputWidth: video.videoWidth,
-          inputHeight: video.videoHeight,
-        });
-        if (take.current) setTakeLength(take.current.length);
+        // The panel's figures twice a second: a React update per camera frame would re-render the editor each time.
+        if (now - shownAt >= STATUS_EVERY_MS || found !== shownFound) {
+          shownAt = now;
+          shownFound = found;
+          setStatus({
+            state: "driving",
+            fps,
+            frameMs,
+            solveMs,
+            faceFound: found,
+            backend: human.tf.getBackend(),
+            calibrating: !driver.calibrated,
+            inputWidth: video.videoWidth,
+            inputHeight: video.videoHeight,
+          });
+          if (take.current) setTakeLength(take.current.length);
+        }
         // The next camera frame (or the next animation frame where that callback is missing).
         if ("requestVideoFrameCallback" in video) video.requestVideoFrameCallback(() => void step());
         else requestAnimationFrame(() => void step());
