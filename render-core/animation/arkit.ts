@@ -22,6 +22,8 @@
  * once per head model and cached; arkitMapReport() measures how well each
  * shape is reproduced.
  */
+import { editDistance } from "../math/edit-distance";
+import { mulberry32 } from "../math/prng";
 import {
   EXPRESSION_NAMES,
   HEAD,
@@ -145,20 +147,6 @@ export function closestArkitName(name: string): string {
     if (d < bestD) [best, bestD] = [n, d];
   }
   return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = d[j]!;
-      d[j] = Math.min(up + 1, d[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return d[b.length]!;
 }
 
 // ---------------------------------------------------------------------------
@@ -1067,18 +1055,6 @@ export interface ArkitMapReport {
 
 const POOR_COSINE = 0.7;
 const WEAK_REACH = 0.7;
-
-/** Deterministic PRNG (mulberry32) for the round-trip frames. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Measures the map: per-shape reconstruction error and an ARKit -> ours -> ARKit round trip. */
 export function arkitMapReport(options: { model?: HeadModel; frames?: number; seed?: number } = {}): ArkitMapReport {

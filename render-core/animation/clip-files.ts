@@ -24,6 +24,7 @@
  * Reading maps each frame through the fitted map (not bit-exact); writing
  * fits ARKit weights to each frame.
  */
+import { editDistance } from "../math/edit-distance";
 import {
   CLIP_CHANNELS,
   EXPRESSION_CHANNELS,
@@ -78,29 +79,13 @@ export class ClipFileError extends Error {
 
 export type ClipSource = string | Uint8Array;
 
-/** Case-insensitive edit distance (Levenshtein), for "did you mean". */
-function editDistance(a: string, b: string): number {
-  a = a.toLowerCase();
-  b = b.toLowerCase();
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = d[j]!;
-      d[j] = Math.min(up + 1, d[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return d[b.length]!;
-}
-
 /** The known channel nearest to `name` (first in CLIP_CHANNELS order on ties). */
 export function closestChannel(name: string): string {
   let best = CLIP_CHANNELS[0]!,
     bestD = Infinity;
   for (const c of CLIP_CHANNELS) {
-    const d = editDistance(name, c);
+    // Case-insensitive, as channel names are matched.
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
     if (d < bestD) [best, bestD] = [c, d];
   }
   return best;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type * as Y from "yjs";
 import { startTestServer, waitFor, type TestServer } from "../testing/harness";
 import { connectYClient, recordDenials } from "../testing/yjs-client";
 import { hashToken, newShareToken } from "../auth/access";
@@ -6,6 +7,17 @@ import { driveMap, readDrive } from "../../protocol/shared-state";
 
 /** A driven face as a page shares it (24 expression coefficients, 15 joint angles). */
 const face = (v: number) => ({ expression: new Array(24).fill(v), pose: new Array(15).fill(v / 10) });
+
+/** Writes Ada's face `v` into the drive map, as the driving page does. */
+function drive(doc: Y.Doc, v: number): void {
+  const m = driveMap(doc);
+  doc.transact(() => {
+    m.set("by", "Ada");
+    m.set("client", doc.clientID);
+    m.set("expression", face(v).expression);
+    m.set("pose", face(v).pose);
+  });
+}
 
 describe("a face driven from a camera", () => {
   let server: TestServer;
@@ -22,13 +34,7 @@ describe("a face driven from a camera", () => {
     const driver = await connectYClient(server.url, avatarId);
     const watcher = await connectYClient(server.url, avatarId);
     try {
-      const m = driveMap(driver.doc);
-      driver.doc.transact(() => {
-        m.set("by", "Ada");
-        m.set("client", driver.doc.clientID);
-        m.set("expression", face(0.5).expression);
-        m.set("pose", face(0.5).pose);
-      });
+      drive(driver.doc, 0.5);
       const seen = await waitFor(() => readDrive(watcher.doc), 3000, "the drive to arrive");
       expect(seen).toEqual({ by: "Ada", client: driver.doc.clientID, ...face(0.5) });
       driver.destroy();
@@ -44,13 +50,7 @@ describe("a face driven from a camera", () => {
     const other = await connectYClient(server.url, avatarId);
     const watcher = await connectYClient(server.url, avatarId);
     try {
-      const m = driveMap(driver.doc);
-      driver.doc.transact(() => {
-        m.set("by", "Ada");
-        m.set("client", driver.doc.clientID);
-        m.set("expression", face(0.2).expression);
-        m.set("pose", face(0.2).pose);
-      });
+      drive(driver.doc, 0.2);
       await waitFor(() => readDrive(watcher.doc), 3000, "the drive to arrive");
       other.destroy();
       await new Promise((r) => setTimeout(r, 500));
