@@ -188,6 +188,17 @@ export async function startServer({
       );
     }
 
+    /** The caller's access, the share token from the header or, for links a page cannot add a header to, `?token=`. */
+    const accessWithQueryToken = () => {
+      const headerToken = req.headers[SHARE_TOKEN_HEADER];
+      return accessFor(
+        db,
+        req,
+        auth,
+        typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"),
+      );
+    };
+
     if (pathname === "/healthz") {
       await db.avatar.count();
       res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
@@ -214,13 +225,7 @@ export async function startServer({
 
     // Portrait uploads, their pictures and the jobs' artifacts: the owner's alone.
     if (pathname === "/api/portraits" || pathname.startsWith("/api/portraits/") || pathname.startsWith("/api/jobs/")) {
-      const headerToken = req.headers[SHARE_TOKEN_HEADER];
-      const access = await accessFor(
-        db,
-        req,
-        auth,
-        typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"),
-      );
+      const access = await accessWithQueryToken();
       if (access.kind === "none") {
         req.resume();
         return sendJsonError(res, 401, access.reason, ACCESS_DENIED_MESSAGES[access.reason]);
@@ -258,13 +263,7 @@ export async function startServer({
     const bundleFile = /^\/api\/avatars\/([^/]+)\/bundle\/((?:thumbs\/)?[a-z0-9_-]+(?:\.[a-z0-9]+)*)$/.exec(pathname);
     if (bundleFile && req.method === "GET") {
       const avatarId = safeDecode(bundleFile[1]!) ?? "";
-      const headerToken = req.headers[SHARE_TOKEN_HEADER];
-      const access = await accessFor(
-        db,
-        req,
-        auth,
-        typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"),
-      );
+      const access = await accessWithQueryToken();
       if (access.kind === "none" || !canView(access, avatarId) || avatarId.length > 64)
         return sendJson(res, 404, { error: "not-found", message: "No such avatar." });
       let dir: string;
@@ -299,13 +298,7 @@ export async function startServer({
           "not-found",
           `No export format "${format}": ${Object.keys(EXPORT_FORMATS).join(", ")} are.`,
         );
-      const headerToken = req.headers[SHARE_TOKEN_HEADER];
-      const access = await accessFor(
-        db,
-        req,
-        auth,
-        typeof headerToken === "string" && headerToken ? headerToken : url.searchParams.get("token"),
-      );
+      const access = await accessWithQueryToken();
       const row =
         avatarId.length <= 64 ? await db.avatar.findUnique({ where: { id: avatarId }, select: { name: true } }) : null;
       if (access.kind === "none" || !canView(access, avatarId) || !row)
