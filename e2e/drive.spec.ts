@@ -138,6 +138,13 @@ test("Drive with camera: the avatar follows a face the project rendered with kno
     await driver.waitForTimeout(6000);
     console.log(`driver alone: ${await driver.getByTestId("drive-status").textContent()}`);
 
+    // "I'm neutral now" takes the next frames as the neutral face again.
+    await driver.getByTestId("drive-recalibrate").click();
+    await expect(driver.getByTestId("drive-status")).toContainText("learning your neutral face");
+    await expect(driver.getByTestId("drive-status")).not.toContainText("learning your neutral face", {
+      timeout: 15_000,
+    });
+
     // A take records and saves as a clip file.
     await driver.getByTestId("take-record").click();
     await driver.waitForTimeout(3000);

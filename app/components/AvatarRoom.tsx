@@ -250,6 +250,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
             takeLength={camera.takeLength}
             onStart={() => void camera.start()}
             onStop={stopDriving}
+            onRecalibrate={camera.recalibrate}
             onRecord={camera.startRecording}
             onSaveTake={saveTake}
           />

@@ -17,6 +17,7 @@ export interface DrivePanelProps {
   takeLength: number;
   onStart: () => void;
   onStop: () => void;
+  onRecalibrate: () => void;
   onRecord: () => void;
   onSaveTake: () => void;
 }
@@ -49,6 +50,16 @@ export function DrivePanel(props: DrivePanelProps) {
             title={canEdit ? undefined : "A view link cannot drive the avatar"}
           >
             Drive with camera
+          </button>
+        )}
+        {status.state === "driving" && (
+          <button
+            onClick={props.onRecalibrate}
+            disabled={status.calibrating}
+            data-testid="drive-recalibrate"
+            title="Look at the screen with a relaxed, closed mouth, then press: the next half second becomes your neutral face"
+          >
+            I&apos;m neutral now
           </button>
         )}
         {status.state === "driving" &&

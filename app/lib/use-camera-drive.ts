@@ -47,6 +47,8 @@ export interface CameraDrive {
   takeLength: number;
   start(): Promise<void>;
   stop(): void;
+  /** Takes the next frames as the user's neutral face again (after someone else sits down, or glasses go on). */
+  recalibrate(): void;
   startRecording(): void;
   /** Ends the recording; its samples (null when it holds none). */
   stopRecording(): TakeSample[] | null;
@@ -117,7 +119,7 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
   const [status, setStatus] = useState<DriveStatus>({ state: "off" });
   const [recording, setRecording] = useState(false);
   const [takeLength, setTakeLength] = useState(0);
-  const run = useRef<{ stop: () => void } | null>(null);
+  const run = useRef<{ stop: () => void; recalibrate?: () => void } | null>(null);
   const take = useRef<TakeSample[] | null>(null);
   const sampleRef = useRef(onSample);
   sampleRef.current = onSample;
@@ -133,13 +135,14 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
     let stopped = false;
     let stream: MediaStream | null = null;
     const video = document.createElement("video");
-    run.current = {
+    const handle: { stop: () => void; recalibrate?: () => void } = {
       stop: () => {
         stopped = true;
         stream?.getTracks().forEach((t) => t.stop());
         video.srcObject = null;
       },
     };
+    run.current = handle;
     try {
       setStatus({ state: "starting", step: "asking for the camera…" });
       if (!navigator.mediaDevices?.getUserMedia) throw new Error("this browser gives pages no camera");
@@ -159,13 +162,15 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
         import("../../render-core/head"),
       ]);
       const driver = createFaceDriver(createHeadModel());
+      handle.recalibrate = () => driver.recalibrate();
       const smooth = createSampleFilter(EXPRESSION_NAMES.length);
       if (stopped) return;
       const times: number[] = [];
       let frameMs = 0,
         solveMs = 0,
         shownAt = -Infinity,
-        shownFound = false;
+        shownFound = false,
+        shownCalibrating = true;
       const step = async () => {
         if (stopped) return;
         const t = performance.now();
@@ -205,9 +210,11 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
         while (times.length > 1 && now - times[0]! > 2000) times.shift();
         const fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]!) : 0;
         // The panel's figures twice a second: a React update per camera frame would re-render the editor each time.
-        if (now - shownAt >= STATUS_EVERY_MS || found !== shownFound) {
+        const calibrating = !driver.calibrated;
+        if (now - shownAt >= STATUS_EVERY_MS || found !== shownFound || calibrating !== shownCalibrating) {
           shownAt = now;
           shownFound = found;
+          shownCalibrating = calibrating;
           setStatus({
             state: "driving",
             fps,
@@ -215,7 +222,7 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
             solveMs,
             faceFound: found,
             backend: human.tf.getBackend(),
-            calibrating: !driver.calibrated,
+            calibrating,
             inputWidth: video.videoWidth,
             inputHeight: video.videoHeight,
           });
@@ -253,6 +260,7 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
       setTakeLength(0);
       setRecording(true);
     },
+    recalibrate: () => run.current?.recalibrate?.(),
     stopRecording: () => {
       const samples = take.current;
       take.current = null;
