@@ -127,9 +127,10 @@ test("Drive with camera: the avatar follows a face the project rendered with kno
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
         .join(", ")}; ${fps.toFixed(1)} fps, ${frameMs} ms a camera frame of which ${solveMs} ms the solve`,
     );
-    // Measured over runs on this 2-core machine (everything on it at once): jaw 0.63-0.87, smile 0.31-0.87, yaw
-    // 0.99-1.00, brows -0.16-0.57 (the head's brow shapes move its points about 2 mm: docs/animation.md).
-    expect(best.r.jaw).toBeGreaterThanOrEqual(0.5);
+    // Measured over runs on this 2-core machine (everything on it at once): jaw 0.58-0.87, smile 0.31-0.87, yaw
+    // 0.99-1.00, brows -0.16-0.57 (the head's brow shapes move its points about 2 mm: docs/animation.md). A driver
+    // that does not follow scores about 0.
+    expect(best.r.jaw).toBeGreaterThanOrEqual(0.4);
     expect(best.r.smile).toBeGreaterThanOrEqual(0.2);
     expect(best.r.yaw).toBeGreaterThanOrEqual(0.9);
 
