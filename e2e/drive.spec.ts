@@ -7,27 +7,13 @@ import { connectYClient } from "../server/testing/yjs-client";
 import { driveMap, readDrive } from "../protocol/shared-state";
 import { EXPRESSION_NAMES } from "../render-core/head";
 import { parseClipJson } from "../render-core/animation";
+import { pearson } from "../render-core/math/correlation";
 
 closePagesAfterEachTest();
 
 async function newAvatar(request: APIRequestContext, name: string): Promise<string> {
   const res = await request.post("/api/trpc/avatars.create", { data: { name } });
   return ((await res.json()) as { result: { data: { id: string } } }).result.data.id;
-}
-
-function correlation(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((s, x) => s + x, 0) / n,
-    mb = b.reduce((s, x) => s + x, 0) / n;
-  let ab = 0,
-    aa = 0,
-    bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i]! - ma) * (b[i]! - mb);
-    aa += (a[i]! - ma) ** 2;
-    bb += (b[i]! - mb) ** 2;
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
 }
 
 test("Drive with camera: the avatar follows a face the project rendered with known expressions, for everyone", async ({
@@ -102,19 +88,19 @@ test("Drive with camera: the avatar follows a face the project rendered with kno
     for (let offset = 0; offset < loop; offset += 1 / 30) {
       const known = during.map((r) => drivenFace(((((r.t - started) / 1000 + offset) % loop) + loop) % loop));
       const r = {
-        jaw: correlation(
+        jaw: pearson(
           got.jaw,
           known.map((k) => k.jaw),
         ),
-        smile: correlation(
+        smile: pearson(
           got.smile,
           known.map((k) => k.smile),
         ),
-        brows: correlation(
+        brows: pearson(
           got.brows,
           known.map((k) => k.brows),
         ),
-        yaw: correlation(
+        yaw: pearson(
           got.yaw,
           known.map((k) => k.yawDeg),
         ),

@@ -13,7 +13,7 @@ import { useAvatarSocket } from "../lib/use-avatar-socket";
 import { useSharedRoom } from "../lib/use-shared-room";
 import { useStreamSocket } from "../lib/use-stream-socket";
 import { LocalView } from "./LocalView";
-import { StreamView, type StreamStats } from "./StreamView";
+import { StreamView } from "./StreamView";
 
 /** Side of the square picture, pixels: the frame's smaller side, within what the stream serves well. */
 function pictureSize(): number {
@@ -66,9 +66,7 @@ function EmbedStage({
 }) {
   const [size, setSize] = useState<number | null>(null);
   const [mode, setMode] = useState<"local" | "stream" | null>(null);
-  const [, setStats] = useState<StreamStats | null>(null);
   const session = { avatarId, shareToken: token, canEdit: false, onStopped, onRefused: ignore };
-  const room = useSharedRoom({ ...session, presence: false });
   const { socket, serverOffsetMs } = useAvatarSocket(session);
   const streamSocket = useStreamSocket(socket, avatarId);
   useEffect(() => {
@@ -79,18 +77,12 @@ function EmbedStage({
   return (
     <>
       {mode === "local" ? (
-        <LocalView
+        <EmbedLocalView
           avatarId={avatarId}
-          shareToken={token}
+          token={token}
           size={size}
-          positions={room.positions}
-          ends={room.ends}
-          controls={room.controls}
-          playback={room.playback}
-          drive={room.drive}
           serverOffsetMs={serverOffsetMs}
-          lastEditAt={null}
-          onStats={setStats}
+          onStopped={onStopped}
           onFail={() => setMode("stream")}
         />
       ) : (
@@ -100,7 +92,7 @@ function EmbedStage({
           avatarId={avatarId}
           size={size}
           lastEditAt={null}
-          onStats={setStats}
+          onStats={ignore}
         />
       )}
       <a
@@ -113,5 +105,40 @@ function EmbedStage({
         {name} · PERSE Studio
       </a>
     </>
+  );
+}
+
+/** LOCAL: the page renders the shared state itself, so only this mode opens the avatar's Yjs room (a stream needs none). */
+function EmbedLocalView(props: {
+  avatarId: string;
+  token: string;
+  size: number;
+  serverOffsetMs: number;
+  onStopped: (message: string) => void;
+  onFail: () => void;
+}) {
+  const room = useSharedRoom({
+    avatarId: props.avatarId,
+    shareToken: props.token,
+    canEdit: false,
+    onStopped: props.onStopped,
+    onRefused: ignore,
+    presence: false,
+  });
+  return (
+    <LocalView
+      avatarId={props.avatarId}
+      shareToken={props.token}
+      size={props.size}
+      positions={room.positions}
+      ends={room.ends}
+      controls={room.controls}
+      playback={room.playback}
+      drive={room.drive}
+      serverOffsetMs={props.serverOffsetMs}
+      lastEditAt={null}
+      onStats={ignore}
+      onFail={props.onFail}
+    />
   );
 }

@@ -69,7 +69,7 @@ export function useSharedRoom({
   const [lastEditAt, setLastEditAt] = useState<number | null>(null);
   const [undo, setUndo] = useState<{ manager: Y.UndoManager; canUndo: boolean; canRedo: boolean } | null>(null);
   const pending = useRef<Record<string, number>>({});
-  const pendingDrive = useRef<{ expression: number[]; pose: number[] } | null>(null);
+  const pendingDrive = useRef<{ expression: Float32Array; pose: Float32Array } | null>(null);
   const driveTimer = useRef<number | null>(null);
   const flushTimer = useRef<number | null>(null);
   const [synced, setSynced] = useState(false);
@@ -210,14 +210,16 @@ export function useSharedRoom({
    */
   function driveFace(sample: { expression: Float32Array; pose: Float32Array }) {
     if (!room || !canEdit) return;
-    const round = (x: number) => Math.round(x * 1e4) / 1e4;
-    pendingDrive.current = { expression: Array.from(sample.expression, round), pose: Array.from(sample.pose, round) };
+    // Only the latest sample is kept; it is rounded when it is shared, not on every camera frame.
+    pendingDrive.current = sample;
     if (driveTimer.current !== null) return;
     driveTimer.current = window.setTimeout(() => {
       driveTimer.current = null;
-      const next = pendingDrive.current;
+      const latest = pendingDrive.current;
       pendingDrive.current = null;
-      if (!next) return;
+      if (!latest) return;
+      const round = (x: number) => Math.round(x * 1e4) / 1e4;
+      const next = { expression: Array.from(latest.expression, round), pose: Array.from(latest.pose, round) };
       const m = driveMap(room.doc);
       const self = room.provider.awareness.getLocalState() as { user?: { name?: string } } | null;
       room.doc.transact(() => {

@@ -172,15 +172,18 @@ function emptyClip(name: string, fps: number, frames: number, cols: number[]): A
   return createClip(name, fps, frames, { translation });
 }
 
-export function parseClipJson(source: ClipSource, fallbackName = "clip"): AnimationClip {
-  const owner = "parseClipJson";
-  const text = readText(source, owner);
-  let doc: unknown;
+/** The file's JSON, or a ClipFileError that says why it is not JSON. */
+function parseJson(text: string, owner: string): unknown {
   try {
-    doc = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new ClipFileError(`${owner}: not JSON (${(err as Error).message})`);
   }
+}
+
+export function parseClipJson(source: ClipSource, fallbackName = "clip"): AnimationClip {
+  const owner = "parseClipJson";
+  const doc = parseJson(readText(source, owner), owner);
   // ARKit: its format tag, or a list of per-frame objects ({ "jawOpen": 0.3, ... }).
   if (Array.isArray(doc) && doc.length > 0 && doc.every((f) => !!f && typeof f === "object" && !Array.isArray(f)))
     return arkitJsonToClip(owner, doc, { name: fallbackName });
@@ -722,13 +725,7 @@ export function parseArkitCsv(source: ClipSource, options: ParseArkitOptions = {
 /** Reads an ARKit JSON ({ "format": "arkit-52", ... } or a list of per-frame objects) into a clip through the fitted map. */
 export function parseArkitJson(source: ClipSource, options: ParseArkitOptions = {}): AnimationClip {
   const owner = "parseArkitJson";
-  const text = readText(source, owner);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ClipFileError(`${owner}: not JSON (${(err as Error).message})`);
-  }
+  const doc = parseJson(readText(source, owner), owner);
   if (
     Array.isArray(doc)
       ? doc.length === 0 || !doc.every((f) => !!f && typeof f === "object" && !Array.isArray(f))

@@ -8,6 +8,7 @@
  *
  *   npx vitest run render-core/animation/face-drive.test.ts
  */
+import { pearson } from "../math/correlation";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createHeadModel, createHeadParams, poseVertices, rodrigues, type HeadModel } from "../head";
 import { MESH_POINTS, boundPoint, denseBinding, type DenseBinding } from "../head/human-mesh-binding";
@@ -105,20 +106,6 @@ function makeMesh(
   return mesh;
 }
 
-function pearson(a: number[], b: number[]): number {
-  const n = a.length;
-  const ma = a.reduce((s, v) => s + v, 0) / n,
-    mb = b.reduce((s, v) => s + v, 0) / n;
-  let sab = 0,
-    saa = 0,
-    sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return sab / Math.sqrt(saa * sbb);
-}
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 const rms = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
 

@@ -6,6 +6,7 @@
  * thread (export-worker.ts) that stays for the next export; the server's
  * thread only reads the shared state and sends the file.
  */
+import { tsWorker } from "../threads/ts-worker";
 import { Worker } from "node:worker_threads";
 import type { Avatar } from "../../render-core/avatar/avatar";
 import type { AvatarPose } from "../../render-core/avatar/rig";
@@ -49,9 +50,7 @@ export class AvatarExporter {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    // TypeScript through tsx's API, as the render threads (server/render/avatar-thread.ts).
-    const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./export-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
-    const worker = new Worker(boot, { eval: true });
+    const worker = tsWorker(new URL("./export-worker.ts", import.meta.url));
     worker.unref();
     worker.on("message", (m: FromExportWorker) => {
       const w = this.waiting.get(m.id);

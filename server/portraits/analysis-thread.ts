@@ -6,6 +6,7 @@
  * takes uploads one at a time in arrival order, is started afresh for the
  * next upload if it dies, and ends with closePortraitAnalysis().
  */
+import { tsWorker } from "../threads/ts-worker";
 import { Worker } from "node:worker_threads";
 import type { PortraitAnalysis } from "../pipeline/analyse/analyse";
 import type { RefusalCode } from "../pipeline/analyse/refusal";
@@ -43,9 +44,7 @@ interface Job {
 }
 
 function startWorker(): Worker {
-  // TypeScript through tsx's API, as the creation stages' workers do (server/pipeline/create/stage-thread.ts).
-  const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./analysis-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
-  return new Worker(boot, { eval: true });
+  return tsWorker(new URL("./analysis-worker.ts", import.meta.url));
 }
 
 class AnalysisThread {

@@ -12,6 +12,7 @@
  * passes (networks about 3x, rasteriser about 2x the reference's speed, same
  * images within 1e-5) and send frames back as transferred buffers.
  */
+import { tsWorker } from "../threads/ts-worker";
 import os from "node:os";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { AvatarRenderer } from "../../render-core/avatar/avatar-renderer";
@@ -41,9 +42,7 @@ interface BootedThread {
 }
 
 function bootThread(): BootedThread {
-  // TypeScript through tsx's API, as the creation stages' workers (server/pipeline/create/stage-thread.ts).
-  const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./avatar-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
-  const worker = new Worker(boot, { eval: true });
+  const worker = tsWorker(new URL("./avatar-worker.ts", import.meta.url));
   worker.unref();
   const started = new Promise<void>((resolve, reject) => {
     const onMessage = (m: FromAvatarWorker) => {

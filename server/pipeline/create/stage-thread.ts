@@ -5,6 +5,7 @@
  * (stage-worker.ts) runs the same stage code; progress, log lines and
  * published files come back as messages, and cancelling is a message too.
  */
+import { tsWorker } from "../../threads/ts-worker";
 import { Worker } from "node:worker_threads";
 import type { StageContext, StageDef } from "./stage";
 
@@ -19,9 +20,7 @@ export type FromWorker =
   | { type: "failed"; message: string; stack?: string };
 
 function startWorker(): Worker {
-  // TypeScript through tsx's API, as the batch workers of training do (server/pipeline/train/batch-pool.ts).
-  const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./stage-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
-  return new Worker(boot, { eval: true });
+  return tsWorker(new URL("./stage-worker.ts", import.meta.url));
 }
 
 /** The same stage, run on a fresh worker thread that ends with it. */

@@ -9,6 +9,7 @@
  * with that many helper threads (TilePool): for cores that batches leave idle
  * (a step of one batch). The tiles give the same bits on any number of threads.
  */
+import { tsWorker } from "../../threads/ts-worker";
 import { Worker } from "node:worker_threads";
 import {
   avatarTrainBatch,
@@ -42,9 +43,7 @@ export class BatchPool {
     this.tiles = helpers > 0 ? new TilePool(helpers) : null;
     this.passes = this.tiles ? fastPasses(this.tiles) : FAST_PASSES;
     for (let k = 0; k < workers; k++) {
-      // The worker is TypeScript: a two-line bootstrap loads it through tsx's API, as the CLIs run through tsx.
-      const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./batch-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
-      const w = new Worker(boot, { eval: true });
+      const w = tsWorker(new URL("./batch-worker.ts", import.meta.url));
       w.on("message", (m: { id: number; result?: BatchResult; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;

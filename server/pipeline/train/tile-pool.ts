@@ -17,6 +17,7 @@
  * | 3    | 1: helpers exit                                         |
  * | 4    | tiles the helpers took, all jobs together (a statistic)|
  */
+import { tsWorker } from "../../threads/ts-worker";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { runTrainTiles, type TrainTileJob } from "../../../render-core/train/raster-train-tiles";
 import type { TileRunner } from "../../../render-core/train/raster-train-fast";
@@ -43,10 +44,7 @@ export class TilePool implements TileRunner {
     const ready: Array<Promise<void>> = [];
     for (let k = 0; k < helpers; k++) {
       const { port1, port2 } = new MessageChannel();
-      // TypeScript through tsx's API, as the batch workers (batch-pool.ts).
-      const boot = `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => tsx.tsImport(${JSON.stringify(new URL("./tile-worker.ts", import.meta.url).href)}, ${JSON.stringify(import.meta.url)}));`;
-      const worker = new Worker(boot, {
-        eval: true,
+      const worker = tsWorker(new URL("./tile-worker.ts", import.meta.url), {
         workerData: { ctrl: this.ctrl, port: port2 },
         transferList: [port2],
       });
