@@ -421,12 +421,17 @@ test("every anchor of every category is reachable: the last one, picked at a sli
       let frame: Uint8Array = new Uint8Array();
       const margin = (f: Uint8Array) =>
         Math.min(psnr(f, expected) - tolerance, maskedDiff(f, alternative) - 1.5 * maskedDiff(f, expected));
-      await expect
-        .poll(async () => margin((frame = await canvasRgb(page))), { timeout: 60_000 })
-        .toBeGreaterThanOrEqual(0);
-      console.log(
-        `${name} at anchor ${last}: ${psnr(frame, expected).toFixed(1)} dB (at least ${tolerance.toFixed(1)}); on the ${mask.length} pixels that tell it from anchor 1, ${maskedDiff(frame, expected).toFixed(1)} levels from it and ${maskedDiff(frame, alternative).toFixed(1)} from anchor 1`,
-      );
+      const sent = () => page.getByTestId("stream-canvas").getAttribute("data-frame-size");
+      const report = async () =>
+        `${name} at anchor ${last}: ${psnr(frame, expected).toFixed(1)} dB (at least ${tolerance.toFixed(1)}); on the ${mask.length} pixels that tell it from anchor 1, ${maskedDiff(frame, expected).toFixed(1)} levels from it and ${maskedDiff(frame, alternative).toFixed(1)} from anchor 1; sent as ${await sent()}`;
+      try {
+        await expect
+          .poll(async () => margin((frame = await canvasRgb(page))), { timeout: 60_000 })
+          .toBeGreaterThanOrEqual(0);
+      } catch (err) {
+        throw new Error(`${await report()}\n${(err as Error).message}`);
+      }
+      console.log(await report());
     }
   } finally {
     // The demo avatar is shared by the other tests.

@@ -91,6 +91,8 @@ export function StreamView({
         ctx.drawImage(bitmap, 0, 0, ctx.canvas.width, ctx.canvas.height);
         ctx.canvas.dataset.frames = String(s.frames + 1);
         ctx.canvas.dataset.version = String(frame.version);
+        // What the server sent, before scaling to the canvas (a slow link gets smaller or coarser frames).
+        ctx.canvas.dataset.frameSize = `${frame.width}x${frame.height} q${frame.quality}`;
       }
       bitmap.close();
       const now = performance.now();

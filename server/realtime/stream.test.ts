@@ -225,7 +225,7 @@ describe("streaming renderer", () => {
     }
   }, 120_000);
 
-  it("gives a slow link lower quality, then smaller frames, and a fast link both back", async () => {
+  it("gives a slow link lower quality, then smaller frames, a still picture a sharp last frame, and a fast link both back", async () => {
     const link = { quality: 80, scaleStep: 0, slowAcks: 0, fastAcks: 0 };
     const slow = (k: number) => {
       for (let i = 0; i < k; i++) adaptToLink(link, 1200);
@@ -259,9 +259,29 @@ describe("streaming renderer", () => {
     const small = await waitFor(() => frames.find((f) => f.width === 32), 60_000, "a half-size frame");
     expect([small.height, small.quality]).toEqual([32, 40]);
     expect((await pixels(small)).length).toBe(32 * 32 * 3);
+    // The clip stops: the still picture's last frame comes again sharp (full size, quality 80), once, slow link or not.
+    await command(editor, { type: "stop-clip" });
+    const settled = await waitFor(
+      () => {
+        const last = frames.at(-1)!;
+        return last.width === 64 && last.quality >= LINK.settleQuality ? last : null;
+      },
+      60_000,
+      "a settle frame",
+    );
+    expect([settled.height, settled.quality]).toEqual([64, LINK.settleQuality]);
+    const afterSettle = frames.length;
+    await new Promise((r) => setTimeout(r, delay + 3 * LINK.settleMs));
+    expect(frames.length).toBe(afterSettle);
+    // A fast link gets full-size frames while the clip plays.
     delay = 0;
+    await command(editor, { type: "play-clip", clip: "talk" });
     const at = frames.length;
-    await waitFor(() => frames.slice(at).some((f) => f.width === 64), 60_000, "full-size frames again");
+    await waitFor(
+      () => frames.slice(at).some((f) => f.width === 64 && f.quality < LINK.settleQuality),
+      60_000,
+      "full-size frames again",
+    );
     await command(editor, { type: "stop-clip" });
     socket.emit("stream:stop");
   }, 120_000);

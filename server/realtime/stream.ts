@@ -22,7 +22,10 @@
  *   frames of one viewer are sent in order.
  * - Each viewer's link sets its frames (adaptToLink): slow acknowledgements
  *   lower the JPEG quality, then the resolution (the page scales the frame
- *   up to its canvas); fast ones bring both back.
+ *   up to its canvas); fast ones bring both back. A picture that stays
+ *   still ends sharp whatever the link: once a degraded frame is acked and
+ *   nothing changed for LINK.settleMs, the viewer gets one settle frame at
+ *   full size and at least settleQuality.
  * - Bounds: viewers per process, pixels per frame; an avatar with no viewers
  *   frees its renderer after idleReleaseMs; a disconnect frees the viewer.
  */
@@ -66,6 +69,10 @@ export const LINK = {
   slowAcksToShrink: 3,
   /** Fast acks in a row before the resolution comes back a step. */
   fastAcksToGrow: 10,
+  /** A still picture's last frame, if smaller or coarser than this, is sent again at full size and this quality... */
+  settleQuality: 80,
+  /** ...once nothing has changed for this long after it was acknowledged. */
+  settleMs: 300,
 };
 
 export interface LinkState {
@@ -186,6 +193,24 @@ interface Viewer {
   newestFrame: number;
   /** Encodes and sends of this viewer's frames, in order. */
   sending: Promise<void>;
+  /** How the newest frame sent was made: a degraded one is followed by a settle frame once the picture is still. */
+  lastFrame: FrameSettings;
+  /** The next frame is a settle frame (full size, at least settleQuality). */
+  settle: boolean;
+  settleTimer: NodeJS.Timeout | null;
+}
+
+interface FrameSettings {
+  scale: number;
+  quality: number;
+}
+
+/** What a viewer's next frame is made at: its link's, or full size and at least settleQuality for a settle frame. */
+function frameSettings(v: Pick<Viewer, "link" | "settle">): FrameSettings {
+  const scale = LINK.scales[v.link.scaleStep]!;
+  return v.settle
+    ? { scale: 1, quality: Math.max(v.link.quality, LINK.settleQuality) }
+    : { scale, quality: v.link.quality };
 }
 
 class AvatarSession {
@@ -299,7 +324,7 @@ export class StreamHub {
       if (!v || !parsed.success) return;
       const { camera, width = v.width, height = v.height } = parsed.data;
       if (width * height > this.options.maxPixels) return;
-      Object.assign(v, { camera, width, height, dirty: true });
+      Object.assign(v, { camera, width, height, dirty: true, settle: false });
       this.pump();
     });
     socket.on("stream:ack", (req) => {
@@ -311,6 +336,7 @@ export class StreamHub {
       v.inFlight.delete(id);
       // The frames follow the time from send to acknowledgement: a slow link gets smaller ones.
       adaptToLink(v.link, Date.now() - sentAt);
+      this.settleLater(v);
       this.pump();
     });
     socket.on("stream:stop", () => this.stop(socket.id));
@@ -373,6 +399,9 @@ export class StreamHub {
       lastSentAt: 0,
       newestFrame: 0,
       sending: Promise.resolve(),
+      lastFrame: { scale: 1, quality: 80 },
+      settle: false,
+      settleTimer: null,
     };
     session.viewers.add(viewer);
     this.viewers.set(socket.id, viewer);
@@ -383,6 +412,7 @@ export class StreamHub {
   private stop(socketId: string): void {
     const v = this.viewers.get(socketId);
     if (!v) return;
+    if (v.settleTimer) clearTimeout(v.settleTimer);
     this.viewers.delete(socketId);
     v.session.viewers.delete(v);
     this.releaseLater(v.session);
@@ -427,8 +457,28 @@ export class StreamHub {
   }
 
   private markDirty(session: AvatarSession): void {
-    for (const v of session.viewers) v.dirty = true;
+    for (const v of session.viewers) Object.assign(v, { dirty: true, settle: false });
     this.pump();
+  }
+
+  /**
+   * After an acknowledgement: if the viewer's newest frame was smaller or coarser than a settle frame and nothing
+   * follows it, a settle frame is rendered once the picture has stayed still for LINK.settleMs.
+   */
+  private settleLater(v: Viewer): void {
+    const degraded = (f: FrameSettings) => f.scale < 1 || f.quality < LINK.settleQuality;
+    if (v.settleTimer) clearTimeout(v.settleTimer);
+    v.settleTimer = null;
+    if (!degraded(v.lastFrame)) return;
+    const frame = v.newestFrame;
+    v.settleTimer = setTimeout(() => {
+      v.settleTimer = null;
+      const still = v.newestFrame === frame && !v.dirty && v.inFlight.size === 0 && !v.session.playing;
+      if (!still || this.viewers.get(v.socket.id) !== v || !degraded(v.lastFrame)) return;
+      Object.assign(v, { dirty: true, settle: true });
+      this.pump();
+    }, LINK.settleMs);
+    v.settleTimer.unref();
   }
 
   /** Whether a viewer may get a frame now: it needs one, has room for it, and a playing clip's pace allows it. */
@@ -500,7 +550,8 @@ export class StreamHub {
   private async renderBatch(session: AvatarSession, batch: Viewer[]): Promise<void> {
     const renderer = session.renderer;
     if (!renderer) return;
-    for (const v of batch) v.dirty = false;
+    const settings = new Map(batch.map((v) => [v, frameSettings(v)]));
+    for (const v of batch) Object.assign(v, { dirty: false, settle: false });
     const version = session.shared.version;
     const { latents, pose, playing } = frameInputs(
       session.avatar,
@@ -518,7 +569,7 @@ export class StreamHub {
     const images = await renderer.renderRgb8(
       pose,
       batch.map((v) => {
-        const scale = LINK.scales[v.link.scaleStep]!;
+        const { scale } = settings.get(v)!;
         return viewCamera(
           v.camera,
           Math.max(16, Math.round(v.width * scale)),
@@ -528,7 +579,9 @@ export class StreamHub {
       { background: VIEW.background },
     );
     const renderMs = performance.now() - t;
-    batch.forEach((v, i) => this.send(v, images[i]!, { version, bakeMs, renderMs, backend: session.backend }));
+    batch.forEach((v, i) =>
+      this.send(v, images[i]!, settings.get(v)!, { version, bakeMs, renderMs, backend: session.backend }),
+    );
     // A playing clip keeps every viewer wanting the next frame.
     if (playing) for (const v of batch) v.dirty = true;
   }
@@ -537,10 +590,12 @@ export class StreamHub {
   private send(
     v: Viewer,
     image: DisplayImage,
+    settings: FrameSettings,
     meta: Pick<StreamFrame, "version" | "bakeMs" | "renderMs" | "backend">,
   ): void {
     const frameId = ++this.frameIds;
     v.newestFrame = frameId;
+    v.lastFrame = settings;
     v.inFlight.set(frameId, Date.now());
     v.lastSentAt = Date.now();
     const current = () => this.viewers.get(v.socket.id) === v; // not stopped, nor restarted with other settings
@@ -553,7 +608,7 @@ export class StreamHub {
         }
         const t = performance.now();
         const data = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
-          .jpeg({ quality: v.link.quality, mozjpeg: false })
+          .jpeg({ quality: settings.quality, mozjpeg: false })
           .toBuffer();
         const encodeMs = performance.now() - t;
         if (!current()) return; // left while we encoded
@@ -565,7 +620,7 @@ export class StreamHub {
           height: image.height,
           mime: "image/jpeg",
           data,
-          quality: v.link.quality,
+          quality: settings.quality,
           encodeMs,
           ...meta,
         });
