@@ -17,7 +17,7 @@ export {
   type HeadParams,
 } from "./lbs.cpu";
 export { createHeadLbs, poseVertices as poseVerticesGpu, readPosedVertices, type HeadLbs } from "./lbs";
-export { SHAPE_NAMES, type ShapeName } from "./shape";
+export { SHAPE_NAMES, SHAPE_PRIOR_BOUND, type ShapeName } from "./shape";
 export { EXPRESSION_NAMES, type ExpressionName } from "./expression";
 export { CANONICAL_JAW_OPEN, JOINT_COUNT, JOINT_NAMES, JOINT_PARENTS, Joint } from "./skeleton";
 export { Region, REGION_NAMES } from "./regions";

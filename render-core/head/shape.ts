@@ -45,6 +45,9 @@ export const SHAPE_NAMES = [
 ] as const;
 export type ShapeName = (typeof SHAPE_NAMES)[number];
 
+/** Largest |coefficient| (in units of the prior's sigma) where the linear shape fields stay plausible: fits and edits stay inside. */
+export const SHAPE_PRIOR_BOUND = 3;
+
 const FIELDS: Record<ShapeName, Field> = {
   headWidth: ({ p }) => [0.07 * p[0] * headOnly(p[1]), 0, 0],
   headHeight: ({ p }) => [0, 0.07 * softPos(p[1], 0.02) * headOnly(p[1]), 0],

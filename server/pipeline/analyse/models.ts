@@ -1,10 +1,10 @@
 /**
  * The pretrained models, loaded lazily once per process and shared by every
  * analysis (a singleton): TensorFlow.js on its WebAssembly backend,
- * face-api (SSD-MobileNet detector, 68 landmarks, 128-d descriptor), Human
- * (BlazeFace + 478-point mesh with iris), MediaPipe selfie segmentation
- * (person matte; Apache-2.0) and the head model's 68 landmarks in 3D (head
- * rotation by fitting).
+ * face-api (SSD-MobileNet detector, 68 landmarks, 128-d descriptor, apparent
+ * age and gender), Human (BlazeFace + 478-point mesh with iris), MediaPipe
+ * selfie segmentation (person matte; Apache-2.0) and the head model's 68
+ * landmarks in 3D (head rotation by fitting).
  * All weights ship inside npm packages; nothing is fetched.
  *
  * Traps (see /work/shared/ENVIRONMENT.md): face-api's package main needs
@@ -34,17 +34,34 @@ export interface FaceApiFace {
   landmarks: { positions: FaceApiPoint[] };
   descriptor: Float32Array;
 }
+/** A face with AgeGenderNet's estimate (its age in years; genderProbability is that of `gender`, 0.5-1). */
+export interface FaceApiAgedFace {
+  detection: FaceApiFace["detection"];
+  age: number;
+  gender: "male" | "female";
+  genderProbability: number;
+}
 interface FaceApiNet {
   loadFromDisk(dir: string): Promise<void>;
 }
 export interface FaceApi {
   tf: Tf;
-  nets: { ssdMobilenetv1: FaceApiNet; faceLandmark68Net: FaceApiNet; faceRecognitionNet: FaceApiNet };
+  nets: {
+    ssdMobilenetv1: FaceApiNet;
+    faceLandmark68Net: FaceApiNet;
+    faceRecognitionNet: FaceApiNet;
+    ageGenderNet: FaceApiNet;
+  };
   SsdMobilenetv1Options: new (o: { minConfidence: number; maxResults: number }) => unknown;
   detectAllFaces(
     input: TF.Tensor3D,
     options: unknown,
-  ): { withFaceLandmarks(): { withFaceDescriptors(): Promise<FaceApiFace[]> } };
+  ): {
+    withFaceLandmarks(): {
+      withFaceDescriptors(): Promise<FaceApiFace[]>;
+      withAgeAndGender(): Promise<FaceApiAgedFace[]>;
+    };
+  };
 }
 
 export interface Models {
@@ -124,6 +141,7 @@ async function loadModels(): Promise<Models> {
     await faceapi.nets.ssdMobilenetv1.loadFromDisk(faceapiModels);
     await faceapi.nets.faceLandmark68Net.loadFromDisk(faceapiModels);
     await faceapi.nets.faceRecognitionNet.loadFromDisk(faceapiModels);
+    await faceapi.nets.ageGenderNet.loadFromDisk(faceapiModels);
   });
 
   // Human's exports map blocks its subpaths: resolve the package, then load the node-wasm build by file path.

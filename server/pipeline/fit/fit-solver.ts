@@ -12,7 +12,7 @@
  * skinning), in f64, so forward-difference Jacobians are cheap. The camera
  * looks as in renderPortrait: camera = (x, -y, -z) + t, u = f x / z + cx.
  */
-import { rodrigues, type HeadModel } from "../../../render-core/head";
+import { rodrigues, SHAPE_PRIOR_BOUND, type HeadModel } from "../../../render-core/head";
 
 /** The expression coefficients a single photo can show, fitted by name; the jaw opening is the jaw joint. */
 export const FIT_EXPRESSIONS = [
@@ -316,7 +316,7 @@ function sumSq(r: Float64Array): number {
 function paramBounds(p: Problem): { lo: Float64Array; hi: Float64Array } {
   const lo = new Float64Array(p.count).fill(-Infinity),
     hi = new Float64Array(p.count).fill(Infinity);
-  for (let c = 0; c < p.S; c++) [lo[SHAPE + c], hi[SHAPE + c]] = [-3, 3];
+  for (let c = 0; c < p.S; c++) [lo[SHAPE + c], hi[SHAPE + c]] = [-SHAPE_PRIOR_BOUND, SHAPE_PRIOR_BOUND];
   for (let c = 0; c < p.Ef; c++)
     [lo[SHAPE + p.S + c], hi[SHAPE + p.S + c]] = FIT_EXPRESSIONS[c].startsWith("blink") ? [-0.5, 1] : [-1, 2];
   [lo[p.jawAt], hi[p.jawAt]] = [0, 0.45];

@@ -13,6 +13,18 @@ import { MeshPart } from "../../../render-core/head/mesh";
 import type { MeshDraw, MeshTexture } from "../../../render-core/mesh/scene";
 import { mulberry32 } from "../../../render-core/math/prng";
 import { mixRgb, type Identity, type Rgb } from "./identity";
+import {
+  AGE_ANCHORS,
+  AGE_YEARS,
+  NO_AGE,
+  STYLE_ANCHORS,
+  agedSkinTone,
+  flattenVertexColours,
+  greyHair,
+  greyHairTexture,
+  type AgeLook,
+  type StyleLook,
+} from "./face-looks";
 
 export type Params = Record<string, number>;
 
@@ -27,6 +39,11 @@ export interface BuildContext {
   colours: Float32Array;
   /** The person's own hair as a UV texture (identity.hairTexture, fit/hair-texture.ts): the hair takes its colours. */
   hairTexture?: MeshTexture | null;
+  /** The frame's age and style (face-looks.ts; absent: none): hair, brows and beard grey with age. */
+  age?: AgeLook;
+  style?: StyleLook;
+  /** The head is drawn with a UV texture: the looks' fine detail goes there (scene.ts), not into these colours. */
+  textured?: boolean;
 }
 
 export interface AttributeCategory {
@@ -36,7 +53,8 @@ export interface AttributeCategory {
   none: Params;
   /** Edits the head's colours (ctx.colours) and nothing that depends on the pose: a textured head takes it as a tint. */
   recolours?: boolean;
-  variant(rand: () => number): { label: string; params: Params };
+  /** A variant: the dataset's k-th anchor with `index` = k (most draw at random; age and style follow a ladder, from 0). */
+  variant(rand: () => number, index?: number): { label: string; params: Params };
   build(p: Params, ctx: BuildContext): MeshDraw[];
 }
 
@@ -182,7 +200,8 @@ const hair: AttributeCategory = {
   build(p, ctx) {
     if (p.coverage! <= 0.01) return [];
     const w = hairWeight(ctx.head, p);
-    const strands = strandTexture(rgbOf(p, "colour"), p.curl!, 1.2, 11);
+    const grey = (ctx.age ?? NO_AGE).grey;
+    const strands = strandTexture(greyHair(rgbOf(p, "colour"), grey), p.curl!, 1.2, 11);
     if (!ctx.hairTexture) return shells(ctx, w, hairShellOffset(p.volume!), HAIR_SHELLS, strands, 13);
     // The person's own hair: colours from the photo's texture, the strands' alpha; a colour edit tints it by the
     // new colour over the person's own (length, volume and curl edits keep the photo's colours).
@@ -191,7 +210,8 @@ const hair: AttributeCategory = {
       const key = ["colourR", "colourG", "colourB"][k]!;
       return own ? Math.min(MAX_HAIR_TINT, Math.max(0.02, p[key]!) / Math.max(0.02, own[key] ?? p[key]!)) : 1;
     }) as Rgb;
-    return photoHairShells(ctx, w, hairShellOffset(p.volume!), photoHairStrands(ctx.hairTexture, strands), tint);
+    const greyed = greyHairTexture(ctx.hairTexture, grey);
+    return photoHairShells(ctx, w, hairShellOffset(p.volume!), photoHairStrands(greyed, strands), tint);
   },
 };
 
@@ -344,7 +364,7 @@ const beard: AttributeCategory = {
       w,
       0.001 + 0.012 * p.length!,
       2,
-      strandTexture(rgbOf(p, "colour"), 0.5, 0.9 + 0.5 * p.coverage!, 23),
+      strandTexture(greyHair(rgbOf(p, "colour"), (ctx.age ?? NO_AGE).grey), 0.5, 0.9 + 0.5 * p.coverage!, 23),
       14,
     );
   },
@@ -367,7 +387,8 @@ const eyebrows: AttributeCategory = {
     for (let v = 0; v < ctx.head.vertexCount; v++) {
       const r = ctx.head.vertexRegion[v];
       if (r !== Region.leftBrow && r !== Region.rightBrow) continue;
-      ctx.colours.set(mixRgb(ctx.identity.skin, rgbOf(p, "colour"), 0.3 + 0.7 * p.density!), v * 3);
+      const colour = greyHair(rgbOf(p, "colour"), (ctx.age ?? NO_AGE).grey);
+      ctx.colours.set(mixRgb(ctx.identity.skin, colour, 0.3 + 0.7 * p.density!), v * 3);
     }
     return [];
   },
@@ -590,13 +611,11 @@ const skin: AttributeCategory = {
   recolours: true,
   params: { tone: { min: -1, max: 1 }, age: { min: 0, max: 1 } },
   none: { tone: 0, age: 0 },
+  // `age` is kept for stored datasets and identities; new anchors leave it at 0 (ageing is its own category).
   variant(rand) {
-    const tone = rand() * 2 - 1,
-      age = rand();
-    return {
-      label: `${tone > 0.3 ? "darker" : tone < -0.3 ? "lighter" : "same"} tone${age > 0.5 ? ", aged" : ""}`,
-      params: { tone, age },
-    };
+    const tone = rand() * 2 - 1;
+    rand(); // the draw the old skin age took: tones stay as they were for every seed
+    return { label: `${tone > 0.3 ? "darker" : tone < -0.3 ? "lighter" : "same"} tone`, params: { tone, age: 0 } };
   },
   build(p, ctx) {
     const rand = mulberry32(97);
@@ -611,7 +630,7 @@ const skin: AttributeCategory = {
         target,
         0.6 * Math.abs(p.tone!),
       );
-      // Age: a greyer, less saturated skin with darker spots.
+      // Legacy age (stored skin anchors): a greyer, less saturated skin with darker spots.
       c = mixRgb(c, [c[0] * 0.85 + 0.05, c[1] * 0.85 + 0.05, c[2] * 0.85 + 0.05], p.age!);
       if (spot < 0.05 * p.age!) c = mixRgb(c, [0.35, 0.25, 0.2], 0.5);
       ctx.colours.set(c, v * 3);
@@ -651,8 +670,85 @@ const lips: AttributeCategory = {
   },
 };
 
-/** The categories in the order they are applied (skin first: others colour on top of it). */
-export const CATEGORIES: readonly AttributeCategory[] = [skin, lips, eyebrows, hair, beard, eyewear, hat, earrings];
+/**
+ * Age (face-looks.ts): years from the person's own apparent age. Here only the skin's tone (per vertex; a tint on a
+ * textured head); the scene applies its shape and texture detail, and hair, brows and beard grey through ctx.age.
+ */
+const age: AttributeCategory = {
+  name: "age",
+  recolours: true,
+  params: { years: { ...AGE_YEARS } },
+  none: { years: 0 },
+  variant(rand, index = 0) {
+    const anchor = AGE_ANCHORS[index % AGE_ANCHORS.length]!;
+    // Past the ladder (a large dataset), anchors spread a few years around its rungs.
+    const years =
+      index < AGE_ANCHORS.length
+        ? anchor.years
+        : Math.min(AGE_YEARS.max, Math.max(AGE_YEARS.min, anchor.years + (rand() - 0.5) * 6));
+    const label =
+      index < AGE_ANCHORS.length
+        ? anchor.label
+        : `${Math.abs(Math.round(years))} years ${years < 0 ? "younger" : "older"}`;
+    return { label, params: { years } };
+  },
+  build(_p, ctx) {
+    const look = ctx.age ?? NO_AGE;
+    if (look.older === 0) return [];
+    for (let v = 0; v < ctx.head.vertexCount; v++) {
+      const r = ctx.head.vertexRegion[v];
+      if (r !== Region.skin && r !== Region.nose && r !== Region.neck && r !== Region.leftEar && r !== Region.rightEar)
+        continue;
+      ctx.colours.set(
+        agedSkinTone([ctx.colours[v * 3]!, ctx.colours[v * 3 + 1]!, ctx.colours[v * 3 + 2]!], look),
+        v * 3,
+      );
+    }
+    return [];
+  },
+};
+
+/**
+ * Style: from the photo-real look towards a cartoon of the same person (face-looks.ts): flat colour regions and a
+ * matte skin, ink outlines, exaggerated features. Applied last, over every other colour.
+ */
+const style: AttributeCategory = {
+  name: "style",
+  recolours: true,
+  params: { flat: { min: 0, max: 1 }, outline: { min: 0, max: 1 }, exaggerate: { min: 0, max: 1 } },
+  none: { flat: 0, outline: 0, exaggerate: 0 },
+  variant(rand, index = 0) {
+    const anchor = STYLE_ANCHORS[index % STYLE_ANCHORS.length]!;
+    if (index < STYLE_ANCHORS.length) return { label: anchor.label, params: { ...anchor.look } };
+    const jitter = (x: number) => Math.min(1, Math.max(0, x + (rand() - 0.5) * 0.3));
+    const { flat, outline, exaggerate } = anchor.look;
+    return {
+      label: `${anchor.label} (varied)`,
+      params: { flat: jitter(flat), outline: jitter(outline), exaggerate: jitter(exaggerate) },
+    };
+  },
+  build(_p, ctx) {
+    if (!ctx.textured && ctx.style) flattenVertexColours(ctx.head, ctx.colours, ctx.style.flat);
+    return [];
+  },
+};
+
+/**
+ * The categories in the order they are applied: skin first (others colour on top of it), age on the skin's tone,
+ * style last (over every colour).
+ */
+export const CATEGORIES: readonly AttributeCategory[] = [
+  skin,
+  age,
+  lips,
+  eyebrows,
+  hair,
+  beard,
+  eyewear,
+  hat,
+  earrings,
+  style,
+];
 
 export function categoryByName(name: string): AttributeCategory {
   const c = CATEGORIES.find((x) => x.name === name);

@@ -157,7 +157,7 @@ export function planDataset(options: SynthOptions, head: HeadModel): DatasetMani
     const ids: string[] = [];
     for (let k = 0; k < options.perCategory; k++) {
       // Hair's first variant is none at all (the person shaved), so "on/off" is in the data too.
-      const v = k === 0 && name === "hair" ? { label: "bald", params: c.none } : c.variant(rand);
+      const v = k === 0 && name === "hair" ? { label: "bald", params: c.none } : c.variant(rand, k);
       const id = `${pad(videos.length)}_${name}_${slug(v.label)}`;
       videos.push({ id, category: name, label: v.label, attributes: { ...source, [name]: v.params } });
       ids.push(id);

@@ -19,7 +19,8 @@
 import { createHeadParams, poseVertices, type HeadModel } from "../../../render-core/head";
 import type { MeshDraw, MeshTexture } from "../../../render-core/mesh/scene";
 import { MeshPart } from "../../../render-core/head/mesh";
-import { CATEGORIES, checkParams, type Params } from "./attributes";
+import { CATEGORIES, categoryByName, checkParams, type Params } from "./attributes";
+import { ageLook, detailTexture, lookShape, lookTexture, styleLook } from "./face-looks";
 import type { Identity } from "./identity";
 
 export interface FramePose {
@@ -180,8 +181,12 @@ const MAX_TINT = 4;
 
 export function buildScene(input: SceneInput): MeshDraw[] {
   const { head, identity } = input;
+  const looks = {
+    age: ageLook(checkParams(categoryByName("age"), input.attributes.age ?? { years: 0 }).years!),
+    style: styleLook(checkParams(categoryByName("style"), input.attributes.style ?? {})),
+  };
   const params = createHeadParams(head, {
-    shape: identity.shape,
+    shape: lookShape(identity.shape, looks.age, looks.style),
     expression: input.frame.expression,
     pose: input.frame.pose,
     ...(input.frame.translation ? { translation: input.frame.translation } : {}),
@@ -189,15 +194,29 @@ export function buildScene(input: SceneInput): MeshDraw[] {
   const posed = poseVertices(head, params);
   const normals = vertexNormals(posed, head.faces);
   const colours = input.baseColours.slice();
-  const ctx = { head, identity, posed, normals, colours, hairTexture: input.hairTexture };
+  const textured = !!input.texture;
+  const ctx = { head, identity, posed, normals, colours, hairTexture: input.hairTexture, ...looks, textured };
   const extra: MeshDraw[] = [];
   for (const category of CATEGORIES) {
     const p = input.attributes[category.name];
     extra.push(...category.build(checkParams(category, p ?? category.none), ctx));
   }
   const ao = cavityOcclusion(head);
-  const skinMaterial = { specular: 0.12, shininess: 20, opacity: 1 };
-  if (input.texture) return [...texturedHead(input, posed, normals, colours, ao, skinMaterial), ...extra];
+  // A cartoon's skin is matte.
+  const skinMaterial = { specular: 0.12 * (1 - looks.style.flat), shininess: 20, opacity: 1 };
+  if (input.texture) {
+    // The photo texture times a tint: the edited colour over the person's own.
+    const own = ownColours(head, input.identity, input.baseColours);
+    const tint = (v: number, k: number) => Math.min(MAX_TINT, colours[v * 3 + k]! / Math.max(0.02, own[v * 3 + k]!));
+    const texture = lookTexture(head, input.texture, looks.age, looks.style);
+    return [...texturedHead(input, texture, tint, posed, normals, colours, ao, skinMaterial), ...extra];
+  }
+  // A procedural person: the looks' detail (wrinkles, outlines) as a white texture times the shaded colours.
+  const detail = detailTexture(head, looks.age, looks.style);
+  if (detail) {
+    const shaded = (v: number, k: number) => colours[v * 3 + k]! * ao[v]!;
+    return [...texturedHead(input, detail, shaded, posed, normals, colours, ao, skinMaterial), ...extra];
+  }
   for (let v = 0; v < head.vertexCount; v++) for (let k = 0; k < 3; k++) colours[v * 3 + k]! *= ao[v]!;
   const headDraws: MeshDraw[] = [...input.regions].map(([classId, indices]) => ({
     positions: posed,
@@ -210,9 +229,14 @@ export function buildScene(input: SceneInput): MeshDraw[] {
   return [...headDraws, ...extra];
 }
 
-/** The head's draws with the UV texture (see the file comment), in the order of input.regions. */
+/**
+ * The head's draws with a UV texture (see the file comment), in the order of input.regions: `texture` times
+ * `vertexColour(v, k)` on textured faces, the shaded per-vertex colours on faces across UV islands.
+ */
 function texturedHead(
   input: SceneInput,
+  texture: MeshTexture,
+  vertexColour: (v: number, k: number) => number,
   posed: Float32Array,
   normals: Float32Array,
   colours: Float32Array,
@@ -221,7 +245,6 @@ function texturedHead(
 ): MeshDraw[] {
   const { head } = input;
   const geo = uvDrawGeometry(head);
-  const own = ownColours(head, input.identity, input.baseColours);
   const T = geo.vertexOf.length;
   const positions = new Float32Array(T * 3),
     drawNormals = new Float32Array(T * 3),
@@ -231,8 +254,7 @@ function texturedHead(
     for (let k = 0; k < 3; k++) {
       positions[t * 3 + k] = posed[v * 3 + k]!;
       drawNormals[t * 3 + k] = normals[v * 3 + k]!;
-      const ratio = colours[v * 3 + k]! / Math.max(0.02, own[v * 3 + k]!);
-      tint[t * 3 + k] = Math.min(MAX_TINT, ratio);
+      tint[t * 3 + k] = vertexColour(v, k);
     }
   }
   const plainColours = colours.slice();
@@ -247,7 +269,7 @@ function texturedHead(
         normals: drawNormals,
         indices: g.textured,
         uvs: head.uvCoords,
-        texture: input.texture!,
+        texture,
         colors: tint,
         material,
         classId,
