@@ -13,7 +13,7 @@ import { HairSource, buildHairTexture } from "./hair-texture";
 import type { RgbImage } from "./image";
 import { posedHead } from "./mesh-view";
 import { textureFromPhoto } from "./texture";
-import { atTexel, uvLayout } from "./uv-layout";
+import { atTexel, uvLayout } from "../../../render-core/head/uv-layout";
 
 let head: HeadModel;
 beforeAll(() => {

@@ -53,7 +53,7 @@ import { cameraPosition, posedHead, projectVertices, rasterizeMesh } from "./mes
 import { multibandBlend, pushPullFill, type Plane } from "./multiband";
 import { STUDIO_SHADING, type PhotoShading } from "./texture";
 import { visibleAt } from "./uv-texture";
-import { atTexel, uvLayout } from "./uv-layout";
+import { atTexel, uvLayout } from "../../../render-core/head/uv-layout";
 
 /** Where a texel's colour came from (the largest weight). */
 export const HairSource = { photo: 0, mirrored: 1, fill: 2, notScalp: 255 } as const;

@@ -31,7 +31,7 @@ import type { Rgb } from "../synthesise/identity";
 import { luma, medianRgb, sampleRgb, type RgbImage } from "./image";
 import type { MeshRaster, PosedHead } from "./mesh-view";
 import type { PhotoShading } from "./texture";
-import { atTexel, type UvLayout } from "./uv-layout";
+import { atTexel, type UvLayout } from "../../../render-core/head/uv-layout";
 import { FACE_OPENINGS } from "./dense-binding";
 
 /** An iris seen in the photo: centre and radius in pixels. */

@@ -33,7 +33,7 @@ import { studioDiffuse, studioSpecular } from "./texture";
 import { UV_SOURCE_COLOURS, uvTexturePng } from "./pictures";
 import { FACE_BROWS, FACE_OPENINGS } from "./dense-binding";
 import { UvSource, buildUvTexture, type UvTexture } from "./uv-texture";
-import { atTexel, uvLayout } from "./uv-layout";
+import { atTexel, uvLayout } from "../../../render-core/head/uv-layout";
 import { cameraPosition, posedHead } from "./mesh-view";
 
 let head: HeadModel;

@@ -66,7 +66,7 @@ import {
 } from "./texture";
 import { FACE_BROWS } from "./dense-binding";
 import { faceOpenings, facePolygons, insideOpening, irisSightings, paintEyes, type EyeReport } from "./uv-eyes";
-import { atTexel, uvLayout } from "./uv-layout";
+import { atTexel, uvLayout } from "../../../render-core/head/uv-layout";
 
 /** Where a texel's colour came from: TextureSource's values, plus painted eyes and texels no face reaches. */
 export const UvSource = { ...TextureSource, eye: 4, empty: 255 } as const;

@@ -164,7 +164,7 @@ export async function resampleThrough(img: RgbImage, size: number): Promise<RgbI
  * The person's own look (identity, its UV texture when it has one, the
  * attributes) at the photo's pose, drawn as the dataset draws its frames.
  */
-async function renderScene(
+export async function renderFittedScene(
   head: HeadModel,
   identity: Identity,
   identityFile: string,
@@ -307,7 +307,7 @@ export async function runLadder(o: LadderOptions): Promise<LadderResult> {
   await rung("L1", "fitted head, photo's pose", "always", async () => {
     const { fit, window } = needFit();
     if (identity instanceof MissingInput) throw identity;
-    const image = await renderScene(
+    const image = await renderFittedScene(
       head,
       identity,
       identityFile(creation),
@@ -321,7 +321,7 @@ export async function runLadder(o: LadderOptions): Promise<LadderResult> {
     const { fit, dataset, window, size } = needDataset();
     const source = dataset.manifest.videos.find((v) => v.category === "source");
     if (!source) throw new MissingInput("the dataset has no source video");
-    const small = await renderScene(
+    const small = await renderFittedScene(
       head,
       dataset.manifest.identity,
       identityFile(creation),

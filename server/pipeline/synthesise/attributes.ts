@@ -199,7 +199,7 @@ const hair: AttributeCategory = {
   },
   build(p, ctx) {
     if (p.coverage! <= 0.01) return [];
-    const w = hairWeight(ctx.head, p);
+    const w = hairWeight(ctx.head, { ...p, coverage: p.coverage! * (1 - 0.35 * (ctx.age ?? NO_AGE).older) });
     const grey = (ctx.age ?? NO_AGE).grey;
     const strands = strandTexture(greyHair(rgbOf(p, "colour"), grey), p.curl!, 1.2, 11);
     if (!ctx.hairTexture) return shells(ctx, w, hairShellOffset(p.volume!), HAIR_SHELLS, strands, 13);

@@ -32,7 +32,7 @@ import {
   type ShapeName,
 } from "../../../render-core/head";
 import type { MeshTexture } from "../../../render-core/mesh/scene";
-import { atTexel, uvLayout } from "../fit/uv-layout";
+import { atTexel, uvLayout } from "../../../render-core/head/uv-layout";
 import { mixRgb, type Rgb } from "./identity";
 
 /** The age category's one parameter: years from the person's own apparent age. */
@@ -69,7 +69,7 @@ export function ageLook(years: number): AgeLook {
     years: y,
     older,
     younger,
-    grey: older > 0 ? 0.9 * smooth(0.1, 1, older) : -younger,
+    grey: older > 0 ? 0.9 * smooth(0.1, 1, older) : younger > 0 ? -younger : 0,
     wrinkles: older,
     spots: smooth(0.25, 1, older),
     smoothing: younger,
@@ -120,13 +120,15 @@ export const STYLE_ANCHORS: ReadonlyArray<{ look: StyleLook; label: string }> = 
 
 /** Shape offsets at full strength, in the fit prior's sigmas (render-core/head/shape.ts: 1 moves a few millimetres). */
 export const OLDER_SHAPE: Readonly<Partial<Record<ShapeName, number>>> = {
-  jawWidth: 0.4,
-  cheekFullness: -1,
-  lipFullness: -1,
-  noseLength: 0.8,
-  noseWidth: 0.5,
-  earSize: 0.8,
-  browHeight: -0.6,
+  jawWidth: 0.7,
+  cheekFullness: -1.5,
+  lipFullness: -1.5,
+  noseLength: 1.2,
+  noseWidth: 0.8,
+  earSize: 1.2,
+  browHeight: -1,
+  chinHeight: 0.4,
+  eyeSize: -0.7,
 };
 export const YOUNGER_SHAPE: Readonly<Partial<Record<ShapeName, number>>> = {
   jawWidth: -0.2,
@@ -255,7 +257,11 @@ function polylineDistance(p: Vec3, line: readonly Vec3[]): number {
   return d;
 }
 
-const groove = (d: number, width: number) => Math.exp(-((d / width) ** 2));
+/** Every fold's width scale: fine lines must still read at the training and recogniser resolutions (a few px per cm). */
+const FOLD_WIDTH = 1.8;
+const groove = (d: number, width: number) => Math.exp(-((d / (width * FOLD_WIDTH)) ** 2));
+/** A broad shadow (sagging skin): its own width, not FOLD_WIDTH's. */
+const hollow = (d: number, width: number) => Math.exp(-((d / width) ** 2));
 const SKIN_REGIONS: ReadonlySet<number> = new Set([
   Region.skin,
   Region.nose,
@@ -315,7 +321,27 @@ export function wrinkleDepth(head: HeadModel, p: Vec3, region: number): number {
     if (ey < 0)
       depth = Math.max(depth, 0.8 * groove(Math.hypot(ex, ey) - 1, 0.12) * (1 - smooth(0.9, 1.2, Math.abs(ex))));
   }
-  for (const f of g.folds) depth = Math.max(depth, groove(polylineDistance(p, f.line), f.width));
+  for (const f of g.folds) {
+    const d = polylineDistance(p, f.line);
+    // The fold line, and the sagging cheek's broad shadow along it.
+    depth = Math.max(depth, groove(d, f.width), 0.55 * hollow(d, 0.006));
+  }
+  for (const side of [-1, 1]) {
+    // Eye bags: a broad crescent under each eye.
+    const lid = g.lm(side < 0 ? 40 : 47);
+    const bx = (x - (lid[0] - side * 0.002)) / 0.016,
+      by = (y - (lid[1] - 0.006)) / 0.007;
+    depth = Math.max(depth, 0.7 * hollow(Math.hypot(bx, by) - 0.6, 0.35) * smooth(-0.2, 0.3, -by + 0.5));
+    // Jowls: a shadow along the jaw below the mouth corners.
+    const jaw = [g.lm(side < 0 ? 5 : 11), g.lm(side < 0 ? 7 : 9)] as const;
+    depth = Math.max(depth, 0.45 * hollow(segmentDistance(p, jaw[0], jaw[1]), 0.007));
+    // Hollow cheeks under the cheekbones.
+    const cheek = Math.hypot(x - side * 0.045, y + 0.022);
+    depth = Math.max(depth, 0.4 * hollow(cheek, 0.014));
+    // Sunken upper lids: a shadow between the brow and the lid crease.
+    const crease = g.lm(side < 0 ? 38 : 43);
+    depth = Math.max(depth, 0.4 * hollow(Math.hypot((x - crease[0]) / 1.6, y - crease[1] - 0.009), 0.006));
+  }
   return depth;
 }
 
@@ -349,7 +375,7 @@ export function spotField(p: Vec3, region: number): number {
 
 const SPOT_COLOUR: Rgb = [0.42, 0.3, 0.22];
 /** How much a full wrinkle darkens the skin under it. */
-const WRINKLE_SHADE = 0.45;
+const WRINKLE_SHADE = 0.7;
 const OUTLINE_INK: Rgb = [0.08, 0.06, 0.06];
 
 /** Skin tone with age: a little greyer and sallower. Applied per vertex (a tint on a textured head). */

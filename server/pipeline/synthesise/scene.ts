@@ -21,6 +21,7 @@ import type { MeshDraw, MeshTexture } from "../../../render-core/mesh/scene";
 import { MeshPart } from "../../../render-core/head/mesh";
 import { CATEGORIES, categoryByName, checkParams, type Params } from "./attributes";
 import { ageLook, detailTexture, lookShape, lookTexture, styleLook } from "./face-looks";
+import { crossesIslands } from "../../../render-core/head/uv-layout";
 import type { Identity } from "./identity";
 
 export interface FramePose {
@@ -116,14 +117,6 @@ export interface SceneInput {
   texture?: MeshTexture | null;
   /** The identity's UV hair texture (identity.hairTexture): the hair category colours the person's hair with it. */
   hairTexture?: MeshTexture | null;
-}
-
-/** Whether face f joins two mesh parts (the head and a bag at a slit): its corners lie in different UV islands. */
-export function crossesIslands(head: HeadModel, f: number): boolean {
-  const a = head.vertexPart[head.faces[f * 3]!],
-    b = head.vertexPart[head.faces[f * 3 + 1]!],
-    c = head.vertexPart[head.faces[f * 3 + 2]!];
-  return a !== b || a !== c;
 }
 
 export interface UvDrawGeometry {

@@ -9,7 +9,7 @@ import type { MeshTexture } from "../../../render-core/mesh/scene";
 import { sampleTexture } from "../../../render-core/mesh/render.cpu";
 import { generateDataset, type SynthOptions } from "../synthesise/dataset";
 import { proceduralIdentity, texturePngBytes } from "../synthesise/identity";
-import { crossesIslands } from "../synthesise/scene";
+import { crossesIslands } from "../../../render-core/head/uv-layout";
 import { anchorColours, loadDatasetTexture } from "./appearance-init";
 import { densify } from "./densify";
 import { AvatarTrainer, TRAIN_PRESETS, exportAvatar, initialState, modelFor, type TrainConfig } from "./trainer";

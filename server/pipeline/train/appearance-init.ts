@@ -26,7 +26,8 @@ import { createHeadParams, poseVertices, type HeadModel } from "../../../render-
 import { sampleTexture } from "../../../render-core/mesh/render.cpu";
 import { meshDiffuse, type MeshTexture } from "../../../render-core/mesh/scene";
 import { identityColours, identityLights, loadIdentityTexture, type Identity } from "../synthesise/identity";
-import { cavityOcclusion, crossesIslands, vertexNormals } from "../synthesise/scene";
+import { cavityOcclusion, vertexNormals } from "../synthesise/scene";
+import { crossesIslands } from "../../../render-core/head/uv-layout";
 import type { TrainingData } from "./training-data";
 
 /** Target colours are kept off 0 and 1, where the sigmoid's slope (and so the residual's gradient) vanishes. */

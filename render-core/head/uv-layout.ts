@@ -8,15 +8,22 @@
  * Faces come from faceUvs / uvCoords (the back seam split). Faces that join
  * two UV islands (the head to the mouth bag or a socket, at the lip and lid
  * slits) have no texels: their corners lie in different islands, so the
- * textured draw leaves them to per-vertex colours (synthesise/scene.ts).
+ * textured draw leaves them to per-vertex colours (server/pipeline/synthesise/scene.ts).
  * Where islands overlap (an eyeball's or a bag's front and back share one
  * planar projection) the texel takes the face nearer the front (larger
  * template z). Texels within GUTTER texels of a face but outside every face
  * take the nearest one with clamped weights: bilinear lookups at an island's
  * edge then read plausible colours, not the background.
  */
-import type { HeadModel } from "../../../render-core/head";
-import { crossesIslands } from "../synthesise/scene";
+import type { HeadModel } from "./head-model";
+
+/** Whether face f joins two mesh parts (the head and a bag at a slit): its corners lie in different UV islands. */
+export function crossesIslands(head: HeadModel, f: number): boolean {
+  const a = head.vertexPart[head.faces[f * 3]!],
+    b = head.vertexPart[head.faces[f * 3 + 1]!],
+    c = head.vertexPart[head.faces[f * 3 + 2]!];
+  return a !== b || a !== c;
+}
 
 /** Gutter width in texels around every island. */
 export const GUTTER = 2;
