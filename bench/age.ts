@@ -25,7 +25,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { createHeadModel, type HeadModel } from "../render-core/head";
+import { createHeadModel } from "../render-core/head";
 import { CpuAvatarRenderer } from "../render-core/avatar/avatar-renderer";
 import { sliderLatents } from "../render-core/avatar/latent";
 import { renderMeshCpu } from "../render-core/mesh/render.cpu";

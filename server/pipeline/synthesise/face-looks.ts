@@ -280,7 +280,7 @@ export function wrinkleDepth(head: HeadModel, p: Vec3, region: number): number {
   if (region === Region.neck) {
     if (z < 0) return 0;
     let d = 0;
-    for (const yc of [-0.1, -0.114, -0.127]) d = Math.max(d, groove(y - yc - 0.25 * x * x, 0.0014));
+    for (const yc of [-0.1, -0.114, -0.127]) d = Math.max(d, 0.5 * groove(y - yc - 0.25 * x * x, 0.001));
     return d * smooth(0, 0.03, z);
   }
   if (z < 0.03) return 0;
