@@ -67,6 +67,7 @@ import {
 import { FACE_BROWS } from "./dense-binding";
 import { faceOpenings, facePolygons, insideOpening, irisSightings, paintEyes, type EyeReport } from "./uv-eyes";
 import { atTexel, uvLayout } from "../../../render-core/head/uv-layout";
+import { boxBlur } from "../../images/box-blur";
 
 /** Where a texel's colour came from: TextureSource's values, plus painted eyes and texels no face reaches. */
 export const UvSource = { ...TextureSource, eye: 4, empty: 255 } as const;
@@ -165,29 +166,6 @@ function featherWeights(weight: Float32Array, S: number, width: number): void {
   for (let i = 0; i < S * S; i++) if (weight[i] > 0) weight[i] *= smooth(0, width, d[i]);
 }
 
-/** Separable box blur of an RGB image with an integer radius (a cheap prefilter for minification). */
-function boxBlur(image: RgbImage, radius: number): RgbImage {
-  const { width: W, height: H } = image;
-  const pass = (src: Float32Array, horizontal: boolean) => {
-    const out = new Float32Array(src.length);
-    const n = horizontal ? W : H,
-      lines = horizontal ? H : W;
-    for (let l = 0; l < lines; l++)
-      for (let k = 0; k < 3; k++) {
-        const at = (j: number) => ((horizontal ? l * W + j : j * W + l) * 3 + k) as number;
-        let sum = 0;
-        for (let j = -radius; j <= radius; j++) sum += src[at(Math.min(n - 1, Math.max(0, j)))];
-        for (let j = 0; j < n; j++) {
-          out[at(j)] = sum / (2 * radius + 1);
-          sum += src[at(Math.min(n - 1, j + radius + 1))] - src[at(Math.max(0, j - radius))];
-        }
-      }
-    return out;
-  };
-  const blurred = pass(pass(Float32Array.from(image.rgb), true), false);
-  return { width: W, height: H, rgb: Uint8Array.from(blurred, (x) => Math.round(x)) };
-}
-
 /** Median photo pixels per texel (linear) over the front of the face: how much the photo is minified. */
 function texelFootprint(head: HeadModel, px: Float64Array, size: number): number {
   const ratios: number[] = [];
@@ -284,7 +262,11 @@ export function buildUvTexture(
   const raster = rasterizeMesh(view.px, view.depth, head.faces, W, H, Math.min(1, 1024 / Math.max(W, H)));
   const eye = cameraPosition(fit.camera);
   const footprint = texelFootprint(head, view.px, S);
-  const photoImage = footprint >= 2 ? boxBlur(image, Math.floor(footprint / 2)) : image;
+  // A cheap prefilter for minification.
+  const photoImage =
+    footprint >= 2
+      ? { ...image, rgb: boxBlur(image.rgb, image.width, image.height, 3, Math.floor(footprint / 2)) }
+      : image;
   const m = fit.camera.worldToCamera,
     { fx, fy, cx, cy } = fit.camera;
   const openings = faceOpenings(options.faceMesh);

@@ -33,6 +33,7 @@ import {
 } from "../../../render-core/head";
 import type { MeshTexture } from "../../../render-core/mesh/scene";
 import { atTexel, uvLayout } from "../../../render-core/head/uv-layout";
+import { boxBlur } from "../../images/box-blur";
 import { mixRgb, type Rgb } from "./identity";
 
 /** The age category's one parameter: years from the person's own apparent age. */
@@ -461,40 +462,6 @@ function texelFields(head: HeadModel, size: number): TexelFields {
   return fields;
 }
 
-/** RGBA8 box blur (radius r texels, separable, alpha kept). */
-function blurTexture(t: MeshTexture, r: number): Uint8Array {
-  const { width: W, height: H, data } = t;
-  const tmp = new Float32Array(W * H * 3),
-    out = Uint8Array.from(data);
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++)
-      for (let k = 0; k < 3; k++) {
-        let s = 0,
-          m = 0;
-        for (let d = -r; d <= r; d++) {
-          const xx = x + d;
-          if (xx < 0 || xx >= W) continue;
-          s += data[(y * W + xx) * 4 + k]!;
-          m++;
-        }
-        tmp[(y * W + x) * 3 + k] = s / m;
-      }
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++)
-      for (let k = 0; k < 3; k++) {
-        let s = 0,
-          m = 0;
-        for (let d = -r; d <= r; d++) {
-          const yy = y + d;
-          if (yy < 0 || yy >= H) continue;
-          s += tmp[(yy * W + x) * 3 + k]!;
-          m++;
-        }
-        out[(y * W + x) * 4 + k] = Math.round(s / m);
-      }
-  return out;
-}
-
 interface TextureDerived {
   blurred?: Uint8Array;
   flatMeans?: Map<number, Rgb>;
@@ -531,7 +498,7 @@ export function lookTexture(head: HeadModel, texture: MeshTexture, age: AgeLook,
   return cachedLook(texture, `${age.years}|${style.flat}|${style.outline}`, (derived) => {
     const fields = texelFields(head, W);
     if (age.smoothing > 0 || style.flat > 0)
-      derived.blurred ??= blurTexture(texture, Math.max(1, Math.round(SMOOTH_RADIUS * W)));
+      derived.blurred ??= boxBlur(data, W, H, 4, Math.max(1, Math.round(SMOOTH_RADIUS * W)));
     const blurred = derived.blurred;
     const texel = (i: number): Rgb => [data[i * 4]! / 255, data[i * 4 + 1]! / 255, data[i * 4 + 2]! / 255];
     if (style.flat > 0) derived.flatMeans ??= groupMeans(W * H, (i) => fields.region[i]!, texel);
