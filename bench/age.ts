@@ -18,6 +18,7 @@
  *
  *   npm run bench:age -- [--portraits DIR] [--work DIR] [--only a.jpg,b.jpg] [--people P1,P2] [--out FILE]
  *                        [--sheet FILE]   (a contact sheet of the project's own rendered people, no photo)
+ *                        [--from FILE]    (the tables again from a run's --out file)
  *
  * --people: file-name prefixes that each mark one person's photos (default the shared folder's README:
  * person-vlado, stock-emotions-a-); every other photo is someone else.
@@ -44,7 +45,7 @@ import { buildScene, regionFaces } from "../server/pipeline/synthesise/scene";
 import { main as create } from "../server/cli/create";
 import { parseFlags } from "../server/cli/run-cli";
 
-const flags = parseFlags(process.argv.slice(2), ["portraits", "work", "only", "people", "out", "sheet"]);
+const flags = parseFlags(process.argv.slice(2), ["portraits", "work", "only", "people", "out", "sheet", "from"]);
 const SIZE = 256;
 const POSITIONS = [-1, -0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75, 1];
 const STYLE_STEPS = [0, 0.25, 0.5, 0.75, 1];
@@ -60,6 +61,10 @@ const png = (img: RgbImage) =>
 
 if (flags.sheet) {
   await contactSheet(flags.sheet);
+  process.exit(0);
+}
+if (flags.from) {
+  report((JSON.parse(fs.readFileSync(flags.from, "utf8")) as { rows: Row[] }).rows, true);
   process.exit(0);
 }
 
@@ -214,25 +219,24 @@ if (flags.out)
   fs.writeFileSync(flags.out, JSON.stringify({ positions: POSITIONS, styleSteps: STYLE_STEPS, rows }, null, 1));
 
 function report(list: Row[], summary: boolean): void {
-  const f = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
-  const monotonic = (xs: Array<number | null>, from: number, to: number) => {
-    const seq = xs.slice(from, to + 1);
-    return seq.every((x) => x !== null) && seq.every((x, i) => i === 0 || x! >= seq[i - 1]!);
-  };
+  const f = (x: number | null, d = 1) => (x === null ? "-" : (Math.abs(x) < 0.5 * 10 ** -d ? 0 : x).toFixed(d));
+  /** Whether xs never goes down (ties allowed; a missing face fails). */
+  const rises = (xs: Array<number | null>) => xs.every((x, i) => x !== null && (i === 0 || x >= xs[i - 1]!));
   const z = POSITIONS.indexOf(0);
   const line = (label: string, ages: Array<number | null>, identity: Array<number | null>) => {
     const rise = ages.at(-1) != null && ages[z] != null ? ages.at(-1)! - ages[z]! : null;
+    const drop = ages[0] != null && ages[z] != null ? ages[0]! - ages[z]! : null;
     const worst = identity.every((d) => d !== null) ? Math.max(...(identity as number[])) : null;
-    return `| ${label} | ${ages.map((a) => f(a, 0)).join(" / ")} | ${f(rise, 0)} | ${monotonic(ages, z, ages.length - 1) ? "yes" : "no"} | ${monotonic(ages.slice(0, z + 1).reverse(), 0, z) ? "no" : "yes"} | ${f(worst, 2)} |`;
+    return `| ${label} | ${ages.map((a) => f(a, 0)).join(" / ")} | ${f(rise, 0)} | ${f(drop, 0)} | ${rises(ages.slice(z)) ? "yes" : "no"} | ${rises(ages.slice(0, z + 1)) ? "yes" : "no"} | ${f(worst, 2)} |`;
   };
   if (summary) {
     console.log(
       `\nApparent age (face-api AgeGenderNet) at age slider ${POSITIONS.join(", ")} (years ${POSITIONS.map(yearsAt).join(", ")})`,
     );
     console.log(
-      "| portrait | ages | oldest - own | older side rises | younger side falls | worst identity (face-api to step 0) |",
+      "| portrait | ages | oldest - own | youngest - own | older side rises | younger side falls | worst identity (face-api to step 0) |",
     );
-    console.log("|---|---|---:|:-:|:-:|---:|");
+    console.log("|---|---|---:|---:|:-:|:-:|---:|");
   }
   for (const r of list) {
     if (!summary) {
