@@ -29,7 +29,6 @@ import sharp from "sharp";
 import { createHeadModel } from "../render-core/head";
 import { CpuAvatarRenderer } from "../render-core/avatar/avatar-renderer";
 import { sliderLatents } from "../render-core/avatar/latent";
-import { renderMeshCpu } from "../render-core/mesh/render.cpu";
 import type { Camera } from "../render-core/math/camera";
 import { readAvatarBundleDir } from "../server/avatar/bundle-files";
 import { decodePortrait, type RgbImage } from "../server/pipeline/analyse/decode";
@@ -40,8 +39,8 @@ import { photoWindow, renderFittedScene, windowCamera } from "../server/pipeline
 import { embedImage, findFace, RECOGNISERS, type Embeddings } from "../server/pipeline/likeness/recognisers";
 import { BACKGROUND, sourceAttributes } from "../server/pipeline/synthesise/dataset";
 import { AGE_ANCHORS, STYLE_ANCHORS } from "../server/pipeline/synthesise/face-looks";
-import { identityColours, identityLights, proceduralIdentity } from "../server/pipeline/synthesise/identity";
-import { buildScene, regionFaces } from "../server/pipeline/synthesise/scene";
+import { proceduralIdentity } from "../server/pipeline/synthesise/identity";
+import { renderPortrait } from "../server/pipeline/synthesise/portrait";
 import { main as create } from "../server/cli/create";
 import { parseFlags } from "../server/cli/run-cli";
 
@@ -278,19 +277,17 @@ async function contactSheet(out: string): Promise<void> {
   for (const seed of seeds) {
     const identity = proceduralIdentity(seed, head);
     for (const [, attributes] of looks) {
-      const draws = buildScene({
+      // The project's own still renderer (synthesise/portrait.ts), turned 15 degrees.
+      const portrait = await renderPortrait({
         head,
         identity,
-        baseColours: identityColours(identity, head),
-        regions: regionFaces(head),
         attributes: { ...sourceAttributes(identity), ...attributes },
-        frame: { expression: new Float32Array(head.expressionNames.length), pose: new Float32Array(15) },
+        size: tile,
+        yawDeg: 15,
+        distance: 0.62,
+        background: BACKGROUND,
       });
-      const cam = frontalCamera(tile, 15);
-      const image = toRgbImage(
-        renderMeshCpu(draws, cam, { background: BACKGROUND, lights: identityLights(identity) }).rgb,
-        tile,
-      );
+      const image = { width: tile, height: tile, rgb: portrait.rgb };
       tiles.push(await png(image).toBuffer());
     }
   }

@@ -469,7 +469,8 @@ export class StreamHub {
     const degraded = (f: FrameSettings) => f.scale < 1 || f.quality < LINK.settleQuality;
     if (v.settleTimer) clearTimeout(v.settleTimer);
     v.settleTimer = null;
-    if (!degraded(v.lastFrame)) return;
+    // A playing clip sends the next frame anyway: no timer per acknowledgement then.
+    if (!degraded(v.lastFrame) || v.session.playing) return;
     const frame = v.newestFrame;
     v.settleTimer = setTimeout(() => {
       v.settleTimer = null;

@@ -1,6 +1,7 @@
 /**
  * Faces with face-api: SSD-MobileNet boxes, 68 landmarks and the 128-d
- * descriptor per face, in the decoded image's pixels.
+ * descriptor per face (and, when asked, AgeGenderNet's apparent age and
+ * gender), in the decoded image's pixels.
  *
  * Tight crops (a face touching the frame) defeat the detector, so the image
  * is detected again with a replicated border around it when nothing is
@@ -12,7 +13,7 @@
 import sharp from "sharp";
 import type { Box } from "./types";
 import type { RgbImage } from "./decode";
-import type { Models } from "./models";
+import type { FaceApiAge, FaceApiFace, Models } from "./models";
 
 export interface DetectedFace {
   box: Box;
@@ -20,6 +21,8 @@ export interface DetectedFace {
   /** [68, 2] f32 pixels, iBUG order; the image's top-left corner is (0, 0), the centre of pixel (i, j) is (i + 0.5, j + 0.5). */
   landmarks: Float32Array;
   descriptor: Float32Array;
+  /** AgeGenderNet's estimate, with DetectOptions.ageAndGender only: years, and the probability of `gender` (0.5-1). */
+  age?: { years: number; gender: "male" | "female"; genderProbability: number };
 }
 
 export interface DetectOptions {
@@ -29,21 +32,33 @@ export interface DetectOptions {
   pad: "auto" | "always";
   /** Border on each side, as a fraction of the image's longer side. Default 0.25. */
   padFraction?: number;
+  /** Also run AgeGenderNet on each face (the age slider's measurement; no analysis needs it). */
+  ageAndGender?: boolean;
 }
 
-async function runFaceApi(models: Models, image: RgbImage, minScore: number): Promise<DetectedFace[]> {
+async function runFaceApi(
+  models: Models,
+  image: RgbImage,
+  minScore: number,
+  ageAndGender = false,
+): Promise<DetectedFace[]> {
   const { tf, faceapi } = models;
   const t = tf.tensor3d(image.rgb, [image.height, image.width, 3], "int32");
   try {
-    const found = await faceapi
+    const withLandmarks = faceapi
       .detectAllFaces(t, new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 50 }))
-      .withFaceLandmarks()
-      .withFaceDescriptors();
+      .withFaceLandmarks();
+    const found: Array<FaceApiFace & Partial<FaceApiAge>> = ageAndGender
+      ? await withLandmarks.withAgeAndGender().withFaceDescriptors()
+      : await withLandmarks.withFaceDescriptors();
     return found.map((f) => ({
       box: { x: f.detection.box.x, y: f.detection.box.y, width: f.detection.box.width, height: f.detection.box.height },
       score: f.detection.score,
       landmarks: Float32Array.from(f.landmarks.positions.flatMap((p) => [p.x, p.y])),
       descriptor: Float32Array.from(f.descriptor),
+      ...(f.age !== undefined
+        ? { age: { years: f.age, gender: f.gender!, genderProbability: f.genderProbability! } }
+        : {}),
     }));
   } finally {
     t.dispose();
@@ -78,10 +93,10 @@ export async function detectFaces(
 ): Promise<{ faces: DetectedFace[]; padded: boolean }> {
   const pad = Math.max(8, Math.round((o.padFraction ?? 0.25) * Math.max(image.width, image.height)));
   const padded = async () =>
-    (await runFaceApi(models, await padImage(image, pad), o.minScore)).map((f) => shift(f, pad));
+    (await runFaceApi(models, await padImage(image, pad), o.minScore, o.ageAndGender)).map((f) => shift(f, pad));
   const byScore = (a: DetectedFace, b: DetectedFace) => b.score - a.score;
   if (o.pad === "always") return { faces: (await padded()).sort(byScore), padded: true };
-  const plain = (await runFaceApi(models, image, o.minScore)).sort(byScore);
+  const plain = (await runFaceApi(models, image, o.minScore, o.ageAndGender)).sort(byScore);
   if (plain.length > 0 && !touchesEdge(plain[0]!.box, image)) return { faces: plain, padded: false };
   const withBorder = (await padded()).sort(byScore);
   // Keep the padded result only when it is at least as sure of its best face.

@@ -34,9 +34,8 @@ export interface FaceApiFace {
   landmarks: { positions: FaceApiPoint[] };
   descriptor: Float32Array;
 }
-/** A face with AgeGenderNet's estimate (its age in years; genderProbability is that of `gender`, 0.5-1). */
-export interface FaceApiAgedFace {
-  detection: FaceApiFace["detection"];
+/** AgeGenderNet's estimate on a face (its age in years; genderProbability is that of `gender`, 0.5-1). */
+export interface FaceApiAge {
   age: number;
   gender: "male" | "female";
   genderProbability: number;
@@ -59,7 +58,7 @@ export interface FaceApi {
   ): {
     withFaceLandmarks(): {
       withFaceDescriptors(): Promise<FaceApiFace[]>;
-      withAgeAndGender(): Promise<FaceApiAgedFace[]>;
+      withAgeAndGender(): { withFaceDescriptors(): Promise<Array<FaceApiFace & FaceApiAge>> };
     };
   };
 }

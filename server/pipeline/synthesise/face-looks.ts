@@ -131,7 +131,7 @@ export const OLDER_SHAPE: Readonly<Partial<Record<ShapeName, number>>> = {
   chinHeight: 0.4,
   eyeSize: -0.7,
 };
-export const YOUNGER_SHAPE: Readonly<Partial<Record<ShapeName, number>>> = {
+const YOUNGER_SHAPE: Readonly<Partial<Record<ShapeName, number>>> = {
   jawWidth: -0.2,
   cheekFullness: 0.8,
   lipFullness: 0.5,
@@ -139,7 +139,7 @@ export const YOUNGER_SHAPE: Readonly<Partial<Record<ShapeName, number>>> = {
   noseWidth: -0.3,
   earSize: -0.4,
 };
-export const CARTOON_SHAPE: Readonly<Partial<Record<ShapeName, number>>> = {
+const CARTOON_SHAPE: Readonly<Partial<Record<ShapeName, number>>> = {
   eyeSize: 1.5,
   noseLength: -0.6,
   noseWidth: -0.4,
@@ -275,7 +275,7 @@ const SKIN_REGIONS: ReadonlySet<number> = new Set([
  * Wrinkle and fold depth (0-1) at a template point on the skin: forehead lines, frown lines, crow's feet,
  * under-eye lines, nasolabial folds, marionette lines, neck rings.
  */
-export function wrinkleDepth(head: HeadModel, p: Vec3, region: number): number {
+function wrinkleDepth(head: HeadModel, p: Vec3, region: number): number {
   if (region !== Region.skin && region !== Region.nose && region !== Region.neck) return 0;
   const [x, y, z] = p;
   if (region === Region.neck) {
@@ -347,7 +347,7 @@ export function wrinkleDepth(head: HeadModel, p: Vec3, region: number): number {
 }
 
 /** Ink outline strength (0-1) at a template point: the eyes, brows, nose, lips and jaw line. */
-export function outlineInk(head: HeadModel, p: Vec3, region: number): number {
+function outlineInk(head: HeadModel, p: Vec3, region: number): number {
   if (p[2] < 0 || region === Region.leftEye || region === Region.rightEye || region === Region.mouthInterior) return 0;
   let d = Infinity;
   for (const line of faceGeometry(head).outlines) d = Math.min(d, polylineDistance(p, line));
@@ -355,7 +355,7 @@ export function outlineInk(head: HeadModel, p: Vec3, region: number): number {
 }
 
 /** Age spots (0-1): sparse blots seeded by the template point's cell, the same on every frame. */
-export function spotField(p: Vec3, region: number): number {
+function spotField(p: Vec3, region: number): number {
   if (!SKIN_REGIONS.has(region)) return 0;
   const CELL = 0.007;
   const cx = Math.floor(p[0] / CELL),
