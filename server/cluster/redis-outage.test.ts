@@ -1,14 +1,18 @@
 /**
- * Redis goes away in the middle of a session and comes back: an edit stored
- * on one process while the bus was down (its message lost) still reaches the
- * other process's clients once the bus is back (the documents are read again
- * from the database). A Redis of this test's own, on a free port, so that
- * stopping it disturbs no other test.
+ * Redis goes away in the middle of a session and comes back (empty, as a
+ * restarted Redis without persistence is): an edit stored on one process
+ * while the bus was down (its message lost) still reaches the other
+ * process's clients once the bus is back (the documents are read again from
+ * the database), and a creation job made meanwhile, which only the database
+ * holds, is run by a worker. A Redis of this test's own, on a free port, so
+ * that stopping it disturbs no other test.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDataDir, waitFor, startTestServer, type TestServer } from "../testing/harness";
 import { connectYClient } from "../testing/yjs-client";
+import { fakePortrait, steppingStages } from "../jobs/testing";
+import { startJobWorker } from "../jobs/worker";
 import { clusterTestUrls, freshDatabase } from "./testing";
 import { freePort } from "./local-cluster";
 
@@ -92,6 +96,34 @@ describe.skipIf(!urls)("a Redis outage", () => {
     } finally {
       ca.destroy();
       cb.destroy();
+    }
+  }, 60_000);
+
+  it("loses no job: one created while Redis was down is run by a worker once it is back", async () => {
+    const worker = await startJobWorker({
+      config: a.config,
+      stages: steppingStages({ steps: 3, stepMs: 20 }),
+      log: () => undefined,
+    });
+    try {
+      await stopRedis();
+      // The web process gives up queueing after a few seconds; the row stays queued in the database.
+      const { jobId } = await a.jobs.createAvatarJob({
+        portraitId: await fakePortrait(a.dataDir),
+        name: "Made during the outage",
+        config: "tiny",
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await a.jobs.view(jobId))?.status).toBe("queued");
+
+      await startRedis();
+      const back = performance.now();
+      await waitFor(async () => (await a.jobs.view(jobId))?.status === "done", 20_000, "the job done after the outage");
+      console.log(
+        `the job created during the outage was done ${(performance.now() - back).toFixed(0)} ms after Redis was back`,
+      );
+    } finally {
+      await worker.close();
     }
   }, 60_000);
 });

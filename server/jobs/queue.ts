@@ -23,10 +23,26 @@ const CREATION_QUEUE = "perse-create-avatar";
 /** How the queue finds out that a worker died: its lock lapses after LOCK_MS, checked every STALLED_CHECK_MS. */
 const LOCK_MS = 10_000;
 const STALLED_CHECK_MS = 5_000;
-/** How long a web process waits for Redis to take a new job before leaving it to the workers' reconciliation. */
-const ENQUEUE_TIMEOUT_MS = 3_000;
+/**
+ * How long a web process waits for Redis to take a new job (before leaving it to the workers' reconciliation) or to
+ * answer a question (how many workers are online).
+ */
+const REDIS_ANSWER_MS = 3_000;
+/** How soon a worker whose blocking connection ended is replaced (again and again while Redis is away). */
+const RESTART_MS = 2_000;
 /** A worker's registration lives this long unless renewed (every third of it). */
 const WORKER_TTL_MS = 4_500;
+
+/** `p`'s value, or null when it has not settled within `ms`. */
+async function answerWithin<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface CreationWork {
   /** Runs the job to its end (done, failed or cancelled: its row says which). */
@@ -39,6 +55,8 @@ export class CreationQueue {
   private readonly queue: Queue;
   private worker: Worker | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private closing = false;
   private stopHeartbeat: () => Promise<void> = async () => undefined;
 
   private readonly prefix: string;
@@ -72,36 +90,29 @@ export class CreationQueue {
 
   /**
    * Adds a job's id; nothing happens when the queue already holds it (waiting, running or delayed).
-   * Answers false when Redis does not answer within ENQUEUE_TIMEOUT_MS: the row is queued all the
+   * Answers false when Redis does not answer within REDIS_ANSWER_MS: the row is queued all the
    * same, and the workers' next reconciliation adds it.
    */
   async enqueue(jobId: string): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ENQUEUE_TIMEOUT_MS)));
     const added = this.queue
       .add("create-avatar", { jobId }, { jobId, removeOnComplete: true, removeOnFail: true })
       .then(
-        () => true as const,
+        () => true,
         (err: Error) => {
           this.log(`jobs: could not queue job ${jobId}: ${err.message}`);
-          return false as const;
+          return false;
         },
       );
-    try {
-      const ok = await Promise.race([added, timeout]);
-      if (!ok) this.log(`jobs: the queue did not answer; job ${jobId} waits in the database for the workers to add it`);
-      return ok;
-    } finally {
-      clearTimeout(timer);
-    }
+    const ok = (await answerWithin(added, REDIS_ANSWER_MS)) ?? false;
+    if (!ok) this.log(`jobs: the queue did not answer; job ${jobId} waits in the database for the workers to add it`);
+    return ok;
   }
 
   /** Workers taking jobs now (their registrations in Redis); null when Redis cannot tell. */
   async workersOnline(): Promise<number | null> {
-    return scanKeys(this.connection, `${this.prefix}:worker:*`).then(
-      (keys) => keys.length,
-      () => null,
-    );
+    // This connection waits for Redis as long as it takes (BullMQ needs that); a page asking must not.
+    const keys = scanKeys(this.connection, `${this.prefix}:worker:*`).catch(() => null);
+    return (await answerWithin(keys, REDIS_ANSWER_MS))?.length ?? null;
   }
 
   /** Takes jobs, `concurrency` at a time, until close(). */
@@ -114,30 +125,48 @@ export class CreationQueue {
     this.heartbeat = setInterval(register, WORKER_TTL_MS / 3);
     this.heartbeat.unref();
     this.stopHeartbeat = () => this.connection.del(key).then(() => undefined);
-    this.worker = new Worker(
-      CREATION_QUEUE,
-      async (job: Job<{ jobId: string }>, token?: string) => {
-        await work.run(job.data.jobId);
-        if (work.closing() && token) {
-          // Interrupted by this worker's shutdown: back to the queue at once, for any worker.
-          await job.moveToDelayed(Date.now(), token);
-          throw new DelayedError();
-        }
-      },
-      {
-        connection: this.connection,
-        prefix: this.prefix,
-        concurrency,
-        lockDuration: LOCK_MS,
-        stalledInterval: STALLED_CHECK_MS,
-        // A job is never failed for stalling: each worker that dies leaves it to the next.
-        maxStalledCount: Number.MAX_SAFE_INTEGER,
-      },
-    );
-    this.worker.on("error", (err: Error) => this.log(`jobs: worker: ${err.message}`));
+    const startWorker = (): Worker => {
+      const worker = new Worker(
+        CREATION_QUEUE,
+        async (job: Job<{ jobId: string }>, token?: string) => {
+          await work.run(job.data.jobId);
+          if (work.closing() && token) {
+            // Interrupted by this worker's shutdown: back to the queue at once, for any worker.
+            await job.moveToDelayed(Date.now(), token);
+            throw new DelayedError();
+          }
+        },
+        {
+          connection: this.connection,
+          prefix: this.prefix,
+          concurrency,
+          lockDuration: LOCK_MS,
+          stalledInterval: STALLED_CHECK_MS,
+          // A job is never failed for stalling: each worker that dies leaves it to the next.
+          maxStalledCount: Number.MAX_SAFE_INTEGER,
+        },
+      );
+      worker.on("error", (err: Error) => {
+        this.log(`jobs: worker: ${err.message}`);
+        // BullMQ's blocking connection can end for good when Redis goes away while the worker starts (then it takes
+        // no job again, though Redis comes back): a new worker, tried again every RESTART_MS until Redis answers.
+        if (err.message !== "Connection is closed." || worker !== this.worker || this.closing) return;
+        this.restartTimer ??= setTimeout(() => {
+          this.restartTimer = null;
+          if (worker !== this.worker || this.closing) return;
+          this.log("jobs: the queue's blocking connection ended; taking jobs through a new one");
+          void worker.close(true).catch(() => undefined);
+          this.worker = startWorker();
+        }, RESTART_MS);
+      });
+      return worker;
+    };
+    this.worker = startWorker();
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.stopHeartbeat().catch(() => undefined);
     await this.worker?.close();

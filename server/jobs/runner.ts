@@ -106,6 +106,7 @@ export class JobRunner {
   private readonly listeners = new Set<(e: JobEvent) => void>();
   private readonly shared: SharedJobs | null;
   private reconcileTimer: NodeJS.Timeout | null = null;
+  private stopResync: () => void = () => undefined;
   private closed = false;
 
   constructor(options: JobRunnerOptions) {
@@ -173,6 +174,8 @@ export class JobRunner {
     if (shared.role === "worker") {
       this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), RECONCILE_MS);
       this.reconcileTimer.unref();
+      // Back from a Redis outage (perhaps an emptied one): jobs created meanwhile wait only in the database.
+      this.stopResync = shared.bus.onResync(() => void this.reconcile().catch(() => undefined));
       shared.queue.work({ run: (id) => this.runClaimed(id), closing: () => this.closed }, this.concurrency);
     }
     return ids;
@@ -196,6 +199,9 @@ export class JobRunner {
    */
   private async runClaimed(jobId: string): Promise<void> {
     if (this.closed) return;
+    // Handed out again while it runs here (a queue worker replaced after a Redis outage): one execution only.
+    const running = this.active.get(jobId);
+    if (running) return void (await running.done);
     await this.db.job.updateMany({ where: { id: jobId, status: "running" }, data: { status: "queued" } });
     const execution = new JobExecution(jobId, this.host);
     const entry = { execution, done: execution.execute() };
@@ -438,6 +444,7 @@ export class JobRunner {
     if (this.closed) return;
     this.closed = true;
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    this.stopResync();
     this.queue.length = 0;
     for (const { execution } of this.active.values()) execution.controller.abort(new Stop("close"));
     await Promise.all([...this.active.values()].map((a) => a.done));
