@@ -5,14 +5,18 @@
  * checkpoint, portrait or bundle where a reader, or a resumed job, would
  * take it for finished work.
  */
+import { randomBytes } from "node:crypto";
 import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 
-/** Writes `file` through `file.tmp-<pid>` (the parent folder is made); synchronous, for render and training loops. */
+/**
+ * Writes `file` through `file.tmp-<pid>-<random>` (the parent folder is made); synchronous, for render and training
+ * loops. Random too: worker threads share a pid, and on a shared volume so may processes on two machines.
+ */
 export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
   fsSync.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   try {
     fsSync.writeFileSync(tmp, data);
     fsSync.renameSync(tmp, file);
