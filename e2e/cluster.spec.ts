@@ -10,7 +10,8 @@ import path from "node:path";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { startLocalCluster, type LocalCluster } from "../server/cluster/local-cluster";
 import { clusterTestUrls, freshDatabase } from "../server/cluster/testing";
-import { expectHairBothWays, openSynced, setHair } from "./helpers";
+import { fileURLToPath } from "node:url";
+import { expectHairBothWays, openSynced, setHair, startJob } from "./helpers";
 
 const urls = clusterTestUrls();
 let cluster: LocalCluster;
@@ -32,24 +33,32 @@ test.beforeAll(async () => {
     // Keys and channels of its own: nothing else in this Redis is this cluster's.
     env: { SEED_DEMO: "false", REDIS_PREFIX: `perse-e2e-${process.pid}` },
   });
-  const res = await fetch(`${cluster.webs[0]!.url}/api/trpc/avatars.create`, {
+  avatarId = (await mutate<{ id: string }>(cluster.webs[0]!.url, "avatars.create", { name: "Cluster e2e" })).id;
+});
+
+/** A tRPC mutation on one web process, as the owner (loopback). */
+async function mutate<T>(base: string, name: string, input: unknown): Promise<T> {
+  const res = await fetch(`${base}/api/trpc/${name}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name: "Cluster e2e" }),
+    body: JSON.stringify(input),
   });
-  expect(res.ok).toBe(true);
-  avatarId = ((await res.json()) as { result: { data: { id: string } } }).result.data.id;
-});
+  expect(res.ok, `${name} answers`).toBe(true);
+  return ((await res.json()) as { result: { data: T } }).result.data;
+}
 
 test.afterAll(async () => {
   await cluster?.close();
 });
 
-async function editor(browser: Browser, base: string): Promise<Page> {
+async function editor(browser: Browser, base: string, at = `/avatars/${avatarId}`): Promise<Page> {
   const page = await (await browser.newContext({ baseURL: base })).newPage();
-  await openSynced(page, `/avatars/${avatarId}`);
+  await openSynced(page, at);
   return page;
 }
+
+/** The portrait the create-avatar e2e uses (rendered by scripts/make-test-portraits.ts). */
+const PORTRAIT = fileURLToPath(new URL("./fixtures/portrait.jpg", import.meta.url));
 
 const framesOf = (page: Page) =>
   page.getByTestId("stream-canvas").evaluate((c: HTMLCanvasElement) => ({
@@ -138,5 +147,56 @@ test("SIGKILL of the render node: another takes the avatar and its viewers get f
   const elapsed = Date.now() - killedAt;
   console.log(`frames again from ${(await framesOf(page)).source} ${elapsed} ms after the render node was killed`);
   expect(elapsed).toBeLessThan(5000);
+  await page.context().close();
+});
+
+test("a view link revoked on one web process closes its session on the other within 1 s", async ({ browser }) => {
+  const link = await mutate<{ id: string; token: string }>(cluster.webs[0]!.url, "shareLinks.create", {
+    avatarId,
+    role: "view",
+  });
+  // The viewer is on the second web process; the owner revokes through the first.
+  const viewer = await editor(browser, cluster.webs[1]!.url, `/s/${link.token}`);
+  await expect(viewer.getByTestId("role-badge")).toHaveText("View only");
+  const start = Date.now();
+  await mutate(cluster.webs[0]!.url, "shareLinks.revoke", { id: link.id });
+  await expect(viewer.getByTestId("load-error")).toContainText(/revoked/i, { timeout: 5000 });
+  const elapsed = Date.now() - start;
+  console.log(`the view link's page on the other web process ended ${elapsed} ms after the revocation`);
+  expect(elapsed).toBeLessThan(1000);
+  await viewer.context().close();
+});
+
+test("SIGKILL of the job worker in the middle of training: a new worker resumes from the checkpoint, and the page shows it", async ({
+  browser,
+}) => {
+  test.setTimeout(300_000);
+  const page = await (await browser.newContext({ baseURL: cluster.url })).newPage();
+  await startJob(page, PORTRAIT, "Cluster failover", "tiny");
+  const trainBar = page.locator('[data-testid="stage-row"][data-stage="train"] [role="progressbar"]');
+  // Past its first checkpoints (every 10 of the tiny config's iterations), not yet done.
+  await expect
+    .poll(async () => Number((await trainBar.getAttribute("data-progress").catch(() => null)) ?? 0), {
+      timeout: 180_000,
+      intervals: [50],
+    })
+    .toBeGreaterThan(0.3);
+  const progressAtKill = Number(await trainBar.getAttribute("data-progress"));
+  cluster.workers[0]!.child.kill("SIGKILL");
+  const killedAt = Date.now();
+  console.log(`worker killed with the training at ${(progressAtKill * 100).toFixed(0)}%`);
+  expect(progressAtKill).toBeLessThan(1);
+  await cluster.restartWorker(0);
+
+  await expect(page.getByTestId("job-ready")).toBeVisible({ timeout: 120_000 });
+  console.log(`the page showed the job done ${Date.now() - killedAt} ms after the kill`);
+  // The new worker went on from the dead one's checkpoint, as the job's log on the page says.
+  const resumed = (await page.getByTestId("job-log").textContent())!.match(/train: resuming .* at iteration (\d+)/);
+  expect(resumed, "the job log says training resumed from a checkpoint").toBeTruthy();
+  expect(Number(resumed![1])).toBeGreaterThan(0);
+  console.log(`training resumed at iteration ${resumed![1]}`);
+  await expect(page.locator('[data-testid="stage-row"][data-status="done"]')).toHaveCount(
+    await page.getByTestId("stage-row").count(),
+  );
   await page.context().close();
 });

@@ -4,12 +4,10 @@
  * face, the whole tiny pipeline up to the editor, and cancelling a job.
  * The photos are rendered by scripts/make-test-portraits.ts.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { PHOTO_CONSENT } from "../protocol/consent";
-import { closePagesAfterEachTest } from "./helpers";
+import { closePagesAfterEachTest, startJob, upload } from "./helpers";
 
 closePagesAfterEachTest();
 
@@ -27,41 +25,6 @@ const avatarIds = async (request: APIRequestContext) =>
   (await trpcQuery<Array<{ id: string }>>(request, "avatars.list")).map((a) => a.id).sort();
 const jobIds = async (request: APIRequestContext) =>
   (await trpcQuery<Array<{ id: string }>>(request, "jobs.list")).map((j) => j.id).sort();
-
-/** Drops a file onto the drop zone as a drag from the desktop does. */
-async function dropFile(page: Page, file: string, mimeType: string): Promise<void> {
-  const bytes = fs.readFileSync(file).toString("base64");
-  const dataTransfer = await page.evaluateHandle(
-    ({ bytes, name, mimeType }) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0))], name, { type: mimeType }));
-      return dt;
-    },
-    { bytes, name: path.basename(file), mimeType },
-  );
-  await page.getByTestId("drop-zone").dispatchEvent("drop", { dataTransfer });
-}
-
-/** Puts a photo on /new (picked in the file dialog, or dropped) and waits for the server's answer. */
-async function upload(page: Page, file: string, how: "pick" | "drop" = "pick"): Promise<void> {
-  await page.goto("/new");
-  if (how === "drop") await dropFile(page, file, "image/jpeg");
-  else await page.getByTestId("portrait-input").setInputFiles(file);
-  await expect(page.getByTestId("portrait-analysed").or(page.getByTestId("portrait-refused"))).toBeVisible({
-    timeout: 60_000,
-  });
-}
-
-/** Uploads the portrait and starts a job (confirming the right to use the photo); returns the job's id from the page it lands on. */
-async function startJob(page: Page, name: string, quality: "tiny" | "auto"): Promise<string> {
-  await upload(page, PORTRAIT);
-  await page.getByTestId("new-avatar-name").fill(name);
-  await page.getByTestId("new-avatar-quality").selectOption(quality);
-  await page.getByTestId("photo-consent").check();
-  await page.getByTestId("create-avatar").click();
-  await page.waitForURL(/\/jobs\/[^/]+$/);
-  return decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
-}
 
 const progressOf = async (page: Page) =>
   Number(await page.getByTestId("job-progress").getAttribute("data-progress", { timeout: 5000 }));
@@ -221,7 +184,7 @@ test("a portrait becomes a trained avatar: analysis, a quick job with live progr
 });
 
 test("a running job can be cancelled from its page; its avatar leaves the list", async ({ page, browser, request }) => {
-  const jobId = await startJob(page, "E2E cancel me", "auto");
+  const jobId = await startJob(page, PORTRAIT, "E2E cancel me", "auto");
   await expect(page.getByTestId("job-status")).toHaveAttribute("data-status", /queued|running/);
 
   // Meanwhile the list shows the avatar as being created, linking to its job.

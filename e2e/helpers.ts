@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 
 export async function demoAvatarId(request: APIRequestContext): Promise<string> {
@@ -42,4 +44,39 @@ export function closePagesAfterEachTest(): void {
   test.afterEach(async ({ browser }) => {
     await Promise.all(browser.contexts().map((c) => c.close()));
   });
+}
+
+/** Drops a file onto the drop zone as a drag from the desktop does. */
+async function dropFile(page: Page, file: string, mimeType: string): Promise<void> {
+  const bytes = fs.readFileSync(file).toString("base64");
+  const dataTransfer = await page.evaluateHandle(
+    ({ bytes, name, mimeType }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0))], name, { type: mimeType }));
+      return dt;
+    },
+    { bytes, name: path.basename(file), mimeType },
+  );
+  await page.getByTestId("drop-zone").dispatchEvent("drop", { dataTransfer });
+}
+
+/** Puts a photo on /new (picked in the file dialog, or dropped) and waits for the server's answer. */
+export async function upload(page: Page, file: string, how: "pick" | "drop" = "pick"): Promise<void> {
+  await page.goto("/new");
+  if (how === "drop") await dropFile(page, file, "image/jpeg");
+  else await page.getByTestId("portrait-input").setInputFiles(file);
+  await expect(page.getByTestId("portrait-analysed").or(page.getByTestId("portrait-refused"))).toBeVisible({
+    timeout: 60_000,
+  });
+}
+
+/** Uploads the portrait and starts a job (confirming the right to use the photo); returns the job's id from the page it lands on. */
+export async function startJob(page: Page, portrait: string, name: string, quality: "tiny" | "auto"): Promise<string> {
+  await upload(page, portrait);
+  await page.getByTestId("new-avatar-name").fill(name);
+  await page.getByTestId("new-avatar-quality").selectOption(quality);
+  await page.getByTestId("photo-consent").check();
+  await page.getByTestId("create-avatar").click();
+  await page.waitForURL(/\/jobs\/[^/]+$/);
+  return decodeURIComponent(new URL(page.url()).pathname.split("/").pop()!);
 }

@@ -27,6 +27,8 @@ export interface LocalCluster {
   renderNodes: ClusterProcess[];
   /** Starts the i-th web process again on its port (after a kill). */
   restart(i: number): Promise<void>;
+  /** Starts the i-th job worker again (after a kill). */
+  restartWorker(i: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,6 +120,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     return web;
   }
 
+  async function startWorker(i: number): Promise<ClusterProcess> {
+    const worker = spawnProcess(i, 0, "server/worker.ts", `worker${i + 1}`);
+    await new Promise<void>((resolve, reject) => {
+      worker.child.stdout!.on("data", (d: Buffer) => d.toString().includes("job worker ready") && resolve());
+      worker.child.once("exit", (code) => reject(new Error(`worker exited (${code}):\n${worker.output.join("\n")}`)));
+    });
+    return worker;
+  }
+
   let balancer: Balancer | null = null;
   try {
     // One at a time: the first one migrates the database and seeds it alone.
@@ -135,14 +146,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       renderNodes.push(node);
       await waitHealthy(node, 60_000);
     }
-    for (let i = 0; i < (options.workers ?? 0); i++) {
-      const worker = spawnProcess(i, 0, "server/worker.ts", `worker${i + 1}`);
-      workers.push(worker);
-      await new Promise<void>((resolve, reject) => {
-        worker.child.stdout!.on("data", (d: Buffer) => d.toString().includes("job worker ready") && resolve());
-        worker.child.once("exit", (code) => reject(new Error(`worker exited (${code}):\n${worker.output.join("\n")}`)));
-      });
-    }
+    for (let i = 0; i < (options.workers ?? 0); i++) workers.push(await startWorker(i));
   } catch (err) {
     for (const w of [...webs, ...workers, ...renderNodes]) w.child.kill("SIGKILL");
     throw err;
@@ -157,6 +161,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const web = spawnProcess(i, ports[i]!);
       webs[i] = web;
       await waitHealthy(web, 120_000);
+    },
+    async restartWorker(i) {
+      workers[i] = await startWorker(i);
     },
     async close() {
       await bal.close();
