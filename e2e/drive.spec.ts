@@ -36,10 +36,12 @@ test("Drive with camera: the avatar follows a face the project rendered with kno
   });
   // What everyone in the session receives: the shared drive, as it arrives.
   const watcher = await connectYClient(baseURL!, id);
-  const received: Array<{ t: number; expression: number[]; pose: number[] }> = [];
+  const received: Array<{ t: number; expression: number[]; pose: number[]; ageMs: number | null }> = [];
   driveMap(watcher.doc).observe(() => {
     const d = readDrive(watcher.doc);
-    if (d) received.push({ t: performance.now(), expression: d.expression, pose: d.pose });
+    // Every process here shares this machine's clock, so the camera frame's time needs no offset.
+    const ageMs = d?.at === undefined ? null : Date.now() - d.at;
+    if (d) received.push({ t: performance.now(), expression: d.expression, pose: d.pose, ageMs });
   });
   try {
     const driver = await (await camBrowser.newContext({ baseURL, permissions: ["camera"] })).newPage();
@@ -56,7 +58,15 @@ test("Drive with camera: the avatar follows a face the project rendered with kno
     const before = await streamed();
     // Two loops of the video, and more.
     const started = performance.now();
-    await driver.waitForTimeout(14_000);
+    // Meanwhile, how old the face on the other viewer's screen is when a frame arrives: camera to screen.
+    const screenAges = new Map<number, number>();
+    while (performance.now() - started < 14_000) {
+      const seen = await viewer
+        .getByTestId("stream-canvas")
+        .evaluate((c: HTMLCanvasElement) => ({ frame: Number(c.dataset.frames), age: c.dataset.driveAge ?? "" }));
+      if (seen.age !== "") screenAges.set(seen.frame, Number(seen.age));
+      await driver.waitForTimeout(100);
+    }
     const status = (await driver.getByTestId("drive-status").textContent()) ?? "";
     const fps = Number(/([\d.]+) fps/.exec(status)?.[1]);
     const frameMs = Number(/(\d+) ms a frame/.exec(status)?.[1]);
@@ -69,6 +79,21 @@ test("Drive with camera: the avatar follows a face the project rendered with kno
     expect(during.length).toBeGreaterThanOrEqual(14 * 2);
     // Everyone's stream follows.
     expect(await streamed()).toBeGreaterThan(before + 20);
+    // End to end: the driver's camera frame to the shared update, and to the other viewer's streamed frame.
+    const quantiles = (xs: number[]) => {
+      const q = [...xs].sort((x, y) => x - y);
+      return [0.5, 0.95].map((p) => Math.round(q[Math.min(q.length - 1, Math.floor(p * q.length))]!));
+    };
+    const sharedAges = during.flatMap((r) => (r.ageMs === null ? [] : [r.ageMs]));
+    const ages = [...screenAges.values()];
+    console.log(
+      `camera to shared update p50/p95 ${quantiles(sharedAges).join(" / ")} ms (${sharedAges.length}); camera to the other viewer's screen p50/p95 ${quantiles(ages).join(" / ")} ms (${ages.length} frames sampled)`,
+    );
+    expect(sharedAges.length).toBe(during.length);
+    expect(ages.length).toBeGreaterThanOrEqual(10);
+    // A frame cannot show a face from before its camera frame, nor (on any machine that streams at all) one older than 10 s.
+    expect(Math.min(...ages, ...sharedAges)).toBeGreaterThan(0);
+    expect(quantiles(ages)[0]).toBeLessThan(10_000);
 
     // The recovered face against the known one, at the best alignment of the video's loop (its start is unknown).
     const E = (name: (typeof EXPRESSION_NAMES)[number]) => EXPRESSION_NAMES.indexOf(name);

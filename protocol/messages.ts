@@ -67,6 +67,8 @@ export interface StreamFrame {
   encodeMs: number;
   /** Which renderer made it: "webgpu" (adapter description) or "cpu". */
   backend: string;
+  /** When the camera frame behind the face it shows was taken (DriveState.at, server clock), while someone drives. */
+  driveAt?: number;
 }
 
 /** A creation job's state, as job:watch, job:update and the jobs.* API return it. */

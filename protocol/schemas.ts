@@ -68,6 +68,7 @@ export const sharedStateSchema = z
         // The clip files' bounds (clip-files.ts CLIP_LIMITS): coefficients within 3, angles within pi.
         expression: z.array(z.number().finite().min(-3).max(3)).length(EXPRESSION_NAMES.length).optional(),
         pose: z.array(z.number().finite().min(-Math.PI).max(Math.PI)).length(15).optional(),
+        at: z.number().finite().min(0).optional(),
       })
       .strict(),
     [SharedKeys.presets]: z

@@ -97,6 +97,11 @@ export interface DriveState {
   expression: number[];
   /** [15] axis-angle per joint, radians (ClipSample.pose). */
   pose: number[];
+  /**
+   * When the tracker took the camera frame this face came from, ms on the server's clock (the page's Date.now()
+   * plus its measured offset): streamed frames carry it on, so a viewer can tell how old the face it sees is.
+   */
+  at?: number;
 }
 
 export function driveMap(doc: Y.Doc): Y.Map<unknown> {
@@ -109,10 +114,12 @@ export function readDrive(doc: Y.Doc): DriveState | null {
   const by = m.get("by"),
     client = m.get("client"),
     expression = m.get("expression"),
-    pose = m.get("pose");
+    pose = m.get("pose"),
+    at = m.get("at");
   const numbers = (v: unknown): v is number[] =>
     Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x));
-  return typeof by === "string" && typeof client === "number" && numbers(expression) && numbers(pose)
-    ? { by, client, expression, pose }
-    : null;
+  if (!(typeof by === "string" && typeof client === "number" && numbers(expression) && numbers(pose))) return null;
+  return typeof at === "number" && Number.isFinite(at)
+    ? { by, client, expression, pose, at }
+    : { by, client, expression, pose };
 }

@@ -71,10 +71,10 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
   // kept only while it renders itself (LOCAL): in STREAM the server's frames show the shared face.
   const [ownDrive, setOwnDrive] = useState<DriveState | null>(null);
   const rendersItself = mode === "local" && !lowPower;
-  const camera = useCameraDrive((sample) => {
+  const camera = useCameraDrive((sample, takenAt) => {
     if (rendersItself)
       setOwnDrive({ by: "", client: 0, expression: Array.from(sample.expression), pose: Array.from(sample.pose) });
-    room.driveFace(sample);
+    room.driveFace(sample, takenAt + serverOffsetMs);
   });
   function stopDriving() {
     camera.stop();
@@ -186,6 +186,7 @@ export function AvatarRoom({ avatarId, shareToken }: { avatarId: string; shareTo
                 avatarId={avatarId}
                 size={VIEW_SIZE}
                 lastEditAt={lastEditAt}
+                serverOffsetMs={serverOffsetMs}
                 onStats={onStats}
                 follow={followed}
                 onCamera={onCamera}

@@ -92,6 +92,7 @@ function EmbedStage({
           avatarId={avatarId}
           size={size}
           lastEditAt={null}
+          serverOffsetMs={serverOffsetMs}
           onStats={ignore}
         />
       )}

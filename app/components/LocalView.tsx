@@ -70,6 +70,7 @@ export function LocalView({
   const stats = useRef<StreamStats>({
     fps: 0,
     latencyMs: null,
+    driveAgeMs: null,
     backend: "loading the avatar…",
     frames: 0,
     version: -1,
@@ -156,6 +157,8 @@ export function LocalView({
           s.fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]!) : 0;
           s.frames++;
           ctx.canvas.dataset.frames = String(s.frames);
+          const driveAt = st.drive?.at;
+          s.driveAgeMs = driveAt === undefined ? null : Date.now() + st.serverOffsetMs - driveAt;
           if (st.editAt !== null) {
             s.latencyMs = now - st.editAt;
             st.editAt = null;

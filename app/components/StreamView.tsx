@@ -15,6 +15,8 @@ export interface StreamStats {
   fps: number;
   /** Milliseconds from this viewer's last edit to the first frame showing a newer document version. */
   latencyMs: number | null;
+  /** While someone drives the face: how old the shown face is, ms from the driver's camera frame to this frame. */
+  driveAgeMs: number | null;
   backend: string;
   frames: number;
   version: number;
@@ -30,6 +32,8 @@ export interface StreamViewProps {
   size: number;
   /** performance.now() of this viewer's last edit, to measure latency. */
   lastEditAt: number | null;
+  /** The server's clock minus this page's (to age a driven face). */
+  serverOffsetMs: number;
   onStats: (stats: StreamStats) => void;
   /** A camera to follow (another viewer's), or null for this viewer's own. */
   follow?: StreamCamera | null;
@@ -43,6 +47,7 @@ export function StreamView({
   avatarId,
   size,
   lastEditAt,
+  serverOffsetMs,
   onStats,
   follow = null,
   onCamera,
@@ -52,6 +57,7 @@ export function StreamView({
   const stats = useRef<StreamStats>({
     fps: 0,
     latencyMs: null,
+    driveAgeMs: null,
     backend: "",
     frames: 0,
     version: -1,
@@ -59,6 +65,8 @@ export function StreamView({
     error: null,
   });
   const camera = useRef<StreamCamera>({ ...VIEW.camera });
+  const offset = useRef(serverOffsetMs);
+  offset.current = serverOffsetMs;
 
   useEffect(() => {
     if (lastEditAt !== null) editRef.current = { at: lastEditAt, version: stats.current.version };
@@ -94,6 +102,8 @@ export function StreamView({
         // What the server sent, before scaling to the canvas (a slow link gets smaller or coarser frames).
         ctx.canvas.dataset.frameSize = `${frame.width}x${frame.height} q${frame.quality}`;
       }
+      s.driveAgeMs = frame.driveAt === undefined ? null : Date.now() + offset.current - frame.driveAt;
+      if (ctx) ctx.canvas.dataset.driveAge = s.driveAgeMs === null ? "" : String(Math.round(s.driveAgeMs));
       bitmap.close();
       const now = performance.now();
       times.push(now);

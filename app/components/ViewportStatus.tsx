@@ -42,7 +42,7 @@ export function ViewportStatus({
         {stats?.error
           ? `Stream: ${stats.error}`
           : stats && stats.frames > 0
-            ? `${where} · ${stats.fps.toFixed(1)} fps · ${stats.latencyMs === null ? "latency: move a slider" : `change to frame ${Math.round(stats.latencyMs)} ms`} · ${stats.backend}${mode === "stream" ? ` · JPEG q${stats.quality}` : ""}`
+            ? `${where} · ${stats.fps.toFixed(1)} fps · ${stats.latencyMs === null ? "latency: move a slider" : `change to frame ${Math.round(stats.latencyMs)} ms`}${stats.driveAgeMs === null ? "" : ` · camera to screen ${Math.round(stats.driveAgeMs)} ms`} · ${stats.backend}${mode === "stream" ? ` · JPEG q${stats.quality}` : ""}`
             : `${where} · waiting for the first frame…`}
         {placeholder && " · untrained placeholder avatar"}
       </div>

@@ -115,7 +115,8 @@ async function loadHuman(onStep: (step: string) => void): Promise<Human> {
   throw new Error(`the face tracker could not start: ${(last as Error)?.message ?? last}`);
 }
 
-export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDrive {
+/** `takenAt`: when the tracker took the sample's camera frame, ms on this page's clock (Date.now()'s). */
+export function useCameraDrive(onSample: (sample: ClipSample, takenAt: number) => void): CameraDrive {
   const [status, setStatus] = useState<DriveStatus>({ state: "off" });
   const [recording, setRecording] = useState(false);
   const [takeLength, setTakeLength] = useState(0);
@@ -200,7 +201,7 @@ export function useCameraDrive(onSample: (sample: ClipSample) => void): CameraDr
           if (solved) {
             found = true;
             const sample = smooth.filter(solved.sample, t / 1000);
-            sampleRef.current(sample);
+            sampleRef.current(sample, performance.timeOrigin + t);
             take.current?.push({ t, expression: sample.expression.slice(), pose: sample.pose.slice() });
           }
         }

@@ -69,7 +69,7 @@ export function useSharedRoom({
   const [lastEditAt, setLastEditAt] = useState<number | null>(null);
   const [undo, setUndo] = useState<{ manager: Y.UndoManager; canUndo: boolean; canRedo: boolean } | null>(null);
   const pending = useRef<Record<string, number>>({});
-  const pendingDrive = useRef<{ expression: Float32Array; pose: Float32Array } | null>(null);
+  const pendingDrive = useRef<{ expression: Float32Array; pose: Float32Array; at: number } | null>(null);
   const driveTimer = useRef<number | null>(null);
   const flushTimer = useRef<number | null>(null);
   const [synced, setSynced] = useState(false);
@@ -208,10 +208,10 @@ export function useSharedRoom({
    * Shares this page's camera-driven face: the latest sample at most every DRIVE_SHARE_MS (the others'
    * frames follow at that rate; this page shows its own at its camera's rate).
    */
-  function driveFace(sample: { expression: Float32Array; pose: Float32Array }) {
+  function driveFace(sample: { expression: Float32Array; pose: Float32Array }, at: number) {
     if (!room || !canEdit) return;
     // Only the latest sample is kept; it is rounded when it is shared, not on every camera frame.
-    pendingDrive.current = sample;
+    pendingDrive.current = { ...sample, at };
     if (driveTimer.current !== null) return;
     driveTimer.current = window.setTimeout(() => {
       driveTimer.current = null;
@@ -220,6 +220,7 @@ export function useSharedRoom({
       if (!latest) return;
       const round = (x: number) => Math.round(x * 1e4) / 1e4;
       const next = { expression: Array.from(latest.expression, round), pose: Array.from(latest.pose, round) };
+      const at = Math.round(latest.at);
       const m = driveMap(room.doc);
       const self = room.provider.awareness.getLocalState() as { user?: { name?: string } } | null;
       room.doc.transact(() => {
@@ -228,6 +229,7 @@ export function useSharedRoom({
         if (m.get("client") !== room.doc.clientID) m.set("client", room.doc.clientID);
         m.set("expression", next.expression);
         m.set("pose", next.pose);
+        m.set("at", at);
       }, DRIVE);
     }, DRIVE_SHARE_MS);
   }

@@ -554,12 +554,9 @@ export class StreamHub {
     const settings = new Map(batch.map((v) => [v, frameSettings(v)]));
     for (const v of batch) Object.assign(v, { dirty: false, settle: false });
     const version = session.shared.version;
-    const { latents, pose, playing } = frameInputs(
-      session.avatar,
-      readFrameState(session.shared.doc),
-      Date.now(),
-      this.clips,
-    );
+    const state = readFrameState(session.shared.doc);
+    const { latents, pose, playing } = frameInputs(session.avatar, state, Date.now(), this.clips);
+    const driveAt = state.drive?.at;
     session.playing = playing;
     let t = performance.now();
     if (await renderer.setLatents(latents)) this.stats.bakes++;
@@ -581,7 +578,7 @@ export class StreamHub {
     );
     const renderMs = performance.now() - t;
     batch.forEach((v, i) =>
-      this.send(v, images[i]!, settings.get(v)!, { version, bakeMs, renderMs, backend: session.backend }),
+      this.send(v, images[i]!, settings.get(v)!, { version, bakeMs, renderMs, backend: session.backend, driveAt }),
     );
     // A playing clip keeps every viewer wanting the next frame.
     if (playing) for (const v of batch) v.dirty = true;
@@ -592,7 +589,7 @@ export class StreamHub {
     v: Viewer,
     image: DisplayImage,
     settings: FrameSettings,
-    meta: Pick<StreamFrame, "version" | "bakeMs" | "renderMs" | "backend">,
+    meta: Pick<StreamFrame, "version" | "bakeMs" | "renderMs" | "backend" | "driveAt">,
   ): void {
     const frameId = ++this.frameIds;
     v.newestFrame = frameId;
