@@ -112,10 +112,17 @@ export async function startRenderNode(options: {
   const port = (server.address() as { port: number }).port;
   const nodeId = randomUUID();
   const url = options.publicUrl ?? `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
-  await directory.heartbeat({ nodeId, url });
+  const load = () => ({
+    viewers: stream.viewerCount,
+    avatars: stream.avatarCount,
+    maxViewers: config.streamMaxViewers,
+  });
+  await directory.heartbeat({ nodeId, url }, load());
   const heartbeat = setInterval(
     () =>
-      void directory.heartbeat({ nodeId, url }).catch((err: Error) => log(`render node: heartbeat: ${err.message}`)),
+      void directory
+        .heartbeat({ nodeId, url }, load())
+        .catch((err: Error) => log(`render node: heartbeat: ${err.message}`)),
     HEARTBEAT_MS,
   );
 

@@ -11,7 +11,7 @@ import { openSocket, type TestSocket } from "../testing/socket-client";
 import { hashToken, newShareToken } from "../auth/access";
 import { startTestServer, tempDataDir, waitFor, type TestServer } from "../testing/harness";
 import { clusterTestUrls, freshDatabase } from "./testing";
-import { RenderNodeDirectory, signTicket, verifyTicket } from "../realtime/render-nodes";
+import { RenderNodeDirectory, pickNode, signTicket, verifyTicket } from "../realtime/render-nodes";
 import { startRenderNode, type RenderNode } from "./render-node";
 import type { StreamFrame, StreamLocation } from "../../protocol/messages";
 import { VIEW } from "../../protocol/shared-state";
@@ -80,6 +80,27 @@ describe.skipIf(!urls)("render nodes", () => {
     });
   });
 
+  it("a new avatar goes to the node with room and the fewest viewers; an avatar stays with its node", async () => {
+    const dir = new RenderNodeDirectory(redis, `${prefix}-load`);
+    const node = (id: string) => ({ nodeId: id, url: `http://${id}` });
+    await dir.heartbeat(node("busy"), { viewers: 9, avatars: 2, maxViewers: 16 });
+    await dir.heartbeat(node("full"), { viewers: 16, avatars: 1, maxViewers: 16 });
+    await dir.heartbeat(node("quiet"), { viewers: 1, avatars: 1, maxViewers: 16 });
+    const first = await Promise.all(Array.from({ length: 8 }, (_, i) => dir.locate(`load-${i}`)));
+    expect(new Set(first.map((n) => n!.nodeId))).toEqual(new Set(["quiet"]));
+    // The quiet node fills up (as its next heartbeat says): new avatars go to the busy one, never the full one.
+    await dir.heartbeat(node("quiet"), { viewers: 16, avatars: 8, maxViewers: 16 });
+    expect((await dir.locate("load-new"))!.nodeId).toBe("busy");
+    expect((await dir.locate("load-0"))!.nodeId).toBe("quiet");
+    // With every node full, a node is still named (its refusal tells the page why).
+    await dir.heartbeat(node("busy"), { viewers: 16, avatars: 3, maxViewers: 16 });
+    expect(["busy", "full", "quiet"]).toContain((await dir.locate("load-overflow"))!.nodeId);
+    // Equal loads spread by the hash, as nodes without a load do.
+    const even = ["e1", "e2", "e3"].map((id) => ({ ...node(id), load: { viewers: 2, avatars: 1, maxViewers: 16 } }));
+    const picks = new Set(Array.from({ length: 30 }, (_, i) => pickNode(`spread-${i}`, even).nodeId));
+    expect(picks.size).toBe(3);
+  });
+
   describe("a node streaming for a web process", () => {
     let web: TestServer;
     let node: RenderNode;
@@ -133,6 +154,18 @@ describe.skipIf(!urls)("render nodes", () => {
       expect(frames[0]!.mime).toBe("image/jpeg");
       expect(frames[0]!.data.byteLength).toBeGreaterThan(300);
       expect(node.stream.viewerCount).toBe(1);
+      // Its heartbeat tells the web processes what it serves (where new avatars go).
+      const directory = new RenderNodeDirectory(redis, prefix);
+      await waitFor(
+        async () => (await directory.liveNodes()).find((n) => n.nodeId === node.nodeId)?.load?.viewers === 1,
+        3000,
+        "the node's load in its registration",
+      );
+      expect((await directory.liveNodes()).find((n) => n.nodeId === node.nodeId)?.load).toEqual({
+        viewers: 1,
+        avatars: 1,
+        maxViewers: web.config.streamMaxViewers,
+      });
       // An edit through the web process reaches the node's frames.
       const before = frames[frames.length - 1]!.version;
       const main = open(web.url, {});

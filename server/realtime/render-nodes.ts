@@ -5,7 +5,10 @@
  * recorded in Redis. A web process answers a page's stream:locate with that
  * node's address and a ticket; the page then talks to the node directly (its
  * frames never pass through Redis or the web process). When a node stops
- * renewing, the next locate gives its avatars to a live node.
+ * renewing, the next locate gives its avatars to a live node. A new avatar
+ * goes to the node with the fewest viewers (then avatars) that has room, as
+ * its last heartbeat reported them; equals are told apart by rendezvous
+ * hashing, so that avatars spread and two web processes choose alike.
  *
  * The ticket: what the web process checked (the caller's access to the
  * avatar, and the page's Origin), signed with a secret every process of the
@@ -39,6 +42,25 @@ export interface NodeAddress {
   url: string;
 }
 
+/** What a node serves now, renewed with its registration. */
+export interface NodeLoad {
+  viewers: number;
+  avatars: number;
+  /** The viewers it takes at most (STREAM_MAX_VIEWERS). */
+  maxViewers: number;
+}
+
+/** A registration's value: the node's address and load as JSON (a bare address, from older nodes, has no load). */
+function parseRegistration(nodeId: string, value: string): (NodeAddress & { load: NodeLoad | null }) | null {
+  if (!value.startsWith("{")) return { nodeId, url: value, load: null };
+  try {
+    const { url, load } = JSON.parse(value) as { url?: unknown; load?: NodeLoad };
+    return typeof url === "string" ? { nodeId, url, load: load ?? null } : null;
+  } catch {
+    return null;
+  }
+}
+
 export class RenderNodeDirectory {
   constructor(
     private readonly redis: Redis,
@@ -53,9 +75,9 @@ export class RenderNodeDirectory {
     return `${this.prefix}:render-avatar:${avatarId}`;
   }
 
-  /** Registers (or renews) a node for NODE_TTL_MS. */
-  async heartbeat(node: NodeAddress): Promise<void> {
-    await this.redis.set(this.nodeKey(node.nodeId), node.url, "PX", NODE_TTL_MS);
+  /** Registers (or renews) a node for NODE_TTL_MS, with what it serves now. */
+  async heartbeat(node: NodeAddress, load: NodeLoad | null = null): Promise<void> {
+    await this.redis.set(this.nodeKey(node.nodeId), JSON.stringify({ url: node.url, load }), "PX", NODE_TTL_MS);
   }
 
   async unregister(nodeId: string): Promise<void> {
@@ -80,15 +102,16 @@ export class RenderNodeDirectory {
     return true;
   }
 
-  /** The live nodes, by id. */
-  async liveNodes(): Promise<NodeAddress[]> {
+  /** The live nodes, by id, with the load each last reported. */
+  async liveNodes(): Promise<Array<NodeAddress & { load: NodeLoad | null }>> {
     const keys = await scanKeys(this.redis, this.nodeKey("*"));
     if (!keys.length) return [];
-    const urls = await this.redis.mget(keys);
+    const values = await this.redis.mget(keys);
     const start = this.nodeKey("").length;
-    return keys
-      .map((k, i) => ({ nodeId: k.slice(start), url: urls[i] }))
-      .filter((n): n is NodeAddress => typeof n.url === "string");
+    return keys.flatMap((k, i) => {
+      const node = typeof values[i] === "string" ? parseRegistration(k.slice(start), values[i]) : null;
+      return node ? [node] : [];
+    });
   }
 
   /**
@@ -101,15 +124,17 @@ export class RenderNodeDirectory {
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = await this.redis.get(this.avatarKey(avatarId));
       if (current) {
-        const url = await this.redis.get(this.nodeKey(current));
-        if (url) {
+        const value = await this.redis.get(this.nodeKey(current));
+        const node = value === null ? null : parseRegistration(current, value);
+        if (node) {
           await this.redis.expire(this.avatarKey(avatarId), ASSIGNMENT_TTL_S);
-          return { nodeId: current, url };
+          return { nodeId: current, url: node.url };
         }
       }
       const live = await this.liveNodes();
       if (!live.length) return null;
-      const chosen = live.reduce((best, n) => (score(avatarId, n.nodeId) > score(avatarId, best.nodeId) ? n : best));
+      const picked = pickNode(avatarId, live);
+      const chosen = { nodeId: picked.nodeId, url: picked.url };
       const set = await this.redis.eval(
         COMPARE_AND_SET,
         1,
@@ -126,6 +151,18 @@ export class RenderNodeDirectory {
 
 function score(avatarId: string, nodeId: string): number {
   return createHmac("sha256", nodeId).update(avatarId).digest().readUInt32BE(0);
+}
+
+/** A new avatar's node: among those with room (all, when none has), the fewest viewers, then avatars, then the hash. */
+export function pickNode<N extends NodeAddress & { load: NodeLoad | null }>(avatarId: string, live: readonly N[]): N {
+  const roomy = live.filter((n) => !n.load || n.load.viewers < n.load.maxViewers);
+  const candidates = roomy.length ? roomy : live;
+  const key = (n: N) => [n.load?.viewers ?? 0, n.load?.avatars ?? 0, -score(avatarId, n.nodeId)];
+  return candidates.reduce((best, n) => {
+    const [a, b] = [key(n), key(best)];
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? n : best;
+    return best;
+  });
 }
 
 /** The studio's signing secret, made once by whichever process asks first. */

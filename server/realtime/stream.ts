@@ -274,6 +274,11 @@ export class StreamHub {
     return this.viewers.size;
   }
 
+  /** Avatars with an open render session (viewing, or kept a while after the last viewer left). */
+  get avatarCount(): number {
+    return this.sessions.size;
+  }
+
   /** Registers the stream commands of one connection; `canView` is its access check. */
   attach(socket: AppSocket, canView: (avatarId: string) => boolean): void {
     socket.on("stream:start", async (req, ack) => {
