@@ -88,12 +88,18 @@ function depthOrder(s: Splats2d): Uint32Array {
   return ids.subarray(0, v).sort((a, b) => depths[a]! - depths[b]! || a - b);
 }
 
+/**
+ * `tileRows` [from, to): draw only those rows of tiles (a band of the image, for two threads sharing one view);
+ * the other pixels stay empty. The band's pixels are the whole image's to the bit: the same splats in the same
+ * order reach them. For drawing only (the tape of a band is not for the backward pass).
+ */
 export function rasterizeTrainFast(
   s: Splats2d,
   width: number,
   height: number,
   background: readonly [number, number, number],
   runner: TileRunner = LOCAL_TILES,
+  tileRows?: readonly [number, number],
 ): { rgb: Float64Array; alpha: Float64Array; tape: FastRasterTape } {
   checkSplats("rasterizeTrainFast", s);
   const shared = runner.shared;
@@ -102,6 +108,15 @@ export function rasterizeTrainFast(
   const records = f64(V * RECORD, shared);
   const grid = tileGridOf({ width, height } as Parameters<typeof tileGridOf>[0]);
   const numTiles = grid.tilesX * grid.tilesY;
+  const [bandFrom, bandTo] = tileRows ?? [0, grid.tilesY];
+  if (!(
+    Number.isInteger(bandFrom) &&
+    Number.isInteger(bandTo) &&
+    0 <= bandFrom &&
+    bandFrom < bandTo &&
+    bandTo <= grid.tilesY
+  ))
+    throw new Error(`rasterizeTrainFast: tile rows [${bandFrom}, ${bandTo}) are not a band of the ${grid.tilesY} rows`);
   const tileRanges = u32(numTiles * 2, shared);
   const counts = new Uint32Array(numTiles);
   // [V, 4] i32 tile rectangle of each rank.
@@ -135,9 +150,9 @@ export function rasterizeTrainFast(
     records[o + 11] = drawn ? Math.sqrt((-2 * minPower * qa) / qdet) : -1;
     tileRect(u, v, Number(s.radii[i]), grid, rect);
     const x0 = rect[0]!,
-      y0 = rect[1]!,
+      y0 = Math.max(rect[1]!, bandFrom),
       x1 = rect[2]!,
-      y1 = rect[3]!;
+      y1 = Math.max(y0, Math.min(rect[3]!, bandTo));
     rects[r * 4] = x0;
     rects[r * 4 + 1] = y0;
     rects[r * 4 + 2] = x1;
@@ -167,7 +182,8 @@ export function rasterizeTrainFast(
     width,
     height,
     tilesX: grid.tilesX,
-    tilesY: grid.tilesY,
+    // Tiles are taken from nextTile up to tilesX x tilesY: a band starts at its first row and ends at its last.
+    tilesY: bandTo,
     background: [background[0], background[1], background[2]],
     records,
     tileRanges,
@@ -180,6 +196,7 @@ export function rasterizeTrainFast(
     isectGrads: new Float64Array(0),
     nextTile: i32(1, shared),
   };
+  job.nextTile[0] = bandFrom * grid.tilesX;
   runner.run(job);
   const alpha = new Float64Array(P);
   for (let p = 0; p < P; p++) alpha[p] = 1 - job.transmittance[p]!;

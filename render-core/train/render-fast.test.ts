@@ -43,6 +43,30 @@ describe("renderRgbFast", () => {
     }
   });
 
+  it("draws a band of tile rows exactly as the whole image has it, and nothing else", () => {
+    const c = cloud(2500, 5);
+    const camera = orbitCamera({ width: 50, height: 70, distance: 2, yawDeg: 40 }); // 5 rows of tiles, the last short
+    const whole = renderRgbFast(c, camera, { background: [0.2, 0.4, 0.6] });
+    const row = 16 * 50 * 3;
+    for (const [from, to] of [
+      [0, 3],
+      [3, 5],
+      [2, 3],
+    ] as const) {
+      const band = renderRgbFast(c, camera, { background: [0.2, 0.4, 0.6] }, undefined, [from, to]);
+      const inside = band.subarray(from * row, Math.min(to * row, band.length));
+      expect(Array.from(inside)).toEqual(Array.from(whole.subarray(from * row, Math.min(to * row, whole.length))));
+      expect(band.subarray(0, from * row).every((v) => v === 0)).toBe(true);
+      expect(band.subarray(to * row).every((v) => v === 0)).toBe(true);
+    }
+    for (const bad of [
+      [3, 3],
+      [4, 6],
+      [-1, 2],
+    ] as const)
+      expect(() => renderRgbFast(c, camera, {}, undefined, bad)).toThrow(/tile rows .* are not a band of the 5 rows/);
+  });
+
   it("refuses a cloud with view-dependent colour, naming its degree", () => {
     const c = { ...cloud(4, 1), shDegree: 1 as const, shRest: new Float32Array(4 * 3 * 3) };
     expect(() => renderRgbFast(c, orbitCamera({ width: 8, height: 8, distance: 2 }))).toThrow(

@@ -13,12 +13,16 @@ import { radiusOf } from "./avatar-step";
 import { projectTrainFast } from "./project-train-fast";
 import { LOCAL_TILES, rasterizeTrainFast, type TileRunner } from "./raster-train-fast";
 
-/** [H, W, 3] composited colour of `cloud` seen by `camera`. */
+/**
+ * [H, W, 3] composited colour of `cloud` seen by `camera`; with `tileRows` [from, to), only those rows of
+ * 16-pixel tiles are drawn (exactly as in the whole image), the rest left 0.
+ */
 export function renderRgbFast(
   cloud: SplatCloud,
   camera: Camera,
   options: RenderOptions = {},
   runner: TileRunner = LOCAL_TILES,
+  tileRows?: readonly [number, number],
 ): Float64Array {
   if (cloud.shDegree !== 0)
     throw new Error(`renderRgbFast: draws degree-0 colour only, the cloud has SH degree ${cloud.shDegree}`);
@@ -27,5 +31,5 @@ export function renderRgbFast(
   const radii = new Int32Array(n);
   for (let i = 0; i < n; i++) radii[i] = proj.depths[i]! > camera.near ? radiusOf(proj.conics, i) : 0;
   const splats = { count: n, ...proj, colors: cloud.colors, opacities: cloud.opacities, radii };
-  return rasterizeTrainFast(splats, camera.width, camera.height, options.background ?? [0, 0, 0], runner).rgb;
+  return rasterizeTrainFast(splats, camera.width, camera.height, options.background ?? [0, 0, 0], runner, tileRows).rgb;
 }

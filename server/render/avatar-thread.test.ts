@@ -39,6 +39,14 @@ describe("ThreadAvatarRenderer", () => {
         expect(off).toBe(0);
         expect(want.alpha.filter((a) => a > 0.5).length).toBeGreaterThan(300); // a head, not the background
       }
+      // One camera alone: a band of rows on each thread, the same picture.
+      const lone = cameras[2]!;
+      const [one] = await pair.renderRgb8(pose, [lone], { background: bg });
+      expect([one!.width, one!.height]).toEqual([lone.width, lone.height]);
+      const loneWant = packRgb8Cpu((await ref.render(pose, lone, { background: bg })).rgb);
+      let loneOff = 0;
+      for (let i = 0; i < loneWant.length; i++) loneOff += Math.abs(loneWant[i]! - one!.rgb[i]!) > 1 ? 1 : 0;
+      expect(loneOff).toBe(0);
       // The float path: the reference renderer's image of the same posed cloud.
       const float = await pair.render(pose, cameras[1]!, { background: bg });
       const want = await ref.render(pose, cameras[1]!, { background: bg });

@@ -8,7 +8,8 @@
  * One worker per core (at most 2): each bakes and deforms its own half of the
  * Gaussians (both halves at once: a slider change is baked in about half the
  * time), the two swap their posed halves, and each renders its share of the
- * viewers' cameras. The workers run the CPU twins with the trainer's fast
+ * viewers' cameras (a lone camera is cut into two bands of rows, one per
+ * thread, so that one viewer gets both cores). The workers run the CPU twins with the trainer's fast
  * passes (networks about 3x, rasteriser about 2x the reference's speed, same
  * images within 1e-5) and send frames back as transferred buffers.
  */
@@ -20,15 +21,32 @@ import type { Avatar } from "../../render-core/avatar/avatar";
 import type { AvatarPose } from "../../render-core/avatar/rig";
 import type { Camera } from "../../render-core/math/camera";
 import type { DisplayImage, RenderImage, RenderOptions } from "../../render-core/raster/camera";
+import { RASTER } from "../../render-core/raster/config";
 
 export type ToAvatarWorker =
   | { type: "open"; avatar: Avatar; from: number; to: number; peer?: MessagePort }
   | { type: "latents"; id: number; latents: Float32Array }
-  | { type: "render" | "render-rgb8"; id: number; pose: AvatarPose; cameras: Camera[]; options: RenderOptions };
+  | {
+      type: "render" | "render-rgb8";
+      id: number;
+      pose: AvatarPose;
+      cameras: Camera[];
+      options: RenderOptions;
+      /** render-rgb8 of one camera shared by the threads: this thread's rows of 16-pixel tiles [from, to). */
+      tileRows?: [number, number];
+    };
 export type FromAvatarWorker =
   | { type: "started" }
   | { type: "ready" }
-  | { type: "done"; id: number; baked?: boolean; images?: RenderImage[]; displays?: DisplayImage[] }
+  | {
+      type: "done";
+      id: number;
+      baked?: boolean;
+      images?: RenderImage[];
+      displays?: DisplayImage[];
+      /** render-rgb8: milliseconds the thread spent drawing (to balance a shared camera's bands). */
+      drawMs?: number;
+    }
   | { type: "failed"; id: number; message: string };
 
 type Done = Extract<FromAvatarWorker, { type: "done" }>;
@@ -141,6 +159,8 @@ export class ThreadAvatarRenderer implements AvatarRenderer {
   private nextId = 0;
   private destroyed = false;
   private last: Promise<unknown> = Promise.resolve();
+  /** Where a lone camera's picture is cut between the two threads, as a fraction of its height. */
+  private bandCut = 0.5;
   /** Resolves once every worker holds the avatar. */
   readonly ready: Promise<void>;
 
@@ -229,7 +249,39 @@ export class ThreadAvatarRenderer implements AvatarRenderer {
   }
 
   async renderRgb8(pose: AvatarPose, cameras: readonly Camera[], options: RenderOptions = {}): Promise<DisplayImage[]> {
-    return this.views("render-rgb8", pose, cameras, options, (d) => d.displays!);
+    const K = this.workers.length;
+    const camera = cameras[0];
+    const tilesY = camera ? Math.ceil(camera.height / RASTER.TILE) : 0;
+    if (cameras.length !== 1 || K !== 2 || tilesY < 2)
+      return this.views("render-rgb8", pose, cameras, options, (d) => d.displays!);
+    // One view on both threads: the top band on one, the bottom on the other, the picture the same to the bit.
+    // Where the head's detail lies decides their cost: the cut follows the threads' last drawing times.
+    const split = Math.min(tilesY - 1, Math.max(1, Math.round(tilesY * this.bandCut)));
+    const bands: Array<[number, number]> = [
+      [0, split],
+      [split, tilesY],
+    ];
+    const done = await this.request((k, id) => ({
+      type: "render-rgb8",
+      id,
+      pose,
+      cameras: [camera!],
+      options,
+      tileRows: bands[k],
+    }));
+    const [top, bottom] = done.map((d) => Math.max(d.drawMs ?? 0, 0.1));
+    // The cut that would have given both the same time, if each band's cost is spread evenly over its rows; half way there.
+    const perTop = top! / split,
+      perBottom = bottom! / (tilesY - split);
+    this.bandCut = 0.5 * this.bandCut + (0.5 * perBottom) / (perTop + perBottom);
+    const rgb = new Uint8Array(camera!.width * camera!.height * 3);
+    let offset = 0;
+    for (const d of done) {
+      const band = d.displays![0]!.rgb;
+      rgb.set(band, offset);
+      offset += band.length;
+    }
+    return [{ width: camera!.width, height: camera!.height, rgb }];
   }
 
   /** Waits for every request sent so far (the workers answer in order). */

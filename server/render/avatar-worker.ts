@@ -18,6 +18,8 @@ import { renderCpu } from "../../render-core/raster/render.cpu";
 import { createSplatCloud, type SplatCloud } from "../../render-core/splats/splat-cloud";
 import { mlpForwardFast } from "../../render-core/train/mlp-train-fast";
 import { renderRgbFast } from "../../render-core/train/render-fast";
+import { LOCAL_TILES } from "../../render-core/train/raster-train-fast";
+import { RASTER } from "../../render-core/raster/config";
 import type { FromAvatarWorker, ToAvatarWorker } from "./avatar-thread";
 
 /** The posed fields of a cloud a worker sends its peer. */
@@ -126,13 +128,20 @@ async function handle(m: ToAvatarWorker): Promise<void> {
       port.postMessage({ type: "done", id: m.id, images } satisfies FromAvatarWorker, buffers);
     } else {
       const cloud = await pose(s, m.id, m.pose);
-      const displays = m.cameras.map((c) => ({
-        width: c.width,
-        height: c.height,
-        rgb: packRgb8Cpu(renderRgbFast(cloud, c, m.options)),
-      }));
+      const t = performance.now();
+      const displays = m.cameras.map((c) => {
+        const rgb = renderRgbFast(cloud, c, m.options, LOCAL_TILES, m.tileRows);
+        if (!m.tileRows) return { width: c.width, height: c.height, rgb: packRgb8Cpu(rgb) };
+        // Only the band's pixel rows go back.
+        const [y0, y1] = m.tileRows.map((r) => Math.min(r * RASTER.TILE, c.height));
+        return {
+          width: c.width,
+          height: y1! - y0!,
+          rgb: packRgb8Cpu(rgb.subarray(y0! * c.width * 3, y1! * c.width * 3)),
+        };
+      });
       port.postMessage(
-        { type: "done", id: m.id, displays } satisfies FromAvatarWorker,
+        { type: "done", id: m.id, displays, drawMs: performance.now() - t } satisfies FromAvatarWorker,
         displays.map((d) => d.rgb.buffer as ArrayBuffer),
       );
     }
