@@ -8,6 +8,9 @@
  * BENCH_BACKENDS ("cpu,webgpu"), BENCH_SIZE (512), BENCH_FRAMES (10),
  * BENCH_CPU_SAMPLE (5000: CPU bakes/deforms of more Gaussians are timed on
  * this many and scaled linearly, marked "est."; rendering is always full size).
+ * With the cpu back end it also times the CPU stream's render thread pair
+ * (server/render/avatar-thread.ts) on one camera: the picture cut into a band
+ * per thread against one thread drawing it all (BENCH_THREAD_POINTS, 12000).
  */
 import { COMPACT, PAPER, type AvatarModelConfig } from "../render-core/avatar/config";
 import { createRandomAvatar } from "../render-core/avatar/avatar";
@@ -16,6 +19,7 @@ import { createHeadModel } from "../render-core/head";
 import { orbitCamera } from "../render-core/math/camera";
 import { renderCpu } from "../render-core/raster/render.cpu";
 import { createNodeGpu } from "../server/gpu/node-device";
+import { ThreadAvatarRenderer } from "../server/render/avatar-thread";
 
 const list = (name: string, fallback: string) =>
   (process.env[name] ?? fallback)
@@ -138,3 +142,34 @@ for (const name of presets) {
   }
 }
 gpu?.destroy();
+
+if (backends.includes("cpu")) {
+  const n = Number(process.env.BENCH_THREAD_POINTS ?? 12000);
+  const avatar = createRandomAvatar(COMPACT, head, { count: n, seed: 1 });
+  console.log(
+    `\nCPU stream render threads, compact, ${n} Gaussians, one ${SIZE} px camera, median of ${FRAMES * 3} frames:`,
+  );
+  console.log("| lone camera drawn by | deform + draw ms | draw ms (same pose) |");
+  console.log("|---|---:|---:|");
+  const timed: Record<string, number> = {};
+  for (const banded of [false, true]) {
+    const pair = new ThreadAvatarRenderer(avatar, 2, banded);
+    await pair.setLatents(avatar.neutralLatents);
+    const time = async (f: (i: number) => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < FRAMES * 3; i++) {
+        const t = performance.now();
+        await f(i);
+        times.push(performance.now() - t);
+      }
+      return median(times);
+    };
+    await pair.renderRgb8(pose(0), [camera]); // warm
+    const frame = await time((i) => pair.renderRgb8(pose(i + 1), [camera]));
+    const draw = await time(() => pair.renderRgb8(pose(0), [camera]));
+    timed[String(banded)] = frame;
+    console.log(`| ${banded ? "both threads, a band each" : "one thread (before)"} | ${fmt(frame)} | ${fmt(draw)} |`);
+    pair.destroy();
+  }
+  console.log(`frame time, one thread / bands: ${(timed.false! / timed.true!).toFixed(2)}x`);
+}

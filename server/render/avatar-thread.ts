@@ -164,8 +164,15 @@ export class ThreadAvatarRenderer implements AvatarRenderer {
   /** Resolves once every worker holds the avatar. */
   readonly ready: Promise<void>;
 
-  /** `threads`: workers, each with its share of the Gaussians (default: 2 where there are 2 cores, else 1). */
-  constructor(avatar: Avatar, threads = Math.min(2, os.availableParallelism())) {
+  /**
+   * `threads`: workers, each with its share of the Gaussians (default: 2 where there are 2 cores, else 1).
+   * `bandLoneCamera` false draws a lone camera on one thread, as before the bands (bench:avatar compares).
+   */
+  constructor(
+    avatar: Avatar,
+    threads = Math.min(2, os.availableParallelism()),
+    private readonly bandLoneCamera = true,
+  ) {
     if (threads !== 1 && threads !== 2) throw new Error(`ThreadAvatarRenderer: threads must be 1 or 2, got ${threads}`);
     const half = threads === 2 ? Math.ceil(avatar.count / 2) : avatar.count;
     const channel = threads === 2 ? new MessageChannel() : null;
@@ -252,7 +259,7 @@ export class ThreadAvatarRenderer implements AvatarRenderer {
     const K = this.workers.length;
     const camera = cameras[0];
     const tilesY = camera ? Math.ceil(camera.height / RASTER.TILE) : 0;
-    if (cameras.length !== 1 || K !== 2 || tilesY < 2)
+    if (cameras.length !== 1 || K !== 2 || tilesY < 2 || !this.bandLoneCamera)
       return this.views("render-rgb8", pose, cameras, options, (d) => d.displays!);
     // One view on both threads: the top band on one, the bottom on the other, the picture the same to the bit.
     // Where the head's detail lies decides their cost: the cut follows the threads' last drawing times.
