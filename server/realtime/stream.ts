@@ -189,6 +189,8 @@ interface Viewer {
   inFlight: Map<number, number>; // frameId -> sent at (ms)
   link: LinkState;
   lastSentAt: number;
+  /** When the render of this viewer's newest frame began: a playing clip's pace counts from there. */
+  frameStartedAt: number;
   /** Id of the newest frame rendered for this viewer: an older one not yet encoded is dropped. */
   newestFrame: number;
   /** Encodes and sends of this viewer's frames, in order. */
@@ -402,6 +404,7 @@ export class StreamHub {
       inFlight: new Map(),
       link: { quality: 80, scaleStep: 0, slowAcks: 0, fastAcks: 0 },
       lastSentAt: 0,
+      frameStartedAt: 0,
       newestFrame: 0,
       sending: Promise.resolve(),
       lastFrame: { scale: 1, quality: 80 },
@@ -492,7 +495,12 @@ export class StreamHub {
     if (!v.dirty) return false;
     for (const [id, sentAt] of v.inFlight) if (now - sentAt > ACK_TIMEOUT_MS) v.inFlight.delete(id);
     if (v.inFlight.size >= MAX_IN_FLIGHT) return false;
-    return !v.session.playing || now - v.lastSentAt >= 1000 / this.options.maxFps;
+    return !v.session.playing || now >= this.pacedAt(v);
+  }
+
+  /** When a playing clip's next frame for `v` may start: one frame period after its last one started. */
+  private pacedAt(v: Viewer): number {
+    return v.frameStartedAt + 1000 / this.options.maxFps;
   }
 
   /**
@@ -528,8 +536,10 @@ export class StreamHub {
       // acknowledgements (which pump when they come), when a lost one would have timed out.
       const waiting = [...this.viewers.values()].filter((v) => v.dirty);
       if (!this.closed && waiting.length > 0) {
-        const paced = waiting.some((v) => v.inFlight.size < MAX_IN_FLIGHT);
-        setTimeout(() => this.pump(), paced ? Math.ceil(1000 / this.options.maxFps) : ACK_TIMEOUT_MS / 4).unref();
+        // The earliest a paced viewer with room may start (a frame that took longer than the period: at once).
+        const paced = waiting.filter((v) => v.inFlight.size < MAX_IN_FLIGHT).map((v) => this.pacedAt(v));
+        const delay = paced.length ? Math.max(1, Math.ceil(Math.min(...paced) - Date.now())) : ACK_TIMEOUT_MS / 4;
+        setTimeout(() => this.pump(), delay).unref();
       }
     })();
   }
@@ -557,7 +567,8 @@ export class StreamHub {
     const renderer = session.renderer;
     if (!renderer) return;
     const settings = new Map(batch.map((v) => [v, frameSettings(v)]));
-    for (const v of batch) Object.assign(v, { dirty: false, settle: false });
+    const startedAt = Date.now();
+    for (const v of batch) Object.assign(v, { dirty: false, settle: false, frameStartedAt: startedAt });
     const version = session.shared.version;
     const state = readFrameState(session.shared.doc);
     const { latents, pose, playing } = frameInputs(session.avatar, state, Date.now(), this.clips);
