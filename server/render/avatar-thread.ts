@@ -9,9 +9,10 @@
  * Gaussians (both halves at once: a slider change is baked in about half the
  * time), the two swap their posed halves, and each renders its share of the
  * viewers' cameras (a lone camera is cut into two bands of rows, one per
- * thread, so that one viewer gets both cores). The workers run the CPU twins with the trainer's fast
- * passes (networks about 3x, rasteriser about 2x the reference's speed, same
- * images within 1e-5) and send frames back as transferred buffers.
+ * thread, so that one viewer gets both cores). The workers run the CPU twins
+ * with the trainer's fast passes (networks about 3x, rasteriser about 2x the
+ * reference's speed, same images within 1e-5) and send frames back as
+ * transferred buffers.
  */
 import { tsWorker } from "../threads/ts-worker";
 import os from "node:os";
