@@ -13,6 +13,25 @@ import { Redis } from "ioredis";
 
 export type BusHandler = (payload: Buffer) => void;
 
+/**
+ * `log`, saying a line again only once `windowMs` has passed since it last said it (with how many it held back):
+ * while Redis is away each connection reports every reconnection attempt, several a second over a process.
+ */
+export function quietRepeats(log: (line: string) => void, windowMs = 60_000): (line: string) => void {
+  const said = new Map<string, { at: number; held: number }>();
+  return (line) => {
+    const now = Date.now();
+    const last = said.get(line);
+    if (last && now - last.at < windowMs) {
+      last.held++;
+      return;
+    }
+    said.set(line, { at: now, held: 0 });
+    if (said.size > 100) said.delete(said.keys().next().value!);
+    log(last?.held ? `${line} (and ${last.held} more like it)` : line);
+  };
+}
+
 /** Every key matching `pattern` (SCAN, so Redis is never blocked by KEYS). */
 export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
   const keys: string[] = [];
@@ -33,6 +52,8 @@ export class ClusterBus {
   /** Connections made for others (duplicatePair), closed with the bus. */
   private readonly extra: Redis[] = [];
   private connectedOnce = false;
+  /** Connection errors, each said once a minute at most. */
+  private readonly quiet: (line: string) => void;
   private closed = false;
 
   private constructor(
@@ -42,6 +63,7 @@ export class ClusterBus {
     private readonly sub: Redis,
     private readonly log: (line: string) => void,
   ) {
+    this.quiet = quietRepeats(log);
     // connect() has usually made it ready already: only a later "ready" is a comeback.
     this.connectedOnce = sub.status === "ready";
     sub.on("messageBuffer", (channel: Buffer, message: Buffer) => {
@@ -63,7 +85,7 @@ export class ClusterBus {
     });
     for (const conn of [pub, sub]) {
       conn.on("error", (err: Error) => {
-        if (!this.closed) log(`cluster: redis: ${err.message}`);
+        if (!this.closed) this.quiet(`cluster: redis: ${err.message}`);
       });
     }
   }
@@ -128,7 +150,7 @@ export class ClusterBus {
     const pair = { pub: this.pub.duplicate(), sub: this.sub.duplicate() };
     for (const conn of [pair.pub, pair.sub]) {
       conn.on("error", (err: Error) => {
-        if (!this.closed) this.log(`cluster: redis: ${err.message}`);
+        if (!this.closed) this.quiet(`cluster: redis: ${err.message}`);
       });
       this.extra.push(conn);
     }

@@ -16,7 +16,7 @@
 import { randomUUID } from "node:crypto";
 import { DelayedError, Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
-import { scanKeys } from "../bus/bus";
+import { quietRepeats, scanKeys } from "../bus/bus";
 
 const CREATION_QUEUE = "perse-create-avatar";
 
@@ -57,6 +57,8 @@ export class CreationQueue {
   private heartbeat: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  /** Redis errors, each said once a minute at most (while Redis is away, every reconnection attempt fails). */
+  private readonly quiet: (line: string) => void;
   private stopHeartbeat: () => Promise<void> = async () => undefined;
 
   private readonly prefix: string;
@@ -68,7 +70,8 @@ export class CreationQueue {
   ) {
     this.prefix = `${redisPrefix}:bull`;
     this.queue = new Queue(CREATION_QUEUE, { connection, prefix: this.prefix });
-    this.queue.on("error", (err: Error) => log(`jobs: queue: ${err.message}`));
+    this.quiet = quietRepeats(log);
+    this.queue.on("error", (err: Error) => this.quiet(`jobs: queue: ${err.message}`));
   }
 
   static async open(
@@ -78,7 +81,8 @@ export class CreationQueue {
   ): Promise<CreationQueue> {
     // BullMQ's blocking reads need requests that never give up.
     const connection = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
-    connection.on("error", (err: Error) => log(`jobs: redis: ${err.message}`));
+    const quiet = quietRepeats(log);
+    connection.on("error", (err: Error) => quiet(`jobs: redis: ${err.message}`));
     try {
       await connection.connect();
     } catch (err) {
@@ -147,7 +151,7 @@ export class CreationQueue {
         },
       );
       worker.on("error", (err: Error) => {
-        this.log(`jobs: worker: ${err.message}`);
+        this.quiet(`jobs: worker: ${err.message}`);
         // BullMQ's blocking connection can end for good when Redis goes away while the worker starts (then it takes
         // no job again, though Redis comes back): a new worker, tried again every RESTART_MS until Redis answers.
         if (err.message !== "Connection is closed." || worker !== this.worker || this.closing) return;
