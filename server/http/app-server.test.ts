@@ -30,6 +30,18 @@ describe("HTTP pages and owner access", () => {
     expect(await res.json()).toMatchObject({ ok: true });
   });
 
+  it("serves the drive page's face models by name only: the front-camera detector takes a 128 px picture", async () => {
+    const res = await fetch(`${server.url}/models/human-models/blazeface-front.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const model = (await res.json()) as { modelTopology: { node: Array<{ op: string; attr?: unknown }> } };
+    const input = model.modelTopology.node.find((n) => n.op === "Placeholder");
+    expect(JSON.stringify(input?.attr)).toContain('"size":"128"');
+    expect((await fetch(`${server.url}/models/human-models/blazeface-front.bin`)).status).toBe(200);
+    // Only the files named: the package's other models stay unserved.
+    expect((await fetch(`${server.url}/models/human-models/selfie.json`)).status).toBe(404);
+  });
+
   it("keeps owner pages private until the owner key is presented, then remembers it", async () => {
     const denied = await fetch(`${server.url}/`, { redirect: "manual" });
     expect(denied.status).toBe(403);

