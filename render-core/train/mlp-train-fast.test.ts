@@ -136,6 +136,10 @@ describe("softplus table", () => {
     expect(worstSlope).toBeLessThan(SOFTPLUS_TABLE_ERROR);
     // Not trivially small: a table of this spacing cannot be exact.
     expect(worstY).toBeGreaterThan(1e-14);
+    // Without slopes (a forward with no backward): the same values to the bit.
+    const valuesOnly = new Float64Array(s);
+    softplus100Layer(valuesOnly, null, new Float64Array(1), n, 1);
+    expect(valuesOnly).toEqual(y);
   });
 
   it("adds the bias per column and lets NaN through", () => {

@@ -281,7 +281,8 @@ export const mlpForwardFast: MlpForwardFn = (spec, params, input, batch) => {
     DEFAULT_GEMM.nt(batch, o, n, x, 0, n, W, 0, n, y, 0, o);
     if (last) {
       for (let b = 0, k = 0; b < batch; b++) for (let c = 0; c < o; c++, k++) out[k] = y[k]! + bias[c]!;
-    } else if (softplus) softplus100Layer(y, fwdBuffer("slope", batch * o), bias, batch, o);
+    } else if (softplus)
+      softplus100Layer(y, null, bias, batch, o); // no backward follows: no slopes
     else
       for (let b = 0, k = 0; b < batch; b++)
         for (let c = 0; c < o; c++, k++) {

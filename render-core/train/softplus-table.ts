@@ -48,10 +48,11 @@ export const SOFTPLUS_TABLE_ERROR = 2e-11;
 /**
  * In place over rows [B, cols]: y[k] holds the pre-activation less the bias;
  * on return y[k] = softplus100(y[k] + bias[col]) and slope[k] = sigmoid(100 (y[k] + bias[col])).
+ * `slope` null: the values only (a forward pass with no backward after it, such as a bake; about a third less).
  */
 export function softplus100Layer(
   y: Float64Array,
-  slope: Float64Array,
+  slope: Float64Array | null,
   bias: Float64Array,
   rows: number,
   cols: number,
@@ -76,6 +77,6 @@ export function softplus100Layer(
         h11 = -rr * r1;
       const sp = h00 * TABLE[j]! + h10 * TABLE[j + 1]! + h01 * TABLE[j + 4]! + h11 * TABLE[j + 5]!;
       y[k] = (sp + 0.5 * (Math.abs(above) + above)) * 0.01;
-      slope[k] = h00 * TABLE[j + 2]! + h10 * TABLE[j + 3]! + h01 * TABLE[j + 6]! + h11 * TABLE[j + 7]!;
+      if (slope) slope[k] = h00 * TABLE[j + 2]! + h10 * TABLE[j + 3]! + h01 * TABLE[j + 6]! + h11 * TABLE[j + 7]!;
     }
 }
