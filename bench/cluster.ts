@@ -29,6 +29,7 @@ import { connectYClient, type YClient } from "../server/testing/yjs-client";
 import { waitFor } from "../server/testing/harness";
 import { attributesMap } from "../protocol/shared-state";
 import { defaultDatabaseUrl } from "../server/storage/layout";
+import { percentile } from "../render-core/math/arrays";
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 200);
 const EDITS = Number(process.env.BENCH_EDITS ?? 100);
@@ -39,10 +40,6 @@ const REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 /** A PostgreSQL server URL: each PostgreSQL row runs on a new database made there. */
 const POSTGRES_URL = process.env.DATABASE_URL || process.env.PG_TEST_URL;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Edit i's value: unique, inside the sliders' [-1, 1]. */
 const valueOf = (i: number) => Math.round((-1 + (2 * (i + 1)) / (EDITS + 2)) * 1e6) / 1e6;
@@ -128,8 +125,8 @@ async function run(setup: string, cluster: LocalCluster, redis: Redis | null): P
   for (const c of clients) c.destroy();
   return {
     setup,
-    p50: pct(perEdit, 50),
-    p95: pct(perEdit, 95),
+    p50: percentile(perEdit, 50),
+    p95: percentile(perEdit, 95),
     max: Math.max(...perEdit),
     lost,
     // The benchmark's own two INFO calls are not the cluster's.

@@ -21,6 +21,7 @@ import { connectYClient } from "../server/testing/yjs-client";
 import { attributesMap } from "../protocol/shared-state";
 import type { ClientToServerEvents, ServerToClientEvents } from "../protocol/messages";
 import type { ServerConfig } from "../server/config";
+import { percentile } from "../render-core/math/arrays";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -32,10 +33,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 8);
 const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
@@ -147,8 +144,8 @@ for (const backendName of BACKENDS) {
       viewers: n,
       fps: fps.reduce((a, b) => a + b, 0) / n,
       bytes,
-      p50: pct(latencies, 50),
-      p95: pct(latencies, 95),
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
       loopP99: loop.percentile(99) / 1e6,
       cores: (cpu.user + cpu.system) / 1e6 / wall,
       rss: process.memoryUsage().rss,

@@ -8,6 +8,7 @@ import { driveMap, readDrive } from "../protocol/shared-state";
 import { EXPRESSION_NAMES } from "../render-core/head";
 import { parseClipJson } from "../render-core/animation";
 import { pearson } from "../render-core/math/correlation";
+import { percentile } from "../render-core/math/arrays";
 
 closePagesAfterEachTest();
 
@@ -80,10 +81,7 @@ test("Drive with camera: the avatar follows a face the project rendered with kno
     // Everyone's stream follows.
     expect(await streamed()).toBeGreaterThan(before + 20);
     // End to end: the driver's camera frame to the shared update, and to the other viewer's streamed frame.
-    const quantiles = (xs: number[]) => {
-      const q = [...xs].sort((x, y) => x - y);
-      return [0.5, 0.95].map((p) => Math.round(q[Math.min(q.length - 1, Math.floor(p * q.length))]!));
-    };
+    const quantiles = (xs: number[]) => [50, 95].map((p) => Math.round(percentile(xs, p)));
     const sharedAges = during.flatMap((r) => (r.ageMs === null ? [] : [r.ageMs]));
     const ages = [...screenAges.values()];
     console.log(

@@ -57,8 +57,6 @@ export class CreationQueue {
   private heartbeat: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private closing = false;
-  /** Redis errors, each said once a minute at most (while Redis is away, every reconnection attempt fails). */
-  private readonly quiet: (line: string) => void;
   private stopHeartbeat: () => Promise<void> = async () => undefined;
 
   private readonly prefix: string;
@@ -67,10 +65,11 @@ export class CreationQueue {
     private readonly connection: Redis,
     redisPrefix: string,
     private readonly log: (line: string) => void,
+    /** Redis errors, each said once a minute at most (while Redis is away, every reconnection attempt fails). */
+    private readonly quiet: (line: string) => void,
   ) {
     this.prefix = `${redisPrefix}:bull`;
     this.queue = new Queue(CREATION_QUEUE, { connection, prefix: this.prefix });
-    this.quiet = quietRepeats(log);
     this.queue.on("error", (err: Error) => this.quiet(`jobs: queue: ${err.message}`));
   }
 
@@ -89,7 +88,7 @@ export class CreationQueue {
       connection.disconnect();
       throw new Error(`jobs: cannot reach Redis at REDIS_URL (${(err as Error).message})`);
     }
-    return new CreationQueue(connection, redisPrefix, log);
+    return new CreationQueue(connection, redisPrefix, log, quiet);
   }
 
   /**

@@ -50,9 +50,8 @@ export interface NodeLoad {
   maxViewers: number;
 }
 
-/** A registration's value: the node's address and load as JSON (a bare address, from older nodes, has no load). */
+/** A registration's value: the node's address and load as JSON; null when it is not one. */
 function parseRegistration(nodeId: string, value: string): (NodeAddress & { load: NodeLoad | null }) | null {
-  if (!value.startsWith("{")) return { nodeId, url: value, load: null };
   try {
     const { url, load } = JSON.parse(value) as { url?: unknown; load?: NodeLoad };
     return typeof url === "string" ? { nodeId, url, load: load ?? null } : null;
